@@ -1,0 +1,45 @@
+// Bundles the extension and the CLI. Type-checking is separate (`npm run typecheck`).
+import { build } from 'esbuild';
+import { cpSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  external: ['vscode'],
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: [join(root, 'src/extension.ts')], outfile: join(root, 'dist/extension.js') }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/cli/main.ts')],
+    outfile: join(root, 'dist/cli.js'),
+    banner: { js: '#!/usr/bin/env node' },
+  }),
+]);
+chmodSync(join(root, 'dist/cli.js'), 0o755);
+
+// Grammars: only the ones Crucible parses, from VS Code's own builds, plus the runtime that matches web-tree-sitter.
+const wasmOut = join(root, 'dist/wasm');
+mkdirSync(wasmOut, { recursive: true });
+cpSync(join(root, 'node_modules/web-tree-sitter/tree-sitter.wasm'), join(wasmOut, 'tree-sitter.wasm'));
+for (const grammar of ['python', 'javascript', 'typescript', 'tsx']) {
+  const file = `tree-sitter-${grammar}.wasm`;
+  cpSync(join(root, 'node_modules/@vscode/tree-sitter-wasm/wasm', file), join(wasmOut, file));
+}
+// Webview assets (charting library) for the dataset view.
+const chartSrc = join(root, 'node_modules/chart.js/dist/chart.umd.min.js');
+if (existsSync(chartSrc)) {
+  mkdirSync(join(root, 'dist/media'), { recursive: true });
+  cpSync(chartSrc, join(root, 'dist/media/chart.umd.min.js'));
+}

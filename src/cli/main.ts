@@ -1,0 +1,53 @@
+// `crucible`: the headless command line over the same core the extension uses.
+import { Command, CommanderError } from 'commander';
+import { registerVerify } from './commands/verify';
+import { registerModels } from './commands/models';
+import { registerDoctor } from './commands/doctor';
+import { registerSolve } from './commands/solve';
+import { registerExport } from './commands/export';
+import { registerStats } from './commands/stats';
+import { registerSelfplay } from './commands/selfplay';
+import { VERSION } from '../core/version';
+
+/** Exit codes: 0 the run completed (whatever the verdicts), 1 the run failed, 2 usage error. */
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('crucible')
+    .description('Self-correcting code generation on local models, verified in a sandbox.')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerVerify(program);
+  registerModels(program);
+  registerDoctor(program);
+  registerSolve(program);
+  registerExport(program);
+  registerStats(program);
+  registerSelfplay(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; anything else is a usage error.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    process.stderr.write(`crucible: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err) => { process.stderr.write(`crucible: ${String(err)}\n`); process.exitCode = 1; },
+  );
+}
