@@ -1,0 +1,123 @@
+// One typed reader for every Crucible setting. Keys live here as constants and nowhere else.
+import * as vscode from 'vscode';
+import type { Budget } from '../core/types';
+import type { ModelSettings } from '../core/model/types';
+import type { Limits } from '../core/sandbox/types';
+
+export const SECTION = 'crucible';
+
+export const Keys = {
+  provider: 'provider',
+  host: 'ollama.host',
+  model: 'model',
+  keepAlive: 'ollama.keepAlive',
+  headers: 'ollama.headers',
+  temperature: 'generation.temperature',
+  topP: 'generation.topP',
+  seed: 'generation.seed',
+  numCtx: 'generation.numCtx',
+  numPredict: 'generation.numPredict',
+  stop: 'generation.stop',
+  firstTokenTimeout: 'request.firstTokenTimeoutSeconds',
+  stallTimeout: 'request.stallTimeoutSeconds',
+  maxParallel: 'request.maxParallel',
+  samples: 'budget.samples',
+  rounds: 'budget.rounds',
+  maxTokens: 'budget.maxTokens',
+  wallSeconds: 'budget.wallSeconds',
+  generateTests: 'tests.generateWhenMissing',
+  sandboxTimeout: 'sandbox.timeoutMs',
+  sandboxMemory: 'sandbox.memoryMb',
+  python: 'sandbox.python',
+  datasetEnabled: 'dataset.enabled',
+  datasetFolder: 'dataset.folder',
+  codeActions: 'codeActions.enabled',
+  inlineSuggestions: 'inlineSuggestions.enabled',
+  codeLens: 'codeLens.enabled',
+  verifyOnSave: 'verifyOnSave',
+  selfPlaySamples: 'selfPlay.samples',
+  selfPlaySeeds: 'selfPlay.seeds',
+} as const;
+
+export type SettingKey = (typeof Keys)[keyof typeof Keys];
+
+function cfg(scope?: vscode.ConfigurationScope): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION, scope);
+}
+
+function get<T>(key: SettingKey, fallback: T, scope?: vscode.ConfigurationScope): T {
+  const value = cfg(scope).get<T>(key);
+  return value === undefined || value === null ? fallback : value;
+}
+
+export function affects(event: vscode.ConfigurationChangeEvent, ...keys: SettingKey[]): boolean {
+  return keys.some((k) => event.affectsConfiguration(`${SECTION}.${k}`));
+}
+
+export function modelSettings(): ModelSettings {
+  const seed = cfg().get<number | null>(Keys.seed);
+  const numCtx = get<number>(Keys.numCtx, 0);
+  const stop = get<string[]>(Keys.stop, []);
+  return {
+    provider: get<'ollama' | 'openai'>(Keys.provider, 'ollama'),
+    host: get<string>(Keys.host, 'http://127.0.0.1:11434'),
+    model: get<string>(Keys.model, 'qwen2.5-coder:7b'),
+    keepAlive: get<string>(Keys.keepAlive, '10m'),
+    headers: get<{ [name: string]: string }>(Keys.headers, {}),
+    options: {
+      temperature: get<number>(Keys.temperature, 0.2),
+      top_p: get<number>(Keys.topP, 0.95),
+      ...(typeof seed === 'number' ? { seed } : {}),
+      ...(numCtx > 0 ? { num_ctx: numCtx } : {}),
+      num_predict: get<number>(Keys.numPredict, 1024),
+      ...(stop.length ? { stop } : {}),
+    },
+    firstTokenTimeoutMs: get<number>(Keys.firstTokenTimeout, 300) * 1000,
+    requestTimeoutMs: get<number>(Keys.stallTimeout, 60) * 1000,
+    maxParallel: get<number>(Keys.maxParallel, 2),
+    maxRetries: 2,
+  };
+}
+
+export function budget(scope?: vscode.ConfigurationScope): Budget {
+  return {
+    samples: get<number>(Keys.samples, 2, scope),
+    rounds: get<number>(Keys.rounds, 3, scope),
+    maxTokens: get<number>(Keys.maxTokens, 0, scope),
+    wallMs: get<number>(Keys.wallSeconds, 0, scope) * 1000,
+  };
+}
+
+export function sandboxLimits(): Partial<Limits> {
+  const wallMs = get<number>(Keys.sandboxTimeout, 10_000);
+  return { wallMs, cpuMs: wallMs, memoryMb: get<number>(Keys.sandboxMemory, 512) };
+}
+
+export function pythonPath(): string {
+  return get<string>(Keys.python, 'python3');
+}
+
+export function generateTestsWhenMissing(scope?: vscode.ConfigurationScope): boolean {
+  return get<boolean>(Keys.generateTests, true, scope);
+}
+
+export function datasetEnabled(): boolean {
+  return get<boolean>(Keys.datasetEnabled, true);
+}
+
+export function datasetFolder(context: vscode.ExtensionContext): string {
+  const configured = get<string>(Keys.datasetFolder, '').trim();
+  return configured || vscode.Uri.joinPath(context.globalStorageUri, 'dataset').fsPath;
+}
+
+export function featureEnabled(key: typeof Keys.codeActions | typeof Keys.inlineSuggestions | typeof Keys.codeLens | typeof Keys.verifyOnSave, scope?: vscode.ConfigurationScope): boolean {
+  return get<boolean>(key, key !== Keys.verifyOnSave, scope);
+}
+
+export function selfPlaySettings(): { samples: number; seedsFile: string } {
+  return { samples: get<number>(Keys.selfPlaySamples, 4), seedsFile: get<string>(Keys.selfPlaySeeds, '').trim() };
+}
+
+export async function setModel(name: string): Promise<void> {
+  await cfg().update(Keys.model, name, vscode.ConfigurationTarget.Global);
+}
