@@ -1,12 +1,20 @@
 // The services the VS Code features share, built once in activate() and started lazily on first use.
 // Features receive this object; they never build their own sandbox, model client or dataset store.
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { ModelClient } from '../core/model/types';
 import type { Sandbox } from '../core/sandbox/types';
 import type { Verifier } from '../core/verify/types';
-import type { Outcome, Task } from '../core/types';
+import type { Budget, Outcome, Task } from '../core/types';
 import type { SolveEvent } from '../core/solve/types';
-import type { Budget } from '../core/types';
+import { createProcessSandbox } from '../core/sandbox/processSandbox';
+import { createVerifier } from '../core/verify/verifier';
+import { createModelClient } from '../core/model/client';
+import { solve } from '../core/solve/solve';
+import { openDataset } from '../core/dataset/store';
+import { recordFromOutcome } from '../core/dataset/record';
+import { VERSION } from '../core/version';
+import * as config from './config';
+import { log } from './log';
 
 export interface SolveRequest {
   task: Task;
@@ -24,4 +32,108 @@ export interface Services {
   model(): ModelClient;
   /** Runs the self-correcting loop with the current settings and logs the Outcome to the dataset when enabled. */
   solve(request: SolveRequest): Promise<Outcome>;
+  /** Where dataset Records are written. */
+  datasetFolder(): string;
+}
+
+export class ExtensionServices implements Services, vscode.Disposable {
+  private sandboxPromise: Promise<Sandbox> | undefined;
+  private verifierPromise: Promise<Verifier> | undefined;
+  private client: ModelClient | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration(config.SECTION)) {
+          // Model settings are cheap to rebuild; the sandbox is rebuilt only when its own settings change.
+          this.client = undefined;
+          if (config.affects(event, config.Keys.python, config.Keys.sandboxMemory, config.Keys.sandboxTimeout)) {
+            void this.resetSandbox();
+          }
+        }
+      }),
+    );
+  }
+
+  sandbox(): Promise<Sandbox> {
+    if (!this.sandboxPromise) {
+      const started = Date.now();
+      this.sandboxPromise = Promise.resolve().then(() => {
+        const sandbox = createProcessSandbox({ python: config.pythonPath(), limits: config.sandboxLimits() });
+        void sandbox.isolation().then(
+          (report) => log.info(`Sandbox ready in ${Date.now() - started} ms: network ${report.network}, processes ${report.processes}, filesystem ${report.filesystem}, memory ${report.memory}`),
+          (err) => log.warn(`Sandbox isolation probe failed: ${String(err)}`),
+        );
+        return sandbox;
+      });
+      // A failed start must not stay cached: the next call tries again (e.g. after fixing crucible.sandbox.python).
+      this.sandboxPromise.catch(() => {
+        this.sandboxPromise = undefined;
+      });
+    }
+    return this.sandboxPromise;
+  }
+
+  verifier(): Promise<Verifier> {
+    if (!this.verifierPromise) {
+      this.verifierPromise = this.sandbox().then((sandbox) => createVerifier(sandbox, { limits: config.sandboxLimits() }));
+      this.verifierPromise.catch(() => {
+        this.verifierPromise = undefined;
+      });
+    }
+    return this.verifierPromise;
+  }
+
+  model(): ModelClient {
+    if (!this.client) this.client = createModelClient(config.modelSettings());
+    return this.client;
+  }
+
+  datasetFolder(): string {
+    return config.datasetFolder(this.context);
+  }
+
+  async solve(request: SolveRequest): Promise<Outcome> {
+    const model = this.model();
+    const verifier = await this.verifier();
+    const outcome = await solve(request.task, { model, verifier }, {
+      budget: request.budget ?? config.budget(),
+      signal: request.signal,
+      onEvent: request.onEvent,
+      generateTests: config.generateTestsWhenMissing(),
+    });
+    log.info(`Solve ${request.task.id}: ${outcome.stopReason}, ${outcome.attempts.length} attempt(s), ${Math.round(outcome.durationMs)} ms`);
+    await this.logOutcome(outcome);
+    return outcome;
+  }
+
+  /** Appends the Outcome to the dataset. A failure here is reported but never loses the Outcome itself. */
+  private async logOutcome(outcome: Outcome): Promise<void> {
+    if (!config.datasetEnabled() || outcome.stopReason === 'cancelled' || outcome.attempts.length === 0) return;
+    const folder = this.datasetFolder();
+    try {
+      const store = await openDataset(folder);
+      const settings = this.model().settings;
+      await store.append(recordFromOutcome(outcome, { model: outcome.model ?? settings.model, options: { ...settings.options }, extensionVersion: VERSION }));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.error(`Could not write the dataset record to ${folder}: ${message}`);
+      void vscode.window.showWarningMessage(`Crucible could not log this result to the dataset: ${message}`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
+      });
+    }
+  }
+
+  private async resetSandbox(): Promise<void> {
+    const old = this.sandboxPromise;
+    this.sandboxPromise = undefined;
+    this.verifierPromise = undefined;
+    if (old) await old.then((s) => s.dispose(), () => undefined);
+  }
+
+  dispose(): void {
+    for (const d of this.subscriptions) d.dispose();
+    void this.resetSandbox();
+  }
 }
