@@ -1,9 +1,57 @@
+// `crucible doctor`: checks Node, Python, the model server, the model and the sandbox; prints what is
+// wrong and how to fix it. Exit 1 when a required check fails.
 import type { Command } from 'commander';
+import { createModelClient } from '../../core/model/client';
+import { formatDoctorReport, runDoctor, type DoctorReport } from '../../core/model/doctor';
+import { createProcessSandbox } from '../../core/sandbox/processSandbox';
+import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
+import { processIo, type CliIo } from './models';
 
-// Placeholder: replaced by the issue that owns `crucible doctor`.
-export function registerDoctor(program: Command): void {
-  program.command('doctor').description('(not built yet)').action(() => {
-    process.stderr.write('crucible doctor: not built yet\n');
-    process.exitCode = 1;
+export interface DoctorOptions extends ModelOptionValues {
+  python?: string;
+  /** commander's --no-sandbox sets this to false. */
+  sandbox?: boolean;
+  json?: boolean;
+}
+
+export async function runDoctorCommand(opts: DoctorOptions, io: CliIo = processIo): Promise<{ code: number; report: DoctorReport }> {
+  const settings = modelSettingsFromOptions(opts);
+  const client = createModelClient(settings);
+  const python = opts.python ?? process.env.CRUCIBLE_PYTHON ?? 'python3';
+  const report = await runDoctor({
+    client,
+    python,
+    ...(opts.sandbox === false
+      ? {}
+      : {
+          isolation: async () => {
+            const sandbox = createProcessSandbox({ python });
+            try {
+              return await sandbox.isolation();
+            } finally {
+              await sandbox.dispose();
+            }
+          },
+        }),
+  });
+  if (opts.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  else io.out(`${formatDoctorReport(report)}\n`);
+  return { code: report.ok ? 0 : 1, report };
+}
+
+export function registerDoctor(program: Command, io: CliIo = processIo): void {
+  const cmd = program
+    .command('doctor')
+    .description('Check Node, Python, the model server, the model and the sandbox, and say how to fix what is wrong.')
+    .option('--python <path>', 'Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default python3)')
+    .option('--no-sandbox', 'skip the sandbox isolation check')
+    .option('--json', 'print the checks as JSON');
+  addModelOptions(cmd).action(async (opts: DoctorOptions) => {
+    try {
+      process.exitCode = (await runDoctorCommand(opts, io)).code;
+    } catch (err) {
+      io.err(`crucible doctor: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
   });
 }

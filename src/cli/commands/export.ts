@@ -1,9 +1,117 @@
+// `crucible export DIR --format sft|dpo|traces|p3`: training files from the dataset, written atomically.
+import { Option } from 'commander';
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { EXPORT_FORMATS, exportDataset } from '../../core/dataset/export';
+import type { ExportFormat, ExportOptions } from '../../core/dataset/export';
+import { checkDatasetDir } from '../../core/dataset/store';
+import { LANGUAGES } from '../../core/types';
+import type { Language, TaskOrigin } from '../../core/types';
 
-// Placeholder: replaced by the issue that owns `crucible export`.
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+interface ExportFlags {
+  dataset?: string;
+  format: ExportFormat;
+  out?: string;
+  split?: string;
+  minDifficulty?: string;
+  balance?: boolean;
+  includeGenerated?: boolean;
+  model?: string;
+  language?: Language;
+  origin?: TaskOrigin;
+  since?: string;
+  until?: string;
+  seed?: string;
+  json?: boolean;
+}
+
+function usage(message: string): void {
+  process.stderr.write(`crucible export: ${message}\n`);
+  process.exitCode = EXIT_USAGE;
+}
+
+function parseDate(text: string | undefined, flag: string): Date | undefined | null {
+  if (text === undefined) return undefined;
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) {
+    usage(`${flag} "${text}" is not a date; use e.g. 2026-01-31 or 2026-01-31T12:00:00Z.`);
+    return null;
+  }
+  return date;
+}
+
 export function registerExport(program: Command): void {
-  program.command('export').description('(not built yet)').action(() => {
-    process.stderr.write('crucible export: not built yet\n');
-    process.exitCode = 1;
-  });
+  program
+    .command('export')
+    .description('Export the self-training dataset for fine-tuning (sft, dpo, traces, p3).')
+    .argument('[dir]', 'dataset folder (the one holding records.jsonl)')
+    .option('--dataset <dir>', 'dataset folder (same as the DIR argument)')
+    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
+    .option('--out <file>', 'output file (default crucible-<format>.jsonl, .json for p3)')
+    .option('--split <share>', 'share of tasks for training, e.g. 0.9; writes <out>.train and <out>.valid, split by task')
+    .option('--min-difficulty <d>', 'keep records whose difficulty (share of first samples that failed, 0..1) is at least d')
+    .option('--balance', 'thin over-represented difficulty bands so easy tasks do not crowd out hard ones')
+    .option('--include-generated', 'keep records verified only by model-written tests')
+    .option('--model <name>', 'only records from this model')
+    .addOption(new Option('--language <language>', 'only this language').choices([...LANGUAGES]))
+    .addOption(new Option('--origin <origin>', 'only tasks of this origin').choices(['user', 'benchmark', 'self-play']))
+    .option('--since <date>', 'only records created at or after this date')
+    .option('--until <date>', 'only records created at or before this date')
+    .option('--seed <text>', 'seed for the split and balancing (default "crucible")')
+    .option('--json', 'print the result as JSON')
+    .action(async (dirArg: string | undefined, flags: ExportFlags) => {
+      const dir = dirArg ?? flags.dataset;
+      if (!dir) return usage('give the dataset folder: crucible export DIR --format sft (or --dataset DIR).');
+      if (dirArg && flags.dataset && resolve(dirArg) !== resolve(flags.dataset)) return usage('DIR and --dataset name different folders; give one.');
+      const split = flags.split === undefined ? 1 : Number(flags.split);
+      if (!(split > 0 && split <= 1)) return usage(`--split must be a share in (0, 1], e.g. 0.9; got "${flags.split}".`);
+      const minDifficulty = flags.minDifficulty === undefined ? undefined : Number(flags.minDifficulty);
+      if (minDifficulty !== undefined && !(minDifficulty >= 0 && minDifficulty <= 1)) return usage(`--min-difficulty must be in [0, 1]; got "${flags.minDifficulty}".`);
+      const since = parseDate(flags.since, '--since');
+      const until = parseDate(flags.until, '--until');
+      if (since === null || until === null) return;
+
+      const problem = await checkDatasetDir(dir);
+      if (problem) {
+        process.stderr.write(`crucible export: ${problem}\n`);
+        process.exitCode = EXIT_FAILURE;
+        return;
+      }
+      const out = resolve(flags.out ?? `crucible-${flags.format}.${flags.format === 'p3' ? 'json' : 'jsonl'}`);
+      const controller = new AbortController();
+      const onSigint = (): void => controller.abort();
+      process.once('SIGINT', onSigint);
+      const options: ExportOptions = { format: flags.format, out, split, signal: controller.signal };
+      if (minDifficulty !== undefined) options.minDifficulty = minDifficulty;
+      if (flags.balance) options.balance = true;
+      if (flags.includeGenerated) options.includeGenerated = true;
+      if (flags.model) options.model = flags.model;
+      if (flags.language) options.language = flags.language;
+      if (flags.origin) options.origin = flags.origin;
+      if (since) options.since = since;
+      if (until) options.until = until;
+      if (flags.seed) options.seed = flags.seed;
+      try {
+        const result = await exportDataset(dir, options);
+        for (const p of result.problems) process.stderr.write(`crucible export: ${dir}: line ${p.line}: ${p.reason}\n`);
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+        } else {
+          const unit = flags.format === 'p3' ? 'puzzles' : flags.format === 'dpo' ? 'pairs' : 'examples';
+          process.stdout.write(`Wrote ${result.train} ${unit} (${result.trainTasks} tasks) to ${result.files.train}\n`);
+          if (result.files.valid) process.stdout.write(`Wrote ${result.valid} ${unit} (${result.validTasks} tasks) to ${result.files.valid}\n`);
+          if (result.files.readme) process.stdout.write(`README: ${result.files.readme}\n`);
+          process.stdout.write(`${result.selected} of ${result.records} records selected${result.balancedOut ? `, ${result.balancedOut} thinned by --balance` : ''}.\n`);
+        }
+        if (result.train + result.valid === 0) process.stderr.write(`crucible export: nothing to export as ${flags.format} with these filters (records need a verified solution${flags.format === 'dpo' ? ' and a failed attempt at the same task' : flags.format === 'traces' ? ' reached after a failed attempt' : flags.format === 'p3' ? ' of a self-play puzzle' : ''}).\n`);
+      } catch (err) {
+        process.stderr.write(`crucible export: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = EXIT_FAILURE;
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
+    });
 }

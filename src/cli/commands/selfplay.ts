@@ -1,9 +1,190 @@
-import type { Command } from 'commander';
+// `crucible selfplay`: the model writes programming puzzles (P3 format), solves them, and the verified
+// pairs go to the dataset. Runs headless for hours: checkpoints after every puzzle, `--resume` continues
+// a killed run, progress on stderr (a bar on a terminal, a line now and then otherwise), the report at the end.
 
-// Placeholder: replaced by the issue that owns `crucible selfplay`.
+import { promises as fsp } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { addModelOptions, modelSettingsFromOptions } from '../modelOptions';
+import { createModelClient } from '../../core/model/client';
+import { createProcessSandbox } from '../../core/sandbox/processSandbox';
+import { createVerifier } from '../../core/verify/verifier';
+import { openDataset, type DatasetStore } from '../../core/dataset/store';
+import { SelfPlayError, selfPlay } from '../../core/selfplay/loop';
+import { loadSeedFile } from '../../core/selfplay/puzzle';
+import { shippedSeeds } from '../../core/selfplay/seeds';
+import { formatReport, toP3 } from '../../core/selfplay/report';
+import type { SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
+import type { Puzzle } from '../../core/types';
+import { VERSION } from '../../core/version';
+
+interface SelfplayOptions {
+  count: number;
+  seeds?: string;
+  samples: number;
+  dataset?: string;
+  state?: string;
+  resume?: boolean;
+  out?: string;
+  maxGenerations?: number;
+  concurrency?: number;
+  examples: number;
+  satTimeout: number;
+  runSeed?: number;
+  temperature?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function wholeNumber(flag: string, min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number ≥ ${min}.`);
+    return n;
+  };
+}
+
+/** Where the checkpoint lives unless --state says otherwise: beside the dataset, else in the current folder. */
+export function defaultStatePath(opts: Pick<SelfplayOptions, 'dataset' | 'state'>): string {
+  if (opts.state) return resolve(opts.state);
+  return opts.dataset ? join(resolve(opts.dataset), 'selfplay-state.json') : resolve('crucible-selfplay-state.json');
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const handle = await fsp.open(tmp, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(tmp, path);
+}
+
+async function run(opts: SelfplayOptions): Promise<number> {
+  let seeds: Puzzle[];
+  if (opts.seeds) {
+    const file = await loadSeedFile(opts.seeds);
+    seeds = file.puzzles;
+    if (file.skipped.length && !opts.quiet) process.stderr.write(`crucible selfplay: ${file.skipped.length} seed entr${file.skipped.length === 1 ? 'y' : 'ies'} skipped (first: ${file.skipped[0]})\n`);
+  } else {
+    seeds = shippedSeeds();
+  }
+  const statePath = defaultStatePath(opts);
+  const settings = await modelSettingsFromOptions(opts as never);
+  const model = createModelClient(settings);
+  let dataset: DatasetStore | undefined;
+  if (opts.dataset) dataset = await openDataset(opts.dataset);
+  const sandbox = createProcessSandbox();
+  const verifier = createVerifier(sandbox);
+
+  const control = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write('\ncrucible selfplay: stopping; accepted puzzles are kept (resume with --resume)\n');
+    control.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tty = process.stderr.isTTY === true && !opts.quiet && !opts.json;
+  const bar = tty
+    ? new SingleBar({ format: 'selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}', stream: process.stderr, hideCursor: true }, undefined)
+    : undefined;
+  let lastLine = Date.now();
+  let barStarted = false;
+  const onEvent = (event: SelfPlayEvent): void => {
+    if (event.kind === 'started') {
+      if (bar) {
+        bar.start(event.progress.target, event.progress.accepted, { rejected: event.progress.rejected, generated: event.progress.generated, budget: event.progress.maxGenerations, last: event.resumed ? 'resumed' : '' });
+        barStarted = true;
+      } else if (!opts.quiet) {
+        process.stderr.write(`crucible selfplay: ${event.resumed ? 'resuming' : 'starting'}: ${event.progress.accepted}/${event.progress.target} accepted, ${event.progress.generated} written; checkpoint ${statePath}\n`);
+      }
+      return;
+    }
+    if (event.kind !== 'accepted' && event.kind !== 'rejected') return;
+    const p = event.progress;
+    const last = event.kind === 'accepted' ? `accepted (solved ${event.solved}/${event.answered})` : `rejected: ${event.reason}`;
+    if (bar) bar.update(p.accepted, { rejected: p.rejected, generated: p.generated, budget: p.maxGenerations, last });
+    else if (!opts.quiet && (p.generated % 25 === 0 || Date.now() - lastLine > 60_000)) {
+      lastLine = Date.now();
+      process.stderr.write(`crucible selfplay: ${p.accepted}/${p.target} accepted, ${p.rejected} rejected, ${p.generated}/${p.maxGenerations} written\n`);
+    }
+  };
+
+  let report: SelfPlayReport;
+  try {
+    report = await selfPlay(
+      { model, verifier, sandbox, ...(dataset ? { dataset } : {}) },
+      {
+        seeds,
+        count: opts.count,
+        samples: opts.samples,
+        examples: opts.examples,
+        satTimeoutMs: opts.satTimeout,
+        statePath,
+        extensionVersion: VERSION,
+        signal: control.signal,
+        onEvent,
+        ...(opts.resume ? { resume: true } : {}),
+        ...(opts.maxGenerations !== undefined ? { maxGenerations: opts.maxGenerations } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(opts.runSeed !== undefined ? { seed: opts.runSeed } : {}),
+        ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+      },
+    );
+  } finally {
+    if (barStarted) bar?.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await sandbox.dispose();
+  }
+
+  if (opts.out) {
+    const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };
+    await writeAtomic(resolve(opts.out), `${JSON.stringify({ report, puzzles: state.accepted.map((a) => toP3(a.puzzle)) }, null, 1)}\n`);
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  if (report.stopReason === 'error') {
+    process.stderr.write(`crucible selfplay: ${report.error}\n`);
+    return 1;
+  }
+  if (report.stopReason === 'cancelled') return 1;
+  return 0;
+}
+
 export function registerSelfplay(program: Command): void {
-  program.command('selfplay').description('(not built yet)').action(() => {
-    process.stderr.write('crucible selfplay: not built yet\n');
-    process.exitCode = 1;
+  const cmd = program
+    .command('selfplay')
+    .description('The model writes P3 programming puzzles and solves them; verified pairs go to the dataset (origin: self-play).')
+    .option('--count <n>', 'stop once this many puzzles are accepted', wholeNumber('--count', 1), 10)
+    .option('--seeds <file>', 'P3-format JSON file of example puzzles (default: the shipped seed set), e.g. ../shared/data/p3/train.json')
+    .option('--samples <n>', 'independent solutions per puzzle; the solve rate is its difficulty', wholeNumber('--samples', 1), 4)
+    .option('--dataset <dir>', 'append accepted puzzles to the dataset in this folder')
+    .option('--state <file>', 'checkpoint file (default: <dataset>/selfplay-state.json or ./crucible-selfplay-state.json)')
+    .option('--resume', 'continue the run saved in the checkpoint')
+    .option('--out <file>', 'also write the report and the accepted puzzles (P3 layout) to this JSON file')
+    .option('--max-generations <n>', 'most puzzles written in the whole run (default: 10 × count)', wholeNumber('--max-generations', 1))
+    .option('--concurrency <n>', 'puzzles in flight at once (default: --max-parallel + 1)', wholeNumber('--concurrency', 1))
+    .option('--examples <n>', 'example puzzles in each prompt', wholeNumber('--examples', 1), 3)
+    .option('--sat-timeout <ms>', 'time limit of one call of sat, ms', wholeNumber('--sat-timeout', 10), 1000)
+    .option('--run-seed <n>', 'seed of the run\'s own random choices (examples, curriculum, probes)', wholeNumber('--run-seed', 0))
+    .option('--json', 'print the report as JSON')
+    .option('--quiet', 'no progress output');
+  addModelOptions(cmd);
+  cmd.action(async (opts: SelfplayOptions) => {
+    try {
+      process.exitCode = await run(opts);
+    } catch (err) {
+      process.stderr.write(`crucible selfplay: ${err instanceof Error ? err.message : String(err)}\n`);
+      // A saved run in the way, or nothing to resume: the command line needs changing (usage).
+      process.exitCode = err instanceof SelfPlayError ? 2 : 1;
+    }
   });
 }

@@ -1,9 +1,356 @@
-import type { Command } from 'commander';
+// `crucible solve TASKS.jsonl` and `crucible eval TASKS.jsonl`: run the self-correcting loop over a
+// task file, writing one Outcome line per task as it completes (appended and fsync'd, so a killed
+// run keeps what it finished; --resume skips those). `eval` also prints pass@1 before refinement
+// (the first round) against after it.
 
-// Placeholder: replaced by the issue that owns `crucible solve`.
-export function registerSolve(program: Command): void {
-  program.command('solve').description('(not built yet)').action(() => {
-    process.stderr.write('crucible solve: not built yet\n');
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
+import { createModelClient } from '../../core/model/client';
+import { createProcessSandbox } from '../../core/sandbox/processSandbox';
+import { createVerifier } from '../../core/verify/verifier';
+import { openDataset, type DatasetStore } from '../../core/dataset/store';
+import { recordFromOutcome } from '../../core/dataset/record';
+import { solve, solutionOf } from '../../core/solve/solve';
+import type { SolveDeps } from '../../core/solve/types';
+import type { Budget, Outcome } from '../../core/types';
+import { VERSION } from '../../core/version';
+import { readTasks, type TaskLine } from '../tasks';
+
+/** One line of OUTCOMES.jsonl. */
+export interface OutcomeLine {
+  task_id: string;
+  verified: boolean;
+  /** True when only tests the model wrote verified it: say so wherever the result is shown. */
+  verifiedByGeneratedTests: boolean;
+  testsOrigin: string;
+  stopReason: Outcome['stopReason'];
+  error?: string;
+  /** The verified code, or the best attempt's code when nothing was verified. */
+  solution: string | null;
+  /** True when a first-round candidate was verified (before any refinement). */
+  verifiedInFirstRound: boolean;
+  rounds: number;
+  attempts: {
+    id: string;
+    round: number;
+    parentId?: string;
+    status: string;
+    passed: boolean;
+    testsPassed: number;
+    testsTotal: number;
+    feedback: string;
+    critique?: string;
+    code: string;
+    completionTokens?: number;
+  }[];
+  tokens: { prompt: number; completion: number };
+  modelMs: number;
+  durationMs: number;
+  model?: string;
+  notes: string[];
+}
+
+export function outcomeLine(outcome: Outcome): OutcomeLine {
+  const best = outcome.best;
+  return {
+    task_id: outcome.task.id,
+    verified: outcome.verified,
+    verifiedByGeneratedTests: outcome.verifiedByGeneratedTests,
+    testsOrigin: outcome.task.testsOrigin,
+    stopReason: outcome.stopReason,
+    ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+    solution: best && best.candidate.code.trim() !== '' ? solutionOf(outcome.task, best.candidate.code) : null,
+    verifiedInFirstRound: outcome.verified && best?.candidate.round === 0,
+    rounds: outcome.rounds,
+    attempts: outcome.attempts.map((a) => ({
+      id: a.candidate.id,
+      round: a.candidate.round,
+      ...(a.candidate.parentId ? { parentId: a.candidate.parentId } : {}),
+      status: a.verdict.status,
+      passed: a.verdict.passed,
+      testsPassed: a.verdict.testsPassed,
+      testsTotal: a.verdict.testsTotal,
+      feedback: a.verdict.feedback,
+      ...(a.critique !== undefined ? { critique: a.critique } : {}),
+      code: a.candidate.code,
+      ...(a.candidate.usage ? { completionTokens: a.candidate.usage.completionTokens } : {}),
+    })),
+    tokens: { prompt: outcome.usage.promptTokens, completion: outcome.usage.completionTokens },
+    modelMs: outcome.usage.durationMs,
+    durationMs: outcome.durationMs,
+    ...(outcome.model ? { model: outcome.model } : {}),
+    notes: outcome.notes,
+  };
+}
+
+interface RunOptions {
+  samples: number;
+  rounds: number;
+  maxTokens: number;
+  wallSeconds: number;
+  out?: string;
+  resume?: boolean;
+  dataset?: string;
+  generateTests: boolean;
+  limit?: number;
+  [key: string]: unknown;
+}
+
+function positiveInt(name: string, min: number): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}.`);
+    return n;
+  };
+}
+
+/** Reads the task_ids already finished in an OUTCOMES file (errors and cancels are not finished: they run again). */
+export function finishedIn(path: string): { done: Map<string, OutcomeLine>; problems: string[] } {
+  const done = new Map<string, OutcomeLine>();
+  const problems: string[] = [];
+  if (!existsSync(path)) return { done, problems };
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    try {
+      const line = JSON.parse(raw) as OutcomeLine;
+      if (typeof line.task_id !== 'string') throw new Error('no task_id');
+      if (line.stopReason === 'error' || line.stopReason === 'cancelled') done.delete(line.task_id);
+      else done.set(line.task_id, line);
+    } catch {
+      // A run killed mid-write leaves at most one torn last line; anything else is worth a word.
+      problems.push(`${path} line ${i + 1} is not a complete outcome; that task runs again`);
+    }
+  });
+  return { done, problems };
+}
+
+/** Appends one line and fsyncs, starting a fresh line if the file ends in a torn one. */
+class OutcomeWriter {
+  private fd: number | undefined;
+  constructor(path: string | undefined, private readonly toStdout: boolean) {
+    if (!path) return;
+    this.fd = openSync(path, 'a+');
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    if (text.length > 0 && !text.endsWith('\n')) writeSync(this.fd, '\n');
+  }
+  write(line: OutcomeLine): void {
+    const text = `${JSON.stringify(line)}\n`;
+    if (this.fd === undefined) {
+      if (this.toStdout) process.stdout.write(text);
+      return;
+    }
+    writeSync(this.fd, text);
+    fsyncSync(this.fd);
+  }
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export interface RunSummary {
+  lines: OutcomeLine[];
+  malformed: number;
+  skipped: number;
+  interrupted: boolean;
+  model: string;
+}
+
+/** Runs every task of the file, in order; shared by `solve` and `eval`. */
+async function runTasks(file: string, opts: RunOptions, command: string): Promise<RunSummary> {
+  const taskFile = readTasks(file);
+  for (const e of taskFile.errors) process.stderr.write(`crucible ${command}: ${file} line ${e.line}: ${e.message}\n`);
+  let tasks: TaskLine[] = taskFile.tasks;
+  if (opts.limit !== undefined) tasks = tasks.slice(0, opts.limit);
+
+  const previous = new Map<string, OutcomeLine>();
+  if (opts.resume) {
+    if (!opts.out) throw new Error('--resume needs --out OUTCOMES.jsonl: it skips the tasks already written there');
+    const { done, problems } = finishedIn(opts.out);
+    for (const p of problems) process.stderr.write(`crucible ${command}: ${p}\n`);
+    for (const [id, line] of done) previous.set(id, line);
+  }
+  const todo = tasks.filter((t) => !previous.has(t.task.id));
+  const kept = tasks.filter((t) => previous.has(t.task.id)).map((t) => previous.get(t.task.id)!);
+
+  const settings = modelSettingsFromOptions(opts as ModelOptionValues);
+  const model = createModelClient(settings);
+  const sandbox = createProcessSandbox();
+  const verifier = createVerifier(sandbox);
+  const deps: SolveDeps = { model, verifier };
+  let dataset: DatasetStore | undefined;
+  if (opts.dataset) dataset = await openDataset(opts.dataset);
+  const budget: Budget = { samples: opts.samples, rounds: opts.rounds, maxTokens: opts.maxTokens, wallMs: opts.wallSeconds * 1000 };
+
+  const control = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    control.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const writer = new OutcomeWriter(opts.out, command === 'solve');
+  const bar =
+    process.stderr.isTTY && todo.length > 0
+      ? new SingleBar({ format: `${command} [{bar}] {value}/{total} tasks | verified {verified} | {task}`, stream: process.stderr, hideCursor: true }, undefined)
+      : undefined;
+  const lines: OutcomeLine[] = [...kept];
+  let verifiedCount = kept.filter((l) => l.verified).length;
+  let errorsInARow = 0;
+  bar?.start(todo.length, 0, { verified: verifiedCount, task: '' });
+  try {
+    for (const { task } of todo) {
+      if (control.signal.aborted) break;
+      bar?.update({ task: task.id });
+      const outcome = await solve(task, deps, { budget, signal: control.signal, generateTests: opts.generateTests });
+      if (outcome.stopReason === 'cancelled' && interrupted) break;
+      const line = outcomeLine(outcome);
+      writer.write(line);
+      lines.push(line);
+      if (line.verified) verifiedCount++;
+      if (dataset) {
+        try {
+          await dataset.append(recordFromOutcome(outcome, { extensionVersion: VERSION, ...(outcome.model ? { model: outcome.model } : {}), redact: Object.values(settings.headers ?? {}) }));
+        } catch (err) {
+          process.stderr.write(`crucible ${command}: dataset: ${err instanceof Error ? err.message : String(err)}\n`);
+        }
+      }
+      bar?.increment(1, { verified: verifiedCount });
+      if (outcome.stopReason === 'error') {
+        errorsInARow++;
+        if (!bar) process.stderr.write(`crucible ${command}: ${task.id}: ${outcome.error}\n`);
+        if (errorsInARow >= 2) {
+          bar?.stop();
+          process.stderr.write(`crucible ${command}: stopping after ${errorsInARow} tasks in a row ended in error: ${outcome.error}\n`);
+          break;
+        }
+      } else errorsInARow = 0;
+    }
+  } finally {
+    bar?.stop();
+    writer.close();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await sandbox.dispose();
+  }
+  if (interrupted) process.stderr.write(`crucible ${command}: interrupted; finished tasks are kept${opts.out ? `, rerun with --resume to continue` : ''}\n`);
+  return { lines, malformed: taskFile.errors.length, skipped: kept.length, interrupted, model: settings.model };
+}
+
+function exitCodeOf(summary: RunSummary): number {
+  if (summary.interrupted || summary.malformed > 0) return 1;
+  if (summary.lines.some((l) => l.stopReason === 'error')) return 1;
+  return 0;
+}
+
+export interface EvalReport {
+  model: string;
+  tasks: number;
+  samples: number;
+  rounds: number;
+  /** pass@1 (samples = 1) or pass@k of the first round: verified before any refinement. */
+  before: { passed: number; rate: number };
+  after: { passed: number; rate: number };
+  /** Verified only by tests the model wrote (counted in `after`, labelled). */
+  verifiedByGeneratedTests: number;
+  errors: number;
+}
+
+export function evalReport(lines: OutcomeLine[], model: string, samples: number, rounds: number): EvalReport {
+  const n = lines.length;
+  const before = lines.filter((l) => l.verifiedInFirstRound).length;
+  const after = lines.filter((l) => l.verified).length;
+  const rate = (x: number): number => (n === 0 ? 0 : x / n);
+  return {
+    model,
+    tasks: n,
+    samples,
+    rounds,
+    before: { passed: before, rate: rate(before) },
+    after: { passed: after, rate: rate(after) },
+    verifiedByGeneratedTests: lines.filter((l) => l.verifiedByGeneratedTests).length,
+    errors: lines.filter((l) => l.stopReason === 'error').length,
+  };
+}
+
+export function formatEvalTable(r: EvalReport): string {
+  const k = r.samples === 1 ? 'pass@1' : `pass@${r.samples}`;
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const rows: [string, string, string][] = [
+    ['', 'verified', 'rate'],
+    [`${k} before refinement`, `${r.before.passed}/${r.tasks}`, pct(r.before.rate)],
+    [`${k} after ${r.rounds} refine round${r.rounds === 1 ? '' : 's'}`, `${r.after.passed}/${r.tasks}`, pct(r.after.rate)],
+    ['gain from self-correction', `+${r.after.passed - r.before.passed}`, `+${((r.after.rate - r.before.rate) * 100).toFixed(1)} pts`],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  const body = rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padStart(9)}`).join('\n');
+  const extra: string[] = [];
+  if (r.verifiedByGeneratedTests > 0) extra.push(`${r.verifiedByGeneratedTests} verified only by tests the model wrote (generated tests)`);
+  if (r.errors > 0) extra.push(`${r.errors} task(s) ended in error (see the outcome lines)`);
+  return `model ${r.model} · ${r.tasks} tasks · ${r.samples} sample(s) per round\n${body}\n${extra.map((e) => `note: ${e}\n`).join('')}`;
+}
+
+function addRunOptions(cmd: Command, defaultSamples: number): Command {
+  cmd
+    .argument('<tasks>', 'JSON-lines task file (HumanEval or MBPP shape; .gz is fine; - for stdin)')
+    .option('--samples <k>', 'candidates sampled in the first round', positiveInt('--samples', 1), defaultSamples)
+    .option('--rounds <r>', 'critique-and-refine rounds after the first', positiveInt('--rounds', 0), 3)
+    .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', positiveInt('--max-tokens', 0), 0)
+    .option('--wall-seconds <s>', 'most wall time per task, seconds (0: no limit)', positiveInt('--wall-seconds', 0), 0)
+    .option('--out <file>', 'append one Outcome JSON line per task here (default: stdout)')
+    .option('--resume', 'skip task_ids already finished in --out')
+    .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
+    .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
+    .option('--limit <n>', 'run only the first n tasks', positiveInt('--limit', 1));
+  addModelOptions(cmd);
+  return cmd;
+}
+
+async function guarded(command: string, fn: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await fn();
+  } catch (err) {
+    process.stderr.write(`crucible ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
+  }
+}
+
+export function registerSolve(program: Command): void {
+  addRunOptions(
+    program.command('solve').description('Solve every task in a file with the self-correcting loop; one Outcome JSON line per task.'),
+    2,
+  ).action(async (file: string, opts: RunOptions) => {
+    await guarded('solve', async () => {
+      const summary = await runTasks(file, opts, 'solve');
+      const verified = summary.lines.filter((l) => l.verified).length;
+      const generated = summary.lines.filter((l) => l.verifiedByGeneratedTests).length;
+      if (!process.stderr.isTTY || opts.out) {
+        process.stderr.write(
+          `crucible solve: ${verified}/${summary.lines.length} verified${generated ? ` (${generated} by generated tests only)` : ''}${summary.skipped ? `, ${summary.skipped} resumed from ${opts.out}` : ''}${summary.malformed ? `, ${summary.malformed} malformed line(s) skipped` : ''}\n`,
+        );
+      }
+      return exitCodeOf(summary);
+    });
+  });
+
+  addRunOptions(
+    program
+      .command('eval')
+      .description('Run the tasks and print pass@1 before refinement against after it: what self-correction is worth for your model.')
+      .option('--json', 'print the report as JSON'),
+    1,
+  ).action(async (file: string, opts: RunOptions & { json?: boolean }) => {
+    await guarded('eval', async () => {
+      const summary = await runTasks(file, opts, 'eval');
+      const report = evalReport(summary.lines, summary.model, opts.samples, opts.rounds);
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatEvalTable(report));
+      return exitCodeOf(summary);
+    });
   });
 }

@@ -1,0 +1,141 @@
+// CLI flags → ModelSettings, shared by every command that talks to a model (models, doctor, solve,
+// eval, selfplay). Precedence: flag, then environment (OLLAMA_HOST, CRUCIBLE_MODEL, CRUCIBLE_PROVIDER),
+// then the same defaults as the VS Code settings.
+
+import { InvalidArgumentError, type Command } from 'commander';
+import type { ModelSettings, ProviderKind } from '../core/model/types';
+
+export const DEFAULT_HOST = 'http://127.0.0.1:11434';
+export const DEFAULT_MODEL = 'qwen2.5-coder:7b';
+
+export interface ModelOptionValues {
+  host?: string;
+  provider?: string;
+  model?: string;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  numCtx?: number;
+  numPredict?: number;
+  stop?: string[];
+  keepAlive?: string;
+  maxParallel?: number;
+  maxRetries?: number;
+  header?: string[];
+  /** Seconds. */
+  firstTokenTimeout?: number;
+  /** Seconds. */
+  stallTimeout?: number;
+}
+
+function numberIn(flag: string, min: number, max = Infinity, integer = false): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      const range = max === Infinity ? `at least ${min}` : `between ${min} and ${max}`;
+      throw new InvalidArgumentError(`${flag} must be ${integer ? 'an integer ' : 'a number '}${range}, got "${value}".`);
+    }
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function headerArg(value: string, previous: string[] | undefined): string[] {
+  parseHeader(value);
+  return collect(value, previous);
+}
+
+/** "Name=Value" or "Name: Value". Throws a usage error naming the expected form. */
+export function parseHeader(value: string): [string, string] {
+  const m = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(?:=|:)\s*(.*)$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`--header expects NAME=VALUE (e.g. --header "Authorization=Bearer …"), got a value without a name.`);
+  return [m[1]!, m[2]!];
+}
+
+/**
+ * Adds the model flags to a command. A flag the command already defines (e.g. its own --seed) is left
+ * alone: the command's definition wins, and its value still lands in the same option key.
+ */
+export function addModelOptions(cmd: Command): Command {
+  const taken = new Set(cmd.options.map((o) => o.long));
+  const add = {
+    option(flags: string, description: string, parse?: (value: string, previous: any) => unknown): typeof add {
+      const long = /--[\w-]+/.exec(flags)?.[0];
+      if (!long || !taken.has(long)) {
+        if (parse) cmd.option(flags, description, parse as (value: string, previous: unknown) => unknown);
+        else cmd.option(flags, description);
+      }
+      return add;
+    },
+  };
+  add
+    .option('--host <url>', `model server URL (env OLLAMA_HOST; default ${DEFAULT_HOST}; for --provider openai the base URL with /v1)`)
+    .option('--provider <kind>', 'ollama or openai (env CRUCIBLE_PROVIDER; default ollama)', (v: string) => {
+      if (v !== 'ollama' && v !== 'openai') throw new InvalidArgumentError(`--provider must be "ollama" or "openai", got "${v}".`);
+      return v;
+    })
+    .option('--model <name>', `model name (env CRUCIBLE_MODEL; default ${DEFAULT_MODEL})`)
+    .option('--temperature <t>', 'sampling temperature (default 0.2)', numberIn('--temperature', 0, 2))
+    .option('--top-p <p>', 'nucleus sampling top_p (default 0.95)', numberIn('--top-p', 0, 1))
+    .option('--seed <n>', 'fixed seed for reproducible answers', numberIn('--seed', -2147483648, 2147483647, true))
+    .option('--num-ctx <n>', "context window (num_ctx); default: the model's own, capped at 16384", numberIn('--num-ctx', 256, Infinity, true))
+    .option('--num-predict <n>', 'most tokens per answer (default 1024)', numberIn('--num-predict', 16, Infinity, true))
+    .option('--stop <text>', 'stop sequence (repeatable)', collect)
+    .option('--keep-alive <duration>', 'how long Ollama keeps the model loaded (default 10m)')
+    .option('--max-parallel <n>', 'requests in flight at once (default 2)', numberIn('--max-parallel', 1, 32, true))
+    .option('--max-retries <n>', 'retries of idempotent calls after a dropped connection (default 2)', numberIn('--max-retries', 0, 10, true))
+    .option('--header <name=value>', 'extra HTTP header for every request, repeatable (never logged)', headerArg)
+    .option('--first-token-timeout <s>', 'seconds to wait for the first token (default 300)', numberIn('--first-token-timeout', 0.01))
+    .option('--stall-timeout <s>', 'seconds a started answer may stall between chunks (default 60)', numberIn('--stall-timeout', 0.01));
+  return cmd;
+}
+
+/** OLLAMA_HOST may be "0.0.0.0:11434" (a bind address) or lack a scheme; make it a URL a client can use. */
+export function hostFromEnv(value: string | undefined): string | undefined {
+  if (!value || !value.trim()) return undefined;
+  let h = value.trim();
+  const schemeless = !/^[a-z][a-z0-9+.-]*:\/\//i.test(h);
+  if (schemeless) h = `http://${h}`;
+  h = h.replace('://0.0.0.0', '://127.0.0.1');
+  try {
+    const u = new URL(h);
+    // Like Ollama itself: a bare host name means port 11434.
+    if (schemeless && !u.port) h = `http://${u.host}:11434${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    // Left as given; the first request reports it.
+  }
+  return h.replace(/\/+$/, '');
+}
+
+export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.ProcessEnv = process.env): ModelSettings {
+  const provider = (opts.provider ?? env.CRUCIBLE_PROVIDER ?? 'ollama') as ProviderKind;
+  if (provider !== 'ollama' && provider !== 'openai') throw new InvalidArgumentError(`CRUCIBLE_PROVIDER must be "ollama" or "openai", got "${String(provider)}".`);
+  const headers: { [name: string]: string } = {};
+  for (const h of opts.header ?? []) {
+    const [name, value] = parseHeader(h);
+    headers[name] = value;
+  }
+  const host = opts.host?.trim() || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
+  return {
+    provider,
+    host,
+    model: opts.model?.trim() || env.CRUCIBLE_MODEL?.trim() || DEFAULT_MODEL,
+    options: {
+      temperature: opts.temperature ?? 0.2,
+      top_p: opts.topP ?? 0.95,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.numCtx !== undefined ? { num_ctx: opts.numCtx } : {}),
+      num_predict: opts.numPredict ?? 1024,
+      ...(opts.stop && opts.stop.length ? { stop: opts.stop } : {}),
+    },
+    keepAlive: opts.keepAlive ?? '10m',
+    firstTokenTimeoutMs: Math.round((opts.firstTokenTimeout ?? 300) * 1000),
+    requestTimeoutMs: Math.round((opts.stallTimeout ?? 60) * 1000),
+    maxParallel: opts.maxParallel ?? 2,
+    headers,
+    maxRetries: opts.maxRetries ?? 2,
+  };
+}

@@ -1,0 +1,244 @@
+// Probes what the sandbox actually enforces on this machine by running small hostile jobs through it:
+// connect to a local listener, leave a detached grandchild behind, read the home directory, allocate
+// past the memory limit. The report claims only what the probes observed.
+
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type { IsolationReport, Sandbox } from './types';
+
+/** What the worker said about its own set-up (a subset of its hello message). */
+export interface WorkerSetup {
+  python: string;
+  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; hidden?: string[]; kept?: string[] };
+  notes: string[];
+}
+
+export interface ProbeContext {
+  python: string;
+  node: string;
+  hello: () => WorkerSetup | undefined;
+}
+
+/** Pids of processes whose command line contains `marker`. */
+export function findProcesses(marker: string): number[] {
+  const out: number[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(marker)) out.push(Number(name));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function probeNetwork(sandbox: Sandbox, notes: string[]): Promise<IsolationReport['network']> {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => {
+    accepted.push(s);
+    s.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = await sandbox.run({
+      language: 'python',
+      source: [
+        'import socket',
+        'try:',
+        `    socket.create_connection(("127.0.0.1", ${port}), timeout=2).close()`,
+        '    print("connected")',
+        'except OSError as e:',
+        '    print("refused", type(e).__name__, e)',
+      ].join('\n'),
+      limits: { wallMs: 5000 },
+    });
+    const line = r.stdout.trim();
+    if (accepted.length > 0 || line.startsWith('connected')) {
+      notes.push(`network: a job connected to a local TCP listener (${line || r.status})`);
+      return 'open';
+    }
+    if (r.status === 'exited' && line.startsWith('refused')) {
+      notes.push(`network: a job could not reach a local TCP listener (${line.slice(8)})`);
+      return 'blocked';
+    }
+    notes.push(`network: probe inconclusive (${r.status}${r.error ? `: ${r.error}` : ''}); assuming open`);
+    return 'open';
+  } finally {
+    server.close();
+  }
+}
+
+async function probeProcesses(sandbox: Sandbox, setup: WorkerSetup | undefined, notes: string[]): Promise<IsolationReport['processes']> {
+  if (process.platform !== 'linux') {
+    notes.push('processes: no /proc to verify; process-group kill only');
+    return 'best-effort';
+  }
+  const marker = `crucible-probe-${process.pid}-${Date.now().toString(36)}`;
+  const r = await sandbox.run({
+    language: 'python',
+    source: [
+      'import os, sys',
+      'if os.fork() == 0:',
+      '    os.setsid()',
+      '    if os.fork() == 0:',
+      `        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(30)", "${marker}"])`,
+      '    os._exit(0)',
+      'os.wait()',
+      'import time',
+      'time.sleep(0.2)',
+      'print("spawned")',
+    ].join('\n'),
+    limits: { wallMs: 5000 },
+  });
+  const left = findProcesses(marker);
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  if (r.stdout.trim() !== 'spawned') {
+    notes.push(`processes: probe job did not run as expected (${r.status}: ${(r.error ?? r.stderr).trim().slice(0, 200)})`);
+    return 'best-effort';
+  }
+  if (left.length > 0) {
+    notes.push('processes: a setsid, double-forked grandchild outlived its job (killed by the probe)');
+    return 'best-effort';
+  }
+  if (setup?.caps.pid) {
+    notes.push('processes: each job runs in its own PID namespace; a detached grandchild died with its job');
+    return 'contained';
+  }
+  notes.push('processes: a detached grandchild died with its job, but without a PID namespace this is best-effort (subreaper and process-tree kill)');
+  return 'best-effort';
+}
+
+async function probeFilesystem(sandbox: Sandbox, setup: WorkerSetup | undefined, notes: string[]): Promise<IsolationReport['filesystem']> {
+  const home = homedir();
+  let hostEntries: string[] = [];
+  try {
+    hostEntries = readdirSync(home);
+  } catch {
+    /* unreadable even to us */
+  }
+  const r = await sandbox.run({
+    language: 'python',
+    source: [
+      'import os, json',
+      'try:',
+      `    print(json.dumps({"entries": os.listdir(${JSON.stringify(home)})}))`,
+      'except OSError as e:',
+      '    print(json.dumps({"error": type(e).__name__ + ": " + str(e)}))',
+    ].join('\n'),
+  });
+  let seen: { entries?: string[]; error?: string };
+  try {
+    seen = JSON.parse(r.stdout.trim()) as typeof seen;
+  } catch {
+    notes.push(`filesystem: probe inconclusive (${r.status}); assuming shared`);
+    return 'shared';
+  }
+  if (seen.error) {
+    notes.push(`filesystem: a job cannot read ${home} (${seen.error})`);
+    return 'private';
+  }
+  const visible = (seen.entries ?? []).filter((e) => hostEntries.includes(e));
+  // Entries that only lead to directories bound back on purpose (the interpreter's own prefix, read-only).
+  const keptTops = new Set(
+    (setup?.caps.kept ?? []).filter((k) => k.startsWith(home + '/')).map((k) => k.slice(home.length + 1).split('/')[0]),
+  );
+  const leaked = visible.filter((e) => !keptTops.has(e));
+  if (hostEntries.length > 0 && leaked.length === 0) {
+    const kept = visible.length ? `; only ${visible.join(', ')} (the interpreter's own files, read-only) is reachable` : '';
+    notes.push(`filesystem: ${home} looks empty to a job (${hostEntries.length - visible.length} of ${hostEntries.length} entries hidden${kept})`);
+    return 'private';
+  }
+  if (hostEntries.length === 0) {
+    notes.push(`filesystem: ${home} is empty here, so hiding it cannot be verified; reported as shared`);
+  } else {
+    notes.push(`filesystem: a job can list ${home} (${visible.length} of ${hostEntries.length} entries visible: ${visible.slice(0, 5).join(', ')})`);
+  }
+  return 'shared';
+}
+
+async function probeMemory(sandbox: Sandbox, notes: string[]): Promise<IsolationReport['memory']> {
+  const [py, js] = await Promise.all([
+    sandbox.run({ language: 'python', source: 'b = bytearray(400 * 1024 * 1024)\nprint(len(b))', limits: { memoryMb: 64, wallMs: 5000 } }),
+    sandbox.run({ language: 'javascript', source: 'const a = []; for (;;) a.push(Buffer.alloc(16 * 1024 * 1024, 1));', limits: { memoryMb: 64, wallMs: 8000 } }),
+  ]);
+  const ok = py.status === 'memory' && js.status === 'memory';
+  notes.push(`memory: 400 MB in Python under a 64 MB limit -> ${py.status}; unbounded Buffers in Node under 64 MB -> ${js.status}`);
+  return ok ? 'enforced' : 'best-effort';
+}
+
+async function nodeVersion(sandbox: Sandbox): Promise<string | undefined> {
+  const r = await sandbox.run({ language: 'javascript', source: 'console.log(process.version)' });
+  return r.status === 'exited' && r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promise<IsolationReport> {
+  const notes: string[] = [];
+  // A first job makes sure the workers are up before we read their set-up.
+  const warm = await sandbox.run({ language: 'python', source: 'import sys; print(sys.version.split()[0])' });
+  const setup = ctx.hello();
+  if (warm.status !== 'exited' || !setup) {
+    notes.push(`Python worker unavailable (${warm.error ?? warm.status}); nothing could be probed`);
+    return { platform: process.platform, network: 'open', processes: 'best-effort', filesystem: 'shared', memory: 'best-effort', notes };
+  }
+  const netNotes: string[] = [];
+  const procNotes: string[] = [];
+  const fsNotes: string[] = [];
+  const memNotes: string[] = [];
+  const [network, processes, filesystem, memory, node] = await Promise.all([
+    probeNetwork(sandbox, netNotes),
+    probeProcesses(sandbox, setup, procNotes),
+    probeFilesystem(sandbox, setup, fsNotes),
+    probeMemory(sandbox, memNotes),
+    nodeVersion(sandbox),
+  ]);
+  notes.push(...netNotes, ...procNotes, ...fsNotes, ...memNotes);
+  const c = setup.caps;
+  const mechanisms = [
+    c.userns ? 'user namespace' : '',
+    c.net ? 'network namespace' : '',
+    c.mnt ? 'mount namespace (private /tmp, /var/tmp, /dev/shm; hidden ' + (c.hidden?.join(', ') || 'nothing') + ')' : '',
+    c.pid ? 'PID namespace per job' : c.subreaper ? 'subreaper + process-tree kill' : 'process-group kill',
+    c.uid ? `jobs run as uid ${c.uid}` : 'jobs run as the host user',
+  ].filter(Boolean);
+  notes.push(`mechanisms: ${mechanisms.join('; ')}`);
+  notes.push('limits: wall time (SIGKILL), CPU (RLIMIT_CPU), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' + (c.uid ? ', RLIMIT_NPROC (per-worker uid)' : '; no process-count limit (jobs share the host uid)'));
+  for (const n of setup.notes) notes.push(`worker: ${n}`);
+  const report: IsolationReport = { platform: process.platform, network, processes, filesystem, memory, notes, python: setup.python };
+  if (node) report.node = node;
+  else notes.push(`node: ${ctx.node} did not run inside the sandbox`);
+  return report;
+}
+
+/** Plain-text rendering for `crucible doctor` and closing notes. */
+export function formatIsolationReport(report: IsolationReport): string {
+  const lines = [
+    `Sandbox isolation on ${report.platform}:`,
+    `  network     ${report.network}`,
+    `  processes   ${report.processes}`,
+    `  filesystem  ${report.filesystem}`,
+    `  memory      ${report.memory}`,
+  ];
+  if (report.python) lines.push(`  python      ${report.python}`);
+  if (report.node) lines.push(`  node        ${report.node}`);
+  if (report.notes.length) {
+    lines.push('  notes:');
+    for (const n of report.notes) lines.push(`    - ${n}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,581 @@
+// The process sandbox: candidate code never runs in this process. Python jobs go to a pool of warm
+// worker processes (one per core) that fork a fresh child per job; JavaScript and TypeScript jobs run
+// as Node child processes started by the same workers, so every job gets the same limits, isolation
+// and process-tree kill. See pythonWorker.ts for the worker side.
+
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { dirname } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { DEFAULT_LIMITS } from './types';
+import type { IsolationReport, Limits, RunRequest, RunResult, Sandbox } from './types';
+import { PYTHON_WORKER_SOURCE } from './pythonWorker';
+import { probeIsolation } from './isolationProbe';
+
+export { formatIsolationReport } from './isolationProbe';
+
+export interface ProcessSandboxOptions {
+  /** Warm workers (concurrent jobs). Default: one per core. */
+  workers?: number;
+  /** Python interpreter. Default `python3`. */
+  python?: string;
+  /** Defaults for every job; a request's own limits override these. */
+  limits?: Partial<Limits>;
+  /** Node executable for JavaScript/TypeScript jobs. Default: the running Node. */
+  node?: string;
+  /** Use Linux namespaces (network, mount, PID) when available. Default true; false is for tests of the fallback. */
+  namespaces?: boolean;
+  /** First uid jobs run as when the sandbox runs as root (worker i uses base + i). Default 2_000_000. */
+  uidBase?: number;
+}
+
+/** The sandbox plus a few introspection hooks the tests and `crucible doctor` use. */
+export interface ProcessSandbox extends Sandbox {
+  /** Pids of the live worker processes. */
+  workerPids(): number[];
+  /** Uids jobs run as (empty when jobs keep the host user). Known once workers have started. */
+  jobUids(): number[];
+  /** Resolves when every worker has started (or failed to). */
+  ready(): Promise<void>;
+}
+
+/** Environment a job sees: nothing from the host but these fixed values (HOME/TMPDIR are set per job). */
+const JOB_ENV: Record<string, string> = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  LANG: 'C.UTF-8',
+  LC_ALL: 'C.UTF-8',
+  TZ: 'UTC',
+  USER: 'sandbox',
+  LOGNAME: 'sandbox',
+  PYTHONIOENCODING: 'utf-8',
+  PYTHONDONTWRITEBYTECODE: '1',
+  NODE_NO_WARNINGS: '1',
+};
+
+/** Seatbelt profile for macOS: everything allowed except network access. */
+const MACOS_PROFILE = '(version 1)(allow default)(deny network*)';
+
+/** Extra address space Node needs beyond its heap (V8 reserves large virtual ranges at start-up). */
+const NODE_AS_OVERHEAD_MB = 1024;
+/** Time the worker gets beyond the wall limit before the host gives up on it and kills it. */
+const BACKSTOP_MS = 5000;
+
+interface WorkerHello {
+  type: 'hello';
+  pid: number;
+  python: string;
+  executable: string;
+  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; hidden?: string[]; kept?: string[] };
+  notes: string[];
+  base: string;
+  vmMb?: number;
+}
+
+interface WorkerResult {
+  type: 'result';
+  id: number;
+  status: RunResult['status'];
+  exitCode?: number | null;
+  signal?: string | null;
+  stdout?: string;
+  stderr?: string;
+  report?: string;
+  stdoutTruncated?: boolean;
+  stderrTruncated?: boolean;
+  reportTruncated?: boolean;
+  durationMs?: number;
+  cpuMs?: number;
+  jobDir?: string;
+  error?: string;
+}
+
+interface WorkerJob {
+  type: 'job';
+  id: number;
+  kind: 'python' | 'exec';
+  file: string;
+  source: string;
+  argv?: string[];
+  stdin: string;
+  env: Record<string, string>;
+  limits: Limits & { asMb: number; reportBytes: number; processes: number };
+}
+
+interface Pending {
+  job: WorkerJob;
+  started: number;
+  signal?: AbortSignal;
+  resolve: (r: RunResult) => void;
+}
+
+function errorResult(error: string, started = Date.now()): RunResult {
+  return {
+    status: 'error',
+    exitCode: null,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    report: '',
+    durationMs: Date.now() - started,
+    error,
+  };
+}
+
+function decode(b64: string | undefined): string {
+  return b64 ? Buffer.from(b64, 'base64').toString('utf8') : '';
+}
+
+/** Merge and validate limits; returns an error message for a bad value. */
+export function resolveLimits(...layers: (Partial<Limits> | undefined)[]): Limits | string {
+  const out: Limits = { ...DEFAULT_LIMITS };
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+      const v = layer[key];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+        return `invalid limit ${key}=${String(v)}: give a positive number`;
+      }
+      out[key] = v;
+    }
+  }
+  return out;
+}
+
+class Worker {
+  proc: ChildProcess | undefined;
+  hello: WorkerHello | undefined;
+  current: Pending | undefined;
+  private buf: Buffer = Buffer.alloc(0);
+  private stderrTail = '';
+  private backstop: NodeJS.Timeout | undefined;
+  private abortListener: (() => void) | undefined;
+  readonly started: Promise<void>;
+  private markStarted!: () => void;
+  exited = false;
+
+  constructor(
+    readonly index: number,
+    private readonly pool: Pool,
+  ) {
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
+    this.spawn();
+  }
+
+  private spawn(): void {
+    const cfg = {
+      index: this.index,
+      parentPid: process.pid,
+      namespaces: this.pool.namespaces,
+      uid: this.pool.uidBase + this.index,
+      hide: this.pool.hideDirs,
+      keep: this.pool.keepDirs,
+      execs: [this.pool.node],
+      tmp: tmpdir(),
+      tmpfsMb: 256,
+    };
+    let proc: ChildProcess;
+    try {
+      const args = ['-I', '-u', '-c', PYTHON_WORKER_SOURCE, JSON.stringify(cfg)];
+      // macOS has no namespaces: the whole worker (and every job it forks) runs under a deny-network profile.
+      const useSeatbelt = process.platform === 'darwin' && this.pool.namespaces;
+      const command = useSeatbelt ? '/usr/bin/sandbox-exec' : this.pool.python;
+      const argv = useSeatbelt ? ['-p', MACOS_PROFILE, this.pool.python, ...args] : args;
+      proc = spawn(command, argv, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? JOB_ENV.PATH, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', ...(process.env.PYENV_VERSION ? { PYENV_VERSION: process.env.PYENV_VERSION } : {}), ...(process.env.PYENV_ROOT ? { PYENV_ROOT: process.env.PYENV_ROOT } : {}) },
+      });
+    } catch (e) {
+      this.exited = true;
+      this.pool.workerFailed(this, `cannot start ${this.pool.python}: ${(e as Error).message}`);
+      this.markStarted();
+      return;
+    }
+    this.proc = proc;
+    proc.on('error', (e) => {
+      this.stderrTail += `\n${e.message}`;
+    });
+    proc.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-4000);
+    });
+    proc.stdin!.on('error', () => {
+      /* the worker died; the exit handler deals with it */
+    });
+    proc.on('exit', (code, signal) => this.onExit(code, signal));
+    this.unref();
+  }
+
+  private unref(): void {
+    const p = this.proc as (ChildProcess & { stdout: { unref?: () => void }; stderr: { unref?: () => void }; stdin: { unref?: () => void } }) | undefined;
+    if (!p) return;
+    p.unref();
+    (p.stdout as unknown as { unref?: () => void })?.unref?.();
+    (p.stderr as unknown as { unref?: () => void })?.unref?.();
+    (p.stdin as unknown as { unref?: () => void })?.unref?.();
+  }
+
+  get idle(): boolean {
+    return !!this.hello && !this.current && !this.exited;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 4) {
+      const n = this.buf.readUInt32BE(0);
+      if (this.buf.length < 4 + n) break;
+      const body = this.buf.subarray(4, 4 + n).toString('utf8');
+      this.buf = this.buf.subarray(4 + n);
+      let msg: WorkerHello | WorkerResult;
+      try {
+        msg = JSON.parse(body) as WorkerHello | WorkerResult;
+      } catch {
+        this.kill();
+        return;
+      }
+      if (msg.type === 'hello') {
+        this.hello = msg;
+        this.pool.workerReady(this);
+        this.markStarted();
+      } else if (msg.type === 'result') {
+        this.finish(msg);
+      }
+    }
+  }
+
+  private finish(msg: WorkerResult): void {
+    const p = this.current;
+    if (!p || p.job.id !== msg.id) return;
+    this.clearJob();
+    const result: RunResult = {
+      status: msg.status,
+      exitCode: msg.exitCode ?? null,
+      signal: msg.signal ?? null,
+      stdout: decode(msg.stdout),
+      stderr: decode(msg.stderr),
+      stdoutTruncated: !!msg.stdoutTruncated,
+      stderrTruncated: !!msg.stderrTruncated,
+      report: decode(msg.report),
+      durationMs: msg.durationMs ?? Date.now() - p.started,
+    };
+    if (msg.error) result.error = msg.error;
+    if (msg.reportTruncated && result.status === 'exited') {
+      result.status = 'output_limit';
+    }
+    p.resolve(result);
+    this.pool.workerIdle(this);
+  }
+
+  private clearJob(): void {
+    if (this.backstop) clearTimeout(this.backstop);
+    this.backstop = undefined;
+    if (this.abortListener && this.current?.signal) this.current.signal.removeEventListener('abort', this.abortListener);
+    this.abortListener = undefined;
+    this.current = undefined;
+  }
+
+  start(p: Pending): void {
+    this.current = p;
+    this.write(p.job);
+    this.backstop = setTimeout(() => {
+      this.failCurrent(`the sandbox worker did not answer within ${p.job.limits.wallMs + BACKSTOP_MS} ms; it was killed and restarted`);
+      this.kill();
+    }, p.job.limits.wallMs + BACKSTOP_MS);
+    if (p.signal) {
+      this.abortListener = () => this.write({ type: 'cancel', id: p.job.id });
+      p.signal.addEventListener('abort', this.abortListener, { once: true });
+    }
+  }
+
+  private write(obj: unknown): void {
+    const body = Buffer.from(JSON.stringify(obj), 'utf8');
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(body.length, 0);
+    this.proc?.stdin?.write(Buffer.concat([head, body]));
+  }
+
+  private failCurrent(error: string): void {
+    const p = this.current;
+    if (!p) return;
+    this.clearJob();
+    p.resolve(errorResult(error, p.started));
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = true;
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const tail = this.stderrTail.trim().split('\n').slice(-3).join(' | ');
+    if (this.current) {
+      this.failCurrent(`the sandbox worker died during the job (${how}); it was restarted${tail ? `: ${tail}` : ''}`);
+    }
+    if (!this.hello) {
+      this.pool.workerFailed(this, `the Python worker (${this.pool.python}) failed to start (${how})${tail ? `: ${tail}` : ''}`);
+      this.markStarted();
+    } else {
+      this.pool.workerExited(this);
+    }
+  }
+
+  kill(): void {
+    if (this.proc && !this.exited) {
+      try {
+        this.proc.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  /** Close the worker's stdin (it exits) and kill it if it lingers. */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    if (!proc || this.exited) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => this.kill(), 1000);
+      proc.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      proc.stdin?.end();
+      if (this.exited) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  }
+}
+
+class Pool {
+  readonly workers: Worker[] = [];
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private failures = 0;
+  private startError: string | undefined;
+  disposed = false;
+  readonly hideDirs: string[];
+  readonly keepDirs: string[];
+
+  constructor(
+    readonly size: number,
+    readonly python: string,
+    readonly node: string,
+    readonly namespaces: boolean,
+    readonly uidBase: number,
+  ) {
+    const home = homedir();
+    this.hideDirs = Array.from(new Set(['/root', '/home', home].filter((d) => d && d !== '/')));
+    let nodeReal = node;
+    try {
+      nodeReal = realpathSync(node);
+    } catch {
+      /* keep as given */
+    }
+    this.keepDirs = [dirname(dirname(nodeReal))];
+    for (let i = 0; i < size; i++) this.workers.push(new Worker(i, this));
+  }
+
+  submit(job: Omit<WorkerJob, 'id' | 'type'>, signal?: AbortSignal): Promise<RunResult> {
+    const started = Date.now();
+    if (this.disposed) return Promise.resolve(errorResult('the sandbox was disposed', started));
+    if (this.startError && this.workers.every((w) => w.exited)) return Promise.resolve(errorResult(this.startError, started));
+    if (signal?.aborted) return Promise.resolve(errorResult('cancelled', started));
+    return new Promise((resolve) => {
+      const pending: Pending = { job: { type: 'job', id: this.nextId++, ...job }, started, resolve };
+      if (signal) {
+        pending.signal = signal;
+        signal.addEventListener(
+          'abort',
+          () => {
+            const i = this.queue.indexOf(pending);
+            if (i >= 0) {
+              this.queue.splice(i, 1);
+              resolve(errorResult('cancelled', started));
+            }
+          },
+          { once: true },
+        );
+      }
+      this.queue.push(pending);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const w of this.workers) {
+      if (!this.queue.length) return;
+      if (w.idle) w.start(this.queue.shift()!);
+    }
+  }
+
+  workerReady(_w: Worker): void {
+    this.failures = 0;
+    this.pump();
+  }
+
+  workerIdle(_w: Worker): void {
+    this.pump();
+  }
+
+  workerExited(w: Worker): void {
+    if (this.disposed) return;
+    this.respawn(w);
+  }
+
+  workerFailed(w: Worker, error: string): void {
+    this.failures++;
+    this.startError = error;
+    if (this.disposed) return;
+    if (this.failures <= 3 * this.size) {
+      setTimeout(() => this.respawn(w), 100 * this.failures).unref();
+    } else {
+      // Give up: fail what is queued with the reason.
+      for (const p of this.queue.splice(0)) p.resolve(errorResult(error, p.started));
+    }
+  }
+
+  private respawn(w: Worker): void {
+    if (this.disposed) return;
+    const i = this.workers.indexOf(w);
+    if (i < 0) return;
+    this.workers[i] = new Worker(w.index, this);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    for (const p of this.queue.splice(0)) p.resolve(errorResult('the sandbox was disposed', p.started));
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+
+  private holds = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  /** Keep the event loop alive while someone waits on the workers (they are unref'd when idle). */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    if (this.holds++ === 0) this.keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      return await work();
+    } finally {
+      if (--this.holds === 0 && this.keepAlive) clearInterval(this.keepAlive);
+    }
+  }
+
+  killAllSync(): void {
+    for (const w of this.workers) w.kill();
+  }
+}
+
+type EsbuildTransform = (code: string, options: { loader: 'ts'; format: 'cjs'; target: string; sourcefile: string }) => Promise<{ code: string }>;
+let esbuildTransform: Promise<EsbuildTransform | string> | undefined;
+
+function loadEsbuild(): Promise<EsbuildTransform | string> {
+  if (!esbuildTransform) {
+    // A computed specifier keeps bundlers from inlining esbuild (its JS API must stay next to its binary).
+    const specifier = ['es', 'build'].join('');
+    esbuildTransform = import(specifier).then(
+      (m: { transform?: EsbuildTransform; default?: { transform?: EsbuildTransform } }) => m.transform ?? m.default?.transform ?? 'esbuild has no transform()',
+      (e: Error) => `TypeScript needs esbuild to transpile: ${e.message}`,
+    );
+  }
+  return esbuildTransform;
+}
+
+/** Transpile TypeScript to CommonJS JavaScript. Returns the code, or the compiler's message for a syntax error. */
+export async function transpileTypeScript(source: string): Promise<{ code: string } | { error: string; sandboxError: boolean }> {
+  const transform = await loadEsbuild();
+  if (typeof transform === 'string') return { error: transform, sandboxError: true };
+  try {
+    const out = await transform(source, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: 'main.ts' });
+    return { code: out.code };
+  } catch (e) {
+    const errors = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] }).errors;
+    if (errors?.length) {
+      const text = errors
+        .map((er) => (er.location ? `main.ts:${er.location.line}:${er.location.column + 1}: error: ${er.text}\n    ${er.location.lineText}` : `main.ts: error: ${er.text}`))
+        .join('\n');
+      return { error: text, sandboxError: false };
+    }
+    return { error: (e as Error).message, sandboxError: false };
+  }
+}
+
+export function createProcessSandbox(options: ProcessSandboxOptions = {}): ProcessSandbox {
+  const size = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+  const python = options.python ?? 'python3';
+  const node = options.node ?? process.execPath;
+  const pool = new Pool(size, python, node, options.namespaces ?? true, options.uidBase ?? 2_000_000);
+  const baseLimits = options.limits;
+  const onExit = () => pool.killAllSync();
+  process.once('exit', onExit);
+  let isolation: Promise<IsolationReport> | undefined;
+
+  const sandbox: ProcessSandbox = {
+    run(request: RunRequest, signal?: AbortSignal): Promise<RunResult> {
+      return pool.hold(() => runJob(request, signal));
+    },
+    isolation(): Promise<IsolationReport> {
+      isolation ??= pool.hold(() => probeIsolation(sandbox, { python, node, hello: () => pool.workers.find((w) => w.hello)?.hello }));
+      return isolation;
+    },
+    async dispose(): Promise<void> {
+      process.removeListener('exit', onExit);
+      await pool.dispose();
+    },
+    workerPids(): number[] {
+      return pool.workers.filter((w) => !w.exited && w.proc?.pid).map((w) => w.proc!.pid!);
+    },
+    jobUids(): number[] {
+      return pool.workers.map((w) => w.hello?.caps.uid).filter((u): u is number => typeof u === 'number' && u > 0);
+    },
+    ready(): Promise<void> {
+      return pool.hold(() => Promise.all(pool.workers.map((w) => w.started)).then(() => undefined));
+    },
+  };
+
+  async function runJob(request: RunRequest, signal?: AbortSignal): Promise<RunResult> {
+      const started = Date.now();
+      const limits = resolveLimits(baseLimits, request.limits);
+      if (typeof limits === 'string') return errorResult(limits, started);
+      const extra = {
+        reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16),
+        processes: 128,
+      };
+      const stdin = request.stdin ?? '';
+      if (request.language === 'python') {
+        await pool.workers[0]?.started;
+        const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
+        return pool.submit(
+          { kind: 'python', file: 'main.py', source: request.source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + vm } },
+          signal,
+        );
+      }
+      if (request.language === 'javascript' || request.language === 'typescript') {
+        let source = request.source;
+        if (request.language === 'typescript') {
+          const out = await transpileTypeScript(source);
+          if ('error' in out) {
+            if (out.sandboxError) return errorResult(out.error, started);
+            return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
+          }
+          source = out.code;
+        }
+        return pool.submit(
+          {
+            kind: 'exec',
+            file: 'main.js',
+            source,
+            argv: [node, `--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '{file}'],
+            stdin,
+            env: JOB_ENV,
+            limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB },
+          },
+          signal,
+        );
+      }
+      return errorResult(`unsupported language: ${String(request.language)}`, started);
+  }
+  return sandbox;
+}
+

@@ -1,0 +1,866 @@
+// The source of the warm Python worker. The TypeScript side starts `python3 -I -u -c <this> <config json>`;
+// the worker sets up isolation once (network and mount namespaces where available), pre-imports common
+// modules, then runs one job at a time: it forks a supervisor, which (in a fresh PID namespace when
+// possible) forks an init process, which forks the program. Python programs run in the forked copy of
+// the warm interpreter, so a job does not pay interpreter start-up; other programs (Node) are exec'd.
+//
+// Protocol on the worker's original stdin/stdout: frames of a 4-byte big-endian length then UTF-8 JSON.
+//   worker -> host: {"type":"hello", ...}  once, then {"type":"result", ...} per job
+//   host -> worker: {"type":"job", ...}    and, during a job, {"type":"cancel","id":...}
+// Keep this file free of backticks and dollar-brace sequences: it is embedded in a template literal.
+
+export const PYTHON_WORKER_SOURCE = String.raw`
+import os, sys, json, struct, signal, time, select, errno, ctypes, ctypes.util, shutil, resource, base64, stat
+
+# Warm imports: a forked job finds these already loaded.
+import re, math, collections, itertools, functools, heapq, bisect, string, typing, random, dataclasses
+import fractions, decimal, statistics, copy, operator, traceback, io, hashlib, datetime, enum, abc
+import numbers, array, textwrap, types, threading, atexit, linecache, contextlib, unittest, inspect
+import builtins, codecs, weakref, warnings, pprint, queue, struct, cmath, difflib, uuid, time, keyword, ast
+try:
+    import gc
+    gc.collect()
+except Exception:
+    pass
+
+CFG = json.loads(sys.argv[1])
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+IS_LINUX = sys.platform.startswith('linux')
+libc = None
+if IS_LINUX:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+        libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+        libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    except Exception:
+        libc = None
+
+def _check(r, what):
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, what + ': ' + os.strerror(e))
+
+def prctl(op, arg):
+    if libc is not None:
+        return libc.prctl(op, arg, 0, 0, 0)
+    return -1
+
+def unshare(flags):
+    if libc is None:
+        raise OSError(errno.ENOSYS, 'unshare unavailable')
+    _check(libc.unshare(flags), 'unshare')
+
+def mount(src, target, fstype, flags, data):
+    enc = lambda s: None if s is None else s.encode()
+    _check(libc.mount(enc(src), enc(target), enc(fstype), flags, enc(data)), 'mount ' + str(target))
+
+def drop_all_caps():
+    # Used when the job stays uid 0 inside a user namespace: no capabilities survive into the program.
+    for cap in range(0, 64):
+        prctl(PR_CAPBSET_DROP, cap)
+    # SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | ..._LOCKED | SECBIT_KEEP_CAPS_LOCKED
+    prctl(PR_SET_SECUREBITS, 0x1 | 0x2 | 0x4 | 0x8 | 0x20)
+    class Header(ctypes.Structure):
+        _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
+    class Data(ctypes.Structure):
+        _fields_ = [('effective', ctypes.c_uint32), ('permitted', ctypes.c_uint32), ('inheritable', ctypes.c_uint32)]
+    hdr = Header(0x20080522, 0)
+    data = (Data * 2)()
+    libc.capset(ctypes.byref(hdr), ctypes.byref(data))
+
+# ---- protocol -------------------------------------------------------------------------------------------
+
+PROTO_IN = os.dup(0)
+PROTO_OUT = os.dup(1)
+_devnull = os.open(os.devnull, os.O_RDWR)
+os.dup2(_devnull, 0)
+os.dup2(_devnull, 1)
+os.close(_devnull)
+
+def send(obj):
+    data = json.dumps(obj).encode('utf-8')
+    buf = struct.pack('>I', len(data)) + data
+    while buf:
+        n = os.write(PROTO_OUT, buf)
+        buf = buf[n:]
+
+_inbuf = bytearray()
+
+def _try_parse():
+    if len(_inbuf) < 4:
+        return None
+    n = struct.unpack('>I', bytes(_inbuf[:4]))[0]
+    if len(_inbuf) < 4 + n:
+        return None
+    body = bytes(_inbuf[4:4 + n])
+    del _inbuf[:4 + n]
+    return json.loads(body.decode('utf-8'))
+
+def recv_blocking():
+    while True:
+        msg = _try_parse()
+        if msg is not None:
+            return msg
+        chunk = os.read(PROTO_IN, 1 << 16)
+        if not chunk:
+            return None
+        _inbuf.extend(chunk)
+
+def recv_nonblocking():
+    # Called when PROTO_IN is readable during a job. Returns (messages, eof).
+    chunk = os.read(PROTO_IN, 1 << 16)
+    if not chunk:
+        return [], True
+    _inbuf.extend(chunk)
+    out = []
+    while True:
+        msg = _try_parse()
+        if msg is None:
+            return out, False
+        out.append(msg)
+
+# ---- set-up ---------------------------------------------------------------------------------------------
+
+NOTES = []
+CAPS = {'net': False, 'mnt': False, 'userns': False, 'pid': False, 'uid': None, 'subreaper': False}
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+if IS_LINUX and libc is not None:
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != CFG.get('parentPid', os.getppid()):
+        os._exit(0)
+
+def keep_paths():
+    # Directories the jobs must still reach even when a home directory is hidden: the interpreter's own
+    # prefix (its stdlib) and the directories holding the Node executable.
+    out = set()
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        if p:
+            out.add(os.path.realpath(p))
+    for p in CFG.get('keep', []):
+        if p and os.path.exists(p):
+            out.add(os.path.realpath(p))
+    return sorted(out)
+
+def setup_mounts():
+    # A private mount namespace: fresh, world-writable /tmp, /var/tmp and /dev/shm (wiped after every job),
+    # and home directories replaced by empty read-only tmpfs (with the interpreter's prefix bound back).
+    mount(None, '/', None, MS_REC | MS_PRIVATE, None)
+    keeps = keep_paths()
+    hide = []
+    for h in CFG.get('hide', []):
+        if h and os.path.isdir(h) and os.path.realpath(h) not in ('/', '/tmp'):
+            hide.append(os.path.realpath(h))
+    kept_fds = []
+    for h in hide:
+        for k in keeps:
+            if k == h or k.startswith(h + '/'):
+                kept_fds.append((k, os.open(k, os.O_RDONLY | os.O_DIRECTORY)))
+    for d in ('/tmp', '/var/tmp', '/dev/shm'):
+        if os.path.isdir(d):
+            mount('crucible', d, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777,size=' + str(CFG.get('tmpfsMb', 256)) + 'm')
+    hidden = []
+    for h in hide:
+        try:
+            mount('crucible', h, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=0755,size=1m')
+            for k, fd in kept_fds:
+                if k == h or k.startswith(h + '/'):
+                    os.makedirs(k, exist_ok=True)
+                    mount('/proc/self/fd/' + str(fd), k, None, MS_BIND | MS_REC, None)
+                    try:
+                        mount(None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
+                    except OSError:
+                        pass
+                    NOTES.append('kept ' + k + ' visible (read-only) inside hidden ' + h)
+                    CAPS.setdefault('kept', []).append(k)
+            mount(None, h, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+            hidden.append(h)
+        except OSError as e:
+            NOTES.append('could not hide ' + h + ': ' + str(e))
+    for _, fd in kept_fds:
+        os.close(fd)
+    CAPS['hidden'] = hidden
+
+def enter_pid_namespace():
+    # The process that continues from here (the zygote) is PID 1 of a fresh PID namespace and runs every
+    # job of this worker, one at a time. After each job it kills everything else in the namespace, so
+    # setsid'd and double-forked descendants die too; if the zygote dies, the kernel kills the namespace.
+    try:
+        unshare(CLONE_NEWPID)
+    except OSError as e:
+        NOTES.append('PID namespace unavailable: ' + str(e))
+        return False
+    z = os.fork()
+    if z == 0:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if CAPS['mnt']:
+            try:
+                mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | 8, None)
+                CAPS['proc'] = True
+            except OSError as e:
+                NOTES.append('could not mount a private /proc: ' + str(e))
+        return True
+    # The original process only mirrors the zygote's fate.
+    os.close(PROTO_IN)
+    os.close(PROTO_OUT)
+    while True:
+        try:
+            _, st = os.waitpid(z, 0)
+            break
+        except InterruptedError:
+            continue
+    os._exit(os.waitstatus_to_exitcode(st) & 0xff if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+
+def setup():
+    if not IS_LINUX or libc is None:
+        NOTES.append('not Linux: no namespaces')
+        return
+    if CFG.get('namespaces', True):
+        euid = os.geteuid()
+        if euid == 0:
+            try:
+                unshare(CLONE_NEWNET | CLONE_NEWNS)
+                CAPS['net'] = True
+                CAPS['mnt'] = True
+            except OSError as e:
+                NOTES.append('unshare(net+mount) failed: ' + str(e))
+                try:
+                    unshare(CLONE_NEWNET)
+                    CAPS['net'] = True
+                except OSError as e2:
+                    NOTES.append('unshare(net) failed: ' + str(e2))
+        else:
+            uid, gid = os.getuid(), os.getgid()
+            try:
+                unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS)
+                with open('/proc/self/setgroups', 'w') as f:
+                    f.write('deny')
+                with open('/proc/self/uid_map', 'w') as f:
+                    f.write('0 %d 1' % uid)
+                with open('/proc/self/gid_map', 'w') as f:
+                    f.write('0 %d 1' % gid)
+                CAPS['userns'] = True
+                CAPS['net'] = True
+                CAPS['mnt'] = True
+            except OSError as e:
+                NOTES.append('unprivileged user namespace unavailable: ' + str(e))
+        if CAPS['mnt']:
+            try:
+                setup_mounts()
+            except OSError as e:
+                NOTES.append('mount set-up failed: ' + str(e))
+                CAPS['mnt'] = False
+        CAPS['pid'] = enter_pid_namespace()
+    else:
+        NOTES.append('namespaces disabled by configuration')
+    if not CAPS['pid']:
+        CAPS['subreaper'] = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
+    # Drop jobs to an unprivileged uid when we are real root, provided the job can still reach the
+    # interpreter's stdlib and the Node binary as that uid.
+    want = CFG.get('uid')
+    if want and os.geteuid() == 0 and not CAPS['userns']:
+        paths = [os.path.dirname(os.__file__)] + [p for p in CFG.get('execs', []) if p]
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(want)
+                os.setuid(want)
+                for p in paths:
+                    if os.path.isdir(p):
+                        os.listdir(p)
+                    elif not os.access(p, os.X_OK):
+                        os._exit(5)
+                os._exit(0)
+            except BaseException:
+                os._exit(6)
+        _, st = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(st) == 0:
+            CAPS['uid'] = want
+        else:
+            NOTES.append('not dropping to uid %d: the interpreter or Node would be unreadable as that user' % want)
+
+try:
+    setup()
+except Exception as e:
+    NOTES.append('set-up error: ' + repr(e))
+
+BASE = os.path.join(CFG.get('tmp') if not CAPS['mnt'] and CFG.get('tmp') else '/tmp', 'crucible-w%d-%d' % (CFG.get('index', 0), os.getpid()))
+def clean_stale_dirs():
+    # Without a private /tmp, job dirs of a worker that was killed would stay behind: remove them.
+    parent = os.path.dirname(BASE)
+    prefix = 'crucible-w%d-' % CFG.get('index', 0)
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for n in names:
+        if not n.startswith(prefix):
+            continue
+        try:
+            pid = int(n[len(prefix):])
+            os.kill(pid, 0)
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(parent, n), ignore_errors=True)
+        except (ValueError, OSError):
+            continue
+
+if not CAPS['mnt']:
+    clean_stale_dirs()
+os.makedirs(BASE, exist_ok=True)
+os.chmod(BASE, 0o711)
+try:
+    gc.freeze()
+except Exception:
+    pass
+
+# ---- one job --------------------------------------------------------------------------------------------
+
+def set_limits(lim, kind):
+    def setl(res, v):
+        try:
+            resource.setrlimit(res, (v, v))
+        except (ValueError, OSError):
+            pass
+    cpu_s = max(1, -(-int(lim['cpuMs']) // 1000))
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    except (ValueError, OSError):
+        pass
+    setl(resource.RLIMIT_AS, int(lim['asMb']) * 1024 * 1024)
+    setl(resource.RLIMIT_FSIZE, int(lim['fileSizeBytes']))
+    setl(resource.RLIMIT_NOFILE, max(8, int(lim['openFiles'])))
+    setl(resource.RLIMIT_CORE, 0)
+    if CAPS['uid'] and hasattr(resource, 'RLIMIT_NPROC'):
+        setl(resource.RLIMIT_NPROC, int(lim.get('processes', 128)))
+
+def run_python_program(path, source):
+    sys.argv = [path]
+    mod = types.ModuleType('__main__')
+    mod.__file__ = path
+    mod.__builtins__ = builtins
+    sys.modules['__main__'] = mod
+    sys.stdin = sys.__stdin__ = open(0, 'r', encoding='utf-8', errors='surrogateescape', closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, 'w', encoding='utf-8', errors='backslashreplace', closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=1)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    linecache.clearcache()
+    rc = 0
+    try:
+        code = compile(source, path, 'exec')
+        exec(code, mod.__dict__)
+    except SystemExit as e:
+        c = e.code
+        if c is None:
+            rc = 0
+        elif isinstance(c, int):
+            rc = c & 0xff
+        else:
+            try:
+                print(c, file=sys.stderr)
+            except BaseException:
+                pass
+            rc = 1
+    except BaseException as e:
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != path:
+            tb = tb.tb_next
+        try:
+            e.__traceback__ = tb
+            sys.excepthook(type(e), e, tb)
+        except BaseException:
+            pass
+        rc = 1
+    try:
+        threading._shutdown()
+    except BaseException:
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except BaseException:
+            pass
+    os._exit(rc)
+
+def program(job, jobdir, fds, ctl_w):
+    in_r, out_w, err_w, rep_w = fds
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    os.dup2(in_r, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.dup2(rep_w, 3)
+    if ctl_w != 4:
+        os.dup2(ctl_w, 4)
+        ctl_w = 4
+    os.closerange(5, 65536)
+    os.chdir(jobdir)
+    lim = job['limits']
+    set_limits(lim, job['kind'])
+    uid = CAPS['uid']
+    if uid:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    elif CAPS['userns']:
+        drop_all_caps()
+    if IS_LINUX:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+    env = dict(job.get('env') or {})
+    env['HOME'] = jobdir
+    env['TMPDIR'] = jobdir
+    env['TMP'] = jobdir
+    env['TEMP'] = jobdir
+    env['PWD'] = jobdir
+    path = os.path.join(jobdir, job['file'])
+    os.close(ctl_w)
+    if job['kind'] == 'exec':
+        for s in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ, signal.SIGTERM):
+            try:
+                signal.signal(s, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        argv = [a.replace('{file}', path) for a in job['argv']]
+        try:
+            os.execve(argv[0], argv, env)
+        except OSError as e:
+            os.write(2, ('sandbox: cannot start ' + argv[0] + ': ' + str(e) + '\n').encode())
+            os._exit(127)
+    os.environ.clear()
+    os.environ.update(env)
+    run_python_program(path, job['source'])
+
+def children_map():
+    kids = {}
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return kids
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/' + name + '/stat', 'rb') as f:
+                data = f.read()
+            ppid = int(data[data.rindex(b')') + 2:].split()[1])
+        except (OSError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(name))
+    return kids
+
+def descendants(root):
+    kids = children_map()
+    out, stack = [], [root]
+    while stack:
+        p = stack.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            stack.append(c)
+    return out
+
+def kill_descendants(root):
+    # Best effort without a PID namespace: kill every descendant (we are their subreaper), reap, repeat.
+    for _ in range(50):
+        ds = descendants(root)
+        if not ds:
+            break
+        for p in ds:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+            except ChildProcessError:
+                break
+        time.sleep(0.002)
+
+def kill_uid(uid):
+    # Kill every process owned by the job uid (unique to this worker).
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        except BaseException:
+            pass
+        os._exit(0)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+def wipe(path, keep=None):
+    def onerror(func, p, exc):
+        try:
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        full = os.path.join(path, n)
+        if keep and full == keep:
+            continue
+        try:
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full, onerror=onerror)
+            else:
+                os.unlink(full)
+        except OSError:
+            pass
+
+SIGNAMES = {}
+for _n in dir(signal):
+    if _n.startswith('SIG') and not _n.startswith('SIG_'):
+        try:
+            SIGNAMES[int(getattr(signal, _n))] = _n
+        except (TypeError, ValueError):
+            pass
+SIGNAMES[signal.SIGABRT] = 'SIGABRT'
+SIGNAMES[signal.SIGCHLD] = 'SIGCHLD'
+
+MEMORY_PATTERNS = [
+    re.compile(rb'(^|\n)MemoryError\b'),
+    re.compile(rb'JavaScript heap out of memory'),
+    re.compile(rb'Array buffer allocation failed'),
+    re.compile(rb'Fatal process out of memory'),
+    re.compile(rb'std::bad_alloc'),
+    re.compile(rb'Cannot allocate memory'),
+]
+
+job_counter = [0]
+
+def reap_all():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+def clean_processes(kpid):
+    # Kill whatever the job left behind. As PID 1 of the namespace, kill(-1) reaches every other process
+    # in it (and nothing outside); without a namespace, walk our descendants (we are their subreaper).
+    if CAPS['pid']:
+        for _ in range(100):
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            except OSError:
+                break
+            reap_all()
+        reap_all()
+        return
+    try:
+        os.killpg(kpid, signal.SIGKILL)
+    except OSError:
+        pass
+    kill_descendants(os.getpid())
+    if CAPS['uid']:
+        kill_uid(CAPS['uid'])
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+        except ChildProcessError:
+            break
+
+def run_job(job):
+    t0 = time.monotonic()
+    lim = job['limits']
+    job_counter[0] += 1
+    jobdir = os.path.join(BASE, 'job-%d' % job_counter[0])
+    os.mkdir(jobdir, 0o700)
+    uid = CAPS['uid']
+    src_path = os.path.join(jobdir, job['file'])
+    with open(src_path, 'w', encoding='utf-8', errors='surrogatepass') as f:
+        f.write(job['source'])
+    if uid:
+        os.chown(jobdir, uid, uid)
+        os.chown(src_path, uid, uid)
+    stdin_data = job.get('stdin', '').encode('utf-8', 'surrogatepass')
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    ctl_r, ctl_w = os.pipe()
+    kpid = os.fork()
+    if kpid == 0:
+        try:
+            for fd in (in_w, out_r, err_r, rep_r, ctl_r, PROTO_IN, PROTO_OUT):
+                os.close(fd)
+            program(job, jobdir, (in_r, out_w, err_w, rep_w), ctl_w)
+        except BaseException as e:
+            line = ('E job set-up failed: ' + repr(e).replace('\n', ' ') + '\n').encode()
+            for fd in (ctl_w, 4):
+                try:
+                    os.write(fd, line)
+                    break
+                except BaseException:
+                    pass
+        os._exit(126)
+    for fd in (in_r, out_w, err_w, rep_w, ctl_w):
+        os.close(fd)
+    try:
+        pidfd = os.pidfd_open(kpid)
+    except (AttributeError, OSError):
+        pidfd = None
+    caps = {out_r: int(lim['outputBytes']), err_r: int(lim['outputBytes']), rep_r: int(lim['reportBytes'])}
+    bufs = {out_r: bytearray(), err_r: bytearray(), rep_r: bytearray()}
+    over = {out_r: False, err_r: False, rep_r: False}
+    poller = select.poll()
+    for fd in (out_r, err_r, rep_r):
+        os.set_blocking(fd, False)
+        poller.register(fd, select.POLLIN)
+    open_fds = {out_r, err_r, rep_r}
+    stdin_pos = 0
+    if stdin_data:
+        os.set_blocking(in_w, False)
+        poller.register(in_w, select.POLLOUT)
+    else:
+        os.close(in_w)
+        in_w = None
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    poller.register(PROTO_IN, select.POLLIN)
+    deadline = t0 + lim['wallMs'] / 1000.0
+    reason = None
+    kst = None
+    rusage = None
+    ended_at = None
+    host_gone = False
+
+    def reap_program(block):
+        nonlocal kst, rusage, ended_at
+        if kst is not None:
+            return True
+        try:
+            pid, st, ru = os.wait4(kpid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            pid, st, ru = kpid, None, None
+        if pid == 0:
+            return False
+        kst, rusage = st, ru
+        ended_at = time.monotonic()
+        clean_processes(kpid)
+        return True
+
+    def kill_job(why):
+        nonlocal reason
+        if reason is None:
+            reason = why
+        if kst is not None:
+            return
+        try:
+            os.kill(kpid, signal.SIGKILL)
+        except OSError:
+            pass
+        reap_program(True)
+
+    while open_fds or kst is None:
+        now = time.monotonic()
+        if kst is None and now >= deadline:
+            kill_job('timeout')
+            continue
+        if kst is not None and now - ended_at > 0.5:
+            break  # only possible without a PID namespace: a stray process kept a pipe open
+        if kst is not None:
+            wait_ms = 50
+        else:
+            wait_ms = max(1, int((deadline - now) * 1000) + 1)
+            if pidfd is None:
+                wait_ms = min(wait_ms, 5)
+        try:
+            events = poller.poll(wait_ms)
+        except InterruptedError:
+            continue
+        if pidfd is None and kst is None:
+            reap_program(False)
+        for fd, ev in events:
+            if fd == PROTO_IN:
+                msgs, eof = recv_nonblocking()
+                if eof:
+                    host_gone = True
+                    poller.unregister(PROTO_IN)
+                    kill_job('error')
+                for m in msgs:
+                    if m.get('type') == 'cancel':
+                        kill_job('cancelled')
+                continue
+            if fd == pidfd:
+                poller.unregister(pidfd)
+                reap_program(True)
+                continue
+            if fd == in_w:
+                if ev & (select.POLLERR | select.POLLHUP):
+                    poller.unregister(in_w)
+                    os.close(in_w)
+                    in_w = None
+                    continue
+                try:
+                    stdin_pos += os.write(in_w, stdin_data[stdin_pos:stdin_pos + 65536])
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    stdin_pos = len(stdin_data)
+                if stdin_pos >= len(stdin_data):
+                    poller.unregister(in_w)
+                    os.close(in_w)
+                    in_w = None
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b''
+            if not chunk:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                continue
+            room = caps[fd] - len(bufs[fd])
+            if len(chunk) > room:
+                bufs[fd].extend(chunk[:max(0, room)])
+                if not over[fd]:
+                    over[fd] = True
+                    kill_job('output_limit')
+            else:
+                bufs[fd].extend(chunk)
+    if in_w is not None:
+        os.close(in_w)
+    if pidfd is not None:
+        os.close(pidfd)
+    for fd in (out_r, err_r, rep_r):
+        os.close(fd)
+    duration_ms = ((ended_at or time.monotonic()) - t0) * 1000.0
+    try:
+        os.set_blocking(ctl_r, False)
+        ctl = os.read(ctl_r, 65536).decode('utf-8', 'replace')
+    except OSError:
+        ctl = ''
+    os.close(ctl_r)
+    cpu_ms = int((rusage.ru_utime + rusage.ru_stime) * 1000) if rusage else 0
+    wipe(jobdir)
+    try:
+        os.rmdir(jobdir)
+    except OSError:
+        pass
+    if CAPS['mnt']:
+        for d in ('/tmp', '/var/tmp', '/dev/shm'):
+            wipe(d, keep=BASE if d == '/tmp' else None)
+    exit_code = None
+    sig = None
+    if kst is not None:
+        if os.WIFEXITED(kst):
+            exit_code = os.WEXITSTATUS(kst)
+        elif os.WIFSIGNALED(kst):
+            sig = SIGNAMES.get(os.WTERMSIG(kst), 'SIG%d' % os.WTERMSIG(kst))
+    stderr = bytes(bufs[err_r])
+    error = None
+    setup_error = ctl[2:].strip() if ctl.startswith('E ') else None
+    if reason == 'output_limit':
+        status = 'output_limit'
+    elif reason == 'timeout':
+        status = 'timeout'
+    elif reason == 'cancelled':
+        status = 'error'
+        error = 'cancelled'
+    elif reason == 'error':
+        status = 'error'
+        error = 'the host closed the worker during the job'
+    elif setup_error:
+        status = 'error'
+        error = setup_error
+    elif sig == 'SIGXCPU' or (sig == 'SIGKILL' and cpu_ms >= int(lim['cpuMs']) - 50):
+        status = 'timeout'
+    elif kst is None:
+        status = 'error'
+        error = 'the job ended without a status'
+    elif (exit_code not in (None, 0) or sig is not None) and any(p.search(stderr[-8192:]) for p in MEMORY_PATTERNS):
+        status = 'memory'
+    elif sig == 'SIGKILL':
+        status = 'memory'
+        error = 'killed by SIGKILL (likely the out-of-memory killer)'
+    else:
+        status = 'exited'
+    res = {
+        'type': 'result', 'id': job['id'], 'status': status, 'exitCode': exit_code, 'signal': sig,
+        'stdout': base64.b64encode(bytes(bufs[out_r])).decode('ascii'),
+        'stderr': base64.b64encode(stderr).decode('ascii'),
+        'report': base64.b64encode(bytes(bufs[rep_r])).decode('ascii'),
+        'stdoutTruncated': over[out_r], 'stderrTruncated': over[err_r], 'reportTruncated': over[rep_r],
+        'durationMs': duration_ms, 'cpuMs': cpu_ms, 'jobDir': jobdir,
+    }
+    if error:
+        res['error'] = error
+    return res, host_gone
+
+def vm_mb():
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmSize:'):
+                    return int(line.split()[1]) // 1024 + 1
+    except (OSError, ValueError):
+        pass
+    return 0
+
+send({'type': 'hello', 'pid': os.getpid(), 'vmMb': vm_mb(), 'python': sys.version.split()[0], 'executable': sys.executable,
+      'caps': CAPS, 'notes': NOTES, 'base': BASE})
+
+while True:
+    msg = recv_blocking()
+    if msg is None:
+        break
+    if msg.get('type') != 'job':
+        continue
+    try:
+        res, gone = run_job(msg)
+    except BaseException as e:
+        res, gone = {'type': 'result', 'id': msg.get('id'), 'status': 'error', 'error': 'worker failure: ' + repr(e)}, False
+    if gone:
+        break
+    send(res)
+try:
+    shutil.rmtree(BASE, ignore_errors=True)
+except BaseException:
+    pass
+os._exit(0)
+`;

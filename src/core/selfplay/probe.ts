@@ -1,0 +1,144 @@
+// Runs the puzzle harness (harness.ts) in the sandbox and reads its nonce-tagged report.
+
+import { randomBytes } from 'node:crypto';
+import type { RunResult, Sandbox } from '../sandbox/types';
+import { PUZZLE_HARNESS_SOURCE } from './harness';
+import type { RejectReason } from './types';
+
+/** Modules a puzzle's sat may import. Everything else (os, sys, subprocess, socket, ...) is rejected as unsafe. */
+export const DEFAULT_ALLOWED_IMPORTS: readonly string[] = [
+  'math', 'cmath', 'itertools', 'functools', 'collections', 'string', 're', 'heapq', 'bisect',
+  'fractions', 'decimal', 'operator', 'statistics', 'random', 'typing', 'copy', 'numbers',
+];
+
+export class HarnessError extends Error {
+  constructor(message: string, readonly result?: RunResult) {
+    super(message);
+    this.name = 'HarnessError';
+  }
+}
+
+export interface ProbeLimits {
+  satTimeoutMs: number;
+  solTimeoutMs: number;
+  allowedImports: readonly string[];
+}
+
+export interface InspectResult {
+  ok: boolean;
+  reason?: RejectReason;
+  detail?: string;
+  ansType?: string;
+  sat?: string;
+  sol?: string | null;
+  solHeader?: string;
+  /** sha256 of sat's normalised AST (variables renamed, docstrings dropped); set whenever sat parsed. */
+  hash?: string;
+  probes?: number;
+}
+
+export interface AuditEntry {
+  index: number;
+  parsed: boolean;
+  headerMatches?: boolean;
+  body?: string;
+  ran?: boolean;
+  typeOk?: boolean;
+  answerType?: string;
+  /** One letter per repeated sat(answer): T true, F false, E raised, S slow. */
+  satResults?: string;
+  detail?: string;
+}
+
+async function runHarness(sandbox: Sandbox, request: object, wallMs: number, signal?: AbortSignal): Promise<{ report?: { [key: string]: unknown }; result: RunResult }> {
+  const nonce = randomBytes(12).toString('hex');
+  const result = await sandbox.run(
+    {
+      language: 'python',
+      source: PUZZLE_HARNESS_SOURCE,
+      stdin: JSON.stringify({ ...request, nonce }),
+      limits: { wallMs, cpuMs: wallMs, outputBytes: 256 * 1024 },
+    },
+    signal,
+  );
+  const text = `${result.report ?? ''}\n${result.stdout ?? ''}`;
+  const prefix = `${nonce} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  if (!line) return { result };
+  try {
+    return { report: JSON.parse(line.slice(prefix.length)) as { [key: string]: unknown }, result };
+  } catch {
+    return { result };
+  }
+}
+
+function limitsFailure(result: RunResult, what: string): InspectResult | undefined {
+  if (result.status === 'timeout') return { ok: false, reason: 'slow', detail: `${what} ran past the sandbox time limit (${Math.round(result.durationMs)} ms)` };
+  if (result.status === 'memory') return { ok: false, reason: 'slow', detail: `${what} ran out of memory in the sandbox` };
+  if (result.status === 'output_limit') return { ok: false, reason: 'unsafe', detail: `${what} wrote more output than the sandbox allows` };
+  return undefined;
+}
+
+/** Parses, checks and probes a model-written puzzle (sat and, optionally, sol) in one sandbox job. */
+export async function inspectPuzzle(sandbox: Sandbox, code: string, limits: ProbeLimits, seed: number, signal?: AbortSignal): Promise<InspectResult> {
+  // About 25 probes, each run twice: give the job room for all of them plus interpreter start.
+  const wallMs = Math.min(60_000, 5_000 + limits.satTimeoutMs * 6);
+  const { report, result } = await runHarness(
+    sandbox,
+    { mode: 'inspect', code, satTimeoutMs: limits.satTimeoutMs, allowedImports: limits.allowedImports, seed, randomProbes: 8 },
+    wallMs,
+    signal,
+  );
+  if (!report) {
+    const limited = limitsFailure(result, 'sat');
+    if (limited) return limited;
+    throw new HarnessError(`The puzzle probe did not report (sandbox status ${result.status}${result.error ? `: ${result.error}` : ''}; stderr: ${result.stderr.slice(-300).trim() || 'empty'}). Check the sandbox with \`crucible doctor\`.`, result);
+  }
+  if (report.reason === 'harness') throw new HarnessError(`The puzzle probe failed: ${String(report.detail)}`, result);
+  const out: InspectResult = { ok: report.ok === true };
+  if (typeof report.reason === 'string') out.reason = report.reason as RejectReason;
+  if (typeof report.detail === 'string') out.detail = report.detail;
+  if (typeof report.ansType === 'string') out.ansType = report.ansType;
+  if (typeof report.sat === 'string') out.sat = report.sat;
+  if (typeof report.sol === 'string' || report.sol === null) out.sol = report.sol as string | null;
+  if (typeof report.solHeader === 'string') out.solHeader = report.solHeader;
+  if (typeof report.normalized === 'string') out.hash = report.normalized;
+  if (typeof report.probes === 'number') out.probes = report.probes;
+  return out;
+}
+
+/** Checks solutions the judge accepted: answer type, and sat's determinism on the answers at `determinism`. */
+export async function auditSolutions(
+  sandbox: Sandbox,
+  sat: string,
+  solutions: string[],
+  determinism: number[],
+  limits: ProbeLimits,
+  signal?: AbortSignal,
+): Promise<AuditEntry[]> {
+  const wallMs = Math.min(120_000, 5_000 + solutions.length * limits.solTimeoutMs + determinism.length * 5 * limits.satTimeoutMs);
+  const { report, result } = await runHarness(
+    sandbox,
+    { mode: 'audit', sat, solutions, determinism, repeats: 5, satTimeoutMs: limits.satTimeoutMs, solTimeoutMs: limits.solTimeoutMs },
+    wallMs,
+    signal,
+  );
+  if (!report || !Array.isArray(report.solutions)) {
+    if (result.status === 'timeout' || result.status === 'memory') {
+      // The answers were already judged within limits; a slow audit means repeated sat calls are too slow.
+      return solutions.map((_, index) => ({ index, parsed: true, ran: false, detail: `audit ${result.status}` }));
+    }
+    throw new HarnessError(`The solution audit did not report (sandbox status ${result.status}${result.error ? `: ${result.error}` : ''}; ${report ? String(report.detail) : result.stderr.slice(-300).trim()}).`, result);
+  }
+  return report.solutions as AuditEntry[];
+}
+
+/** Normalised-AST hashes of many sat sources in one job (null where a source does not parse). */
+export async function normaliseMany(sandbox: Sandbox, sources: string[], signal?: AbortSignal): Promise<(string | null)[]> {
+  if (sources.length === 0) return [];
+  const { report, result } = await runHarness(sandbox, { mode: 'normalize', sources }, 30_000 + sources.length * 20, signal);
+  if (!report || !Array.isArray(report.normalized)) {
+    throw new HarnessError(`Normalising the seed puzzles failed (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`, result);
+  }
+  return (report.normalized as (string | null)[]).map((n) => (typeof n === 'string' ? n : null));
+}

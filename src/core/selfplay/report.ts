@@ -1,0 +1,60 @@
+// The self-play run report as text (CLI, VS Code log) and accepted puzzles in P3's published layout.
+
+import type { Puzzle } from '../types';
+import { REJECT_REASONS, type SelfPlayReport } from './types';
+
+const REASON_TEXT: { [reason in (typeof REJECT_REASONS)[number]]: string } = {
+  no_code: 'no puzzle in the answer',
+  syntax: 'sat does not parse',
+  untyped: 'answer type missing or unsupported',
+  unsafe: 'imports / I/O not allowed',
+  duplicate: 'near-duplicate',
+  slow: 'sat too slow',
+  nondeterministic: 'sat not deterministic',
+  trivial: 'sat accepts a probe (trivial)',
+  type_mismatch: 'answer type does not match',
+  unsolved: 'no verified solution',
+  model_error: 'model failed to answer',
+};
+
+export function formatReport(report: SelfPlayReport): string {
+  const lines: string[] = [];
+  const rejectedTotal = REJECT_REASONS.reduce((n, r) => n + report.rejected[r], 0);
+  const how = { count: 'target reached', budget: 'generation budget used up', cancelled: 'stopped', error: 'stopped by an error' }[report.stopReason];
+  lines.push(`Self-play: ${report.accepted}/${report.target} puzzles accepted, ${rejectedTotal} rejected, ${report.generated} written (${how}${report.resumed ? ', resumed run' : ''}).`);
+  if (report.error) lines.push(`Error: ${report.error}`);
+  lines.push('', 'Rejected by reason:');
+  for (const r of REJECT_REASONS) lines.push(`  ${r.padEnd(17)} ${String(report.rejected[r]).padStart(5)}  ${REASON_TEXT[r]}`);
+  const rates = Object.entries(report.solveRates).sort((a, b) => Number(a[0]) - Number(b[0]));
+  if (rates.length) lines.push('', `Accepted by solve rate: ${rates.map(([r, n]) => `${r}: ${n}`).join(', ')}`);
+  const arms = report.curriculum.arms.slice(0, 8);
+  if (arms.length) {
+    lines.push('', 'Curriculum (topic/band: pulls, value, accepted, mean solve rate):');
+    for (const a of arms) lines.push(`  ${a.arm.padEnd(28)} ${String(a.pulls).padStart(4)}  Q ${a.q.toFixed(2)}  ${String(a.accepted).padStart(3)} accepted${a.meanSolveRate !== undefined ? `  p̄ ${a.meanSolveRate.toFixed(2)}` : ''}`);
+  }
+  if (report.curriculum.windows.length) {
+    lines.push('', 'Where the curriculum went (tickets: easy/medium/hard asked, variants, busiest topic, mean solve rate):');
+    for (const w of report.curriculum.windows) {
+      lines.push(`  ${`${w.fromTicket}-${w.toTicket}`.padEnd(10)} ${w.bands.easy}/${w.bands.medium}/${w.bands.hard}  variants ${w.variants}  ${w.topTopic ?? '-'}${w.meanSolveRate !== undefined ? `  p̄ ${w.meanSolveRate.toFixed(2)}` : ''}`);
+    }
+  }
+  lines.push('', `Easier variants (LADDER): ${report.curriculum.ladder.requested} asked, ${report.curriculum.ladder.accepted} accepted.`);
+  lines.push(`Throughput: ${report.puzzlesPerSecond} puzzles checked/s; ${report.modelRequests} model requests, ${report.sandboxJobs} sandbox jobs, ${(report.durationMs / 1000).toFixed(1)} s.`);
+  if (report.statePath) lines.push(`Checkpoint: ${report.statePath}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A Puzzle in P3's published JSON layout (train.json's fields). */
+export function toP3(puzzle: Puzzle): { [key: string]: unknown } {
+  return {
+    name: puzzle.name,
+    sat: puzzle.sat,
+    ans_type: puzzle.ansType,
+    sol_header: puzzle.solHeader,
+    sol_docstring: '',
+    sol_bodies: puzzle.solBodies,
+    module: puzzle.module ?? 'self-play',
+    notes: puzzle.difficulty !== undefined ? `self-play solve rate ${puzzle.difficulty.toFixed(3)}` : '',
+    weight: 1.0,
+  };
+}

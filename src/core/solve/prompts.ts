@@ -1,0 +1,134 @@
+// Prompt texts for the solve loop: first samples, critique, refine and test writing, per language.
+// Pure string building; the loop sizes them against the context window with fitPrompt.
+
+import type { Language, Task, TestFailure } from '../types';
+
+const LANGUAGE_NAME: { [L in Language]: string } = {
+  python: 'Python',
+  javascript: 'JavaScript',
+  typescript: 'TypeScript',
+};
+
+/** The tag used on fenced code blocks. */
+export function fenceTag(language: Language): string {
+  return language;
+}
+
+function fenced(language: Language, code: string): string {
+  return `\`\`\`${fenceTag(language)}\n${code.replace(/\s+$/, '')}\n\`\`\``;
+}
+
+function what(task: Task): string {
+  return task.entryPoint ? `the function \`${task.entryPoint}\`` : 'the code';
+}
+
+export function systemPrompt(language: Language): string {
+  const name = LANGUAGE_NAME[language];
+  return [
+    `You are an expert ${name} programmer. You write correct, complete, self-contained code.`,
+    `When you write code, answer with exactly one fenced \`\`\`${fenceTag(language)} block holding the complete function (signature, body and any imports it needs).`,
+    'Do not write tests or example usage in the code block.',
+  ].join('\n');
+}
+
+/** A prompt that is a signature with a docstring (rather than prose) is shown as code. */
+export function looksLikeCode(prompt: string): boolean {
+  const first = prompt.split('\n').find((l) => l.trim() !== '') ?? '';
+  return /^\s*(@\w|(async\s+)?def\s|class\s|import\s|from\s+\S+\s+import\s|(export\s+)?(async\s+)?function\b|(export\s+)?(const|let|var|interface|type)\s)/.test(first);
+}
+
+/** Whether the model may see the task's tests: yes for the user's own work, never for benchmark tasks (that would leak the answer key). */
+export function showsTests(task: Task): boolean {
+  return task.origin === 'user' && task.testsOrigin === 'user' && task.tests.trim() !== '';
+}
+
+/** The task as the model first sees it. Also the first user message of every later conversation. */
+export function taskPrompt(task: Task): string {
+  const lang = task.language;
+  const name = LANGUAGE_NAME[lang];
+  const parts: string[] = [];
+  if (task.completionStyle === 'continuation') {
+    parts.push(`Complete this ${name} code. Write ${what(task)} in full, signature included.`);
+    parts.push(fenced(lang, task.prompt));
+  } else {
+    parts.push(`Write ${what(task)} in ${name}.`);
+    parts.push(looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim());
+  }
+  if (task.context && task.context.trim() !== '') {
+    parts.push('This code is already present before it (you may use it; do not repeat it):');
+    parts.push(fenced(lang, task.context));
+  }
+  if (task.currentCode && task.currentCode.trim() !== '') {
+    parts.push('The current code, to be fixed or improved:');
+    parts.push(fenced(lang, task.currentCode));
+  }
+  if (task.hint && task.hint.trim() !== '') parts.push(`Note: ${task.hint.trim()}`);
+  if (showsTests(task)) {
+    parts.push('It must pass these tests:');
+    parts.push(fenced(lang, task.tests));
+  }
+  return parts.join('\n\n');
+}
+
+/** Instruction closing the first request. */
+export function sampleInstruction(task: Task): string {
+  return `Answer with ${what(task)} in one \`\`\`${fenceTag(task.language)} block.`;
+}
+
+/** The critique step: from the execution feedback (shown just before, in the history), the model says what is wrong. */
+export function critiqueInstruction(task: Task): string {
+  return [
+    `The last code above failed when it ran (the execution feedback is above).`,
+    `Explain in a few sentences what is wrong with ${what(task)} and how to fix it.`,
+    'Reason from the failing test, the expected and actual values and the error. Do not write the corrected code yet.',
+  ].join(' ');
+}
+
+/** One failing check in words, always carried by the refine prompt even when the history had to be trimmed. */
+export function describeFailure(failure: TestFailure): string {
+  const lines = [`Failing test: ${failure.test}`];
+  if (failure.expected !== undefined) lines.push(`Expected: ${failure.expected}`);
+  if (failure.actual !== undefined) lines.push(`Actual: ${failure.actual}`);
+  if (failure.error !== undefined) lines.push(`Error: ${failure.error}`);
+  return lines.join('\n');
+}
+
+/** The refine step: a new candidate, carrying the failing test, expected versus actual, the error and the critique. */
+export function refineInstruction(task: Task, failures: TestFailure[], feedback: string, critique: string | undefined): string {
+  const parts: string[] = [];
+  if (failures.length > 0) {
+    parts.push('The code failed this check:');
+    parts.push(failures.slice(0, 3).map(describeFailure).join('\n\n'));
+  } else if (feedback.trim() !== '') {
+    parts.push('The code failed:');
+    parts.push(feedback.trim());
+  }
+  if (critique && critique.trim() !== '') {
+    parts.push('Your analysis of the problem:');
+    parts.push(critique.trim());
+  }
+  parts.push(`Now write the corrected ${what(task)} in full, in one \`\`\`${fenceTag(task.language)} block.`);
+  return parts.join('\n\n');
+}
+
+/** Asks again after an answer that held no code. */
+export function noCodeInstruction(task: Task): string {
+  return `Your answer held no code block. Answer with ${what(task)} in one \`\`\`${fenceTag(task.language)} block.`;
+}
+
+/** Asks for tests when the task has none. */
+export function testsPrompt(task: Task, count: number): string {
+  const lang = task.language;
+  const fn = task.entryPoint ?? 'the function';
+  const shape =
+    lang === 'python'
+      ? `\`assert ${fn}(...) == expected\``
+      : `\`assert.deepStrictEqual(${fn}(...), expected);\` (with \`assert\` from node:assert)`;
+  return [
+    `Here is a ${LANGUAGE_NAME[lang]} task:`,
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, one per line, each of the form ${shape}.`,
+    'Cover typical inputs and edge cases, and work out each expected value carefully from the description.',
+    `Answer with only the assertions, in one \`\`\`${fenceTag(lang)} block; do not implement the function.`,
+  ].join('\n\n');
+}

@@ -1,0 +1,62 @@
+// Code lens above each function that has tests: "✓ verified 5/5", "✗ 3/5 passing: Refine" or "▶ Verify".
+// Lenses only show cached results; tests run when the user clicks (or on save when enabled), never on
+// keystrokes. Computing lenses waits for edits to settle.
+import * as vscode from 'vscode';
+import type { FunctionInfo } from '../core/parse/functions';
+import type { CachedVerification } from './verifyCache';
+import { featureEnabled, Keys } from './config';
+
+export const VERIFY_COMMAND = 'crucible.verifyFunction';
+export const REFINE_COMMAND = 'crucible.refineFunction';
+
+/** One function with user tests, and the cache key of its current text + tests. */
+export interface TestedFunction {
+  fn: FunctionInfo;
+  key: string;
+  testCount: number;
+  testSources: string[];
+}
+
+export interface LensSource {
+  /** Solvable functions of the document that have user tests (cached per document version). */
+  testedFunctions(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<TestedFunction[]>;
+  cached(key: string): CachedVerification | undefined;
+  /** `verify` / `refine` while a run for this function is going. */
+  running(uri: string, qualifiedName: string): 'verify' | 'refine' | undefined;
+  readonly onDidChange: vscode.Event<void>;
+}
+
+export function lensTitle(cached: CachedVerification | undefined, running: 'verify' | 'refine' | undefined): { title: string; command: string } {
+  if (running === 'verify') return { title: '$(sync~spin) Crucible: verifying…', command: VERIFY_COMMAND };
+  if (running === 'refine') return { title: '$(sync~spin) Crucible: refining…', command: REFINE_COMMAND };
+  if (!cached) return { title: '▶ Verify', command: VERIFY_COMMAND };
+  if (cached.passed) return { title: `✓ verified ${cached.testsPassed}/${cached.testsTotal}`, command: VERIFY_COMMAND };
+  return { title: `✗ ${cached.testsPassed}/${cached.testsTotal} passing: Refine`, command: REFINE_COMMAND };
+}
+
+export class CrucibleCodeLens implements vscode.CodeLensProvider {
+  readonly onDidChangeCodeLenses: vscode.Event<void>;
+
+  constructor(private readonly source: LensSource) {
+    this.onDidChangeCodeLenses = source.onDidChange;
+  }
+
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    if (!featureEnabled(Keys.codeLens, document.uri)) return [];
+    const tested = await this.source.testedFunctions(document, token);
+    if (token.isCancellationRequested) return [];
+    const uri = document.uri.toString();
+    return tested.map(({ fn, key, testCount, testSources }) => {
+      const cached = this.source.cached(key);
+      const { title, command } = lensTitle(cached, this.source.running(uri, fn.qualifiedName));
+      const range = new vscode.Range(fn.startLine, fn.startColumn, fn.startLine, fn.startColumn);
+      const detail = cached && !cached.passed && cached.summary ? `\n${cached.summary}` : '';
+      return new vscode.CodeLens(range, {
+        title,
+        command,
+        arguments: [document.uri, fn.startOffset],
+        tooltip: `${testCount} test(s) for ${fn.qualifiedName} from ${testSources.join(', ')}${detail}`,
+      });
+    });
+  }
+}

@@ -1,0 +1,509 @@
+// Crucible while you edit: code actions, inline suggestions of verified refinements, code lens with
+// verification status, and verify-on-save. Registered once from activate(); the toggles are read per
+// request and re-read when settings change.
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { createParser, defaultParser, type CodeParser } from '../core/parse/loader';
+import { dedent, findFunctions, isTooLarge, type FunctionInfo } from '../core/parse/functions';
+import { buildTaskForFunction, isSolvableUnit, isSupportedLanguage, unitAt, type TaskDetails } from '../core/parse/taskFromCode';
+import { findUserTestsMany, type SourceFile } from '../core/parse/tests';
+import { cacheKey, isStale, normaliseCode } from '../core/parse/cacheKey';
+import { replacementFor } from '../core/parse/replacement';
+import type { Candidate, Language, Outcome } from '../core/types';
+import type { SolveEvent } from '../core/solve/types';
+import type { Services } from './services';
+import { Jobs } from './jobs';
+import { affects, featureEnabled, Keys } from './config';
+import { log } from './log';
+import { isAbortError } from './cancel';
+import { VerifyCache } from './verifyCache';
+import { CrucibleCodeActions } from './codeActions';
+import { CrucibleCodeLens, REFINE_COMMAND, VERIFY_COMMAND, type LensSource, type TestedFunction } from './codeLens';
+import { ACCEPTED_COMMAND, CrucibleInlineSuggestions, SuggestionStore } from './inlineSuggestions';
+
+const SELECTOR: vscode.DocumentSelector = [
+  { language: 'python', scheme: 'file' },
+  { language: 'python', scheme: 'untitled' },
+  { language: 'javascript', scheme: 'file' },
+  { language: 'javascript', scheme: 'untitled' },
+  { language: 'typescript', scheme: 'file' },
+  { language: 'typescript', scheme: 'untitled' },
+];
+const TEST_GLOBS: { [L in Language]: string } = {
+  python: '**/{test_*.py,*_test.py,tests/**/*.py}',
+  javascript: '**/*.{test,spec}.{js,mjs,cjs}',
+  typescript: '**/*.{test,spec}.ts',
+};
+const TEST_EXCLUDE = '**/{node_modules,.git,.venv,venv,dist}/**';
+const MAX_TEST_FILES = 40;
+const MAX_TEST_FILE_BYTES = 200_000;
+const TEST_FILES_TTL_MS = 30_000;
+/** Edits must settle this long before lenses are recomputed. */
+const EDIT_DEBOUNCE_MS = 400;
+const SAVE_DEBOUNCE_MS = 500;
+const MAX_VERIFY_ON_SAVE = 20;
+
+/**
+ * Registers the light bulb actions, the inline suggestion provider, the code lens, verify-on-save and the
+ * `crucible.refineFunction` / `crucible.verifyFunction` commands. Pass the extension's Jobs so the status
+ * bar and "Crucible: Cancel" cover these runs too.
+ */
+export function registerInlineFeatures(context: vscode.ExtensionContext, services: Services, jobs?: Jobs): void {
+  const ownJobs = jobs ?? new Jobs();
+  if (!jobs) context.subscriptions.push(ownJobs);
+  context.subscriptions.push(new InlineFeatures(context, services, ownJobs));
+}
+
+interface Toggles {
+  codeActions: boolean;
+  inlineSuggestions: boolean;
+  codeLens: boolean;
+  verifyOnSave: boolean;
+}
+
+function readToggles(): Toggles {
+  return {
+    codeActions: featureEnabled(Keys.codeActions),
+    inlineSuggestions: featureEnabled(Keys.inlineSuggestions),
+    codeLens: featureEnabled(Keys.codeLens),
+    verifyOnSave: featureEnabled(Keys.verifyOnSave),
+  };
+}
+
+function sleep(ms: number, token?: vscode.CancellationToken): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    token?.onCancellationRequested(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function describeEvent(event: SolveEvent): string | undefined {
+  switch (event.kind) {
+    case 'round':
+      return `round ${event.round + 1}/${event.rounds + 1}`;
+    case 'generating':
+      return `round ${event.round + 1} · sampling ${event.index + 1}/${event.of}`;
+    case 'verdict': {
+      const v = event.attempt.verdict;
+      return `round ${event.attempt.candidate.round + 1} · ${v.passed ? 'passed' : v.status}${v.testsTotal ? ` ${v.testsPassed}/${v.testsTotal}` : ''}`;
+    }
+    case 'tests':
+      return `${event.count} ${event.origin} test(s)`;
+    default:
+      return undefined;
+  }
+}
+
+class InlineFeatures implements vscode.Disposable, LensSource {
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly parser: CodeParser;
+  private readonly cache: VerifyCache;
+  private readonly suggestions = new SuggestionStore();
+  private readonly lensChanged = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.lensChanged.event;
+  private toggles = readToggles();
+  private readonly parsed = new Map<string, { version: number; broken: boolean; fns: Promise<FunctionInfo[]> }>();
+  private readonly tested = new Map<string, { version: number; result: Promise<TestedFunction[]> }>();
+  private readonly lastEdit = new Map<string, number>();
+  private readonly runningJobs = new Map<string, 'verify' | 'refine'>();
+  private readonly testFiles = new Map<Language, { at: number; files: Promise<SourceFile[]> }>();
+  private readonly saveTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private selectionTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    context: vscode.ExtensionContext,
+    private readonly services: Services,
+    private readonly jobs: Jobs,
+  ) {
+    const wasmDir = vscode.Uri.joinPath(context.extensionUri, 'dist', 'wasm').fsPath;
+    this.parser = existsSync(wasmDir) ? createParser({ wasmDir }) : defaultParser();
+    this.cache = new VerifyCache(context.workspaceState);
+    const functionsOf = (doc: vscode.TextDocument) => this.functionsOf(doc, true);
+    this.disposables.push(
+      this.suggestions,
+      this.lensChanged,
+      vscode.languages.registerCodeActionsProvider(SELECTOR, new CrucibleCodeActions(functionsOf), CrucibleCodeActions.metadata),
+      vscode.languages.registerInlineCompletionItemProvider(SELECTOR, new CrucibleInlineSuggestions(this.suggestions, functionsOf)),
+      vscode.languages.registerCodeLensProvider(SELECTOR, new CrucibleCodeLens(this)),
+      vscode.commands.registerCommand(REFINE_COMMAND, (uri?: vscode.Uri | string, offset?: number, hint?: string) => this.refine(uri, offset, hint)),
+      vscode.commands.registerCommand(VERIFY_COMMAND, (uri?: vscode.Uri | string, offset?: number) => this.verifyCommand(uri, offset)),
+      vscode.commands.registerCommand(ACCEPTED_COMMAND, (uri: string, id: number) => this.accepted(uri, id)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!affects(e, Keys.codeActions, Keys.inlineSuggestions, Keys.codeLens, Keys.verifyOnSave)) return;
+        this.toggles = readToggles();
+        log.info(`Crucible editor features: ${JSON.stringify(this.toggles)}`);
+        this.lensChanged.fire();
+      }),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (!e.contentChanges.length) return;
+        this.lastEdit.set(e.document.uri.toString(), Date.now());
+      }),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        const uri = doc.uri.toString();
+        this.parsed.delete(uri);
+        this.tested.delete(uri);
+        this.lastEdit.delete(uri);
+        this.suggestions.clear(uri);
+      }),
+      vscode.workspace.onDidSaveTextDocument((doc) => this.scheduleVerifyOnSave(doc)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.maybeTriggerSuggestion(e.textEditor)),
+    );
+  }
+
+  dispose(): void {
+    for (const timer of this.saveTimers.values()) clearTimeout(timer);
+    if (this.selectionTimer) clearTimeout(this.selectionTimer);
+    for (const d of this.disposables) d.dispose();
+  }
+
+  // ───────────────────────── parsing and tests, cached per document version
+
+  /** Functions of a document; [] for unsupported languages, huge files or parser trouble (logged, no toast). */
+  functionsOf(doc: vscode.TextDocument, broken: boolean): Promise<FunctionInfo[]> {
+    const uri = doc.uri.toString();
+    if (!isSupportedLanguage(doc.languageId)) return Promise.resolve([]);
+    const hit = this.parsed.get(uri);
+    if (hit && hit.version === doc.version && hit.broken === broken) return hit.fns;
+    const text = doc.getText();
+    const fns = isTooLarge(text)
+      ? Promise.resolve<FunctionInfo[]>([])
+      : findFunctions(text, doc.languageId as Language, this.parser, { includeBroken: broken }).catch((err: unknown) => {
+          log.warn(`Crucible: could not parse ${doc.uri.fsPath || uri}: ${(err as Error)?.message ?? String(err)}`);
+          return [];
+        });
+    if (isTooLarge(text)) log.debug(`Crucible: ${uri} is too large for editor features`);
+    this.parsed.set(uri, { version: doc.version, broken, fns });
+    return fns;
+  }
+
+  private async workspaceTests(language: Language, exclude: vscode.Uri): Promise<SourceFile[]> {
+    if (!vscode.workspace.workspaceFolders?.length) return [];
+    let entry = this.testFiles.get(language);
+    if (!entry || Date.now() - entry.at > TEST_FILES_TTL_MS) {
+      const files = (async () => {
+        const uris = await vscode.workspace.findFiles(TEST_GLOBS[language], TEST_EXCLUDE, MAX_TEST_FILES);
+        const out: (SourceFile & { uri: string })[] = [];
+        for (const uri of uris) {
+          try {
+            const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+            const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+            if (text.length <= MAX_TEST_FILE_BYTES) out.push({ path: vscode.workspace.asRelativePath(uri), text, uri: uri.toString() });
+          } catch {
+            // An unreadable file is simply not a test source.
+          }
+        }
+        return out;
+      })().catch(() => []);
+      entry = { at: Date.now(), files };
+      this.testFiles.set(language, entry);
+    }
+    const all = (await entry.files) as (SourceFile & { uri?: string })[];
+    return all.filter((f) => f.uri !== exclude.toString()).map(({ path, text }) => ({ path, text }));
+  }
+
+  private async details(doc: vscode.TextDocument, fn: FunctionInfo, hint?: string): Promise<TaskDetails> {
+    const language = doc.languageId as Language;
+    const otherFiles = await this.workspaceTests(language, doc.uri);
+    return buildTaskForFunction(
+      { code: doc.getText(), language, path: vscode.workspace.asRelativePath(doc.uri), otherFiles, parser: this.parser, ...(hint ? { hint } : {}) },
+      fn,
+    );
+  }
+
+  /** Same key as testedFunctions computes: the function's text as it stands in the file, plus its tests. */
+  private keyOf(d: TaskDetails): string {
+    return cacheKey(d.fn?.text ?? d.task.currentCode ?? '', d.task.tests, d.task.language);
+  }
+
+  async testedFunctions(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<TestedFunction[]> {
+    if (!isSupportedLanguage(doc.languageId)) return [];
+    const uri = doc.uri.toString();
+    // Debounce: let a burst of edits settle before re-deriving tests.
+    const since = Date.now() - (this.lastEdit.get(uri) ?? 0);
+    if (since < EDIT_DEBOUNCE_MS) await sleep(EDIT_DEBOUNCE_MS - since, token);
+    if (token.isCancellationRequested) return [];
+    const hit = this.tested.get(uri);
+    if (hit && hit.version === doc.version) return hit.result;
+    const version = doc.version;
+    const result = (async () => {
+      const fns = await this.functionsOf(doc, false);
+      const units = fns.filter((fn) => isSolvableUnit(fn, fns));
+      const out: TestedFunction[] = [];
+      if (!units.length) return out;
+      const language = doc.languageId as Language;
+      try {
+        const otherFiles = await this.workspaceTests(language, doc.uri);
+        const found = await findUserTestsMany({ code: doc.getText(), language, fns: units, otherFiles, path: vscode.workspace.asRelativePath(doc.uri), parser: this.parser });
+        for (const fn of units) {
+          const tests = found.get(fn.qualifiedName);
+          if (!tests || tests.origin !== 'user' || !tests.count) continue;
+          out.push({ fn, key: cacheKey(fn.text, tests.tests, language), testCount: tests.count, testSources: tests.sources });
+        }
+      } catch (err) {
+        log.debug(`Crucible: could not collect tests of ${uri}: ${(err as Error)?.message ?? String(err)}`);
+      }
+      return out;
+    })();
+    this.tested.set(uri, { version, result });
+    return result;
+  }
+
+  cached(key: string) {
+    return this.cache.get(key);
+  }
+
+  running(uri: string, qualifiedName: string): 'verify' | 'refine' | undefined {
+    return this.runningJobs.get(`${uri}#${qualifiedName}`);
+  }
+
+  // ───────────────────────── commands
+
+  private async resolveTarget(uriArg: vscode.Uri | string | undefined, offsetArg: number | undefined): Promise<{ doc: vscode.TextDocument; fn: FunctionInfo } | undefined> {
+    let doc: vscode.TextDocument | undefined;
+    let offset = offsetArg;
+    if (uriArg) {
+      const uri = typeof uriArg === 'string' ? vscode.Uri.parse(uriArg) : uriArg;
+      doc = await vscode.workspace.openTextDocument(uri);
+    } else {
+      const editor = vscode.window.activeTextEditor;
+      doc = editor?.document;
+      if (editor && offset === undefined) offset = doc!.offsetAt(editor.selection.active);
+    }
+    if (!doc || offset === undefined) {
+      void vscode.window.setStatusBarMessage('Crucible: put the cursor inside a function', 4000);
+      return undefined;
+    }
+    if (!isSupportedLanguage(doc.languageId)) {
+      log.info(`Crucible: ${doc.languageId} is not supported by the editor features`);
+      void vscode.window.setStatusBarMessage(`Crucible supports Python, JavaScript and TypeScript; this file is ${doc.languageId}`, 5000);
+      return undefined;
+    }
+    const fns = await this.functionsOf(doc, true);
+    const unit = unitAt(fns, offset);
+    if ('error' in unit) {
+      log.info(`Crucible: ${unit.error}`);
+      void vscode.window.setStatusBarMessage(`Crucible: ${unit.error}`, 6000);
+      return undefined;
+    }
+    return { doc, fn: unit };
+  }
+
+  private async verifyCommand(uriArg?: vscode.Uri | string, offsetArg?: number): Promise<void> {
+    const target = await this.resolveTarget(uriArg, offsetArg);
+    if (!target) return;
+    const result = await this.verify(target.doc, target.fn, true);
+    if (result) {
+      const text = result.passed ? `✓ ${target.fn.name}: verified ${result.testsPassed}/${result.testsTotal}` : `✗ ${target.fn.name}: ${result.testsPassed}/${result.testsTotal} passing`;
+      void vscode.window.setStatusBarMessage(`Crucible: ${text}`, 6000);
+    }
+  }
+
+  /** Verifies the function's current code against its tests (no model). Uses the cache unless `force`. */
+  private async verify(doc: vscode.TextDocument, fn: FunctionInfo, force: boolean, signal?: AbortSignal) {
+    const d = await this.details(doc, fn);
+    if (d.task.testsOrigin !== 'user' || !d.task.tests.trim()) {
+      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` has no tests to verify against (doctest, assert, pytest/unittest or node:assert)`, 6000);
+      return undefined;
+    }
+    const key = this.keyOf(d);
+    if (!force && this.cache.has(key)) return this.cache.get(key);
+    const runKey = `${doc.uri.toString()}#${fn.qualifiedName}`;
+    if (this.runningJobs.has(runKey)) return undefined;
+    this.runningJobs.set(runKey, 'verify');
+    this.lensChanged.fire();
+    try {
+      const verdict = await this.jobs.run(
+        `Verifying \`${fn.name}\``,
+        async (jobSignal) => {
+          const verifier = await this.services.verifier();
+          const candidate: Candidate = {
+            id: `current-${fn.qualifiedName}`,
+            code: dedent(' '.repeat(fn.startColumn) + fn.text),
+            language: d.task.language,
+            round: 0,
+          };
+          return verifier.verify(d.task, candidate, jobSignal);
+        },
+        signal,
+      );
+      const first = verdict.failures[0];
+      const summary = first ? [first.test, first.expected !== undefined ? `expected ${first.expected}` : '', first.actual !== undefined ? `got ${first.actual}` : '', first.error ?? ''].filter(Boolean).join(' · ') : verdict.status;
+      const entry = { testsPassed: verdict.testsPassed, testsTotal: verdict.testsTotal || d.testCount, passed: verdict.passed, summary, at: Date.now() };
+      await this.cache.set(key, entry);
+      log.info(`Crucible: ${fn.qualifiedName} ${verdict.passed ? 'verified' : 'failed'} ${entry.testsPassed}/${entry.testsTotal}${verdict.passed ? '' : `\n${verdict.feedback}`}`);
+      return entry;
+    } catch (err) {
+      if (isAbortError(err)) {
+        void vscode.window.setStatusBarMessage('Crucible: verification cancelled', 4000);
+      } else {
+        log.error(`Crucible: verifying ${fn.qualifiedName} failed: ${(err as Error)?.message ?? String(err)}`);
+        void vscode.window.showWarningMessage(`Crucible could not run the tests of \`${fn.name}\`: ${(err as Error)?.message ?? String(err)}`, 'Show Log').then((c) => c && log.show());
+      }
+      return undefined;
+    } finally {
+      this.runningJobs.delete(runKey);
+      this.lensChanged.fire();
+    }
+  }
+
+  private async refine(uriArg?: vscode.Uri | string, offsetArg?: number, hint?: string): Promise<void> {
+    const target = await this.resolveTarget(uriArg, offsetArg);
+    if (!target) return;
+    const { doc, fn } = target;
+    const uri = doc.uri.toString();
+    const runKey = `${uri}#${fn.qualifiedName}`;
+    if (this.runningJobs.has(runKey)) {
+      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` is already being worked on`, 4000);
+      return;
+    }
+    const originalText = fn.text;
+    const details = await this.details(doc, fn, hint);
+    this.runningJobs.set(runKey, 'refine');
+    this.lensChanged.fire();
+    let outcome: Outcome;
+    try {
+      outcome = await this.jobs.run(`${hint ? 'Fixing' : 'Refining'} \`${fn.name}\``, (signal, report) =>
+        this.services.solve({
+          task: details.task,
+          signal,
+          onEvent: (event) => {
+            const detail = describeEvent(event);
+            if (detail) report(detail);
+          },
+        }),
+      );
+    } catch (err) {
+      if (isAbortError(err)) {
+        void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
+      } else {
+        log.error(`Crucible: refining ${fn.qualifiedName} failed: ${(err as Error)?.message ?? String(err)}`);
+        void vscode.window.showWarningMessage(`Crucible could not refine \`${fn.name}\`: ${(err as Error)?.message ?? String(err)}`, 'Show Log').then((c) => c && log.show());
+      }
+      return;
+    } finally {
+      this.runningJobs.delete(runKey);
+      this.lensChanged.fire();
+    }
+    await this.present(doc, fn, originalText, details, outcome);
+  }
+
+  private async present(doc: vscode.TextDocument, fn: FunctionInfo, originalText: string, details: TaskDetails, outcome: Outcome): Promise<void> {
+    const best = outcome.best;
+    if (outcome.stopReason === 'cancelled') {
+      void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
+      return;
+    }
+    if (outcome.stopReason === 'error') {
+      log.error(`Crucible: refining ${fn.qualifiedName}: ${outcome.error ?? 'unknown error'}`);
+      void vscode.window.showWarningMessage(`Crucible could not refine \`${fn.name}\`: ${outcome.error ?? 'the solve failed'}`, 'Show Log').then((c) => c && log.show());
+      return;
+    }
+    if (!outcome.verified || !best) {
+      const v = best?.verdict;
+      const failing = v?.failures.map((f) => f.test).slice(0, 3).join('; ');
+      log.info(`Crucible: no verified refinement of ${fn.qualifiedName} (${outcome.stopReason})${v ? `: best ${v.testsPassed}/${v.testsTotal}\n${v.feedback}` : ''}`);
+      void vscode.window.showWarningMessage(
+        `Crucible could not verify a refinement of \`${fn.name}\` within the budget${v && v.testsTotal ? ` (best attempt: ${v.testsPassed}/${v.testsTotal} passing${failing ? `; failing: ${failing}` : ''})` : ''}.`,
+        'Show Log',
+      ).then((c) => c && log.show());
+      return;
+    }
+    // The document may have changed during the run: find the function again and drop stale results.
+    const fresh = await vscode.workspace.openTextDocument(doc.uri);
+    const now = (await this.functionsOf(fresh, true)).filter((f) => f.qualifiedName === fn.qualifiedName);
+    const current = now.sort((a, b) => Math.abs(a.startOffset - fn.startOffset) - Math.abs(b.startOffset - fn.startOffset))[0];
+    if (!current || isStale(originalText, current.text)) {
+      log.info(`Crucible: ${fn.qualifiedName} changed while it was being refined; the verified result was dropped`);
+      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` changed during the run; the result was dropped`, 6000);
+      return;
+    }
+    const lineIndent = /^[ \t]*/.exec(fresh.lineAt(current.startLine).text)?.[0] ?? '';
+    const replacement = await replacementFor(current, best.candidate.code, fresh.languageId as Language, this.parser, lineIndent);
+    const v = best.verdict;
+    const label = `verified ${v.testsPassed}/${v.testsTotal}${outcome.verifiedByGeneratedTests ? ' (generated tests)' : ''}`;
+    // Remember the verdict for the new text, so the lens shows it right after the suggestion is accepted.
+    if (details.task.testsOrigin === 'user') {
+      await this.cache.set(cacheKey(replacement, details.task.tests, details.task.language), { testsPassed: v.testsPassed, testsTotal: v.testsTotal, passed: true, summary: '', at: Date.now() });
+    }
+    if (normaliseCode(replacement) === normaliseCode(current.text)) {
+      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` is already ${label}; nothing to change`, 6000);
+      this.lensChanged.fire();
+      return;
+    }
+    if (!featureEnabled(Keys.inlineSuggestions, fresh.uri)) {
+      log.info(`Crucible: inline suggestions are off; verified refinement of ${fn.qualifiedName}:\n${replacement}`);
+      const doc2 = await vscode.workspace.openTextDocument({ language: fresh.languageId, content: replacement });
+      await vscode.window.showTextDocument(doc2, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+      return;
+    }
+    this.suggestions.add({ uri: fresh.uri.toString(), qualifiedName: fn.qualifiedName, originalText, replacement, label });
+    log.info(`Crucible: ${label} refinement of ${fn.qualifiedName} is ready as an inline suggestion`);
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === fresh.uri.toString());
+    const cursor = editor ? fresh.offsetAt(editor.selection.active) : -1;
+    if (editor && cursor >= current.startOffset && cursor <= current.endOffset) {
+      if (vscode.window.activeTextEditor !== editor) await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of \`${fn.name}\`: Tab accepts, Escape dismisses`, 8000);
+    } else {
+      void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of \`${fn.name}\` is ready: put the cursor in the function to see it`, 8000);
+    }
+    this.lensChanged.fire();
+  }
+
+  private accepted(uri: string, id: number): void {
+    const s = this.suggestions.get(uri, id);
+    if (!s) return;
+    this.suggestions.remove(uri, id);
+    log.info(`Crucible: accepted the ${s.label} refinement of ${s.qualifiedName}`);
+    this.lensChanged.fire();
+  }
+
+  /** When the cursor moves into a function with a pending suggestion, show it. */
+  private maybeTriggerSuggestion(editor: vscode.TextEditor): void {
+    const uri = editor.document.uri.toString();
+    if (!this.suggestions.forUri(uri).length || !this.toggles.inlineSuggestions) return;
+    if (this.selectionTimer) clearTimeout(this.selectionTimer);
+    this.selectionTimer = setTimeout(() => {
+      void (async () => {
+        if (vscode.window.activeTextEditor !== editor) return;
+        const offset = editor.document.offsetAt(editor.selection.active);
+        const fns = await this.functionsOf(editor.document, true);
+        const inside = fns.some((f) => offset >= f.startOffset && offset <= f.endOffset && this.suggestions.forUri(uri).some((s) => s.qualifiedName === f.qualifiedName));
+        if (inside) await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      })();
+    }, 250);
+  }
+
+  // ───────────────────────── verify on save
+
+  private scheduleVerifyOnSave(doc: vscode.TextDocument): void {
+    if (!isSupportedLanguage(doc.languageId) || !featureEnabled(Keys.verifyOnSave, doc.uri)) return;
+    const uri = doc.uri.toString();
+    const pending = this.saveTimers.get(uri);
+    if (pending) clearTimeout(pending);
+    this.saveTimers.set(
+      uri,
+      setTimeout(() => {
+        this.saveTimers.delete(uri);
+        void this.verifyOnSave(doc).catch((err: unknown) => log.warn(`Crucible: verify on save failed: ${(err as Error)?.message ?? String(err)}`));
+      }, SAVE_DEBOUNCE_MS),
+    );
+  }
+
+  private async verifyOnSave(doc: vscode.TextDocument): Promise<void> {
+    const source = new vscode.CancellationTokenSource();
+    try {
+      const tested = (await this.testedFunctions(doc, source.token)).filter((t) => !this.cache.has(t.key)).slice(0, MAX_VERIFY_ON_SAVE);
+      if (!tested.length) return;
+      log.info(`Crucible: verifying ${tested.length} function(s) of ${vscode.workspace.asRelativePath(doc.uri)} on save`);
+      for (const t of tested) {
+        await this.verify(doc, t.fn, false);
+      }
+    } finally {
+      source.dispose();
+    }
+  }
+}

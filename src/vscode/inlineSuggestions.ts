@@ -1,0 +1,109 @@
+// Verified refinements offered as ghost text. A suggestion replaces its function's whole range (accepting
+// it is one undo step) and is offered only while the function's text is what it was when the run began:
+// a stale suggestion is dropped, never applied over newer edits.
+import * as vscode from 'vscode';
+import { isStale } from '../core/parse/cacheKey';
+import type { FunctionInfo } from '../core/parse/functions';
+import { featureEnabled, Keys } from './config';
+import { log } from './log';
+
+export const ACCEPTED_COMMAND = 'crucible.inlineSuggestionAccepted';
+
+export interface Suggestion {
+  id: number;
+  uri: string;
+  qualifiedName: string;
+  /** The function's text when the run began. */
+  originalText: string;
+  /** The verified replacement for the whole definition. */
+  replacement: string;
+  /** e.g. `verified 5/5` or `verified 3/3 (generated tests)`. */
+  label: string;
+}
+
+export class SuggestionStore {
+  private readonly byUri = new Map<string, Suggestion[]>();
+  private seq = 0;
+  private readonly changed = new vscode.EventEmitter<string>();
+  readonly onDidChange = this.changed.event;
+
+  add(s: Omit<Suggestion, 'id'>): Suggestion {
+    const full: Suggestion = { ...s, id: ++this.seq };
+    const list = (this.byUri.get(s.uri) ?? []).filter((x) => x.qualifiedName !== s.qualifiedName);
+    list.push(full);
+    this.byUri.set(s.uri, list);
+    this.changed.fire(s.uri);
+    return full;
+  }
+
+  forUri(uri: string): readonly Suggestion[] {
+    return this.byUri.get(uri) ?? [];
+  }
+
+  get(uri: string, id: number): Suggestion | undefined {
+    return this.forUri(uri).find((s) => s.id === id);
+  }
+
+  remove(uri: string, id: number): void {
+    const list = this.forUri(uri).filter((s) => s.id !== id);
+    if (list.length) this.byUri.set(uri, list);
+    else this.byUri.delete(uri);
+    this.changed.fire(uri);
+  }
+
+  clear(uri: string): void {
+    if (this.byUri.delete(uri)) this.changed.fire(uri);
+  }
+
+  dispose(): void {
+    this.byUri.clear();
+    this.changed.dispose();
+  }
+}
+
+/** The suggestion (if any) for the function around `offset`, dropping stale ones on the way. */
+export function liveSuggestionAt(store: SuggestionStore, uri: string, functions: readonly FunctionInfo[], offset: number): { suggestion: Suggestion; fn: FunctionInfo } | undefined {
+  for (const s of [...store.forUri(uri)]) {
+    const candidates = functions.filter((f) => f.qualifiedName === s.qualifiedName);
+    if (!candidates.length) {
+      log.info(`Crucible: dropped the suggestion for ${s.qualifiedName}: the function is gone`);
+      store.remove(uri, s.id);
+      continue;
+    }
+    const fn = candidates.find((f) => offset >= f.startOffset && offset <= f.endOffset);
+    if (!fn) continue;
+    if (isStale(s.originalText, fn.text)) {
+      log.info(`Crucible: dropped the suggestion for ${s.qualifiedName}: it changed since the refinement began`);
+      store.remove(uri, s.id);
+      continue;
+    }
+    return { suggestion: s, fn };
+  }
+  return undefined;
+}
+
+export class CrucibleInlineSuggestions implements vscode.InlineCompletionItemProvider {
+  constructor(
+    private readonly store: SuggestionStore,
+    private readonly functionsOf: (doc: vscode.TextDocument) => Promise<FunctionInfo[]>,
+  ) {}
+
+  async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
+    if (!featureEnabled(Keys.inlineSuggestions, document.uri)) return undefined;
+    const uri = document.uri.toString();
+    if (!this.store.forUri(uri).length) return undefined;
+    const functions = await this.functionsOf(document);
+    if (token.isCancellationRequested) return undefined;
+    const live = liveSuggestionAt(this.store, uri, functions, document.offsetAt(position));
+    if (!live) return undefined;
+    const { suggestion, fn } = live;
+    const range = new vscode.Range(document.positionAt(fn.startOffset), document.positionAt(fn.endOffset));
+    const item = new vscode.InlineCompletionItem(suggestion.replacement, range, {
+      title: `Crucible: ${suggestion.label}`,
+      command: ACCEPTED_COMMAND,
+      arguments: [uri, suggestion.id],
+    });
+    log.debug(`Crucible: offering the ${suggestion.label} refinement of ${fn.qualifiedName}`);
+    return [item];
+  }
+}

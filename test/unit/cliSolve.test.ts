@@ -1,0 +1,162 @@
+// `crucible solve` and `crucible eval`, spawned as real processes against the Ollama-protocol test server.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closedPortUrl, startOllamaServer, type ChatBody, type OllamaTestServer } from '../fixtures/ollamaServer';
+
+const repo = join(__dirname, '../..');
+const fixtures = join(__dirname, '../fixtures/tasks');
+const MODEL = 'qwen2.5-coder:7b';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function crucible(args: string[], timeoutMs = 30000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
+      cwd: repo,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`crucible ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const fence = (code: string): string => `\`\`\`python\n${code}\n\`\`\``;
+const RIGHT: { [fn: string]: string } = {
+  add: fence('def add(a, b):\n    return a + b'),
+  double: fence('def double(xs):\n    return [2 * x for x in xs]'),
+};
+const WRONG_ADD = fence('def add(a, b):\n    return a * b');
+
+function fnOf(body: ChatBody): string {
+  const text = body.messages.map((m) => m.content).join('\n');
+  return /def double\(/.test(text) ? 'double' : 'add';
+}
+
+function lines(file: string): { [key: string]: any }[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('crucible solve / eval (spawned CLI)', function () {
+  this.timeout(60000);
+  let server: OllamaTestServer;
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'crucible-cli-solve-'));
+    // add: wrong at first, right after feedback; double: right at once.
+    server = await startOllamaServer({
+      respond: (body) => {
+        const fn = fnOf(body);
+        const last = body.messages[body.messages.length - 1]!.content;
+        if (/Explain in a few sentences/.test(last)) return 'It multiplies instead of adding.';
+        if (fn === 'add' && !/Now write the corrected/.test(last)) return WRONG_ADD;
+        return RIGHT[fn]!;
+      },
+    });
+  });
+  afterEach(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('solves a task file and writes one Outcome line per task, with attempts and feedback', async () => {
+    const out = join(dir, 'outcomes.jsonl');
+    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--rounds', '2', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'with --out, stdout stays quiet (not a TTY)');
+    assert.match(r.stderr, /2\/2 verified/);
+    const [add, double] = lines(out);
+    assert.equal(add!.task_id, 'T/add');
+    assert.equal(add!.verified, true);
+    assert.equal(add!.verifiedByGeneratedTests, false);
+    assert.equal(add!.verifiedInFirstRound, false);
+    assert.equal(add!.rounds, 2);
+    assert.equal(add!.attempts.length, 2);
+    assert.equal(add!.attempts[0].passed, false);
+    assert.match(add!.attempts[0].feedback, /candidate\(1, 2\) == 3|assert/);
+    assert.equal(add!.attempts[0].critique, 'It multiplies instead of adding.');
+    assert.match(add!.solution, /return a \+ b/);
+    assert.ok(add!.tokens.completion > 0);
+    assert.equal(typeof add!.durationMs, 'number');
+    assert.equal(double!.task_id, 'T/double');
+    assert.equal(double!.verifiedInFirstRound, true);
+  });
+
+  it('reports malformed lines with their numbers, still runs the others, and exits 1', async () => {
+    const out = join(dir, 'outcomes.jsonl');
+    const r = await crucible(['solve', join(fixtures, 'malformed.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /malformed\.jsonl line 2: not valid JSON/);
+    assert.match(r.stderr, /line 3: missing "prompt"/);
+    assert.match(r.stderr, /line 5: "language" is "cobol"/);
+    assert.match(r.stderr, /line 6: task_id "T\/add" repeats line 1/);
+    assert.deepEqual(lines(out).map((l) => [l.task_id, l.verified]), [['T/add', true], ['T/double', true]]);
+  });
+
+  it('--resume skips the tasks already in --out and repairs a torn last line', async () => {
+    const out = join(dir, 'outcomes.jsonl');
+    const first = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--limit', '1']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(lines(out).length, 1);
+    writeFileSync(out, `${readFileSync(out, 'utf8')}{"task_id": "T/dou`); // a run killed mid-write
+    const before = server.requests.filter((q) => q.path === '/api/chat').length;
+    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--resume']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /line 2 is not a complete outcome; that task runs again/);
+    assert.match(r.stderr, /1 resumed from/);
+    const chats = server.requests.filter((q) => q.path === '/api/chat').slice(before).map((q) => fnOf(q.body as ChatBody));
+    assert.deepEqual(chats, ['double'], 'only the unfinished task ran');
+    const text = readFileSync(out, 'utf8').split('\n');
+    assert.equal(text[1], '{"task_id": "T/dou', 'the torn line is left as it was');
+    assert.equal(JSON.parse(text[2]!).task_id, 'T/double');
+  });
+
+  it('eval prints pass@1 before and after refinement, as a table and as JSON', async () => {
+    const table = await crucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--rounds', '2']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /pass@1 before refinement\s+1\/2\s+50\.0%/);
+    assert.match(table.stdout, /pass@1 after 2 refine rounds\s+2\/2\s+100\.0%/);
+    assert.match(table.stdout, /gain from self-correction\s+\+1\s+\+50\.0 pts/);
+    const json = await crucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--json', '--dataset', join(dir, 'ds')]);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual([report.tasks, report.before.passed, report.after.passed, report.samples], [2, 1, 2, 1]);
+    assert.equal(report.model, MODEL);
+    assert.ok(existsSync(join(dir, 'ds', 'records.jsonl')), 'the dataset got the records');
+    assert.equal(readFileSync(join(dir, 'ds', 'records.jsonl'), 'utf8').split('\n').filter(Boolean).length, 2);
+  });
+
+  it('names the fix and exits 1 when the server is down', async () => {
+    const out = join(dir, 'outcomes.jsonl');
+    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', await closedPortUrl(), '--model', MODEL, '--out', out]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ollama serve/);
+    assert.match(r.stderr, /stopping after 2 tasks in a row ended in error/);
+    assert.ok(lines(out).every((l) => l.stopReason === 'error'));
+  });
+
+  it('rejects bad flags as a usage error', async () => {
+    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--samples', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--samples must be a whole number ≥ 1/);
+  });
+});

@@ -1,0 +1,166 @@
+// `crucible models` and `crucible doctor` against the test server and a dead port, plus the flag mapping.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { registerModels, runModels, formatBytes, type CliIo } from '../../src/cli/commands/models';
+import { registerDoctor, runDoctorCommand } from '../../src/cli/commands/doctor';
+import { addModelOptions, hostFromEnv, modelSettingsFromOptions } from '../../src/cli/modelOptions';
+import { closedPortUrl, startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
+
+function capture(): CliIo & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
+}
+
+describe('crucible models / doctor', () => {
+  let server: OllamaTestServer;
+  before(async () => {
+    server = await startOllamaServer({
+      models: [
+        { name: 'qwen2.5-coder:7b', contextLength: 32768, family: 'qwen2', parameterSize: '7.6B', sizeBytes: 4_683_087_332 },
+        { name: 'tiny:1b', contextLength: 2048, family: 'gemma3', parameterSize: '1B', sizeBytes: 815_000_000 },
+      ],
+    });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  it('models prints a table with size, parameters and context length', async () => {
+    const io = capture();
+    assert.equal(await runModels({ host: server.url }, io), 0);
+    const lines = io.stdout().trim().split('\n');
+    assert.match(lines[0]!, /^NAME\s+SIZE\s+PARAMS\s+CONTEXT$/);
+    assert.match(lines[1]!, /^qwen2\.5-coder:7b\s+4\.7 GB\s+7\.6B\s+32768$/);
+    assert.match(lines[2]!, /^tiny:1b\s+815\.0 MB\s+1B\s+2048$/);
+    assert.equal(formatBytes(undefined), '-');
+  });
+
+  it('models --json through commander, with --host and a header that reaches the server', async () => {
+    const io = capture();
+    const program = new Command().exitOverride();
+    registerModels(program, io);
+    await program.parseAsync(['models', '--host', server.url, '--json', '--header', 'Authorization=Bearer xyz'], { from: 'user' });
+    const rows = JSON.parse(io.stdout());
+    assert.deepEqual(rows[1], { name: 'tiny:1b', sizeBytes: 815_000_000, parameterSize: '1B', family: 'gemma3', contextLength: 2048 });
+    assert.equal(server.requests.at(-1)!.headers.authorization, 'Bearer xyz');
+    assert.equal(process.exitCode, 0);
+    process.exitCode = undefined;
+  });
+
+  it('models against a dead port fails with exit 1 and the fix', async () => {
+    const io = capture();
+    assert.equal(await runModels({ host: await closedPortUrl(), maxRetries: 0 }, io), 1);
+    assert.match(io.stderr(), /crucible models: Cannot reach Ollama at .*Start it with `ollama serve`/);
+    assert.equal(io.stdout(), '');
+  });
+
+  it('doctor passes against the test server (sandbox skipped) and prints ✓ lines', async () => {
+    const io = capture();
+    const { code, report } = await runDoctorCommand({ host: server.url, model: 'qwen2.5-coder:7b', sandbox: false }, io);
+    assert.equal(code, 0, io.stdout());
+    const text = io.stdout();
+    assert.match(text, /✓ Node\.js\s+Node v\d+/);
+    assert.match(text, /✓ Python\s+Python 3\.\d+/);
+    assert.match(text, /✓ Model server\s+Ollama 0\.12\.6 at http:\/\/127\.0\.0\.1:\d+, 2 model\(s\)/);
+    assert.match(text, /✓ Model\s+qwen2\.5-coder:7b, context 16384 tokens \(the model supports 32768\)/);
+    assert.equal(report.checks.find((c) => c.id === 'sandbox')!.status, 'skip');
+  });
+
+  it('doctor fails (exit 1) on a missing model and says to pull it; warns on a small context', async () => {
+    const io = capture();
+    const missing = await runDoctorCommand({ host: server.url, model: 'ghost:3b', sandbox: false }, io);
+    assert.equal(missing.code, 1);
+    assert.match(io.stdout(), /✗ Model\s+ghost:3b is not installed at .*installed: qwen2\.5-coder:7b, tiny:1b/);
+    assert.match(io.stdout(), /fix: Run `ollama pull ghost:3b`/);
+    const small = await runDoctorCommand({ host: server.url, model: 'tiny:1b', sandbox: false }, capture());
+    assert.equal(small.code, 0);
+    const m = small.report.checks.find((c) => c.id === 'model')!;
+    assert.equal(m.status, 'warn');
+    assert.match(m.fix ?? '', /numCtx/);
+  });
+
+  it('doctor against a dead port: server ✗ with the fix, model skipped, exit 1', async () => {
+    const io = capture();
+    const { code } = await runDoctorCommand({ host: await closedPortUrl(), sandbox: false, maxRetries: 0 }, io);
+    assert.equal(code, 1);
+    assert.match(io.stdout(), /✗ Model server\s+Cannot reach Ollama at .*ollama serve/);
+    assert.match(io.stdout(), /- Model\s+qwen2\.5-coder:7b: not checked/);
+    assert.match(io.stdout(), /Some required checks failed/);
+  });
+
+  it('doctor reports a missing Python with the setting to change', async () => {
+    const { code, report } = await runDoctorCommand({ host: server.url, sandbox: false, python: '/nonexistent/python9' }, capture());
+    assert.equal(code, 1);
+    const py = report.checks.find((c) => c.id === 'python')!;
+    assert.equal(py.status, 'fail');
+    assert.match(py.detail, /not found/);
+    assert.match(py.fix ?? '', /crucible\.sandbox\.python/);
+  });
+
+  it('doctor includes the sandbox isolation report', async function () {
+    this.timeout(30000);
+    const io = capture();
+    const program = new Command().exitOverride();
+    registerDoctor(program, io);
+    await program.parseAsync(['doctor', '--host', server.url, '--json'], { from: 'user' });
+    const report = JSON.parse(io.stdout());
+    const sb = report.checks.find((c: { id: string }) => c.id === 'sandbox');
+    assert.ok(sb.status === 'ok' || sb.status === 'warn', JSON.stringify(sb));
+    assert.match(sb.detail, /network (blocked|open), processes (contained|best-effort)/);
+    process.exitCode = undefined;
+  });
+
+  it('the real CLI entry point runs `models --json` against the test server', function () {
+    this.timeout(30000);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/cli/main.ts'), 'models', '--host', server.url, '--json'], { encoding: 'utf8', timeout: 25000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).map((m: { name: string }) => m.name), ['qwen2.5-coder:7b', 'tiny:1b']);
+  });
+});
+
+describe('model flags → ModelSettings', () => {
+  it('maps every flag, with flag > env > default', () => {
+    const cmd = addModelOptions(new Command().exitOverride());
+    cmd.parse(
+      ['--host', 'http://gpu:8000/v1', '--provider', 'openai', '--model', 'm', '--temperature', '0.5', '--seed', '7', '--num-ctx', '8192', '--max-parallel', '3', '--header', 'Authorization=Bearer a', '--header', 'X-Team: red', '--first-token-timeout', '90', '--stall-timeout', '2.5', '--stop', '###'],
+      { from: 'user' },
+    );
+    const s = modelSettingsFromOptions(cmd.opts(), { OLLAMA_HOST: 'elsewhere:1', CRUCIBLE_MODEL: 'env-model' });
+    assert.deepEqual(s, {
+      provider: 'openai',
+      host: 'http://gpu:8000/v1',
+      model: 'm',
+      options: { temperature: 0.5, top_p: 0.95, seed: 7, num_ctx: 8192, num_predict: 1024, stop: ['###'] },
+      keepAlive: '10m',
+      firstTokenTimeoutMs: 90000,
+      requestTimeoutMs: 2500,
+      maxParallel: 3,
+      headers: { Authorization: 'Bearer a', 'X-Team': 'red' },
+      maxRetries: 2,
+    });
+    const fromEnv = modelSettingsFromOptions({}, { OLLAMA_HOST: '0.0.0.0:11434', CRUCIBLE_MODEL: 'env-model' });
+    assert.equal(fromEnv.host, 'http://127.0.0.1:11434');
+    assert.equal(fromEnv.model, 'env-model');
+    assert.equal(modelSettingsFromOptions({}, {}).host, 'http://127.0.0.1:11434');
+    assert.equal(modelSettingsFromOptions({}, {}).firstTokenTimeoutMs, 300000);
+    assert.equal(hostFromEnv('gpu-box'), 'http://gpu-box:11434');
+    assert.equal(hostFromEnv('https://ollama.example.com/'), 'https://ollama.example.com');
+  });
+
+  it('leaves a flag the command already defines to the command', () => {
+    const cmd = new Command().exitOverride().option('--seed <s>', 'puzzle seed');
+    addModelOptions(cmd);
+    assert.equal(cmd.options.filter((o) => o.long === '--seed').length, 1);
+    assert.ok(cmd.options.some((o) => o.long === '--num-ctx'));
+  });
+
+  it('rejects bad values as usage errors naming the flag', () => {
+    for (const args of [['--temperature', 'hot'], ['--max-parallel', '0'], ['--provider', 'vllm'], ['--header', '=x'], ['--num-ctx', '12.5']]) {
+      const cmd = addModelOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }));
+      assert.throws(() => cmd.parse(args, { from: 'user' }), (err: unknown) => err instanceof CommanderError && err.exitCode !== 0 && err.message.includes(args[0]!), args.join(' '));
+    }
+  });
+});

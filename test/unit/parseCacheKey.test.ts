@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheKey, isStale, normaliseCode } from '../../src/core/parse/cacheKey';
+import { findFunctions } from '../../src/core/parse/functions';
+import { replacementFor } from '../../src/core/parse/replacement';
+
+const fixture = (name: string): string => readFileSync(join(__dirname, '../fixtures/code', name), 'utf8');
+
+describe('parse/cacheKey', () => {
+  it('is a sha256 hex that ignores line endings, trailing spaces and block indentation', () => {
+    const a = cacheKey('def f(x):\n    return x\n', 'assert f(1) == 1', 'python');
+    assert.match(a, /^[0-9a-f]{64}$/);
+    assert.equal(cacheKey('    def f(x):   \r\n        return x', 'assert f(1) == 1\n', 'python'), a);
+    assert.equal(normaliseCode('  a\n    b  \n'), 'a\n  b');
+  });
+
+  it('changes with the function body, the tests and the language', () => {
+    const a = cacheKey('def f(x):\n    return x', 'assert f(1) == 1', 'python');
+    assert.notEqual(cacheKey('def f(x):\n    return x + 0', 'assert f(1) == 1', 'python'), a);
+    assert.notEqual(cacheKey('def f(x):\n    return x', 'assert f(2) == 2', 'python'), a);
+    assert.notEqual(cacheKey('def f(x):\n    return x', 'assert f(1) == 1', 'javascript'), a);
+  });
+
+  it('keys real functions from a parse: editing one function leaves the other keys alone', async () => {
+    const code = fixture('math.ts');
+    const before = await findFunctions(code, 'typescript');
+    const edited = code.replace('return p.a + p.b;', 'return p.b + p.a;');
+    const after = await findFunctions(edited, 'typescript');
+    const key = (fs: typeof before, n: string) => cacheKey(fs.find((f) => f.name === n)!.text, '', 'typescript');
+    assert.notEqual(key(after, 'sumPair'), key(before, 'sumPair'));
+    assert.equal(key(after, 'scale'), key(before, 'scale'));
+    assert.equal(key(after, 'len'), key(before, 'len'));
+  });
+
+  it('isStale: unchanged or whitespace-at-line-end edits are fresh, real edits and vanished functions are stale', () => {
+    assert.equal(isStale('def f():\n    return 1', 'def f():\n    return 1  \r\n'), false);
+    assert.equal(isStale('def f():\n    return 1', 'def f():\n    return 2'), true);
+    assert.equal(isStale('def f():\n    return 1', undefined), true);
+  });
+});
+
+describe('parse/replacement', () => {
+  it('takes only the function from a candidate and re-indents a method to its column', async () => {
+    const code = fixture('shapes.py');
+    const describe = (await findFunctions(code, 'python')).find((f) => f.qualifiedName === 'Shape.describe')!;
+    const candidate = 'import os\n\n@staticmethod\ndef describe(n):\n    """Describe n."""\n    return str(n)\n\nprint(describe(1))\n';
+    const text = await replacementFor(describe, candidate, 'python');
+    assert.equal(text, '@staticmethod\n    def describe(n):\n        """Describe n."""\n        return str(n)');
+  });
+
+  it('keeps `export` when the candidate dropped it', async () => {
+    const code = fixture('math.ts');
+    const sum = (await findFunctions(code, 'typescript')).find((f) => f.name === 'sumPair')!;
+    const text = await replacementFor(sum, '```\nfunction sumPair(p: Pair): number {\n  return p.b + p.a;\n}\n', 'typescript');
+    assert.equal(text, 'export function sumPair(p: Pair): number {\n  return p.b + p.a;\n}');
+  });
+});

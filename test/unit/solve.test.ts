@@ -1,0 +1,269 @@
+// The solve loop end to end: the real `ollama` client talks HTTP to the Ollama-protocol test server,
+// candidates run in the real process sandbox through the real verifier.
+import { strict as assert } from 'node:assert';
+import { createModelClient } from '../../src/core/model/client';
+import type { ModelSettings } from '../../src/core/model/types';
+import { createProcessSandbox } from '../../src/core/sandbox/processSandbox';
+import type { Sandbox } from '../../src/core/sandbox/types';
+import { createVerifier } from '../../src/core/verify/verifier';
+import type { Verifier } from '../../src/core/verify/types';
+import { NO_CODE_FEEDBACK, solve } from '../../src/core/solve/solve';
+import type { SolveEvent } from '../../src/core/solve/types';
+import type { Budget, Task } from '../../src/core/types';
+import { closedPortUrl, startOllamaServer, type ChatBody, type OllamaTestServer, type ScriptedReply } from '../fixtures/ollamaServer';
+
+const MODEL = 'qwen2.5-coder:7b';
+
+function settings(host: string, extra: Partial<ModelSettings> = {}): ModelSettings {
+  return {
+    provider: 'ollama',
+    host,
+    model: MODEL,
+    options: { temperature: 0.2 },
+    firstTokenTimeoutMs: 5000,
+    requestTimeoutMs: 5000,
+    maxParallel: 2,
+    headers: {},
+    maxRetries: 0,
+    ...extra,
+  };
+}
+
+const addTask: Task = {
+  id: 'add',
+  language: 'python',
+  prompt: 'def add(a, b):\n    """Return the sum of a and b."""\n',
+  entryPoint: 'add',
+  tests: 'assert add(1, 2) == 3\nassert add(2, 2) == 4',
+  testsOrigin: 'user',
+  origin: 'user',
+  completionStyle: 'function',
+};
+
+const py = (code: string): string => `Here is the function:\n\n\`\`\`python\n${code}\n\`\`\`\n`;
+const WRONG_ADD = py('def add(a, b):\n    return a - b');
+const RIGHT_ADD = py('def add(a, b):\n    return a + b');
+
+type Kind = 'sample' | 'critique' | 'refine' | 'tests';
+
+/** What the loop asked for, from the last user message. */
+function kindOf(body: ChatBody): Kind {
+  const last = body.messages[body.messages.length - 1]?.content ?? '';
+  if (/test assertions/.test(last)) return 'tests';
+  if (/Explain in a few sentences what is wrong/.test(last)) return 'critique';
+  if (/Now write the corrected|held no code block/.test(last)) return 'refine';
+  return 'sample';
+}
+
+function lastUser(body: ChatBody): string {
+  return body.messages[body.messages.length - 1]?.content ?? '';
+}
+
+function chatBodies(server: OllamaTestServer): ChatBody[] {
+  return server.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as ChatBody);
+}
+
+const budget = (b: Partial<Budget> = {}): Budget => ({ samples: 1, rounds: 2, maxTokens: 0, wallMs: 0, ...b });
+
+describe('solve (end to end through the test server)', function () {
+  this.timeout(20000);
+  let sandbox: Sandbox;
+  let verifier: Verifier;
+  let server: OllamaTestServer | undefined;
+
+  before(() => {
+    sandbox = createProcessSandbox();
+    verifier = createVerifier(sandbox);
+  });
+  after(async () => {
+    await sandbox.dispose();
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function serve(respond: (body: ChatBody, index: number) => string | ScriptedReply, extra: Partial<ModelSettings> = {}) {
+    server = await startOllamaServer({ respond });
+    const model = createModelClient(settings(server.url, extra));
+    return { model, verifier };
+  }
+
+  it('fixes a wrong first answer with execution feedback (critique, then refine)', async () => {
+    const deps = await serve((body) => {
+      const k = kindOf(body);
+      if (k === 'critique') return 'It subtracts b instead of adding it.';
+      return k === 'refine' ? RIGHT_ADD : WRONG_ADD;
+    });
+    const events: SolveEvent[] = [];
+    const outcome = await solve(addTask, deps, { budget: budget(), onEvent: (e) => events.push(e) });
+    assert.equal(outcome.stopReason, 'verified', outcome.error);
+    assert.equal(outcome.verified, true);
+    assert.equal(outcome.verifiedByGeneratedTests, false);
+    assert.equal(outcome.rounds, 2);
+    assert.equal(outcome.attempts.length, 2);
+    const [first, second] = outcome.attempts;
+    assert.equal(first!.verdict.passed, false);
+    assert.equal(first!.critique, 'It subtracts b instead of adding it.');
+    assert.equal(second!.candidate.parentId, first!.candidate.id);
+    assert.equal(outcome.best!.candidate.id, second!.candidate.id);
+    assert.match(outcome.best!.candidate.code, /return a \+ b/);
+    assert.ok(outcome.usage.completionTokens > 0);
+
+    const refine = chatBodies(server!).find((b) => kindOf(b) === 'refine')!;
+    const text = lastUser(refine);
+    assert.match(text, /assert add\(1, 2\) == 3/, 'the refine prompt names the failing test');
+    assert.match(text, /Expected: 3\b/, 'the refine prompt says what was expected');
+    assert.match(text, /Actual: -1\b/, 'the refine prompt says what came out');
+    assert.match(text, /return a - b/, 'the refine prompt shows the failed code');
+    assert.match(text, /It subtracts b instead of adding it\./, 'the refine prompt carries the critique');
+    const kinds = events.map((e) => e.kind);
+    for (const k of ['round', 'generating', 'token', 'candidate', 'verdict', 'critique', 'done'] as const) assert.ok(kinds.includes(k), `event ${k}`);
+  });
+
+  it('ends with stopReason budget when no answer is ever right, keeping the best attempt', async () => {
+    const deps = await serve((body) => (kindOf(body) === 'critique' ? 'Still wrong.' : WRONG_ADD));
+    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2, rounds: 2 }) });
+    assert.equal(outcome.stopReason, 'budget');
+    assert.equal(outcome.verified, false);
+    assert.equal(outcome.rounds, 3);
+    assert.equal(outcome.attempts.length, 6, '2 samples + 2 refined per round for 2 rounds');
+    assert.ok(outcome.attempts.every((a) => !a.verdict.passed && a.verdict.testsTotal > 0));
+    assert.ok(outcome.best);
+    assert.equal(outcome.error, undefined);
+  });
+
+  it('cancels mid-stream: aborts the HTTP request and returns promptly', async () => {
+    const long = py(`def add(a, b):\n${'    # thinking\n'.repeat(200)}    return a + b`);
+    const deps = await serve(() => ({ content: long, chunkSize: 4, chunkDelayMs: 20 }));
+    const control = new AbortController();
+    let abortedAt = 0;
+    const outcome = await solve(addTask, deps, {
+      budget: budget({ samples: 2 }),
+      signal: control.signal,
+      onEvent: (e) => {
+        if (e.kind === 'token' && abortedAt === 0) {
+          abortedAt = Date.now();
+          setTimeout(() => control.abort(), 30);
+        }
+      },
+    });
+    const took = Date.now() - abortedAt;
+    assert.equal(outcome.stopReason, 'cancelled');
+    assert.equal(outcome.verified, false);
+    assert.ok(took < 1000, `returned ${took} ms after the first token`);
+    await server!.waitForAborted(1, 2000);
+    assert.ok(server!.abortedStreams >= 1);
+  });
+
+  it('turns an answer with no code into a failed attempt and asks again', async () => {
+    const deps = await serve((body, index) => (index === 0 ? 'Sorry, I would rather describe it: add the numbers.' : kindOf(body) === 'refine' ? RIGHT_ADD : WRONG_ADD));
+    const outcome = await solve(addTask, deps, { budget: budget() });
+    assert.equal(outcome.verified, true, outcome.error);
+    const first = outcome.attempts[0]!;
+    assert.equal(first.verdict.passed, false);
+    assert.ok(first.verdict.feedback.startsWith(`${NO_CODE_FEEDBACK}: `), first.verdict.feedback);
+    assert.equal(first.candidate.code, '');
+    assert.equal(first.critique, undefined, 'nothing ran, so no critique was asked for');
+    const again = chatBodies(server!)[1]!;
+    assert.match(lastUser(again), /held no code block/);
+  });
+
+  it('reports a syntax error from the pre-check without running the sandbox, and refines from it', async () => {
+    const broken = py('def add(a, b)\n    return a + b');
+    const deps = await serve((body) => (kindOf(body) === 'refine' ? RIGHT_ADD : broken));
+    const outcome = await solve(addTask, deps, { budget: budget() });
+    assert.equal(outcome.verified, true, outcome.error);
+    const first = outcome.attempts[0]!;
+    assert.equal(first.verdict.status, 'error');
+    assert.equal(first.verdict.testsTotal, 0, 'no tests ran');
+    assert.match(first.verdict.feedback, /does not parse[\s\S]*line 1/);
+    const refine = chatBodies(server!).find((b) => kindOf(b) === 'refine')!;
+    assert.match(lastUser(refine), /does not parse/);
+    assert.equal(chatBodies(server!).filter((b) => kindOf(b) === 'critique').length, 0);
+  });
+
+  it('writes tests when the task has none, cross-checks them and labels the result', async () => {
+    const task: Task = { ...addTask, id: 'add-untested', tests: '', testsOrigin: 'none' };
+    const deps = await serve((body) => {
+      if (kindOf(body) === 'tests') {
+        // One of the model's tests is wrong; the two agreeing candidates outvote it.
+        return py('assert add(1, 2) == 3\nassert add(0, 0) == 0\nassert add(2, 2) == 5\nassert add(-1, 1) == 0');
+      }
+      return RIGHT_ADD;
+    });
+    const events: SolveEvent[] = [];
+    const outcome = await solve(task, deps, { budget: budget({ samples: 2, rounds: 1 }), onEvent: (e) => events.push(e) });
+    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.notes.join(' / ')}`);
+    assert.equal(outcome.verifiedByGeneratedTests, true);
+    assert.equal(outcome.task.testsOrigin, 'generated');
+    assert.doesNotMatch(outcome.task.tests, /== 5/, 'the wrong test was dropped');
+    assert.match(outcome.task.tests, /assert add\(-1, 1\) == 0/);
+    assert.equal(outcome.best!.verdict.passed, true);
+    assert.ok(outcome.notes.some((n) => /dropped 1 generated test/.test(n)), outcome.notes.join(' / '));
+    const t = events.find((e) => e.kind === 'tests');
+    assert.deepEqual(t, { kind: 'tests', origin: 'generated', count: 4 });
+  });
+
+  it('does not verify anything without tests when generated tests are off, and says how to fix it', async () => {
+    const task: Task = { ...addTask, tests: '', testsOrigin: 'none' };
+    const deps = await serve(() => RIGHT_ADD);
+    const outcome = await solve(task, deps, { budget: budget(), generateTests: false });
+    assert.equal(outcome.stopReason, 'error');
+    assert.match(outcome.error!, /has no tests.*add assert lines/);
+    assert.equal(chatBodies(server!).length, 0);
+  });
+
+  it('ends with an error outcome (not a throw) naming the fix when the server is down', async () => {
+    const model = createModelClient(settings(await closedPortUrl()));
+    const outcome = await solve(addTask, { model, verifier }, { budget: budget() });
+    assert.equal(outcome.stopReason, 'error');
+    assert.equal(outcome.verified, false);
+    assert.match(outcome.error!, /ollama serve/);
+    assert.deepEqual(outcome.attempts, []);
+  });
+
+  it('stops at the token budget and caps num_predict to what is left', async () => {
+    const deps = await serve((body) => ({ content: kindOf(body) === 'critique' ? 'Wrong sign.' : WRONG_ADD, evalTokens: 50 }));
+    const outcome = await solve(addTask, deps, { budget: budget({ maxTokens: 60, rounds: 3 }) });
+    assert.equal(outcome.stopReason, 'budget');
+    assert.equal(outcome.usage.completionTokens, 100, 'the sample and the critique, then nothing more');
+    const bodies = chatBodies(server!);
+    assert.equal(bodies.length, 2);
+    assert.equal(bodies[0]!.options?.num_predict, 60);
+    assert.equal(bodies[1]!.options?.num_predict, 10);
+    assert.ok(outcome.notes.some((n) => /token budget used up: 100 of 60/.test(n)));
+  });
+
+  it('stops at the wall-time budget and aborts the request in flight', async () => {
+    const deps = await serve(() => ({ content: WRONG_ADD, delayBeforeHeadersMs: 2000 }));
+    const started = Date.now();
+    const outcome = await solve(addTask, deps, { budget: budget({ wallMs: 200 }) });
+    const took = Date.now() - started;
+    assert.equal(outcome.stopReason, 'budget');
+    assert.ok(took < 1000, `took ${took} ms`);
+    assert.ok(outcome.notes.some((n) => /wall-time budget used up: 200 ms/.test(n)));
+    await server!.waitForAborted(1, 2000);
+  });
+
+  it('chooses among passing candidates by agreement on extra inputs before simpler code', async function () {
+    const task: Task = {
+      ...addTask,
+      id: 'clamp',
+      prompt: 'def clamp0(x):\n    """Return x, or 0 when x is negative.\n    >>> clamp0(-3)\n    0\n    """\n',
+      entryPoint: 'clamp0',
+      tests: 'assert clamp0(5) == 5\nassert clamp0(0) == 0',
+    };
+    const answers = [
+      py('def clamp0(x):\n    return abs(x)'), // shortest, passes the tests, disagrees on clamp0(-3)
+      py('def clamp0(x):\n    if x < 0:\n        return 0\n    return x'),
+      py('def clamp0(x):\n    return max(x, 0)'),
+    ];
+    const deps = await serve((_b, i) => answers[i % 3]!, { maxParallel: 3 });
+    const outcome = await solve(task, deps, { budget: budget({ samples: 3 }) });
+    assert.equal(outcome.verified, true, outcome.error);
+    const passing = outcome.attempts.filter((a) => a.verdict.passed);
+    if (passing.length < 3) this.skip(); // a verdict finished before the others were sampled: nothing to choose among
+    assert.match(outcome.best!.candidate.code, /max\(x, 0\)/);
+  });
+});
