@@ -61,8 +61,11 @@ export function parseHeader(value: string): [string, string] {
  */
 export function addModelOptions(cmd: Command): Command {
   const taken = new Set(cmd.options.map((o) => o.long));
-  const add = {
-    option(flags: string, description: string, parse?: (value: string, previous: any) => unknown): typeof add {
+  interface Adder {
+    option(flags: string, description: string, parse?: (value: string, previous: any) => unknown): Adder;
+  }
+  const add: Adder = {
+    option(flags, description, parse) {
       const long = /--[\w-]+/.exec(flags)?.[0];
       if (!long || !taken.has(long)) {
         if (parse) cmd.option(flags, description, parse as (value: string, previous: unknown) => unknown);

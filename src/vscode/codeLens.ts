@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { FunctionInfo } from '../core/parse/functions';
 import type { CachedVerification } from './verifyCache';
 import { featureEnabled, Keys } from './config';
+import { ACCEPT_COMMAND, DISMISS_COMMAND, SHOW_COMMAND } from './inlineSuggestions';
 
 export const VERIFY_COMMAND = 'crucible.verifyFunction';
 export const REFINE_COMMAND = 'crucible.refineFunction';
@@ -17,7 +18,16 @@ export interface TestedFunction {
   testSources: string[];
 }
 
+/** A verified refinement waiting for the user, shown above its function. */
+export interface PendingLens {
+  fn: FunctionInfo;
+  id: number;
+  label: string;
+}
+
 export interface LensSource {
+  /** Functions with a live (not stale) pending refinement. */
+  pending(doc: vscode.TextDocument): Promise<PendingLens[]>;
   /** Solvable functions of the document that have user tests (cached per document version). */
   testedFunctions(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<TestedFunction[]>;
   cached(key: string): CachedVerification | undefined;
@@ -46,7 +56,16 @@ export class CrucibleCodeLens implements vscode.CodeLensProvider {
     const tested = await this.source.testedFunctions(document, token);
     if (token.isCancellationRequested) return [];
     const uri = document.uri.toString();
-    return tested.map(({ fn, key, testCount, testSources }) => {
+    const lenses: vscode.CodeLens[] = [];
+    for (const p of await this.source.pending(document)) {
+      const range = new vscode.Range(p.fn.startLine, p.fn.startColumn, p.fn.startLine, p.fn.startColumn);
+      lenses.push(
+        new vscode.CodeLens(range, { title: `✨ ${p.label} refinement ready: Accept`, command: ACCEPT_COMMAND, arguments: [uri, p.id], tooltip: 'Replace the function with the verified refinement (one undo step). With the cursor in the function it also shows as ghost text: Tab accepts.' }),
+        new vscode.CodeLens(range, { title: 'Show', command: SHOW_COMMAND, arguments: [uri, p.id], tooltip: 'Show the refinement as ghost text (Tab accepts, Escape dismisses)' }),
+        new vscode.CodeLens(range, { title: 'Dismiss', command: DISMISS_COMMAND, arguments: [uri, p.id] }),
+      );
+    }
+    return lenses.concat(tested.map(({ fn, key, testCount, testSources }) => {
       const cached = this.source.cached(key);
       const { title, command } = lensTitle(cached, this.source.running(uri, fn.qualifiedName));
       const range = new vscode.Range(fn.startLine, fn.startColumn, fn.startLine, fn.startColumn);
@@ -57,6 +76,6 @@ export class CrucibleCodeLens implements vscode.CodeLensProvider {
         arguments: [document.uri, fn.startOffset],
         tooltip: `${testCount} test(s) for ${fn.qualifiedName} from ${testSources.join(', ')}${detail}`,
       });
-    });
+    }));
   }
 }

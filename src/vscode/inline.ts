@@ -18,8 +18,8 @@ import { log } from './log';
 import { isAbortError } from './cancel';
 import { VerifyCache } from './verifyCache';
 import { CrucibleCodeActions } from './codeActions';
-import { CrucibleCodeLens, REFINE_COMMAND, VERIFY_COMMAND, type LensSource, type TestedFunction } from './codeLens';
-import { ACCEPTED_COMMAND, CrucibleInlineSuggestions, SuggestionStore } from './inlineSuggestions';
+import { CrucibleCodeLens, REFINE_COMMAND, VERIFY_COMMAND, type LensSource, type PendingLens, type TestedFunction } from './codeLens';
+import { ACCEPT_COMMAND, ACCEPTED_COMMAND, CrucibleInlineSuggestions, DISMISS_COMMAND, ghostStart, liveSuggestionAt, SHOW_COMMAND, SuggestionStore } from './inlineSuggestions';
 
 const SELECTOR: vscode.DocumentSelector = [
   { language: 'python', scheme: 'file' },
@@ -34,6 +34,7 @@ const TEST_GLOBS: { [L in Language]: string } = {
   javascript: '**/*.{test,spec}.{js,mjs,cjs}',
   typescript: '**/*.{test,spec}.ts',
 };
+const TEST_FILE = /(^|\/)(test_[^/]*\.py|[^/]*_test\.py|tests\/.*\.py|[^/]*\.(test|spec)\.[cm]?[jt]s)$/;
 const TEST_EXCLUDE = '**/{node_modules,.git,.venv,venv,dist}/**';
 const MAX_TEST_FILES = 40;
 const MAX_TEST_FILE_BYTES = 200_000;
@@ -105,7 +106,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
   private readonly lensChanged = new vscode.EventEmitter<void>();
   readonly onDidChange = this.lensChanged.event;
   private toggles = readToggles();
-  private readonly parsed = new Map<string, { version: number; broken: boolean; fns: Promise<FunctionInfo[]> }>();
+  private readonly parsed = new Map<string, { version: number; fns: Promise<FunctionInfo[]> }>();
   private readonly tested = new Map<string, { version: number; result: Promise<TestedFunction[]> }>();
   private readonly lastEdit = new Map<string, number>();
   private readonly runningJobs = new Map<string, 'verify' | 'refine'>();
@@ -130,7 +131,16 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       vscode.languages.registerCodeLensProvider(SELECTOR, new CrucibleCodeLens(this)),
       vscode.commands.registerCommand(REFINE_COMMAND, (uri?: vscode.Uri | string, offset?: number, hint?: string) => this.refine(uri, offset, hint)),
       vscode.commands.registerCommand(VERIFY_COMMAND, (uri?: vscode.Uri | string, offset?: number) => this.verifyCommand(uri, offset)),
-      vscode.commands.registerCommand(ACCEPTED_COMMAND, (uri: string, id: number) => this.accepted(uri, id)),
+      vscode.commands.registerCommand(ACCEPTED_COMMAND, (uri: string, id: number, deleteAt?: number, removed?: string, replacement?: string) =>
+        this.accepted(uri, id, deleteAt, removed, replacement),
+      ),
+      vscode.commands.registerCommand(SHOW_COMMAND, (uri: string, id: number) => this.showSuggestion(uri, id)),
+      vscode.commands.registerCommand(ACCEPT_COMMAND, (uri: string, id: number) => this.applySuggestion(uri, id)),
+      vscode.commands.registerCommand(DISMISS_COMMAND, (uri: string, id: number) => {
+        this.suggestions.remove(uri, id);
+        this.lensChanged.fire();
+      }),
+      this.suggestions.onDidChange(() => this.lensChanged.fire()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!affects(e, Keys.codeActions, Keys.inlineSuggestions, Keys.codeLens, Keys.verifyOnSave)) return;
         this.toggles = readToggles();
@@ -143,12 +153,23 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       }),
       vscode.workspace.onDidCloseTextDocument((doc) => {
         const uri = doc.uri.toString();
-        this.parsed.delete(uri);
+        this.parsed.delete(`all|${uri}`);
+        this.parsed.delete(`healthy|${uri}`);
         this.tested.delete(uri);
         this.lastEdit.delete(uri);
         this.suggestions.clear(uri);
       }),
-      vscode.workspace.onDidSaveTextDocument((doc) => this.scheduleVerifyOnSave(doc)),
+      vscode.workspace.onDidSaveTextDocument((doc) => {
+        if (TEST_FILE.test(doc.uri.path)) {
+          // A test file changed: re-read the workspace tests and recompute lenses.
+          this.testFiles.clear();
+          this.tested.clear();
+          this.lensChanged.fire();
+        }
+        this.scheduleVerifyOnSave(doc);
+      }),
+      vscode.workspace.onDidCreateFiles(() => this.testFiles.clear()),
+      vscode.workspace.onDidDeleteFiles(() => this.testFiles.clear()),
       vscode.window.onDidChangeTextEditorSelection((e) => this.maybeTriggerSuggestion(e.textEditor)),
     );
   }
@@ -165,8 +186,9 @@ class InlineFeatures implements vscode.Disposable, LensSource {
   functionsOf(doc: vscode.TextDocument, broken: boolean): Promise<FunctionInfo[]> {
     const uri = doc.uri.toString();
     if (!isSupportedLanguage(doc.languageId)) return Promise.resolve([]);
-    const hit = this.parsed.get(uri);
-    if (hit && hit.version === doc.version && hit.broken === broken) return hit.fns;
+    const slot = `${broken ? 'all' : 'healthy'}|${uri}`;
+    const hit = this.parsed.get(slot);
+    if (hit && hit.version === doc.version) return hit.fns;
     const text = doc.getText();
     const fns = isTooLarge(text)
       ? Promise.resolve<FunctionInfo[]>([])
@@ -175,7 +197,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
           return [];
         });
     if (isTooLarge(text)) log.debug(`Crucible: ${uri} is too large for editor features`);
-    this.parsed.set(uri, { version: doc.version, broken, fns });
+    this.parsed.set(slot, { version: doc.version, fns });
     return fns;
   }
 
@@ -249,6 +271,40 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     })();
     this.tested.set(uri, { version, result });
     return result;
+  }
+
+  async pending(doc: vscode.TextDocument): Promise<PendingLens[]> {
+    const uri = doc.uri.toString();
+    if (!this.suggestions.forUri(uri).length) return [];
+    const fns = await this.functionsOf(doc, true);
+    const out: PendingLens[] = [];
+    for (const s of [...this.suggestions.forUri(uri)]) {
+      const fn = fns.find((f) => f.qualifiedName === s.qualifiedName);
+      if (!fn) continue;
+      const live = liveSuggestionAt(this.suggestions, uri, fns, fn.startOffset);
+      if (live && live.suggestion.id === s.id) out.push({ fn: live.fn, id: s.id, label: s.label });
+    }
+    return out;
+  }
+
+  /** Applies a pending suggestion as one workspace edit (one undo step), unless the function changed since. */
+  private async applySuggestion(uri: string, id: number): Promise<void> {
+    const s = this.suggestions.get(uri, id);
+    if (!s) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    const fns = await this.functionsOf(doc, true);
+    const fn = fns.find((f) => f.qualifiedName === s.qualifiedName);
+    const live = fn ? liveSuggestionAt(this.suggestions, uri, fns, fn.startOffset) : undefined;
+    if (!live || live.suggestion.id !== id) {
+      void vscode.window.setStatusBarMessage(`Crucible: \`${s.qualifiedName}\` changed since the refinement began; the suggestion was dropped`, 6000);
+      this.suggestions.remove(uri, id);
+      return;
+    }
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(doc.positionAt(live.fn.startOffset), doc.positionAt(live.fn.endOffset)), s.replacement);
+    const ok = await vscode.workspace.applyEdit(edit);
+    if (ok) this.accepted(uri, id);
+    else void vscode.window.setStatusBarMessage('Crucible: the edit could not be applied', 6000);
   }
 
   cached(key: string) {
@@ -444,8 +500,8 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === fresh.uri.toString());
     const cursor = editor ? fresh.offsetAt(editor.selection.active) : -1;
     if (editor && cursor >= current.startOffset && cursor <= current.endOffset) {
-      if (vscode.window.activeTextEditor !== editor) await vscode.window.showTextDocument(editor.document, editor.viewColumn);
-      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      const shown = vscode.window.activeTextEditor === editor ? editor : await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+      await this.revealGhost(shown, current, replacement);
       void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of \`${fn.name}\`: Tab accepts, Escape dismisses`, 8000);
     } else {
       void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of \`${fn.name}\` is ready: put the cursor in the function to see it`, 8000);
@@ -453,12 +509,64 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     this.lensChanged.fire();
   }
 
-  private accepted(uri: string, id: number): void {
+  /**
+   * Runs after VS Code inserted the ghost text: removes the old lines the new ones replace, joined to the
+   * same undo step, and checks the function now reads exactly as the verified replacement.
+   */
+  private async accepted(uri: string, id: number, deleteAt?: number, removed?: string, replacement?: string): Promise<void> {
+    const s = this.suggestions.get(uri, id);
+    this.suggestions.remove(uri, id);
+    if (deleteAt !== undefined && removed) {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
+      if (!editor) {
+        log.warn('Crucible: the editor closed before the accepted suggestion was completed');
+        return;
+      }
+      const doc = editor.document;
+      const range = new vscode.Range(doc.positionAt(deleteAt), doc.positionAt(deleteAt + removed.length));
+      if (doc.getText(range) !== removed) {
+        log.warn(`Crucible: after accepting, the old lines of ${s?.qualifiedName ?? 'the function'} were not where expected; they were left in place (Undo restores the old code)`);
+        void vscode.window.setStatusBarMessage('Crucible: the old lines were left in place; check the function', 8000);
+        return;
+      }
+      const ok = await editor.edit((b) => b.delete(range), { undoStopBefore: false, undoStopAfter: true });
+      if (!ok) log.warn('Crucible: could not remove the replaced lines after accepting the suggestion');
+      if (replacement && s) {
+        const fns = await this.functionsOf(doc, true);
+        const now = fns.find((f) => f.qualifiedName === s.qualifiedName);
+        if (!now || isStale(replacement, now.text)) log.warn(`Crucible: after accepting, ${s.qualifiedName} does not read as the verified code; check the result (Undo restores the old code)`);
+      }
+    }
+    if (s) log.info(`Crucible: accepted the ${s.label} refinement of ${s.qualifiedName}`);
+    this.lensChanged.fire();
+  }
+
+  /** Moves the cursor to where a suggestion's ghost text starts and shows it. */
+  private async showSuggestion(uri: string, id: number): Promise<void> {
     const s = this.suggestions.get(uri, id);
     if (!s) return;
-    this.suggestions.remove(uri, id);
-    log.info(`Crucible: accepted the ${s.label} refinement of ${s.qualifiedName}`);
-    this.lensChanged.fire();
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+    const fns = await this.functionsOf(doc, true);
+    const fn = fns.find((f) => f.qualifiedName === s.qualifiedName);
+    const live = fn ? liveSuggestionAt(this.suggestions, uri, fns, fn.startOffset) : undefined;
+    if (!live) {
+      void vscode.window.setStatusBarMessage(`Crucible: \`${s.qualifiedName}\` changed since the refinement began; the suggestion was dropped`, 6000);
+      return;
+    }
+    const editor = await vscode.window.showTextDocument(doc);
+    await this.revealGhost(editor, live.fn, s.replacement);
+  }
+
+  private async revealGhost(editor: vscode.TextEditor, fn: FunctionInfo, replacement: string): Promise<void> {
+    const start = ghostStart(fn, replacement);
+    if (start === undefined) {
+      void vscode.window.setStatusBarMessage('Crucible: this refinement only removes code: use "Accept" above the function', 6000);
+      return;
+    }
+    const at = editor.document.positionAt(start);
+    editor.selection = new vscode.Selection(at, at);
+    editor.revealRange(new vscode.Range(at, at), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
   }
 
   /** When the cursor moves into a function with a pending suggestion, show it. */

@@ -1,13 +1,22 @@
-// Verified refinements offered as ghost text. A suggestion replaces its function's whole range (accepting
-// it is one undo step) and is offered only while the function's text is what it was when the run began:
-// a stale suggestion is dropped, never applied over newer edits.
+// Verified refinements offered as ghost text. Accepting one replaces its function's whole text in one undo
+// step; it is offered only while the function's text is what it was when the run began: a stale
+// suggestion is dropped, never applied over newer edits.
+// VS Code renders ghost text only for insertions at the cursor, so the new lines are offered as an
+// insertion above the old ones, and the accept command removes the old ones with `undoStopBefore: false`
+// (VS Code pushes no undo stop after accepting, so both edits undo together).
 import * as vscode from 'vscode';
 import { isStale } from '../core/parse/cacheKey';
+import { ghostEdit } from '../core/parse/replacement';
 import type { FunctionInfo } from '../core/parse/functions';
 import { featureEnabled, Keys } from './config';
 import { log } from './log';
 
 export const ACCEPTED_COMMAND = 'crucible.inlineSuggestionAccepted';
+/** Applies a pending suggestion as one edit (the code lens offers it too, for when ghost text is not shown). */
+export const ACCEPT_COMMAND = 'crucible.acceptRefinement';
+export const DISMISS_COMMAND = 'crucible.dismissRefinement';
+/** Moves the cursor to where the ghost text starts and shows it. */
+export const SHOW_COMMAND = 'crucible.showRefinement';
 
 export interface Suggestion {
   id: number;
@@ -61,6 +70,18 @@ export class SuggestionStore {
   }
 }
 
+/** The text the accept command removes once the ghost text is in: the old lines the new ones replace. */
+export function removedAfterInsert(oldText: string, edit: ReturnType<typeof ghostEdit>): string {
+  const inserted = oldText.slice(0, edit.offset) + edit.insertText + oldText.slice(edit.offset);
+  return inserted.slice(edit.deleteOffset, edit.deleteOffset + edit.deleteLength);
+}
+
+/** Where the ghost text of a suggestion starts in the document (the cursor must sit there to see it). */
+export function ghostStart(fn: FunctionInfo, replacement: string): number | undefined {
+  const edit = ghostEdit(fn.text, replacement);
+  return edit.insertText ? fn.startOffset + edit.offset : undefined;
+}
+
 /** The suggestion (if any) for the function around `offset`, dropping stale ones on the way. */
 export function liveSuggestionAt(store: SuggestionStore, uri: string, functions: readonly FunctionInfo[], offset: number): { suggestion: Suggestion; fn: FunctionInfo } | undefined {
   for (const s of [...store.forUri(uri)]) {
@@ -97,11 +118,15 @@ export class CrucibleInlineSuggestions implements vscode.InlineCompletionItemPro
     const live = liveSuggestionAt(this.store, uri, functions, document.offsetAt(position));
     if (!live) return undefined;
     const { suggestion, fn } = live;
-    const range = new vscode.Range(document.positionAt(fn.startOffset), document.positionAt(fn.endOffset));
-    const item = new vscode.InlineCompletionItem(suggestion.replacement, range, {
+    // VS Code shows ghost text only for insertions at (or after) the cursor: insert the new lines above
+    // the old ones, and delete the old ones when the suggestion is accepted (same undo step).
+    const edit = ghostEdit(fn.text, suggestion.replacement);
+    if (!edit.insertText) return undefined; // a pure deletion: the code lens offers it
+    const at = document.positionAt(fn.startOffset + edit.offset);
+    const item = new vscode.InlineCompletionItem(edit.insertText, new vscode.Range(at, at), {
       title: `Crucible: ${suggestion.label}`,
       command: ACCEPTED_COMMAND,
-      arguments: [uri, suggestion.id],
+      arguments: [uri, suggestion.id, fn.startOffset + edit.deleteOffset, removedAfterInsert(fn.text, edit), suggestion.replacement],
     });
     log.debug(`Crucible: offering the ${suggestion.label} refinement of ${fn.qualifiedName}`);
     return [item];

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { evalReport, formatEvalTable, type OutcomeLine } from '../../src/cli/commands/solve';
 import { closedPortUrl, startOllamaServer, type ChatBody, type OllamaTestServer } from '../fixtures/ollamaServer';
 
 const repo = join(__dirname, '../..');
@@ -114,28 +115,70 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('--resume skips the tasks already in --out and repairs a torn last line', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const first = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--limit', '1']);
-    assert.equal(first.code, 0, first.stderr);
-    assert.equal(lines(out).length, 1);
-    writeFileSync(out, `${readFileSync(out, 'utf8')}{"task_id": "T/dou`); // a run killed mid-write
+    // What an earlier run left: T/add finished, an error outcome for T/double (runs again), then a line torn by a kill.
+    const finished = { task_id: 'T/add', verified: true, stopReason: 'verified', attempts: [] };
+    const failed = { task_id: 'T/double', verified: false, stopReason: 'error', error: 'Cannot reach Ollama', attempts: [] };
+    writeFileSync(out, `${JSON.stringify(finished)}\n${JSON.stringify(failed)}\n{"task_id": "T/dou`);
     const before = server.requests.filter((q) => q.path === '/api/chat').length;
     const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--resume']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /line 2 is not a complete outcome; that task runs again/);
+    assert.match(r.stderr, /line 3 is not a complete outcome; that task runs again/);
     assert.match(r.stderr, /1 resumed from/);
     const chats = server.requests.filter((q) => q.path === '/api/chat').slice(before).map((q) => fnOf(q.body as ChatBody));
     assert.deepEqual(chats, ['double'], 'only the unfinished task ran');
     const text = readFileSync(out, 'utf8').split('\n');
-    assert.equal(text[1], '{"task_id": "T/dou', 'the torn line is left as it was');
-    assert.equal(JSON.parse(text[2]!).task_id, 'T/double');
+    assert.equal(text[2], '{"task_id": "T/dou', 'the torn line is left as it was');
+    const rerun = JSON.parse(text[3]!);
+    assert.deepEqual([rerun.task_id, rerun.verified], ['T/double', true], 'the new outcome starts on a fresh line');
   });
 
-  it('eval prints pass@1 before and after refinement, as a table and as JSON', async () => {
-    const table = await crucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--rounds', '2']);
-    assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /pass@1 before refinement\s+1\/2\s+50\.0%/);
-    assert.match(table.stdout, /pass@1 after 2 refine rounds\s+2\/2\s+100\.0%/);
-    assert.match(table.stdout, /gain from self-correction\s+\+1\s+\+50\.0 pts/);
+  it('keeps the finished tasks when the run is interrupted, and says how to continue', async () => {
+    const out = join(dir, 'outcomes.jsonl');
+    const original = server.respond;
+    server.respond = (body, index) =>
+      fnOf(body) === 'double' ? { content: `${RIGHT.double!}\n${'Some words. '.repeat(400)}`, chunkSize: 4, chunkDelayMs: 20 } : original(body, index);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the slow task is streaming, then interrupt.
+    const deadline = Date.now() + 20000;
+    while (server.activeGenerations === 0 || !existsSync(out) || lines(out).length < 1) {
+      if (Date.now() > deadline) throw new Error(`the slow task never started: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 1);
+    assert.match(stderr, /interrupted; finished tasks are kept, rerun with --resume to continue/);
+    assert.deepEqual(lines(out).map((l) => l.task_id), ['T/add'], 'the finished task is on disk, the interrupted one is not');
+    await server.waitForAborted(1, 2000);
+  });
+
+  it('eval prints pass@1 before and after refinement as a table', () => {
+    const report = evalReport(
+      [
+        { verified: true, verifiedInFirstRound: true, verifiedByGeneratedTests: false, stopReason: 'verified' },
+        { verified: true, verifiedInFirstRound: false, verifiedByGeneratedTests: true, stopReason: 'verified' },
+        { verified: false, verifiedInFirstRound: false, verifiedByGeneratedTests: false, stopReason: 'budget' },
+        { verified: false, verifiedInFirstRound: false, verifiedByGeneratedTests: false, stopReason: 'error' },
+      ] as OutcomeLine[],
+      MODEL,
+      1,
+      2,
+    );
+    const table = formatEvalTable(report);
+    assert.match(table, /pass@1 before refinement\s+1\/4\s+25\.0%/);
+    assert.match(table, /pass@1 after 2 refine rounds\s+2\/4\s+50\.0%/);
+    assert.match(table, /gain from self-correction\s+\+1\s+\+25\.0 pts/);
+    assert.match(table, /1 verified only by tests the model wrote/);
+    assert.match(table, /1 task\(s\) ended in error/);
+  });
+
+  it('eval runs the tasks and reports before/after as JSON (and logs to --dataset)', async () => {
     const json = await crucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--json', '--dataset', join(dir, 'ds')]);
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);

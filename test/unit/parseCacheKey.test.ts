@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheKey, isStale, normaliseCode } from '../../src/core/parse/cacheKey';
 import { findFunctions } from '../../src/core/parse/functions';
-import { replacementFor } from '../../src/core/parse/replacement';
+import { ghostEdit, replacementFor } from '../../src/core/parse/replacement';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, '../fixtures/code', name), 'utf8');
 
@@ -54,5 +54,44 @@ describe('parse/replacement', () => {
     const sum = (await findFunctions(code, 'typescript')).find((f) => f.name === 'sumPair')!;
     const text = await replacementFor(sum, '```\nfunction sumPair(p: Pair): number {\n  return p.b + p.a;\n}\n', 'typescript');
     assert.equal(text, 'export function sumPair(p: Pair): number {\n  return p.b + p.a;\n}');
+  });
+});
+
+describe('parse/replacement: ghostEdit', () => {
+  const apply = (old: string, e: ReturnType<typeof ghostEdit>): string => {
+    const inserted = old.slice(0, e.offset) + e.insertText + old.slice(e.offset);
+    return inserted.slice(0, e.deleteOffset) + inserted.slice(e.deleteOffset + e.deleteLength);
+  };
+  const cases: [string, string][] = [
+    ['def f(x):\n    """Doc."""\n    raise NotImplementedError', 'def f(x):\n    """Doc."""\n    out = []\n    for v in x:\n        out.append(v)\n    return out'],
+    ['def f(a, b):\n    return a - b', 'def f(a, b):\n    return a + b'],
+    ['function f() {\n  return 1;\n}', 'function f() {\n  const x = 1;\n  return x;\n}'],
+    ['def f():\n    a = 1\n    b = 2\n    return a', 'def f():\n    a = 1\n    return a'],
+    ['same', 'same'],
+    ['def f():\n\treturn 1', 'def f():\n\tif x:\n\t\treturn 2\n\treturn 1'],
+  ];
+  for (const [old, neu] of cases) {
+    it(`rebuilds the new text exactly: ${JSON.stringify(neu.slice(-18))}`, () => {
+      const e = ghostEdit(old, neu);
+      if (old === neu) assert.equal(e.insertText, '');
+      else assert.equal(apply(old, e), neu);
+      assert.ok(!/[ \t]/.test(old[e.offset] ?? ''), 'the insertion starts at a non-blank character');
+    });
+  }
+
+  it('shows whole new lines above the old ones, and the old ones are what gets deleted', () => {
+    const old = 'def f(x):\n    """Doc."""\n    raise NotImplementedError';
+    const e = ghostEdit(old, 'def f(x):\n    """Doc."""\n    y = x\n    return y');
+    assert.equal(e.offset, old.indexOf('raise'));
+    assert.equal(e.insertText, 'y = x\n    return y\n    ');
+    const inserted = old.slice(0, e.offset) + e.insertText + old.slice(e.offset);
+    assert.equal(inserted.slice(e.deleteOffset, e.deleteOffset + e.deleteLength), '\n    raise NotImplementedError');
+  });
+
+  it('a pure insertion deletes nothing; a pure deletion has no ghost text', () => {
+    const ins = ghostEdit('def f():\n    return a', 'def f():\n    b = 2\n    return a');
+    assert.equal(ins.deleteLength, 0);
+    assert.equal(ins.insertText, 'b = 2\n    ');
+    assert.equal(ghostEdit('x = 1\ny = 2', 'x = 1\n').insertText, '');
   });
 });

@@ -195,6 +195,13 @@ print(sorted(os.listdir(".")))
     assert.deepEqual([r.exitCode, r.stdout, r.report], [0, '3\n', 'ts report']);
   });
 
+  it('TypeScript stack traces point at main.ts lines', async () => {
+    const r = await sb.run({ language: 'typescript', source: 'type N = number;\n\n\nfunction boom(n: N): N {\n  throw new Error("boom " + n);\n}\nboom(1);\n' });
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /Error: boom 1/);
+    assert.match(r.stderr, /main\.ts:5:/);
+  });
+
   it('a TypeScript syntax error fails the job with the compiler message (not a sandbox error)', async () => {
     const r = await sb.run({ language: 'typescript', source: 'const x: number = ;\n' });
     assert.equal(r.status, 'exited');
@@ -222,6 +229,16 @@ print(sorted(os.listdir(".")))
       assert.equal(r.status, 'timeout');
       assert.ok(r.signal === 'SIGXCPU' || r.signal === 'SIGKILL', `signal ${r.signal}`);
       assert.ok(Date.now() - t < 6000, `took ${Date.now() - t} ms`);
+    });
+
+    it('CPU time counts all threads of the program', async () => {
+      const r = await sb.run({
+        language: 'python',
+        source: 'import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(3):\n    threading.Thread(target=spin, daemon=True).start()\nimport time\ntime.sleep(30)',
+        limits: { cpuMs: 400, wallMs: 8000 },
+      });
+      assert.equal(r.status, 'timeout');
+      assert.ok(r.durationMs < 5000, `took ${r.durationMs} ms`);
     });
 
     it('memory -> memory (Python)', async () => {
@@ -401,12 +418,22 @@ except OSError as e:
     assert.match(late.error ?? '', /disposed/);
   });
 
-  it('a missing Python interpreter gives an error naming it', async () => {
+  it('a missing Python interpreter: Python jobs fail naming it, JavaScript still runs (best-effort)', async () => {
     const broken = createProcessSandbox({ workers: 1, python: '/nonexistent/python3' });
     try {
       const r = await broken.run({ language: 'python', source: 'print(1)' });
       assert.equal(r.status, 'error');
-      assert.match(r.error ?? '', /\/nonexistent\/python3/);
+      assert.match(r.error ?? '', /\/nonexistent\/python3 \(ENOENT\)\. Install Python 3/);
+      const js = await broken.run({ language: 'javascript', source: 'console.log(6 * 7); require("fs").writeSync(3, "r")' });
+      assert.deepEqual([js.status, js.exitCode, js.stdout, js.report], ['exited', 0, '42\n', 'r']);
+      const loop = await broken.run({ language: 'javascript', source: 'for (;;) {}', limits: { wallMs: 400 } });
+      assert.equal(loop.status, 'timeout');
+      const flood = await broken.run({ language: 'javascript', source: 'for (;;) console.log("x".repeat(100))', limits: { outputBytes: 1000 } });
+      assert.equal(flood.status, 'output_limit');
+      const report = await broken.isolation();
+      assert.equal(report.network, 'open');
+      assert.equal(report.processes, 'best-effort');
+      assert.ok(report.notes.some((n) => /Python worker unavailable/.test(n)));
     } finally {
       await broken.dispose();
     }

@@ -83,7 +83,7 @@ describe('solve (end to end through the test server)', function () {
     server = undefined;
   });
 
-  async function serve(respond: (body: ChatBody, index: number) => string | ScriptedReply, extra: Partial<ModelSettings> = {}) {
+  async function serve(respond: (body: ChatBody, index: number) => string | ScriptedReply | Promise<ScriptedReply>, extra: Partial<ModelSettings> = {}) {
     server = await startOllamaServer({ respond });
     const model = createModelClient(settings(server.url, extra));
     return { model, verifier };
@@ -246,7 +246,71 @@ describe('solve (end to end through the test server)', function () {
     await server!.waitForAborted(1, 2000);
   });
 
-  it('chooses among passing candidates by agreement on extra inputs before simpler code', async function () {
+  it('solves a JavaScript task the same way (node:assert tests, feedback, refine)', async () => {
+    const task: Task = {
+      id: 'js-add',
+      language: 'javascript',
+      prompt: '/** Returns the sum of a and b. */\nfunction add(a, b) {}\n',
+      entryPoint: 'add',
+      tests: "const assert = require('node:assert');\nassert.strictEqual(add(1, 2), 3);\nassert.strictEqual(add(2, 2), 4);",
+      testsOrigin: 'user',
+      origin: 'user',
+      completionStyle: 'function',
+    };
+    const js = (code: string): string => `\`\`\`javascript\n${code}\n\`\`\``;
+    const deps = await serve((body) => {
+      const k = kindOf(body);
+      if (k === 'critique') return 'It subtracts.';
+      return js(k === 'refine' ? 'function add(a, b) {\n  return a + b;\n}' : 'function add(a, b) {\n  return a - b;\n}');
+    });
+    const outcome = await solve(task, deps, { budget: budget() });
+    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
+    assert.equal(outcome.attempts.length, 2);
+    const refine = chatBodies(server!).find((b) => kindOf(b) === 'refine')!;
+    assert.match(lastUser(refine), /assert\.strictEqual\(add\(1, 2\), 3\)/);
+  });
+
+  it('accepts a HumanEval continuation body as well as a whole function', async () => {
+    const task: Task = {
+      id: 'HumanEval/x',
+      language: 'python',
+      prompt: 'from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum of xs."""\n',
+      entryPoint: 'total',
+      tests: 'def check(candidate):\n    assert candidate([1, 2]) == 3\n    assert candidate([]) == 0\n\ncheck(total)\n',
+      testsOrigin: 'user',
+      origin: 'benchmark',
+      completionStyle: 'continuation',
+    };
+    const deps = await serve((_b, i) => (i === 0 ? py('    return sum(xs) + 1') : py('def total(xs: List[int]) -> int:\n    return sum(xs)')));
+    const outcome = await solve(task, deps, { budget: budget() });
+    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
+    const [body, whole] = outcome.attempts;
+    assert.equal(body!.verdict.status, 'failed', `the body ran after the prompt and failed on its value: ${body!.verdict.feedback}`);
+    assert.ok(body!.verdict.testsPassed < body!.verdict.testsTotal);
+    assert.equal(whole!.verdict.passed, true, 'the whole function ran with the prompt imports as context');
+  });
+
+  it('ends with an error outcome when the server fails mid-solve, keeping the attempts so far', async () => {
+    const deps = await serve((_b, i) => (i === 0 ? WRONG_ADD : { content: 'CUDA error: out of memory', fault: 'http-500' }));
+    const outcome = await solve(addTask, deps, { budget: budget() });
+    assert.equal(outcome.stopReason, 'error');
+    assert.match(outcome.error!, /HTTP 500: CUDA error: out of memory/);
+    assert.equal(outcome.attempts.length, 1);
+    assert.equal(outcome.best!.candidate.id, outcome.attempts[0]!.candidate.id);
+  });
+
+  it('stops as soon as a candidate is verified, aborting the other request in flight', async () => {
+    const slow = `${RIGHT_ADD}\n${'More explanation follows. '.repeat(100)}`;
+    const deps = await serve((_b, i) => (i === 0 ? RIGHT_ADD : { content: slow, chunkSize: 8, chunkDelayMs: 20 }));
+    const started = Date.now();
+    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2 }) });
+    assert.equal(outcome.stopReason, 'verified');
+    assert.equal(outcome.attempts.length, 1, 'the slow second sample was abandoned');
+    assert.ok(Date.now() - started < 3000);
+    await server!.waitForAborted(1, 2000);
+  });
+
+  it('chooses among passing candidates by agreement on extra inputs before simpler code', async () => {
     const task: Task = {
       ...addTask,
       id: 'clamp',
@@ -259,11 +323,22 @@ describe('solve (end to end through the test server)', function () {
       py('def clamp0(x):\n    if x < 0:\n        return 0\n    return x'),
       py('def clamp0(x):\n    return max(x, 0)'),
     ];
-    const deps = await serve((_b, i) => answers[i % 3]!, { maxParallel: 3 });
+    // All three answers are held until all three requests arrived, so all are sampled before any verdict.
+    let release!: () => void;
+    const allAsked = new Promise<void>((resolve) => (release = resolve));
+    let asked = 0;
+    const deps = await serve(
+      (async (_b: ChatBody, i: number) => {
+        if (++asked === 3) release();
+        await allAsked;
+        return { content: answers[i % 3]!, chunkSize: 4096 };
+      }),
+      { maxParallel: 3 },
+    );
     const outcome = await solve(task, deps, { budget: budget({ samples: 3 }) });
     assert.equal(outcome.verified, true, outcome.error);
     const passing = outcome.attempts.filter((a) => a.verdict.passed);
-    if (passing.length < 3) this.skip(); // a verdict finished before the others were sampled: nothing to choose among
+    assert.equal(passing.length, 3, 'all three were verified');
     assert.match(outcome.best!.candidate.code, /max\(x, 0\)/);
   });
 });

@@ -11,14 +11,14 @@ const dir = join(__dirname, '../fixtures/code');
 const fixture = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
 /** Runs context + candidate + tests as one real program; returns whether it exited 0 and its stderr. */
-function run(task: Task, candidate: string): { ok: boolean; stderr: string } {
+function run(task: Task, candidate: string, pythonArgs: string[] = []): { ok: boolean; stderr: string } {
   const work = mkdtempSync(join(tmpdir(), 'crucible-task-'));
   const sep = task.language === 'python' ? '\n\n' : '\n';
   const program = [task.context ?? '', candidate, task.tests].join(sep);
   const file = join(work, task.language === 'python' ? 'prog.py' : 'prog.cjs');
   writeFileSync(file, program);
   try {
-    execFileSync(task.language === 'python' ? 'python3' : process.execPath, [file], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+    execFileSync(task.language === 'python' ? 'python3' : process.execPath, [...(task.language === 'python' ? pythonArgs : []), file], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
     return { ok: true, stderr: '' };
   } catch (err) {
     return { ok: false, stderr: String((err as { stderr?: Buffer }).stderr ?? err) };
@@ -87,6 +87,26 @@ describe('parse/taskFromCode', () => {
     const noRaise = run(task, 'def add(a, b):\n    if b is None: return a\n    return a + b\n');
     assert.equal(noRaise.ok, false);
     assert.match(noRaise.stderr, /expected TypeError/);
+  });
+
+  it('pytest.raises and pytest.approx work where pytest is not installed (python -S hides site-packages)', async () => {
+    const { task } = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), otherFiles: [testShapes] });
+    assert.ok(task.tests.includes('except ImportError:'));
+    const good = run(task, 'def add(a, b):\n    return a + b\n', ['-S']);
+    assert.ok(good.ok, good.stderr);
+    const noRaise = run(task, 'def add(a, b):\n    if a is None: return b\n    if b is None: raise TypeError("no")\n    return a + b\n', ['-S']);
+    assert.equal(noRaise.ok, false);
+    assert.match(noRaise.stderr, /DID NOT RAISE/);
+  });
+
+  it('skips a test file with syntax errors in places and still reads its healthy tests', async () => {
+    const broken = { path: 'tests/test_broken.py', text: 'from shapes import add\n\ndef test_ok():\n    assert add(2, 2) == 4\n\ndef test_bad(:\n    assert add(\n' };
+    const huge = { path: 'tests/test_huge.py', text: `def test_add_big():\n    assert add(1, 1) == 2\n${'x = 1\n'.repeat(6000)}` };
+    const d = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), otherFiles: [broken, huge] });
+    assert.ok(d.task.tests.includes('test_ok()'), d.task.tests);
+    assert.ok(!d.task.tests.includes('test_bad'));
+    assert.ok(!d.testSources.includes('tests/test_huge.py'), 'files over the size limit are skipped');
+    assert.ok(run(d.task, 'def add(a, b):\n    return a + b\n').ok);
   });
 
   it('a failing unittest method fails the run', async () => {

@@ -14,6 +14,7 @@ import { openDataset, type DatasetStore } from '../../core/dataset/store';
 import { recordFromOutcome } from '../../core/dataset/record';
 import { solve, solutionOf } from '../../core/solve/solve';
 import type { SolveDeps } from '../../core/solve/types';
+import type { Sandbox } from '../../core/sandbox/types';
 import type { Budget, Outcome } from '../../core/types';
 import { VERSION } from '../../core/version';
 import { readTasks, type TaskLine } from '../tasks';
@@ -159,6 +160,30 @@ export interface RunSummary {
   model: string;
 }
 
+/**
+ * The process sandbox, started on first use (a run against a dead server never starts Python workers),
+ * and disposed while something keeps the event loop alive (idle workers are unref'd), for at most 5 s.
+ */
+function lazySandbox(): Sandbox {
+  let real: Sandbox | undefined;
+  const get = (): Sandbox => (real ??= createProcessSandbox());
+  return {
+    run: (request, signal) => get().run(request, signal),
+    isolation: () => get().isolation(),
+    async dispose() {
+      if (!real) return;
+      const keep = setInterval(() => undefined, 250);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([real.dispose(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      } finally {
+        clearInterval(keep);
+        if (timer) clearTimeout(timer);
+      }
+    },
+  };
+}
+
 /** Runs every task of the file, in order; shared by `solve` and `eval`. */
 async function runTasks(file: string, opts: RunOptions, command: string): Promise<RunSummary> {
   const taskFile = readTasks(file);
@@ -178,7 +203,7 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
 
   const settings = modelSettingsFromOptions(opts as ModelOptionValues);
   const model = createModelClient(settings);
-  const sandbox = createProcessSandbox();
+  const sandbox = lazySandbox();
   const verifier = createVerifier(sandbox);
   const deps: SolveDeps = { model, verifier };
   let dataset: DatasetStore | undefined;
@@ -193,6 +218,15 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // `crucible solve tasks.jsonl | head`: a closed stdout ends the run quietly instead of crashing on EPIPE.
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE') {
+      stdoutClosed = true;
+      control.abort();
+    }
+  };
+  let stdoutClosed = false;
+  process.stdout.on('error', onStdoutError);
 
   const writer = new OutcomeWriter(opts.out, command === 'solve');
   const bar =
@@ -208,7 +242,7 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
       if (control.signal.aborted) break;
       bar?.update({ task: task.id });
       const outcome = await solve(task, deps, { budget, signal: control.signal, generateTests: opts.generateTests });
-      if (outcome.stopReason === 'cancelled' && interrupted) break;
+      if (outcome.stopReason === 'cancelled' && (interrupted || stdoutClosed)) break;
       const line = outcomeLine(outcome);
       writer.write(line);
       lines.push(line);
@@ -236,6 +270,7 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
     writer.close();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    process.stdout.removeListener('error', onStdoutError);
     await sandbox.dispose();
   }
   if (interrupted) process.stderr.write(`crucible ${command}: interrupted; finished tasks are kept${opts.out ? `, rerun with --resume to continue` : ''}\n`);

@@ -241,32 +241,62 @@ async function lockIsStale(lockPath: string, text: string): Promise<boolean> {
 }
 
 let lockCounter = 0;
+let hardLinks = true;
+
+/**
+ * Creates the lock file with its owner already inside: written to a private temp file, then
+ * hard-linked into place (atomic, fails if the lock exists), so a lock is never seen empty even if
+ * its writer is killed at any instant. Falls back to an exclusive create where links are unsupported.
+ * Returns false when another writer holds the lock.
+ */
+async function createLockFile(lockPath: string, owner: string): Promise<boolean> {
+  if (hardLinks) {
+    const temp = `${lockPath}.${process.pid}.${lockCounter}.tmp`;
+    try {
+      await fsp.writeFile(temp, owner);
+      await fsp.link(temp, lockPath);
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'EEXIST') return false;
+      if (!['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP', 'EXDEV'].includes(errCode(err))) throw err;
+      hardLinks = false;
+    } finally {
+      await fsp.unlink(temp).catch(() => undefined);
+    }
+  }
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(lockPath, 'wx');
+  } catch (err) {
+    if (errCode(err) === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(owner);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
 
 async function acquireLock(dir: string, timeoutMs: number): Promise<() => Promise<void>> {
   const lockPath = join(dir, LOCK_FILE);
   const mine = `${process.pid}@${hostname()} ${Date.now()} ${++lockCounter}`;
   const started = Date.now();
   let delay = 2;
+  const release = async (): Promise<void> => {
+    try {
+      if ((await fsp.readFile(lockPath, 'utf8')) === mine) await fsp.unlink(lockPath);
+    } catch {
+      /* already gone */
+    }
+  };
   for (;;) {
     try {
-      const handle = await fsp.open(lockPath, 'wx');
-      try {
-        await handle.writeFile(mine);
-      } finally {
-        await handle.close();
-      }
-      return async () => {
-        try {
-          if ((await fsp.readFile(lockPath, 'utf8')) === mine) await fsp.unlink(lockPath);
-        } catch {
-          /* already gone */
-        }
-      };
+      if (await createLockFile(lockPath, mine)) return release;
     } catch (err) {
-      if (errCode(err) !== 'EEXIST') {
-        if (errCode(err) === 'ENOENT') throw new DatasetError(`The dataset folder ${dir} disappeared. Create it again or set "crucible.dataset.folder" (CLI: --dataset DIR).`, 'ENOENT', dir);
-        throw err;
-      }
+      if (errCode(err) === 'ENOENT') throw new DatasetError(`The dataset folder ${dir} disappeared. Create it again or set "crucible.dataset.folder" (CLI: --dataset DIR).`, 'ENOENT', dir);
+      throw err;
     }
     let text = '';
     try {
@@ -317,6 +347,14 @@ class JsonlStore implements DatasetStore {
    * newline as finished (torn, or whole but missing its newline); otherwise it is left for later.
    */
   async catchUp(final: boolean): Promise<void> {
+    const size = await fsp.stat(this.file).then((i) => i.size, () => 0);
+    if (size < this.indexed) {
+      // The file shrank (edited by hand, or replaced): index it again from the start.
+      this.hashes.clear();
+      this.seenProblems.length = 0;
+      this.indexed = 0;
+      this.nextLine = 1;
+    }
     for await (const raw of readLines(this.file, this.indexed, this.nextLine)) {
       const { record, problem } = parseLine(raw);
       if (!raw.complete && !final) {
@@ -439,6 +477,23 @@ class JsonlStore implements DatasetStore {
   }
 }
 
+/** Removes lock temp files (`records.lock.<pid>.<n>.tmp`, `records.lock.stale-<pid>-<n>`) left by dead processes. */
+async function removeLockLeftovers(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^records\.lock\.(?:stale-)?(\d+)[.-]\d+(?:\.tmp)?$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    // Old ones only: on a shared network folder the pid may belong to another machine.
+    const info = await fsp.stat(join(dir, name)).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > 60_000) await fsp.unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
 /** Opens (and by default creates) the dataset folder and indexes the hashes already stored. */
 export async function openDataset(dir: string, options: OpenOptions = {}): Promise<DatasetStore> {
   if (options.create !== false) {
@@ -451,6 +506,7 @@ export async function openDataset(dir: string, options: OpenOptions = {}): Promi
     const why = await checkDatasetDir(dir);
     if (why) throw new DatasetError(why, 'ENODATASET', dir);
   }
+  await removeLockLeftovers(dir);
   const store = new JsonlStore(dir, options.io ?? defaultIo, options.lockTimeoutMs ?? 15_000, options.onProblem);
   await store.catchUp(false);
   return store;

@@ -37,3 +37,44 @@ export async function replacementFor(original: FunctionInfo, candidateCode: stri
   const column = unit === '\t' ? (lineIndent ?? '').length : original.startColumn;
   return reindentTo(text, column, unit);
 }
+
+/**
+ * How to show `newText` (replacing `oldText`) as ghost text, which VS Code renders only for insertions:
+ * insert `insertText` at `offset` (relative to the start of the old text), then, once accepted, delete
+ * `deleteLength` characters at `deleteOffset` (relative to the start, after the insertion). The insertion
+ * starts at the first non-blank character of the first line that differs, and whole new lines are shown
+ * above the old lines they replace. Applying both gives exactly `newText`; `insertText` is empty when the
+ * change is a pure deletion (nothing to show as ghost text).
+ */
+export interface GhostEdit {
+  offset: number;
+  insertText: string;
+  deleteOffset: number;
+  deleteLength: number;
+}
+
+export function ghostEdit(oldText: string, newText: string): GhostEdit {
+  // Common prefix, cut back to a line start, then forward over the indentation both share.
+  let p = 0;
+  const max = Math.min(oldText.length, newText.length);
+  while (p < max && oldText[p] === newText[p]) p++;
+  if (p === oldText.length && p === newText.length) return { offset: p, insertText: '', deleteOffset: p, deleteLength: 0 };
+  const lineStart = oldText.lastIndexOf('\n', p - 1) + 1;
+  let offset = lineStart;
+  while (offset < p && (oldText[offset] === ' ' || oldText[offset] === '\t')) offset++;
+  // Common suffix of what is left, not overlapping the prefix.
+  let s = 0;
+  while (s < oldText.length - offset && s < newText.length - offset && oldText[oldText.length - 1 - s] === newText[newText.length - 1 - s]) s++;
+  if (oldText.length - s === offset) {
+    // Nothing old is replaced: a pure insertion.
+    const insertText = newText.slice(offset, newText.length - s);
+    return { offset, insertText, deleteOffset: offset + insertText.length, deleteLength: 0 };
+  }
+  // Old text is replaced: end both parts at a line end, show the new lines above the old ones.
+  while (s > 0 && oldText[oldText.length - s] !== '\n') s--;
+  const removed = oldText.slice(offset, oldText.length - s);
+  const added = newText.slice(offset, newText.length - s);
+  if (!added.trim()) return { offset, insertText: '', deleteOffset: offset, deleteLength: 0 };
+  const indent = oldText.slice(lineStart, offset);
+  return { offset, insertText: `${added}\n${indent}`, deleteOffset: offset + added.length, deleteLength: 1 + indent.length + removed.length };
+}

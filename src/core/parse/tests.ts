@@ -44,13 +44,27 @@ const JS_TEST_CALLS = new Set(['test', 'it', 'describe']);
 // ───────────────────────────── helpers shared by both languages
 
 /** Identifier sets per node id, for one tree (nodes are looked at once per function otherwise). */
-type Memo = Map<number, Set<string>>;
+interface Memo {
+  ids: Map<number, Set<string>>;
+  top?: { node: Node; type: string; text: string }[];
+}
+
+function newMemo(): Memo {
+  return { ids: new Map() };
+}
+
+/** Top-level statements with their type and text, read out of the tree once per tree. */
+function topLevel(root: Node, memo: Memo): { node: Node; type: string; text: string }[] {
+  return (memo.top ??= root.namedChildren.filter((n): n is Node => !!n).map((node) => ({ node, type: node.type, text: node.text })));
+}
+
+const IMPORT_TYPES = new Set(['import_statement', 'import_from_statement', 'future_import_statement', 'lexical_declaration', 'variable_declaration']);
 
 function identifiers(node: Node, memo?: Memo): Set<string> {
-  const hit = memo?.get(node.id);
+  const hit = memo?.ids.get(node.id);
   if (hit) return hit;
   const out = new Set<string>();
-  memo?.set(node.id, out);
+  memo?.ids.set(node.id, out);
   for (const n of node.descendantsOfType(['identifier', 'property_identifier', 'shorthand_property_identifier', 'type_identifier'])) {
     if (n) out.add(n.text);
   }
@@ -328,8 +342,10 @@ function collectPython(root: Node, fn: FunctionInfo, source: string, c: Collecte
   const selectedNames = new Set<string>();
   const selectedNodes: Node[] = [];
   const localImports: string[] = [];
-  for (const node of root.namedChildren) {
-    if (!node) continue;
+  for (const { node, type, text } of topLevel(root, memo)) {
+    // Everything but imports must mention the function by name; skip the rest without walking it.
+    if (!IMPORT_TYPES.has(type) && !text.includes(fn.name)) continue;
+    if (node.hasError) continue; // a broken region holds no usable test
     if (node.type === 'import_statement' || node.type === 'import_from_statement' || node.type === 'future_import_statement') {
       if (!sameFile) localImports.push(node.text);
       continue;
@@ -484,8 +500,9 @@ export function jsDocExampleChecks(docstring: string, name: string): string[] {
 
 function collectJs(root: Node, fn: FunctionInfo, source: string, c: Collected, sameFile: boolean, memo: Memo): void {
   const before = c.count;
-  for (const node of root.namedChildren) {
-    if (!node) continue;
+  for (const { node, type, text } of topLevel(root, memo)) {
+    if (!IMPORT_TYPES.has(type) && !text.includes(fn.name)) continue;
+    if (node.hasError) continue; // a broken region holds no usable test
     if (!sameFile && (node.type === 'import_statement' || node.type === 'lexical_declaration' || node.type === 'variable_declaration')) {
       if (/node:assert|['"]assert['"]/.test(node.text) && /strict/.test(node.text)) c.assertStrict = true;
       continue;
@@ -573,7 +590,7 @@ export async function findUserTestsMany(input: FindManyInput): Promise<Map<strin
   const collect = language === 'python' ? collectPython : collectJs;
   if (!isTooLarge(input.code)) {
     await parser.withTree(language, input.code, (tree) => {
-      const memo: Memo = new Map();
+      const memo = newMemo();
       for (const [fn, c] of collected) collect(tree.rootNode, fn, input.path ?? 'this file', c, true, memo);
     });
   }
@@ -582,7 +599,7 @@ export async function findUserTestsMany(input: FindManyInput): Promise<Map<strin
     const relevant = [...collected].filter(([fn]) => file.text.includes(fn.name));
     if (!relevant.length) continue;
     await parser.withTree(testFileLanguage(file.path, language), file.text, (tree) => {
-      const memo: Memo = new Map();
+      const memo = newMemo();
       for (const [fn, c] of relevant) collect(tree.rootNode, fn, file.path, c, false, memo);
     });
   }

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS } from './types';
 import type { IsolationReport, Limits, RunRequest, RunResult, Sandbox } from './types';
 import { PYTHON_WORKER_SOURCE } from './pythonWorker';
 import { probeIsolation } from './isolationProbe';
+import { runNodeDirect } from './directRunner';
 
 export { formatIsolationReport } from './isolationProbe';
 
@@ -26,7 +27,10 @@ export interface ProcessSandboxOptions {
   node?: string;
   /** Use Linux namespaces (network, mount, PID) when available. Default true; false is for tests of the fallback. */
   namespaces?: boolean;
-  /** First uid jobs run as when the sandbox runs as root (worker i uses base + i). Default 2_000_000. */
+  /**
+   * First uid jobs run as when the sandbox runs as root (worker i uses base + i). Default: a block above
+   * 2,000,000 picked from this process id and a counter, so two sandboxes on one machine do not share uids.
+   */
   uidBase?: number;
 }
 
@@ -106,6 +110,7 @@ interface Pending {
   job: WorkerJob;
   started: number;
   signal?: AbortSignal;
+  onQueuedAbort?: () => void;
   resolve: (r: RunResult) => void;
 }
 
@@ -195,8 +200,19 @@ class Worker {
       return;
     }
     this.proc = proc;
-    proc.on('error', (e) => {
+    proc.on('error', (e: NodeJS.ErrnoException) => {
       this.stderrTail += `\n${e.message}`;
+      if (proc.pid === undefined && !this.exited) {
+        // The interpreter could not be started at all (missing, not executable): no point retrying.
+        this.exited = true;
+        const fatal = e.code === 'ENOENT' || e.code === 'EACCES';
+        this.pool.workerFailed(
+          this,
+          `cannot start the Python worker: ${this.pool.python} (${e.code ?? e.message})${fatal ? '. Install Python 3 or point the python setting at an interpreter.' : ''}`,
+          fatal,
+        );
+        this.markStarted();
+      }
     });
     proc.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     proc.stderr!.on('data', (chunk: Buffer) => {
@@ -353,7 +369,8 @@ class Pool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private failures = 0;
-  private startError: string | undefined;
+  /** Set when workers cannot be started at all; Python jobs fail with it, JavaScript falls back to direct runs. */
+  fatal: string | undefined;
   disposed = false;
   readonly hideDirs: string[];
   readonly keepDirs: string[];
@@ -380,23 +397,20 @@ class Pool {
   submit(job: Omit<WorkerJob, 'id' | 'type'>, signal?: AbortSignal): Promise<RunResult> {
     const started = Date.now();
     if (this.disposed) return Promise.resolve(errorResult('the sandbox was disposed', started));
-    if (this.startError && this.workers.every((w) => w.exited)) return Promise.resolve(errorResult(this.startError, started));
+    if (this.fatal) return Promise.resolve(errorResult(this.fatal, started));
     if (signal?.aborted) return Promise.resolve(errorResult('cancelled', started));
     return new Promise((resolve) => {
       const pending: Pending = { job: { type: 'job', id: this.nextId++, ...job }, started, resolve };
       if (signal) {
         pending.signal = signal;
-        signal.addEventListener(
-          'abort',
-          () => {
-            const i = this.queue.indexOf(pending);
-            if (i >= 0) {
-              this.queue.splice(i, 1);
-              resolve(errorResult('cancelled', started));
-            }
-          },
-          { once: true },
-        );
+        pending.onQueuedAbort = () => {
+          const i = this.queue.indexOf(pending);
+          if (i >= 0) {
+            this.queue.splice(i, 1);
+            resolve(errorResult('cancelled', started));
+          }
+        };
+        signal.addEventListener('abort', pending.onQueuedAbort, { once: true });
       }
       this.queue.push(pending);
       this.pump();
@@ -406,7 +420,11 @@ class Pool {
   private pump(): void {
     for (const w of this.workers) {
       if (!this.queue.length) return;
-      if (w.idle) w.start(this.queue.shift()!);
+      if (w.idle) {
+        const p = this.queue.shift()!;
+        if (p.onQueuedAbort) p.signal?.removeEventListener('abort', p.onQueuedAbort);
+        w.start(p);
+      }
     }
   }
 
@@ -424,14 +442,15 @@ class Pool {
     this.respawn(w);
   }
 
-  workerFailed(w: Worker, error: string): void {
+  workerFailed(w: Worker, error: string, fatal = false): void {
     this.failures++;
-    this.startError = error;
     if (this.disposed) return;
-    if (this.failures <= 3 * this.size) {
+    if (fatal) this.fatal = error;
+    if (!fatal && this.failures <= 3 * this.size) {
       setTimeout(() => this.respawn(w), 100 * this.failures).unref();
     } else {
       // Give up: fail what is queued with the reason.
+      this.fatal = error;
       for (const p of this.queue.splice(0)) p.resolve(errorResult(error, p.started));
     }
   }
@@ -467,7 +486,10 @@ class Pool {
   }
 }
 
-type EsbuildTransform = (code: string, options: { loader: 'ts'; format: 'cjs'; target: string; sourcefile: string }) => Promise<{ code: string }>;
+type EsbuildTransform = (
+  code: string,
+  options: { loader: 'ts'; format: 'cjs'; target: string; sourcefile: string; sourcemap?: 'inline' },
+) => Promise<{ code: string }>;
 let esbuildTransform: Promise<EsbuildTransform | string> | undefined;
 
 function loadEsbuild(): Promise<EsbuildTransform | string> {
@@ -482,12 +504,24 @@ function loadEsbuild(): Promise<EsbuildTransform | string> {
   return esbuildTransform;
 }
 
-/** Transpile TypeScript to CommonJS JavaScript. Returns the code, or the compiler's message for a syntax error. */
-export async function transpileTypeScript(source: string): Promise<{ code: string } | { error: string; sandboxError: boolean }> {
+/**
+ * Transpile TypeScript to CommonJS JavaScript. Returns the code, or the compiler's message for a syntax error.
+ * With `sourceMap`, an inline source map is appended (the sandbox runs such code with --enable-source-maps).
+ */
+export async function transpileTypeScript(
+  source: string,
+  options: { sourceMap?: boolean } = {},
+): Promise<{ code: string } | { error: string; sandboxError: boolean }> {
   const transform = await loadEsbuild();
   if (typeof transform === 'string') return { error: transform, sandboxError: true };
   try {
-    const out = await transform(source, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: 'main.ts' });
+    const out = await transform(source, {
+      loader: 'ts',
+      format: 'cjs',
+      target: 'node20',
+      sourcefile: 'main.ts',
+      ...(options.sourceMap ? { sourcemap: 'inline' as const } : {}),
+    });
     return { code: out.code };
   } catch (e) {
     const errors = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] }).errors;
@@ -501,11 +535,14 @@ export async function transpileTypeScript(source: string): Promise<{ code: strin
   }
 }
 
+let instanceCounter = 0;
+
 export function createProcessSandbox(options: ProcessSandboxOptions = {}): ProcessSandbox {
   const size = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
   const python = options.python ?? 'python3';
   const node = options.node ?? process.execPath;
-  const pool = new Pool(size, python, node, options.namespaces ?? true, options.uidBase ?? 2_000_000);
+  const uidBase = options.uidBase ?? 2_000_000 + ((process.pid * 16 + instanceCounter++) % 100_000) * 256;
+  const pool = new Pool(Math.min(size, 256), python, node, options.namespaces ?? true, uidBase);
   const baseLimits = options.limits;
   const onExit = () => pool.killAllSync();
   process.once('exit', onExit);
@@ -553,20 +590,27 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       }
       if (request.language === 'javascript' || request.language === 'typescript') {
         let source = request.source;
+        const nodeArgs = [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`];
         if (request.language === 'typescript') {
-          const out = await transpileTypeScript(source);
+          // Stack traces then point at main.ts lines, not at the transpiled JavaScript.
+          nodeArgs.push('--enable-source-maps');
+          const out = await transpileTypeScript(source, { sourceMap: true });
           if ('error' in out) {
             if (out.sandboxError) return errorResult(out.error, started);
             return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
           }
           source = out.code;
         }
+        await pool.workers[0]?.started;
+        if (pool.fatal) {
+          return runNodeDirect({ node, nodeArgs, source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB } }, signal);
+        }
         return pool.submit(
           {
             kind: 'exec',
             file: 'main.js',
             source,
-            argv: [node, `--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '{file}'],
+            argv: [node, ...nodeArgs, '{file}'],
             stdin,
             env: JOB_ENV,
             limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB },

@@ -602,6 +602,17 @@ def clean_processes(kpid):
         except ChildProcessError:
             break
 
+CLK_TCK = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
+
+def program_cpu_seconds(pid):
+    try:
+        with open('/proc/%d/stat' % pid, 'rb') as f:
+            data = f.read()
+        fields = data[data.rindex(b')') + 2:].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, ValueError, IndexError):
+        return None
+
 def run_job(job):
     t0 = time.monotonic()
     lim = job['limits']
@@ -661,6 +672,9 @@ def run_job(job):
         poller.register(pidfd, select.POLLIN)
     poller.register(PROTO_IN, select.POLLIN)
     deadline = t0 + lim['wallMs'] / 1000.0
+    # RLIMIT_CPU counts whole seconds; sample the program's CPU time for a finer limit.
+    cpu_limit_s = int(lim['cpuMs']) / 1000.0
+    sample_cpu = cpu_limit_s < lim['wallMs'] / 1000.0 and os.path.exists('/proc/%d/stat' % kpid)
     reason = None
     kst = None
     rusage = None
@@ -701,12 +715,19 @@ def run_job(job):
             continue
         if kst is not None and now - ended_at > 0.5:
             break  # only possible without a PID namespace: a stray process kept a pipe open
+        if kst is None and sample_cpu:
+            used = program_cpu_seconds(kpid)
+            if used is not None and used >= cpu_limit_s:
+                kill_job('cpu')
+                continue
         if kst is not None:
             wait_ms = 50
         else:
             wait_ms = max(1, int((deadline - now) * 1000) + 1)
             if pidfd is None:
                 wait_ms = min(wait_ms, 5)
+            if sample_cpu:
+                wait_ms = min(wait_ms, 50)
         try:
             events = poller.poll(wait_ms)
         except InterruptedError:
@@ -798,6 +819,8 @@ def run_job(job):
     if reason == 'output_limit':
         status = 'output_limit'
     elif reason == 'timeout':
+        status = 'timeout'
+    elif reason == 'cpu':
         status = 'timeout'
     elif reason == 'cancelled':
         status = 'error'

@@ -362,7 +362,11 @@ def audit(req):
         entry["typeOk"] = matches(value, t)
         entry["answerType"] = type_name(value)
         if i in req.get("determinism", []) and sat is not None:
-            seen = [call_sat(sat, value, limit)[0] for _ in range(req.get("repeats", 5))]
+            seen = []
+            for _ in range(req.get("repeats", 5)):
+                seen.append(call_sat(sat, value, limit)[0])
+                if seen[-1] == "S":
+                    break
             entry["satResults"] = "".join(seen)
         out.append(entry)
     return {"ok": True, "solutions": out}

@@ -12,6 +12,7 @@
 // atomically; `resume` continues a killed run from it.
 
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { isModelError } from '../model/errors';
 import { extractCode, stripReasoning } from '../model/extract';
 import type { ChatMessage, ChatResult } from '../model/types';
@@ -143,6 +144,8 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
   };
 
   const stop = new AbortController();
+  // Every request and sandbox job in flight listens on this signal.
+  setMaxListeners(0, stop.signal);
   const onOuterAbort = (): void => stop.abort(new Cancelled('cancelled'));
   if (options.signal?.aborted) onOuterAbort();
   else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -317,6 +320,9 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
         for (const entry of audit) {
           const attempt = passed[entry.index];
           if (!attempt) continue;
+          if (entry.satResults?.includes('S')) {
+            return { kind: 'rejected', reason: 'slow', detail: `sat(answer) ran longer than ${limits.satTimeoutMs} ms on a verified answer` };
+          }
           if (entry.satResults && /[^T]/.test(entry.satResults)) {
             return { kind: 'rejected', reason: 'nondeterministic', detail: `sat gave ${entry.satResults.split('').join(',')} on the same verified answer` };
           }
@@ -344,7 +350,7 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
         const wrongType = (a: Attempt): boolean => a.verdict.failures.some((f) => f.test.startsWith('isinstance(answer')) || /sat's answer type is/.test(a.verdict.feedback);
         const generatorWrong = generatorAttempt !== undefined && wrongType(generatorAttempt);
         if (typeMismatches > 0 || generatorWrong || attempts.every(wrongType)) {
-          return { kind: 'rejected', reason: 'type_mismatch', detail: `every answer sat accepted has the wrong type (annotation ${puzzle.ansType})`, name, solveRate: 0 };
+          return { kind: 'rejected', reason: 'type_mismatch', detail: `the answers are not of sat's annotated type ${puzzle.ansType}${generatorWrong ? ' (the puzzle’s own solver returns another type)' : ''}`, name, solveRate: 0 };
         }
         const genNote = generatorAttempt?.verdict.passed ? ' (the generator’s own solution verified)' : '';
         return { kind: 'rejected', reason: 'unsolved', detail: `0 of ${answered} solutions verified${genNote}`, name, solveRate: 0, ...(ladder ? { ladder } : {}) };

@@ -174,11 +174,11 @@ export function codeBlocks(answer: string): string[] {
 /** The puzzle code of a generation answer (sat, and sol if given), or undefined when there is no `def sat`. */
 export function puzzleCodeOf(answer: string): string | undefined {
   const blocks = codeBlocks(answer);
-  const withSat = blocks.filter((b) => /(^|\n)def\s+sat\s*\(/.test(b));
+  const withSat = blocks.filter((b) => /(^|\n)[ \t]*def\s+sat\s*\(/.test(b));
   if (withSat.length) {
     // sat and sol may come in separate blocks: keep every block that defines one of them.
-    const related = blocks.filter((b) => /(^|\n)(def\s+(sat|sol)\s*\(|from\s+\w+\s+import|import\s+\w+)/.test(b));
-    return dedent(related.join('\n\n'));
+    const related = blocks.filter((b) => /(^|\n)[ \t]*(def\s+(sat|sol)\s*\(|from\s+\w+\s+import|import\s+\w+)/.test(b));
+    return related.map(dedent).join('\n\n');
   }
   if (blocks.length === 0 && /(^|\n)def\s+sat\s*\(/.test(answer)) {
     // No fences: take the text from the first def or import on.

@@ -3,6 +3,7 @@
 // verified or the Budget ends. Never throws for model, server or sandbox faults: they end the
 // Outcome with stopReason 'error' and a message that names the fix.
 
+import { setMaxListeners } from 'node:events';
 import type { ChatMessage, GenerationOptions } from '../model/types';
 import { extractCode } from '../model/extract';
 import { fitPrompt } from '../model/promptBudget';
@@ -177,6 +178,8 @@ class SolveRun {
     this.now = deps.now ?? Date.now;
     this.started = this.now();
     this.slots = new Slots(deps.model.settings.maxParallel || 1);
+    // Every request and sandbox run in flight listens for the abort; many may be in flight at once.
+    setMaxListeners(0, this.control.signal);
   }
 
   private emit(event: SolveEvent): void {
@@ -409,6 +412,7 @@ class SolveRun {
   ): Promise<Attempt[]> {
     const roundControl = new AbortController();
     const signal = AbortSignal.any([this.signal, roundControl.signal]);
+    setMaxListeners(0, signal);
     const done: Attempt[] = [];
     const results = await Promise.allSettled(
       jobs.map(async (job) => {
@@ -533,7 +537,7 @@ class SolveRun {
     const body = this.task.completionStyle === 'continuation' && !definesEntryPoint(this.task, code);
     const text = body ? this.task.prompt + code : code;
     try {
-      const report = await checkSyntax(this.task.language, text);
+      const report = await (this.deps.checkSyntax ?? checkSyntax)(this.task.language, text);
       return report.ok ? undefined : report.feedback;
     } catch (err) {
       this.syntaxAvailable = false;

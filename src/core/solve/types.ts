@@ -3,13 +3,16 @@
 
 import type { ModelClient } from '../model/types';
 import type { Verifier } from '../verify/types';
-import type { Attempt, Budget, Candidate, Outcome, Verdict } from '../types';
+import type { SyntaxReport } from '../parse/syntax';
+import type { Attempt, Budget, Candidate, Language, Outcome, Verdict } from '../types';
 
 export interface SolveDeps {
   model: ModelClient;
   verifier: Verifier;
   /** Clock, injectable for tests and benchmarks. Defaults to Date.now. */
   now?: () => number;
+  /** The syntax pre-check before the sandbox, injectable for benchmarks. Defaults to core/parse/syntax checkSyntax. */
+  checkSyntax?: (language: Language, code: string) => Promise<SyntaxReport>;
 }
 
 /** What the engine reports while it works. UIs render these; the CLI prints them as JSON lines when asked. */

@@ -74,6 +74,10 @@ def _crucible_main(_P):
     _join = ''.join
     _sys_modules = sys.modules
     _ALL = slice(None)
+    try:
+        sys.set_int_max_str_digits(0)  # P3 and big-number tasks predate the 3.11 conversion limit
+    except AttributeError:
+        pass
 
     # The nonce: one line on stdin, read before anything else runs, kept only in this closure.
     buf = b''
@@ -401,6 +405,7 @@ def _crucible_main(_P):
     if mode == 'sat':
         ns = {'__name__': '__puzzle__', '__builtins__': builtins}
         try:
+            exec('from typing import *', ns)
             exec(compile(_P['code'], '<puzzle>', 'exec'), ns)
             answer = decode(json.loads(_P['answer']))
             r = ns['sat'](answer)
@@ -417,6 +422,8 @@ def _crucible_main(_P):
     _sys_modules['__candidate__'] = mod
     ns = mod.__dict__
     ns['__builtins__'] = builtins
+    if mode == 'sol':
+        exec('from typing import *', ns)
     try:
         code = compile(_P['code'], '<candidate>', 'exec')
     except _BaseException as e:

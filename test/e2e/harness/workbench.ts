@@ -163,9 +163,11 @@ export class Workbench {
     const input = this.quickInput.locator('input.input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(name);
-    const row = this.quickInput.locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: name }) }).first();
+    const exact = new RegExp(`^${escapeRegExp(name)}$`);
+    const row = this.quickInput.locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: exact }) }).first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    await this.page.keyboard.press('Enter');
+    // Click the row itself: Enter could open whichever row the still-updating list has selected.
+    await row.click();
     await this.activeTab(name).waitFor({ timeout: 15_000 });
     await this.editor.locator('.view-line').first().waitFor({ timeout: 15_000 });
   }
@@ -208,15 +210,30 @@ export class Workbench {
     await this.page.waitForTimeout(300);
   }
 
-  /** Closes every editor, answering "Don't Save" for unsaved ones. */
-  async closeAllEditors(): Promise<void> {
-    await this.runCommand('View: Close All Editors').catch(() => undefined);
+  /** The text of a modal dialog on screen (e.g. "Command ... resulted in an error"), if any. */
+  async dialogText(): Promise<string | undefined> {
+    const box = this.page.locator('.monaco-dialog-box');
+    if (!(await box.isVisible().catch(() => false))) return undefined;
+    return (await box.innerText()).replace(/\s+/g, ' ').trim();
+  }
+
+  /** Closes modal dialogs: "Don't Save" where offered, else the dialog's first button. */
+  async dismissDialogs(): Promise<void> {
     for (let i = 0; i < 5; i++) {
+      if ((await this.dialogText()) === undefined) return;
       const dontSave = this.page.locator('.monaco-dialog-box .monaco-button', { hasText: /Don't Save/ });
-      if (!(await dontSave.isVisible().catch(() => false))) break;
-      await dontSave.click();
+      if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
+      else await this.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button').first().click().catch(() => undefined);
       await this.page.waitForTimeout(200);
     }
+  }
+
+  /** Closes every editor, answering "Don't Save" for unsaved ones. */
+  async closeAllEditors(): Promise<void> {
+    await this.dismissDialogs();
+    await this.runCommand('View: Close All Editors').catch(() => undefined);
+    await this.page.waitForTimeout(200);
+    await this.dismissDialogs();
   }
 
   // ---- notifications ---------------------------------------------------------------------------
@@ -225,15 +242,23 @@ export class Workbench {
     return this.page.locator('.notifications-toasts .notification-toast-container');
   }
 
-  /** Waits for a notification toast whose message matches `pattern`. */
+  /** Waits for a notification toast whose message matches `pattern`. Fails at once if a command error dialog shows. */
   async notification(pattern: RegExp, timeoutMs = 30_000): Promise<Toast> {
     const toast = this.toasts().filter({ has: this.page.locator('.notification-list-item-message', { hasText: pattern }) }).first();
-    try {
-      await toast.waitFor({ state: 'visible', timeout: timeoutMs });
-    } catch {
-      const seen = await this.toastMessages();
-      await this.shot('notification-missing');
-      throw new Error(`No notification matching ${pattern} within ${timeoutMs} ms. Showing: ${seen.length ? seen.map((s) => `"${s}"`).join(', ') : 'none'}`);
+    const deadline = Date.now() + timeoutMs;
+    let dialog: string | undefined;
+    for (;;) {
+      if (await toast.isVisible().catch(() => false)) break;
+      dialog = await this.dialogText();
+      if ((dialog && /resulted in an error|not found/i.test(dialog)) || Date.now() > deadline) {
+        const seen = await this.toastMessages();
+        await this.shot('notification-missing');
+        throw new Error(
+          `No notification matching ${pattern} within ${timeoutMs} ms. Showing: ${seen.length ? seen.map((t) => `"${t}"`).join(', ') : 'none'}` +
+            (dialog ? `; a dialog says: "${dialog}"` : ''),
+        );
+      }
+      await this.page.waitForTimeout(200);
     }
     const message = (await toast.locator('.notification-list-item-message').innerText()).trim();
     return { locator: toast, message };

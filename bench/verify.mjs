@@ -1,0 +1,112 @@
+// Benchmark: `crucible verify` (the built CLI, warm sandbox workers) against a baseline that starts one fresh
+// interpreter per job, on the 164 HumanEval canonical solutions and the P3 train puzzles' reference solutions.
+// Run: node esbuild.mjs && node bench/verify.mjs [--concurrency N] [--limit N]
+// Prints jobs/s both ways and the ratio, names every reference solution that does not pass and why, and writes
+// JSON to bench/results/.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join, dirname } from 'node:path';
+import { tmpdir, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const data = join(root, '..', 'shared', 'data');
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
+const concurrency = opt('--concurrency', cpus().length);
+const limit = opt('--limit', Infinity);
+
+const cli = join(root, 'dist', 'cli.js');
+if (!existsSync(cli)) {
+  console.error('dist/cli.js is missing: run `node esbuild.mjs` first');
+  process.exit(2);
+}
+
+// --- jobs ---
+const humaneval = gunzipSync(readFileSync(join(data, 'humaneval', 'HumanEval.jsonl.gz'))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+const p3 = JSON.parse(readFileSync(join(data, 'p3', 'train.json'), 'utf8'));
+const p3WithSol = p3.filter((p) => p.sol_bodies.length > 0);
+const jobs = [
+  ...humaneval.map((r) => ({ task_id: r.task_id, prompt: r.prompt, completion: r.canonical_solution, test: r.test, entry_point: r.entry_point })),
+  ...p3WithSol.map((p) => ({ name: p.name, sat: p.sat, ans_type: p.ans_type, sol_header: p.sol_header, sol_docstring: p.sol_docstring, sol_bodies: p.sol_bodies })),
+].slice(0, limit);
+const work = mkdtempSync(join(tmpdir(), 'crucible-bench-'));
+const jobsFile = join(work, 'jobs.jsonl');
+writeFileSync(jobsFile, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
+
+// --- crucible verify ---
+function runCli() {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [cli, 'verify', jobsFile, '--concurrency', String(concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err, seconds: (performance.now() - t0) / 1000 }));
+  });
+}
+
+// --- baseline: one fresh interpreter per job, the plain concatenated program, verdict = exit code ---
+const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)']).toString().trim();
+function plainProgram(j) {
+  if (j.task_id) return `${j.prompt}${j.completion}\n\n${j.test}\n\ncheck(${j.entry_point})\n`;
+  return `from typing import List\n\n${j.sat}\n\n${j.sol_header}\n${j.sol_bodies[0]}\n\nassert sat(sol()) is True\n`;
+}
+function runBaseline() {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const files = jobs.map((j, i) => { const f = join(work, `job${i}.py`); writeFileSync(f, plainProgram(j)); return f; });
+    const passed = new Array(jobs.length).fill(false);
+    let next = 0;
+    let running = 0;
+    const startOne = () => {
+      if (next >= jobs.length) { if (running === 0) resolve({ passed, seconds: (performance.now() - t0) / 1000 }); return; }
+      const i = next++;
+      running++;
+      const child = spawn(python, ['-I', files[i]], { cwd: work, stdio: ['ignore', 'ignore', 'ignore'] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.on('close', (code) => { clearTimeout(timer); passed[i] = code === 0; running--; startOne(); });
+    };
+    for (let k = 0; k < concurrency; k++) startOne();
+  });
+}
+
+console.log(`jobs: ${jobs.length} (${Math.min(humaneval.length, jobs.length)} HumanEval canonical, ${Math.max(0, jobs.length - humaneval.length)} P3 reference; ${p3.length - p3WithSol.length} P3 puzzles have no reference solution and are skipped), concurrency ${concurrency}, ${cpus().length} cores`);
+const ours = await runCli();
+if (ours.code !== 0) console.log(`crucible verify exited ${ours.code}: ${ours.err.slice(-2000)}`);
+const lines = ours.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const base = await runBaseline();
+rmSync(work, { recursive: true, force: true });
+
+const oursRate = jobs.length / ours.seconds;
+const baseRate = jobs.length / base.seconds;
+const ratio = oursRate / baseRate;
+const failures = lines.filter((l) => !l.passed).map((l) => ({ id: l.id, status: l.status, why: l.feedback.split('\n').slice(0, 4).join(' | ') }));
+const heLines = lines.filter((l) => String(l.id).startsWith('HumanEval/'));
+const p3Lines = lines.filter((l) => !String(l.id).startsWith('HumanEval/'));
+const baseFailed = jobs.map((j, i) => (!base.passed[i] ? j.task_id ?? j.name : null)).filter(Boolean);
+
+console.log(`crucible verify: ${ours.seconds.toFixed(2)} s, ${oursRate.toFixed(1)} jobs/s; HumanEval ${heLines.filter((l) => l.passed).length}/${heLines.length} passed, P3 ${p3Lines.filter((l) => l.passed).length}/${p3Lines.length} passed`);
+console.log(`baseline (fresh ${python} -I per job): ${base.seconds.toFixed(2)} s, ${baseRate.toFixed(1)} jobs/s; ${jobs.length - baseFailed.length}/${jobs.length} exited 0`);
+console.log(`ratio: ${ratio.toFixed(2)}x`);
+console.log(`stderr summary: ${ours.err.trim().split('\n').pop()}`);
+if (failures.length) {
+  console.log(`reference solutions that did not pass (${failures.length}):`);
+  for (const f of failures) console.log(`  ${f.id}: ${f.status}: ${f.why}`);
+} else {
+  console.log('every reference solution passed');
+}
+if (baseFailed.length) console.log(`baseline non-zero exits: ${baseFailed.join(', ')}`);
+
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const outFile = join(root, 'bench', 'results', `verify-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(outFile, JSON.stringify({
+  date: new Date().toISOString(), cores: cpus().length, concurrency, jobs: jobs.length,
+  crucible: { seconds: ours.seconds, jobsPerSecond: oursRate, passed: lines.filter((l) => l.passed).length },
+  baseline: { python, seconds: base.seconds, jobsPerSecond: baseRate, passed: jobs.length - baseFailed.length },
+  ratio, failures, baselineFailures: baseFailed,
+}, null, 2));
+console.log(`wrote ${outFile}`);

@@ -1,0 +1,161 @@
+// `crucible selfplay`, spawned as a real process against the Ollama-protocol test server: a run killed
+// with SIGKILL resumes from its checkpoint and loses nothing it had accepted; bad flags and files give
+// clear errors and the documented exit codes.
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startOllamaServer, type ChatBody, type OllamaTestServer, type ScriptedReply } from '../fixtures/ollamaServer';
+import { GENERATE_SYSTEM } from '../../src/core/selfplay/prompts';
+import { fenced } from '../fixtures/selfplay/script';
+
+const repo = join(__dirname, '../..');
+const MODEL = 'qwen2.5-coder:7b';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[]): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
+    cwd: repo,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Run>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`crucible ${args.join(' ')} did not finish in time\n${stderr}`));
+    }, 40_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { child, done };
+}
+
+/** A model whose k-th generation answer is a fresh puzzle `x == k * 7919 + 13`, solved correctly. */
+function uniquePuzzles(hangAfter: { n: number }): (body: ChatBody) => string | ScriptedReply {
+  let k = 0;
+  return (body) => {
+    if (body.messages[0]!.content === GENERATE_SYSTEM) {
+      k++;
+      const reply = fenced(`def sat(x: int, k=${k}):\n    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13`);
+      return k > hangAfter.n ? { content: reply, delayBeforeHeadersMs: 60_000 } : reply;
+    }
+    const m = /k=(\d+)/.exec(body.messages[1]!.content);
+    return fenced(`def sol(k=${m ? m[1] : 0}):\n    return k * 7919 + 13`);
+  };
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function acceptedIn(statePath: string): string[] {
+  try {
+    return (JSON.parse(readFileSync(statePath, 'utf8')) as { accepted: { puzzle: { sat: string } }[] }).accepted.map((a) => a.puzzle.sat);
+  } catch {
+    return [];
+  }
+}
+
+describe('crucible selfplay (spawned CLI)', function () {
+  this.timeout(90_000);
+  let server: OllamaTestServer | undefined;
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crucible-selfplay-cli-'));
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a run killed with SIGKILL resumes from its checkpoint and keeps what it accepted', async () => {
+    const hang = { n: 2 };
+    server = await startOllamaServer({ respond: uniquePuzzles(hang) });
+    const dataset = join(dir, 'dataset');
+    const statePath = join(dataset, 'selfplay-state.json');
+    const base = ['selfplay', '--host', server.url, '--model', MODEL, '--count', '4', '--samples', '2', '--dataset', dataset, '--concurrency', '1', '--run-seed', '3'];
+
+    const first = start(base);
+    await waitFor(() => acceptedIn(statePath).length >= 2, 30_000, 'two accepted puzzles in the checkpoint');
+    // The third puzzle's request is hanging: kill the run mid-flight.
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.code, null);
+    const before = acceptedIn(statePath);
+    assert.equal(before.length, 2);
+
+    hang.n = Infinity;
+    const again = start([...base, '--resume']);
+    const run = await again.done;
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /4\/4 puzzles accepted/);
+    assert.match(run.stdout, /resumed run/);
+    const after = acceptedIn(statePath);
+    assert.equal(after.length, 4);
+    assert.deepEqual(after.slice(0, 2), before, 'the puzzles accepted before the kill are kept');
+    const records = readFileSync(join(dataset, 'records.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { task: { origin: string }; puzzle: { sat: string } });
+    assert.equal(records.length, 4);
+    assert.equal(new Set(records.map((r) => r.puzzle.sat)).size, 4);
+    assert.ok(records.every((r) => r.task.origin === 'self-play'));
+  });
+
+  it('writes the report as JSON and the accepted puzzles in P3 layout with --out', async () => {
+    server = await startOllamaServer({ respond: uniquePuzzles({ n: Infinity }) });
+    const out = join(dir, 'run.json');
+    const run = await start(['selfplay', '--host', server.url, '--model', MODEL, '--count', '2', '--samples', '1', '--state', join(dir, 's.json'), '--out', out, '--json']).done;
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { accepted: number; stopReason: string; rejected: { [k: string]: number } };
+    assert.equal(report.accepted, 2);
+    assert.equal(report.stopReason, 'count');
+    const written = JSON.parse(readFileSync(out, 'utf8')) as { puzzles: { sat: string; ans_type: string; sol_header: string; sol_bodies: string[] }[] };
+    assert.equal(written.puzzles.length, 2);
+    for (const p of written.puzzles) {
+      assert.equal(p.ans_type, 'int');
+      assert.match(p.sol_header, /^def sol\(k=\d+\):$/);
+      assert.equal(p.sol_bodies.length, 1);
+    }
+  });
+
+  it('gives clear errors and exit codes for bad flags, seed files and checkpoints', async () => {
+    server = await startOllamaServer({ respond: uniquePuzzles({ n: Infinity }) });
+    const usage = await start(['selfplay', '--count', '0']).done;
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--count must be a whole number/);
+
+    const missing = await start(['selfplay', '--host', server.url, '--seeds', join(dir, 'nope.json'), '--state', join(dir, 's.json')]).done;
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Seed file .*nope\.json does not exist.*--seeds/);
+
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '[{"sat": "def sat(x: int):\\n    return x == 3"}, ');
+    const badRun = await start(['selfplay', '--host', server.url, '--seeds', bad, '--state', join(dir, 's.json')]).done;
+    assert.equal(badRun.code, 1);
+    assert.match(badRun.stderr, /is not valid JSON/);
+
+    const state = join(dir, 'taken.json');
+    writeFileSync(state, JSON.stringify({ version: 1, runId: 'x', generated: 1, accepted: [] }));
+    const taken = await start(['selfplay', '--host', server.url, '--state', state]).done;
+    assert.equal(taken.code, 2);
+    assert.match(taken.stderr, /already saved .*--resume/);
+    assert.ok(existsSync(state), 'an existing checkpoint is never overwritten');
+  });
+});
