@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, dirname } from 'node:path';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,16 +27,12 @@ if (!existsSync(cli)) {
 const humaneval = gunzipSync(readFileSync(join(data, 'humaneval', 'HumanEval.jsonl.gz'))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
 const p3 = JSON.parse(readFileSync(join(data, 'p3', 'train.json'), 'utf8'));
 const p3WithSol = p3.filter((p) => p.sol_bodies.length > 0);
-const jobs = [
-  ...humaneval.map((r) => ({ task_id: r.task_id, prompt: r.prompt, completion: r.canonical_solution, test: r.test, entry_point: r.entry_point })),
-  ...p3WithSol.map((p) => ({ name: p.name, sat: p.sat, ans_type: p.ans_type, sol_header: p.sol_header, sol_docstring: p.sol_docstring, sol_bodies: p.sol_bodies })),
-].slice(0, limit);
+const heJobs = humaneval.map((r) => ({ task_id: r.task_id, prompt: r.prompt, completion: r.canonical_solution, test: r.test, entry_point: r.entry_point })).slice(0, limit);
+const p3Jobs = p3WithSol.map((p) => ({ name: p.name, sat: p.sat, ans_type: p.ans_type, sol_header: p.sol_header, sol_docstring: p.sol_docstring, sol_bodies: p.sol_bodies })).slice(0, limit);
 const work = mkdtempSync(join(tmpdir(), 'crucible-bench-'));
-const jobsFile = join(work, 'jobs.jsonl');
-writeFileSync(jobsFile, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
 
 // --- crucible verify ---
-function runCli() {
+function runCli(jobsFile) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [cli, 'verify', jobsFile, '--concurrency', String(concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,10 +51,10 @@ function plainProgram(j) {
   if (j.task_id) return `${j.prompt}${j.completion}\n\n${j.test}\n\ncheck(${j.entry_point})\n`;
   return `from typing import List\n\n${j.sat}\n\n${j.sol_header}\n${j.sol_bodies[0]}\n\nassert sat(sol()) is True\n`;
 }
-function runBaseline() {
+function runBaseline(jobs, tag) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const files = jobs.map((j, i) => { const f = join(work, `job${i}.py`); writeFileSync(f, plainProgram(j)); return f; });
+    const files = jobs.map((j, i) => { const f = join(work, `${tag}${i}.py`); writeFileSync(f, plainProgram(j)); return f; });
     const passed = new Array(jobs.length).fill(false);
     let next = 0;
     let running = 0;
@@ -74,39 +70,43 @@ function runBaseline() {
   });
 }
 
-console.log(`jobs: ${jobs.length} (${Math.min(humaneval.length, jobs.length)} HumanEval canonical, ${Math.max(0, jobs.length - humaneval.length)} P3 reference; ${p3.length - p3WithSol.length} P3 puzzles have no reference solution and are skipped), concurrency ${concurrency}, ${cpus().length} cores`);
-const ours = await runCli();
-if (ours.code !== 0) console.log(`crucible verify exited ${ours.code}: ${ours.err.slice(-2000)}`);
-const lines = ours.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-const base = await runBaseline();
-rmSync(work, { recursive: true, force: true });
-
-const oursRate = jobs.length / ours.seconds;
-const baseRate = jobs.length / base.seconds;
-const ratio = oursRate / baseRate;
-const failures = lines.filter((l) => !l.passed).map((l) => ({ id: l.id, status: l.status, why: l.feedback.split('\n').slice(0, 4).join(' | ') }));
-const heLines = lines.filter((l) => String(l.id).startsWith('HumanEval/'));
-const p3Lines = lines.filter((l) => !String(l.id).startsWith('HumanEval/'));
-const baseFailed = jobs.map((j, i) => (!base.passed[i] ? j.task_id ?? j.name : null)).filter(Boolean);
-
-console.log(`crucible verify: ${ours.seconds.toFixed(2)} s, ${oursRate.toFixed(1)} jobs/s; HumanEval ${heLines.filter((l) => l.passed).length}/${heLines.length} passed, P3 ${p3Lines.filter((l) => l.passed).length}/${p3Lines.length} passed`);
-console.log(`baseline (fresh ${python} -I per job): ${base.seconds.toFixed(2)} s, ${baseRate.toFixed(1)} jobs/s; ${jobs.length - baseFailed.length}/${jobs.length} exited 0`);
-console.log(`ratio: ${ratio.toFixed(2)}x`);
-console.log(`stderr summary: ${ours.err.trim().split('\n').pop()}`);
-if (failures.length) {
-  console.log(`reference solutions that did not pass (${failures.length}):`);
-  for (const f of failures) console.log(`  ${f.id}: ${f.status}: ${f.why}`);
-} else {
-  console.log('every reference solution passed');
+console.log(`jobs: ${heJobs.length} HumanEval canonical + ${p3Jobs.length} P3 reference (${p3.length - p3WithSol.length} P3 puzzles have no reference solution and are skipped); concurrency ${concurrency}; ${cpus().length} cores; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+const sets = [];
+for (const [name, jobs] of [['humaneval', heJobs], ['p3', p3Jobs]]) {
+  if (!jobs.length) continue;
+  const jobsFile = join(work, `${name}.jsonl`);
+  writeFileSync(jobsFile, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
+  const ours = await runCli(jobsFile);
+  if (ours.code !== 0) console.log(`crucible verify exited ${ours.code}: ${ours.err.slice(-2000)}`);
+  const lines = ours.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const base = await runBaseline(jobs, name);
+  const failures = lines.filter((l) => !l.passed).map((l) => ({ id: l.id, status: l.status, why: l.feedback.split('\n').slice(0, 4).join(' | ').slice(0, 400) }));
+  const baseFailed = jobs.map((j, i) => (!base.passed[i] ? j.task_id ?? j.name : null)).filter(Boolean);
+  const set = {
+    name, jobs: jobs.length,
+    crucible: { seconds: ours.seconds, jobsPerSecond: jobs.length / ours.seconds, passed: lines.filter((l) => l.passed).length, summary: ours.err.trim().split('\n').pop() },
+    baseline: { seconds: base.seconds, jobsPerSecond: jobs.length / base.seconds, passed: jobs.length - baseFailed.length },
+    ratio: base.seconds / ours.seconds, failures, baselineFailures: baseFailed,
+  };
+  sets.push(set);
+  console.log(`${name}: crucible verify ${set.crucible.jobsPerSecond.toFixed(1)} jobs/s (${ours.seconds.toFixed(2)} s, ${set.crucible.passed}/${jobs.length} passed) | baseline ${set.baseline.jobsPerSecond.toFixed(1)} jobs/s (${base.seconds.toFixed(2)} s, ${set.baseline.passed}/${jobs.length} exited 0) | ratio ${set.ratio.toFixed(2)}x`);
+  if (failures.length) {
+    console.log(`  reference solutions that did not pass (${failures.length}):`);
+    for (const f of failures) console.log(`    ${f.id}: ${f.status}: ${f.why}`);
+  } else console.log('  every reference solution passed');
+  if (baseFailed.length) console.log(`  baseline non-zero exits: ${baseFailed.join(', ')}`);
 }
-if (baseFailed.length) console.log(`baseline non-zero exits: ${baseFailed.join(', ')}`);
+rmSync(work, { recursive: true, force: true });
+const totalJobs = sets.reduce((s, x) => s + x.jobs, 0);
+const oursSec = sets.reduce((s, x) => s + x.crucible.seconds, 0);
+const baseSec = sets.reduce((s, x) => s + x.baseline.seconds, 0);
+console.log(`all: crucible verify ${(totalJobs / oursSec).toFixed(1)} jobs/s, baseline (fresh ${python} -I per job) ${(totalJobs / baseSec).toFixed(1)} jobs/s, ratio ${(baseSec / oursSec).toFixed(2)}x`);
 
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const outFile = join(root, 'bench', 'results', `verify-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(outFile, JSON.stringify({
-  date: new Date().toISOString(), cores: cpus().length, concurrency, jobs: jobs.length,
-  crucible: { seconds: ours.seconds, jobsPerSecond: oursRate, passed: lines.filter((l) => l.passed).length },
-  baseline: { python, seconds: base.seconds, jobsPerSecond: baseRate, passed: jobs.length - baseFailed.length },
-  ratio, failures, baselineFailures: baseFailed,
+  date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), concurrency, python,
+  all: { jobs: totalJobs, crucibleJobsPerSecond: totalJobs / oursSec, baselineJobsPerSecond: totalJobs / baseSec, ratio: baseSec / oursSec },
+  sets,
 }, null, 2));
 console.log(`wrote ${outFile}`);

@@ -121,7 +121,8 @@ export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.Pr
     const [name, value] = parseHeader(h);
     headers[name] = value;
   }
-  const host = opts.host?.trim() || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
+  const flagHost = opts.host?.trim() ? (provider === 'ollama' ? hostFromEnv(opts.host) : opts.host.trim()) : undefined;
+  const host = flagHost || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
   return {
     provider,
     host,

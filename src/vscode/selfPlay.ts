@@ -125,7 +125,11 @@ export function registerSelfPlay(context: vscode.ExtensionContext, deps: SelfPla
     const controller = new AbortController();
     current = controller;
     setRunning(true);
+    item.text = '$(beaker~spin) Self-play starting…';
+    item.tooltip = 'Crucible self-play is starting. Click to stop it.';
+    item.show();
     let ownSandbox: Sandbox | undefined;
+    let finished: SelfPlayReport | undefined;
     try {
       const verifier = await deps.verifier();
       const sandbox = deps.sandbox ? await deps.sandbox() : (ownSandbox = createProcessSandbox());
@@ -160,7 +164,7 @@ export function registerSelfPlay(context: vscode.ExtensionContext, deps: SelfPla
           }
         },
       );
-      await announce(report);
+      finished = report;
     } catch (err) {
       log.error(`self-play failed: ${(err as Error).message}`);
       void vscode.window.showErrorMessage(`Crucible self-play: ${(err as Error).message}`);
@@ -169,6 +173,8 @@ export function registerSelfPlay(context: vscode.ExtensionContext, deps: SelfPla
       setRunning(false);
       if (ownSandbox) await ownSandbox.dispose();
     }
+    // After the run is marked stopped: the message waits for the person, the commands must not.
+    if (finished) void announce(finished);
   };
 
   const announce = async (report: SelfPlayReport): Promise<void> => {

@@ -10,7 +10,7 @@ import { createProcessSandbox } from '../core/sandbox/processSandbox';
 import { createVerifier } from '../core/verify/verifier';
 import { createModelClient } from '../core/model/client';
 import { solve } from '../core/solve/solve';
-import { openDataset } from '../core/dataset/store';
+import { sharedDataset } from '../core/dataset/store';
 import { recordFromOutcome } from '../core/dataset/record';
 import { VERSION } from '../core/version';
 import * as config from './config';
@@ -113,9 +113,9 @@ export class ExtensionServices implements Services, vscode.Disposable {
     if (!config.datasetEnabled() || outcome.stopReason === 'cancelled' || outcome.attempts.length === 0) return;
     const folder = this.datasetFolder();
     try {
-      const store = await openDataset(folder);
+      const store = await sharedDataset(folder);
       const settings = this.model().settings;
-      await store.append(recordFromOutcome(outcome, { model: outcome.model ?? settings.model, options: { ...settings.options }, extensionVersion: VERSION }));
+      await store.append(recordFromOutcome(outcome, { model: outcome.model ?? settings.model, options: { ...settings.options }, extensionVersion: VERSION, redact: Object.values(settings.headers ?? {}) }));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.error(`Could not write the dataset record to ${folder}: ${message}`);

@@ -26,7 +26,7 @@ describe('dataset', () => {
     const s = session();
     const { workbench } = s;
     await ensureVerifiedRecord();
-    const out = join(s.codeServer.dirs.workspace, 'exports', 'crucible-sft.jsonl');
+    const out = join(s.codeServer.dirs.workspace, 'my-training-data.jsonl');
     await workbench.runCommand('Crucible: Export Dataset…');
     // Answer whatever the command asks: the format (SFT), then the save dialog's path; defaults otherwise.
     let answeredPath = false;
@@ -56,9 +56,14 @@ describe('dataset', () => {
       await workbench.page.waitForTimeout(400);
     }
     assert.ok(answeredPath, 'the export never showed a save dialog');
+    // One file, or a train/validation split beside the name given (my-training-data.train.jsonl, ...valid.jsonl).
+    const candidates = [out, out.replace(/\.jsonl$/, '.train.jsonl'), out.replace(/\.jsonl$/, '.valid.jsonl')];
     const lines = await waitFor(
-      `${out} to be written`,
-      () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l.trim()) : undefined),
+      `${out} (or its .train/.valid split) to be written`,
+      () => {
+        const written = candidates.filter((f) => existsSync(f));
+        return written.length ? written.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.trim())) : undefined;
+      },
       20_000,
     );
     await workbench.shot('exported');

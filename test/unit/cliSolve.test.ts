@@ -197,6 +197,13 @@ describe('crucible solve / eval (spawned CLI)', function () {
     assert.ok(lines(out).every((l) => l.stopReason === 'error'));
   });
 
+  it('stops with a fix-naming error when --out cannot be written (full disk)', async function () {
+    if (!existsSync('/dev/full')) this.skip(); // /dev/full (always ENOSPC) is Linux-only
+    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', '/dev/full']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot write outcomes to \/dev\/full \(ENOSPC\): free disk space or pick another --out; outcomes already written are kept, rerun with --resume/);
+  });
+
   it('rejects bad flags as a usage error', async () => {
     const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--samples', '0']);
     assert.equal(r.code, 2);

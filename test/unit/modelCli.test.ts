@@ -155,6 +155,8 @@ describe('model flags → ModelSettings', () => {
     assert.equal(modelSettingsFromOptions({}, {}).host, 'http://127.0.0.1:11434');
     assert.equal(modelSettingsFromOptions({}, {}).firstTokenTimeoutMs, 300000);
     assert.equal(hostFromEnv('gpu-box'), 'http://gpu-box:11434');
+    assert.equal(modelSettingsFromOptions({ host: 'localhost:9999' }, {}).host, 'http://localhost:9999');
+    assert.equal(modelSettingsFromOptions({ host: 'gpu-box' }, {}).host, 'http://gpu-box:11434');
     assert.equal(hostFromEnv('https://ollama.example.com/'), 'https://ollama.example.com');
   });
 

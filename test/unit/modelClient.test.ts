@@ -124,6 +124,12 @@ describe('model client (ollama provider)', () => {
     // A 300 ms wait for the first token is fine when only the stall timeout (100 ms) is short.
     const shortStall = createModelClient(settingsFor(server.url, { firstTokenTimeoutMs: 2000, requestTimeoutMs: 100, options: { num_ctx: 4096 } }));
     assert.equal((await shortStall.chat({ messages: user('y') })).text, 'slow start ok');
+    // Headers first, then a long prompt evaluation: still the first-token timeout's business.
+    server.respond = () => ({ content: 'evaluated', delayBeforeFirstChunkMs: 300 });
+    assert.equal((await shortStall.chat({ messages: user('z') })).text, 'evaluated');
+    server.respond = () => ({ content: 'never', delayBeforeFirstChunkMs: 2000 });
+    const err2 = await rejectsWith(quickFirst.chat({ messages: user('w') }), 'timeout');
+    assert.equal(err2.timeout, 'first-token');
   });
 
   it('stall timeout fires when a started stream stops, keeping the partial text', async () => {
@@ -142,6 +148,8 @@ describe('model client (ollama provider)', () => {
     await rejectsWith(client.chat({ messages: user('x') }), 'unreachable', /Cannot reach Ollama at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\. Start it with `ollama serve` or set crucible\.ollama\.host/);
     await rejectsWith(client.listModels(), 'unreachable', /ollama serve/);
     await rejectsWith(createModelClient(settingsFor(dead, { options: { num_ctx: 2048 } })).chat({ messages: user('x') }), 'unreachable');
+    // A port fetch refuses to use names the reason instead of a bare "fetch failed".
+    await rejectsWith(createModelClient(settingsFor('http://127.0.0.1:1')).listModels(), 'unreachable', /\(bad port\)/);
   });
 
   it('a missing model names `ollama pull` and Select Model (both via /api/show and via /api/chat)', async () => {
@@ -314,7 +322,7 @@ describe('model client (openai provider)', () => {
     assert.equal(await openai(server.url, { options: { num_ctx: 8192 } }).contextLength(), 8192);
   });
 
-  it('faults: missing model, 500, malformed event, cancel, dead host', async () => {
+  it('faults: missing model, 500, malformed event, error mid-stream, cancel, both timeouts, dead host', async () => {
     server = await startOllamaServer({
       respond: scripted([
         { content: 'boom', fault: 'http-500' },
@@ -329,12 +337,15 @@ describe('model client (openai provider)', () => {
     const ac = new AbortController();
     let n = 0;
     await rejectsWith(client.chat({ messages: user('x'), signal: ac.signal, onToken: () => { if (++n === 3) ac.abort(); } }), 'cancelled');
-    await server.waitForAborted(1, 200);
+    await server.waitForAborted(1, 1000);
+    // Headers at once, first chunk 300 ms later: judged by the first-token timeout, not the stall timeout.
     server.respond = scripted([
+      { content: 'prompt took a while', delayBeforeFirstChunkMs: 300 },
       { content: 'abcdefgh', chunkSize: 2, fault: 'error-mid-stream', errorText: 'server overloaded' },
       { content: 'late', delayBeforeHeadersMs: 1000 },
       { content: 'abcdefgh', chunkSize: 2, fault: 'stall' },
     ]);
+    assert.equal((await openai(server.url, { firstTokenTimeoutMs: 2000, requestTimeoutMs: 100 }).chat({ messages: user('x') })).text, 'prompt took a while');
     await rejectsWith(client.chat({ messages: user('x') }), 'http', /server overloaded/);
     const timed = openai(server.url, { firstTokenTimeoutMs: 100, requestTimeoutMs: 100 });
     await rejectsWith(timed.chat({ messages: user('x') }), 'timeout', /first-token timeout/);

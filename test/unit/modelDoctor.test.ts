@@ -34,7 +34,8 @@ describe('runDoctor', () => {
     const sb = report.checks.find((c) => c.id === 'sandbox')!;
     assert.equal(sb.status, 'warn');
     assert.match(sb.fix ?? '', /network, filesystem isolation is weaker/);
-    assert.match(sb.detail, /no user namespaces/);
+    assert.deepEqual(sb.notes, ['no user namespaces']);
+    assert.match(formatDoctorReport(report), /^\s+· no user namespaces$/m);
     assert.equal(report.ok, true);
     assert.match(formatDoctorReport(report), /^! Sandbox/m);
   });

@@ -313,13 +313,16 @@ except OSError as e:
   });
 
   it('runs jobs concurrently across workers', async () => {
-    const t = Date.now();
-    const rs = await Promise.all([0, 1, 2, 3].map((i) => sb.run({ language: 'python', source: `import time\ntime.sleep(0.3)\nprint(${i})` })));
+    const src = (i: number) => `import time\nt0 = time.time()\ntime.sleep(0.3)\nprint(${i}, t0, time.time())`;
+    const rs = await Promise.all([0, 1, 2, 3].map((i) => sb.run({ language: 'python', source: src(i) })));
+    const spans = rs.map((r) => r.stdout.trim().split(' ').map(Number));
     assert.deepEqual(
-      rs.map((r) => r.stdout),
-      ['0\n', '1\n', '2\n', '3\n'],
+      spans.map((x) => x[0]),
+      [0, 1, 2, 3],
     );
-    assert.ok(Date.now() - t < 1500, `4 x 0.3 s on 2 workers took ${Date.now() - t} ms`);
+    // Two workers: some pair of jobs must have run at the same time.
+    const overlaps = spans.some((a, i) => spans.some((b, j) => i !== j && a[1]! < b[2]! && b[1]! < a[2]!));
+    assert.ok(overlaps, `no two jobs overlapped: ${JSON.stringify(spans)}`);
   });
 
   it('an AbortSignal cancels a running job and a queued one', async () => {
@@ -363,6 +366,28 @@ except OSError as e:
     assert.ok(after.every((p) => !before.includes(p)));
   });
 
+  it('kills and replaces a worker that stops answering', async () => {
+    const local = createProcessSandbox({ workers: 1, backstopMs: 400 });
+    try {
+      await local.ready();
+      const [w] = local.workerPids();
+      const job = local.run({ language: 'python', source: 'import time\ntime.sleep(30)', limits: { wallMs: 300 } });
+      await new Promise((r) => setTimeout(r, 100));
+      // Freeze the worker and its zygote: it can neither time the job out nor answer.
+      const frozen = [w!, ...childrenOf([w!])];
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      const r = await job;
+      assert.equal(r.status, 'error');
+      assert.match(r.error ?? '', /did not answer within 700 ms; it was killed and restarted/);
+      assert.deepEqual(await settle(() => frozen.filter(isAlive), 2000), [], 'the frozen worker survived');
+      const next = await local.run({ language: 'python', source: 'print("fresh")' });
+      assert.equal(next.stdout, 'fresh\n');
+      assert.notEqual(local.workerPids()[0], w);
+    } finally {
+      await local.dispose();
+    }
+  });
+
   it('reports the isolation it measured, and formats it', () => {
     assert.equal(report.platform, process.platform);
     assert.ok(['blocked', 'open'].includes(report.network));
@@ -396,7 +421,7 @@ except OSError as e:
     }
     const fresh = (performance.now() - t) / m;
     console.log(`      trivial Python job: warm pool ${warm.toFixed(1)} ms/job, fresh \`${exe} -I -c\` ${fresh.toFixed(1)} ms/job (${(fresh / warm).toFixed(1)}x)`);
-    assert.ok(warm < 40, `warm job took ${warm.toFixed(1)} ms`);
+    assert.ok(warm < 60, `warm job took ${warm.toFixed(1)} ms`);
   });
 
   it('dispose stops every worker and later runs fail cleanly', async () => {

@@ -4,7 +4,7 @@
 
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { homedir } from 'node:os';
@@ -45,7 +45,8 @@ function notSucceeded(r: RunResult): void {
   assert.ok(!(r.status === 'exited' && r.exitCode === 0), `expected the program not to finish cleanly, got ${r.status}/${r.exitCode}: ${r.stdout.slice(0, 200)}`);
 }
 
-const CANARY_DIRS = ['/tmp', '/var/tmp', '/dev/shm', process.cwd(), homedir(), '/etc'];
+const CANARY_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', process.cwd(), homedir(), '/etc'];
+const UNIX_SOCKET = `/run/${RUN_ID}.sock`;
 
 const cases: Case[] = [
   {
@@ -386,6 +387,24 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'Python cannot reach a host Unix socket under /run (which bypasses the network namespace)',
+    language: 'python',
+    source: [
+      'import socket',
+      's = socket.socket(socket.AF_UNIX)',
+      'try:',
+      '    s.connect("UNIXSOCK")',
+      '    print("CONNECTED")',
+      'except OSError as e:',
+      '    print("refused", e.errno)',
+    ].join('\n'),
+    needs: (r) => (r.notes.some((n) => /hidden [^)]*\/run/.test(n)) ? undefined : '/run is not hidden from jobs here (no mount namespace)'),
+    check: (r, ctx) => {
+      assert.match(r.stdout, /^refused /);
+      assert.equal(ctx.connections, 0);
+    },
+  },
+  {
     name: 'JavaScript cannot connect to a local TCP listener',
     language: 'javascript',
     source: [
@@ -503,6 +522,7 @@ describe('sandbox: hostile programs', function () {
   this.timeout(20_000);
   const ctx = { connections: 0 } as Ctx;
   let server: Server;
+  let unixServer: Server | undefined;
 
   before(async function () {
     if (!hasPython) this.skip();
@@ -514,6 +534,18 @@ describe('sandbox: hostile programs', function () {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     ctx.port = (server.address() as AddressInfo).port;
+    if (existsSync('/run')) {
+      unixServer = createServer((s) => {
+        ctx.connections++;
+        s.destroy();
+      });
+      await new Promise<void>((resolve) => {
+        unixServer!.once('error', () => resolve());
+        unixServer!.listen(UNIX_SOCKET, resolve);
+      });
+      // World-writable, so only its invisibility can stop a job from connecting.
+      if (existsSync(UNIX_SOCKET)) chmodSync(UNIX_SOCKET, 0o777);
+    }
     ctx.sb = createProcessSandbox({ workers: 2 });
     ctx.report = await ctx.sb.isolation();
   });
@@ -522,6 +554,7 @@ describe('sandbox: hostile programs', function () {
     delete process.env.CRUCIBLE_FAKE_SECRET;
     delete process.env.GITHUB_TOKEN_FAKE_FOR_TEST;
     server?.close();
+    unixServer?.close();
     await ctx.sb?.dispose();
   });
 
@@ -543,7 +576,8 @@ describe('sandbox: hostile programs', function () {
         .replace(/MARKER/g, marker)
         .replace(/PORT/g, String(ctx.port))
         .replace(/CANARY/g, `${RUN_ID}-canary`)
-        .replace(/TESTPID/g, String(process.pid));
+        .replace(/TESTPID/g, String(process.pid))
+        .replace(/UNIXSOCK/g, UNIX_SOCKET);
       const wallMs = c.limits?.wallMs ?? 10_000;
       const t = Date.now();
       const r = await ctx.sb.run({ language: c.language, source, limits: c.limits });

@@ -11,7 +11,7 @@ import { createProcessSandbox } from '../../src/core/sandbox/processSandbox';
 import type { Sandbox } from '../../src/core/sandbox/types';
 import { createVerifier } from '../../src/core/verify/verifier';
 import type { Verifier } from '../../src/core/verify/types';
-import { openDataset } from '../../src/core/dataset/store';
+import { openDataset, type DatasetIo } from '../../src/core/dataset/store';
 import type { Record } from '../../src/core/types';
 import { SelfPlayError, selfPlay } from '../../src/core/selfplay/loop';
 import { shippedSeeds } from '../../src/core/selfplay/seeds';
@@ -58,6 +58,10 @@ const TRIVIAL = `def sat(x: int):
 const NONDETERMINISTIC = `def sat(x: int):
     import random
     return random.random() < 0.5`;
+// Deterministic on every probe, but not on its own answer: the result flips between calls.
+const STATEFUL = `def sat(x: int, calls=[]):
+    calls.append(1)
+    return x == 4242 and len(calls) % 2 == 1`;
 const SLOW = `def sat(x: int):
     total = 0
     while total >= 0:
@@ -95,6 +99,7 @@ function fullScript(): SelfPlayScript {
       puzzleAnswer(UNTYPED),
       puzzleAnswer(TYPE_MISMATCH, 'def sol():\n    return 2.5'),
       { content: 'model crashed', fault: 'http-500' },
+      puzzleAnswer(STATEFUL),
     ],
     solvers: [
       { match: '"ab" *', answers: [fenced('def sol(n=5):\n    return "ab" * n'), fenced('def sol(count=5):\n    return "ab" * count')] },
@@ -109,6 +114,7 @@ function fullScript(): SelfPlayScript {
       },
       { match: 'v * v for v in li', answers: [fenced('def sol(target=91):\n    return [1, 2, 3]'), fenced('def sol(target=91):\n    return [9, 1]')] },
       { match: 'x == 2.5', answers: [fenced('def sol():\n    return 2.5')] },
+      { match: 'len(calls) % 2', answers: [fenced('def sol():\n    return 4242')] },
     ],
   };
 }
@@ -156,7 +162,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
       },
     );
     assert.equal(report.stopReason, 'budget', report.error);
-    assert.equal(report.generated, 14);
+    assert.equal(report.generated, 15);
     assert.equal(report.accepted, 2);
     assert.deepEqual(report.rejected, {
       no_code: 1,
@@ -165,14 +171,15 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
       unsafe: 1,
       duplicate: 2,
       slow: 1,
-      nondeterministic: 1,
+      nondeterministic: 2,
       trivial: 1,
       type_mismatch: 1,
       unsolved: 1,
       model_error: 1,
     });
     const rejectedEvents = events.filter((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected');
-    assert.equal(rejectedEvents.length, 12);
+    assert.equal(rejectedEvents.length, 13);
+    assert.ok(rejectedEvents.some((e) => e.reason === 'nondeterministic' && /same verified answer/.test(e.detail)), 'the audit caught the stateful sat');
     const dup = rejectedEvents.filter((e) => e.reason === 'duplicate').map((e) => e.detail);
     assert.ok(dup.some((d) => /seed IntegerRoot:0/.test(d)), dup.join(' | '));
 
@@ -210,6 +217,31 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     assert.ok(report.curriculum.ladder.requested <= 1);
     assert.ok(report.curriculum.arms.length > 0);
     assert.ok(report.sandboxJobs > 14);
+  });
+
+  it('asks for an easier variant of a puzzle nobody solved (LADDER) and reports it', async () => {
+    const hard = `def sat(li: List[int], n=40):\n    return len(li) == n and all(li[i] * li[i] == li[i + 1] for i in range(n - 1)) and li[0] == 3`;
+    const easier = `def sat(li: List[int], n=3):\n    return len(li) == n and all(li[i] * 2 == li[i + 1] for i in range(n - 1)) and li[0] == 3`;
+    const model = scriptedModel({
+      puzzles: [puzzleAnswer(hard)],
+      after: puzzleAnswer(easier),
+      solvers: [
+        { match: 'li[i] * li[i]', answers: [fenced('def sol(n=40):\n    return [3] * n')] },
+        { match: 'li[i] * 2', answers: [fenced('def sol(n=3):\n    return [3, 6, 12]')] },
+      ],
+    });
+    server = await startOllamaServer({ respond: model.respond });
+    const report = await selfPlay(
+      { model: createModelClient(settings(server.url)), verifier, sandbox },
+      { seeds: shippedSeeds(), count: 1, maxGenerations: 4, samples: 2, concurrency: 1, ladderShare: 1, seed: 3 },
+    );
+    assert.equal(report.stopReason, 'count', report.error);
+    assert.equal(report.rejected.unsolved, 1);
+    assert.deepEqual(report.curriculum.ladder, { requested: 1, accepted: 1 });
+    const variantAsk = model.generationRequests[1]!.messages[1]!.content;
+    assert.match(variantAsk, /easier variant/);
+    assert.ok(variantAsk.includes('li[i] * li[i] == li[i + 1]'), 'the variant prompt shows the unsolved puzzle');
+    assert.equal(report.curriculum.windows.reduce((n, w) => n + w.variants, 0), 1);
   });
 
   it('stops promptly when cancelled, aborting the model request, and keeps the checkpoint', async () => {
@@ -281,6 +313,28 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     assert.equal(report.accepted, 0);
     const saved = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { generated: number };
     assert.equal(saved.generated, 0, 'the puzzle lost to the dead server is not counted');
+  });
+
+  it('stops with the dataset\'s fix when the disk is full, claiming nothing it could not store', async () => {
+    server = await startOllamaServer({
+      respond: (body) =>
+        body.messages[0]!.content.startsWith('You write') ? puzzleAnswer(VALID_MEDIUM, MEDIUM_SOL) : fenced(MEDIUM_SOL),
+    });
+    const full: DatasetIo = {
+      write: async () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    };
+    const dataset = await openDataset(join(dir, 'ds'), { io: full });
+    const statePath = join(dir, 'state.json');
+    const report = await selfPlay(
+      { model: createModelClient(settings(server.url)), verifier, sandbox, dataset },
+      { seeds: shippedSeeds(), count: 2, samples: 1, concurrency: 1, statePath },
+    );
+    assert.equal(report.stopReason, 'error');
+    assert.match(report.error ?? '', /is full \(ENOSPC\).*Free space/);
+    assert.equal(report.accepted, 0);
+    assert.equal((await readState(statePath))!.accepted.length, 0, 'the checkpoint does not claim the unstored puzzle');
   });
 
   it('stops after repeated model failures instead of burning the budget', async () => {

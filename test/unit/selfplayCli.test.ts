@@ -104,7 +104,8 @@ describe('crucible selfplay (spawned CLI)', function () {
     assert.equal(before.length, 2);
 
     hang.n = Infinity;
-    const again = start([...base, '--resume']);
+    // No --count: the resumed run keeps the target it was started with.
+    const again = start(['selfplay', '--host', server.url, '--model', MODEL, '--samples', '2', '--dataset', dataset, '--concurrency', '1', '--resume']);
     const run = await again.done;
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /4\/4 puzzles accepted/);

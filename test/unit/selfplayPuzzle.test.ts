@@ -144,6 +144,12 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
     assert.equal(entries[1]!.typeOk, false);
     assert.equal(entries[1]!.answerType, 'float');
     assert.equal(entries[2]!.headerMatches, false);
+    const stateful = 'def sat(x: int, calls=[]):\n    calls.append(1)\n    return x == 7 and len(calls) % 2 == 1';
+    const [flip] = await auditSolutions(sandbox, stateful, ['def sol():\n    return 7'], [0], limits);
+    assert.equal(flip!.satResults, 'TFTFT');
+    const slowOnAnswer = 'def sat(x: int):\n    return x == 7 and sum(range(30_000_000)) > 0';
+    const [slow] = await auditSolutions(sandbox, slowOnAnswer, ['def sol():\n    return 7'], [0], { ...limits, satTimeoutMs: 50 });
+    assert.equal(slow!.satResults, 'S', 'stops at the first call over the limit');
   });
 
   it('every shipped seed passes the filters and its reference solution verifies', async () => {

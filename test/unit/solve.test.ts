@@ -205,6 +205,15 @@ describe('solve (end to end through the test server)', function () {
     assert.deepEqual(t, { kind: 'tests', origin: 'generated', count: 4 });
   });
 
+  it('ends with an error naming the fix when the model writes no usable tests for an untested task', async () => {
+    const task: Task = { ...addTask, tests: '', testsOrigin: 'none' };
+    const deps = await serve((body) => (kindOf(body) === 'tests' ? 'You could test it with a few numbers.' : RIGHT_ADD));
+    const outcome = await solve(task, deps, { budget: budget() });
+    assert.equal(outcome.stopReason, 'error');
+    assert.equal(outcome.verified, false);
+    assert.match(outcome.error!, /has no tests and the model wrote none that could be used: add assert lines or doctest examples/);
+  });
+
   it('does not verify anything without tests when generated tests are off, and says how to fix it', async () => {
     const task: Task = { ...addTask, tests: '', testsOrigin: 'none' };
     const deps = await serve(() => RIGHT_ADD);
@@ -221,6 +230,28 @@ describe('solve (end to end through the test server)', function () {
     assert.equal(outcome.verified, false);
     assert.match(outcome.error!, /ollama serve/);
     assert.deepEqual(outcome.attempts, []);
+  });
+
+  it('ends with an error naming `ollama pull` when the model is not installed', async () => {
+    const deps = await serve(() => RIGHT_ADD, { model: 'nosuch-coder:1b' });
+    const outcome = await solve(addTask, deps, { budget: budget() });
+    assert.equal(outcome.stopReason, 'error');
+    assert.match(outcome.error!, /ollama pull nosuch-coder:1b/);
+    assert.equal(chatBodies(server!).length, 0, 'no generation was attempted');
+  });
+
+  it('shrinks the prompt to the context window and records that in the notes', async () => {
+    server = await startOllamaServer({
+      models: [{ name: MODEL, contextLength: 1400, family: 'qwen2' }],
+      respond: (body) => (kindOf(body) === 'critique' ? 'Wrong sign.' : py(`def add(a, b):\n${'    # a long explanation of the approach\n'.repeat(30)}    return a - b`)),
+    });
+    const model = createModelClient(settings(server.url, { options: { num_predict: 256 } }));
+    const notes: string[] = [];
+    const outcome = await solve(addTask, { model, verifier }, { budget: budget({ rounds: 2 }), onEvent: (e) => e.kind === 'note' && notes.push(e.message) });
+    assert.equal(outcome.stopReason, 'budget', outcome.error);
+    assert.ok(outcome.notes.some((n) => /^Prompt shrunk: dropped the 1 oldest of 2 earlier attempt/.test(n)), outcome.notes.join('\n'));
+    assert.deepEqual(notes, outcome.notes, 'every note was also an event');
+    assert.equal(chatBodies(server).at(-1)!.options?.num_ctx, 1400);
   });
 
   it('stops at the token budget and caps num_predict to what is left', async () => {

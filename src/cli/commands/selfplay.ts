@@ -11,7 +11,7 @@ import { createModelClient } from '../../core/model/client';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
-import { SelfPlayError, selfPlay } from '../../core/selfplay/loop';
+import { SelfPlayError, savedRun, selfPlay } from '../../core/selfplay/loop';
 import { loadSeedFile } from '../../core/selfplay/puzzle';
 import { shippedSeeds } from '../../core/selfplay/seeds';
 import { formatReport, toP3 } from '../../core/selfplay/report';
@@ -20,7 +20,7 @@ import type { Puzzle } from '../../core/types';
 import { VERSION } from '../../core/version';
 
 interface SelfplayOptions {
-  count: number;
+  count?: number;
   seeds?: string;
   samples: number;
   dataset?: string;
@@ -74,6 +74,9 @@ async function run(opts: SelfplayOptions): Promise<number> {
     seeds = shippedSeeds();
   }
   const statePath = defaultStatePath(opts);
+  // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
+  const saved = await savedRun(statePath, opts.resume === true);
+  const count = opts.count ?? saved?.target ?? 10;
   const settings = await modelSettingsFromOptions(opts as never);
   const model = createModelClient(settings);
   let dataset: DatasetStore | undefined;
@@ -124,7 +127,7 @@ async function run(opts: SelfplayOptions): Promise<number> {
       { model, verifier, sandbox, ...(dataset ? { dataset } : {}) },
       {
         seeds,
-        count: opts.count,
+        count,
         samples: opts.samples,
         examples: opts.examples,
         satTimeoutMs: opts.satTimeout,
@@ -163,7 +166,7 @@ export function registerSelfplay(program: Command): void {
   const cmd = program
     .command('selfplay')
     .description('The model writes P3 programming puzzles and solves them; verified pairs go to the dataset (origin: self-play).')
-    .option('--count <n>', 'stop once this many puzzles are accepted', wholeNumber('--count', 1), 10)
+    .option('--count <n>', 'stop once this many puzzles are accepted (default 10; a resumed run keeps its own)', wholeNumber('--count', 1))
     .option('--seeds <file>', 'P3-format JSON file of example puzzles (default: the shipped seed set), e.g. ../shared/data/p3/train.json')
     .option('--samples <n>', 'independent solutions per puzzle; the solve rate is its difficulty', wholeNumber('--samples', 1), 4)
     .option('--dataset <dir>', 'append accepted puzzles to the dataset in this folder')

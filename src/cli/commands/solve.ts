@@ -3,12 +3,12 @@
 // run keeps what it finished; --resume skips those). `eval` also prints pass@1 before refinement
 // (the first round) against after it.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
 import { createModelClient } from '../../core/model/client';
-import { createProcessSandbox } from '../../core/sandbox/processSandbox';
+import { createProcessSandbox, type ProcessSandboxOptions } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
 import { recordFromOutcome } from '../../core/dataset/record';
@@ -96,6 +96,9 @@ interface RunOptions {
   dataset?: string;
   generateTests: boolean;
   limit?: number;
+  timeoutMs?: number;
+  memoryMb?: number;
+  python?: string;
   [key: string]: unknown;
 }
 
@@ -131,11 +134,30 @@ export function finishedIn(path: string): { done: Map<string, OutcomeLine>; prob
 /** Appends one line and fsyncs, starting a fresh line if the file ends in a torn one. */
 class OutcomeWriter {
   private fd: number | undefined;
-  constructor(path: string | undefined, private readonly toStdout: boolean) {
+  constructor(private readonly path: string | undefined, private readonly toStdout: boolean) {
     if (!path) return;
-    this.fd = openSync(path, 'a+');
-    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-    if (text.length > 0 && !text.endsWith('\n')) writeSync(this.fd, '\n');
+    try {
+      this.fd = openSync(path, 'a+');
+      // A torn last line (killed run) must not glue onto the next outcome: look at the last byte only.
+      const size = fstatSync(this.fd).size;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        readSync(this.fd, last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) writeSync(this.fd, '\n');
+      }
+    } catch (err) {
+      throw this.failure(err);
+    }
+  }
+  private failure(err: unknown): Error {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    const fix =
+      code === 'ENOSPC' || code === 'EDQUOT'
+        ? 'free disk space or pick another --out'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'pick a writable --out file'
+          : 'check the --out path';
+    return new Error(`cannot write outcomes to ${this.path} (${code}): ${fix}; outcomes already written are kept, rerun with --resume to continue`);
   }
   write(line: OutcomeLine): void {
     const text = `${JSON.stringify(line)}\n`;
@@ -143,8 +165,17 @@ class OutcomeWriter {
       if (this.toStdout) process.stdout.write(text);
       return;
     }
-    writeSync(this.fd, text);
-    fsyncSync(this.fd);
+    try {
+      writeSync(this.fd, text);
+    } catch (err) {
+      throw this.failure(err);
+    }
+    try {
+      fsyncSync(this.fd);
+    } catch (err) {
+      // Character devices and some file systems cannot fsync; the write itself went through.
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw this.failure(err);
+    }
   }
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
@@ -164,9 +195,9 @@ export interface RunSummary {
  * The process sandbox, started on first use (a run against a dead server never starts Python workers),
  * and disposed while something keeps the event loop alive (idle workers are unref'd), for at most 5 s.
  */
-function lazySandbox(): Sandbox {
+function lazySandbox(options: ProcessSandboxOptions): Sandbox {
   let real: Sandbox | undefined;
-  const get = (): Sandbox => (real ??= createProcessSandbox());
+  const get = (): Sandbox => (real ??= createProcessSandbox(options));
   return {
     run: (request, signal) => get().run(request, signal),
     isolation: () => get().isolation(),
@@ -202,8 +233,12 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
   const kept = tasks.filter((t) => previous.has(t.task.id)).map((t) => previous.get(t.task.id)!);
 
   const settings = modelSettingsFromOptions(opts as ModelOptionValues);
+  const writer = new OutcomeWriter(opts.out, command === 'solve');
   const model = createModelClient(settings);
-  const sandbox = lazySandbox();
+  const sandbox = lazySandbox({
+    ...(opts.python ? { python: opts.python } : {}),
+    limits: { ...(opts.timeoutMs ? { wallMs: opts.timeoutMs, cpuMs: opts.timeoutMs } : {}), ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}) },
+  });
   const verifier = createVerifier(sandbox);
   const deps: SolveDeps = { model, verifier };
   let dataset: DatasetStore | undefined;
@@ -228,7 +263,6 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
   let stdoutClosed = false;
   process.stdout.on('error', onStdoutError);
 
-  const writer = new OutcomeWriter(opts.out, command === 'solve');
   const bar =
     process.stderr.isTTY && todo.length > 0
       ? new SingleBar({ format: `${command} [{bar}] {value}/{total} tasks | verified {verified} | {task}`, stream: process.stderr, hideCursor: true }, undefined)
@@ -342,7 +376,10 @@ function addRunOptions(cmd: Command, defaultSamples: number): Command {
     .option('--resume', 'skip task_ids already finished in --out')
     .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
     .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
-    .option('--limit <n>', 'run only the first n tasks', positiveInt('--limit', 1));
+    .option('--limit <n>', 'run only the first n tasks', positiveInt('--limit', 1))
+    .option('--timeout-ms <n>', 'wall and CPU time for one test run, ms (default 10000)', positiveInt('--timeout-ms', 100))
+    .option('--memory-mb <n>', 'memory for one test run, MiB (default 512)', positiveInt('--memory-mb', 32))
+    .option('--python <path>', 'Python interpreter for Python candidates (default python3)');
   addModelOptions(cmd);
   return cmd;
 }

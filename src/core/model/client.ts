@@ -158,7 +158,8 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
         ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
       });
       guard.onAbort(() => stream.abort());
-      guard.progress();
+      // The first-token timer keeps running until the first chunk: some servers send headers at once
+      // and only then evaluate the prompt.
       for await (const part of stream) {
         guard.progress();
         const piece = part.message?.content ?? '';
@@ -356,7 +357,6 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
       });
       await this.checkOk(res, model);
       if (!res.body) throw new SyntaxError('no response body');
-      guard.progress();
       let sawDone = false;
       for await (const data of sseData(res.body)) {
         guard.progress();

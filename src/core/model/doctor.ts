@@ -19,6 +19,8 @@ export interface Check {
   fix?: string;
   /** A failing required check makes the whole report fail (exit code 1). */
   required: boolean;
+  /** Extra lines (e.g. the sandbox's notes on what it tried). */
+  notes?: string[];
 }
 
 export interface DoctorReport {
@@ -113,14 +115,16 @@ function fixOf(err: unknown): { detail: string; fix?: string } {
   return { detail: err instanceof Error ? err.message : String(err) };
 }
 
-function isolationSummary(r: IsolationReport): { status: CheckStatus; detail: string; fix?: string } {
+function isolationSummary(r: IsolationReport): { status: CheckStatus; detail: string; fix?: string; notes?: string[] } {
   const parts = [`network ${r.network}`, `processes ${r.processes}`, `filesystem ${r.filesystem}`, `memory ${r.memory}`];
   const weak = [r.network === 'open' && 'network', r.processes === 'best-effort' && 'processes', r.filesystem === 'shared' && 'filesystem', r.memory === 'best-effort' && 'memory'].filter(Boolean);
-  const detail = `${r.platform}: ${parts.join(', ')}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`;
-  if (weak.length === 0) return { status: 'ok', detail };
+  const detail = `${r.platform}: ${parts.join(', ')}`;
+  const notes = r.notes.length ? { notes: [...r.notes] } : {};
+  if (weak.length === 0) return { status: 'ok', detail, ...notes };
   return {
     status: 'warn',
     detail,
+    ...notes,
     fix: `Candidates still run in separate processes under limits, but ${weak.join(', ')} isolation is weaker here. On Linux, allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1) or run inside a container for full isolation.`,
   };
 }
@@ -222,6 +226,7 @@ export function formatDoctorReport(report: DoctorReport): string {
   const lines: string[] = [];
   for (const c of report.checks) {
     lines.push(`${MARK[c.status]} ${c.title.padEnd(width)}  ${c.detail}`);
+    for (const n of c.notes ?? []) lines.push(`  ${' '.repeat(width)}  · ${n}`);
     if (c.fix && c.status !== 'ok') lines.push(`  ${' '.repeat(width)}  fix: ${c.fix}`);
   }
   lines.push(report.ok ? 'Everything Crucible needs is in place.' : 'Some required checks failed: see the fixes above.');

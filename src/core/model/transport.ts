@@ -244,7 +244,11 @@ export function toModelError(err: unknown, ctx: FailureContext): ModelError {
         { host, ...model, retryable: true, cause: err },
       );
     }
-    if (err instanceof TypeError) return unreachableError(settings, code ?? message, err);
+    if (err instanceof TypeError) {
+      const cause = (err as { cause?: unknown }).cause;
+      const why = code ?? (cause instanceof Error && cause.message ? cause.message : message);
+      return unreachableError(settings, why, err);
+    }
   }
   if (/did not receive done or success response/i.test(message) || /ended without/i.test(message)) {
     return new ModelError(

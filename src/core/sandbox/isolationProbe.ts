@@ -217,7 +217,7 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
     c.uid ? `jobs run as uid ${c.uid}` : 'jobs run as the host user',
   ].filter(Boolean);
   notes.push(`mechanisms: ${mechanisms.join('; ')}`);
-  notes.push('limits: wall time (SIGKILL), CPU (sampled every 50 ms, RLIMIT_CPU as backstop), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' + (c.uid ? ', RLIMIT_NPROC (per-worker uid)' : '; no process-count limit (jobs share the host uid)'));
+  notes.push('limits: wall time (SIGKILL), CPU (sampled every 50 ms, RLIMIT_CPU as backstop), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' + (c.uid ? ', RLIMIT_NPROC 64 (per-worker uid)' : '; no process-count limit (jobs share the host uid)'));
   for (const n of setup.notes) notes.push(`worker: ${n}`);
   const report: IsolationReport = { platform: process.platform, network, processes, filesystem, memory, notes, python: setup.python };
   if (node) report.node = node;

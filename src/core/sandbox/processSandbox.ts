@@ -32,6 +32,8 @@ export interface ProcessSandboxOptions {
    * 2,000,000 picked from this process id and a counter, so two sandboxes on one machine do not share uids.
    */
   uidBase?: number;
+  /** How long past the wall limit the host waits for a worker's answer before killing it. Default 10000 ms. */
+  backstopMs?: number;
 }
 
 /** The sandbox plus a few introspection hooks the tests and `crucible doctor` use. */
@@ -60,10 +62,20 @@ const JOB_ENV: Record<string, string> = {
 /** Seatbelt profile for macOS: everything allowed except network access. */
 const MACOS_PROFILE = '(version 1)(allow default)(deny network*)';
 
+/** The worker's own environment: enough to find the interpreter (pyenv shims need their variables), no secrets. */
+function workerEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? JOB_ENV.PATH!, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+  for (const key of ['PYENV_VERSION', 'PYENV_ROOT', 'SYSTEMROOT']) {
+    const v = process.env[key];
+    if (v) env[key] = v;
+  }
+  return env;
+}
+
 /** Extra address space Node needs beyond its heap (V8 reserves large virtual ranges at start-up). */
 const NODE_AS_OVERHEAD_MB = 1024;
 /** Time the worker gets beyond the wall limit before the host gives up on it and kills it. */
-const BACKSTOP_MS = 5000;
+const BACKSTOP_MS = 10_000;
 
 interface WorkerHello {
   type: 'hello';
@@ -191,7 +203,7 @@ class Worker {
       const argv = useSeatbelt ? ['-p', MACOS_PROFILE, this.pool.python, ...args] : args;
       proc = spawn(command, argv, {
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? JOB_ENV.PATH, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', ...(process.env.PYENV_VERSION ? { PYENV_VERSION: process.env.PYENV_VERSION } : {}), ...(process.env.PYENV_ROOT ? { PYENV_ROOT: process.env.PYENV_ROOT } : {}) },
+        env: workerEnv(),
       });
     } catch (e) {
       this.exited = true;
@@ -225,13 +237,12 @@ class Worker {
     this.unref();
   }
 
+  /** Idle workers must not keep the host process alive; Pool.hold() keeps it alive while jobs wait. */
   private unref(): void {
-    const p = this.proc as (ChildProcess & { stdout: { unref?: () => void }; stderr: { unref?: () => void }; stdin: { unref?: () => void } }) | undefined;
+    const p = this.proc;
     if (!p) return;
     p.unref();
-    (p.stdout as unknown as { unref?: () => void })?.unref?.();
-    (p.stderr as unknown as { unref?: () => void })?.unref?.();
-    (p.stdin as unknown as { unref?: () => void })?.unref?.();
+    for (const stream of [p.stdin, p.stdout, p.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
   }
 
   get idle(): boolean {
@@ -296,10 +307,11 @@ class Worker {
   start(p: Pending): void {
     this.current = p;
     this.write(p.job);
+    const backstop = p.job.limits.wallMs + this.pool.backstopMs;
     this.backstop = setTimeout(() => {
-      this.failCurrent(`the sandbox worker did not answer within ${p.job.limits.wallMs + BACKSTOP_MS} ms; it was killed and restarted`);
+      this.failCurrent(`the sandbox worker did not answer within ${backstop} ms; it was killed and restarted`);
       this.kill();
-    }, p.job.limits.wallMs + BACKSTOP_MS);
+    }, backstop);
     if (p.signal) {
       this.abortListener = () => this.write({ type: 'cancel', id: p.job.id });
       p.signal.addEventListener('abort', this.abortListener, { once: true });
@@ -381,9 +393,11 @@ class Pool {
     readonly node: string,
     readonly namespaces: boolean,
     readonly uidBase: number,
+    readonly backstopMs: number,
   ) {
     const home = homedir();
-    this.hideDirs = Array.from(new Set(['/root', '/home', home].filter((d) => d && d !== '/')));
+    // Home directories hold keys and tokens; /run holds sockets (Docker, D-Bus) that bypass the network namespace.
+    this.hideDirs = Array.from(new Set(['/root', '/home', home, '/run'].filter((d) => d && d !== '/')));
     let nodeReal = node;
     try {
       nodeReal = realpathSync(node);
@@ -542,7 +556,7 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
   const python = options.python ?? 'python3';
   const node = options.node ?? process.execPath;
   const uidBase = options.uidBase ?? 2_000_000 + ((process.pid * 16 + instanceCounter++) % 100_000) * 256;
-  const pool = new Pool(Math.min(size, 256), python, node, options.namespaces ?? true, uidBase);
+  const pool = new Pool(Math.min(size, 256), python, node, options.namespaces ?? true, uidBase, options.backstopMs ?? BACKSTOP_MS);
   const baseLimits = options.limits;
   const onExit = () => pool.killAllSync();
   process.once('exit', onExit);
@@ -577,7 +591,7 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       if (typeof limits === 'string') return errorResult(limits, started);
       const extra = {
         reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16),
-        processes: 128,
+        processes: 64,
       };
       const stdin = request.stdin ?? '';
       if (request.language === 'python') {

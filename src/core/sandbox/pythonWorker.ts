@@ -29,6 +29,7 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
@@ -165,7 +166,9 @@ def setup_mounts():
     keeps = keep_paths()
     hide = []
     for h in CFG.get('hide', []):
-        if h and os.path.isdir(h) and os.path.realpath(h) not in ('/', '/tmp'):
+        r = os.path.realpath(h) if h else ''
+        under_tmp = any(r == t or r.startswith(t + '/') for t in ('/tmp', '/var/tmp', '/dev/shm'))
+        if r and os.path.isdir(r) and r != '/' and not under_tmp:
             hide.append(os.path.realpath(h))
     kept_fds = []
     for h in hide:
@@ -209,6 +212,8 @@ def enter_pid_namespace():
     z = os.fork()
     if z == 0:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # Not dumpable: a job running as the same user cannot ptrace the zygote or read its memory.
+        prctl(PR_SET_DUMPABLE, 0)
         if CAPS['mnt']:
             try:
                 mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | 8, None)
@@ -420,6 +425,7 @@ def program(job, jobdir, fds, ctl_w):
     os.chdir(jobdir)
     lim = job['limits']
     set_limits(lim, job['kind'])
+    prctl(PR_SET_DUMPABLE, 1)
     uid = CAPS['uid']
     if uid:
         os.setgroups([])
@@ -702,6 +708,12 @@ def run_job(job):
             reason = why
         if kst is not None:
             return
+        if CAPS['pid']:
+            # One signal stops the program and everything it started (a fork bomb stops competing for CPU).
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             os.kill(kpid, signal.SIGKILL)
         except OSError:

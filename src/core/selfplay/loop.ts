@@ -70,6 +70,20 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * The saved run to continue, checked against the caller's intent: resuming needs a checkpoint, and a new
+ * run never overwrites one. Throws SelfPlayError (or StateFileError for a corrupt file) naming the fix.
+ */
+export async function savedRun(statePath: string | undefined, resume: boolean): Promise<SelfPlayState | undefined> {
+  if (resume && !statePath) throw new SelfPlayError('Resuming needs a state file (CLI: --state FILE, default in the dataset folder).');
+  const existing = statePath ? await readState(statePath) : undefined;
+  if (resume && !existing) throw new SelfPlayError(`Nothing to resume: there is no self-play state at ${statePath}. Run without --resume to start a new run.`);
+  if (existing && !resume) {
+    throw new SelfPlayError(`A self-play run is already saved at ${statePath} (${existing.accepted.length} accepted). Pass --resume to continue it, or delete the file (or pick another --state) to start over.`);
+  }
+  return existing;
+}
+
 export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Promise<SelfPlayReport> {
   const now = deps.now ?? Date.now;
   const sessionStart = now();
@@ -92,13 +106,10 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
   // ---- state: new or resumed ----
   let state: SelfPlayState;
   let resumed = false;
-  const existing = options.statePath ? await readState(options.statePath) : undefined;
-  if (options.resume && !options.statePath) throw new SelfPlayError('Resuming needs a state file (CLI: --state FILE, default in the dataset folder).');
-  if (options.resume && !existing) throw new SelfPlayError(`Nothing to resume: there is no self-play state at ${options.statePath}. Run without --resume to start a new run.`);
-  if (existing && !options.resume) {
-    throw new SelfPlayError(`A self-play run is already saved at ${options.statePath} (${existing.accepted.length} accepted). Pass --resume to continue it, or delete the file (or pick another --state) to start over.`);
-  }
-  const maxGenerations = options.maxGenerations ?? existing?.maxGenerations ?? options.count * 10;
+  const existing = await savedRun(options.statePath, options.resume === true);
+  // A resumed run keeps its generation budget, grown by 10 per puzzle when the target is raised.
+  const maxGenerations =
+    options.maxGenerations ?? (existing ? existing.maxGenerations + Math.max(0, options.count - existing.target) * 10 : options.count * 10);
   if (existing) {
     state = existing;
     resumed = true;
@@ -421,7 +432,7 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
 
   const nextTicket = (): Ticket => {
     const ticket = state.nextTicket++;
-    if (state.ladder.length && rng.next() < 0.5) {
+    if (state.ladder.length && rng.next() < (options.ladderShare ?? 0.5)) {
       const variant = state.ladder.shift()!;
       state.ladderStats.requested++;
       return { ticket, arm: variant.arm, variant };

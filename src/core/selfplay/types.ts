@@ -75,6 +75,8 @@ export interface SelfPlayOptions {
   allowedImports?: string[];
   /** Temperature for puzzle writing and solving; self-play needs variety, default max(configured, 0.8). */
   temperature?: number;
+  /** Share of tickets that take a waiting easier-variant request (LADDER) when there is one (default 0.5). */
+  ladderShare?: number;
   /** Checkpoint file, rewritten atomically after every settled puzzle. */
   statePath?: string;
   /** Continue the run saved at statePath (it must exist). Without it an existing state file is an error. */

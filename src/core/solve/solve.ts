@@ -5,6 +5,7 @@
 
 import { setMaxListeners } from 'node:events';
 import type { ChatMessage, GenerationOptions } from '../model/types';
+import { isModelError } from '../model/errors';
 import { extractCode } from '../model/extract';
 import { fitPrompt } from '../model/promptBudget';
 import { checkSyntax } from '../parse/syntax';
@@ -353,7 +354,11 @@ class SolveRun {
     }
 
     const ctx = await raceAbort(
-      this.deps.model.contextLength(undefined, this.signal).catch(() => undefined),
+      this.deps.model.contextLength(undefined, this.signal).catch((err: unknown) => {
+        // No server or no such model: nothing else will work either, and the message names the fix.
+        if (isModelError(err, 'unreachable') || isModelError(err, 'model_missing')) throw err;
+        return undefined; // otherwise fall back to a conservative window
+      }),
       this.signal,
       () => this.stopReason(),
     );

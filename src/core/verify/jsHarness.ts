@@ -313,7 +313,15 @@ const HARNESS = String.raw`
   }
 
   function emit(kind, body) {
-    try { writeSync(3, bufFrom(nonce + ' ' + kind + ' ' + body + '\n', 'utf8')); } catch (e) { /* report channel gone */ }
+    let data = bufFrom('\n' + nonce + ' ' + kind + ' ' + body + '\n', 'utf8');
+    try {
+      for (;;) {
+        let n = 0;
+        try { n = writeSync(3, data); } catch (e) { if (e && e.code === 'EAGAIN') continue; throw e; }
+        if (n >= data.length) break;
+        data = data.subarray(n);
+      }
+    } catch (e) { /* report channel gone */ }
   }
   function push(a, x) { apply(arrPush, a, [x]); }
   function join(a) { return apply(arrJoin, a, [',']); }

@@ -90,8 +90,10 @@ def _crucible_main(_P):
     del buf
 
     def emit(kind, body):
+        data = ('\n' + nonce + ' ' + kind + ' ' + body + '\n').encode('utf-8', 'surrogatepass')
         try:
-            _write(3, (nonce + ' ' + kind + ' ' + body + '\n').encode('utf-8', 'surrogatepass'))
+            while data:
+                data = data[_write(3, data):]
         except OSError:
             pass
 
@@ -526,8 +528,20 @@ def decode(v):
     raise ValueError('cannot rebuild a value of kind ' + str(t))
 `;
 
-/** The whole Python program for one job: the harness plus the payload as a JSON literal. */
-export function buildPythonProgram(payload: PythonPayload): string {
+/**
+ * The whole Python program for one job: the harness plus the payload as a JSON literal. With `compiled` (base64 of
+ * the harness's marshalled code object, see harnessCompileProgram) the job skips compiling the harness, which is
+ * most of a small job's cost.
+ */
+export function buildPythonProgram(payload: PythonPayload, compiled?: string): string {
   const literal = JSON.stringify(JSON.stringify(payload));
+  if (compiled) {
+    return `import marshal as _m, binascii as _b, json as _json\nexec(_m.loads(_b.a2b_base64('${compiled}')))\ndel _m, _b\n_crucible_main(_json.loads(${literal}))\n`;
+  }
   return `${HARNESS}\nimport json as _json\n_crucible_main(_json.loads(${literal}))\n`;
+}
+
+/** A program that compiles the harness and writes its marshalled code object (base64, one line) to fd 3. */
+export function harnessCompileProgram(): string {
+  return `import marshal, binascii, os\nsrc = ${JSON.stringify(HARNESS)}\nos.write(3, binascii.b2a_base64(marshal.dumps(compile(src, '<harness>', 'exec')), newline=False) + b'\\n')\n`;
 }

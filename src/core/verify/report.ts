@@ -34,23 +34,31 @@ export interface ReportLine {
 }
 
 /** Parses the fd-3 report: only lines that start with the nonce count; anything else is ignored. */
-export function parseReport(report: string, nonce: string): { lines: ReportLine[]; foreign: number } {
+export function parseReport(report: string, nonce: string): { lines: ReportLine[]; foreign: number; corrupt: number } {
+  // The harness starts every line with a newline, so bytes the candidate wrote to fd 3 cannot glue onto it. A line
+  // that carries the nonce but does not parse (or does not start with it) was interleaved with other writes: that is
+  // counted as corrupt and makes the run an error, so a lost failing report can never turn into a pass.
   const lines: ReportLine[] = [];
   let foreign = 0;
+  let corrupt = 0;
   const prefix = nonce + ' ';
   for (const raw of report.split('\n')) {
     if (!raw) continue;
-    if (!raw.startsWith(prefix)) { foreign++; continue; }
+    if (!raw.startsWith(prefix)) {
+      if (nonce && raw.includes(nonce)) corrupt++;
+      else foreign++;
+      continue;
+    }
     const rest = raw.slice(prefix.length);
     const sp = rest.indexOf(' ');
     const kind = sp < 0 ? rest : rest.slice(0, sp);
     try {
       lines.push({ kind, body: sp < 0 ? null : JSON.parse(rest.slice(sp + 1)) });
     } catch {
-      foreign++;
+      corrupt++;
     }
   }
-  return { lines, foreign };
+  return { lines, foreign, corrupt };
 }
 
 export interface SourceFiles {
@@ -217,7 +225,7 @@ const LIMIT_STATUS: { [k: string]: VerdictStatus } = { timeout: 'timeout', memor
 
 /** Builds the Verdict for a `tests` run. */
 export function verdictFromRun(run: RunResult, opts: BuildOptions): Verdict {
-  const { lines, foreign } = parseReport(run.report, opts.nonce);
+  const { lines, foreign, corrupt } = parseReport(run.report, opts.nonce);
   const { files, style } = opts;
   let plan: SitePlan[] | undefined = opts.plan;
   const failures: SiteFailure[] = [];
@@ -283,6 +291,9 @@ export function verdictFromRun(run: RunResult, opts: BuildOptions): Verdict {
   } else if (fatal) {
     status = 'error';
     notes.push(`Harness error: ${fatal}`);
+  } else if (corrupt > 0) {
+    status = 'error';
+    notes.push(`The report channel was corrupted (${corrupt} harness line(s) interleaved with other writes to file descriptor 3); the run cannot be trusted.`);
   } else if (!plan) {
     status = 'error';
     notes.push(`The test harness never started (exit code ${run.exitCode ?? run.signal}).`);
@@ -302,6 +313,9 @@ export function verdictFromRun(run: RunResult, opts: BuildOptions): Verdict {
     failures.push(f);
   } else if (failures.length > 0) {
     status = 'failed';
+  } else if (sites.length > 0 && counts.size === 0) {
+    status = 'failed';
+    notes.push(`No test ran: none of the ${sites.length} assert(s) in the tests executed.`);
   } else if (missing.length > 0) {
     status = 'failed';
     for (const { s } of missing.slice(0, 5)) failures.push({ kind: 'assert', test: s.src, line: s.line, error: 'this test never ran' });
@@ -378,7 +392,8 @@ function formatFeedback(p: FeedbackParts): string {
 
 /** Generic single-value runs (puzzle `sol`, `sat`, `evaluate`): the kinds reported, or the error that stopped them. */
 export function collectReport(run: RunResult, nonce: string): { byKind: Map<string, unknown[]>; ended: boolean } {
-  const { lines } = parseReport(run.report, nonce);
+  const { lines, corrupt } = parseReport(run.report, nonce);
+  if (corrupt > 0) return { byKind: new Map(), ended: false };
   const byKind = new Map<string, unknown[]>();
   let ended = false;
   for (const l of lines) {

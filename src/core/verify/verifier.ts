@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Limits, RunResult, Sandbox } from '../sandbox/types';
 import type { Candidate, Puzzle, Task, TestFailure, Verdict, VerdictStatus } from '../types';
 import type { PuzzleVerdict, Verifier } from './types';
-import { buildPythonProgram } from './pythonHarness';
+import { buildPythonProgram, harnessCompileProgram, type PythonPayload } from './pythonHarness';
 import { buildJsProgram, rewriteJsTests } from './jsHarness';
 import { collectReport, formatError, trimOutput, verdictFromRun, type ErrorInfo, type Leaf } from './report';
 import { isCanon, matchesAnsType, renderCanon, type Canon } from './canonical';
@@ -58,6 +58,25 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     return sandbox.run({ language, source, stdin: nonce + '\n', limits }, signal);
   }
 
+  // The harness compiled once by the sandbox's own Python (marshal is version-specific), then reused by every job.
+  // Only our harness source runs in that job; if it fails, jobs carry the harness source instead.
+  let compiled: Promise<string | undefined> | undefined;
+  function compiledHarness(): Promise<string | undefined> {
+    if (!compiled) {
+      compiled = sandbox.run({ language: 'python', source: harnessCompileProgram(), limits }).then(
+        (r) => {
+          const line = r.report.trim();
+          return r.status === 'exited' && r.exitCode === 0 && /^[A-Za-z0-9+/=]+$/.test(line) ? line : undefined;
+        },
+        () => undefined,
+      );
+    }
+    return compiled;
+  }
+  async function python(payload: PythonPayload): Promise<string> {
+    return buildPythonProgram(payload, await compiledHarness());
+  }
+
   async function jsSources(task: Task, candidate: Candidate, tests: string): Promise<{ code: string; tests: string; sites: ReturnType<typeof rewriteJsTests>['sites'] } | Verdict> {
     let code = candidateProgram(task, candidate);
     let rewritten;
@@ -84,7 +103,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     let verdict: Verdict;
     if (task.language === 'python') {
       const code = candidateProgram(task, candidate);
-      const source = buildPythonProgram({ mode: 'tests', code, tests, entryPoint: task.entryPoint });
+      const source = await python({ mode: 'tests', code, tests, entryPoint: task.entryPoint });
       const run = await runJob('python', source, nonce, signal);
       verdict = verdictFromRun(run, { nonce, files: { '<candidate>': code, '<tests>': tests }, style: { language: 'python' } });
     } else {
@@ -104,7 +123,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     const nonce = newNonce();
     let run: RunResult;
     if (task.language === 'python') {
-      run = await runJob('python', buildPythonProgram({ mode: 'evaluate', code: candidateProgram(task, candidate), calls }), nonce, signal);
+      run = await runJob('python', await python({ mode: 'evaluate', code: candidateProgram(task, candidate), calls }), nonce, signal);
     } else {
       const prepared = await jsSources({ ...task, tests: '' }, candidate, '');
       if (!('code' in prepared)) return calls.map(() => null);
@@ -132,7 +151,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     const files = { '<candidate>': solution, '<puzzle>': puzzle.sat };
     // Job 1: run sol() and report its answer. Nothing else is trusted from this job.
     const n1 = newNonce();
-    const run1 = await runJob('python', buildPythonProgram({ mode: 'sol', code: solution }), n1, signal);
+    const run1 = await runJob('python', await python({ mode: 'sol', code: solution }), n1, signal);
     const bad1 = abnormal(run1, 'while running sol()');
     if (bad1) return bad1;
     const r1 = collectReport(run1, n1);
@@ -158,7 +177,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     }
     // Job 2: a clean process where candidate code never ran: sat(answer) is True?
     const n2 = newNonce();
-    const run2 = await runJob('python', buildPythonProgram({ mode: 'sat', code: puzzle.sat, answer: answerText }), n2, signal);
+    const run2 = await runJob('python', await python({ mode: 'sat', code: puzzle.sat, answer: answerText }), n2, signal);
     const bad2 = abnormal(run2, 'while checking sat(answer)');
     if (bad2) return { ...bad2, answer: answerText };
     const r2 = collectReport(run2, n2);

@@ -82,11 +82,20 @@ export class Workbench {
 
   /** Opens the command palette and types `label`; returns the matching rows' labels. */
   private async typeInPalette(label: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
     const input = this.quickInput.locator('input.input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(`>${label}`);
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Escape');
+      await this.page.keyboard.press('F1');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+        await input.fill(`>${label}`, { timeout: 3000 });
+        break;
+      } catch (err) {
+        // Focus moved while the palette opened (a notification or widget took it); open it again.
+        if (attempt >= 3) throw err;
+        await this.page.waitForTimeout(500);
+      }
+    }
     // Let the list settle on the filtered result.
     await this.page.waitForTimeout(300);
   }
@@ -158,14 +167,23 @@ export class Workbench {
 
   /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its tab. */
   async openFile(name: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('Control+P');
     const input = this.quickInput.locator('input.input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(name);
     const exact = new RegExp(`^${escapeRegExp(name)}$`);
     const row = this.quickInput.locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: exact }) }).first();
-    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    // A file written a moment ago may not be in Quick Open's results yet: ask again until it is.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Escape');
+      await this.page.keyboard.press('Control+P');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+        await input.fill(name, { timeout: 3000 });
+        await row.waitFor({ state: 'visible', timeout: 3000 });
+        break;
+      } catch (err) {
+        if (attempt >= 6) throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`);
+        await this.page.waitForTimeout(500);
+      }
+    }
     // Click the row itself: Enter could open whichever row the still-updating list has selected.
     await row.click();
     await this.activeTab(name).waitFor({ timeout: 15_000 });
@@ -178,14 +196,19 @@ export class Workbench {
 
   /** The active text editor (the modified side of a diff editor when a diff is active). */
   get editor(): Locator {
-    return this.page.locator('.editor-group-container.active .editor-instance .monaco-editor').last();
+    return this.page.locator('.editor-group-container.active .editor-instance .monaco-editor:visible').last();
   }
 
   /** Clicks at the end of the first visible editor line containing `text`, which puts the cursor there. */
   async clickLine(text: string): Promise<void> {
     const line = this.editor.locator('.view-line', { hasText: text }).first();
     await line.waitFor({ timeout: 10_000 });
-    const box = await line.boundingBox();
+    let box = await line.boundingBox();
+    for (let i = 0; !box && i < 40; i++) {
+      // The editor is still laying out (just opened); try again shortly.
+      await this.page.waitForTimeout(250);
+      box = await line.boundingBox();
+    }
     if (!box) throw new Error(`line "${text}" is not on screen`);
     const spans = line.locator('span > span');
     const last = spans.last();
@@ -234,6 +257,33 @@ export class Workbench {
     await this.runCommand('View: Close All Editors').catch(() => undefined);
     await this.page.waitForTimeout(200);
     await this.dismissDialogs();
+  }
+
+  /** Opens the light bulb menu (Ctrl+.) and runs the action whose label matches `pattern`, by keyboard. */
+  async runCodeAction(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    await this.page.keyboard.press('Control+.');
+    const menu = this.page.locator('.action-widget');
+    await menu.waitFor({ timeout: timeoutMs });
+    const rows = menu.locator('.monaco-list-row.action');
+    const deadline = Date.now() + timeoutMs;
+    let labels: string[] = [];
+    let target = -1;
+    while (target < 0 && Date.now() < deadline) {
+      labels = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? (e as HTMLElement).innerText))).map((l) => l.trim());
+      target = labels.findIndex((l) => pattern.test(l));
+      if (target < 0) await this.page.waitForTimeout(250);
+    }
+    if (target < 0) {
+      await this.page.keyboard.press('Escape');
+      throw new Error(`The light bulb menu has no action matching ${pattern}; it offers: ${labels.map((l) => `"${l}"`).join(', ') || 'nothing'}`);
+    }
+    await this.shot('code-actions');
+    // The menu blocks the pointer while it opens; a person's keyboard works: move the focus, then Enter.
+    const focused = Math.max(0, await rows.evaluateAll((els) => els.findIndex((e) => e.classList.contains('focused'))));
+    const key = target >= focused ? 'ArrowDown' : 'ArrowUp';
+    for (let i = 0; i < Math.abs(target - focused); i++) await this.page.keyboard.press(key);
+    await this.page.keyboard.press('Enter');
+    await menu.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
   }
 
   // ---- notifications ---------------------------------------------------------------------------
