@@ -16,15 +16,18 @@ const common = {
   minify: production,
   logLevel: 'warning',
   external: ['vscode'],
+  // web-tree-sitter's ESM build locates its wasm through import.meta.url, which is empty in a CJS bundle.
+  define: { 'import.meta.url': '__crucibleImportMetaUrl' },
 };
+const importMetaShim = "var __crucibleImportMetaUrl = require('url').pathToFileURL(__filename).href;";
 
 await Promise.all([
-  build({ ...common, entryPoints: [join(root, 'src/extension.ts')], outfile: join(root, 'dist/extension.js') }),
+  build({ ...common, entryPoints: [join(root, 'src/extension.ts')], outfile: join(root, 'dist/extension.js'), banner: { js: importMetaShim } }),
   build({
     ...common,
     entryPoints: [join(root, 'src/cli/main.ts')],
     outfile: join(root, 'dist/cli.js'),
-    banner: { js: '#!/usr/bin/env node' },
+    banner: { js: `#!/usr/bin/env node\n${importMetaShim}` },
   }),
 ]);
 chmodSync(join(root, 'dist/cli.js'), 0o755);

@@ -4,8 +4,9 @@
 import * as vscode from 'vscode';
 import type { Attempt, Language, Outcome, Task } from '../core/types';
 import type { SolveEvent } from '../core/solve/types';
-import { buildTaskFromCode } from '../core/parse/taskFromCode';
-import { functionAt } from '../core/parse/functions';
+import { buildTaskDetails } from '../core/parse/taskFromCode';
+import type { FunctionInfo } from '../core/parse/functions';
+import { replacementFor } from '../core/parse/replacement';
 import { ensureModel } from './models';
 import { toAbortSignal } from './cancel';
 import { describeOutcome, type TraceView } from './traceView';
@@ -87,31 +88,23 @@ async function solveAtCursor(ui: SolveUi): Promise<void> {
   const selection = editor.selection;
   const offset = doc.offsetAt(selection.active);
   const otherFiles = await workspaceTestFiles(language, doc.uri);
-  const built = await buildTaskFromCode({
+  const details = await buildTaskDetails({
     code,
     language,
     offset,
     selection: selection.isEmpty ? undefined : { start: doc.offsetAt(selection.start), end: doc.offsetAt(selection.end) },
     otherFiles,
+    path: vscode.workspace.asRelativePath(doc.uri),
   });
-  if ('error' in built) {
-    void vscode.window.showWarningMessage(built.error);
+  if ('error' in details) {
+    void vscode.window.showWarningMessage(details.error);
     return;
   }
-  let range: vscode.Range;
-  if (!selection.isEmpty) {
-    range = new vscode.Range(selection.start, selection.end);
-  } else {
-    const fn = await functionAt(code, language, offset);
-    if (!fn) {
-      void vscode.window.showWarningMessage('Put the cursor inside a function, or select the code to solve.');
-      return;
-    }
-    range = new vscode.Range(doc.positionAt(fn.startOffset), doc.positionAt(fn.endOffset));
-  }
+  const built = details.task;
+  const range = new vscode.Range(doc.positionAt(details.range.start), doc.positionAt(details.range.end));
   const outcome = await runWithProgress(ui, built, `Solving ${built.entryPoint ? `\`${built.entryPoint}\`` : 'selection'}`);
   if (!outcome) return;
-  await presentOutcome(ui, outcome, { uri: doc.uri, range, originalText: doc.getText(range) });
+  await presentOutcome(ui, outcome, { uri: doc.uri, range, originalText: doc.getText(range), fn: details.fn });
 }
 
 async function solveTypedTask(ui: SolveUi): Promise<void> {
@@ -237,15 +230,7 @@ async function showModelError(err: unknown): Promise<void> {
   followUp(choice);
 }
 
-function reindent(code: string, indent: string): string {
-  if (!indent) return code;
-  return code
-    .split('\n')
-    .map((line, i) => (i === 0 || !line.trim() ? line : indent + line))
-    .join('\n');
-}
-
-async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vscode.Uri; range: vscode.Range; originalText: string }): Promise<void> {
+async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vscode.Uri; range: vscode.Range; originalText: string; fn?: FunctionInfo }): Promise<void> {
   if (outcome.stopReason === 'cancelled') {
     void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
     return;
@@ -262,7 +247,15 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
   }
   const doc = await vscode.workspace.openTextDocument(target.uri);
   const indent = /^[ \t]*/.exec(doc.lineAt(target.range.start.line).text)?.[0] ?? '';
-  const replacement = reindent(best.candidate.code.trim(), target.range.start.character === 0 ? '' : indent);
+  // Only the target function from the candidate replaces the user's function (keeping `export` and indentation);
+  // a selection without a function gets the whole candidate, re-indented to the selection's column.
+  const replacement = target.fn
+    ? await replacementFor(target.fn, best.candidate.code, outcome.task.language, undefined, indent)
+    : best.candidate.code
+        .trim()
+        .split('\n')
+        .map((line, i) => (i === 0 || !line.trim() || target.range.start.character === 0 ? line : indent + line))
+        .join('\n');
   if (outcome.verified) {
     const label = outcome.verifiedByGeneratedTests ? 'verified by generated tests' : 'verified';
     await ui.proposals.show({

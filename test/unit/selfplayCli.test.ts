@@ -119,6 +119,20 @@ describe('crucible selfplay (spawned CLI)', function () {
     assert.ok(records.every((r) => r.task.origin === 'self-play'));
   });
 
+  it('Ctrl-C stops the run cleanly: the hanging request is aborted, the checkpoint kept, the report printed', async () => {
+    server = await startOllamaServer({ respond: uniquePuzzles({ n: 1 }) });
+    const statePath = join(dir, 'state.json');
+    const run = start(['selfplay', '--host', server.url, '--model', MODEL, '--count', '3', '--samples', '1', '--state', statePath, '--concurrency', '1']);
+    await waitFor(() => acceptedIn(statePath).length >= 1 && server!.activeGenerations > 0, 30_000, 'one accepted puzzle and a hanging request');
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /stopping; accepted puzzles are kept \(resume with --resume\)/);
+    assert.match(result.stdout, /1\/3 puzzles accepted.*stopped/);
+    await server.waitForAborted(1, 5000);
+    assert.equal(acceptedIn(statePath).length, 1);
+  });
+
   it('writes the report as JSON and the accepted puzzles in P3 layout with --out', async () => {
     server = await startOllamaServer({ respond: uniquePuzzles({ n: Infinity }) });
     const out = join(dir, 'run.json');

@@ -205,6 +205,29 @@ describe('solve (end to end through the test server)', function () {
     assert.deepEqual(t, { kind: 'tests', origin: 'generated', count: 4 });
   });
 
+  it('writes node:assert tests for an untested JavaScript task and labels the result', async () => {
+    const task: Task = {
+      id: 'js-untested',
+      language: 'javascript',
+      prompt: '/** Returns the larger of a and b. */\nfunction larger(a, b) {}\n',
+      entryPoint: 'larger',
+      tests: '',
+      testsOrigin: 'none',
+      origin: 'user',
+      completionStyle: 'function',
+    };
+    const deps = await serve((body) =>
+      kindOf(body) === 'tests'
+        ? '```javascript\nassert.strictEqual(larger(1, 2), 2);\nassert.strictEqual(larger(5, -1), 5);\nassert.deepStrictEqual(larger(3, 3), 3);\n```'
+        : '```javascript\nfunction larger(a, b) {\n  return a > b ? a : b;\n}\n```',
+    );
+    const outcome = await solve(task, deps, { budget: budget({ samples: 2, rounds: 1 }) });
+    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
+    assert.equal(outcome.verifiedByGeneratedTests, true);
+    assert.equal(outcome.best!.verdict.testsTotal, 3);
+    assert.match(outcome.task.tests, /^const assert = require\('node:assert'\);\nassert\.strictEqual\(larger\(1, 2\), 2\);/);
+  });
+
   it('ends with an error naming the fix when the model writes no usable tests for an untested task', async () => {
     const task: Task = { ...addTask, tests: '', testsOrigin: 'none' };
     const deps = await serve((body) => (kindOf(body) === 'tests' ? 'You could test it with a few numbers.' : RIGHT_ADD));

@@ -81,6 +81,16 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
     }
   });
 
+  it('calls pytest-style test_* functions and runs if __name__ == "__main__" blocks in the tests', async () => {
+    const tests = 'def test_small():\n    assert sq(2) == 4\n\ndef test_big():\n    assert sq(10) == 100\n\nif __name__ == "__main__":\n    test_small()\n';
+    const good = await fx.verifier.verify(task('python', tests), cand('python', 'def sq(x):\n    return x * x\n'));
+    assert.equal(good.status, 'passed', good.feedback);
+    assert.equal(good.testsTotal, 2);
+    const bad = await fx.verifier.verify(task('python', tests), cand('python', 'def sq(x):\n    return x * x if x < 5 else 0\n'));
+    assert.equal(bad.status, 'failed');
+    assert.equal(bad.failures[0].test, 'assert sq(10) == 100');
+  });
+
   it('says which function is missing when check() has nothing to call', async () => {
     const v = await fx.verifier.verify(task('python', 'def check(candidate):\n    assert candidate(1) == 1\n', { entryPoint: 'ident' }), cand('python', 'def other(x):\n    return x\n'));
     assert.equal(v.passed, false);

@@ -754,7 +754,7 @@ def run_job(job):
                     poller.unregister(PROTO_IN)
                     kill_job('error')
                 for m in msgs:
-                    if m.get('type') == 'cancel':
+                    if m.get('type') == 'cancel' and m.get('id') == job['id']:
                         kill_job('cancelled')
                 continue
             if fd == pidfd:

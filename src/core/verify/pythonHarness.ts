@@ -336,7 +336,7 @@ def _crucible_main(_P):
         defined = [n.name for n in tree.body if _isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         called = set()
         for n in tree.body:
-            for sub in ast.walk(n) if _isinstance(n, ast.Expr) else []:
+            for sub in [] if _isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else ast.walk(n):
                 if _isinstance(sub, ast.Call) and _isinstance(sub.func, ast.Name):
                     called.add(sub.func.id)
         for n in tree.body:
@@ -457,7 +457,7 @@ def _crucible_main(_P):
 
     tns = dict(ns)
     tns['__builtins__'] = dict(pristine_builtins)
-    tns['__name__'] = '__tests__'
+    tns['__name__'] = '__main__'
     tns['__crucible_a'] = report_assert
 
     if mode == 'evaluate':
