@@ -38,6 +38,6 @@ export function activateCrucible(context: vscode.ExtensionContext): void {
   registerInlineFeatures(context, services, jobs);
   registerModelCommands(context, () => services.model());
   registerDatasetFeatures(context, () => services.datasetFolder());
-  registerSelfPlay(context, { model: () => services.model(), verifier: () => services.verifier(), datasetFolder: () => services.datasetFolder() });
+  registerSelfPlay(context, { model: () => services.model(), verifier: () => services.verifier(), sandbox: () => services.sandbox(), datasetFolder: () => services.datasetFolder() });
   log.info('Crucible activated');
 }
