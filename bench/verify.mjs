@@ -1,6 +1,7 @@
 // Benchmark: `crucible verify` (the built CLI, warm sandbox workers) against a baseline that starts one fresh
 // interpreter per job, on the 164 HumanEval canonical solutions and the P3 train puzzles' reference solutions.
 // Run: node esbuild.mjs && node bench/verify.mjs [--concurrency N] [--limit N]
+// Each side runs twice in A-B-B-A order and the mean time counts (the machine is shared and its load drifts).
 // Prints jobs/s both ways and the ratio, names every reference solution that does not pass and why, and writes
 // JSON to bench/results/.
 import { spawn, execFileSync } from 'node:child_process';
@@ -76,17 +77,25 @@ for (const [name, jobs] of [['humaneval', heJobs], ['p3', p3Jobs]]) {
   if (!jobs.length) continue;
   const jobsFile = join(work, `${name}.jsonl`);
   writeFileSync(jobsFile, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
-  const ours = await runCli(jobsFile);
-  if (ours.code !== 0) console.log(`crucible verify exited ${ours.code}: ${ours.err.slice(-2000)}`);
-  const lines = ours.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const base = await runBaseline(jobs, name);
+  // A-B-B-A order: the machine is shared, so load drifts; each side gets one early and one late run.
+  const ours1 = await runCli(jobsFile);
+  const base1 = await runBaseline(jobs, name);
+  const base2 = await runBaseline(jobs, name);
+  const ours2 = await runCli(jobsFile);
+  for (const o of [ours1, ours2]) if (o.code !== 0) console.log(`crucible verify exited ${o.code}: ${o.err.slice(-2000)}`);
+  const ours = { ...ours1, seconds: (ours1.seconds + ours2.seconds) / 2 };
+  const base = { passed: base1.passed.map((p, i) => p && base2.passed[i]), seconds: (base1.seconds + base2.seconds) / 2 };
+  const lines = ours1.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines2 = ours2.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const flaky = lines.filter((l, i) => lines2[i] && lines2[i].status !== l.status).map((l) => l.id);
+  if (flaky.length) console.log(`  verdicts that differed between the two runs: ${flaky.join(', ')}`);
   const failures = lines.filter((l) => !l.passed).map((l) => ({ id: l.id, status: l.status, why: l.feedback.split('\n').slice(0, 4).join(' | ').slice(0, 400) }));
   const baseFailed = jobs.map((j, i) => (!base.passed[i] ? j.task_id ?? j.name : null)).filter(Boolean);
   const set = {
     name, jobs: jobs.length,
     crucible: { seconds: ours.seconds, jobsPerSecond: jobs.length / ours.seconds, passed: lines.filter((l) => l.passed).length, summary: ours.err.trim().split('\n').pop() },
     baseline: { seconds: base.seconds, jobsPerSecond: jobs.length / base.seconds, passed: jobs.length - baseFailed.length },
-    ratio: base.seconds / ours.seconds, failures, baselineFailures: baseFailed,
+    ratio: base.seconds / ours.seconds, runs: { crucible: [ours1.seconds, ours2.seconds], baseline: [base1.seconds, base2.seconds] }, failures, baselineFailures: baseFailed, flaky,
   };
   sets.push(set);
   console.log(`${name}: crucible verify ${set.crucible.jobsPerSecond.toFixed(1)} jobs/s (${ours.seconds.toFixed(2)} s, ${set.crucible.passed}/${jobs.length} passed) | baseline ${set.baseline.jobsPerSecond.toFixed(1)} jobs/s (${base.seconds.toFixed(2)} s, ${set.baseline.passed}/${jobs.length} exited 0) | ratio ${set.ratio.toFixed(2)}x`);

@@ -54,13 +54,14 @@ describe('editor features', () => {
     await workbench.clickLine('raise NotImplementedError');
     const t0 = Date.now();
     await workbench.runCodeAction(/Refine and verify/i);
-    // When the verified refinement is ready, the code lens above the function says so; clicking it puts
-    // the cursor where the new code starts and shows it as ghost text.
+    // When the verified refinement is ready, the code lens above the function says so and offers "Show",
+    // which puts the cursor where the new code starts and shows it as ghost text.
     const ready = workbench.editor.locator('.codelens-decoration a', { hasText: /refinement ready/i }).first();
     await ready.waitFor({ timeout: 45_000 });
     measurements.refineToReadyMs = Date.now() - t0;
     await workbench.shot('refinement-ready');
-    await ready.click();
+    assert.equal(readFileSync(file, 'utf8'), SAMPLE_PY, 'the refinement changed the file before it was accepted');
+    await workbench.editor.locator('.codelens-decoration a', { hasText: /^Show$/ }).first().click();
     const ghost = workbench.editor.locator('.ghost-text-decoration, .ghost-text, .ghost-text-decoration-preview').first();
     await ghost.waitFor({ timeout: 15_000 });
     await workbench.shot('ghost-text');

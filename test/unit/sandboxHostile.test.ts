@@ -19,6 +19,7 @@ const SECRET = `sk-crucible-fake-${process.pid}-do-not-leak`;
 const RUN_ID = `crucible-hostile-${process.pid}-${Date.now().toString(36)}`;
 
 interface Ctx {
+  unsafe?: boolean;
   sb: ProcessSandbox;
   report: IsolationReport;
   port: number;
@@ -557,6 +558,16 @@ function hostileSuite(opts: SuiteOptions): void {
       }
       ctx.sb = createProcessSandbox({ workers: 2, namespaces: opts.namespaces });
       ctx.report = await ctx.sb.isolation();
+      // Safety first: signal 0 only checks permission. If a job could signal processes outside itself,
+      // running kill(-1, SIGKILL) or a fork bomb here would hurt the machine: skip the suite instead.
+      const probe = await ctx.sb.run({
+        language: 'python',
+        source: 'import os\nfor t in (-1, 1, os.getppid()):\n    try:\n        os.kill(t, 0)\n        print("SIGNALABLE", t)\n    except OSError:\n        pass\nprint(os.getuid())',
+      });
+      if (probe.status !== 'exited' || /SIGNALABLE/.test(probe.stdout) || probe.stdout.trim() === '0') {
+        console.log(`      skipped on this machine: jobs can signal other processes or run as root (${probe.stdout.trim() || probe.status})`);
+        ctx.unsafe = true;
+      }
     });
 
     after(async () => {
@@ -569,6 +580,7 @@ function hostileSuite(opts: SuiteOptions): void {
 
     for (const c of cases.filter(opts.select)) {
       it(c.name, async function () {
+        if (ctx.unsafe) this.skip();
         const skip = c.needs && !opts.ignoreNeeds.includes(c.needs) ? c.needs(ctx.report) : undefined;
         if (skip) {
           console.log(`      skipped on this machine: ${skip}`);

@@ -91,6 +91,18 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
     assert.equal(bad.failures[0].test, 'assert sq(10) == 100');
   });
 
+  it('runs unittest.TestCase tests with self.assert* checks as reported sites', async () => {
+    const tests = 'import unittest\n\nclass TestSq(unittest.TestCase):\n    def test_small(self):\n        self.assertEqual(sq(2), 4)\n        self.assertTrue(sq(0) == 0)\n\n    def test_big(self):\n        self.assertIn(sq(10), [100])\n\nif __name__ == "__main__":\n    unittest.main()\n';
+    const good = await fx.verifier.verify(task('python', tests), cand('python', 'def sq(x):\n    return x * x\n'));
+    assert.equal(good.status, 'passed', good.feedback);
+    assert.equal(good.testsTotal, 3);
+    const bad = await fx.verifier.verify(task('python', tests), cand('python', 'def sq(x):\n    return float(x * x)\n'));
+    assert.equal(bad.status, 'failed');
+    assert.equal(bad.failures[0].test, 'self.assertIn(sq(10), [100])');
+    const skipped = await fx.verifier.verify(task('python', tests.replace('    def test_big', '    @unittest.skip("later")\n    def test_big')), cand('python', 'def sq(x):\n    return x * x\n'));
+    assert.equal(skipped.passed, false, skipped.feedback);
+  });
+
   it('says which function is missing when check() has nothing to call', async () => {
     const v = await fx.verifier.verify(task('python', 'def check(candidate):\n    assert candidate(1) == 1\n', { entryPoint: 'ident' }), cand('python', 'def other(x):\n    return x\n'));
     assert.equal(v.passed, false);
@@ -108,6 +120,12 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
     assert.equal(bad.failures[0].expected, '3');
     assert.equal(bad.failures[0].actual, '-1');
     assert.equal(bad.testsPassed, 0);
+  });
+
+  it('accepts JavaScript written as an ES module', async () => {
+    const v = await fx.verifier.verify(task('javascript', "import assert from 'node:assert';\nimport path from 'node:path';\nassert.strictEqual(base('/a/b.txt'), path.basename('/a/b.txt'));\n"),
+      cand('javascript', "import { basename } from 'node:path';\nexport function base(p) { return basename(p); }\n"));
+    assert.equal(v.status, 'passed', v.feedback);
   });
 
   it('reports a JavaScript exception with the candidate line', async () => {

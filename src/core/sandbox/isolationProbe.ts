@@ -11,7 +11,7 @@ import type { IsolationReport, Sandbox } from './types';
 /** What the worker said about its own set-up (a subset of its hello message). */
 export interface WorkerSetup {
   python: string;
-  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; hidden?: string[]; kept?: string[] };
+  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; killfilter?: boolean; hidden?: string[]; kept?: string[] };
   notes: string[];
 }
 
@@ -117,7 +117,7 @@ async function probeProcesses(sandbox: Sandbox, setup: WorkerSetup | undefined, 
     return 'best-effort';
   }
   if (setup?.caps.pid) {
-    notes.push('processes: each job runs in its own PID namespace; a detached grandchild died with its job');
+    notes.push('processes: jobs run in a PID namespace that is emptied after every job; a detached grandchild died with its job');
     return 'contained';
   }
   notes.push('processes: a detached grandchild died with its job, but without a PID namespace this is best-effort (subreaper and process-tree kill)');
@@ -213,7 +213,8 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
     c.userns ? 'user namespace' : '',
     c.net ? 'network namespace' : '',
     c.mnt ? 'mount namespace (private /tmp, /var/tmp, /dev/shm; hidden ' + (c.hidden?.join(', ') || 'nothing') + ')' : '',
-    c.pid ? 'PID namespace per job' : c.subreaper ? 'subreaper + process-tree kill' : 'process-group kill',
+    c.pid ? 'PID namespace per worker, emptied after every job' : c.subreaper ? 'subreaper + process-tree kill' : 'process-group kill',
+    !c.pid && c.killfilter ? 'seccomp filter: a job can signal only itself' : '',
     c.uid ? `jobs run as uid ${c.uid}` : 'jobs run as the host user',
   ].filter(Boolean);
   notes.push(`mechanisms: ${mechanisms.join('; ')}`);

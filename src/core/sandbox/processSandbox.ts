@@ -82,7 +82,7 @@ interface WorkerHello {
   pid: number;
   python: string;
   executable: string;
-  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; hidden?: string[]; kept?: string[] };
+  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; killfilter?: boolean; hidden?: string[]; kept?: string[] };
   notes: string[];
   base: string;
   vmMb?: number;
@@ -508,11 +508,19 @@ let esbuildTransform: Promise<EsbuildTransform | string> | undefined;
 
 function loadEsbuild(): Promise<EsbuildTransform | string> {
   if (!esbuildTransform) {
-    // A computed specifier keeps bundlers from inlining esbuild (its JS API must stay next to its binary).
-    const specifier = ['es', 'build'].join('');
-    esbuildTransform = import(specifier).then(
-      (m: { transform?: EsbuildTransform; default?: { transform?: EsbuildTransform } }) => m.transform ?? m.default?.transform ?? 'esbuild has no transform()',
-      (e: Error) => `TypeScript needs esbuild to transpile: ${e.message}`,
+    // Computed specifiers keep bundlers from inlining esbuild (its JS API must stay next to its binary).
+    // The native package is used where it is installed (development, the CLI from a checkout); the packaged
+    // extension ships the portable esbuild-wasm instead, so no platform-specific binary goes into the .vsix.
+    const load = (name: string) =>
+      import(name).then((m: { transform?: EsbuildTransform; default?: { transform?: EsbuildTransform } }) => {
+        const transform = m.transform ?? m.default?.transform;
+        if (!transform) throw new Error(`${name} has no transform()`);
+        return transform;
+      });
+    const native = ['es', 'build'].join('');
+    const portable = [native, 'wasm'].join('-');
+    esbuildTransform = load(native).catch(() => load(portable)).catch(
+      (e: Error) => `TypeScript needs esbuild (or esbuild-wasm) to transpile: ${e.message}. Reinstall the extension or run \`npm ci\`.`,
     );
   }
   return esbuildTransform;
@@ -586,53 +594,53 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
   };
 
   async function runJob(request: RunRequest, signal?: AbortSignal): Promise<RunResult> {
-      const started = Date.now();
-      const limits = resolveLimits(baseLimits, request.limits);
-      if (typeof limits === 'string') return errorResult(limits, started);
-      const extra = {
-        reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16),
-        processes: 64,
-      };
-      const stdin = request.stdin ?? '';
-      if (request.language === 'python') {
-        await pool.workers[0]?.started;
-        const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
-        return pool.submit(
-          { kind: 'python', file: 'main.py', source: request.source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + vm } },
-          signal,
-        );
-      }
-      if (request.language === 'javascript' || request.language === 'typescript') {
-        let source = request.source;
-        const nodeArgs = [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`];
-        if (request.language === 'typescript') {
-          // Stack traces then point at main.ts lines, not at the transpiled JavaScript.
-          nodeArgs.push('--enable-source-maps');
-          const out = await transpileTypeScript(source, { sourceMap: true });
-          if ('error' in out) {
-            if (out.sandboxError) return errorResult(out.error, started);
-            return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
-          }
-          source = out.code;
+    const started = Date.now();
+    const limits = resolveLimits(baseLimits, request.limits);
+    if (typeof limits === 'string') return errorResult(limits, started);
+    const extra = {
+      reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16),
+      processes: 64,
+    };
+    const stdin = request.stdin ?? '';
+    if (request.language === 'python') {
+      await pool.workers[0]?.started;
+      const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
+      return pool.submit(
+        { kind: 'python', file: 'main.py', source: request.source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + vm } },
+        signal,
+      );
+    }
+    if (request.language === 'javascript' || request.language === 'typescript') {
+      let source = request.source;
+      const nodeArgs = [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`];
+      if (request.language === 'typescript') {
+        // Stack traces then point at main.ts lines, not at the transpiled JavaScript.
+        nodeArgs.push('--enable-source-maps');
+        const out = await transpileTypeScript(source, { sourceMap: true });
+        if ('error' in out) {
+          if (out.sandboxError) return errorResult(out.error, started);
+          return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
         }
-        await pool.workers[0]?.started;
-        if (pool.fatal) {
-          return runNodeDirect({ node, nodeArgs, source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB } }, signal);
-        }
-        return pool.submit(
-          {
-            kind: 'exec',
-            file: 'main.js',
-            source,
-            argv: [node, ...nodeArgs, '{file}'],
-            stdin,
-            env: JOB_ENV,
-            limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB },
-          },
-          signal,
-        );
+        source = out.code;
       }
-      return errorResult(`unsupported language: ${String(request.language)}`, started);
+      await pool.workers[0]?.started;
+      if (pool.fatal) {
+        return runNodeDirect({ node, nodeArgs, source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB } }, signal);
+      }
+      return pool.submit(
+        {
+          kind: 'exec',
+          file: 'main.js',
+          source,
+          argv: [node, ...nodeArgs, '{file}'],
+          stdin,
+          env: JOB_ENV,
+          limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB },
+        },
+        signal,
+      );
+    }
+    return errorResult(`unsupported language: ${String(request.language)}`, started);
   }
   return sandbox;
 }

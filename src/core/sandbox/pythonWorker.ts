@@ -17,6 +17,8 @@ import re, math, collections, itertools, functools, heapq, bisect, string, typin
 import fractions, decimal, statistics, copy, operator, traceback, io, hashlib, datetime, enum, abc
 import numbers, array, textwrap, types, threading, atexit, linecache, contextlib, unittest, inspect
 import builtins, codecs, weakref, warnings, pprint, queue, struct, cmath, difflib, uuid, time, keyword, ast
+import socket, subprocess, tempfile, pathlib, glob, csv, platform, zlib, binascii, locale, shlex, secrets
+import encodings.idna, encodings.latin_1, encodings.ascii, encodings.utf_16
 try:
     import gc
     gc.collect()
@@ -43,6 +45,8 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 
 IS_LINUX = sys.platform.startswith('linux')
+# Audit arch and the numbers of kill, tkill, tgkill.
+SECCOMP_ARCH = {'x86_64': (0xC000003E, 62, 200, 234), 'aarch64': (0xC00000B7, 129, 130, 131)}
 libc = None
 if IS_LINUX:
     try:
@@ -57,9 +61,9 @@ def _check(r, what):
         e = ctypes.get_errno()
         raise OSError(e, what + ': ' + os.strerror(e))
 
-def prctl(op, arg):
+def prctl(op, arg, arg2=0):
     if libc is not None:
-        return libc.prctl(op, arg, 0, 0, 0)
+        return libc.prctl(op, arg, arg2, 0, 0)
     return -1
 
 def unshare(flags):
@@ -276,6 +280,7 @@ def setup():
         NOTES.append('namespaces disabled by configuration')
     if not CAPS['pid']:
         CAPS['subreaper'] = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
+        CAPS['killfilter'] = libc is not None and platform.machine() in SECCOMP_ARCH
     # Drop jobs to an unprivileged uid when we are real root, provided the job can still reach the
     # interpreter's stdlib and the Node binary as that uid.
     want = CFG.get('uid')
@@ -296,10 +301,11 @@ def setup():
             except BaseException:
                 os._exit(6)
         _, st = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(st) == 0:
-            CAPS['uid'] = want
-        else:
-            NOTES.append('not dropping to uid %d: the interpreter or Node would be unreadable as that user' % want)
+        # Never run a candidate as root: drop even when part of the interpreter is unreadable as that uid
+        # (then only the pre-imported modules and readable files work, and the report says so).
+        CAPS['uid'] = want
+        if os.waitstatus_to_exitcode(st) != 0:
+            NOTES.append('jobs run as uid %d, which cannot read all of the interpreter or Node install; modules that are not pre-imported may fail to import' % want)
 
 try:
     setup()
@@ -353,8 +359,12 @@ def set_limits(lim, kind):
     setl(resource.RLIMIT_FSIZE, int(lim['fileSizeBytes']))
     setl(resource.RLIMIT_NOFILE, max(8, int(lim['openFiles'])))
     setl(resource.RLIMIT_CORE, 0)
-    if CAPS['uid'] and hasattr(resource, 'RLIMIT_NPROC'):
-        setl(resource.RLIMIT_NPROC, int(lim.get('processes', 128)))
+    if hasattr(resource, 'RLIMIT_NPROC'):
+        if CAPS['uid']:
+            setl(resource.RLIMIT_NPROC, int(lim.get('processes', 64)))
+        elif not CAPS['pid']:
+            # The count is per real uid: allow this many more than the user already runs.
+            setl(resource.RLIMIT_NPROC, user_task_count(os.getuid()) + int(lim.get('processes', 64)))
 
 def run_python_program(path, source):
     sys.argv = [path]
@@ -408,6 +418,59 @@ def run_python_program(path, source):
             pass
     os._exit(rc)
 
+
+def user_task_count(uid):
+    n = 0
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return 4096
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/' + name + '/status') as f:
+                text = f.read()
+        except OSError:
+            continue
+        m = re.search(r'^Uid:\s+(\d+)', text, re.M)
+        t = re.search(r'^Threads:\s+(\d+)', text, re.M)
+        if m and int(m.group(1)) == uid:
+            n += int(t.group(1)) if t else 1
+    return n
+
+def install_kill_filter(own_pid):
+    # Without a PID namespace a job could signal the user's other processes (kill(-1, SIGKILL) as the
+    # same user ends a whole desktop session). A seccomp filter lets kill/tkill/tgkill reach only this
+    # process; every other target gets EPERM. Best effort: skipped on other architectures.
+    import platform
+    spec = SECCOMP_ARCH.get(platform.machine())
+    if libc is None or spec is None:
+        return False
+    arch, nr_kill, nr_tkill, nr_tgkill = spec
+    LD, JEQ, JGE, RET = 0x20, 0x15, 0x35, 0x06
+    ALLOW, EPERM = 0x7fff0000, 0x00050000 | errno.EPERM
+    ins = [
+        (LD, 0, 0, 4),                 # 0: arch
+        (JEQ, 0, 9, arch),             # 1: foreign arch -> allow
+        (LD, 0, 0, 0),                 # 2: syscall number
+        (JGE, 6, 0, 0x40000000),       # 3: x32 ABI -> deny
+        (JEQ, 3, 0, nr_kill),          # 4
+        (JEQ, 2, 0, nr_tkill),         # 5
+        (JEQ, 1, 0, nr_tgkill),        # 6
+        (RET, 0, 0, ALLOW),            # 7
+        (LD, 0, 0, 16),                # 8: first argument (low 32 bits)
+        (JEQ, 1, 0, own_pid),          # 9: own pid -> allow
+        (RET, 0, 0, EPERM),            # 10
+        (RET, 0, 0, ALLOW),            # 11
+    ]
+    prog_bytes = b''.join(struct.pack('HBBI', code, jt, jf, k & 0xffffffff) for code, jt, jf, k in ins)
+    buf = ctypes.create_string_buffer(prog_bytes, len(prog_bytes))
+    class Fprog(ctypes.Structure):
+        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+    prog = Fprog(len(ins), ctypes.addressof(buf))
+    return prctl(22, 2, ctypes.addressof(prog)) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
 def program(job, jobdir, fds, ctl_w):
     in_r, out_w, err_w, rep_w = fds
     try:
@@ -436,6 +499,8 @@ def program(job, jobdir, fds, ctl_w):
     if IS_LINUX:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if not CAPS['pid']:
+            install_kill_filter(os.getpid())
     env = dict(job.get('env') or {})
     env['HOME'] = jobdir
     env['TMPDIR'] = jobdir

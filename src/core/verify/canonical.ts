@@ -184,12 +184,20 @@ function pyStr(s: string): string {
 
 /** Renders a canonical value the way its own language would print it (Python repr or a JS literal). */
 export function renderCanon(v: Canon, maxLen = 300): string {
-  const s = render(v);
-  return s.length > maxLen ? s.slice(0, maxLen) + `… (${s.length} chars)` : s;
+  const s = render(v, maxLen + 50);
+  return s.length > maxLen ? s.slice(0, maxLen) + '…' : s;
 }
 
-function render(v: Canon): string {
-  const seq = (xs: Canon[]): string => xs.map(render).join(', ');
+function render(v: Canon, budget = Infinity): string {
+  // Sequences stop rendering once past the budget, so a huge value costs no more than its shown prefix.
+  const seq = (xs: Canon[]): string => {
+    let out = '';
+    for (let i = 0; i < xs.length; i++) {
+      if (out.length > budget) return out + `, … (${xs.length} items)`;
+      out += (i ? ', ' : '') + render(xs[i], budget - out.length);
+    }
+    return out;
+  };
   const pairs = (xs: [Canon, Canon][], sep: string): string => xs.map(([k, x]) => `${render(k)}${sep}${render(x)}`).join(', ');
   switch (v[0]) {
     case 'none': return 'None';

@@ -105,7 +105,7 @@ def _crucible_main(_P):
     def enc(v, stack=None):
         # Canonical, type-tagged JSON text for v. Never calls a method the candidate could have overridden.
         state['nodes'] += 1
-        if state['nodes'] > 200000:
+        if state['nodes'] > 2000000:
             raise Unserialisable('value too large to compare')
         t = _type(v)
         if v is None:
@@ -130,9 +130,9 @@ def _crucible_main(_P):
         stack.add(key)
         try:
             if _isinstance(v, list):
-                return '["list",[' + ','.join([enc(x, stack) for x in _list_copy(v)]) + ']]'
+                return '["list",[' + enc_seq(_list_copy(v), stack) + ']]'
             if _isinstance(v, tuple):
-                return '["tuple",[' + ','.join([enc(x, stack) for x in _tuple_get(v, _ALL)]) + ']]'
+                return '["tuple",[' + enc_seq(_tuple_get(v, _ALL), stack) + ']]'
             if _isinstance(v, dict):
                 pairs = _sorted([(enc(k, stack), enc(x, stack)) for k, x in _dict_items(_dict_copy(v))])
                 return '["dict",[' + ','.join(['[' + a + ',' + b + ']' for a, b in pairs]) + ']]'
@@ -153,6 +153,28 @@ def _crucible_main(_P):
             raise Unserialisable('a value of type ' + _str_copy(t.__qualname__) + ' cannot be compared')
         finally:
             stack.discard(key)
+
+    _map = map
+    _set = set
+    _repeat_x = __import__('itertools').repeat
+
+    def enc_seq(xs, stack):
+        # Fast paths (C-level map) for sequences of one exact scalar type: big answers stay cheap.
+        n = _len(xs)
+        state['nodes'] += n
+        if state['nodes'] > 2000000:
+            raise Unserialisable('value too large to compare')
+        if n:
+            kinds = _set(_map(_type, xs))
+            if _len(kinds) == 1:
+                k = kinds.pop()
+                if k is int:
+                    return '["int","' + '"],["int","'.join(_map(_int_fmt, xs, _repeat_x('x', n))) + '"]'
+                if k is str:
+                    return '["str",' + '],["str",'.join(_map(_esc, xs)) + ']'
+                if k is float:
+                    return '["float","' + '"],["float","'.join(_map(_float_repr, xs)) + '"]'
+        return ','.join([enc(x, stack) for x in xs])
 
     def enc_value(v):
         state['nodes'] = 0
@@ -310,6 +332,28 @@ def _crucible_main(_P):
                 self.cond -= 1
             return node
 
+        def visit_Expr(self, node):
+            # unittest-style checks (self.assertEqual(a, b) ...) become assert sites like: assert a == b.
+            c = node.value
+            if (_isinstance(c, ast.Call) and _isinstance(c.func, ast.Attribute) and _isinstance(c.func.value, ast.Name)
+                    and c.func.value.id == 'self' and c.func.attr in _UNITTEST and not any(_isinstance(a, ast.Starred) for a in c.args)):
+                kind, arity = _UNITTEST[c.func.attr]
+                if _len(c.args) >= arity:
+                    a = c.args
+                    if kind == 'truth':
+                        test = a[0]
+                    elif kind == 'not':
+                        test = ast.UnaryOp(op=ast.Not(), operand=a[0])
+                    elif kind in ('Is', 'IsNot'):
+                        test = ast.Compare(left=a[0], ops=[ast.Is() if kind == 'Is' else ast.IsNot()], comparators=[ast.Constant(None)])
+                    else:
+                        test = ast.Compare(left=a[0], ops=[getattr(ast, kind)()], comparators=[a[1]])
+                    fake = ast.copy_location(ast.Assert(test=test, msg=None), node)
+                    fake.end_lineno = node.end_lineno
+                    fake.end_col_offset = node.end_col_offset
+                    return self.visit_Assert(fake)
+            return self.generic_visit(node)
+
         def visit_Assert(self, node):
             leaves = []
             struct = leaf_struct(node.test, leaves)
@@ -324,6 +368,11 @@ def _crucible_main(_P):
             new = ast.Expr(value=call)
             return ast.copy_location(new, node)
 
+    _UNITTEST = {'assertEqual': ('Eq', 2), 'assertNotEqual': ('NotEq', 2), 'assertTrue': ('truth', 1), 'assertFalse': ('not', 1),
+                 'assertIsNone': ('Is', 1), 'assertIsNotNone': ('IsNot', 1), 'assertIn': ('In', 2), 'assertNotIn': ('NotIn', 2),
+                 'assertLess': ('Lt', 2), 'assertLessEqual': ('LtE', 2), 'assertGreater': ('Gt', 2), 'assertGreaterEqual': ('GtE', 2),
+                 'assertListEqual': ('Eq', 2), 'assertTupleEqual': ('Eq', 2), 'assertDictEqual': ('Eq', 2), 'assertSetEqual': ('Eq', 2)}
+    _TestCase = None
     tests_code = None
     auto_calls = []
     call_check = False
@@ -344,6 +393,13 @@ def _crucible_main(_P):
                 auto_calls.append(n.name)
         ep = _P.get('entryPoint')
         call_check = bool(ep) and 'check' in defined and 'check' not in called
+        if 'unittest' in tests_src:
+            import unittest
+            _TestCase = unittest.TestCase
+            # The harness runs TestCase classes itself; unittest.main() would look for them in the wrong module.
+            for n in tree.body:
+                if _isinstance(n, ast.If):
+                    n.body = [b for b in n.body if not (_isinstance(b, ast.Expr) and _isinstance(b.value, ast.Call) and 'main' in ast.dump(b.value.func))] or [ast.Pass()]
         tree = ast.fix_missing_locations(Rewriter().visit(tree))
         tests_code = compile(tree, '<tests>', 'exec')
     calls_code = []
@@ -489,6 +545,16 @@ def _crucible_main(_P):
                 if ep not in ns:
                     raise NameError("the candidate does not define '" + ep + "'")
                 tns['check'](ns[ep])
+            if _TestCase is not None:
+                for cls in [x for x in tns.values() if _isinstance(x, _type) and x is not _TestCase and issubclass(x, _TestCase) and x.__module__ == '__main__']:
+                    methods = [m for m in _sorted(cls.__dict__) if m.startswith('test') and callable(cls.__dict__[m])]
+                    cls.setUpClass()
+                    for m in methods:
+                        inst = cls(m)
+                        inst.setUp()
+                        getattr(inst, m)()
+                        inst.tearDown()
+                    cls.tearDownClass()
         except _BaseException as e:
             restore_modules()
             emit('error', exc_json(e))

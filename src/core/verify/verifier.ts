@@ -86,7 +86,9 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
       return errorVerdict('error', `The tests cannot be prepared: ${(e as Error).message}.`);
     }
     let testSrc = rewritten.source;
-    if (task.language === 'typescript') {
+    // TypeScript always, and JavaScript written as an ES module (import/export), go through esbuild to CommonJS.
+    const esm = /^\s*(import\s*[\w*{'"]|export\s)/m;
+    if (task.language === 'typescript' || esm.test(code) || esm.test(testSrc)) {
       const c = await transpileTypeScript(code);
       if ('error' in c) return errorVerdict('error', `The candidate does not compile as TypeScript:\n${c.error.replace(/main\.ts/g, 'candidate.ts')}`);
       code = c.code;
