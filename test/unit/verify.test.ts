@@ -128,6 +128,18 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
     assert.equal(v.status, 'passed', v.feedback);
   });
 
+  it('waits for JavaScript tests that await', async () => {
+    const tests = "const assert = require('assert');\nconst v = await later(3);\nassert.strictEqual(v, 6);\n";
+    const good = await fx.verifier.verify(task('javascript', tests), cand('javascript', 'async function later(x) { await new Promise((r) => setTimeout(r, 5)); return x * 2; }'));
+    assert.equal(good.status, 'passed', good.feedback);
+    const bad = await fx.verifier.verify(task('javascript', tests), cand('javascript', 'async function later(x) { return x; }'));
+    assert.equal(bad.status, 'failed');
+    assert.equal(bad.failures[0].line, 3);
+    const rejects = await fx.verifier.verify(task('javascript', tests), cand('javascript', 'async function later(x) { throw new RangeError("nope"); }'));
+    assert.equal(rejects.status, 'failed');
+    assert.match(rejects.feedback, /RangeError: nope/);
+  });
+
   it('reports a JavaScript exception with the candidate line', async () => {
     const v = await fx.verifier.verify(task('javascript', "import assert from 'assert';\nassert.strictEqual(f(), 1);\n"), cand('javascript', 'function f() {\n  return undefinedName + 1;\n}\n'));
     assert.equal(v.status, 'failed');

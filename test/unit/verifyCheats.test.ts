@@ -96,14 +96,14 @@ describe('verify: verdict cheats never pass (real sandbox)', function () {
   });
 
   it('overwriting the harness reporting function by name', async () => {
-    const code = 'import builtins\n__crucible_a = lambda *a, **k: None\nbuiltins.__crucible_a = __crucible_a\ndef f(x):\n    return 0\n';
+    const code = 'import builtins\n__crucible_report__ = lambda *a, **k: None\nbuiltins.__crucible_report__ = __crucible_report__\ndef f(x):\n    return 0\n';
     await notPassed('python', code, PY_TESTS);
   });
 
   it('reaching the harness through gc or frames is blocked', async () => {
     const viaGc = 'import gc\nfor o in gc.get_objects():\n    pass\ndef f(x):\n    return x * x\n';
     assert.match(await notPassed('python', viaGc, PY_TESTS), /gc\.get_objects is not available/);
-    const viaFrame = 'import sys\ndef f(x):\n    sys._getframe(1).f_globals["__crucible_a"] = lambda *a: None\n    return 0\n';
+    const viaFrame = 'import sys\ndef f(x):\n    sys._getframe(1).f_globals["__crucible_report__"] = lambda *a: None\n    return 0\n';
     assert.match(await notPassed('python', viaFrame, PY_TESTS), /sys\._getframe is not available/);
     const viaTb = 'def f(x):\n    try:\n        raise ValueError()\n    except ValueError as e:\n        e.__traceback__.tb_frame.f_back\n    return x * x\n';
     assert.match(await notPassed('python', viaTb, PY_TESTS), /tb_frame is not available/);

@@ -295,6 +295,7 @@ const HARNESS = String.raw`
   const ObjectIs = Object.is;
   const exit = typeof process.reallyExit === 'function' ? process.reallyExit.bind(process) : process.exit.bind(process);
   const compileFunction = vm.compileFunction;
+  const promiseThen = Promise.prototype.then;
   const Script = vm.Script;
   const runScript = vm.Script.prototype.runInThisContext;
 
@@ -509,8 +510,17 @@ const HARNESS = String.raw`
     emit('end', '{}');
     exit(0);
   }
-  try { testsFn(siteFactory); }
+  let result;
+  try { result = testsFn(siteFactory); }
   catch (e) { emit('error', errInfo(e)); emit('end', '{"errored":true}'); exit(0); }
+  if (util.types.isPromise(result)) {
+    // Async tests: wait with the then() captured at start. A promise that never settles ends with no end marker.
+    apply(promiseThen, result, [
+      function () { emit('end', '{}'); exit(0); },
+      function (e) { emit('error', errInfo(e)); emit('end', '{"errored":true}'); exit(0); },
+    ]);
+    return;
+  }
   emit('end', '{}');
   exit(0);
 })

@@ -364,7 +364,7 @@ def _crucible_main(_P):
                 src = ''
             sites.append('{"line":' + _str(node.lineno) + ',"src":' + _esc(src) + ',"x":' + struct + ',"required":' + ('false' if self.cond else 'true') + '}')
             thunks = [ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]), body=leaf) for leaf in leaves]
-            call = ast.Call(func=ast.Name(id='__crucible_a', ctx=ast.Load()), args=[ast.Constant(site), ast.Tuple(elts=thunks, ctx=ast.Load())], keywords=[])
+            call = ast.Call(func=ast.Name(id='__crucible_report__', ctx=ast.Load()), args=[ast.Constant(site), ast.Tuple(elts=thunks, ctx=ast.Load())], keywords=[])
             new = ast.Expr(value=call)
             return ast.copy_location(new, node)
 
@@ -514,7 +514,7 @@ def _crucible_main(_P):
     tns = dict(ns)
     tns['__builtins__'] = dict(pristine_builtins)
     tns['__name__'] = '__main__'
-    tns['__crucible_a'] = report_assert
+    tns['__crucible_report__'] = report_assert
 
     if mode == 'evaluate':
         out = []

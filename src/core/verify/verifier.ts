@@ -96,6 +96,8 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
       if ('error' in t) return errorVerdict('error', `The tests do not compile as TypeScript:\n${t.error.replace(/main\.ts/g, 'tests.ts')}`);
       testSrc = t.code;
     }
+    // Tests that await run inside an async function (same first line, so line numbers hold); the harness waits for it.
+    if (/\bawait\b/.test(testSrc)) testSrc = `return (async () => { ${testSrc}\n})();`;
     return { code, tests: testSrc, sites: rewritten.sites };
   }
 
@@ -149,7 +151,6 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
   }
 
   async function judgePuzzle(puzzle: Puzzle, solution: string, signal?: AbortSignal): Promise<PuzzleVerdict> {
-    const started = Date.now();
     const files = { '<candidate>': solution, '<puzzle>': puzzle.sat };
     // Job 1: run sol() and report its answer. Nothing else is trusted from this job.
     const n1 = newNonce();
@@ -159,33 +160,33 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     const r1 = collectReport(run1, n1);
     const cerr = (r1.byKind.get('cerror')?.[0] ?? r1.byKind.get('error')?.[0]) as ErrorInfo | undefined;
     if (cerr) {
-      return withOutput(errorVerdict(r1.byKind.has('cerror') ? 'error' : 'failed', `FAILED: sol() raised:\n${formatError(cerr, files)}`, Date.now() - started,
+      return withOutput(errorVerdict(r1.byKind.has('cerror') ? 'error' : 'failed', `FAILED: sol() raised:\n${formatError(cerr, files)}`, run1.durationMs,
         [{ test: 'sol()', error: cerr.error }]), run1);
     }
     const answerLeaf = r1.byKind.get('answer')?.[0] as Leaf | undefined;
     if (!r1.ended || !answerLeaf) {
-      return withOutput(errorVerdict('error', `ERROR: the program stopped before sol() returned (exit code ${run1.exitCode ?? run1.signal}); code that exits the process cannot pass.`, Date.now() - started), run1);
+      return withOutput(errorVerdict('error', `ERROR: the program stopped before sol() returned (exit code ${run1.exitCode ?? run1.signal}); code that exits the process cannot pass.`, run1.durationMs), run1);
     }
     if (answerLeaf[0] !== 'ok' || !isCanon(answerLeaf[1])) {
       const why = answerLeaf[0] === 'bad' ? String(answerLeaf[1]) : 'malformed answer';
-      return withOutput(errorVerdict('failed', `FAILED: the answer of sol() cannot be checked: ${why}.`, Date.now() - started, [{ test: 'sol()', error: why }]), run1);
+      return withOutput(errorVerdict('failed', `FAILED: the answer of sol() cannot be checked: ${why}.`, run1.durationMs, [{ test: 'sol()', error: why }]), run1);
     }
     const answer: Canon = answerLeaf[1];
     const answerText = JSON.stringify(answer);
     const typeOk = matchesAnsType(answer, puzzle.ansType);
     if (typeOk !== true) {
       const msg = typeOk === false ? `the answer ${renderCanon(answer, 120)} is not a ${puzzle.ansType}` : typeOk;
-      return { ...errorVerdict(typeOk === false ? 'failed' : 'error', `FAILED: ${msg}.`, Date.now() - started, [{ test: `isinstance(answer, ${puzzle.ansType})`, expected: puzzle.ansType, actual: renderCanon(answer, 120) }]), answer: answerText };
+      return { ...errorVerdict(typeOk === false ? 'failed' : 'error', `FAILED: ${msg}.`, run1.durationMs, [{ test: `isinstance(answer, ${puzzle.ansType})`, expected: puzzle.ansType, actual: renderCanon(answer, 120) }]), answer: answerText };
     }
     // Job 2: a clean process where candidate code never ran: sat(answer) is True?
     const n2 = newNonce();
     const run2 = await runJob('python', await python({ mode: 'sat', code: puzzle.sat, answer: answerText }), n2, signal);
     const bad2 = abnormal(run2, 'while checking sat(answer)');
-    if (bad2) return { ...bad2, answer: answerText };
+    if (bad2) return { ...bad2, durationMs: Math.round(run1.durationMs + run2.durationMs), answer: answerText };
     const r2 = collectReport(run2, n2);
     const serr = r2.byKind.get('error')?.[0] as ErrorInfo | undefined;
     const satLeaf = r2.byKind.get('sat')?.[0] as Leaf | undefined;
-    const duration = Date.now() - started;
+    const duration = Math.round(run1.durationMs + run2.durationMs);
     if (serr) {
       return { ...errorVerdict('failed', `FAILED: sat(answer) raised for answer ${renderCanon(answer, 200)}:\n${formatError(serr, files)}`, duration, [{ test: 'sat(answer)', actual: renderCanon(answer, 200), error: serr.error }]), answer: answerText };
     }

@@ -1,7 +1,7 @@
 // One code-server (VS Code 1.100 in the browser, with a real Node extension host) in throw-away folders:
 // its own user data, extensions, workspace and dataset folders under one temp root.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codeServerBin } from './paths';
@@ -90,6 +90,18 @@ export class CodeServer {
   writeSettings(settings: { [key: string]: unknown }): void {
     writeJsonAtomic(this.userSettingsFile, settings);
     writeJsonAtomic(this.machineSettingsFile, settings);
+  }
+
+  /** True when both settings files hold exactly `settings`. */
+  settingsAre(settings: { [key: string]: unknown }): boolean {
+    const want = JSON.stringify(settings);
+    return [this.userSettingsFile, this.machineSettingsFile].every((f) => {
+      try {
+        return JSON.stringify(JSON.parse(readFileSync(f, 'utf8'))) === want;
+      } catch {
+        return false;
+      }
+    });
   }
 
   writeWorkspaceSettings(settings: { [key: string]: unknown }): void {

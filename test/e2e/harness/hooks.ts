@@ -139,7 +139,11 @@ export const mochaHooks = {
     await current.workbench.page.keyboard.press('Escape').catch(() => undefined);
     await current.workbench.clearNotifications();
     await current.workbench.closeAllEditors();
-    current.codeServer.writeSettings(current.baseSettings());
+    if (!current.codeServer.settingsAre(current.baseSettings())) {
+      // A test (or the extension) changed the settings: restore them and let VS Code pick that up.
+      current.codeServer.writeSettings(current.baseSettings());
+      await current.workbench.page.waitForTimeout(1500);
+    }
   },
 
   async afterAll(this: Context): Promise<void> {
