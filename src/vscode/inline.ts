@@ -19,7 +19,7 @@ import { isAbortError } from './cancel';
 import { VerifyCache } from './verifyCache';
 import { CrucibleCodeActions } from './codeActions';
 import { CrucibleCodeLens, REFINE_COMMAND, VERIFY_COMMAND, type LensSource, type PendingLens, type TestedFunction } from './codeLens';
-import { ACCEPT_COMMAND, ACCEPTED_COMMAND, CrucibleInlineSuggestions, DISMISS_COMMAND, ghostStart, liveSuggestionAt, SHOW_COMMAND, SuggestionStore } from './inlineSuggestions';
+import { ACCEPT_COMMAND, ACCEPTED_COMMAND, CrucibleInlineSuggestions, DISMISS_COMMAND, ghostStart, liveSuggestionAt, SHOW_COMMAND, SuggestionStore, type Suggestion } from './inlineSuggestions';
 
 const SELECTOR: vscode.DocumentSelector = [
   { language: 'python', scheme: 'file' },
@@ -69,6 +69,11 @@ function readToggles(): Toggles {
     codeLens: featureEnabled(Keys.codeLens),
     verifyOnSave: featureEnabled(Keys.verifyOnSave),
   };
+}
+
+/** Tells the user a suggestion no longer fits its function. */
+function droppedMessage(s: Suggestion): void {
+  void vscode.window.setStatusBarMessage(`Crucible: \`${s.qualifiedName}\` changed since the refinement began; the suggestion was dropped`, 6000);
 }
 
 function sleep(ms: number, token?: vscode.CancellationToken): Promise<void> {
@@ -287,16 +292,30 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     return out;
   }
 
-  /** Applies a pending suggestion as one workspace edit (one undo step), unless the function changed since. */
-  private async applySuggestion(uri: string, id: number): Promise<void> {
+  /**
+   * A pending suggestion with its document opened and its function found as the code stands now: `live` is the
+   * suggestion that still fits that function, undefined when the function changed or is gone.
+   */
+  private async locateSuggestion(
+    uri: string,
+    id: number,
+  ): Promise<{ s: Suggestion; doc: vscode.TextDocument; live: ReturnType<typeof liveSuggestionAt> } | undefined> {
     const s = this.suggestions.get(uri, id);
-    if (!s) return;
+    if (!s) return undefined;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
     const fns = await this.functionsOf(doc, true);
     const fn = fns.find((f) => f.qualifiedName === s.qualifiedName);
     const live = fn ? liveSuggestionAt(this.suggestions, uri, fns, fn.startOffset) : undefined;
+    return { s, doc, live };
+  }
+
+  /** Applies a pending suggestion as one workspace edit (one undo step), unless the function changed since. */
+  private async applySuggestion(uri: string, id: number): Promise<void> {
+    const found = await this.locateSuggestion(uri, id);
+    if (!found) return;
+    const { s, doc, live } = found;
     if (!live || live.suggestion.id !== id) {
-      void vscode.window.setStatusBarMessage(`Crucible: \`${s.qualifiedName}\` changed since the refinement began; the suggestion was dropped`, 6000);
+      droppedMessage(s);
       this.suggestions.remove(uri, id);
       return;
     }
@@ -543,14 +562,11 @@ class InlineFeatures implements vscode.Disposable, LensSource {
 
   /** Moves the cursor to where a suggestion's ghost text starts and shows it. */
   private async showSuggestion(uri: string, id: number): Promise<void> {
-    const s = this.suggestions.get(uri, id);
-    if (!s) return;
-    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
-    const fns = await this.functionsOf(doc, true);
-    const fn = fns.find((f) => f.qualifiedName === s.qualifiedName);
-    const live = fn ? liveSuggestionAt(this.suggestions, uri, fns, fn.startOffset) : undefined;
+    const found = await this.locateSuggestion(uri, id);
+    if (!found) return;
+    const { s, doc, live } = found;
     if (!live) {
-      void vscode.window.setStatusBarMessage(`Crucible: \`${s.qualifiedName}\` changed since the refinement began; the suggestion was dropped`, 6000);
+      droppedMessage(s);
       return;
     }
     const editor = await vscode.window.showTextDocument(doc);

@@ -1,44 +1,14 @@
 // `crucible solve` and `crucible eval`, spawned as real processes against the Ollama-protocol test server.
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalReport, formatEvalTable, type OutcomeLine } from '../../src/cli/commands/solve';
 import { closedPortUrl, startOllamaServer, type ChatBody, type OllamaTestServer } from '../fixtures/ollamaServer';
+import { runCrucible, startCrucible } from '../fixtures/cli';
 
-const repo = join(__dirname, '../..');
 const fixtures = join(__dirname, '../fixtures/tasks');
 const MODEL = 'qwen2.5-coder:7b';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function crucible(args: string[], timeoutMs = 30000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
-      cwd: repo,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`crucible ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const fence = (code: string): string => `\`\`\`python\n${code}\n\`\`\``;
 const RIGHT: { [fn: string]: string } = {
@@ -81,7 +51,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('solves a task file and writes one Outcome line per task, with attempts and feedback', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--rounds', '2', '--out', out]);
+    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--rounds', '2', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '', 'with --out, stdout stays quiet (not a TTY)');
     assert.match(r.stderr, /2\/2 verified/);
@@ -104,7 +74,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('reports malformed lines with their numbers, still runs the others, and exits 1', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const r = await crucible(['solve', join(fixtures, 'malformed.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out]);
+    const r = await runCrucible(['solve', join(fixtures, 'malformed.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /malformed\.jsonl line 2: not valid JSON/);
     assert.match(r.stderr, /line 3: missing "prompt"/);
@@ -120,7 +90,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
     const failed = { task_id: 'T/double', verified: false, stopReason: 'error', error: 'Cannot reach Ollama', attempts: [] };
     writeFileSync(out, `${JSON.stringify(finished)}\n${JSON.stringify(failed)}\n{"task_id": "T/dou`);
     const before = server.requests.filter((q) => q.path === '/api/chat').length;
-    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--resume']);
+    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--resume']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /line 3 is not a complete outcome; that task runs again/);
     assert.match(r.stderr, /1 resumed from/);
@@ -137,21 +107,15 @@ describe('crucible solve / eval (spawned CLI)', function () {
     const original = server.respond;
     server.respond = (body, index) =>
       fnOf(body) === 'double' ? { content: `${RIGHT.double!}\n${'Some words. '.repeat(400)}`, chunkSize: 4, chunkDelayMs: 20 } : original(body, index);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out], {
-      cwd: repo,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const run = startCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out]);
     // Wait until the slow task is streaming, then interrupt.
     const deadline = Date.now() + 20000;
     while (server.activeGenerations === 0 || !existsSync(out) || lines(out).length < 1) {
-      if (Date.now() > deadline) throw new Error(`the slow task never started: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`the slow task never started: ${run.stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill('SIGINT');
-    const code = await exited;
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.done;
     assert.equal(code, 1);
     assert.match(stderr, /interrupted; finished tasks are kept, rerun with --resume to continue/);
     assert.deepEqual(lines(out).map((l) => l.task_id), ['T/add'], 'the finished task is on disk, the interrupted one is not');
@@ -179,7 +143,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
   });
 
   it('eval runs the tasks and reports before/after as JSON (and logs to --dataset)', async () => {
-    const json = await crucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--json', '--dataset', join(dir, 'ds')]);
+    const json = await runCrucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--json', '--dataset', join(dir, 'ds')]);
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
     assert.deepEqual([report.tasks, report.before.passed, report.after.passed, report.samples], [2, 1, 2, 1]);
@@ -190,7 +154,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('names the fix and exits 1 when the server is down', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', await closedPortUrl(), '--model', MODEL, '--out', out]);
+    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', await closedPortUrl(), '--model', MODEL, '--out', out]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ollama serve/);
     assert.match(r.stderr, /stopping after 2 tasks in a row ended in error/);
@@ -199,13 +163,13 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('stops with a fix-naming error when --out cannot be written (full disk)', async function () {
     if (!existsSync('/dev/full')) this.skip(); // /dev/full (always ENOSPC) is Linux-only
-    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', '/dev/full']);
+    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', '/dev/full']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot write outcomes to \/dev\/full \(ENOSPC\): free disk space or pick another --out; outcomes already written are kept, rerun with --resume/);
   });
 
   it('rejects bad flags as a usage error', async () => {
-    const r = await crucible(['solve', join(fixtures, 'small.jsonl'), '--samples', '0']);
+    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--samples', '0']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--samples must be a whole number ≥ 1/);
   });

@@ -19,22 +19,17 @@ import { readState, StateFileError } from '../../src/core/selfplay/state';
 import type { SelfPlayEvent } from '../../src/core/selfplay/types';
 import { closedPortUrl, startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
 import { fenced, scriptedModel, type SelfPlayScript } from '../fixtures/selfplay/script';
+import { testModelSettings } from '../fixtures/stack';
 
-const MODEL = 'qwen2.5-coder:7b';
-
+/** Self-play keeps several puzzles in flight and probes each in the sandbox: a wider pool, more time per call. */
 function settings(host: string, extra: Partial<ModelSettings> = {}): ModelSettings {
-  return {
-    provider: 'ollama',
-    host,
-    model: MODEL,
+  return testModelSettings(host, {
     options: { temperature: 0.2, num_ctx: 4096 },
     firstTokenTimeoutMs: 10_000,
     requestTimeoutMs: 10_000,
     maxParallel: 3,
-    headers: {},
-    maxRetries: 0,
     ...extra,
-  };
+  });
 }
 
 // ---- the scripted run: every kind of puzzle the issue lists ----

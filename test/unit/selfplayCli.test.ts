@@ -2,46 +2,17 @@
 // with SIGKILL resumes from its checkpoint and loses nothing it had accepted; bad flags and files give
 // clear errors and the documented exit codes.
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOllamaServer, type ChatBody, type OllamaTestServer, type ScriptedReply } from '../fixtures/ollamaServer';
 import { GENERATE_SYSTEM } from '../../src/core/selfplay/prompts';
 import { fenced } from '../fixtures/selfplay/script';
+import { startCrucible, type StartedCli } from '../fixtures/cli';
 
-const repo = join(__dirname, '../..');
 const MODEL = 'qwen2.5-coder:7b';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[]): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
-    cwd: repo,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`crucible ${args.join(' ')} did not finish in time\n${stderr}`));
-    }, 40_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done };
-}
+const start = (args: string[]): StartedCli => startCrucible(args, 40_000);
 
 /** A model whose k-th generation answer is a fresh puzzle `x == k * 7919 + 13`, solved correctly. */
 function uniquePuzzles(hangAfter: { n: number }): (body: ChatBody) => string | ScriptedReply {

@@ -11,23 +11,7 @@ import { NO_CODE_FEEDBACK, solve } from '../../src/core/solve/solve';
 import type { SolveEvent } from '../../src/core/solve/types';
 import type { Budget, Task } from '../../src/core/types';
 import { closedPortUrl, startOllamaServer, type ChatBody, type OllamaTestServer, type ScriptedReply } from '../fixtures/ollamaServer';
-
-const MODEL = 'qwen2.5-coder:7b';
-
-function settings(host: string, extra: Partial<ModelSettings> = {}): ModelSettings {
-  return {
-    provider: 'ollama',
-    host,
-    model: MODEL,
-    options: { temperature: 0.2 },
-    firstTokenTimeoutMs: 5000,
-    requestTimeoutMs: 5000,
-    maxParallel: 2,
-    headers: {},
-    maxRetries: 0,
-    ...extra,
-  };
-}
+import { TEST_MODEL, testModelSettings } from '../fixtures/stack';
 
 const addTask: Task = {
   id: 'add',
@@ -39,6 +23,15 @@ const addTask: Task = {
   origin: 'user',
   completionStyle: 'function',
 };
+
+/** A user's JavaScript function task: with tests they are the user's, without it is untested. */
+const jsTask = (t: Pick<Task, 'id' | 'prompt' | 'entryPoint' | 'tests'>): Task => ({
+  ...t,
+  language: 'javascript',
+  testsOrigin: t.tests ? 'user' : 'none',
+  origin: 'user',
+  completionStyle: 'function',
+});
 
 const py = (code: string): string => `Here is the function:\n\n\`\`\`python\n${code}\n\`\`\`\n`;
 const WRONG_ADD = py('def add(a, b):\n    return a - b');
@@ -85,7 +78,7 @@ describe('solve (end to end through the test server)', function () {
 
   async function serve(respond: (body: ChatBody, index: number) => string | ScriptedReply | Promise<ScriptedReply>, extra: Partial<ModelSettings> = {}) {
     server = await startOllamaServer({ respond });
-    const model = createModelClient(settings(server.url, extra));
+    const model = createModelClient(testModelSettings(server.url, extra));
     return { model, verifier };
   }
 
@@ -206,16 +199,7 @@ describe('solve (end to end through the test server)', function () {
   });
 
   it('writes node:assert tests for an untested JavaScript task and labels the result', async () => {
-    const task: Task = {
-      id: 'js-untested',
-      language: 'javascript',
-      prompt: '/** Returns the larger of a and b. */\nfunction larger(a, b) {}\n',
-      entryPoint: 'larger',
-      tests: '',
-      testsOrigin: 'none',
-      origin: 'user',
-      completionStyle: 'function',
-    };
+    const task = jsTask({ id: 'js-untested', prompt: '/** Returns the larger of a and b. */\nfunction larger(a, b) {}\n', entryPoint: 'larger', tests: '' });
     const deps = await serve((body) =>
       kindOf(body) === 'tests'
         ? '```javascript\nassert.strictEqual(larger(1, 2), 2);\nassert.strictEqual(larger(5, -1), 5);\nassert.deepStrictEqual(larger(3, 3), 3);\n```'
@@ -247,7 +231,7 @@ describe('solve (end to end through the test server)', function () {
   });
 
   it('ends with an error outcome (not a throw) naming the fix when the server is down', async () => {
-    const model = createModelClient(settings(await closedPortUrl()));
+    const model = createModelClient(testModelSettings(await closedPortUrl()));
     const outcome = await solve(addTask, { model, verifier }, { budget: budget() });
     assert.equal(outcome.stopReason, 'error');
     assert.equal(outcome.verified, false);
@@ -265,10 +249,10 @@ describe('solve (end to end through the test server)', function () {
 
   it('shrinks the prompt to the context window and records that in the notes', async () => {
     server = await startOllamaServer({
-      models: [{ name: MODEL, contextLength: 1400, family: 'qwen2' }],
+      models: [{ name: TEST_MODEL, contextLength: 1400, family: 'qwen2' }],
       respond: (body) => (kindOf(body) === 'critique' ? 'Wrong sign.' : py(`def add(a, b):\n${'    # a long explanation of the approach\n'.repeat(30)}    return a - b`)),
     });
-    const model = createModelClient(settings(server.url, { options: { num_predict: 256 } }));
+    const model = createModelClient(testModelSettings(server.url, { options: { num_predict: 256 } }));
     const notes: string[] = [];
     const outcome = await solve(addTask, { model, verifier }, { budget: budget({ rounds: 2 }), onEvent: (e) => e.kind === 'note' && notes.push(e.message) });
     assert.equal(outcome.stopReason, 'budget', outcome.error);
@@ -301,16 +285,12 @@ describe('solve (end to end through the test server)', function () {
   });
 
   it('solves a JavaScript task the same way (node:assert tests, feedback, refine)', async () => {
-    const task: Task = {
+    const task = jsTask({
       id: 'js-add',
-      language: 'javascript',
       prompt: '/** Returns the sum of a and b. */\nfunction add(a, b) {}\n',
       entryPoint: 'add',
       tests: "const assert = require('node:assert');\nassert.strictEqual(add(1, 2), 3);\nassert.strictEqual(add(2, 2), 4);",
-      testsOrigin: 'user',
-      origin: 'user',
-      completionStyle: 'function',
-    };
+    });
     const js = (code: string): string => `\`\`\`javascript\n${code}\n\`\`\``;
     const deps = await serve((body) => {
       const k = kindOf(body);

@@ -4,9 +4,10 @@
 
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { addModelOptions, modelSettingsFromOptions } from '../modelOptions';
+import { guarded, wholeNumber } from '../shared';
 import { createModelClient } from '../../core/model/client';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
@@ -35,14 +36,6 @@ interface SelfplayOptions {
   temperature?: number;
   json?: boolean;
   quiet?: boolean;
-}
-
-function wholeNumber(flag: string, min: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number ≥ ${min}.`);
-    return n;
-  };
 }
 
 /** Where the checkpoint lives unless --state says otherwise: beside the dataset, else in the current folder. */
@@ -182,12 +175,7 @@ export function registerSelfplay(program: Command): void {
     .option('--quiet', 'no progress output');
   addModelOptions(cmd);
   cmd.action(async (opts: SelfplayOptions) => {
-    try {
-      process.exitCode = await run(opts);
-    } catch (err) {
-      process.stderr.write(`crucible selfplay: ${err instanceof Error ? err.message : String(err)}\n`);
-      // A saved run in the way, or nothing to resume: the command line needs changing (usage).
-      process.exitCode = err instanceof SelfPlayError ? 2 : 1;
-    }
+    // A saved run in the way, or nothing to resume: the command line needs changing (usage).
+    await guarded('selfplay', () => run(opts), (err) => (err instanceof SelfPlayError ? 2 : 1));
   });
 }

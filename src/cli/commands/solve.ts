@@ -4,9 +4,10 @@
 // (the first round) against after it.
 
 import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
+import { guarded, wholeNumber } from '../shared';
 import { createModelClient } from '../../core/model/client';
 import { createProcessSandbox, type ProcessSandboxOptions } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
@@ -100,14 +101,6 @@ interface RunOptions {
   memoryMb?: number;
   python?: string;
   [key: string]: unknown;
-}
-
-function positiveInt(name: string, min: number): (value: string) => number {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}.`);
-    return n;
-  };
 }
 
 /** Reads the task_ids already finished in an OUTCOMES file (errors and cancels are not finished: they run again). */
@@ -368,29 +361,20 @@ export function formatEvalTable(r: EvalReport): string {
 function addRunOptions(cmd: Command, defaultSamples: number): Command {
   cmd
     .argument('<tasks>', 'JSON-lines task file (HumanEval or MBPP shape; .gz is fine; - for stdin)')
-    .option('--samples <k>', 'candidates sampled in the first round', positiveInt('--samples', 1), defaultSamples)
-    .option('--rounds <r>', 'critique-and-refine rounds after the first', positiveInt('--rounds', 0), 3)
-    .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', positiveInt('--max-tokens', 0), 0)
-    .option('--wall-seconds <s>', 'most wall time per task, seconds (0: no limit)', positiveInt('--wall-seconds', 0), 0)
+    .option('--samples <k>', 'candidates sampled in the first round', wholeNumber('--samples', 1), defaultSamples)
+    .option('--rounds <r>', 'critique-and-refine rounds after the first', wholeNumber('--rounds', 0), 3)
+    .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', wholeNumber('--max-tokens', 0), 0)
+    .option('--wall-seconds <s>', 'most wall time per task, seconds (0: no limit)', wholeNumber('--wall-seconds', 0), 0)
     .option('--out <file>', 'append one Outcome JSON line per task here (default: stdout)')
     .option('--resume', 'skip task_ids already finished in --out')
     .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
     .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
-    .option('--limit <n>', 'run only the first n tasks', positiveInt('--limit', 1))
-    .option('--timeout-ms <n>', 'wall and CPU time for one test run, ms (default 10000)', positiveInt('--timeout-ms', 100))
-    .option('--memory-mb <n>', 'memory for one test run, MiB (default 512)', positiveInt('--memory-mb', 32))
+    .option('--limit <n>', 'run only the first n tasks', wholeNumber('--limit', 1))
+    .option('--timeout-ms <n>', 'wall and CPU time for one test run, ms (default 10000)', wholeNumber('--timeout-ms', 100))
+    .option('--memory-mb <n>', 'memory for one test run, MiB (default 512)', wholeNumber('--memory-mb', 32))
     .option('--python <path>', 'Python interpreter for Python candidates (default python3)');
   addModelOptions(cmd);
   return cmd;
-}
-
-async function guarded(command: string, fn: () => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await fn();
-  } catch (err) {
-    process.stderr.write(`crucible ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  }
 }
 
 export function registerSolve(program: Command): void {

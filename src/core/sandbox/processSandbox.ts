@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS } from './types';
 import type { IsolationReport, Limits, RunRequest, RunResult, Sandbox } from './types';
 import { PYTHON_WORKER_SOURCE } from './pythonWorker';
@@ -36,8 +37,20 @@ export interface ProcessSandboxOptions {
   backstopMs?: number;
 }
 
+/**
+ * A run request with an optional Python prelude: trusted source (the verify harness) executed in the job's
+ * `__main__` just before `source`. Each worker receives a given prelude once, compiles it in its zygote and keeps
+ * the code object, so jobs pay neither its transfer nor its compile. Nothing of the prelude runs outside the job.
+ */
+export interface PreludeRunRequest extends RunRequest {
+  prelude?: string;
+}
+
 /** The sandbox plus a few introspection hooks the tests and `crucible doctor` use. */
 export interface ProcessSandbox extends Sandbox {
+  /** Python requests may carry a `prelude` (see PreludeRunRequest). */
+  readonly supportsPrelude: true;
+  run(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult>;
   /** Pids of the live worker processes. */
   workerPids(): number[];
   /** Uids jobs run as (empty when jobs keep the host user). Known once workers have started. */
@@ -116,6 +129,21 @@ interface WorkerJob {
   stdin: string;
   env: Record<string, string>;
   limits: Limits & { asMb: number; reportBytes: number; processes: number };
+  /** Python prelude: its key (cached by the worker) and, the first time a worker gets it, its text. */
+  preludeKey?: string;
+  prelude?: string;
+}
+
+/** Distinct preludes one worker caches; beyond that a job carries its prelude text and compiles it itself. */
+const MAX_WORKER_PRELUDES = 16;
+const preludeKeys = new Map<string, string>();
+function preludeKey(text: string): string {
+  let key = preludeKeys.get(text);
+  if (!key) {
+    key = createHash('sha256').update(text).digest('hex');
+    if (preludeKeys.size < 64) preludeKeys.set(text, key);
+  }
+  return key;
 }
 
 interface Pending {
@@ -304,9 +332,25 @@ class Worker {
     this.current = undefined;
   }
 
+  /** Prelude texts this worker process has been sent (and cached), by key. */
+  private readonly preludes = new Set<string>();
+
   start(p: Pending): void {
     this.current = p;
-    this.write(p.job);
+    const { prelude, ...job } = p.job;
+    if (prelude === undefined) {
+      this.write(job);
+    } else {
+      const key = preludeKey(prelude);
+      if (this.preludes.has(key)) {
+        this.write({ ...job, preludeKey: key });
+      } else if (this.preludes.size < MAX_WORKER_PRELUDES) {
+        this.preludes.add(key);
+        this.write({ ...job, preludeKey: key, prelude });
+      } else {
+        this.write({ ...job, prelude });
+      }
+    }
     const backstop = p.job.limits.wallMs + this.pool.backstopMs;
     this.backstop = setTimeout(() => {
       this.failCurrent(`the sandbox worker did not answer within ${backstop} ms; it was killed and restarted`);
@@ -571,7 +615,8 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
   let isolation: Promise<IsolationReport> | undefined;
 
   const sandbox: ProcessSandbox = {
-    run(request: RunRequest, signal?: AbortSignal): Promise<RunResult> {
+    supportsPrelude: true,
+    run(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
       return pool.hold(() => runJob(request, signal));
     },
     isolation(): Promise<IsolationReport> {
@@ -593,7 +638,7 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
     },
   };
 
-  async function runJob(request: RunRequest, signal?: AbortSignal): Promise<RunResult> {
+  async function runJob(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
     const started = Date.now();
     const limits = resolveLimits(baseLimits, request.limits);
     if (typeof limits === 'string') return errorResult(limits, started);
@@ -606,7 +651,15 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       await pool.workers[0]?.started;
       const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
       return pool.submit(
-        { kind: 'python', file: 'main.py', source: request.source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + vm } },
+        {
+          kind: 'python',
+          file: 'main.py',
+          source: request.source,
+          stdin,
+          env: JOB_ENV,
+          limits: { ...limits, ...extra, asMb: limits.memoryMb + vm },
+          ...(request.prelude !== undefined ? { prelude: request.prelude } : {}),
+        },
         signal,
       );
     }

@@ -607,6 +607,16 @@ export function buildPythonProgram(payload: PythonPayload, compiled?: string): s
   return `${HARNESS}\nimport json as _json\n_crucible_main(_json.loads(${literal}))\n`;
 }
 
+/**
+ * For sandboxes that keep a compiled prelude per worker (ProcessSandbox.supportsPrelude): the harness is the prelude,
+ * sent once per worker and executed in each job's `__main__`, and the job's own source is just this call.
+ */
+export const PYTHON_HARNESS_PRELUDE: string = HARNESS;
+
+export function buildPythonCall(payload: PythonPayload): string {
+  return `import json as _json\n_crucible_main(_json.loads(${JSON.stringify(JSON.stringify(payload))}))\n`;
+}
+
 /** A program that compiles the harness and writes its marshalled code object (base64, one line) to fd 3. */
 export function harnessCompileProgram(): string {
   return `import marshal, binascii, os\nsrc = ${JSON.stringify(HARNESS)}\nos.write(3, binascii.b2a_base64(marshal.dumps(compile(src, '<harness>', 'exec')), newline=False) + b'\\n')\n`;

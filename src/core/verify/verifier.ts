@@ -1,10 +1,10 @@
 // The Verifier: assembles harnessed programs, runs them in the sandbox, and decides Verdicts in this process.
 
 import { randomBytes } from 'node:crypto';
-import type { Limits, RunResult, Sandbox } from '../sandbox/types';
+import type { Limits, RunRequest, RunResult, Sandbox } from '../sandbox/types';
 import type { Candidate, Puzzle, Task, TestFailure, Verdict, VerdictStatus } from '../types';
 import type { PuzzleVerdict, Verifier } from './types';
-import { buildPythonProgram, harnessCompileProgram, type PythonPayload } from './pythonHarness';
+import { buildPythonCall, buildPythonProgram, harnessCompileProgram, PYTHON_HARNESS_PRELUDE, type PythonPayload } from './pythonHarness';
 import { buildJsProgram, rewriteJsTests } from './jsHarness';
 import { collectReport, formatError, trimOutput, verdictFromRun, type ErrorInfo, type Leaf } from './report';
 import { isCanon, matchesAnsType, renderCanon, type Canon } from './canonical';
@@ -58,6 +58,19 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     return sandbox.run({ language, source, stdin: nonce + '\n', limits }, signal);
   }
 
+  // A sandbox that keeps a compiled prelude per worker gets the harness as the prelude: each job then sends and
+  // compiles only a one-line call. Otherwise every job carries the (marshalled) harness itself.
+  const preludeSandbox = (sandbox as { supportsPrelude?: boolean }).supportsPrelude === true;
+  function runPython(payload: PythonPayload, nonce: string, signal?: AbortSignal): Promise<RunResult> {
+    if (preludeSandbox) {
+      const request: RunRequest & { prelude: string } = {
+        language: 'python', source: buildPythonCall(payload), prelude: PYTHON_HARNESS_PRELUDE, stdin: nonce + '\n', limits,
+      };
+      return sandbox.run(request, signal);
+    }
+    return python(payload).then((source) => runJob('python', source, nonce, signal));
+  }
+
   // The harness compiled once by the sandbox's own Python (marshal is version-specific), then reused by every job.
   // Only our harness source runs in that job; if it fails, jobs carry the harness source instead.
   let compiled: Promise<string | undefined> | undefined;
@@ -107,8 +120,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     let verdict: Verdict;
     if (task.language === 'python') {
       const code = candidateProgram(task, candidate);
-      const source = await python({ mode: 'tests', code, tests, entryPoint: task.entryPoint });
-      const run = await runJob('python', source, nonce, signal);
+      const run = await runPython({ mode: 'tests', code, tests, entryPoint: task.entryPoint }, nonce, signal);
       verdict = verdictFromRun(run, { nonce, files: { '<candidate>': code, '<tests>': tests }, style: { language: 'python' } });
     } else {
       const prepared = await jsSources(task, candidate, tests);
@@ -127,7 +139,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     const nonce = newNonce();
     let run: RunResult;
     if (task.language === 'python') {
-      run = await runJob('python', await python({ mode: 'evaluate', code: candidateProgram(task, candidate), calls }), nonce, signal);
+      run = await runPython({ mode: 'evaluate', code: candidateProgram(task, candidate), calls }, nonce, signal);
     } else {
       const prepared = await jsSources({ ...task, tests: '' }, candidate, '');
       if (!('code' in prepared)) return calls.map(() => null);
@@ -154,7 +166,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     const files = { '<candidate>': solution, '<puzzle>': puzzle.sat };
     // Job 1: run sol() and report its answer. Nothing else is trusted from this job.
     const n1 = newNonce();
-    const run1 = await runJob('python', await python({ mode: 'sol', code: solution }), n1, signal);
+    const run1 = await runPython({ mode: 'sol', code: solution }, n1, signal);
     const bad1 = abnormal(run1, 'while running sol()');
     if (bad1) return bad1;
     const r1 = collectReport(run1, n1);
@@ -180,7 +192,7 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     }
     // Job 2: a clean process where candidate code never ran: sat(answer) is True?
     const n2 = newNonce();
-    const run2 = await runJob('python', await python({ mode: 'sat', code: puzzle.sat, answer: answerText }), n2, signal);
+    const run2 = await runPython({ mode: 'sat', code: puzzle.sat, answer: answerText }, n2, signal);
     const bad2 = abnormal(run2, 'while checking sat(answer)');
     if (bad2) return { ...bad2, durationMs: Math.round(run1.durationMs + run2.durationMs), answer: answerText };
     const r2 = collectReport(run2, n2);
