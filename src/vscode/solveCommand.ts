@@ -149,7 +149,7 @@ async function solveTypedTask(ui: SolveUi): Promise<void> {
 function eventText(event: SolveEvent): string | undefined {
   switch (event.kind) {
     case 'round':
-      return event.round === 0 ? 'sampling candidates' : `refine round ${event.round} of ${event.rounds}`;
+      return event.round === 0 ? 'sampling candidates' : `refine round ${event.round} of ${event.rounds - 1}`;
     case 'tests':
       return event.origin === 'generated' ? `the model wrote ${event.count} test(s) (generated, not yours)` : `${event.count} test(s) found`;
     case 'generating':

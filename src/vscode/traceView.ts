@@ -114,7 +114,7 @@ export function describeOutcome(outcome: Outcome): string {
   const label = outcome.verifiedByGeneratedTests ? ' (generated tests)' : '';
   switch (outcome.stopReason) {
     case 'verified':
-      return `verified${tests}${label} in ${outcome.rounds + 1} round(s)`;
+      return `verified${tests}${label} in ${outcome.rounds} round${outcome.rounds === 1 ? '' : 's'}`;
     case 'cancelled':
       return 'cancelled';
     case 'error':
