@@ -21,8 +21,42 @@ const common = {
 };
 const importMetaShim = "var __crucibleImportMetaUrl = require('url').pathToFileURL(__filename).href;";
 
+// The extension is two bundles so that activation stays cheap: dist/extension.js holds activate() and the
+// VS Code features; dist/engine.js holds the core engine (web-tree-sitter glue, sandbox, verifier, model
+// client, solve, dataset, self-play), which src/vscode/engine.ts require()s on first use. This plugin keeps
+// that require out of the thin bundle and points it at the engine bundle next to it.
+const engineExternal = {
+  name: 'crucible-engine-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/engineEntry$/ }, (args) =>
+      args.importer.endsWith(join('src', 'vscode', 'engine.ts')) ? { path: './engine.js', external: true } : undefined,
+    );
+  },
+};
+// `import * as vscode from 'vscode'` in each of the ~15 feature files would otherwise become its own
+// __toESM(require('vscode')), each copying all ~300 members of the VS Code API onto a fresh object at load
+// time (milliseconds of activation). Routing them through one ESM re-export copies the API once.
+const vscodeOnce = {
+  name: 'crucible-vscode-once',
+  setup(b) {
+    b.onResolve({ filter: /^vscode$/ }, (args) =>
+      args.namespace === 'crucible-vscode' ? { path: 'vscode', external: true } : { path: 'vscode', namespace: 'crucible-vscode' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'crucible-vscode' }, () => ({ contents: "export * from 'vscode';", loader: 'js', resolveDir: root }));
+  },
+};
+// Marks the moment the bundle starts evaluating; src/extension.ts logs the load and activate() times.
+const timingBanner = 'var __crucibleBundleStart = performance.now();';
+
 await Promise.all([
-  build({ ...common, entryPoints: [join(root, 'src/extension.ts')], outfile: join(root, 'dist/extension.js'), banner: { js: importMetaShim } }),
+  build({
+    ...common,
+    entryPoints: [join(root, 'src/extension.ts')],
+    outfile: join(root, 'dist/extension.js'),
+    banner: { js: `${timingBanner}\n${importMetaShim}` },
+    plugins: [engineExternal, vscodeOnce],
+  }),
+  build({ ...common, entryPoints: [join(root, 'src/vscode/engineEntry.ts')], outfile: join(root, 'dist/engine.js'), banner: { js: importMetaShim } }),
   build({
     ...common,
     entryPoints: [join(root, 'src/cli/main.ts')],

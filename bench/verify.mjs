@@ -1,6 +1,7 @@
 // Benchmark: `crucible verify` (the built CLI, warm sandbox workers) against a baseline that starts one fresh
 // interpreter per job, on the 164 HumanEval canonical solutions and the P3 train puzzles' reference solutions.
-// Run: node esbuild.mjs && node bench/verify.mjs [--concurrency N] [--limit N]
+// Run: node esbuild.mjs && node bench/verify.mjs [--concurrency N] [--limit N] [--cli PATH]
+// Both sides use the same concurrency (default: one job per core, which is also crucible verify's default).
 // Each side runs twice in A-B-B-A order and the mean time counts (the machine is shared and its load drifts).
 // Prints jobs/s both ways and the ratio, names every reference solution that does not pass and why, and writes
 // JSON to bench/results/.
@@ -18,9 +19,11 @@ const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? Numb
 const concurrency = opt('--concurrency', cpus().length);
 const limit = opt('--limit', Infinity);
 
-const cli = join(root, 'dist', 'cli.js');
+// --cli PATH measures another build of the CLI (e.g. a copy of an older dist/cli.js) against the same baseline.
+const cliArg = argv.indexOf('--cli');
+const cli = cliArg >= 0 ? argv[cliArg + 1] : join(root, 'dist', 'cli.js');
 if (!existsSync(cli)) {
-  console.error('dist/cli.js is missing: run `node esbuild.mjs` first');
+  console.error(`${cli} is missing: run \`node esbuild.mjs\` first`);
   process.exit(2);
 }
 

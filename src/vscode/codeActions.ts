@@ -2,7 +2,7 @@
 // diagnostic (from any language server) inside a function, with the diagnostic passed as the hint.
 import * as vscode from 'vscode';
 import type { FunctionInfo } from '../core/parse/functions';
-import { unitAt } from '../core/parse/taskFromCode';
+import { unitAt } from './engine';
 import { featureEnabled, Keys } from './config';
 import { REFINE_COMMAND } from './codeLens';
 

@@ -4,10 +4,10 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
-import { ExportCancelled, exportDataset } from '../core/dataset/export';
+import { ExportCancelled, exportDataset } from './engine';
 import type { ExportFormat, ExportOptions } from '../core/dataset/export';
-import { datasetStats } from '../core/dataset/stats';
-import { DATA_FILE, checkDatasetDir } from '../core/dataset/store';
+import { datasetStats } from './engine';
+import { DATA_FILE, checkDatasetDir } from './engine';
 
 interface FormatItem extends vscode.QuickPickItem {
   format: ExportFormat;

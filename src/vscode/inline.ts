@@ -3,12 +3,16 @@
 // request and re-read when settings change.
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
-import { createParser, defaultParser, type CodeParser } from '../core/parse/loader';
-import { dedent, findFunctions, isTooLarge, type FunctionInfo } from '../core/parse/functions';
-import { buildTaskForFunction, isSolvableUnit, isSupportedLanguage, unitAt, type TaskDetails } from '../core/parse/taskFromCode';
-import { findUserTestsMany, type SourceFile } from '../core/parse/tests';
-import { cacheKey, isStale, normaliseCode } from '../core/parse/cacheKey';
-import { replacementFor } from '../core/parse/replacement';
+import type { CodeParser } from '../core/parse/loader';
+import { createParser, defaultParser } from './engine';
+import type { FunctionInfo } from '../core/parse/functions';
+import { dedent, findFunctions, isTooLarge } from './engine';
+import type { TaskDetails } from '../core/parse/taskFromCode';
+import { buildTaskForFunction, isSolvableUnit, isSupportedLanguage, unitAt } from './engine';
+import type { SourceFile } from '../core/parse/tests';
+import { findUserTestsMany } from './engine';
+import { cacheKey, isStale, normaliseCode } from './engine';
+import { replacementFor } from './engine';
 import type { Candidate, Language, Outcome } from '../core/types';
 import type { SolveEvent } from '../core/solve/types';
 import type { Services } from './services';

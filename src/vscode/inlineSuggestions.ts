@@ -5,8 +5,7 @@
 // insertion above the old ones, and the accept command removes the old ones with `undoStopBefore: false`
 // (VS Code pushes no undo stop after accepting, so both edits undo together).
 import * as vscode from 'vscode';
-import { isStale } from '../core/parse/cacheKey';
-import { ghostEdit } from '../core/parse/replacement';
+import { ghostEdit, isStale } from './engine';
 import type { FunctionInfo } from '../core/parse/functions';
 import { featureEnabled, Keys } from './config';
 import { log } from './log';

@@ -2,9 +2,8 @@
 // The checks themselves live in core (core/model/doctor.ts), shared with `crucible doctor`.
 import * as vscode from 'vscode';
 import type { ModelClient, ModelInfo, PullProgress } from '../core/model/types';
-import { ModelError } from '../core/model/errors';
-import { runDoctor, type DoctorReport } from '../core/model/doctor';
-import { createProcessSandbox } from '../core/sandbox/processSandbox';
+import type { DoctorReport } from '../core/model/doctor';
+import { ModelError, createProcessSandbox, runDoctor } from './engine';
 import { toAbortSignal } from './cancel';
 import * as config from './config';
 import { log } from './log';

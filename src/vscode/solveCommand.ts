@@ -4,9 +4,8 @@
 import * as vscode from 'vscode';
 import type { Attempt, Language, Outcome, Task } from '../core/types';
 import type { SolveEvent } from '../core/solve/types';
-import { buildTaskDetails } from '../core/parse/taskFromCode';
+import { buildTaskDetails, replacementFor } from './engine';
 import type { FunctionInfo } from '../core/parse/functions';
-import { replacementFor } from '../core/parse/replacement';
 import { ensureModel } from './models';
 import { toAbortSignal } from './cancel';
 import { describeOutcome, type TraceView } from './traceView';

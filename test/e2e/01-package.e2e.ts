@@ -30,6 +30,8 @@ describe('packaged extension (.vsix)', () => {
     measurements.vsixFiles = files.length;
     assert.ok(files.includes('package.json'), 'package.json missing');
     assert.ok(files.includes('dist/extension.js'), 'dist/extension.js missing');
+    // The engine is a second bundle the thin extension.js loads on first use (keeps activation cheap).
+    assert.ok(files.includes('dist/engine.js'), 'dist/engine.js missing: add !dist/engine.js to .vscodeignore');
     for (const wasm of WASM) assert.ok(files.includes(`dist/wasm/${wasm}`), `dist/wasm/${wasm} missing from the vsix`);
     for (const f of ['walkthrough/sample.py', 'walkthrough/checkOllama.md', 'walkthrough/pickModel.md', 'walkthrough/trySolve.md', 'media/crucible.svg']) {
       assert.ok(files.includes(f), `${f} missing from the vsix`);
@@ -59,6 +61,7 @@ describe('packaged extension (.vsix)', () => {
     assert.equal(dirs.length, 1, `expected one installed Crucible, found ${dirs.join(', ') || 'none'}`);
     const installed = join(s.codeServer.dirs.extensions, dirs[0]!);
     assert.ok(existsSync(join(installed, 'dist', 'extension.js')));
+    assert.ok(existsSync(join(installed, 'dist', 'engine.js')), 'dist/engine.js (the lazily loaded engine bundle) was not installed');
     assert.ok(!existsSync(join(installed, 'src')), 'sources were installed');
     for (const wasm of WASM) assert.ok(existsSync(join(installed, 'dist', 'wasm', wasm)), `${wasm} not installed`);
   });

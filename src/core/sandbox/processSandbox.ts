@@ -40,7 +40,8 @@ export interface ProcessSandboxOptions {
 /**
  * A run request with an optional Python prelude: trusted source (the verify harness) executed in the job's
  * `__main__` just before `source`. Each worker receives a given prelude once, compiles it in its zygote and keeps
- * the code object, so jobs pay neither its transfer nor its compile. Nothing of the prelude runs outside the job.
+ * the code object, so jobs pay neither its transfer nor its compile. Nothing of the prelude runs outside the job,
+ * but it is compiled in the zygote: pass only the host's own code here (never candidate text).
  */
 export interface PreludeRunRequest extends RunRequest {
   prelude?: string;

@@ -254,6 +254,11 @@ def _crucible_main(_P):
         if event == 'import' and args and args[0] in ('ctypes', '_ctypes'):
             raise HarnessRestriction('importing ctypes is not available to code under test')
 
+    def _splitlines(text):
+        # Lines with their ends, split at \r\n, \r and \n only (as ast does; not at form feeds).
+        import re
+        return re.findall('[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+', text)
+
     # --- parse and rewrite the tests before the candidate runs ---
     mode = _P['mode']
     tests_src = _P.get('tests') or ''
@@ -286,6 +291,20 @@ def _crucible_main(_P):
         i = _len(leaves)
         leaves.append(node)
         return '["truth",' + _str(i) + ']'
+
+    src_lines = []
+
+    def source_segment(node):
+        # ast.get_source_segment, with the tests split into lines once instead of once per assert.
+        if not src_lines:
+            src_lines.extend(_splitlines(tests_src))
+        first, last = node.lineno - 1, node.end_lineno - 1
+        if first == last:
+            return src_lines[first].encode()[node.col_offset:node.end_col_offset].decode()
+        parts = [src_lines[first].encode()[node.col_offset:].decode()]
+        parts.extend(src_lines[first + 1:last])
+        parts.append(src_lines[last].encode()[:node.end_col_offset].decode())
+        return ''.join(parts)
 
     class Rewriter(ast.NodeTransformer):
         def __init__(self):
@@ -359,7 +378,7 @@ def _crucible_main(_P):
             struct = leaf_struct(node.test, leaves)
             site = _len(sites)
             try:
-                src = ast.get_source_segment(tests_src, node) or ''
+                src = source_segment(node)
             except Exception:
                 src = ''
             sites.append('{"line":' + _str(node.lineno) + ',"src":' + _esc(src) + ',"x":' + struct + ',"required":' + ('false' if self.cond else 'true') + '}')
@@ -423,7 +442,31 @@ def _crucible_main(_P):
             vals.append(enc_value(v))
         emit('a', '[' + _str(site) + ',[' + ','.join(vals) + ']]')
 
-    # Snapshots taken before the candidate runs.
+    def flush_and_exit():
+        state['internal'] = True
+        for s in (_stdout, _stderr):
+            try:
+                s.flush()
+            except _BaseException:
+                pass
+        _exit(0)
+
+    # --- modes without candidate code first: the clean puzzle check ---
+    if mode == 'sat':
+        ns = {'__name__': '__puzzle__', '__builtins__': builtins}
+        try:
+            exec('from typing import *', ns)
+            exec(compile(_P['code'], '<puzzle>', 'exec'), ns)
+            answer = decode(json.loads(_P['answer']))
+            r = ns['sat'](answer)
+        except _BaseException as e:
+            emit('error', exc_json(e))
+            flush_and_exit()
+        emit('sat', enc_value(r))
+        emit('end', '{}')
+        flush_and_exit()
+
+    # Snapshots taken before the candidate runs (the puzzle check above runs no candidate code and needs none).
     pristine_builtins = dict(builtins.__dict__)
     modules0 = dict(_sys_modules)
     module_attrs0 = {}
@@ -449,30 +492,6 @@ def _crucible_main(_P):
         for k, x in pristine_builtins.items():
             if builtins.__dict__.get(k) is not x:
                 builtins.__dict__[k] = x
-
-    def flush_and_exit():
-        state['internal'] = True
-        for s in (_stdout, _stderr):
-            try:
-                s.flush()
-            except _BaseException:
-                pass
-        _exit(0)
-
-    # --- modes without candidate code first: the clean puzzle check ---
-    if mode == 'sat':
-        ns = {'__name__': '__puzzle__', '__builtins__': builtins}
-        try:
-            exec('from typing import *', ns)
-            exec(compile(_P['code'], '<puzzle>', 'exec'), ns)
-            answer = decode(json.loads(_P['answer']))
-            r = ns['sat'](answer)
-        except _BaseException as e:
-            emit('error', exc_json(e))
-            flush_and_exit()
-        emit('sat', enc_value(r))
-        emit('end', '{}')
-        flush_and_exit()
 
     sys.addaudithook(hook)
 
