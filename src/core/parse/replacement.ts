@@ -15,6 +15,36 @@ export function reindentTo(text: string, column: number, indentUnit = ' '): stri
     .join('\n');
 }
 
+/** Column of `offset` in `code`. */
+function columnOf(code: string, offset: number): number {
+  return offset - (code.lastIndexOf('\n', offset - 1) + 1);
+}
+
+/**
+ * The candidate's definition text, with the user's Python docstring in place of whatever docstring the model
+ * wrote (or left out): the docstring is the user's spec and often holds their doctests, which the result was
+ * verified against; applying a result must not delete or rewrite them.
+ */
+function withOriginalDocstring(code: string, match: FunctionInfo, original: FunctionInfo): string {
+  if (original.language !== 'python' || !original.docRange) return match.text;
+  const raw = original.text.slice(original.docRange.start - original.startOffset, original.docRange.end - original.startOffset);
+  if (!raw) return match.text;
+  const fromColumn = columnOf(original.text, original.docRange.start - original.startOffset) + original.startColumn;
+  const toColumn = columnOf(code, match.body.start);
+  const pad = ' '.repeat(toColumn);
+  const lines = raw.split('\n').map((line, i) => {
+    if (i === 0 || !line.trim()) return line.trimEnd();
+    const lead = /^[ \t]*/.exec(line)?.[0].length ?? 0;
+    return pad + line.slice(Math.min(lead, fromColumn));
+  });
+  if (match.docRange) {
+    const from = match.docRange.start - match.startOffset;
+    return match.text.slice(0, from) + lines.join('\n') + match.text.slice(match.docRange.end - match.startOffset);
+  }
+  const at = match.body.start - match.startOffset;
+  return match.text.slice(0, at) + lines.join('\n') + '\n' + pad + match.text.slice(at);
+}
+
 /**
  * The replacement for `original` (a function in the user's file at column `original.startColumn`),
  * taken from `candidateCode`. Falls back to the whole candidate when it defines no function of that name.
@@ -25,7 +55,7 @@ export async function replacementFor(original: FunctionInfo, candidateCode: stri
   try {
     const fns = await findFunctions(code, language, parser);
     const match = fns.find((f) => f.name === original.name && f.parents.length === 0) ?? fns.find((f) => f.name === original.name);
-    if (match) text = dedent(' '.repeat(match.startColumn) + match.text);
+    if (match) text = dedent(' '.repeat(match.startColumn) + withOriginalDocstring(code, match, original));
   } catch {
     // Parser trouble: use the candidate as it is.
   }
