@@ -35,6 +35,27 @@ const heJobs = humaneval.map((r) => ({ task_id: r.task_id, prompt: r.prompt, com
 const p3Jobs = p3WithSol.map((p) => ({ name: p.name, sat: p.sat, ans_type: p.ans_type, sol_header: p.sol_header, sol_docstring: p.sol_docstring, sol_bodies: p.sol_bodies })).slice(0, limit);
 const work = mkdtempSync(join(tmpdir(), 'crucible-bench-'));
 
+// CPU seconds (user + system) of finished, reaped child processes and all their reaped descendants (the CLI's
+// Python workers and their job processes included). Linux only (null elsewhere). The machine is shared, so wall time
+// drifts with other people's load; CPU time per job is the steadier measure of what each side costs.
+const CLK_TCK = 100;
+function childCpu() {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+function withCpu(run) {
+  return async (...args) => {
+    const c0 = childCpu();
+    const r = await run(...args);
+    const c1 = childCpu();
+    return { ...r, cpu: c0 === null || c1 === null ? null : c1 - c0 };
+  };
+}
+
 // --- crucible verify ---
 function runCli(jobsFile) {
   return new Promise((resolve, reject) => {
@@ -81,10 +102,13 @@ for (const [name, jobs] of [['humaneval', heJobs], ['p3', p3Jobs]]) {
   const jobsFile = join(work, `${name}.jsonl`);
   writeFileSync(jobsFile, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
   // A-B-B-A order: the machine is shared, so load drifts; each side gets one early and one late run.
-  const ours1 = await runCli(jobsFile);
-  const base1 = await runBaseline(jobs, name);
-  const base2 = await runBaseline(jobs, name);
-  const ours2 = await runCli(jobsFile);
+  const ours1 = await withCpu(runCli)(jobsFile);
+  const base1 = await withCpu(runBaseline)(jobs, name);
+  const base2 = await withCpu(runBaseline)(jobs, name);
+  const ours2 = await withCpu(runCli)(jobsFile);
+  const cpuMean = (a, b) => (a.cpu === null || b.cpu === null ? null : (a.cpu + b.cpu) / 2);
+  const oursCpu = cpuMean(ours1, ours2);
+  const baseCpu = cpuMean(base1, base2);
   for (const o of [ours1, ours2]) if (o.code !== 0) console.log(`crucible verify exited ${o.code}: ${o.err.slice(-2000)}`);
   const ours = { ...ours1, seconds: (ours1.seconds + ours2.seconds) / 2 };
   const base = { passed: base1.passed.map((p, i) => p && base2.passed[i]), seconds: (base1.seconds + base2.seconds) / 2 };
@@ -96,12 +120,14 @@ for (const [name, jobs] of [['humaneval', heJobs], ['p3', p3Jobs]]) {
   const baseFailed = jobs.map((j, i) => (!base.passed[i] ? j.task_id ?? j.name : null)).filter(Boolean);
   const set = {
     name, jobs: jobs.length,
-    crucible: { seconds: ours.seconds, jobsPerSecond: jobs.length / ours.seconds, passed: lines.filter((l) => l.passed).length, summary: ours.err.trim().split('\n').pop() },
-    baseline: { seconds: base.seconds, jobsPerSecond: jobs.length / base.seconds, passed: jobs.length - baseFailed.length },
+    crucible: { seconds: ours.seconds, jobsPerSecond: jobs.length / ours.seconds, cpuSeconds: oursCpu, cpuMsPerJob: oursCpu === null ? null : (oursCpu * 1000) / jobs.length, passed: lines.filter((l) => l.passed).length, summary: ours.err.trim().split('\n').pop() },
+    baseline: { seconds: base.seconds, jobsPerSecond: jobs.length / base.seconds, cpuSeconds: baseCpu, cpuMsPerJob: baseCpu === null ? null : (baseCpu * 1000) / jobs.length, passed: jobs.length - baseFailed.length },
+    cpuRatio: oursCpu && baseCpu ? baseCpu / oursCpu : null,
     ratio: base.seconds / ours.seconds, runs: { crucible: [ours1.seconds, ours2.seconds], baseline: [base1.seconds, base2.seconds] }, failures, baselineFailures: baseFailed, flaky,
   };
   sets.push(set);
   console.log(`${name}: crucible verify ${set.crucible.jobsPerSecond.toFixed(1)} jobs/s (${ours.seconds.toFixed(2)} s, ${set.crucible.passed}/${jobs.length} passed) | baseline ${set.baseline.jobsPerSecond.toFixed(1)} jobs/s (${base.seconds.toFixed(2)} s, ${set.baseline.passed}/${jobs.length} exited 0) | ratio ${set.ratio.toFixed(2)}x`);
+  if (set.cpuRatio !== null) console.log(`  CPU per job: crucible verify ${set.crucible.cpuMsPerJob.toFixed(1)} ms, baseline ${set.baseline.cpuMsPerJob.toFixed(1)} ms (CPU ratio ${set.cpuRatio.toFixed(2)}x; crucible's includes starting the CLI and its workers)`);
   if (failures.length) {
     console.log(`  reference solutions that did not pass (${failures.length}):`);
     for (const f of failures) console.log(`    ${f.id}: ${f.status}: ${f.why}`);

@@ -306,9 +306,26 @@ def _crucible_main(_P):
         parts.append(src_lines[last].encode()[:node.end_col_offset].decode())
         return ''.join(parts)
 
+    def _at(new, old):
+        # Give a node the rewriter creates the source position of the node it stands for (compile needs one).
+        new.lineno = old.lineno
+        new.col_offset = old.col_offset
+        new.end_lineno = getattr(old, 'end_lineno', None)
+        new.end_col_offset = getattr(old, 'end_col_offset', None)
+        return new
+
+    _STMT_HOLDERS = (ast.mod, ast.stmt, ast.excepthandler) + ((ast.match_case,) if hasattr(ast, 'match_case') else ())
+
     class Rewriter(ast.NodeTransformer):
         def __init__(self):
             self.cond = 0
+
+        def generic_visit(self, node):
+            # Asserts are statements and no expression contains a statement: expression subtrees (often large
+            # literals in the tests) are left as they are instead of being walked node by node.
+            if not _isinstance(node, _STMT_HOLDERS):
+                return node
+            return ast.NodeTransformer.generic_visit(self, node)
 
         def _visit_cond(self, node):
             self.cond += 1
@@ -364,7 +381,7 @@ def _crucible_main(_P):
                     elif kind == 'not':
                         test = ast.UnaryOp(op=ast.Not(), operand=a[0])
                     elif kind in ('Is', 'IsNot'):
-                        test = ast.Compare(left=a[0], ops=[ast.Is() if kind == 'Is' else ast.IsNot()], comparators=[ast.Constant(None)])
+                        test = ast.Compare(left=a[0], ops=[ast.Is() if kind == 'Is' else ast.IsNot()], comparators=[_at(ast.Constant(None), node)])
                     else:
                         test = ast.Compare(left=a[0], ops=[getattr(ast, kind)()], comparators=[a[1]])
                     fake = ast.copy_location(ast.Assert(test=test, msg=None), node)
@@ -382,10 +399,9 @@ def _crucible_main(_P):
             except Exception:
                 src = ''
             sites.append('{"line":' + _str(node.lineno) + ',"src":' + _esc(src) + ',"x":' + struct + ',"required":' + ('false' if self.cond else 'true') + '}')
-            thunks = [ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]), body=leaf) for leaf in leaves]
-            call = ast.Call(func=ast.Name(id='__crucible_report__', ctx=ast.Load()), args=[ast.Constant(site), ast.Tuple(elts=thunks, ctx=ast.Load())], keywords=[])
-            new = ast.Expr(value=call)
-            return ast.copy_location(new, node)
+            thunks = [_at(ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]), body=leaf), leaf) for leaf in leaves]
+            call = _at(ast.Call(func=_at(ast.Name(id='__crucible_report__', ctx=ast.Load()), node), args=[_at(ast.Constant(site), node), _at(ast.Tuple(elts=thunks, ctx=ast.Load()), node)], keywords=[]), node)
+            return _at(ast.Expr(value=call), node)
 
     _UNITTEST = {'assertEqual': ('Eq', 2), 'assertNotEqual': ('NotEq', 2), 'assertTrue': ('truth', 1), 'assertFalse': ('not', 1),
                  'assertIsNone': ('Is', 1), 'assertIsNotNone': ('IsNot', 1), 'assertIn': ('In', 2), 'assertNotIn': ('NotIn', 2),
@@ -418,9 +434,13 @@ def _crucible_main(_P):
             # The harness runs TestCase classes itself; unittest.main() would look for them in the wrong module.
             for n in tree.body:
                 if _isinstance(n, ast.If):
-                    n.body = [b for b in n.body if not (_isinstance(b, ast.Expr) and _isinstance(b.value, ast.Call) and 'main' in ast.dump(b.value.func))] or [ast.Pass()]
-        tree = ast.fix_missing_locations(Rewriter().visit(tree))
-        tests_code = compile(tree, '<tests>', 'exec')
+                    n.body = [b for b in n.body if not (_isinstance(b, ast.Expr) and _isinstance(b.value, ast.Call) and 'main' in ast.dump(b.value.func))] or [_at(ast.Pass(), n)]
+        tree = Rewriter().visit(tree)
+        try:
+            tests_code = compile(tree, '<tests>', 'exec')
+        except (TypeError, ValueError):
+            # A node without a position (every node the rewriter makes gets one; this is a safety net).
+            tests_code = compile(ast.fix_missing_locations(tree), '<tests>', 'exec')
     calls_code = []
     if mode == 'evaluate':
         for c in _P.get('calls') or []:
@@ -468,7 +488,9 @@ def _crucible_main(_P):
 
     # Snapshots taken before the candidate runs (the puzzle check above runs no candidate code and needs none).
     pristine_builtins = dict(builtins.__dict__)
-    modules0 = dict(_sys_modules)
+    # In 'sol' mode only the answer is reported (and checked again in a clean job); encoding it looks up nothing
+    # but builtins, so only those are put back. Tests and evaluate modes restore modules and their functions too.
+    modules0 = {} if mode == 'sol' else dict(_sys_modules)
     module_attrs0 = {}
     for name in ('math', 'random', 're', 'string', 'collections', 'itertools', 'functools', 'copy', 'operator',
                  'heapq', 'bisect', 'json', 'typing', 'statistics', 'fractions', 'decimal', 'hashlib', 'os', 'os.path'):
