@@ -585,6 +585,16 @@ def descendants(root):
             stack.append(c)
     return out
 
+def reap_exited():
+    # Collect every child that has already exited, without waiting for the others.
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+        except ChildProcessError:
+            break
+
 def kill_descendants(root):
     # Best effort without a PID namespace: kill every descendant (we are their subreaper), reap, repeat.
     for _ in range(50):
@@ -596,13 +606,7 @@ def kill_descendants(root):
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-                if pid == 0:
-                    break
-            except ChildProcessError:
-                break
+        reap_exited()
         time.sleep(0.002)
 
 def kill_uid(uid):
@@ -697,13 +701,7 @@ def clean_processes(kpid):
     kill_descendants(os.getpid())
     if CAPS['uid']:
         kill_uid(CAPS['uid'])
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-        except ChildProcessError:
-            break
+    reap_exited()
 
 CLK_TCK = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
 

@@ -9,38 +9,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { startOllamaServer, type ChatBody, type OllamaTestServer, type Responder } from '../../fixtures/ollamaServer';
 import { activateWithPythonFile, proposalTab, waitFor, workspaceFolder } from './helpers';
-
-const SAMPLE = `def running_max(values):
-    """Return a list whose i-th item is the largest of values[0..i].
-
-    >>> running_max([1, 3, 2, 5, 4])
-    [1, 3, 3, 5, 5]
-    >>> running_max([])
-    []
-    >>> running_max([-2, -5, -1])
-    [-2, -2, -1]
-    """
-    raise NotImplementedError
-`;
-
-/** Right, echoing the docstring as models asked for the function "in full" do (Apply replaces the whole function). */
-const RIGHT = `def running_max(values):
-    """Return a list whose i-th item is the largest of values[0..i].
-
-    >>> running_max([1, 3, 2, 5, 4])
-    [1, 3, 3, 5, 5]
-    >>> running_max([])
-    []
-    >>> running_max([-2, -5, -1])
-    [-2, -2, -1]
-    """
-    out = []
-    best_so_far = None
-    for v in values:
-        if best_so_far is None or v > best_so_far:
-            best_so_far = v
-        out.append(best_so_far)
-    return out`;
+import { CORRECT_RUNNING_MAX as RIGHT, SAMPLE_PY as SAMPLE } from '../../e2e/harness/replies';
 
 /** Fails the first doctest: returns its input. */
 const WRONG = `def running_max(values):
