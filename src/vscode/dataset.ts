@@ -91,7 +91,9 @@ async function exportCommand(getFolder: () => string): Promise<void> {
       void vscode.window.showInformationMessage('Crucible: export cancelled; no file was written.');
       return;
     }
-    void vscode.window.showErrorMessage(`Crucible: export failed: ${err instanceof Error ? err.message : String(err)}`);
+    void vscode.window
+      .showErrorMessage(`Crucible: export failed: ${err instanceof Error ? err.message : String(err)}. Pick another target folder, or see the log.`, 'Show Log')
+      .then((choice) => choice && vscode.commands.executeCommand('crucible.showLog'));
   }
 }
 
@@ -169,12 +171,12 @@ class DatasetPanel implements vscode.Disposable {
     const folder = this.getFolder();
     this.watchFolder(folder);
     void (async () => {
-      const problem = await checkDatasetDir(folder);
-      if (problem) {
-        void this.panel.webview.postMessage({ type: 'empty', folder, message: problem });
-        return;
-      }
       try {
+        const problem = await checkDatasetDir(folder);
+        if (problem) {
+          void this.panel.webview.postMessage({ type: 'empty', folder, message: problem });
+          return;
+        }
         const stats = await datasetStats(folder);
         void this.panel.webview.postMessage({ type: 'stats', folder, stats });
       } catch (err) {

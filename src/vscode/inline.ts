@@ -187,6 +187,8 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     for (const timer of this.saveTimers.values()) clearTimeout(timer);
     if (this.selectionTimer) clearTimeout(this.selectionTimer);
     for (const d of this.disposables) d.dispose();
+    // A private parser (created for dist/wasm) holds its grammars until disposed; the shared one is not ours.
+    if (this.parser !== defaultParser()) this.parser.dispose();
   }
 
   // ───────────────────────── parsing and tests, cached per document version
@@ -326,7 +328,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(doc.uri, new vscode.Range(doc.positionAt(live.fn.startOffset), doc.positionAt(live.fn.endOffset)), s.replacement);
     const ok = await vscode.workspace.applyEdit(edit);
-    if (ok) this.accepted(uri, id);
+    if (ok) await this.accepted(uri, id);
     else void vscode.window.setStatusBarMessage('Crucible: the edit could not be applied', 6000);
   }
 
@@ -439,15 +441,18 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       return;
     }
     const originalText = fn.text;
-    const details = await this.details(doc, fn, hint);
+    // Marked as running before the first await, so a double click cannot start a second run.
     this.runningJobs.set(runKey, 'refine');
     this.lensChanged.fire();
     let outcome: Outcome;
+    let details: Awaited<ReturnType<typeof this.details>>;
     try {
+      details = await this.details(doc, fn, hint);
       outcome = await this.jobs.run(`${hint ? 'Fixing' : 'Refining'} \`${fn.name}\``, (signal, report) =>
         this.services.solve({
           task: details.task,
           signal,
+          scope: doc.uri,
           onEvent: (event) => {
             const detail = describeEvent(event);
             if (detail) report(detail);
@@ -627,8 +632,16 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       const tested = (await this.testedFunctions(doc, source.token)).filter((t) => !this.cache.has(t.key)).slice(0, MAX_VERIFY_ON_SAVE);
       if (!tested.length) return;
       log.info(`Crucible: verifying ${tested.length} function(s) of ${vscode.workspace.asRelativePath(doc.uri)} on save`);
-      for (const t of tested) {
-        await this.verify(doc, t.fn, false);
+      // One cancellable job for the whole batch: "Crucible: Cancel" stops it, not just the current function.
+      const controller = new AbortController();
+      const tracked = this.jobs.track(`Verifying ${tested.length} function(s) on save`, controller);
+      try {
+        for (const t of tested) {
+          if (controller.signal.aborted) break;
+          await this.verify(doc, t.fn, false, controller.signal);
+        }
+      } finally {
+        tracked.dispose();
       }
     } finally {
       source.dispose();

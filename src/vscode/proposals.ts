@@ -22,6 +22,7 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
   readonly onDidChange = this.changed.event;
   private current: Proposal | undefined;
   private seq = 0;
+  private readonly tabs = vscode.window.tabGroups.onDidChangeTabs((event) => this.onTabsClosed(event));
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const proposal = this.byId.get(uri.query);
@@ -49,6 +50,23 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
     return this.current;
   }
 
+  /** The proposal in the active diff editor, if the user is looking at one. */
+  shown(): Proposal | undefined {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    if (input instanceof vscode.TabInputTextDiff && input.modified.scheme === PROPOSED_SCHEME) return this.byId.get(input.modified.query);
+    return undefined;
+  }
+
+  /** Forgets proposals whose diff the user closed by hand, so Apply never writes code nobody can see. */
+  private onTabsClosed(event: vscode.TabChangeEvent): void {
+    for (const tab of event.closed) {
+      const input = tab.input;
+      if (!(input instanceof vscode.TabInputTextDiff) || input.modified.scheme !== PROPOSED_SCHEME) continue;
+      const proposal = this.byId.get(input.modified.query);
+      if (proposal) void this.discard(proposal);
+    }
+  }
+
   /** True when the target document still holds the original text at the proposal's range. */
   isStale(doc: vscode.TextDocument, proposal: Proposal): boolean {
     return doc.getText(proposal.range) !== proposal.originalText;
@@ -56,7 +74,7 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
 
   /** Applies the pending proposal as a single edit (one undo step). Returns a reason when it cannot. */
   async apply(proposal = this.current): Promise<string | undefined> {
-    if (!proposal) return 'There is no result to apply.';
+    if (!proposal || !this.byId.has(proposal.id)) return 'There is no result to apply (it was discarded or its diff was closed).';
     const doc = await vscode.workspace.openTextDocument(proposal.target);
     if (this.isStale(doc, proposal)) {
       await this.discard(proposal);
@@ -72,9 +90,9 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
   }
 
   async discard(proposal = this.current): Promise<void> {
-    if (!proposal) return;
+    if (!proposal || !this.byId.has(proposal.id)) return;
     this.byId.delete(proposal.id);
-    if (this.current?.id === proposal.id) this.current = undefined;
+    if (this.current?.id === proposal.id) this.current = [...this.byId.values()].pop();
     await vscode.commands.executeCommand('setContext', 'crucible.resultPending', this.current !== undefined);
     // Close the diff editor showing this proposal, if it is open.
     for (const group of vscode.window.tabGroups.all) {
@@ -88,6 +106,7 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
   }
 
   dispose(): void {
+    this.tabs.dispose();
     this.changed.dispose();
     this.byId.clear();
   }

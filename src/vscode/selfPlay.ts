@@ -160,7 +160,11 @@ export function registerSelfPlay(context: vscode.ExtensionContext, deps: SelfPla
       finished = report;
     } catch (err) {
       log.error(`self-play failed: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Crucible self-play: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Crucible self-play: ${(err as Error).message}`, 'Check Setup', 'Open Settings', 'Show Log').then((choice) => {
+        if (choice === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
+        else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible');
+        else if (choice === 'Show Log') void vscode.commands.executeCommand('crucible.showLog');
+      });
     } finally {
       current = undefined;
       setRunning(false);

@@ -11,11 +11,16 @@ import { VERSION } from '../core/version';
 import * as config from './config';
 import { log } from './log';
 
+/** How long a replaced sandbox stays up for the runs that still use it. */
+const RETIRED_SANDBOX_GRACE_MS = 10 * 60_000;
+
 export interface SolveRequest {
   task: Task;
   budget?: Budget;
   signal?: AbortSignal;
   onEvent?: (event: SolveEvent) => void;
+  /** The document the Task comes from, so folder-level settings (budget, generated tests) apply. */
+  scope?: vscode.Uri;
 }
 
 export interface Services {
@@ -36,6 +41,7 @@ export class ExtensionServices implements Services, vscode.Disposable {
   private verifierPromise: Promise<Verifier> | undefined;
   private client: ModelClient | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly retired = new Set<() => Promise<void>>();
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.subscriptions.push(
@@ -93,10 +99,10 @@ export class ExtensionServices implements Services, vscode.Disposable {
     const model = this.model();
     const verifier = await this.verifier();
     const outcome = await solve(request.task, { model, verifier }, {
-      budget: request.budget ?? config.budget(),
+      budget: request.budget ?? config.budget(request.scope),
       signal: request.signal,
       onEvent: request.onEvent,
-      generateTests: config.generateTestsWhenMissing(),
+      generateTests: config.generateTestsWhenMissing(request.scope),
     });
     log.info(`Solve ${request.task.id}: ${outcome.stopReason}, ${outcome.attempts.length} attempt(s), ${Math.round(outcome.durationMs)} ms`);
     await this.logOutcome(outcome);
@@ -120,15 +126,26 @@ export class ExtensionServices implements Services, vscode.Disposable {
     }
   }
 
+  /**
+   * New runs get a new sandbox; the old one stays up for runs still using it (disposing it under them would
+   * turn correct candidates into failures) and is disposed after a grace period or with the extension.
+   */
   private async resetSandbox(): Promise<void> {
     const old = this.sandboxPromise;
     this.sandboxPromise = undefined;
     this.verifierPromise = undefined;
-    if (old) await old.then((s) => s.dispose(), () => undefined);
+    if (!old) return;
+    const retire = () => {
+      this.retired.delete(retire);
+      return old.then((s) => s.dispose(), () => undefined);
+    };
+    this.retired.add(retire);
+    setTimeout(() => void retire(), RETIRED_SANDBOX_GRACE_MS).unref?.();
   }
 
   dispose(): void {
     for (const d of this.subscriptions) d.dispose();
     void this.resetSandbox();
+    for (const retire of [...this.retired]) void retire();
   }
 }

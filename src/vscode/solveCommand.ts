@@ -35,10 +35,10 @@ export function registerSolveCommands(context: vscode.ExtensionContext, ui: Solv
     vscode.commands.registerCommand('crucible.solveAndVerify', () => solveAtCursor(ui)),
     vscode.commands.registerCommand('crucible.solveTypedTask', () => solveTypedTask(ui)),
     vscode.commands.registerCommand('crucible.applyResult', async () => {
-      const problem = await ui.proposals.apply();
+      const problem = await ui.proposals.apply(ui.proposals.shown() ?? ui.proposals.pending());
       if (problem) void vscode.window.showWarningMessage(problem);
     }),
-    vscode.commands.registerCommand('crucible.discardResult', () => ui.proposals.discard()),
+    vscode.commands.registerCommand('crucible.discardResult', () => ui.proposals.discard(ui.proposals.shown() ?? ui.proposals.pending())),
     vscode.commands.registerCommand('crucible.cancel', () => {
       const n = ui.jobs.cancelAll();
       if (!n) void vscode.window.setStatusBarMessage('Crucible: nothing to cancel', 3000);
@@ -48,6 +48,17 @@ export function registerSolveCommands(context: vscode.ExtensionContext, ui: Solv
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
   );
+}
+
+/** The position of `offset` in `text` (what `TextDocument.positionAt` would say for a document holding `text`). */
+function positionIn(text: string, offset: number): vscode.Position {
+  let line = 0;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return new vscode.Position(line, offset - lineStart);
 }
 
 /** Tests in the workspace that may exercise the function (pytest / unittest / node:assert files). */
@@ -100,10 +111,13 @@ async function solveAtCursor(ui: SolveUi): Promise<void> {
     return;
   }
   const built = details.task;
-  const range = new vscode.Range(doc.positionAt(details.range.start), doc.positionAt(details.range.end));
-  const outcome = await runWithProgress(ui, built, `Solving ${built.entryPoint ? `\`${built.entryPoint}\`` : 'selection'}`);
+  // Range and original text come from the snapshot the Task was built from, not from the live document:
+  // edits made while the solve runs must make the result stale, never shift it onto other code.
+  const range = new vscode.Range(positionIn(code, details.range.start), positionIn(code, details.range.end));
+  const originalText = code.slice(details.range.start, details.range.end);
+  const outcome = await runWithProgress(ui, built, `Solving ${built.entryPoint ? `\`${built.entryPoint}\`` : 'selection'}`, doc.uri);
   if (!outcome) return;
-  await presentOutcome(ui, outcome, { uri: doc.uri, range, originalText: doc.getText(range), fn: details.fn });
+  await presentOutcome(ui, outcome, { uri: doc.uri, range, originalText, fn: details.fn });
 }
 
 async function solveTypedTask(ui: SolveUi): Promise<void> {
@@ -167,7 +181,7 @@ function eventText(event: SolveEvent): string | undefined {
 }
 
 /** Runs one solve under a cancellable notification, feeding the trace view. Undefined when it could not start. */
-async function runWithProgress(ui: SolveUi, task: Task, title: string): Promise<Outcome | undefined> {
+async function runWithProgress(ui: SolveUi, task: Task, title: string, scope?: vscode.Uri): Promise<Outcome | undefined> {
   const client = ui.services.model();
   try {
     if (!(await ensureModel(client, client.settings.model))) return undefined;
@@ -188,6 +202,7 @@ async function runWithProgress(ui: SolveUi, task: Task, title: string): Promise<
           const outcome = await ui.services.solve({
             task,
             signal,
+            ...(scope ? { scope } : {}),
             onEvent: (event) => {
               if (event.kind === 'verdict') ui.trace.addAttempt(event.attempt);
               const text = eventText(event);
@@ -244,7 +259,15 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
     showUnsolved(outcome);
     return;
   }
-  const doc = await vscode.workspace.openTextDocument(target.uri);
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.uri.toString());
+  if (!open && target.uri.scheme === 'untitled') {
+    // The untitled file was closed while the run went on: show the result in a new one instead of a diff.
+    const doc = await vscode.workspace.openTextDocument({ language: outcome.task.language, content: best.candidate.code });
+    await vscode.window.showTextDocument(doc);
+    void vscode.window.showInformationMessage(`Crucible: ${describeOutcome(outcome)}. The original file was closed, so the result opened in a new editor.`);
+    return;
+  }
+  const doc = open ?? (await vscode.workspace.openTextDocument(target.uri));
   const indent = /^[ \t]*/.exec(doc.lineAt(target.range.start.line).text)?.[0] ?? '';
   // Only the target function from the candidate replaces the user's function (keeping `export` and indentation);
   // a selection without a function gets the whole candidate, re-indented to the selection's column.
@@ -257,7 +280,7 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
         .join('\n');
   if (outcome.verified) {
     const label = outcome.verifiedByGeneratedTests ? 'verified by generated tests' : 'verified';
-    await ui.proposals.show({
+    const proposal = await ui.proposals.show({
       target: target.uri,
       range: target.range,
       originalText: target.originalText,
@@ -270,8 +293,11 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
       'Apply',
       'Discard',
     );
-    if (choice === 'Apply') await vscode.commands.executeCommand('crucible.applyResult');
-    else if (choice === 'Discard') await vscode.commands.executeCommand('crucible.discardResult');
+    // The buttons act on this run's proposal, even if another run has finished since.
+    if (choice === 'Apply') {
+      const problem = await ui.proposals.apply(proposal);
+      if (problem) void vscode.window.showWarningMessage(problem);
+    } else if (choice === 'Discard') await ui.proposals.discard(proposal);
     return;
   }
   const failing = best.verdict.failures.slice(0, 3).map((f) => f.test).filter(Boolean);
