@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contentHash, recordFromOutcome, recordFromPuzzle, recordProblem, sanitiseOptions, taskKey } from '../../src/core/dataset/record';
 import { DATA_FILE, openDataset } from '../../src/core/dataset/store';
-import { easyOutcome, failedOutcome, makePuzzle, refinedOutcome } from '../fixtures/dataset/build';
+import { easyOutcome, failedOutcome, makeAttempt, makeOutcome, makePuzzle, makeTask, refinedOutcome } from '../fixtures/dataset/build';
 
 const meta = { extensionVersion: '9.9.9', now: new Date('2026-11-20T08:00:00Z') };
 
@@ -92,6 +92,18 @@ describe('dataset records', () => {
     assert.match(recordProblem([1, 2])!, /not a JSON object/);
     assert.match(recordProblem({ schema: 2 })!, /unknown schema 2/);
     assert.match(recordProblem({ schema: 1, id: 'x', task: { prompt: 'p', language: 'python' }, verified: true, attempts: [] })!, /hash/);
+    const good = recordFromOutcome(easyOutcome('h2'), meta);
+    assert.match(recordProblem({ ...good, attempts: [null] })!, /attempt 1 lacks candidate code or a verdict/);
+    assert.match(recordProblem({ ...good, attempts: [{ candidate: { code: 'x' } }] })!, /attempt 1 lacks/);
+  });
+
+  it('stores a HumanEval continuation as the whole verified program, not the bare body', () => {
+    const task = makeTask('sq', { completionStyle: 'continuation' });
+    const body = '    return x * x\n';
+    const outcome = makeOutcome(task, [makeAttempt('    return x + x\n', false, 0), makeAttempt(body, true, 1)]);
+    const record = recordFromOutcome(outcome, meta);
+    assert.equal(record.solution, task.prompt + body);
+    assert.ok(record.attempts.every((a) => a.candidate.code.startsWith(task.prompt)), 'every attempt is a whole program');
   });
 
   describe('dedupe in the store', () => {

@@ -230,6 +230,19 @@ describe('solve (end to end through the test server)', function () {
     assert.equal(chatBodies(server!).length, 0);
   });
 
+  it('treats tests that cannot fail (comments, pass) as no tests: a wrong answer is never verified as the user\'s', async () => {
+    for (const tests of ['# TODO write tests\n', 'pass\n', 'print(add(1, 2))\n']) {
+      const task: Task = { ...addTask, tests, testsOrigin: 'user' };
+      const deps = await serve(() => WRONG_ADD);
+      const outcome = await solve(task, deps, { budget: budget({ rounds: 0 }), generateTests: false });
+      assert.equal(outcome.verified, false, `tests ${JSON.stringify(tests)} verified a wrong answer`);
+      assert.equal(outcome.stopReason, 'error');
+      assert.ok(outcome.notes.some((n) => /contain no check/.test(n)), outcome.notes.join('\n'));
+      await server?.close();
+      server = undefined;
+    }
+  });
+
   it('ends with an error outcome (not a throw) naming the fix when the server is down', async () => {
     const model = createModelClient(testModelSettings(await closedPortUrl()));
     const outcome = await solve(addTask, { model, verifier }, { budget: budget() });

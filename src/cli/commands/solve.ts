@@ -181,6 +181,8 @@ export interface RunSummary {
   malformed: number;
   skipped: number;
   interrupted: boolean;
+  /** stdout was closed (e.g. `| head`) and the run stopped before every task ran. */
+  stdoutClosed?: boolean;
   model: string;
 }
 
@@ -301,11 +303,11 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
     await sandbox.dispose();
   }
   if (interrupted) process.stderr.write(`crucible ${command}: interrupted; finished tasks are kept${opts.out ? `, rerun with --resume to continue` : ''}\n`);
-  return { lines, malformed: taskFile.errors.length, skipped: kept.length, interrupted, model: settings.model };
+  return { lines, malformed: taskFile.errors.length, skipped: kept.length, interrupted, stdoutClosed, model: settings.model };
 }
 
 function exitCodeOf(summary: RunSummary): number {
-  if (summary.interrupted || summary.malformed > 0) return 1;
+  if (summary.interrupted || summary.stdoutClosed || summary.malformed > 0) return 1;
   if (summary.lines.some((l) => l.stopReason === 'error')) return 1;
   return 0;
 }

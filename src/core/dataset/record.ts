@@ -2,6 +2,7 @@
 // dedupe, a difficulty estimate, and scrubbing so that no secret (API key, token, auth header) is stored.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Attempt, Language, Outcome, Puzzle, Record, Task, Usage } from '../types';
+import { solutionOf } from '../solve/solve';
 
 export const RECORD_SCHEMA = 1 as const;
 
@@ -127,12 +128,14 @@ export function recordFromOutcome(outcome: Outcome, meta: RecordMeta): Record {
     task: pickTask(outcome.task),
     verified,
     verifiedByGeneratedTests: verified && outcome.verifiedByGeneratedTests,
-    attempts: outcome.attempts,
+    // A HumanEval continuation is stored as the whole program that was verified, not the bare body the
+    // model wrote, so every export trains on code that runs on its own.
+    attempts: outcome.attempts.map((a) => ({ ...a, candidate: { ...a.candidate, code: solutionOf(outcome.task, a.candidate.code) } })),
     usage: outcome.usage,
     durationMs: outcome.durationMs,
     extensionVersion: meta.extensionVersion,
   };
-  if (verified && outcome.best) record.solution = outcome.best.candidate.code;
+  if (verified && outcome.best) record.solution = solutionOf(outcome.task, outcome.best.candidate.code);
   if (outcome.best) record.verdict = outcome.best.verdict;
   const model = meta.model ?? outcome.model;
   if (model) record.model = model;
@@ -201,5 +204,10 @@ export function recordProblem(value: unknown): string | undefined {
   if (!task || typeof task !== 'object' || typeof task.prompt !== 'string' || typeof task.language !== 'string') return 'missing "task" with prompt and language';
   if (typeof r.verified !== 'boolean') return 'missing "verified"';
   if (!Array.isArray(r.attempts)) return 'missing "attempts"';
+  const bad = r.attempts.findIndex((a: unknown) => {
+    const attempt = a as { candidate?: { code?: unknown }; verdict?: unknown } | null;
+    return !attempt || typeof attempt !== 'object' || typeof attempt.candidate?.code !== 'string' || !attempt.verdict || typeof attempt.verdict !== 'object';
+  });
+  if (bad >= 0) return `attempt ${bad + 1} lacks candidate code or a verdict`;
   return undefined;
 }

@@ -77,6 +77,17 @@ export function taskForCode(task: Task, code: string): Task {
 }
 
 /** The code a user would keep: the whole function (for a continuation body, prompt + body). */
+/**
+ * True when test code can fail at all: it asserts, raises/throws, or calls a HumanEval-style check().
+ * A test file holding only comments, `pass` or prints would "pass" every candidate.
+ */
+export function containsChecks(tests: string, language: Task['language']): boolean {
+  const code = language === 'python' ? tests.replace(/#.*$/gm, '') : tests.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  return language === 'python'
+    ? /\b(assert|raise)\b|\bcheck\s*\(|\.assert\w*\s*\(|\bunittest\b|\bdoctest\b/.test(code)
+    : /\bassert\b|\bthrow\b|\bexpect\s*\(/.test(code);
+}
+
 export function solutionOf(task: Task, code: string): string {
   if (task.completionStyle === 'continuation' && !definesEntryPoint(task, code)) return task.prompt + code;
   return code;
@@ -345,7 +356,10 @@ class SolveRun {
     const task = this.task;
     const budget = this.options.budget;
     const samples = Math.max(1, Math.floor(budget.samples));
-    const hasTests = task.tests.trim() !== '' && task.testsOrigin !== 'none';
+    const hasTests = task.tests.trim() !== '' && task.testsOrigin !== 'none' && containsChecks(task.tests, task.language);
+    if (task.tests.trim() !== '' && task.testsOrigin !== 'none' && !hasTests) {
+      this.note('the task\'s tests contain no check (no assert, raise, throw or check() call), so they cannot verify anything; treated as a task without tests');
+    }
     const wantGenerated = !hasTests && this.options.generateTests !== false;
     if (!hasTests && !wantGenerated) {
       throw new Error(
@@ -683,7 +697,12 @@ class SolveRun {
       this.signal,
       () => this.stopReason(),
     );
-    return { ...chosen, verdict };
+    if (verdict.passed) return { ...chosen, verdict };
+    // The whole kept set failed although each assert passed on its own (a timeout, a crash, state leaking
+    // between asserts): record that, so this candidate is not chosen again, and let the rounds go on.
+    const index = this.attempts.indexOf(chosen);
+    if (index >= 0) this.attempts[index] = { ...chosen, verdict };
+    return undefined;
   }
 
   private verifiedAmong(latest: Attempt[]): Promise<Attempt | undefined> {
