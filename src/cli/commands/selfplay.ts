@@ -19,6 +19,7 @@ import { formatReport, toP3 } from '../../core/selfplay/report';
 import type { SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
 import type { Puzzle } from '../../core/types';
 import { VERSION } from '../../core/version';
+import { syncDirectory } from '../../core/durable';
 
 interface SelfplayOptions {
   count?: number;
@@ -55,6 +56,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
     await handle.close();
   }
   await fsp.rename(tmp, path);
+  await syncDirectory(dirname(path));
 }
 
 async function run(opts: SelfplayOptions): Promise<number> {

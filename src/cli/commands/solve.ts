@@ -18,6 +18,8 @@ import type { SolveDeps } from '../../core/solve/types';
 import type { Sandbox } from '../../core/sandbox/types';
 import type { Budget, Outcome } from '../../core/types';
 import { VERSION } from '../../core/version';
+import { syncDirectorySync } from '../../core/durable';
+import { dirname, resolve } from 'node:path';
 import { readTasks, type TaskLine } from '../tasks';
 
 /** One line of OUTCOMES.jsonl. */
@@ -130,7 +132,9 @@ class OutcomeWriter {
   constructor(private readonly path: string | undefined, private readonly toStdout: boolean) {
     if (!path) return;
     try {
+      const created = !existsSync(path);
       this.fd = openSync(path, 'a+');
+      if (created) syncDirectorySync(dirname(resolve(path)));
       // A torn last line (killed run) must not glue onto the next outcome: look at the last byte only.
       const size = fstatSync(this.fd).size;
       if (size > 0) {

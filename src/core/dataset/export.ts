@@ -13,6 +13,7 @@ import type { Attempt, Language, Record, TaskOrigin } from '../types';
 import { normaliseCode, taskKey } from './record';
 import type { DatasetProblem } from './store';
 import { readRecords } from './store';
+import { syncDirectory } from '../durable';
 
 export const EXPORT_FORMATS = ['sft', 'dpo', 'traces', 'p3'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -237,6 +238,7 @@ class AtomicFile {
     await this.handle!.close();
     this.handle = undefined;
     await fsp.rename(this.temp, this.path);
+    await syncDirectory(dirname(this.path));
   }
 
   async abort(): Promise<void> {

@@ -10,12 +10,13 @@
 //   skipped; the next append starts on a fresh line so it never glues onto the fragment.
 // - A full disk (ENOSPC) or another write failure leaves the file as it was (the partial line is
 //   truncated away), keeps the Record in memory and throws an error that names the folder and the fix.
-import { constants as fsConstants, createReadStream, promises as fsp } from 'node:fs';
+import { constants as fsConstants, createReadStream, existsSync, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Record } from '../types';
 import { recordProblem } from './record';
+import { syncDirectory } from '../durable';
 
 export const DATA_FILE = 'records.jsonl';
 export const LOCK_FILE = 'records.lock';
@@ -438,7 +439,9 @@ class JsonlStore implements DatasetStore {
       await this.catchUp(true);
       let handle: FileHandle | undefined;
       try {
+        const created = !existsSync(this.file);
         handle = await fsp.open(this.file, 'a');
+        if (created) await syncDirectory(this.dir);
         let needNewline = !(await this.endsWithNewline(handle));
         while (this.kept.length) {
           const next = this.kept[0]!;

@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Puzzle, Usage } from '../types';
 import type { CurriculumState, HistoryEntry } from './curriculum';
+import { syncDirectory } from '../durable';
 import type { RejectReason } from './types';
 
 export const STATE_VERSION = 1;
@@ -92,6 +93,7 @@ export async function writeState(path: string, state: SelfPlayState): Promise<vo
   }
   try {
     await fsp.rename(tmp, path);
+    await syncDirectory(dir);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
