@@ -1,6 +1,7 @@
 // `crucible solve` and `crucible eval`, spawned as real processes against the Ollama-protocol test server.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evalReport, formatEvalTable, type OutcomeLine } from '../../src/cli/commands/solve';
@@ -166,6 +167,23 @@ describe('crucible solve / eval (spawned CLI)', function () {
     const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', '/dev/full']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot write outcomes to \/dev\/full \(ENOSPC\): free disk space or pick another --out; outcomes already written are kept, rerun with --resume/);
+  });
+
+  it('exits 1 and names the folder when dataset records cannot be written (a full tmpfs), keeping the Outcomes', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const mnt = join(dir, 'full');
+    mkdirSync(mnt);
+    // A one-page tmpfs holds the lock file but no Record; mounting needs root (skipped otherwise).
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt]).status !== 0) this.skip();
+    try {
+      const out = join(dir, 'outcomes.jsonl');
+      const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--dataset', join(mnt, 'ds')]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /dataset record\(s\) could not be written to .*full\/ds; free space there .* rerun with --resume/);
+      assert.equal(lines(out).length, 2, 'every Outcome is still in --out');
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
   });
 
   it('rejects bad flags as a usage error', async () => {

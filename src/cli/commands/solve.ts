@@ -187,6 +187,8 @@ export interface RunSummary {
   interrupted: boolean;
   /** stdout was closed (e.g. `| head`) and the run stopped before every task ran. */
   stdoutClosed?: boolean;
+  /** Dataset records that could not be written (full disk) by the end of the run. */
+  datasetUnwritten?: number;
   model: string;
 }
 
@@ -307,11 +309,22 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
     await sandbox.dispose();
   }
   if (interrupted) process.stderr.write(`crucible ${command}: interrupted; finished tasks are kept${opts.out ? `, rerun with --resume to continue` : ''}\n`);
-  return { lines, malformed: taskFile.errors.length, skipped: kept.length, interrupted, stdoutClosed, model: settings.model };
+  // Records the dataset kept in memory after a write error get one last try; any still unwritten are named, never dropped silently.
+  let datasetUnwritten = 0;
+  if (dataset && dataset.pending().length > 0) {
+    await dataset.flush().catch(() => undefined);
+    datasetUnwritten = dataset.pending().length;
+    if (datasetUnwritten > 0) {
+      process.stderr.write(
+        `crucible ${command}: ${datasetUnwritten} dataset record(s) could not be written to ${opts.dataset}; free space there (or pick another --dataset)${opts.out ? ` and rerun with --resume: the Outcomes are in ${opts.out}` : ' and rerun'}\n`,
+      );
+    }
+  }
+  return { lines, malformed: taskFile.errors.length, skipped: kept.length, interrupted, stdoutClosed, datasetUnwritten, model: settings.model };
 }
 
 function exitCodeOf(summary: RunSummary): number {
-  if (summary.interrupted || summary.stdoutClosed || summary.malformed > 0) return 1;
+  if (summary.interrupted || summary.stdoutClosed || (summary.datasetUnwritten ?? 0) > 0 || summary.malformed > 0) return 1;
   if (summary.lines.some((l) => l.stopReason === 'error')) return 1;
   return 0;
 }
