@@ -56,6 +56,11 @@ export interface OutcomeLine {
   notes: string[];
 }
 
+/** What a run keeps of a line once it is written: the counts need no code, feedback or notes (long runs stay small). */
+function slim(line: OutcomeLine): OutcomeLine {
+  return { ...line, solution: null, attempts: [], notes: [] };
+}
+
 export function outcomeLine(outcome: Outcome): OutcomeLine {
   const best = outcome.best;
   return {
@@ -117,7 +122,7 @@ export function finishedIn(path: string): { done: Map<string, OutcomeLine>; prob
       const line = JSON.parse(raw) as OutcomeLine;
       if (typeof line.task_id !== 'string') throw new Error('no task_id');
       if (line.stopReason === 'error' || line.stopReason === 'cancelled') done.delete(line.task_id);
-      else done.set(line.task_id, line);
+      else done.set(line.task_id, slim(line));
     } catch {
       // A run killed mid-write leaves at most one torn last line; anything else is worth a word.
       problems.push(`${path} line ${i + 1} is not a complete outcome; that task runs again`);
@@ -280,7 +285,7 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
       if (outcome.stopReason === 'cancelled' && (interrupted || stdoutClosed)) break;
       const line = outcomeLine(outcome);
       writer.write(line);
-      lines.push(line);
+      lines.push(slim(line));
       if (line.verified) verifiedCount++;
       if (dataset) {
         try {
