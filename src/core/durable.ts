@@ -1,5 +1,6 @@
 // Durability helpers: an fsync'd file is only safe once the directory entry pointing at it is too.
 import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Flushes a directory's entries (a new file, a rename) to disk. Platforms that cannot open or sync a
@@ -28,4 +29,28 @@ export function syncDirectorySync(dir: string): void {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Writes `text` to `path` atomically: a fsync'd temp file renamed over the target, then the directory
+ * synced. A crash leaves either the old file or the new one, never a torn one.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await fsp.mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const handle = await fsp.open(tmp, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDirectory(dir);
 }

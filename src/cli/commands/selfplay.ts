@@ -3,7 +3,7 @@
 // a killed run, progress on stderr (a bar on a terminal, a line now and then otherwise), the report at the end.
 
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { addModelOptions, modelSettingsFromOptions } from '../modelOptions';
@@ -19,7 +19,7 @@ import { formatReport, toP3 } from '../../core/selfplay/report';
 import type { SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
 import type { Puzzle } from '../../core/types';
 import { VERSION } from '../../core/version';
-import { syncDirectory } from '../../core/durable';
+import { writeFileAtomic } from '../../core/durable';
 
 interface SelfplayOptions {
   count?: number;
@@ -43,20 +43,6 @@ interface SelfplayOptions {
 export function defaultStatePath(opts: Pick<SelfplayOptions, 'dataset' | 'state'>): string {
   if (opts.state) return resolve(opts.state);
   return opts.dataset ? join(resolve(opts.dataset), 'selfplay-state.json') : resolve('crucible-selfplay-state.json');
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await fsp.mkdir(dirname(path), { recursive: true });
-  const handle = await fsp.open(tmp, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fsp.rename(tmp, path);
-  await syncDirectory(dirname(path));
 }
 
 async function run(opts: SelfplayOptions): Promise<number> {
@@ -146,7 +132,7 @@ async function run(opts: SelfplayOptions): Promise<number> {
 
   if (opts.out) {
     const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };
-    await writeAtomic(resolve(opts.out), `${JSON.stringify({ report, puzzles: state.accepted.map((a) => toP3(a.puzzle)) }, null, 1)}\n`);
+    await writeFileAtomic(resolve(opts.out), `${JSON.stringify({ report, puzzles: state.accepted.map((a) => toP3(a.puzzle)) }, null, 1)}\n`);
   }
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   if (report.stopReason === 'error') {

@@ -2,10 +2,9 @@
 // fsync, rename) after every settled puzzle, so a crash loses at most the puzzles in flight.
 
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Puzzle, Usage } from '../types';
 import type { CurriculumState, HistoryEntry } from './curriculum';
-import { syncDirectory } from '../durable';
+import { writeFileAtomic } from '../durable';
 import type { RejectReason } from './types';
 
 export const STATE_VERSION = 1;
@@ -80,24 +79,8 @@ export async function readState(path: string): Promise<SelfPlayState | undefined
 }
 
 /** Writes the state atomically: a crash leaves either the old or the new file, never a torn one. */
-export async function writeState(path: string, state: SelfPlayState): Promise<void> {
-  const dir = dirname(path);
-  await fsp.mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const handle = await fsp.open(tmp, 'w');
-  try {
-    await handle.writeFile(JSON.stringify(state));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.rename(tmp, path);
-    await syncDirectory(dir);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+export function writeState(path: string, state: SelfPlayState): Promise<void> {
+  return writeFileAtomic(path, JSON.stringify(state));
 }
 
 /** Serialises checkpoint writes: at most one in flight, and the latest state always ends up on disk. */
