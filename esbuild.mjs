@@ -66,6 +66,12 @@ await Promise.all([
 ]);
 chmodSync(join(root, 'dist/cli.js'), 0o755);
 
+// The sandbox's own programs (worker, judge and candidate runtimes), run by the sandbox's interpreters as files.
+cpSync(join(root, 'src/core/sandbox/runtime'), join(root, 'dist/runtime'), {
+  recursive: true,
+  filter: (src) => !/(__pycache__|\.pyc$|\.test\.|tests?$)/.test(src.slice(join(root, 'src/core/sandbox/runtime').length)),
+});
+
 // Grammars: only the ones Crucible parses, from VS Code's own builds, plus the runtime that matches web-tree-sitter.
 const wasmOut = join(root, 'dist/wasm');
 mkdirSync(wasmOut, { recursive: true });

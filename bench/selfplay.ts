@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelClient } from '../src/core/model/client';
 import { createProcessSandbox } from '../src/core/sandbox/processSandbox';
-import type { RunRequest, Sandbox } from '../src/core/sandbox/types';
+import type { PairRequest, RunRequest, Sandbox } from '../src/core/sandbox/types';
 import { createVerifier } from '../src/core/verify/verifier';
 import { selfPlay } from '../src/core/selfplay/loop';
 import { GENERATE_SYSTEM } from '../src/core/selfplay/prompts';
@@ -49,6 +49,15 @@ class BusySandbox implements Sandbox {
     this.jobs++;
     try {
       return await this.inner.run(request, signal);
+    } finally {
+      if (--this.active === 0) this.busyMs += performance.now() - this.since;
+    }
+  }
+  async runPair(request: PairRequest, signal?: AbortSignal) {
+    if (this.active++ === 0) this.since = performance.now();
+    this.jobs++;
+    try {
+      return await this.inner.runPair(request, signal);
     } finally {
       if (--this.active === 0) this.busyMs += performance.now() - this.since;
     }

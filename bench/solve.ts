@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     verify: wrap(realVerifier.verify.bind(realVerifier)),
     evaluate: wrap(realVerifier.evaluate.bind(realVerifier)),
     judgePuzzle: wrap(realVerifier.judgePuzzle.bind(realVerifier)),
+    auditPuzzle: wrap(realVerifier.auditPuzzle.bind(realVerifier)),
   };
 
   // Warm up the sandbox's worker pool and the parser (not measured).

@@ -206,6 +206,7 @@ function lazySandbox(options: ProcessSandboxOptions): Sandbox {
   const get = (): Sandbox => (real ??= createProcessSandbox(options));
   return {
     run: (request, signal) => get().run(request, signal),
+    runPair: (request, signal) => get().runPair(request, signal),
     isolation: () => get().isolation(),
     async dispose() {
       if (!real) return;

@@ -1,7 +1,7 @@
 // The process sandbox: candidate code never runs in this process. Python jobs go to a pool of warm
 // worker processes (one per core) that fork a fresh child per job; JavaScript and TypeScript jobs run
 // as Node child processes started by the same workers, so every job gets the same limits, isolation
-// and process-tree kill. See pythonWorker.ts for the worker side.
+// and process-tree kill. The worker itself is runtime/worker.py; verdicts come from pair jobs (docs/verdict.md).
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -10,8 +10,8 @@ import { dirname } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS } from './types';
-import type { IsolationReport, Limits, RunRequest, RunResult, Sandbox } from './types';
-import { PYTHON_WORKER_SOURCE } from './pythonWorker';
+import type { IsolationReport, Limits, PairRequest, PairResult, RunRequest, RunResult, Sandbox } from './types';
+import { join } from 'node:path';
 import { probeIsolation } from './isolationProbe';
 import { runNodeDirect } from './directRunner';
 
@@ -91,15 +91,36 @@ const NODE_AS_OVERHEAD_MB = 1024;
 /** Time the worker gets beyond the wall limit before the host gives up on it and kills it. */
 const BACKSTOP_MS = 10_000;
 
+/**
+ * The sandbox's own programs (worker.py, the judge and candidate runtimes). Bundled builds ship them in
+ * dist/runtime beside the bundle; from a checkout (tests through tsx) they sit beside this file.
+ */
+export const RUNTIME_DIR = join(__dirname, 'runtime');
+const WORKER_FILE = join(RUNTIME_DIR, 'worker.py');
+
 interface WorkerHello {
   type: 'hello';
   pid: number;
   python: string;
   executable: string;
-  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; killfilter?: boolean; hidden?: string[]; kept?: string[] };
+  caps: WorkerCaps;
   notes: string[];
   base: string;
   vmMb?: number;
+  /** The candidate zygote's own set-up (its uid and namespaces). */
+  candidate?: { caps?: WorkerCaps; notes?: string[] };
+}
+
+interface WorkerCaps {
+  net: boolean;
+  mnt: boolean;
+  userns: boolean;
+  pid: boolean;
+  uid: number | null;
+  subreaper: boolean;
+  killfilter?: boolean;
+  hidden?: string[];
+  kept?: string[];
 }
 
 interface WorkerResult {
@@ -118,16 +139,25 @@ interface WorkerResult {
   cpuMs?: number;
   jobDir?: string;
   error?: string;
+  judgeStdout?: string;
+  judgeStderr?: string;
 }
 
 interface WorkerJob {
   type: 'job';
   id: number;
-  kind: 'python' | 'exec';
-  file: string;
-  source: string;
+  kind: 'python' | 'exec' | 'pair';
+  file?: string;
+  source?: string;
   argv?: string[];
-  stdin: string;
+  stdin?: string;
+  /** Pair jobs: the candidate's program, the judge's spec, and Node for JavaScript pairs. */
+  language?: 'python' | 'javascript';
+  candidate?: string;
+  spec?: unknown;
+  preamble?: string;
+  node?: string;
+  nodeArgs?: string[];
   env: Record<string, string>;
   limits: Limits & { asMb: number; reportBytes: number; processes: number };
   /** Python prelude: its key (cached by the worker) and, the first time a worker gets it, its text. */
@@ -152,7 +182,7 @@ interface Pending {
   started: number;
   signal?: AbortSignal;
   onQueuedAbort?: () => void;
-  resolve: (r: RunResult) => void;
+  resolve: (r: RunResult & Partial<PairResult>) => void;
 }
 
 function errorResult(error: string, started = Date.now()): RunResult {
@@ -216,7 +246,9 @@ class Worker {
       index: this.index,
       parentPid: process.pid,
       namespaces: this.pool.namespaces,
-      uid: this.pool.uidBase + this.index,
+      // The judge runs as one uid and the candidate as the next: neither can signal or trace the other.
+      uid: this.pool.uidBase + 2 * this.index,
+      cuid: this.pool.uidBase + 2 * this.index + 1,
       hide: this.pool.hideDirs,
       keep: this.pool.keepDirs,
       execs: [this.pool.node],
@@ -225,7 +257,7 @@ class Worker {
     };
     let proc: ChildProcess;
     try {
-      const args = ['-I', '-u', '-c', PYTHON_WORKER_SOURCE, JSON.stringify(cfg)];
+      const args = ['-I', '-u', WORKER_FILE, JSON.stringify(cfg)];
       // macOS has no namespaces: the whole worker (and every job it forks) runs under a deny-network profile.
       const useSeatbelt = process.platform === 'darwin' && this.pool.namespaces;
       const command = useSeatbelt ? '/usr/bin/sandbox-exec' : this.pool.python;
@@ -318,6 +350,9 @@ class Worker {
       durationMs: msg.durationMs ?? Date.now() - p.started,
     };
     if (msg.error) result.error = msg.error;
+    if (p.job.kind === 'pair') {
+      Object.assign(result, { judgeStdout: decode(msg.judgeStdout), judgeStderr: decode(msg.judgeStderr) });
+    }
     if (msg.reportTruncated && result.status === 'exited') {
       result.status = 'output_limit';
     }
@@ -453,7 +488,7 @@ class Pool {
     for (let i = 0; i < size; i++) this.workers.push(new Worker(i, this));
   }
 
-  submit(job: Omit<WorkerJob, 'id' | 'type'>, signal?: AbortSignal): Promise<RunResult> {
+  submit(job: Omit<WorkerJob, 'id' | 'type'>, signal?: AbortSignal): Promise<RunResult & Partial<PairResult>> {
     const started = Date.now();
     if (this.disposed) return Promise.resolve(errorResult('the sandbox was disposed', started));
     if (this.fatal) return Promise.resolve(errorResult(this.fatal, started));
@@ -620,6 +655,9 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
     run(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
       return pool.hold(() => runJob(request, signal));
     },
+    runPair(request: PairRequest, signal?: AbortSignal): Promise<PairResult> {
+      return pool.hold(() => runPairJob(request, signal));
+    },
     isolation(): Promise<IsolationReport> {
       isolation ??= pool.hold(() => probeIsolation(sandbox, { python, node, hello: () => pool.workers.find((w) => w.hello)?.hello }));
       return isolation;
@@ -638,6 +676,36 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       return pool.hold(() => Promise.all(pool.workers.map((w) => w.started)).then(() => undefined));
     },
   };
+
+  async function runPairJob(request: PairRequest, signal?: AbortSignal): Promise<PairResult> {
+    const started = Date.now();
+    const limits = resolveLimits(baseLimits, request.limits);
+    if (typeof limits === 'string') return { ...errorResult(limits, started), judgeStdout: '', judgeStderr: '' };
+    await pool.workers[0]?.started;
+    const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
+    const js = request.language === 'javascript';
+    const result = await pool.submit(
+      {
+        kind: 'pair',
+        language: request.language,
+        candidate: request.candidate,
+        spec: request.spec,
+        env: JOB_ENV,
+        // P3 solutions use typing's names (List[int]) without importing them, as the P3 harness allows.
+        ...(request.spec.mode === 'puzzle' || request.spec.mode === 'audit' ? { preamble: 'from typing import *' } : {}),
+        ...(js ? { node, nodeArgs: [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '--stack-size=2000'] } : {}),
+        limits: {
+          ...limits,
+          // Answers and reports travel on their own channels: P3 answers of any size fit.
+          reportBytes: Math.max(32 * 1024 * 1024, limits.outputBytes * 16),
+          processes: 64,
+          asMb: limits.memoryMb + (js ? NODE_AS_OVERHEAD_MB : vm),
+        },
+      },
+      signal,
+    );
+    return { judgeStdout: '', judgeStderr: '', ...result };
+  }
 
   async function runJob(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
     const started = Date.now();

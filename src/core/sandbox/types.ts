@@ -56,6 +56,41 @@ export interface RunResult {
   error?: string;
 }
 
+/**
+ * What the judge process does with a pair job (see docs/verdict.md). The judge runs the tests (or the puzzle's
+ * `sat`) exactly as written, with the candidate's entry points bound to proxies into the candidate process.
+ */
+export interface JudgeSpec {
+  mode: 'tests' | 'evaluate' | 'puzzle' | 'audit';
+  /** Test code, as written (Python, or CommonJS JavaScript). */
+  tests?: string;
+  /** Trusted code the task defines (a HumanEval prompt, the user's file around the function); runs in the judge. */
+  context?: string;
+  /** Names the tests call that the candidate must define (always bound to the candidate's). */
+  entryPoints?: string[];
+  /** `evaluate`: call expressions. */
+  calls?: string[];
+  /** `puzzle`/`audit`: the puzzle's `sat` source and its answer type. */
+  sat?: string;
+  ansType?: string;
+  /** `audit`: how many times sat(answer) runs (determinism). */
+  repeats?: number;
+}
+
+export interface PairRequest {
+  language: 'python' | 'javascript';
+  /** The candidate's whole program (CommonJS for JavaScript). It runs alone in the candidate process. */
+  candidate: string;
+  spec: JudgeSpec;
+  limits?: Partial<Limits>;
+}
+
+/** A pair job's outcome. `stdout`/`stderr` are the candidate's; `report` is the judge's report channel. */
+export interface PairResult extends RunResult {
+  judgeStdout: string;
+  judgeStderr: string;
+}
+
 export interface IsolationReport {
   platform: string;
   /** `blocked` when jobs run without network access. */
@@ -73,6 +108,8 @@ export interface IsolationReport {
 
 export interface Sandbox {
   run(request: RunRequest, signal?: AbortSignal): Promise<RunResult>;
+  /** Runs a candidate and a judge as two processes joined only by an RPC channel; the judge writes the report. */
+  runPair(request: PairRequest, signal?: AbortSignal): Promise<PairResult>;
   isolation(): Promise<IsolationReport>;
   dispose(): Promise<void>;
 }

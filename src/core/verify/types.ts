@@ -17,6 +17,17 @@ export interface Verifier {
    * Used to compare candidates' behaviour on extra inputs.
    */
   evaluate(task: Task, candidate: Candidate, calls: string[], signal?: AbortSignal): Promise<(string | null)[]>;
-  /** Solve `puzzle` with `solution` (source defining `sol()`): run sol() in one sandbox, check sat(answer) in a clean one. */
+  /** Solve `puzzle` with `solution` (source defining `sol()`): sol() runs in the candidate process, sat(answer) in the judge. */
   judgePuzzle(puzzle: Puzzle, solution: string, signal?: AbortSignal): Promise<PuzzleVerdict>;
+  /**
+   * Self-play's audit: judgePuzzle with sat(answer) run `repeats` times in the judge (determinism and speed),
+   * the per-run results, and how long sol() took in the candidate process.
+   */
+  auditPuzzle(puzzle: Puzzle, solution: string, repeats: number, signal?: AbortSignal): Promise<PuzzleAudit>;
+}
+
+export interface PuzzleAudit {
+  verdict: PuzzleVerdict;
+  satResults: { ok: boolean; value?: string; error?: string; ms: number }[];
+  solMs?: number;
 }

@@ -1,13 +1,15 @@
-// The Verifier: assembles harnessed programs, runs them in the sandbox, and decides Verdicts in this process.
+// The Verifier: runs each Candidate against its Task's tests as a pair job (a candidate process and a judge
+// process, docs/verdict.md) and turns the judge's report into a Verdict. Python verdicts, puzzles and
+// evaluations all go through the judge; nothing the candidate's process says is trusted.
 
 import { randomBytes } from 'node:crypto';
-import type { Limits, RunRequest, RunResult, Sandbox } from '../sandbox/types';
+import type { JudgeSpec, Limits, PairResult, RunResult, Sandbox } from '../sandbox/types';
 import type { Candidate, Puzzle, Task, TestFailure, Verdict, VerdictStatus } from '../types';
-import type { PuzzleVerdict, Verifier } from './types';
-import { buildPythonCall, buildPythonProgram, harnessCompileProgram, PYTHON_HARNESS_PRELUDE, type PythonPayload } from './pythonHarness';
+import type { PuzzleAudit, PuzzleVerdict, Verifier } from './types';
 import { buildJsProgram, rewriteJsTests } from './jsHarness';
-import { collectReport, formatError, trimOutput, verdictFromRun, type ErrorInfo, type Leaf } from './report';
-import { isCanon, matchesAnsType, renderCanon, type Canon } from './canonical';
+import { collectReport, trimOutput, verdictFromRun, type Leaf } from './report';
+import { isCanon, renderCanon, type Canon } from './canonical';
+import { formatFrames, parseJudgeReport, verdictFromPair } from './judgeReport';
 import { transpileTypeScript } from '../sandbox/processSandbox';
 
 export interface VerifierOptions {
@@ -51,6 +53,17 @@ function withOutput(v: Verdict, run: RunResult): Verdict {
   return { ...v, feedback: parts.join('\n'), stdout: run.stdout, stderr: run.stderr };
 }
 
+/**
+ * Trusted context for the judge: code the task itself defines, which the tests may use (a HumanEval prompt's
+ * imports and helpers, the user's file around the function). It runs in the judge, never the completion.
+ */
+export function trustedContext(task: Task): string {
+  const parts: string[] = [];
+  if (task.context) parts.push(task.context);
+  if (task.completionStyle === 'continuation' && task.prompt) parts.push(task.prompt);
+  return parts.join('\n');
+}
+
 export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}): Verifier {
   const limits = options.limits;
 
@@ -58,36 +71,8 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
     return sandbox.run({ language, source, stdin: nonce + '\n', limits }, signal);
   }
 
-  // A sandbox that keeps a compiled prelude per worker gets the harness as the prelude: each job then sends and
-  // compiles only a one-line call. Otherwise every job carries the (marshalled) harness itself.
-  const preludeSandbox = (sandbox as { supportsPrelude?: boolean }).supportsPrelude === true;
-  function runPython(payload: PythonPayload, nonce: string, signal?: AbortSignal): Promise<RunResult> {
-    if (preludeSandbox) {
-      const request: RunRequest & { prelude: string } = {
-        language: 'python', source: buildPythonCall(payload), prelude: PYTHON_HARNESS_PRELUDE, stdin: nonce + '\n', limits,
-      };
-      return sandbox.run(request, signal);
-    }
-    return python(payload).then((source) => runJob('python', source, nonce, signal));
-  }
-
-  // The harness compiled once by the sandbox's own Python (marshal is version-specific), then reused by every job.
-  // Only our harness source runs in that job; if it fails, jobs carry the harness source instead.
-  let compiled: Promise<string | undefined> | undefined;
-  function compiledHarness(): Promise<string | undefined> {
-    if (!compiled) {
-      compiled = sandbox.run({ language: 'python', source: harnessCompileProgram(), limits }).then(
-        (r) => {
-          const line = r.report.trim();
-          return r.status === 'exited' && r.exitCode === 0 && /^[A-Za-z0-9+/=]+$/.test(line) ? line : undefined;
-        },
-        () => undefined,
-      );
-    }
-    return compiled;
-  }
-  async function python(payload: PythonPayload): Promise<string> {
-    return buildPythonProgram(payload, await compiledHarness());
+  function pythonPair(code: string, spec: JudgeSpec, signal?: AbortSignal): Promise<PairResult> {
+    return sandbox.runPair({ language: 'python', candidate: code, spec, limits }, signal);
   }
 
   async function jsSources(task: Task, candidate: Candidate, tests: string): Promise<{ code: string; tests: string; sites: ReturnType<typeof rewriteJsTests>['sites'] } | Verdict> {
@@ -116,19 +101,18 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
 
   async function verify(task: Task, candidate: Candidate, signal?: AbortSignal): Promise<Verdict> {
     const tests = task.tests ?? '';
-    const nonce = newNonce();
-    let verdict: Verdict;
     if (task.language === 'python') {
       const code = candidateProgram(task, candidate);
-      const run = await runPython({ mode: 'tests', code, tests, entryPoint: task.entryPoint }, nonce, signal);
-      verdict = verdictFromRun(run, { nonce, files: { '<candidate>': code, '<tests>': tests }, style: { language: 'python' } });
-    } else {
-      const prepared = await jsSources(task, candidate, tests);
-      if (!('code' in prepared)) return prepared;
-      const source = buildJsProgram({ mode: 'tests', code: prepared.code, tests: prepared.tests });
-      const run = await runJob('javascript', source, nonce, signal);
-      verdict = verdictFromRun(run, { nonce, files: { 'candidate.js': prepared.code, 'tests.js': prepared.tests }, style: { language: 'javascript' }, plan: prepared.sites });
+      const spec: JudgeSpec = { mode: 'tests', tests, context: trustedContext(task), entryPoints: task.entryPoint ? [task.entryPoint] : [] };
+      const run = await pythonPair(code, spec, signal);
+      return verdictFromPair(run, { candidateSource: code, noTests: !tests.trim() });
     }
+    const nonce = newNonce();
+    const prepared = await jsSources(task, candidate, tests);
+    if (!('code' in prepared)) return prepared;
+    const source = buildJsProgram({ mode: 'tests', code: prepared.code, tests: prepared.tests });
+    const run = await runJob('javascript', source, nonce, signal);
+    let verdict = verdictFromRun(run, { nonce, files: { 'candidate.js': prepared.code, 'tests.js': prepared.tests }, style: { language: 'javascript' }, plan: prepared.sites });
     if (!tests.trim() && verdict.status === 'passed') {
       verdict = { ...verdict, testsPassed: 0, testsTotal: 0, feedback: 'PASSED: no tests; the program ran without error.' };
     }
@@ -136,23 +120,25 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
   }
 
   async function evaluate(task: Task, candidate: Candidate, calls: string[], signal?: AbortSignal): Promise<(string | null)[]> {
-    const nonce = newNonce();
-    let run: RunResult;
     if (task.language === 'python') {
-      run = await runPython({ mode: 'evaluate', code: candidateProgram(task, candidate), calls }, nonce, signal);
-    } else {
-      const prepared = await jsSources({ ...task, tests: '' }, candidate, '');
-      if (!('code' in prepared)) return calls.map(() => null);
-      let jsCalls = calls;
-      if (task.language === 'typescript') {
-        jsCalls = [];
-        for (const c of calls) {
-          const t = await transpileTypeScript(`(${c})`);
-          jsCalls.push('code' in t ? t.code.replace(/;\s*$/, '') : 'undefined');
-        }
-      }
-      run = await runJob('javascript', buildJsProgram({ mode: 'evaluate', code: prepared.code, tests: '', calls: jsCalls }), nonce, signal);
+      const spec: JudgeSpec = { mode: 'evaluate', calls, context: trustedContext(task), entryPoints: task.entryPoint ? [task.entryPoint] : [] };
+      const run = await pythonPair(candidateProgram(task, candidate), spec, signal);
+      const values = parseJudgeReport(run.report).lines.find((l) => l.t === 'values')?.values;
+      if (run.status !== 'exited' || !Array.isArray(values)) return calls.map(() => null);
+      return calls.map((_, i) => (typeof values[i] === 'string' ? (values[i] as string) : null));
     }
+    const nonce = newNonce();
+    const prepared = await jsSources({ ...task, tests: '' }, candidate, '');
+    if (!('code' in prepared)) return calls.map(() => null);
+    let jsCalls = calls;
+    if (task.language === 'typescript') {
+      jsCalls = [];
+      for (const c of calls) {
+        const t = await transpileTypeScript(`(${c})`);
+        jsCalls.push('code' in t ? t.code.replace(/;\s*$/, '') : 'undefined');
+      }
+    }
+    const run = await runJob('javascript', buildJsProgram({ mode: 'evaluate', code: prepared.code, tests: '', calls: jsCalls }), nonce, signal);
     const { byKind, ended } = collectReport(run, nonce);
     const values = byKind.get('values')?.[0] as Leaf[] | undefined;
     if (!ended || !values) return calls.map(() => null);
@@ -163,58 +149,79 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
   }
 
   async function judgePuzzle(puzzle: Puzzle, solution: string, signal?: AbortSignal): Promise<PuzzleVerdict> {
-    const files = { '<candidate>': solution, '<puzzle>': puzzle.sat };
-    // Job 1: run sol() and report its answer. Nothing else is trusted from this job.
-    const n1 = newNonce();
-    const run1 = await runPython({ mode: 'sol', code: solution }, n1, signal);
-    const bad1 = abnormal(run1, 'while running sol()');
-    if (bad1) return bad1;
-    const r1 = collectReport(run1, n1);
-    const cerr = (r1.byKind.get('cerror')?.[0] ?? r1.byKind.get('error')?.[0]) as ErrorInfo | undefined;
-    if (cerr) {
-      return withOutput(errorVerdict(r1.byKind.has('cerror') ? 'error' : 'failed', `FAILED: sol() raised:\n${formatError(cerr, files)}`, run1.durationMs,
-        [{ test: 'sol()', error: cerr.error }]), run1);
+    return judgePuzzleRun(puzzle, solution, 1, signal).then((r) => r.verdict);
+  }
+
+  async function judgePuzzleRun(puzzle: Puzzle, solution: string, repeats: number, signal?: AbortSignal): Promise<PuzzleAudit> {
+    // sol() runs in the candidate process; the type check and sat(answer) run in the judge, on the answer as data.
+    const spec: JudgeSpec = { mode: repeats > 1 ? 'audit' : 'puzzle', sat: puzzle.sat, ansType: puzzle.ansType, entryPoints: ['sol'], repeats };
+    const run = await pythonPair(solution, spec, signal);
+    const rep = parseJudgeReport(run.report);
+    const duration = Math.round(run.durationMs);
+    const bad = abnormal(run, 'while judging the puzzle');
+    if (bad) return { verdict: bad, satResults: [] };
+    if (rep.load) {
+      const err = String(rep.load.error ?? 'the solution failed to load');
+      return { verdict: errorVerdict(/^(SyntaxError|IndentationError)/.test(err) ? 'error' : 'failed', `FAILED: the solution raised ${err} while loading.`, duration, [{ test: 'sol()', error: err }]), satResults: [] };
     }
-    const answerLeaf = r1.byKind.get('answer')?.[0] as Leaf | undefined;
-    if (!r1.ended || !answerLeaf) {
-      return withOutput(errorVerdict('error', `ERROR: the program stopped before sol() returned (exit code ${run1.exitCode ?? run1.signal}); code that exits the process cannot pass.`, run1.durationMs), run1);
+    if (rep.fatal) {
+      const where = rep.fatal.where;
+      const msg = String(rep.fatal.error ?? 'the judge failed');
+      return { verdict: withOutput(errorVerdict(where === 'candidate' ? 'failed' : 'error', `${where === 'candidate' ? 'FAILED' : 'ERROR'}: ${msg}.`, duration, [{ test: 'sol()', error: msg }]), run), satResults: [] };
     }
-    if (answerLeaf[0] !== 'ok' || !isCanon(answerLeaf[1])) {
-      const why = answerLeaf[0] === 'bad' ? String(answerLeaf[1]) : 'malformed answer';
-      return withOutput(errorVerdict('failed', `FAILED: the answer of sol() cannot be checked: ${why}.`, run1.durationMs, [{ test: 'sol()', error: why }]), run1);
+    const ans = rep.lines.find((l) => l.t === 'answer');
+    if (!rep.ended || !ans) {
+      return { verdict: withOutput(errorVerdict('error', 'ERROR: the judge stopped before sol() returned; a run that does not finish cannot pass.', duration), run), satResults: [] };
     }
-    const answer: Canon = answerLeaf[1];
-    const answerText = JSON.stringify(answer);
-    const typeOk = matchesAnsType(answer, puzzle.ansType);
-    if (typeOk !== true) {
-      const msg = typeOk === false ? `the answer ${renderCanon(answer, 120)} is not a ${puzzle.ansType}` : typeOk;
-      return { ...errorVerdict(typeOk === false ? 'failed' : 'error', `FAILED: ${msg}.`, run1.durationMs, [{ test: `isinstance(answer, ${puzzle.ansType})`, expected: puzzle.ansType, actual: renderCanon(answer, 120) }]), answer: answerText };
+    if (ans.ok !== true) {
+      const err = String(ans.error ?? 'sol() failed');
+      const frames = formatFrames(ans.frames, solution);
+      return { verdict: withOutput(errorVerdict('failed', `FAILED: sol() raised:\n${[err, ...frames].join('\n')}`, duration, [{ test: 'sol()', error: err }]), run), satResults: [] };
     }
-    // Job 2: a clean process where candidate code never ran: sat(answer) is True?
-    const n2 = newNonce();
-    const run2 = await runPython({ mode: 'sat', code: puzzle.sat, answer: answerText }, n2, signal);
-    const bad2 = abnormal(run2, 'while checking sat(answer)');
-    if (bad2) return { ...bad2, durationMs: Math.round(run1.durationMs + run2.durationMs), answer: answerText };
-    const r2 = collectReport(run2, n2);
-    const serr = r2.byKind.get('error')?.[0] as ErrorInfo | undefined;
-    const satLeaf = r2.byKind.get('sat')?.[0] as Leaf | undefined;
-    const duration = Math.round(run1.durationMs + run2.durationMs);
-    if (serr) {
-      return { ...errorVerdict('failed', `FAILED: sat(answer) raised for answer ${renderCanon(answer, 200)}:\n${formatError(serr, files)}`, duration, [{ test: 'sat(answer)', actual: renderCanon(answer, 200), error: serr.error }]), answer: answerText };
+    const canon = ans.canon as Canon | null;
+    const answerText = canon ? JSON.stringify(canon) : undefined;
+    const shown = canon && isCanon(canon) ? renderCanon(canon, 200) : String(ans.repr ?? '?');
+    if (ans.type_ok !== true) {
+      const msg = typeof ans.type_ok === 'string' ? ans.type_ok : `the answer ${shown} is not a ${puzzle.ansType}`;
+      return {
+        verdict: { ...errorVerdict(typeof ans.type_ok === 'string' ? 'error' : 'failed', `FAILED: ${msg}.`, duration, [{ test: `isinstance(answer, ${puzzle.ansType})`, expected: puzzle.ansType, actual: shown }]), ...(answerText ? { answer: answerText } : {}) },
+        satResults: [],
+        solMs: Number(ans.ms) || undefined,
+      };
     }
-    if (!r2.ended || !satLeaf) return { ...errorVerdict('error', 'ERROR: the puzzle check did not finish.', duration), answer: answerText };
-    const ok = satLeaf[0] === 'ok' && isCanon(satLeaf[1]) && satLeaf[1][0] === 'bool' && satLeaf[1][1] === true;
-    if (!ok) {
-      const got = satLeaf[0] === 'ok' && isCanon(satLeaf[1]) ? renderCanon(satLeaf[1], 100) : 'a value that is not True';
-      return { ...errorVerdict('failed', `FAILED: sat(answer) returned ${got}, not True, for answer ${renderCanon(answer, 200)}.`, duration,
-        [{ test: 'sat(answer) is True', expected: 'True', actual: got }]), answer: answerText, results: [{ test: 'sat(answer) is True', passed: false }] };
+    const satLine = rep.lines.find((l) => l.t === 'sat');
+    const satResults = (Array.isArray(satLine?.results) ? satLine!.results : []) as SatResult[];
+    const first = satResults[0];
+    const base = { ...(answerText ? { answer: answerText } : {}) };
+    if (!first) return { verdict: { ...errorVerdict('error', 'ERROR: the puzzle check did not finish.', duration), ...base }, satResults };
+    if (first.error) {
+      return { verdict: { ...errorVerdict('failed', `FAILED: sat(answer) raised for answer ${shown}:\n${first.error}`, duration, [{ test: 'sat(answer)', actual: shown, error: first.error }]), ...base }, satResults, solMs: Number(ans.ms) || undefined };
+    }
+    if (!first.ok) {
+      return {
+        verdict: { ...errorVerdict('failed', `FAILED: sat(answer) returned ${first.value ?? '?'}, not True, for answer ${shown}.`, duration, [{ test: 'sat(answer) is True', expected: 'True', actual: first.value }]), ...base, results: [{ test: 'sat(answer) is True', passed: false }] },
+        satResults,
+        solMs: Number(ans.ms) || undefined,
+      };
     }
     return {
-      status: 'passed', passed: true, testsPassed: 1, testsTotal: 1, durationMs: duration,
-      feedback: `PASSED: sat(answer) is True for answer ${renderCanon(answer, 200)}.`, failures: [],
-      results: [{ test: 'sat(answer) is True', passed: true }], answer: answerText,
+      verdict: {
+        status: 'passed', passed: true, testsPassed: 1, testsTotal: 1, durationMs: duration,
+        feedback: `PASSED: sat(answer) is True for answer ${shown}.`, failures: [],
+        results: [{ test: 'sat(answer) is True', passed: true }], ...base,
+      },
+      satResults,
+      solMs: Number(ans.ms) || undefined,
     };
   }
 
-  return { verify, evaluate, judgePuzzle };
+  return { verify, evaluate, judgePuzzle, auditPuzzle: judgePuzzleRun };
+}
+
+/** One run of sat(answer) in the judge (self-play's determinism and speed checks). */
+export interface SatResult {
+  ok: boolean;
+  value?: string;
+  error?: string;
+  ms: number;
 }

@@ -1,15 +1,16 @@
-// The source of the warm Python worker. The TypeScript side starts `python3 -I -u -c <this> <config json>`;
-// the worker sets up isolation once (network and mount namespaces where available), pre-imports common
-// modules, then runs one job at a time: it forks a supervisor, which (in a fresh PID namespace when
-// possible) forks an init process, which forks the program. Python programs run in the forked copy of
-// the warm interpreter, so a job does not pay interpreter start-up; other programs (Node) are exec'd.
-//
-// Protocol on the worker's original stdin/stdout: frames of a 4-byte big-endian length then UTF-8 JSON.
-//   worker -> host: {"type":"hello", ...}  once, then {"type":"result", ...} per job
-//   host -> worker: {"type":"job", ...}    and, during a job, {"type":"cancel","id":...}
-// Keep this file free of backticks and dollar-brace sequences: it is embedded in a template literal.
+"""Crucible's sandbox worker: one per core, started by the host as `python3 -I -u worker.py <config>`.
 
-export const PYTHON_WORKER_SOURCE = String.raw`
+It sets up isolation once (user, network, mount and PID namespaces where the machine allows), pre-imports
+common modules, then runs one job at a time:
+  - `python`/`exec` jobs: one program (a forked copy of this warm interpreter, or an exec'd Node);
+  - `pair` jobs (every verdict): a candidate process and a judge process (see docs/verdict.md). The
+    candidate processes are forked by a separate zygote that was split off before this worker read its
+    first job, so no test text ever reaches their memory. Candidate and judge run as different uids
+    (when the worker can switch uids) in different PID namespaces, joined only by an AF_UNIX socket pair.
+Protocol with the host (stdin/stdout): frames of a 4-byte big-endian length then UTF-8 JSON.
+  worker -> host: {"type":"hello", ...} once, then {"type":"result", ...} per job
+  host -> worker: {"type":"job", ...} and, during a job, {"type":"cancel","id":...}
+"""
 import os, sys, json, struct, signal, time, select, errno, ctypes, ctypes.util, shutil, resource, base64, stat
 
 # Warm imports: a forked job finds these already loaded.
@@ -17,7 +18,7 @@ import re, math, collections, itertools, functools, heapq, bisect, string, typin
 import fractions, decimal, statistics, copy, operator, traceback, io, hashlib, datetime, enum, abc
 import numbers, array, textwrap, types, threading, atexit, linecache, contextlib, unittest, inspect
 import builtins, codecs, weakref, warnings, pprint, queue, struct, cmath, difflib, uuid, time, keyword, ast
-import socket, subprocess, tempfile, pathlib, glob, csv, platform, zlib, binascii, locale, shlex, secrets
+import socket, subprocess, array as _array, tempfile, pathlib, glob, csv, platform, zlib, binascii, locale, shlex, secrets
 import encodings.idna, encodings.latin_1, encodings.ascii, encodings.utf_16
 try:
     import gc
@@ -26,6 +27,18 @@ except Exception:
     pass
 
 CFG = json.loads(sys.argv[1])
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, 'py'))
+import rpc, judge, candidate  # noqa: E402  the judge and candidate runtimes, warm in every forked job
+del sys.path[0]
+JS_RUNTIME = {}
+for _name in ('judge.js', 'candidate.js', 'rpc.js'):
+    try:
+        with open(os.path.join(HERE, 'js', _name), encoding='utf-8') as _f:
+            JS_RUNTIME[_name] = _f.read()
+    except OSError:
+        pass
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
@@ -228,6 +241,8 @@ def enter_pid_namespace():
     # The original process only mirrors the zygote's fate.
     os.close(PROTO_IN)
     os.close(PROTO_OUT)
+    if CZ_SOCK is not None:
+        CZ_SOCK.close()
     while True:
         try:
             _, st = os.waitpid(z, 0)
@@ -235,6 +250,58 @@ def enter_pid_namespace():
         except InterruptedError:
             continue
     os._exit(os.waitstatus_to_exitcode(st) & 0xff if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+
+ROLE = 'worker'      # 'worker' (runs jobs and judges) or 'cz' (forks candidate processes only)
+CZ_SOCK = None       # the worker's end of the candidate zygote's control socket, or the zygote's own end
+CZ_PID = None
+
+def split_candidate_zygote():
+    """Forks the candidate zygote now, before this worker reads any job: it never holds test text.
+
+    Where namespaces allow, it gets its own mount and PID namespaces (its own /proc: candidates cannot
+    see the judge's processes) and, like the worker, kills everything in its namespace after each job.
+    """
+    global ROLE, CZ_SOCK, CZ_PID, PROTO_IN, PROTO_OUT
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid != 0:
+        b.close()
+        CZ_SOCK, CZ_PID = a, pid
+        return
+    a.close()
+    os.close(PROTO_IN)
+    os.close(PROTO_OUT)
+    PROTO_IN = PROTO_OUT = -1
+    ROLE, CZ_SOCK = 'cz', b
+    if IS_LINUX and libc is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not CAPS['mnt'] or not CFG.get('namespaces', True):
+        return
+    try:
+        unshare(CLONE_NEWNS | CLONE_NEWPID)
+    except OSError as e:
+        NOTES.append('candidate zygote: no PID namespace: ' + str(e))
+        return
+    z = os.fork()
+    if z == 0:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_DUMPABLE, 0)
+        try:
+            mount(None, '/', None, MS_REC | MS_PRIVATE, None)
+            mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | 8, None)
+            CAPS['proc'] = True
+        except OSError as e:
+            NOTES.append('candidate zygote: could not mount a private /proc: ' + str(e))
+        CAPS['pid'] = True
+        return
+    CZ_SOCK.close()
+    while True:
+        try:
+            _, st = os.waitpid(z, 0)
+            break
+        except InterruptedError:
+            continue
+    os._exit(0)
 
 def setup():
     if not IS_LINUX or libc is None:
@@ -275,15 +342,18 @@ def setup():
             except OSError as e:
                 NOTES.append('mount set-up failed: ' + str(e))
                 CAPS['mnt'] = False
-        CAPS['pid'] = enter_pid_namespace()
+        split_candidate_zygote()
+        if ROLE == 'worker':
+            CAPS['pid'] = enter_pid_namespace()
     else:
         NOTES.append('namespaces disabled by configuration')
+        split_candidate_zygote()
     if not CAPS['pid']:
         CAPS['subreaper'] = prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
         CAPS['killfilter'] = libc is not None and platform.machine() in SECCOMP_ARCH
     # Drop jobs to an unprivileged uid when we are real root, provided the job can still reach the
     # interpreter's stdlib and the Node binary as that uid.
-    want = CFG.get('uid')
+    want = CFG.get('uid') if ROLE == 'worker' else CFG.get('cuid')
     if want and os.geteuid() == 0 and not CAPS['userns']:
         paths = [os.path.dirname(os.__file__)] + [p for p in CFG.get('execs', []) if p]
         pid = os.fork()
@@ -312,11 +382,12 @@ try:
 except Exception as e:
     NOTES.append('set-up error: ' + repr(e))
 
-BASE = os.path.join(CFG.get('tmp') if not CAPS['mnt'] and CFG.get('tmp') else '/tmp', 'crucible-w%d-%d' % (CFG.get('index', 0), os.getpid()))
+ROLE_TAG = 'w' if ROLE == 'worker' else 'c'
+BASE = os.path.join(CFG.get('tmp') if not CAPS['mnt'] and CFG.get('tmp') else '/tmp', 'crucible-%s%d-%d' % (ROLE_TAG, CFG.get('index', 0), os.getpid()))
 def clean_stale_dirs():
     # Without a private /tmp, job dirs of a worker that was killed would stay behind: remove them.
     parent = os.path.dirname(BASE)
-    prefix = 'crucible-w%d-' % CFG.get('index', 0)
+    prefix = 'crucible-%s%d-' % (ROLE_TAG, CFG.get('index', 0))
     try:
         names = os.listdir(parent)
     except OSError:
@@ -460,38 +531,6 @@ def user_task_count(uid):
             n += int(t.group(1)) if t else 1
     return n
 
-def install_kill_filter(own_pid):
-    # Without a PID namespace a job could signal the user's other processes (kill(-1, SIGKILL) as the
-    # same user ends a whole desktop session). A seccomp filter lets kill/tkill/tgkill reach only this
-    # process; every other target gets EPERM. Best effort: skipped on other architectures.
-    import platform
-    spec = SECCOMP_ARCH.get(platform.machine())
-    if libc is None or spec is None:
-        return False
-    arch, nr_kill, nr_tkill, nr_tgkill = spec
-    LD, JEQ, JGE, RET = 0x20, 0x15, 0x35, 0x06
-    ALLOW, EPERM = 0x7fff0000, 0x00050000 | errno.EPERM
-    ins = [
-        (LD, 0, 0, 4),                 # 0: arch
-        (JEQ, 0, 9, arch),             # 1: foreign arch -> allow
-        (LD, 0, 0, 0),                 # 2: syscall number
-        (JGE, 6, 0, 0x40000000),       # 3: x32 ABI -> deny
-        (JEQ, 3, 0, nr_kill),          # 4
-        (JEQ, 2, 0, nr_tkill),         # 5
-        (JEQ, 1, 0, nr_tgkill),        # 6
-        (RET, 0, 0, ALLOW),            # 7
-        (LD, 0, 0, 16),                # 8: first argument (low 32 bits)
-        (JEQ, 1, 0, own_pid),          # 9: own pid -> allow
-        (RET, 0, 0, EPERM),            # 10
-        (RET, 0, 0, ALLOW),            # 11
-    ]
-    prog_bytes = b''.join(struct.pack('HBBI', code, jt, jf, k & 0xffffffff) for code, jt, jf, k in ins)
-    buf = ctypes.create_string_buffer(prog_bytes, len(prog_bytes))
-    class Fprog(ctypes.Structure):
-        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
-    prog = Fprog(len(ins), ctypes.addressof(buf))
-    return prctl(22, 2, ctypes.addressof(prog)) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
-
 def program(job, jobdir, fds, ctl_w):
     in_r, out_w, err_w, rep_w = fds
     try:
@@ -520,8 +559,7 @@ def program(job, jobdir, fds, ctl_w):
     if IS_LINUX:
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
-        if not CAPS['pid']:
-            install_kill_filter(os.getpid())
+        install_filter(None if CAPS['pid'] else os.getpid())
     env = dict(job.get('env') or {})
     env['HOME'] = jobdir
     env['TMPDIR'] = jobdir
@@ -581,6 +619,8 @@ def descendants(root):
     while stack:
         p = stack.pop()
         for c in kids.get(p, []):
+            if c == CZ_PID and ROLE == 'worker':
+                continue  # the candidate zygote cleans up after its own children
             out.append(c)
             stack.append(c)
     return out
@@ -625,30 +665,6 @@ def kill_uid(uid):
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
-
-def wipe(path, keep=None):
-    def onerror(func, p, exc):
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-            func(p)
-        except OSError:
-            pass
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        full = os.path.join(path, n)
-        if keep and full == keep:
-            continue
-        try:
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full, onerror=onerror)
-            else:
-                os.unlink(full)
-        except OSError:
-            pass
 
 SIGNAMES = {}
 for _n in dir(signal):
@@ -851,6 +867,8 @@ def run_job(job):
                 for m in msgs:
                     if m.get('type') == 'cancel' and m.get('id') == job['id']:
                         kill_job('cancelled')
+                    elif m.get('type') == 'job':
+                        QUEUED.append(m)
                 continue
             if fd == pidfd:
                 poller.unregister(pidfd)
@@ -910,9 +928,7 @@ def run_job(job):
         os.rmdir(jobdir)
     except OSError:
         pass
-    if CAPS['mnt']:
-        for d in ('/tmp', '/var/tmp', '/dev/shm'):
-            wipe(d, keep=BASE if d == '/tmp' else None)
+    clean_shared_tmp()
     exit_code = None
     sig = None
     if kst is not None:
@@ -962,6 +978,628 @@ def run_job(job):
         res['error'] = error
     return res, host_gone
 
+# ---- seccomp: refused system calls -------------------------------------------------------------------------
+
+SYSCALLS = {
+    'x86_64': dict(arch=0xC000003E, kill=62, tkill=200, tgkill=234, socket=41, socketpair=53, keyctl=250, add_key=248, request_key=249),
+    'aarch64': dict(arch=0xC00000B7, kill=129, tkill=130, tgkill=131, socket=198, socketpair=199, keyctl=219, add_key=217, request_key=218),
+}
+ALLOWED_FAMILIES = (1, 2, 10)   # AF_UNIX, AF_INET, AF_INET6
+
+def install_filter(own_pid=None):
+    """A seccomp filter for one job: no kernel keyrings (keyctl/add_key/request_key: EPERM), sockets only
+    of the families above (others: EAFNOSUPPORT) and, without a PID namespace, signals only to itself.
+    Returns False where seccomp is unavailable (other architectures, non-Linux)."""
+    import platform
+    spec = SYSCALLS.get(platform.machine())
+    if libc is None or spec is None:
+        return False
+    LD, JEQ, JGE, RET = 0x20, 0x15, 0x35, 0x06
+    ALLOW, EPERM, EAFNO = 0x7fff0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.EAFNOSUPPORT
+    prog = []   # (code, jt, jf, k) with jt/jf as labels or None
+    def op(code, k, jt=None, jf=None):
+        prog.append([code, jt, jf, k])
+    op(LD, 4)
+    op(JEQ, spec['arch'], None, 'allow')
+    op(LD, 0)
+    op(JGE, 0x40000000, 'eperm', None)
+    for name in ('keyctl', 'add_key', 'request_key'):
+        op(JEQ, spec[name], 'eperm', None)
+    op(JEQ, spec['socket'], 'family', None)
+    op(JEQ, spec['socketpair'], 'family', None)
+    if own_pid is not None:
+        for name in ('kill', 'tkill', 'tgkill'):
+            op(JEQ, spec[name], 'killchk', None)
+    op(RET, ALLOW)
+    labels = {}
+    labels['family'] = len(prog)
+    op(LD, 16)
+    for fam in ALLOWED_FAMILIES:
+        op(JEQ, fam, 'allow', None)
+    op(RET, EAFNO)
+    if own_pid is not None:
+        labels['killchk'] = len(prog)
+        op(LD, 16)
+        op(JEQ, own_pid, 'allow', None)
+        op(RET, EPERM)
+    labels['allow'] = len(prog)
+    op(RET, ALLOW)
+    labels['eperm'] = len(prog)
+    op(RET, EPERM)
+    out = []
+    for i, (code, jt, jf, k) in enumerate(prog):
+        rel = lambda lab: 0 if lab is None else labels[lab] - i - 1
+        out.append(struct.pack('HBBI', code, rel(jt), rel(jf), k & 0xffffffff))
+    prog_bytes = b''.join(out)
+    buf = ctypes.create_string_buffer(prog_bytes, len(prog_bytes))
+    class Fprog(ctypes.Structure):
+        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+    fprog = Fprog(len(prog), ctypes.addressof(buf))
+    return prctl(22, 2, ctypes.addressof(fprog)) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
+# ---- cleanup that no job can break ----------------------------------------------------------------------------
+
+_wipe_counter = [0]
+
+def wipe(path, keep=()):
+    """Empties the directory `path` without recursion, without a stack of open directories and without
+    long paths: every subdirectory found is first renamed to the top of `path`, so a tree nested
+    thousands deep is taken apart one level at a time. Entries in `keep` (full paths) stay."""
+    keep = set(keep or ())
+    queue = collections.deque()
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        full = os.path.join(path, n)
+        if full not in keep:
+            queue.append(full)
+    steps = 0
+    while queue and steps < 2000000:
+        steps += 1
+        p = queue.popleft()
+        try:
+            st = os.lstat(p)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+            continue
+        try:
+            os.chmod(p, 0o700)
+        except OSError:
+            pass
+        try:
+            entries = os.listdir(p)
+        except OSError:
+            entries = []
+        for e in entries:
+            child = os.path.join(p, e)
+            try:
+                cst = os.lstat(child)
+            except OSError:
+                continue
+            if stat.S_ISDIR(cst.st_mode):
+                _wipe_counter[0] += 1
+                flat = os.path.join(path, '.wipe-%d-%d' % (os.getpid(), _wipe_counter[0]))
+                try:
+                    os.chmod(child, 0o700)
+                except OSError:
+                    pass
+                try:
+                    os.rename(child, flat)
+                    queue.append(flat)
+                except OSError:
+                    pass
+            else:
+                try:
+                    os.unlink(child)
+                except OSError:
+                    pass
+        try:
+            os.rmdir(p)
+        except OSError:
+            pass
+
+def clean_shared_tmp():
+    if CAPS['mnt']:
+        for d in ('/tmp', '/var/tmp', '/dev/shm'):
+            wipe(d, keep=(BASE, CZ_BASE[0]) if d == '/tmp' else ())
+
+# ---- framed messages with file descriptors (worker <-> candidate zygote) -------------------------------------
+
+def fd_send(sock, obj, fds=()):
+    data = json.dumps(obj).encode('utf-8', 'surrogatepass')
+    frame = struct.pack('>I', len(data)) + data
+    if fds:
+        n = socket.send_fds(sock, [frame[:4]], list(fds))
+        sock.sendall(frame[n:])
+    else:
+        sock.sendall(frame)
+
+def fd_recv(sock):
+    head, fds, _, _ = socket.recv_fds(sock, 4, 8)
+    if not head:
+        return None, fds
+    while len(head) < 4:
+        more = sock.recv(4 - len(head))
+        if not more:
+            return None, fds
+        head += more
+    n = struct.unpack('>I', head)[0]
+    body = bytearray()
+    while len(body) < n:
+        chunk = sock.recv(min(1 << 20, n - len(body)))
+        if not chunk:
+            return None, fds
+        body.extend(chunk)
+    return json.loads(bytes(body).decode('utf-8', 'surrogatepass')), fds
+
+# ---- starting one process of a pair ------------------------------------------------------------------------------
+
+def memfd_with(text):
+    fd = os.memfd_create('crucible-input', 0) if hasattr(os, 'memfd_create') else None
+    data = text.encode('utf-8', 'surrogatepass')
+    if fd is None:
+        r, w = os.pipe()
+        if len(data) > 60000:
+            raise OSError(errno.E2BIG, 'input too large without memfd')
+        os.write(w, data)
+        os.close(w)
+        return r
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+def start_side(role, job, jobdir, fds, uid):
+    """In a freshly forked child: become one side of a pair job and never return.
+
+    fds: {target fd: source fd}. The candidate gets 0 (input), 1, 2, 3 (RPC); the judge also 4 (report).
+    """
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    # Move the sources out of the way first so the dup2 targets can be overwritten in any order.
+    import fcntl
+    moved = {t: fcntl.fcntl(src, fcntl.F_DUPFD, 100) for t, src in fds.items()}
+    for t, src in moved.items():
+        os.dup2(src, t, inheritable=True)
+    for src in moved.values():
+        os.close(src)
+    os.closerange(max(fds) + 1, 65536)
+    os.chdir(jobdir)
+    lim = job['limits']
+    set_limits(lim, 'python' if job['language'] == 'python' else 'exec')
+    prctl(PR_SET_DUMPABLE, 1)
+    if uid:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    elif CAPS['userns']:
+        drop_all_caps()
+    if IS_LINUX:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        install_filter(None if CAPS['pid'] else os.getpid())
+    env = dict(job.get('env') or {})
+    for k in ('HOME', 'TMPDIR', 'TMP', 'TEMP', 'PWD'):
+        env[k] = jobdir
+    if job['language'] != 'python':
+        for s in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ, signal.SIGTERM):
+            try:
+                signal.signal(s, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        node = job['node']
+        script = os.path.join(RUNTIME_DIR[0], role + '.js')
+        argv = [node] + list(job.get('nodeArgs') or []) + [script]
+        try:
+            os.execve(node, argv, env)
+        except OSError as e:
+            os.write(2, ('sandbox: cannot start ' + node + ': ' + str(e) + '\n').encode())
+            os._exit(127)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ['main.py']
+    sys.stdin = sys.__stdin__ = open(0, 'r', encoding='utf-8', errors='surrogateescape', closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, 'w', encoding='utf-8', errors='backslashreplace', closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=1)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    linecache.clearcache()
+    gc.disable()
+    try:
+        if role == 'candidate':
+            candidate.run(job['source'], 'main.py', preamble=job.get('preamble'))
+        else:
+            judge.run(job['spec'])
+    except BaseException as e:
+        try:
+            traceback.print_exc()
+        except BaseException:
+            pass
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except BaseException:
+            pass
+    os._exit(0)
+
+RUNTIME_DIR = [None]
+
+def write_js_runtime():
+    """The JavaScript runtimes, copied where every job uid can read them (the checkout may be hidden)."""
+    if not JS_RUNTIME:
+        return
+    d = os.path.join(BASE, 'runtime')
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    for name, text in JS_RUNTIME.items():
+        path = os.path.join(d, name)
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+    RUNTIME_DIR[0] = d
+
+def process_status(st):
+    if st is None:
+        return None, None
+    if os.WIFEXITED(st):
+        return os.WEXITSTATUS(st), None
+    if os.WIFSIGNALED(st):
+        n = os.WTERMSIG(st)
+        return None, SIGNAMES.get(n, 'SIG%d' % n)
+    return None, None
+
+# ---- the candidate zygote ----------------------------------------------------------------------------------------
+
+def cz_loop():
+    """Forks candidate processes on the worker's request; holds nothing but candidate code."""
+    fd_send(CZ_SOCK, {'type': 'hello', 'caps': CAPS, 'notes': NOTES, 'base': BASE})
+    counter = 0
+    while True:
+        msg, fds = fd_recv(CZ_SOCK)
+        if msg is None:
+            os._exit(0)
+        if msg.get('type') != 'start':
+            for fd in fds:
+                os.close(fd)
+            continue
+        counter += 1
+        T0 = time.monotonic()
+        job = msg['job']
+        jobdir = os.path.join(BASE, 'job-%d' % counter)
+        pid = None
+        error = None
+        try:
+            os.mkdir(jobdir, 0o700)
+            if CAPS['uid']:
+                os.chown(jobdir, CAPS['uid'], CAPS['uid'])
+            src = job['source'] if job['language'] == 'python' else None
+            infd = memfd_with(job['source']) if src is None else os.open(os.devnull, os.O_RDONLY)
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    CZ_SOCK.close()
+                    start_side('candidate', job, jobdir, {0: infd, 1: fds[1], 2: fds[2], 3: fds[0]}, CAPS['uid'])
+                except BaseException as e:
+                    try:
+                        os.write(2, ('sandbox: candidate set-up failed: ' + repr(e) + '\n').encode())
+                    except BaseException:
+                        pass
+                os._exit(126)
+            os.close(infd)
+        except OSError as e:
+            error = 'cannot start the candidate process: ' + str(e)
+        for fd in fds:
+            os.close(fd)
+        fd_send(CZ_SOCK, {'type': 'started', 'pid': pid, 'error': error, 'ms': (time.monotonic() - T0) * 1000})
+        if pid is None:
+            continue
+        cz_watch(pid, job, jobdir)
+
+def cz_watch(pid, job, jobdir):
+    """Waits for the worker's `end`, enforcing the candidate's CPU limit meanwhile."""
+    cpu_limit_s = int(job['limits']['cpuMs']) / 1000.0
+    reason = None
+    st = None
+    ru = None
+    poller = select.poll()
+    poller.register(CZ_SOCK.fileno(), select.POLLIN)
+    while True:
+        if st is None:
+            try:
+                p, s_, r_ = os.wait4(pid, os.WNOHANG)
+                if p == pid:
+                    st, ru = s_, r_
+            except ChildProcessError:
+                st = 0
+        if st is None and reason is None:
+            used = program_cpu_seconds(pid)
+            if used is not None and used >= cpu_limit_s:
+                reason = 'cpu'
+                cz_kill_all(pid)
+        events = poller.poll(20 if st is None else 1000)
+        if events:
+            break
+    msg, fds = fd_recv(CZ_SOCK)
+    for fd in fds:
+        os.close(fd)
+    cz_kill_all(pid)
+    if st is None:
+        try:
+            _, st, ru = os.wait4(pid, 0)
+        except ChildProcessError:
+            st = None
+    if CAPS['pid']:
+        reap_all()
+    else:
+        reap_exited()
+    wipe(jobdir)
+    try:
+        os.rmdir(jobdir)
+    except OSError:
+        pass
+    code, sig = process_status(st)
+    cpu_ms = int((ru.ru_utime + ru.ru_stime) * 1000) if ru else 0
+    if msg is None:
+        os._exit(0)
+    fd_send(CZ_SOCK, {'type': 'ended', 'exitCode': code, 'signal': sig, 'cpuMs': cpu_ms, 'reason': reason})
+
+def cz_kill_all(pid):
+    if CAPS['pid']:
+        for _ in range(100):
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                break
+            reap_exited()
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    kill_descendants(os.getpid())
+    if CAPS['uid']:
+        kill_uid(CAPS['uid'])
+
+# ---- a pair job, seen from the worker --------------------------------------------------------------------------
+
+CZ_BASE = [None]
+
+def run_pair(job):
+    t0 = time.monotonic()
+    lim = job['limits']
+    job_counter[0] += 1
+    jobdir = os.path.join(BASE, 'job-%d' % job_counter[0])
+    os.mkdir(jobdir, 0o700)
+    uid = CAPS['uid']
+    if uid:
+        os.chown(jobdir, uid, uid)
+    rpc_j, rpc_c = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    c_out_r, c_out_w = os.pipe()
+    c_err_r, c_err_w = os.pipe()
+    j_out_r, j_out_w = os.pipe()
+    j_err_r, j_err_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    cjob = {'language': job['language'], 'source': job['candidate'], 'limits': lim, 'env': job.get('env'), 'preamble': job.get('preamble'),
+            'node': job.get('node'), 'nodeArgs': job.get('nodeArgs')}
+    fd_send(CZ_SOCK, {'type': 'start', 'job': cjob}, [rpc_c.fileno(), c_out_w, c_err_w])
+    rpc_c.close()
+    os.close(c_out_w)
+    os.close(c_err_w)
+    T_SENT = time.monotonic()
+    started, _ = fd_recv(CZ_SOCK)
+    if CFG.get('profile'):
+        sys.stderr.write('cz: sent at %.1f, started reply at %.1f, cz took %.1f\n' % ((T_SENT - t0) * 1000, (time.monotonic() - t0) * 1000, started.get('ms', -1)))
+    if started is None:
+        raise RuntimeError('the candidate zygote is gone')
+    if started.get('error'):
+        rpc_j.close()
+        for fd in (c_out_r, c_err_r, j_out_r, j_out_w, j_err_r, j_err_w, rep_r, rep_w):
+            os.close(fd)
+        return {'type': 'result', 'id': job['id'], 'status': 'error', 'error': started['error']}
+    jjob = {'language': job['language'], 'spec': job['spec'], 'limits': lim, 'env': job.get('env'),
+            'node': job.get('node'), 'nodeArgs': job.get('nodeArgs')}
+    infd = memfd_with(json.dumps(job['spec'])) if job['language'] != 'python' else os.open(os.devnull, os.O_RDONLY)
+    jpid = os.fork()
+    if jpid == 0:
+        try:
+            CZ_SOCK.close()
+            for fd in (PROTO_IN, PROTO_OUT, c_out_r, c_err_r, j_out_r, j_err_r, rep_r):
+                os.close(fd)
+            start_side('judge', jjob, jobdir, {0: infd, 1: j_out_w, 2: j_err_w, 3: rpc_j.fileno(), 4: rep_w}, uid)
+        except BaseException as e:
+            try:
+                os.write(j_err_w, ('sandbox: judge set-up failed: ' + repr(e) + '\n').encode())
+            except BaseException:
+                pass
+        os._exit(126)
+    os.close(infd)
+    T_START = time.monotonic()
+    rpc_j.close()
+    for fd in (j_out_w, j_err_w, rep_w):
+        os.close(fd)
+    try:
+        pidfd = os.pidfd_open(jpid)
+    except (AttributeError, OSError):
+        pidfd = None
+    out_cap = int(lim['outputBytes'])
+    caps = {c_out_r: out_cap, c_err_r: out_cap, j_out_r: out_cap, j_err_r: out_cap, rep_r: int(lim['reportBytes'])}
+    bufs = {fd: bytearray() for fd in caps}
+    over = {fd: False for fd in caps}
+    poller = select.poll()
+    for fd in caps:
+        os.set_blocking(fd, False)
+        poller.register(fd, select.POLLIN)
+    open_fds = set(caps)
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    poller.register(PROTO_IN, select.POLLIN)
+    deadline = t0 + lim['wallMs'] / 1000.0
+    cpu_limit_s = int(lim['cpuMs']) / 1000.0
+    reason = None
+    jst = None
+    jru = None
+    ended_at = None
+    host_gone = False
+    cz_ended = None
+
+    def end_candidate():
+        nonlocal cz_ended
+        if cz_ended is None:
+            fd_send(CZ_SOCK, {'type': 'end'})
+            cz_ended, _ = fd_recv(CZ_SOCK)
+            if cz_ended is None:
+                raise RuntimeError('the candidate zygote is gone')
+
+    def reap_judge(block):
+        nonlocal jst, jru, ended_at
+        if jst is not None:
+            return True
+        try:
+            p, st, ru = os.wait4(jpid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            p, st, ru = jpid, 0, None
+        if p == 0:
+            return False
+        jst, jru = st, ru
+        ended_at = time.monotonic()
+        end_candidate()
+        clean_processes(jpid)
+        return True
+
+    def kill_job(why):
+        nonlocal reason
+        if reason is None:
+            reason = why
+        end_candidate()
+        if jst is None:
+            if CAPS['pid']:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.kill(jpid, signal.SIGKILL)
+            except OSError:
+                pass
+            reap_judge(True)
+
+    while open_fds or jst is None:
+        now = time.monotonic()
+        if jst is None and now >= deadline:
+            kill_job('timeout')
+            continue
+        if jst is not None and now - ended_at > 0.5:
+            break
+        if jst is None:
+            used = program_cpu_seconds(jpid)
+            if used is not None and used >= cpu_limit_s:
+                kill_job('cpu')
+                continue
+        wait_ms = 50 if jst is not None else max(1, min(50, int((deadline - now) * 1000) + 1))
+        if pidfd is None and jst is None:
+            wait_ms = min(wait_ms, 5)
+        try:
+            events = poller.poll(wait_ms)
+        except InterruptedError:
+            continue
+        if pidfd is None and jst is None:
+            reap_judge(False)
+        for fd, ev in events:
+            if fd == PROTO_IN:
+                msgs, eof = recv_nonblocking()
+                if eof:
+                    host_gone = True
+                    poller.unregister(PROTO_IN)
+                    kill_job('error')
+                for m in msgs:
+                    if m.get('type') == 'cancel' and m.get('id') == job['id']:
+                        kill_job('cancelled')
+                    elif m.get('type') == 'job':
+                        QUEUED.append(m)
+                continue
+            if fd == pidfd:
+                poller.unregister(pidfd)
+                reap_judge(True)
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                chunk = b''
+            if not chunk:
+                poller.unregister(fd)
+                open_fds.discard(fd)
+                continue
+            room = caps[fd] - len(bufs[fd])
+            if len(chunk) > room:
+                bufs[fd].extend(chunk[:max(0, room)])
+                if not over[fd]:
+                    over[fd] = True
+                    if fd in (c_out_r, c_err_r, rep_r):
+                        kill_job('output_limit')
+            else:
+                bufs[fd].extend(chunk)
+    T_LOOP = time.monotonic()
+    if pidfd is not None:
+        os.close(pidfd)
+    for fd in caps:
+        os.close(fd)
+    if cz_ended is None:
+        end_candidate()
+    duration_ms = ((ended_at or time.monotonic()) - t0) * 1000.0
+    wipe(jobdir)
+    try:
+        os.rmdir(jobdir)
+    except OSError:
+        pass
+    clean_shared_tmp()
+    jcode, jsig = process_status(jst)
+    if os.environ.get('CRUCIBLE_PROFILE') or CFG.get('profile'):
+        sys.stderr.write('pair: started %.1f ms, judge ended %.1f, loop %.1f, end %.1f\n' % ((T_START - t0) * 1000, ((ended_at or t0) - t0) * 1000, (T_LOOP - t0) * 1000, (time.monotonic() - t0) * 1000))
+    c_stderr = bytes(bufs[c_err_r])
+    cz = cz_ended or {}
+    cpu_ms = (int((jru.ru_utime + jru.ru_stime) * 1000) if jru else 0) + int(cz.get('cpuMs') or 0)
+    error = None
+    if reason == 'output_limit':
+        status = 'output_limit'
+    elif reason in ('timeout', 'cpu') or cz.get('reason') == 'cpu':
+        status = 'timeout'
+    elif reason == 'cancelled':
+        status, error = 'error', 'cancelled'
+    elif reason == 'error':
+        status, error = 'error', 'the host closed the worker during the job'
+    elif cz.get('signal') == 'SIGXCPU' or jsig == 'SIGXCPU':
+        status = 'timeout'
+    elif any(p.search(c_stderr[-8192:]) for p in MEMORY_PATTERNS) or (cz.get('signal') == 'SIGKILL' and not bufs[rep_r].endswith(b'"end"}\n')):
+        status = 'memory'
+    else:
+        status = 'exited'
+    res = {
+        'type': 'result', 'id': job['id'], 'status': status, 'exitCode': jcode, 'signal': jsig,
+        'stdout': base64.b64encode(bytes(bufs[c_out_r])).decode('ascii'),
+        'stderr': base64.b64encode(c_stderr).decode('ascii'),
+        'judgeStdout': base64.b64encode(bytes(bufs[j_out_r])).decode('ascii'),
+        'judgeStderr': base64.b64encode(bytes(bufs[j_err_r])).decode('ascii'),
+        'report': base64.b64encode(bytes(bufs[rep_r])).decode('ascii'),
+        'stdoutTruncated': over[c_out_r], 'stderrTruncated': over[c_err_r], 'reportTruncated': over[rep_r],
+        'durationMs': duration_ms, 'cpuMs': cpu_ms, 'candidateExit': cz.get('exitCode'), 'candidateSignal': cz.get('signal'),
+    }
+    if error:
+        res['error'] = error
+    return res, host_gone
+
+QUEUED = collections.deque()
+
 def vm_mb():
     try:
         with open('/proc/self/status') as f:
@@ -972,26 +1610,38 @@ def vm_mb():
         pass
     return 0
 
-send({'type': 'hello', 'pid': os.getpid(), 'vmMb': vm_mb(), 'python': sys.version.split()[0], 'executable': sys.executable,
-      'caps': CAPS, 'notes': NOTES, 'base': BASE})
-
-while True:
-    msg = recv_blocking()
-    if msg is None:
-        break
-    if msg.get('type') != 'job':
-        continue
+def main():
+    if ROLE == 'cz':
+        write_js_runtime()
+        cz_loop()
+        os._exit(0)
+    write_js_runtime()
+    cz_hello, _ = fd_recv(CZ_SOCK)
+    cz_hello = cz_hello or {}
+    CZ_BASE[0] = cz_hello.get('base')
+    send({'type': 'hello', 'pid': os.getpid(), 'vmMb': vm_mb(), 'python': sys.version.split()[0], 'executable': sys.executable,
+          'caps': CAPS, 'notes': NOTES, 'base': BASE, 'candidate': {'caps': cz_hello.get('caps'), 'notes': cz_hello.get('notes')}})
+    while True:
+        msg = QUEUED.popleft() if QUEUED else recv_blocking()
+        if msg is None:
+            break
+        if msg.get('type') != 'job':
+            continue
+        try:
+            if msg.get('kind') == 'pair':
+                res, gone = run_pair(msg)
+            else:
+                load_prelude(msg)
+                res, gone = run_job(msg)
+        except BaseException as e:
+            res, gone = {'type': 'result', 'id': msg.get('id'), 'status': 'error', 'error': 'worker failure: ' + repr(e)}, False
+        if gone:
+            break
+        send(res)
     try:
-        load_prelude(msg)
-        res, gone = run_job(msg)
-    except BaseException as e:
-        res, gone = {'type': 'result', 'id': msg.get('id'), 'status': 'error', 'error': 'worker failure: ' + repr(e)}, False
-    if gone:
-        break
-    send(res)
-try:
-    shutil.rmtree(BASE, ignore_errors=True)
-except BaseException:
-    pass
-os._exit(0)
-`;
+        shutil.rmtree(BASE, ignore_errors=True)
+    except BaseException:
+        pass
+    os._exit(0)
+
+main()

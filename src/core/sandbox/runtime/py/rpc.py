@@ -1,0 +1,820 @@
+"""The wire between a judge process and a candidate process (Python).
+
+Frames are a 4-byte big-endian length and a UTF-8 JSON body, over a blocking AF_UNIX stream (fd 3).
+Both sides speak the same protocol: either may send a request while waiting for the answer to its own
+(a callback from the candidate into the judge while the judge waits on a call), so `Peer.request()`
+serves incoming requests until its own answer arrives.
+
+Values are JSON with every array tagged by its first element, so decoding never guesses:
+    null true false 1 1.5 "s"          None, bool, int, float, str
+    ["l", ...] ["t", ...] ["s", ...] ["f", ...]      list, tuple, set, frozenset
+    ["d", k1, v1, k2, v2, ...]         dict (insertion order kept)
+    ["b", "base64"] ["y", "base64"]    bytes, bytearray
+    ["c", re, im]                      complex
+    ["n", name, [fields], ...items]    a namedtuple
+    ["x", kind, ...]                   a standard-library value type (Counter, OrderedDict, defaultdict,
+                                       deque, Fraction, Decimal, date, datetime, time, timedelta)
+    ["h", id, info]                    a handle to one of the SENDER's objects
+    ["r", id]                          a reference back to one of the RECEIVER's own objects
+Encoding and decoding are iterative (no recursion), and refuse values nested deeper than MAX_DEPTH.
+Subclasses of the built-in types are encoded from their underlying built-in data through the built-in
+types' own methods, captured when this module loads, so an overridden method is never called.
+"""
+
+import base64
+import builtins
+import collections
+import datetime
+import decimal
+import fractions
+import json
+import os
+import struct
+import sys
+
+MAX_DEPTH = 200
+MAX_FRAME = 512 * 1024 * 1024
+
+try:
+    sys.set_int_max_str_digits(0)  # big answers (P3) must cross whole
+except AttributeError:
+    pass
+
+# Captured before any candidate code runs: the candidate may patch the classes later, never these.
+_type = type
+_isinstance = isinstance
+_len = len
+_id = id
+_int_copy = int.__int__
+_float_copy = float.__float__
+_str_copy = str.__str__
+_list_copy = list.copy
+_tuple_get = tuple.__getitem__
+_dict_copy = dict.copy
+_dict_items = dict.items
+_set_copy = set.copy
+_fset_copy = frozenset.copy
+_bytes = bytes
+_bytearray = bytearray
+_memoryview = memoryview
+_complex_real = complex.real.__get__
+_complex_imag = complex.imag.__get__
+_type_dict = type.__dict__['__dict__'].__get__
+_type_mro = type.__dict__['__mro__'].__get__
+_type_name = type.__dict__['__name__'].__get__
+_type_qualname = type.__dict__['__qualname__'].__get__
+_type_module = type.__dict__['__module__'].__get__
+_b64e = base64.b64encode
+_b64d = base64.b64decode
+_dumps = json.JSONEncoder(ensure_ascii=True, allow_nan=True, separators=(',', ':'), check_circular=False).encode
+_loads = json.loads
+_pack = struct.pack
+_unpack = struct.unpack
+_read = os.read
+_write = os.write
+_ALL = slice(None)
+
+_Counter = collections.Counter
+_OrderedDict = collections.OrderedDict
+_od_items = collections.OrderedDict.items
+_defaultdict = collections.defaultdict
+_dd_factory = collections.defaultdict.default_factory.__get__
+_deque = collections.deque
+_deque_maxlen = collections.deque.maxlen.__get__
+_Fraction = fractions.Fraction
+_frac_num = fractions.Fraction.__dict__['_numerator'].__get__
+_frac_den = fractions.Fraction.__dict__['_denominator'].__get__
+_Decimal = decimal.Decimal
+_dec_str = decimal.Decimal.__str__
+_date, _datetime, _time, _timedelta = datetime.date, datetime.datetime, datetime.time, datetime.timedelta
+_iso = {d: d.isoformat for d in (_date, _datetime, _time)}
+_td_days = datetime.timedelta.days.__get__
+_td_seconds = datetime.timedelta.seconds.__get__
+_td_micro = datetime.timedelta.microseconds.__get__
+_FACTORIES = {int: 'int', float: 'float', str: 'str', list: 'list', set: 'set', dict: 'dict', tuple: 'tuple', bool: 'bool'}
+_FACTORY_BY_NAME = {v: k for k, v in _FACTORIES.items()}
+_BUILTIN_EXC = {n: v for n, v in vars(builtins).items() if _isinstance(v, type) and issubclass(v, BaseException)}
+
+
+class TooDeep(Exception):
+    """A value nested deeper than MAX_DEPTH."""
+
+
+class PeerGone(BaseException):
+    """The other process closed the channel (it exited, crashed or was killed)."""
+
+
+def _namedtuple_fields(cls):
+    for k in _type_mro(cls):
+        d = _type_dict(k)
+        f = d.get('_fields')
+        if _type(f) is tuple and k is not tuple:
+            return f
+    return None
+
+
+class Codec:
+    """Turns values into tagged JSON and back. `own` holds this side's objects sent as handles."""
+
+    def __init__(self, make_proxy, handle_info):
+        self.objs = {}       # handle id -> object (kept alive until released)
+        self.ids = {}        # id(object) -> handle id
+        self.next = 1
+        self.make_proxy = make_proxy      # (handle id, info) -> a local proxy for a peer's object
+        self.handle_info = handle_info    # object -> info dict sent with a new handle
+        self.proxies = {}                 # peer handle id -> proxy (same object for the same handle)
+
+    def handle(self, v):
+        k = _id(v)
+        h = self.ids.get(k)
+        if h is None:
+            h = self.next
+            self.next += 1
+            self.ids[k] = h
+            self.objs[h] = v
+            return ['h', h, self.handle_info(v)]
+        return ['h', h, None]
+
+    def release(self, h):
+        v = self.objs.pop(h, None)
+        if v is not None:
+            self.ids.pop(_id(v), None)
+
+    # -- encode -------------------------------------------------------------------------------------------
+    def encode(self, value, plain_only=False):
+        """Tagged JSON-able structure for value. With plain_only, a value needing a handle raises TypeError."""
+        root = [None]
+        # Work items: (value, container list to append to or None for root, depth).
+        stack = [(value, None, 0)]
+        while stack:
+            v, out, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise TooDeep('a value is nested more than %d levels deep' % MAX_DEPTH)
+            enc, children = self._one(v, plain_only)
+            if out is None:
+                root[0] = enc
+            else:
+                out.append(enc)
+            if children:
+                # Push in reverse so items are appended in order.
+                for child in reversed(children):
+                    stack.append((child, enc, depth + 1))
+        return root[0]
+
+    def _one(self, v, plain_only):
+        t = _type(v)
+        if v is None or t is bool or t is str:
+            return v, None
+        if t is int:
+            return v, None
+        if t is float:
+            return v, None
+        if t is list:
+            return ['l'], v
+        if t is tuple:
+            return ['t'], v
+        if t is dict:
+            flat = []
+            for k, x in _dict_items(v):
+                flat.append(k)
+                flat.append(x)
+            return ['d'], flat
+        if t is set:
+            return ['s'], list(v)
+        if t is frozenset:
+            return ['f'], list(v)
+        if t is bytes:
+            return ['b', _b64e(v).decode('ascii')], None
+        if t is bytearray:
+            return ['y', _b64e(_bytes(v)).decode('ascii')], None
+        if t is complex:
+            return ['c', _complex_real(v), _complex_imag(v)], None
+        if t is Proxy:
+            return ['r', object.__getattribute__(v, '_cr_h')], None
+        # Standard-library value types, exact types only (read through captured C-level accessors).
+        if t is _Counter:
+            flat = []
+            for k, x in _dict_items(_dict_copy(v)):
+                flat.append(k)
+                flat.append(x)
+            return ['x', 'Counter'], flat
+        if t is _OrderedDict:
+            flat = []
+            for k, x in list(_od_items(v)):
+                flat.append(k)
+                flat.append(x)
+            return ['x', 'OrderedDict'], flat
+        if t is _defaultdict:
+            flat = []
+            for k, x in _dict_items(_dict_copy(v)):
+                flat.append(k)
+                flat.append(x)
+            return ['x', 'defaultdict', _FACTORIES.get(_dd_factory(v))], flat
+        if t is _deque:
+            return ['x', 'deque', _deque_maxlen(v)], list(v)
+        if t is _Fraction:
+            return ['x', 'Fraction', _int_copy(_frac_num(v)), _int_copy(_frac_den(v))], None
+        if t is _Decimal:
+            return ['x', 'Decimal', _dec_str(v)], None
+        if t in _iso:
+            return ['x', _type_name(t), _iso[t](v)], None
+        if t is _timedelta:
+            return ['x', 'timedelta', _td_days(v), _td_seconds(v), _td_micro(v)], None
+        # Subclasses of built-in data: their underlying built-in value, never their methods.
+        if _isinstance(v, int):   # bool cannot be subclassed
+            return _int_copy(v), None
+        if _isinstance(v, float):
+            return _float_copy(v), None
+        if _isinstance(v, str):
+            return _str_copy(v), None
+        if _isinstance(v, tuple):
+            fields = _namedtuple_fields(t)
+            items = _tuple_get(v, _ALL)
+            if fields is not None and _len(fields) == _len(items) and all(_type(f) is str for f in fields):
+                return ['n', _str_copy(_type_name(t)), list(fields)], list(items)
+            return ['t'], items
+        if _isinstance(v, list):
+            return ['l'], _list_copy(v)
+        if _isinstance(v, dict):
+            flat = []
+            for k, x in _dict_items(_dict_copy(v)):
+                flat.append(k)
+                flat.append(x)
+            return ['d'], flat
+        if _isinstance(v, frozenset):
+            return ['f'], list(_fset_copy(v))
+        if _isinstance(v, set):
+            return ['s'], list(_set_copy(v))
+        if _isinstance(v, (bytes, bytearray)):
+            return ['b' if _isinstance(v, bytes) else 'y', _b64e(_bytes(_memoryview(v))).decode('ascii')], None
+        if _isinstance(v, complex):
+            return ['c', _complex_real(v), _complex_imag(v)], None
+        if plain_only:
+            raise TypeError('a %s is not plain data' % _safe_type_name(t))
+        return self.handle(v), None
+
+    # -- decode -------------------------------------------------------------------------------------------
+    def decode(self, data, named=None):
+        """Builds the value for tagged JSON `data`. `named` maps class names to trusted local classes."""
+        if _type(data) is not list:
+            return data
+        # Iterative post-order build: each frame is [tag-list, index into it, built children].
+        result = [None]
+        stack = [(data, result, 0, 0)]
+        # Frames: (node, parent_slot_list, slot_index, depth)
+        pending = []
+        while stack:
+            node, slot, idx, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise TooDeep('a value is nested more than %d levels deep' % MAX_DEPTH)
+            if _type(node) is not list:
+                slot[idx] = node
+                continue
+            if not node:
+                raise ValueError('malformed value: empty array')
+            tag = node[0]
+            if tag in ('l', 't', 's', 'f', 'd', 'n', 'x'):
+                start = {'n': 3, 'x': 2}.get(tag, 1)
+                if tag == 'x' and node[1] in ('defaultdict', 'deque'):
+                    start = 3
+                if tag == 'x' and node[1] in ('Fraction', 'Decimal', 'date', 'datetime', 'time', 'timedelta'):
+                    slot[idx] = self._scalar_x(node)
+                    continue
+                items = [None] * (_len(node) - start)
+                pending.append((node, items, slot, idx))
+                for i in range(_len(items)):
+                    stack.append((node[start + i], items, i, depth + 1))
+                continue
+            slot[idx] = self._leaf(node, named)
+        # Containers complete in reverse order of discovery: children were discovered after parents.
+        for node, items, slot, idx in reversed(pending):
+            slot[idx] = self._container(node, items, named)
+        return result[0]
+
+    def _leaf(self, node, named):
+        tag = node[0]
+        if tag == 'b':
+            return _b64d(node[1])
+        if tag == 'y':
+            return bytearray(_b64d(node[1]))
+        if tag == 'c':
+            return complex(node[1], node[2])
+        if tag == 'h':
+            h = node[1]
+            p = self.proxies.get(h)
+            if p is None:
+                p = self.make_proxy(h, node[2] or {})
+                self.proxies[h] = p
+            return p
+        if tag == 'r':
+            if node[1] not in self.objs:
+                raise ValueError('reference to an unknown object')
+            return self.objs[node[1]]
+        raise ValueError('malformed value: unknown tag %r' % (tag,))
+
+    def _scalar_x(self, node):
+        kind = node[1]
+        if kind == 'Fraction':
+            return fractions.Fraction(int(node[2]), int(node[3]))
+        if kind == 'Decimal':
+            return decimal.Decimal(str(node[2]))
+        if kind == 'date':
+            return datetime.date.fromisoformat(node[2])
+        if kind == 'datetime':
+            return datetime.datetime.fromisoformat(node[2])
+        if kind == 'time':
+            return datetime.time.fromisoformat(node[2])
+        if kind == 'timedelta':
+            return datetime.timedelta(days=node[2], seconds=node[3], microseconds=node[4])
+        raise ValueError('malformed value: unknown kind %r' % (kind,))
+
+    def _container(self, node, items, named):
+        tag = node[0]
+        if tag == 'l':
+            return items
+        if tag == 't':
+            return tuple(items)
+        if tag == 's':
+            return set(items)
+        if tag == 'f':
+            return frozenset(items)
+        if tag == 'd':
+            return dict(zip(items[0::2], items[1::2]))
+        if tag == 'n':
+            return _make_namedtuple(node[1], node[2], items, named)
+        kind = node[1]
+        pairs = list(zip(items[0::2], items[1::2]))
+        if kind == 'Counter':
+            c = collections.Counter()
+            for k, v in pairs:
+                c[k] = v
+            return c
+        if kind == 'OrderedDict':
+            return collections.OrderedDict(pairs)
+        if kind == 'defaultdict':
+            return collections.defaultdict(_FACTORY_BY_NAME.get(node[2]), pairs)
+        if kind == 'deque':
+            return collections.deque(items, node[2])
+        raise ValueError('malformed value: unknown kind %r' % (kind,))
+
+
+_NT_CACHE = {}
+
+
+def _make_namedtuple(name, fields, items, named):
+    cls = named.get(name) if named else None
+    if _isinstance(cls, type) and issubclass(cls, tuple) and tuple(getattr(cls, '_fields', ())) == tuple(fields):
+        return tuple.__new__(cls, items)
+    key = (name, tuple(fields))
+    cls = _NT_CACHE.get(key)
+    if cls is None:
+        try:
+            cls = collections.namedtuple(name, fields)
+        except ValueError:
+            return tuple(items)
+        _NT_CACHE[key] = cls
+    return cls(*items)
+
+
+def _safe_type_name(t):
+    try:
+        return _str_copy(_type_qualname(t))
+    except Exception:
+        return 'object'
+
+
+def type_info(v):
+    """What a peer needs to know about an object it receives a handle to (never runs the object's code)."""
+    t = _type(v)
+    info = {'type': _safe_type_name(t)}
+    try:
+        mod = _type_module(t)
+        if _type(mod) is str:
+            info['module'] = mod
+    except Exception:
+        pass
+    if _isinstance(v, type):
+        info['class'] = True
+        try:
+            info['name'] = _str_copy(_type_name(v))
+        except Exception:
+            pass
+    if callable(v):
+        info['callable'] = True
+    d = None
+    try:
+        d = _type_dict(t)
+    except Exception:
+        pass
+    if d is not None and ('__next__' in d or any('__next__' in _type_dict(k) for k in _type_mro(t))):
+        info['iterator'] = True
+    return info
+
+
+class Proxy:
+    """A local stand-in for the peer's object. Everything it does is a request to the peer.
+
+    `_gate` is True when operators, comparisons, truth and hashing may be forwarded (a class the tests
+    name); otherwise the proxy keeps default object semantics for them.
+    """
+
+    __slots__ = ('_cr_h', '_cr_peer', '_cr_info', '_cr_gate', '__weakref__')
+
+    def __init__(self, h, peer, info, gate):
+        object.__setattr__(self, '_cr_h', h)
+        object.__setattr__(self, '_cr_peer', peer)
+        object.__setattr__(self, '_cr_info', info)
+        object.__setattr__(self, '_cr_gate', gate)
+
+    def __getattr__(self, name):
+        return object.__getattribute__(self, '_cr_peer').request('get', object.__getattribute__(self, '_cr_h'), name=name)
+
+    def __setattr__(self, name, value):
+        object.__getattribute__(self, '_cr_peer').request('set', object.__getattribute__(self, '_cr_h'), name=name, args=[value])
+
+    def __delattr__(self, name):
+        object.__getattribute__(self, '_cr_peer').request('del', object.__getattribute__(self, '_cr_h'), name=name)
+
+    def __call__(self, *args, **kwargs):
+        return object.__getattribute__(self, '_cr_peer').request('call', object.__getattribute__(self, '_cr_h'), args=list(args), kwargs=kwargs)
+
+    def _op(self, name, *args):
+        return object.__getattribute__(self, '_cr_peer').request('op', object.__getattribute__(self, '_cr_h'), name=name, args=list(args))
+
+    def _gated(self, name, *args):
+        if not object.__getattribute__(self, '_cr_gate'):
+            return NotImplemented
+        return Proxy._op(self, name, *args)
+
+    def __repr__(self):
+        try:
+            r = Proxy._op(self, '__repr__')
+            return r if _type(r) is str else object.__repr__(self)
+        except PeerGone:
+            raise
+        except Exception:
+            info = object.__getattribute__(self, '_cr_info')
+            return '<%s object>' % info.get('type', 'candidate')
+
+    def __str__(self):
+        r = Proxy._op(self, '__str__')
+        return r if _type(r) is str else Proxy.__repr__(self)
+
+    def __iter__(self):
+        info = object.__getattribute__(self, '_cr_info')
+        if info.get('iterator'):
+            return self
+        return Proxy._op(self, '__iter__')
+
+    def __next__(self):
+        return Proxy._op(self, '__next__')
+
+    def __len__(self):
+        return Proxy._op(self, '__len__')
+
+    def __getitem__(self, k):
+        return Proxy._op(self, '__getitem__', k)
+
+    def __setitem__(self, k, v):
+        return Proxy._op(self, '__setitem__', k, v)
+
+    def __delitem__(self, k):
+        return Proxy._op(self, '__delitem__', k)
+
+    def __contains__(self, k):
+        return Proxy._op(self, '__contains__', k) is True
+
+    def __enter__(self):
+        return Proxy._op(self, '__enter__')
+
+    def __exit__(self, *a):
+        return Proxy._op(self, '__exit__', *a)
+
+    def __bool__(self):
+        if not object.__getattribute__(self, '_cr_gate'):
+            return True
+        r = Proxy._op(self, '__bool__')
+        if _type(r) is not bool:
+            raise TypeError('__bool__ should return bool')
+        return r
+
+    def __hash__(self):
+        if not object.__getattribute__(self, '_cr_gate'):
+            return hash(('crucible-handle', object.__getattribute__(self, '_cr_h')))
+        r = Proxy._op(self, '__hash__')
+        if _type(r) is not int:
+            raise TypeError('__hash__ should return an int')
+        return r
+
+    def __eq__(self, other):
+        if _type(other) is Proxy and object.__getattribute__(other, '_cr_h') == object.__getattribute__(self, '_cr_h'):
+            return True
+        return Proxy._gated(self, '__eq__', other)
+
+    def __ne__(self, other):
+        if _type(other) is Proxy and object.__getattribute__(other, '_cr_h') == object.__getattribute__(self, '_cr_h'):
+            return False
+        return Proxy._gated(self, '__ne__', other)
+
+
+def _gated_method(name):
+    def method(self, *args):
+        return Proxy._gated(self, name, *args)
+    method.__name__ = name
+    return method
+
+
+for _name in ('__lt__', '__le__', '__gt__', '__ge__', '__add__', '__radd__', '__sub__', '__rsub__', '__mul__',
+              '__rmul__', '__truediv__', '__rtruediv__', '__floordiv__', '__rfloordiv__', '__mod__', '__rmod__',
+              '__pow__', '__rpow__', '__and__', '__rand__', '__or__', '__ror__', '__xor__', '__rxor__',
+              '__lshift__', '__rlshift__', '__rshift__', '__rrshift__', '__matmul__', '__rmatmul__',
+              '__neg__', '__pos__', '__abs__', '__invert__', '__int__', '__float__', '__index__', '__round__'):
+    setattr(Proxy, _name, _gated_method(_name))
+
+
+class Peer:
+    """One end of the channel: sends requests, serves the peer's requests while waiting."""
+
+    def __init__(self, fd, serve):
+        self.fd = fd
+        self.buf = bytearray()
+        self.seq = 0
+        self.serve = serve   # (message) -> reply dict; handles the peer's requests
+        self.gone = False
+        self.codec = None    # set by the owner
+
+    def send(self, msg):
+        data = _dumps(msg).encode('utf-8', 'surrogatepass')
+        if _len(data) > MAX_FRAME:
+            raise ValueError('a message is larger than %d MB' % (MAX_FRAME >> 20))
+        buf = _pack('>I', _len(data)) + data
+        view = _memoryview(buf)
+        try:
+            while view:
+                n = _write(self.fd, view)
+                view = view[n:]
+        except (BrokenPipeError, ConnectionResetError):
+            self.gone = True
+            raise PeerGone('the other process closed the channel')
+
+    def recv(self):
+        while True:
+            if _len(self.buf) >= 4:
+                n = _unpack('>I', self.buf[:4])[0]
+                if n > MAX_FRAME:
+                    raise PeerGone('a frame larger than allowed')
+                if _len(self.buf) >= 4 + n:
+                    body = bytes(self.buf[4:4 + n])
+                    del self.buf[:4 + n]
+                    return _loads(body.decode('utf-8', 'surrogatepass'))
+            try:
+                chunk = _read(self.fd, 1 << 20)
+            except (ConnectionResetError, OSError):
+                chunk = b''
+            if not chunk:
+                self.gone = True
+                raise PeerGone('the other process closed the channel')
+            self.buf.extend(chunk)
+
+    def request(self, op, h, name=None, args=None, kwargs=None):
+        if self.gone:
+            raise PeerGone('the other process is gone')
+        self.seq += 1
+        q = self.seq
+        msg = {'q': q, 'op': op, 'h': h}
+        if name is not None:
+            msg['n'] = name
+        if args:
+            msg['a'] = [self.codec.encode(a) for a in args]
+        if kwargs:
+            msg['k'] = {k: self.codec.encode(v) for k, v in kwargs.items()}
+        self.send(msg)
+        while True:
+            m = self.recv()
+            if 'q' in m:
+                self.send(self.serve(m))
+                continue
+            if m.get('r') != q:
+                continue
+            return self.on_reply(m, args, kwargs)
+
+    def on_reply(self, m, args, kwargs):
+        if 'e' in m:
+            raise self.build_exception(m['e'])
+        for key, enc in m.get('w') or ():
+            target = args[key] if _type(key) is int and args and key < _len(args) else (kwargs or {}).get(key)
+            if target is not None:
+                write_back(target, self.codec.decode(enc, self.named))
+        return self.codec.decode(m.get('v'), self.named)
+
+    # Set by the owner: trusted local classes by name (for exceptions and namedtuples) and the exception
+    # used when the peer reports that it is exiting.
+    named = None
+    exit_exception = None
+
+    def build_exception(self, info):
+        return build_exception(info, self.named, self.exit_exception, self.codec)
+
+    # -- serving the peer's requests ---------------------------------------------------------------------------
+    def serve_request(self, m, allow):
+        """Runs one request on our own objects if `allow(op, name)` permits it; returns the reply."""
+        q = m.get('q')
+        try:
+            op = m.get('op')
+            name = m.get('n')
+            if not allow(op, name):
+                raise PermissionError('the %s operation %r is not allowed on this object' % (op, name))
+            if op == 'release':
+                self.codec.release(m.get('h'))
+                return {'r': q, 'v': None}
+            target = self.codec.objs.get(m.get('h'))
+            if target is None and m.get('h') not in self.codec.objs:
+                raise ReferenceError('the object is no longer available')
+            raw = m.get('a') or []
+            args = [self.codec.decode(a, self.named) for a in raw]
+            kwargs = {k: self.codec.decode(v, self.named) for k, v in (m.get('k') or {}).items()}
+            if op == 'call':
+                value = target(*args, **kwargs)
+            elif op == 'get':
+                value = getattr(target, name)
+            elif op == 'set':
+                setattr(target, name, args[0])
+                value = None
+            elif op == 'del':
+                delattr(target, name)
+                value = None
+            elif op == 'op':
+                value = call_dunder(target, name, args)
+            else:
+                raise ValueError('unknown operation %r' % (op,))
+            reply = {'r': q, 'v': self.codec.encode(value)}
+            if op == 'call':
+                writes = []
+                for i, a in enumerate(args):
+                    if _type(a) in _MUTABLE:
+                        enc = self.codec.encode(a)
+                        if enc != raw[i]:
+                            writes.append([i, enc])
+                for k, a in kwargs.items():
+                    if _type(a) in _MUTABLE:
+                        enc = self.codec.encode(a)
+                        if enc != m['k'][k]:
+                            writes.append([k, enc])
+                if writes:
+                    reply['w'] = writes
+            return reply
+        except PeerGone:
+            raise
+        except BaseException as e:  # noqa: B036 - everything the served code raises goes back to the caller
+            return {'r': q, 'e': exception_info(e, self.codec)}
+
+
+_MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
+            collections.defaultdict)
+
+
+def write_back(target, new):
+    """Makes `target` equal `new` in place, as a caller sees an argument the callee mutated."""
+    t = _type(target)
+    if t is list or t is bytearray:
+        target[:] = new
+    elif t is collections.deque:
+        target.clear()
+        target.extend(new)
+    elif t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict, set):
+        target.clear()
+        target.update(new)
+
+
+_NUMERIC_DUNDERS = {'__neg__': lambda a: -a, '__pos__': lambda a: +a, '__abs__': abs, '__invert__': lambda a: ~a}
+
+
+def call_dunder(target, name, args):
+    """Runs a special method the way the language would (type lookup, reflected operands)."""
+    if name == '__repr__':
+        return repr(target)
+    if name == '__str__':
+        return str(target)
+    if name == '__len__':
+        return len(target)
+    if name == '__iter__':
+        return iter(target)
+    if name == '__next__':
+        return next(target)
+    if name == '__bool__':
+        return bool(target)
+    if name == '__hash__':
+        return hash(target)
+    if name == '__contains__':
+        return args[0] in target
+    if name == '__getitem__':
+        return target[args[0]]
+    if name == '__setitem__':
+        target[args[0]] = args[1]
+        return None
+    if name == '__delitem__':
+        del target[args[0]]
+        return None
+    if name in _NUMERIC_DUNDERS:
+        return _NUMERIC_DUNDERS[name](target)
+    if name in ('__int__', '__float__', '__index__', '__round__'):
+        fn = {'__int__': int, '__float__': float, '__index__': lambda x: x.__index__(), '__round__': round}[name]
+        return fn(target, *args)
+    if not (name.startswith('__') and name.endswith('__')):
+        raise AttributeError(name)
+    method = getattr(_type(target), name, None)
+    if method is None:
+        return NotImplemented
+    return method(target, *args)
+
+
+def exception_info(e, codec):
+    t = _type(e)
+    mro = []
+    for k in _type_mro(t):
+        n = _type_name(k)
+        if _BUILTIN_EXC.get(n) is k:
+            mro.append(n)
+    try:
+        text = str(e)
+    except BaseException:
+        text = ''
+    try:
+        args = codec.encode(BaseException.__dict__['args'].__get__(e), plain_only=True)
+    except BaseException:
+        args = None
+    info = {'type': _safe_type_name(t), 'mro': mro, 'str': _str_copy(text)[:4000] if _isinstance(text, str) else '', 'args': args}
+    frames = program_frames(e)
+    if frames:
+        info['frames'] = frames
+    return info
+
+
+PROGRAM_FILE = 'main.py'
+
+
+def program_frames(e):
+    """[line, function] frames of the program's own file in e's traceback (read here, in the raising process)."""
+    out = []
+    try:
+        tb = BaseException.__dict__['__traceback__'].__get__(e)
+        while tb is not None and _len(out) < 64:
+            code = tb.tb_frame.f_code
+            if code.co_filename == PROGRAM_FILE:
+                out.append(['candidate', tb.tb_lineno, _str_copy(code.co_name)])
+            tb = tb.tb_next
+    except BaseException:
+        pass
+    return out[-8:]
+
+
+_DYNAMIC_EXC = {}
+
+
+class RemoteException(Exception):
+    """Marks exceptions rebuilt from the peer's report (see build_exception)."""
+
+
+def build_exception(info, named, exit_exception, codec):
+    """The local exception that stands for one the peer raised: same built-in type, name and message."""
+    mro = info.get('mro') or ['Exception']
+    name = str(info.get('type') or 'Exception').rsplit('.', 1)[-1]
+    text = info.get('str') or ''
+    try:
+        args = tuple(codec.decode(info['args'])) if info.get('args') is not None else (text,)
+    except Exception:
+        args = (text,)
+    if mro[0] in ('SystemExit', 'KeyboardInterrupt', 'GeneratorExit') and exit_exception is not None:
+        return exit_exception('the candidate raised %s%s' % (mro[0], (': ' + text) if text else ''))
+    base = _BUILTIN_EXC.get(mro[0], Exception)
+    if name == mro[0] and base is not None:
+        try:
+            exc = base(*args)
+        except Exception:
+            exc = base(text)
+    else:
+        local = named.get(name) if named else None
+        if _isinstance(local, type) and issubclass(local, BaseException):
+            try:
+                exc = local.__new__(local)
+                exc.args = args
+            except Exception:
+                exc = None
+            if exc is not None:
+                exc.__crucible_remote__ = info
+                return exc
+        key = (name, base)
+        cls = _DYNAMIC_EXC.get(key)
+        if cls is None:
+            cls = type(name, (base,), {'__str__': lambda self: getattr(self, '_crucible_text', ''), '__module__': 'candidate'})
+            _DYNAMIC_EXC[key] = cls
+        try:
+            exc = cls(*args)
+        except Exception:
+            exc = cls(text)
+        exc._crucible_text = text
+    try:
+        exc.__crucible_remote__ = info
+    except Exception:
+        pass
+    return exc
