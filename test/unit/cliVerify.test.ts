@@ -35,7 +35,7 @@ describe('crucible verify (spawned CLI)', function () {
     const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Out);
     assert.deepEqual(out.map((o) => [o.id, o.status]), [
       ['py-pass', 'passed'], ['py-fail', 'failed'], [null, 'error'], ['no-test', 'error'], ['cobol', 'error'],
-      ['js-pass', 'passed'], ['HE/1', 'passed'], ['P/1', 'passed'], ['P/2', 'error'], ['exit-cheat', 'error'], [null, 'error'],
+      ['js-pass', 'passed'], ['HE/1', 'passed'], ['P/1', 'passed'], ['P/2', 'error'], ['exit-cheat', 'failed'], [null, 'error'],
     ]);
     for (const o of out) {
       assert.deepEqual(Object.keys(o).filter((k) => k !== 'line').sort(), ['durationMs', 'feedback', 'id', 'passed', 'status']);

@@ -135,20 +135,20 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
     assert.equal(inspected.hash, ha, 'inspect and normalise agree');
   });
 
-  it('audits judged answers: type against the annotation and determinism of sat on the answer', async () => {
+  it('audits judged answers in the judge process: the type before sat, and sat repeated on the answer', async () => {
+    const verifier = createVerifier(sandbox);
+    const puzzle = (sat: string) => ({ name: 'p', sat, ansType: 'int', solHeader: 'def sol():', solBodies: [] });
     const sat = 'def sat(x: int):\n    return x == 7';
-    const entries = await auditSolutions(sandbox, sat, ['def sol():\n    return 7', 'def sol():\n    return 7.0', 'def sol(m=3):\n    return 7'], [0], limits);
-    assert.equal(entries[0]!.typeOk, true);
+    const entries = await auditSolutions(verifier, puzzle(sat), ['def sol():\n    return 7', 'def sol(m=3):\n    return 7'], [0], limits);
     assert.equal(entries[0]!.satResults, 'TTTTT');
-    assert.equal(entries[0]!.headerMatches, true);
-    assert.equal(entries[1]!.typeOk, false);
-    assert.equal(entries[1]!.answerType, 'float');
-    assert.equal(entries[2]!.headerMatches, false);
+    const wrongType = await verifier.judgePuzzle(puzzle(sat), 'def sol():\n    return 7.0');
+    assert.equal(wrongType.passed, false);
+    assert.match(wrongType.feedback, /is not a int/);
     const stateful = 'def sat(x: int, calls=[]):\n    calls.append(1)\n    return x == 7 and len(calls) % 2 == 1';
-    const [flip] = await auditSolutions(sandbox, stateful, ['def sol():\n    return 7'], [0], limits);
+    const [flip] = await auditSolutions(verifier, puzzle(stateful), ['def sol():\n    return 7'], [0], limits);
     assert.equal(flip!.satResults, 'TFTFT');
     const slowOnAnswer = 'def sat(x: int):\n    return x == 7 and sum(range(30_000_000)) > 0';
-    const [slow] = await auditSolutions(sandbox, slowOnAnswer, ['def sol():\n    return 7'], [0], { ...limits, satTimeoutMs: 50 });
+    const [slow] = await auditSolutions(verifier, puzzle(slowOnAnswer), ['def sol():\n    return 7'], [0], { ...limits, satTimeoutMs: 50 });
     assert.equal(slow!.satResults, 'S', 'stops at the first call over the limit');
   });
 

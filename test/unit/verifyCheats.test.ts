@@ -30,14 +30,14 @@ describe('verify: verdict cheats never pass (real sandbox)', function () {
     const code = 'import sys\ndef f(x):\n    return 0\nsys.exit(0)\n';
     assert.equal((await naive('python', code + PY_TESTS)).exitCode, 0);
     const fb = await notPassed('python', code, PY_TESTS);
-    assert.match(fb, /raised before the tests ran|stopped before/);
+    assert.match(fb, /exited while loading|cannot pass/);
   });
 
   it('os._exit(0) before the tests run', async () => {
     const code = 'import os\ndef f(x):\n    return 0\nos._exit(0)\n';
     assert.equal((await naive('python', code + PY_TESTS)).exitCode, 0);
     const fb = await notPassed('python', code, PY_TESTS);
-    assert.match(fb, /stopped before the tests/);
+    assert.match(fb, /candidate process ended before the tests finished/);
   });
 
   it('os._exit(0) from inside the function under test (fewer tests ran)', async () => {
@@ -100,13 +100,14 @@ describe('verify: verdict cheats never pass (real sandbox)', function () {
     await notPassed('python', code, PY_TESTS);
   });
 
-  it('reaching the harness through gc or frames is blocked', async () => {
-    const viaGc = 'import gc\nfor o in gc.get_objects():\n    pass\ndef f(x):\n    return x * x\n';
-    assert.match(await notPassed('python', viaGc, PY_TESTS), /gc\.get_objects is not available/);
-    const viaFrame = 'import sys\ndef f(x):\n    sys._getframe(1).f_globals["__crucible_report__"] = lambda *a: None\n    return 0\n';
-    assert.match(await notPassed('python', viaFrame, PY_TESTS), /sys\._getframe is not available/);
-    const viaTb = 'def f(x):\n    try:\n        raise ValueError()\n    except ValueError as e:\n        e.__traceback__.tb_frame.f_back\n    return x * x\n';
-    assert.match(await notPassed('python', viaTb, PY_TESTS), /tb_frame is not available/);
+  it('gc and frames find nothing to forge: the tests and the verdict live in another process', async () => {
+    // Hunting through every object and frame of its own process, the candidate finds no test text and no report channel.
+    const hunt = 'import gc, sys\ndef f(x):\n    seen = [o for o in gc.get_objects() if isinstance(o, str) and "assert f(" in o]\n    fr = sys._getframe()\n    while fr.f_back is not None:\n        fr = fr.f_back\n    return len(seen) + 7\n';
+    await notPassed('python', hunt, PY_TESTS);
+    // The same introspection in an honest program is just Python: it passes, as it would under python3.
+    const honest = 'import gc, sys\ngc.collect()\ndef f(x):\n    sys._getframe(0)\n    return x * x\n';
+    const v = await fx.verifier.verify(task('python', PY_TESTS), cand('python', honest));
+    assert.equal(v.status, 'passed', v.feedback);
   });
 
   it('skipped tests (unittest.SkipTest) do not count as passed', async () => {

@@ -11,8 +11,10 @@ import type { IsolationReport, Sandbox } from './types';
 /** What the worker said about its own set-up (a subset of its hello message). */
 export interface WorkerSetup {
   python: string;
-  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; killfilter?: boolean; hidden?: string[]; kept?: string[] };
+  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; killfilter?: boolean; hidden?: string[]; kept?: string[]; cgroup?: string | null };
   notes: string[];
+  /** The candidate zygote's own set-up: candidates run there, judges in the worker. */
+  candidate?: { caps?: WorkerSetup['caps']; notes?: string[] };
 }
 
 export interface ProbeContext {
@@ -182,6 +184,94 @@ async function probeMemory(sandbox: Sandbox, notes: string[]): Promise<Isolation
   return ok ? 'enforced' : 'best-effort';
 }
 
+/** SysV IPC: a segment one job creates must not be visible to the next (IPC namespace per job). */
+async function probeIpc(sandbox: Sandbox, notes: string[]): Promise<IsolationReport['ipc']> {
+  const key = 0x43720000 + (process.pid % 0xffff);
+  const lib = 'import ctypes, ctypes.util\nlibc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)\n';
+  const make = await sandbox.run({ language: 'python', source: `${lib}print(libc.shmget(${key}, 1 << 20, 0o1666))` });
+  const seen = await sandbox.run({ language: 'python', source: `${lib}i = libc.shmget(${key}, 0, 0o666)\nprint(i)\nif i >= 0:\n    libc.shmctl(i, 0, None)` });
+  const created = Number(make.stdout.trim());
+  const found = Number(seen.stdout.trim());
+  if (!(created >= 0)) {
+    notes.push(`ipc: a job could not create a SysV segment (${make.status}: ${make.stdout.trim() || make.stderr.trim().slice(-120)}); nothing to share`);
+    return 'private';
+  }
+  if (found >= 0) {
+    notes.push('ipc: a SysV shared-memory segment made by one job was visible to the next (removed by the probe)');
+    return 'shared';
+  }
+  notes.push('ipc: each job has its own IPC namespace; a SysV segment made by one job was gone for the next');
+  return 'private';
+}
+
+/** Kernel keyrings: add_key/keyctl are refused, so no key can pass between jobs of one uid. */
+async function probeKeyring(sandbox: Sandbox, notes: string[]): Promise<IsolationReport['keyring']> {
+  const src = [
+    'import ctypes, ctypes.util, os',
+    'libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)',
+    'libc.syscall.restype = ctypes.c_long',
+    'NR = {"x86_64": 248, "aarch64": 217}.get(os.uname().machine)',
+    'r = libc.syscall(NR, b"user", b"crucible-probe", b"x", 1, -4) if NR else -1',
+    'print(r, ctypes.get_errno())',
+  ].join('\n');
+  const r = await sandbox.run({ language: 'python', source: src });
+  const [ret, errno] = r.stdout.trim().split(' ').map(Number);
+  if (ret !== undefined && ret < 0 && errno === 1) {
+    notes.push('keyring: add_key/keyctl/request_key are refused (EPERM) by a seccomp filter; no key can pass between jobs');
+    return 'blocked';
+  }
+  if (ret !== undefined && ret >= 0) {
+    notes.push('keyring: a job could add a key to its user keyring, which later jobs of the same uid may read');
+    return 'shared';
+  }
+  notes.push(`keyring: probe inconclusive (${r.status}: ${r.stdout.trim() || r.stderr.trim().slice(-120)})`);
+  return 'shared';
+}
+
+/** Socket families: only AF_UNIX, AF_INET and AF_INET6 may be created. */
+async function probeSockets(sandbox: Sandbox, notes: string[]): Promise<IsolationReport['sockets']> {
+  const src = [
+    'import socket',
+    'out = []',
+    'for name, fam, kind in (("netlink", 16, 3), ("packet", 17, 3), ("vsock", 40, 1), ("alg", 38, 5)):',
+    '    try:',
+    '        socket.socket(fam, kind).close()',
+    '        out.append(name + ":open")',
+    '    except OSError as e:',
+    '        out.append(name + ":" + (e.strerror or str(e.errno)).replace(" ", "-"))',
+    'print(" ".join(out))',
+  ].join('\n');
+  const r = await sandbox.run({ language: 'python', source: src });
+  const line = r.stdout.trim();
+  if (!line) {
+    notes.push(`sockets: probe inconclusive (${r.status})`);
+    return 'open';
+  }
+  const opened = line.split(' ').filter((x) => x.endsWith(':open'));
+  notes.push(`sockets: families other than unix/inet/inet6 -> ${line}`);
+  return opened.length === 0 ? 'restricted' : 'open';
+}
+
+/** The host's own files: /etc and the folder Crucible runs from must not be readable by a job. */
+async function probeHostFiles(sandbox: Sandbox, notes: string[]): Promise<string[]> {
+  const paths = ['/etc/hostname', '/etc/passwd', '/etc/os-release', process.cwd()];
+  const src = `import os, json\nout = {}\nfor p in ${JSON.stringify(paths)}:\n    try:\n        out[p] = ('dir:%d' % len(os.listdir(p))) if os.path.isdir(p) else ('file:%d' % len(open(p, 'rb').read()))\n    except OSError as e:\n        out[p] = 'hidden:' + type(e).__name__\nprint(json.dumps(out))`;
+  const r = await sandbox.run({ language: 'python', source: src });
+  let seen: { [p: string]: string } = {};
+  try {
+    seen = JSON.parse(r.stdout.trim()) as typeof seen;
+  } catch {
+    notes.push(`host files: probe inconclusive (${r.status})`);
+    return paths;
+  }
+  const readable = paths.filter((p) => {
+    const v = seen[p] ?? '';
+    return v.startsWith('file:') || (v.startsWith('dir:') && v !== 'dir:0');
+  });
+  notes.push(`host files: ${paths.map((p) => `${p} ${readable.includes(p) ? 'readable' : 'hidden'}`).join(', ')}`);
+  return readable;
+}
+
 async function nodeVersion(sandbox: Sandbox): Promise<string | undefined> {
   const r = await sandbox.run({ language: 'javascript', source: 'console.log(process.version)' });
   return r.status === 'exited' && r.exitCode === 0 ? r.stdout.trim() : undefined;
@@ -200,14 +290,19 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
   const procNotes: string[] = [];
   const fsNotes: string[] = [];
   const memNotes: string[] = [];
-  const [network, processes, filesystem, memory, node] = await Promise.all([
+  const extraNotes: string[] = [];
+  const [network, processes, filesystem, memory, node, ipc, keyring, sockets, hostReadable] = await Promise.all([
     probeNetwork(sandbox, netNotes),
     probeProcesses(sandbox, setup, procNotes),
     probeFilesystem(sandbox, setup, fsNotes),
     probeMemory(sandbox, memNotes),
     nodeVersion(sandbox),
+    probeIpc(sandbox, extraNotes),
+    probeKeyring(sandbox, extraNotes),
+    probeSockets(sandbox, extraNotes),
+    probeHostFiles(sandbox, fsNotes),
   ]);
-  notes.push(...netNotes, ...procNotes, ...fsNotes, ...memNotes);
+  notes.push(...netNotes, ...procNotes, ...fsNotes, ...memNotes, ...extraNotes);
   const c = setup.caps;
   const mechanisms = [
     c.userns ? 'user namespace' : '',
@@ -218,12 +313,47 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
     c.uid ? `jobs run as uid ${c.uid}` : 'jobs run as the host user',
   ].filter(Boolean);
   notes.push(`mechanisms: ${mechanisms.join('; ')}`);
+  const cc = setup.candidate?.caps;
+  const judgeUid = c.uid;
+  const candUid = cc?.uid;
+  const separate = judgeUid && candUid && judgeUid !== candUid;
+  notes.push(
+    `verdicts: the judge and the candidate are two processes${separate ? ` (uids ${judgeUid} and ${candUid})` : ' of the same uid'}` +
+      `${cc?.pid && c.pid ? ' in separate PID namespaces' : ''}; the tests never reach the candidate's process and only the judge holds the report channel`,
+  );
+  const cgroup = c.cgroup ?? null;
+  notes.push(cgroup
+    ? `cgroup: one per side (${cgroup}): memory and pids for a job's whole process tree, a CPU quota of one core, CPU counted for the whole tree`
+    : `cgroup: none (${setup.notes.find((n) => n.startsWith('cgroup:'))?.slice(8) ?? 'unavailable'}); CPU is counted over the job's processes and memory is limited per process`);
   notes.push('limits: wall time (SIGKILL), CPU (sampled every 50 ms, RLIMIT_CPU as backstop), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' + (c.uid ? ', RLIMIT_NPROC 64 (per-worker uid)' : '; no process-count limit (jobs share the host uid)'));
   for (const n of setup.notes) notes.push(`worker: ${n}`);
-  const report: IsolationReport = { platform: process.platform, network, processes, filesystem, memory, notes, python: setup.python };
+  const fsState: IsolationReport['filesystem'] = filesystem === 'private' && hostReadable.length === 0 ? 'private' : filesystem === 'private' ? 'partial' : 'shared';
+  const report: IsolationReport = {
+    platform: process.platform, network, processes, filesystem: fsState, memory: cgroup && memory === 'enforced' ? 'per-job' : memory, ipc, keyring, sockets,
+    verdict: 'separate processes', path: sandboxPath(setup), notes, python: setup.python,
+  };
+  const advice = desktopAdvice(report, setup);
+  if (advice) notes.push(advice);
   if (node) report.node = node;
   else notes.push(`node: ${ctx.node} did not run inside the sandbox`);
   return report;
+}
+
+/** Which isolation path this machine gives the sandbox. */
+function sandboxPath(setup: WorkerSetup): IsolationReport['path'] {
+  if (process.platform === 'darwin') return 'sandbox-exec';
+  if (setup.notes.some((n) => n.startsWith('bwrap:'))) return 'bwrap';
+  if (setup.caps.userns) return 'userns';
+  if (setup.caps.net && setup.caps.mnt) return 'root';
+  return 'none';
+}
+
+/** What a desktop user must install for full isolation, when the machine lacks it. */
+function desktopAdvice(report: IsolationReport, setup: WorkerSetup): string | undefined {
+  if (report.path !== 'none') return undefined;
+  const why = setup.notes.find((n) => /user namespace/.test(n)) ?? 'unprivileged user namespaces are not available';
+  return `fix: ${why}. On Ubuntu 23.10 and later AppArmor blocks them for programs without a profile; install bubblewrap ` +
+    "(`sudo apt install bubblewrap`), which ships one, and Crucible runs its sandbox through `bwrap`. Until then jobs share the network and the host's files.";
 }
 
 /** Plain-text rendering for `crucible doctor` and closing notes. */
@@ -235,6 +365,11 @@ export function formatIsolationReport(report: IsolationReport): string {
     `  filesystem  ${report.filesystem}`,
     `  memory      ${report.memory}`,
   ];
+  if (report.ipc) lines.push(`  ipc         ${report.ipc}`);
+  if (report.keyring) lines.push(`  keyring     ${report.keyring}`);
+  if (report.sockets) lines.push(`  sockets     ${report.sockets}`);
+  if (report.verdict) lines.push(`  verdict     ${report.verdict} (judge and candidate)`);
+  if (report.path) lines.push(`  path        ${report.path}`);
   if (report.python) lines.push(`  python      ${report.python}`);
   if (report.node) lines.push(`  node        ${report.node}`);
   if (report.notes.length) {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { dirname } from 'node:path';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS } from './types';
 import type { IsolationReport, Limits, PairRequest, PairResult, RunRequest, RunResult, Sandbox } from './types';
@@ -84,6 +84,19 @@ function workerEnv(): Record<string, string> {
     if (v) env[key] = v;
   }
   return env;
+}
+
+/** Files of /etc a job still sees when /etc is hidden: what the dynamic linker and the clock read. */
+const ETC_KEEP = ['/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/localtime'];
+
+/** The folder Crucible runs from (the checkout, or the installed extension): the nearest one with a package.json. */
+function projectRoot(): string {
+  let dir = RUNTIME_DIR;
+  for (let i = 0; i < 6; i++) {
+    dir = dirname(dir);
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return '';
 }
 
 /** Extra address space Node needs beyond its heap (V8 reserves large virtual ranges at start-up). */
@@ -476,15 +489,17 @@ class Pool {
     readonly backstopMs: number,
   ) {
     const home = homedir();
-    // Home directories hold keys and tokens; /run holds sockets (Docker, D-Bus) that bypass the network namespace.
-    this.hideDirs = Array.from(new Set(['/root', '/home', home, '/run'].filter((d) => d && d !== '/')));
+    // Home directories hold keys and tokens; /run holds sockets (Docker, D-Bus) that bypass the network namespace;
+    // /etc describes the host; the checkout Crucible runs from and the current folder hold the user's code.
+    this.hideDirs = Array.from(new Set(['/root', '/home', home, '/run', '/etc', projectRoot(), process.cwd()].filter((d) => d && d !== '/')));
     let nodeReal = node;
     try {
       nodeReal = realpathSync(node);
     } catch {
       /* keep as given */
     }
-    this.keepDirs = [dirname(dirname(nodeReal))];
+    // Inside a hidden /etc, the dynamic linker's cache and the clock stay (an exec'd Node needs them).
+    this.keepDirs = [dirname(dirname(nodeReal)), ...ETC_KEEP];
     for (let i = 0; i < size; i++) this.workers.push(new Worker(i, this));
   }
 

@@ -73,8 +73,9 @@ export interface JudgeSpec {
   /** `puzzle`/`audit`: the puzzle's `sat` source and its answer type. */
   sat?: string;
   ansType?: string;
-  /** `audit`: how many times sat(answer) runs (determinism). */
+  /** `audit`: how many times sat(answer) runs (determinism), stopping after a call slower than satTimeoutMs. */
   repeats?: number;
+  satTimeoutMs?: number;
 }
 
 export interface PairRequest {
@@ -97,9 +98,20 @@ export interface IsolationReport {
   network: 'blocked' | 'open';
   /** `contained` when every descendant of a job is guaranteed to die with it (PID namespace). */
   processes: 'contained' | 'best-effort';
-  /** `private` when jobs cannot read the user's home directory (they run as another user or in a namespace). */
-  filesystem: 'private' | 'shared';
-  memory: 'enforced' | 'best-effort';
+  /** `private` when jobs cannot read the user's home, /etc or the folder Crucible runs from; `partial` when only the home is hidden. */
+  filesystem: 'private' | 'partial' | 'shared';
+  /** `per-job` when a cgroup limits a job's whole process tree; `enforced` per process (RLIMIT_AS). */
+  memory: 'per-job' | 'enforced' | 'best-effort';
+  /** SysV IPC private to each job (IPC namespace). */
+  ipc?: 'private' | 'shared';
+  /** Kernel keyrings refused to jobs. */
+  keyring?: 'blocked' | 'shared';
+  /** Socket families other than unix/inet/inet6 refused. */
+  sockets?: 'restricted' | 'open';
+  /** How verdicts are decided: always by a judge process apart from the candidate's. */
+  verdict?: 'separate processes';
+  /** The isolation path this machine gives: real root, unprivileged user namespaces, bubblewrap, macOS sandbox-exec, none. */
+  path?: 'root' | 'userns' | 'bwrap' | 'sandbox-exec' | 'none';
   /** Human-readable notes: what was tried, what was not available and why. */
   notes: string[];
   python?: string;

@@ -6,8 +6,6 @@
 //   inspect    parse a model-written puzzle, check sat's signature and imports, normalise its AST for
 //              near-duplicate detection, then probe sat: every probe runs twice (determinism), under a
 //              per-call time limit (slow puzzles), and must be rejected (trivial puzzles accept 0, "", [], ...).
-//   audit      run solutions the judge accepted: does the answer match the annotated type, and does sat
-//              give the same result on it every time?
 //   normalize  normalised ASTs of many sat sources at once (the seed set, in one job).
 //
 // Keep this source free of backticks and dollar-brace sequences: it is embedded in a template literal.
@@ -326,52 +324,6 @@ def inspect(req):
     return out
 
 
-def audit(req):
-    """Checks solutions the judge accepted: answer type against the annotation, and sat's determinism on the answer."""
-    limit = req["satTimeoutMs"] / 1000.0
-    sol_limit = req["solTimeoutMs"] / 1000.0
-    sat_tree = ast.parse(req["sat"])
-    sat_fn = find_def(sat_tree, "sat")
-    t = type_of(sat_fn.args.args[0].annotation)
-    expected_header = sol_header(sat_fn)
-    sat, kind, err = load_sat(req["sat"], limit)
-    out = []
-    for i, src in enumerate(req["solutions"]):
-        entry = {"index": i}
-        try:
-            tree = ast.parse(src)
-        except SyntaxError as e:
-            entry.update(parsed=False, detail="SyntaxError: " + str(e.msg))
-            out.append(entry)
-            continue
-        fn = find_def(tree, "sol")
-        entry["parsed"] = fn is not None
-        if fn is None:
-            out.append(entry)
-            continue
-        entry["headerMatches"] = sol_header_of(fn) == expected_header
-        entry["body"] = body_of(src, fn)
-        ns = {}
-        exec("from typing import List\n", ns)
-        kind, value, _ = timed(lambda: (exec(compile(src, "<solution>", "exec"), ns), ns["sol"]())[1], sol_limit)
-        if kind != "ok":
-            entry.update(ran=False, detail=str(value or "timed out"))
-            out.append(entry)
-            continue
-        entry["ran"] = True
-        entry["typeOk"] = matches(value, t)
-        entry["answerType"] = type_name(value)
-        if i in req.get("determinism", []) and sat is not None:
-            seen = []
-            for _ in range(req.get("repeats", 5)):
-                seen.append(call_sat(sat, value, limit)[0])
-                if seen[-1] == "S":
-                    break
-            entry["satResults"] = "".join(seen)
-        out.append(entry)
-    return {"ok": True, "solutions": out}
-
-
 def sol_header_of(fn):
     args = fn.args
     defaults = args.defaults
@@ -390,7 +342,7 @@ def normalise_many(req):
     return {"ok": True, "normalized": out}
 
 
-MODES = {"inspect": inspect, "audit": audit, "normalize": normalise_many}
+MODES = {"inspect": inspect, "normalize": normalise_many}
 try:
     emit(MODES[REQ["mode"]](REQ))
 except BaseException as e:

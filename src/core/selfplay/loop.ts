@@ -325,7 +325,7 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
       let typeMismatches = 0;
       const bodies: string[] = [];
       if (passed.length) {
-        const audit = await auditSolutions(deps.sandbox, puzzle.sat, passed.map((a) => a.candidate.code), [0], limits, stop.signal);
+        const audit = await auditSolutions(deps.verifier, puzzle, passed.map((a) => a.candidate.code), [0], limits, stop.signal);
         state.sandboxJobs++;
         if (stop.signal.aborted) throw new Cancelled('cancelled');
         for (const entry of audit) {
@@ -348,7 +348,7 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
             };
             continue;
           }
-          const body = entry.headerMatches && entry.body !== undefined ? entry.body : bodyUnderHeader(attempt.candidate.code);
+          const body = bodyUnderHeader(attempt.candidate.code);
           if (!bodies.includes(body)) bodies.push(body);
         }
       }

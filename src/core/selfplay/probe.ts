@@ -2,6 +2,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { RunResult, Sandbox } from '../sandbox/types';
+import type { Puzzle } from '../types';
+import type { Verifier } from '../verify/types';
 import { PUZZLE_HARNESS_SOURCE } from './harness';
 import type { RejectReason } from './types';
 
@@ -107,30 +109,34 @@ export async function inspectPuzzle(sandbox: Sandbox, code: string, limits: Prob
   return out;
 }
 
-/** Checks solutions the judge accepted: answer type, and sat's determinism on the answers at `determinism`. */
+/**
+ * Checks solutions the judge accepted: sat's determinism on the answers at `determinism` (sat(answer) run five
+ * times in the judge process; sol() ran in the candidate process, so nothing the solution does can touch the
+ * count). The answer's type was already checked by the judge before sat ran.
+ */
 export async function auditSolutions(
-  sandbox: Sandbox,
-  sat: string,
+  verifier: Verifier,
+  puzzle: Puzzle,
   solutions: string[],
   determinism: number[],
   limits: ProbeLimits,
   signal?: AbortSignal,
 ): Promise<AuditEntry[]> {
-  const wallMs = Math.min(120_000, 5_000 + solutions.length * limits.solTimeoutMs + determinism.length * 5 * limits.satTimeoutMs);
-  const { report, result } = await runHarness(
-    sandbox,
-    { mode: 'audit', sat, solutions, determinism, repeats: 5, satTimeoutMs: limits.satTimeoutMs, solTimeoutMs: limits.solTimeoutMs },
-    wallMs,
-    signal,
-  );
-  if (!report || !Array.isArray(report.solutions)) {
-    if (result.status === 'timeout' || result.status === 'memory') {
-      // The answers were already judged within limits; a slow audit means repeated sat calls are too slow.
-      return solutions.map((_, index) => ({ index, parsed: true, ran: false, detail: `audit ${result.status}` }));
+  const out: AuditEntry[] = solutions.map((_, index) => ({ index, parsed: true, ran: true, typeOk: true }));
+  for (const index of determinism) {
+    const code = solutions[index];
+    if (code === undefined) continue;
+    const audit = await verifier.auditPuzzle(puzzle, code, { repeats: 5, satTimeoutMs: limits.satTimeoutMs }, signal);
+    const entry = out[index]!;
+    if (!audit.verdict.passed && audit.satResults.length === 0) {
+      entry.ran = false;
+      entry.detail = audit.verdict.feedback.split('\n')[0];
+      if (audit.verdict.status === 'timeout') entry.satResults = 'S';
+      continue;
     }
-    throw new HarnessError(`The solution audit did not report (sandbox status ${result.status}${result.error ? `: ${result.error}` : ''}; ${report ? String(report.detail) : result.stderr.slice(-300).trim()}).`, result);
+    entry.satResults = audit.satResults.map((r) => (r.ms > limits.satTimeoutMs ? 'S' : r.error ? 'E' : r.ok ? 'T' : 'F')).join('');
   }
-  return report.solutions as AuditEntry[];
+  return out;
 }
 
 /** Normalised-AST hashes of many sat sources in one job (null where a source does not parse). */

@@ -139,7 +139,7 @@ export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict 
     notes.push(`The tests could not be judged: ${str(rep.fatal.error) ?? 'the judge failed'}.`);
   } else if (rep.fatal) {
     status = 'failed';
-    notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);
+    if (!failing.some((t) => t.fatal === true)) notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);
   } else if (!rep.ended) {
     status = 'error';
     notes.push('ERROR: the judge stopped before the tests finished; a run that does not finish cannot pass.');

@@ -149,12 +149,13 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
   }
 
   async function judgePuzzle(puzzle: Puzzle, solution: string, signal?: AbortSignal): Promise<PuzzleVerdict> {
-    return judgePuzzleRun(puzzle, solution, 1, signal).then((r) => r.verdict);
+    return judgePuzzleRun(puzzle, solution, { repeats: 1 }, signal).then((r) => r.verdict);
   }
 
-  async function judgePuzzleRun(puzzle: Puzzle, solution: string, repeats: number, signal?: AbortSignal): Promise<PuzzleAudit> {
+  async function judgePuzzleRun(puzzle: Puzzle, solution: string, audit: { repeats: number; satTimeoutMs?: number }, signal?: AbortSignal): Promise<PuzzleAudit> {
     // sol() runs in the candidate process; the type check and sat(answer) run in the judge, on the answer as data.
-    const spec: JudgeSpec = { mode: repeats > 1 ? 'audit' : 'puzzle', sat: puzzle.sat, ansType: puzzle.ansType, entryPoints: ['sol'], repeats };
+    const { repeats, satTimeoutMs } = audit;
+    const spec: JudgeSpec = { mode: repeats > 1 ? 'audit' : 'puzzle', sat: puzzle.sat, ansType: puzzle.ansType, entryPoints: ['sol'], repeats, ...(satTimeoutMs ? { satTimeoutMs } : {}) };
     const run = await pythonPair(solution, spec, signal);
     const rep = parseJudgeReport(run.report);
     const duration = Math.round(run.durationMs);

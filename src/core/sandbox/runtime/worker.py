@@ -43,6 +43,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -165,33 +166,45 @@ if IS_LINUX and libc is not None:
         os._exit(0)
 
 def keep_paths():
-    # Directories the jobs must still reach even when a home directory is hidden: the interpreter's own
-    # prefix (its stdlib) and the directories holding the Node executable.
+    # What the jobs must still reach when a folder is hidden: the interpreter's own prefix (its stdlib), the
+    # folders holding the Node executable, and the few files of /etc the dynamic linker and the clock need.
     out = set()
     for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
         if p:
             out.add(os.path.realpath(p))
     for p in CFG.get('keep', []):
-        if p and os.path.exists(p):
-            out.add(os.path.realpath(p))
+        if p and os.path.lexists(p):
+            out.add(p if os.path.islink(p) else os.path.realpath(p))
     return sorted(out)
 
 def setup_mounts():
-    # A private mount namespace: fresh, world-writable /tmp, /var/tmp and /dev/shm (wiped after every job),
-    # and home directories replaced by empty read-only tmpfs (with the interpreter's prefix bound back).
+    # A private mount namespace: fresh, world-writable /tmp, /var/tmp and /dev/shm (wiped after every job);
+    # home directories, /etc, /run and the folder Crucible runs from replaced by empty read-only tmpfs, with
+    # what jobs need bound back read-only (see keep_paths).
     mount(None, '/', None, MS_REC | MS_PRIVATE, None)
     keeps = keep_paths()
     hide = []
     for h in CFG.get('hide', []):
         r = os.path.realpath(h) if h else ''
         under_tmp = any(r == t or r.startswith(t + '/') for t in ('/tmp', '/var/tmp', '/dev/shm'))
-        if r and os.path.isdir(r) and r != '/' and not under_tmp:
-            hide.append(os.path.realpath(h))
-    kept_fds = []
+        if r and os.path.isdir(r) and r != '/' and not under_tmp and r not in hide:
+            hide.append(r)
+    # A folder inside another hidden folder is hidden with it.
+    hide = [h for h in hide if not any(o != h and h.startswith(o + '/') for o in hide)]
+    kept = []   # (path, kind, fd or link target)
     for h in hide:
         for k in keeps:
-            if k == h or k.startswith(h + '/'):
-                kept_fds.append((k, os.open(k, os.O_RDONLY | os.O_DIRECTORY)))
+            if k == h or not k.startswith(h + '/'):
+                continue
+            try:
+                if os.path.islink(k):
+                    kept.append((k, 'link', os.readlink(k)))
+                elif os.path.isdir(k):
+                    kept.append((k, 'dir', os.open(k, os.O_RDONLY | os.O_DIRECTORY)))
+                else:
+                    kept.append((k, 'file', os.open(k, os.O_RDONLY)))
+            except OSError as e:
+                NOTES.append('could not keep ' + k + ': ' + str(e))
     for d in ('/tmp', '/var/tmp', '/dev/shm'):
         if os.path.isdir(d):
             mount('crucible', d, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777,size=' + str(CFG.get('tmpfsMb', 256)) + 'm')
@@ -199,22 +212,33 @@ def setup_mounts():
     for h in hide:
         try:
             mount('crucible', h, 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=0755,size=1m')
-            for k, fd in kept_fds:
-                if k == h or k.startswith(h + '/'):
+            for k, kind, ref in kept:
+                if not k.startswith(h + '/'):
+                    continue
+                if kind == 'link':
+                    os.makedirs(os.path.dirname(k), exist_ok=True)
+                    os.symlink(ref, k)
+                    continue
+                if kind == 'dir':
                     os.makedirs(k, exist_ok=True)
-                    mount('/proc/self/fd/' + str(fd), k, None, MS_BIND | MS_REC, None)
-                    try:
-                        mount(None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
-                    except OSError:
-                        pass
+                else:
+                    os.makedirs(os.path.dirname(k), exist_ok=True)
+                    open(k, 'a').close()
+                mount('/proc/self/fd/' + str(ref), k, None, MS_BIND | MS_REC, None)
+                try:
+                    mount(None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID, None)
+                except OSError:
+                    pass
+                if kind == 'dir':
                     NOTES.append('kept ' + k + ' visible (read-only) inside hidden ' + h)
-                    CAPS.setdefault('kept', []).append(k)
+                CAPS.setdefault('kept', []).append(k)
             mount(None, h, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
             hidden.append(h)
         except OSError as e:
             NOTES.append('could not hide ' + h + ': ' + str(e))
-    for _, fd in kept_fds:
-        os.close(fd)
+    for k, kind, ref in kept:
+        if kind != 'link':
+            os.close(ref)
     CAPS['hidden'] = hidden
 
 def enter_pid_namespace():
@@ -548,6 +572,9 @@ def program(job, jobdir, fds, ctl_w):
     os.chdir(jobdir)
     lim = job['limits']
     set_limits(lim, job['kind'])
+    if CGROUP[0] is not None:
+        CGROUP[0].enter()
+    new_ipc_namespace()
     prctl(PR_SET_DUMPABLE, 1)
     uid = CAPS['uid']
     if uid:
@@ -978,6 +1005,204 @@ def run_job(job):
         res['error'] = error
     return res, host_gone
 
+# ---- per-job cgroups ---------------------------------------------------------------------------------------------
+
+CGROUP_ROOT = '/sys/fs/cgroup'
+
+class JobCgroup:
+    """One cgroup per side of a worker (judge, candidate), reused job after job: memory, pids and CPU for the
+    whole process tree of a job, a CPU quota of one core (a setsid'd busy loop cannot starve a concurrent
+    job), and CPU accounting for the whole tree. cgroup v1 (memory, pids, cpu, cpuacct hierarchies) or v2
+    (unified, when our cgroup can delegate). None when the machine does not allow it (not root, no cgroupfs)."""
+
+    def __init__(self, dirs, version):
+        self.dirs = dirs          # controller -> directory (v2: one directory for all)
+        self.version = version
+        self.oom_base = 0
+        self.cpu_base = 0
+
+    @staticmethod
+    def create(tag):
+        if CFG.get('cgroups') is False or not IS_LINUX:
+            return None, 'cgroups disabled by configuration' if CFG.get('cgroups') is False else 'not Linux'
+        if os.geteuid() != 0:
+            return None, 'not root: no per-job cgroup (CPU is summed over the job\'s processes instead)'
+        try:
+            with open('/proc/self/cgroup') as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            return None, 'cannot read /proc/self/cgroup: ' + str(e)
+        own = {}
+        unified = None
+        for line in lines:
+            parts = line.split(':', 2)
+            if len(parts) != 3:
+                continue
+            if parts[1] == '':
+                unified = parts[2]
+            for c in parts[1].split(','):
+                if c:
+                    own[c] = parts[2]
+        name = 'crucible-%s-%d-%s-%s' % (CFG.get('parentPid', 0), CFG.get('index', 0), tag, secrets.token_hex(3))
+        v1 = {}
+        for c in ('memory', 'pids', 'cpu', 'cpuacct'):
+            base = os.path.join(CGROUP_ROOT, c)
+            if c in own and os.path.isdir(base):
+                d = os.path.join(base + own[c], name)
+                JobCgroup.remove_stale(base + own[c])
+                try:
+                    os.makedirs(d, exist_ok=True)
+                    v1[c] = d
+                except OSError:
+                    pass
+        if 'memory' in v1 and 'cpuacct' in v1:
+            return JobCgroup(v1, 1), None
+        for d in v1.values():
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+        if unified is not None and os.path.exists(os.path.join(CGROUP_ROOT, 'cgroup.controllers')):
+            parent = CGROUP_ROOT + unified
+            d = os.path.join(parent, name)
+            try:
+                with open(os.path.join(parent, 'cgroup.subtree_control'), 'w') as f:
+                    f.write('+memory +pids +cpu')
+                os.makedirs(d, exist_ok=True)
+                return JobCgroup({'v2': d}, 2), None
+            except OSError as e:
+                return None, 'cgroup v2 is not delegated to this process (%s)' % e.strerror
+        return None, 'no writable memory/cpuacct cgroup hierarchy'
+
+    def write(self, controller, name, value):
+        d = self.dirs.get('v2') or self.dirs.get(controller)
+        if d is None:
+            return False
+        try:
+            with open(os.path.join(d, name), 'w') as f:
+                f.write(str(value))
+            return True
+        except OSError:
+            return False
+
+    def read(self, controller, name):
+        d = self.dirs.get('v2') or self.dirs.get(controller)
+        try:
+            with open(os.path.join(d, name)) as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ''
+
+    def prepare(self, lim):
+        """Sets this job's limits (before the job's process starts)."""
+        mem = int(lim['memoryMb']) * 1024 * 1024 + 64 * 1024 * 1024   # the interpreter's own pages on top
+        if self.version == 1:
+            self.write('memory', 'memory.limit_in_bytes', mem)
+            self.write('memory', 'memory.max_usage_in_bytes', 0)
+            self.write('pids', 'pids.max', int(lim.get('processes', 64)))
+            self.write('cpu', 'cpu.cfs_period_us', 100000)
+            self.write('cpu', 'cpu.cfs_quota_us', 100000)
+        else:
+            self.write('v2', 'memory.max', mem)
+            self.write('v2', 'memory.swap.max', 0)
+            self.write('v2', 'pids.max', int(lim.get('processes', 64)))
+            self.write('v2', 'cpu.max', '100000 100000')
+        self.oom_base = self.oom_kills()
+        self.cpu_base = self.cpu_ns()
+
+    def enter(self):
+        """In the job's process, before it drops privileges."""
+        for c, d in self.dirs.items():
+            try:
+                with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
+                    f.write(str(os.getpid()))
+            except OSError:
+                pass
+
+    def cpu_ns(self):
+        if self.version == 1:
+            try:
+                return int(self.read('cpuacct', 'cpuacct.usage').strip() or 0)
+            except ValueError:
+                return 0
+        for line in self.read('v2', 'cpu.stat').splitlines():
+            if line.startswith('usage_usec '):
+                return int(line.split()[1]) * 1000
+        return 0
+
+    def cpu_used_s(self):
+        return (self.cpu_ns() - self.cpu_base) / 1e9
+
+    def oom_kills(self):
+        text = self.read('memory', 'memory.oom_control') if self.version == 1 else self.read('v2', 'memory.events')
+        for line in text.splitlines():
+            if line.startswith('oom_kill '):
+                try:
+                    return int(line.split()[1])
+                except ValueError:
+                    return 0
+        return 0
+
+    def oom_killed(self):
+        return self.oom_kills() > self.oom_base
+
+    def pids(self):
+        out = set()
+        for d in self.dirs.values():
+            for line in (self.read_path(os.path.join(d, 'cgroup.procs')) or '').split():
+                if line.isdigit():
+                    out.add(int(line))
+        return out
+
+    @staticmethod
+    def read_path(p):
+        try:
+            with open(p) as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    @staticmethod
+    def remove_stale(parent):
+        # Cgroups of workers that were killed: empty ones go (rmdir fails on a cgroup still in use).
+        try:
+            for n in os.listdir(parent):
+                if n.startswith('crucible-'):
+                    try:
+                        os.rmdir(os.path.join(parent, n))
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+
+    def remove(self):
+        for d in self.dirs.values():
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+CGROUP = [None]
+
+def tree_cpu_seconds(exclude):
+    """CPU time of every process this side can see but `exclude` (used without cgroups, in a PID namespace)."""
+    total = 0.0
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return None
+    for n in names:
+        if not n.isdigit() or int(n) in exclude:
+            continue
+        try:
+            with open('/proc/' + n + '/stat', 'rb') as f:
+                data = f.read()
+            fields = data[data.rindex(b')') + 2:].split()
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / CLK_TCK
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
 # ---- seccomp: refused system calls -------------------------------------------------------------------------
 
 SYSCALLS = {
@@ -1157,6 +1382,16 @@ def memfd_with(text):
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
+def new_ipc_namespace():
+    # SysV shared memory, semaphores and message queues, and POSIX message queues, private to this job:
+    # nothing passes between concurrent jobs, and nothing outlives the job (the namespace dies with it).
+    if CAPS.get('ipc') is False or libc is None or os.geteuid() != 0:
+        return
+    try:
+        unshare(CLONE_NEWIPC)
+    except OSError:
+        pass
+
 def start_side(role, job, jobdir, fds, uid):
     """In a freshly forked child: become one side of a pair job and never return.
 
@@ -1177,6 +1412,9 @@ def start_side(role, job, jobdir, fds, uid):
     os.chdir(jobdir)
     lim = job['limits']
     set_limits(lim, 'python' if job['language'] == 'python' else 'exec')
+    if CGROUP[0] is not None:
+        CGROUP[0].enter()
+    new_ipc_namespace()
     prctl(PR_SET_DUMPABLE, 1)
     if uid:
         os.setgroups([])
@@ -1283,6 +1521,8 @@ def cz_loop():
                 os.chown(jobdir, CAPS['uid'], CAPS['uid'])
             src = job['source'] if job['language'] == 'python' else None
             infd = memfd_with(job['source']) if src is None else os.open(os.devnull, os.O_RDONLY)
+            if CGROUP[0] is not None:
+                CGROUP[0].prepare(job['limits'])
             pid = os.fork()
             if pid == 0:
                 try:
@@ -1320,8 +1560,8 @@ def cz_watch(pid, job, jobdir):
                     st, ru = s_, r_
             except ChildProcessError:
                 st = 0
-        if st is None and reason is None:
-            used = program_cpu_seconds(pid)
+        if reason is None:
+            used = side_cpu_seconds(pid)
             if used is not None and used >= cpu_limit_s:
                 reason = 'cpu'
                 cz_kill_all(pid)
@@ -1347,10 +1587,22 @@ def cz_watch(pid, job, jobdir):
     except OSError:
         pass
     code, sig = process_status(st)
-    cpu_ms = int((ru.ru_utime + ru.ru_stime) * 1000) if ru else 0
+    cg = CGROUP[0]
+    cpu_ms = int(cg.cpu_used_s() * 1000) if cg is not None else (int((ru.ru_utime + ru.ru_stime) * 1000) if ru else 0)
+    oom = cg.oom_killed() if cg is not None else False
     if msg is None:
         os._exit(0)
-    fd_send(CZ_SOCK, {'type': 'ended', 'exitCode': code, 'signal': sig, 'cpuMs': cpu_ms, 'reason': reason})
+    fd_send(CZ_SOCK, {'type': 'ended', 'exitCode': code, 'signal': sig, 'cpuMs': cpu_ms, 'reason': reason, 'oom': oom})
+
+def side_cpu_seconds(pid):
+    """CPU used so far by this side's job: its whole process tree (cgroup, or every process in our PID
+    namespace), or the job's main process alone where neither is available."""
+    cg = CGROUP[0]
+    if cg is not None:
+        return cg.cpu_used_s()
+    if CAPS['pid']:
+        return tree_cpu_seconds({os.getpid()})
+    return program_cpu_seconds(pid)
 
 def cz_kill_all(pid):
     if CAPS['pid']:
@@ -1408,6 +1660,8 @@ def run_pair(job):
     jjob = {'language': job['language'], 'spec': job['spec'], 'limits': lim, 'env': job.get('env'),
             'node': job.get('node'), 'nodeArgs': job.get('nodeArgs')}
     infd = memfd_with(json.dumps(job['spec'])) if job['language'] != 'python' else os.open(os.devnull, os.O_RDONLY)
+    if CGROUP[0] is not None:
+        CGROUP[0].prepare(lim)
     jpid = os.fork()
     if jpid == 0:
         try:
@@ -1500,7 +1754,7 @@ def run_pair(job):
         if jst is not None and now - ended_at > 0.5:
             break
         if jst is None:
-            used = program_cpu_seconds(jpid)
+            used = side_cpu_seconds(jpid)
             if used is not None and used >= cpu_limit_s:
                 kill_job('cpu')
                 continue
@@ -1568,7 +1822,10 @@ def run_pair(job):
         sys.stderr.write('pair: started %.1f ms, judge ended %.1f, loop %.1f, end %.1f\n' % ((T_START - t0) * 1000, ((ended_at or t0) - t0) * 1000, (T_LOOP - t0) * 1000, (time.monotonic() - t0) * 1000))
     c_stderr = bytes(bufs[c_err_r])
     cz = cz_ended or {}
-    cpu_ms = (int((jru.ru_utime + jru.ru_stime) * 1000) if jru else 0) + int(cz.get('cpuMs') or 0)
+    jcg = CGROUP[0]
+    j_cpu_ms = int(jcg.cpu_used_s() * 1000) if jcg is not None else (int((jru.ru_utime + jru.ru_stime) * 1000) if jru else 0)
+    cpu_ms = j_cpu_ms + int(cz.get('cpuMs') or 0)
+    oom = cz.get('oom') or (jcg is not None and jcg.oom_killed())
     error = None
     if reason == 'output_limit':
         status = 'output_limit'
@@ -1580,7 +1837,7 @@ def run_pair(job):
         status, error = 'error', 'the host closed the worker during the job'
     elif cz.get('signal') == 'SIGXCPU' or jsig == 'SIGXCPU':
         status = 'timeout'
-    elif any(p.search(c_stderr[-8192:]) for p in MEMORY_PATTERNS) or (cz.get('signal') == 'SIGKILL' and not bufs[rep_r].endswith(b'"end"}\n')):
+    elif oom or any(p.search(c_stderr[-8192:]) for p in MEMORY_PATTERNS) or (cz.get('signal') == 'SIGKILL' and not bufs[rep_r].endswith(b'"end"}\n')):
         status = 'memory'
     else:
         status = 'exited'
@@ -1611,6 +1868,10 @@ def vm_mb():
     return 0
 
 def main():
+    CGROUP[0], why = JobCgroup.create('cand' if ROLE == 'cz' else 'judge')
+    CAPS['cgroup'] = None if CGROUP[0] is None else 'v%d' % CGROUP[0].version
+    if why:
+        NOTES.append('cgroup: ' + why)
     if ROLE == 'cz':
         write_js_runtime()
         cz_loop()
@@ -1642,6 +1903,8 @@ def main():
         shutil.rmtree(BASE, ignore_errors=True)
     except BaseException:
         pass
+    if CGROUP[0] is not None:
+        CGROUP[0].remove()
     os._exit(0)
 
 main()

@@ -406,6 +406,7 @@ class Judge:
             return
         sat = self.ns.get('sat')
         results = []
+        slow_ms = self.spec.get('satTimeoutMs')
         for _ in range(max(1, repeats)):
             t1 = time.perf_counter()
             try:
@@ -413,6 +414,8 @@ class Judge:
                 results.append({'ok': r is True, 'value': show(r), 'ms': (time.perf_counter() - t1) * 1000})
             except BaseException as e:  # noqa: B036
                 results.append({'ok': False, 'error': error_text(e), 'ms': (time.perf_counter() - t1) * 1000})
+            if slow_ms and results[-1]['ms'] > slow_ms:
+                break
         self.report.write({'t': 'sat', 'results': results})
         self.report.write({'t': 'end'})
 
@@ -760,7 +763,7 @@ def error_text_from_info(info):
 def compile_prefix(text, filename):
     """Compiles the task's context; a prompt that ends mid-statement is cut back to what compiles."""
     lines = text.splitlines()
-    for cut in range(len(lines), max(0, len(lines) - 200), -1):
+    for cut in range(len(lines), max(-1, len(lines) - 200), -1):
         try:
             return compile('\n'.join(lines[:cut]) + '\n', filename, 'exec')
         except SyntaxError:
