@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { SHARED_DATA, type PlainJob } from './harness';
-import type { Expect } from '../corpus/cases';
+import { ROOT, SHARED_DATA, type PlainJob } from './harness';
+import { loadCaseDir, plainProgram, toJob, type CorpusCase, type Expect } from '../corpus/cases';
 
 export interface BenchCase { id: string; job: object; plain: PlainJob; expect: Expect }
 
@@ -93,5 +93,14 @@ export function p3Cases(puzzles: P3Puzzle[]): BenchCase[] {
     expect: 'pass' as Expect,
     job: { name: p.name, sat: p.sat, ans_type: p.ans_type, sol_header: p.sol_header, sol_docstring: p.sol_docstring, sol_bodies: [p.sol_bodies[0]], module: p.module },
     plain: { id: p.name, runner: 'python' as const, program: p3Program(p) },
+  }));
+}
+
+export const IDIOM_DIR = join(ROOT, 'test/corpus/differential/python');
+
+/** The idiom corpus (test/corpus/differential/python/*.cases) as jobs with their plain programs. */
+export function idiomCases(): BenchCase[] {
+  return loadCaseDir(IDIOM_DIR, 'py').flatMap((f) => f.cases).map((c: CorpusCase) => ({
+    id: c.id, expect: c.expect, job: toJob(c), plain: { id: c.id, runner: c.runner, program: plainProgram(c) },
   }));
 }

@@ -8,20 +8,14 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCaseDir, plainProgram, toJob, type CorpusCase, type Expect } from '../corpus/cases';
-import { humanEvalCases, loadHumanEval, loadP3, p3Cases, HUMANEVAL_FILE, P3_FILE, type BenchCase } from './benchmarks';
-import { byId, ensureCli, hasPython, ROOT, runPlain, runVerify, tail, type PlainResult, type VerifyOut } from './harness';
+import type { Expect } from '../corpus/cases';
+import { humanEvalCases, idiomCases, IDIOM_DIR, loadHumanEval, loadP3, p3Cases, HUMANEVAL_FILE, P3_FILE, type BenchCase } from './benchmarks';
+import { byId, ensureCli, hasPython, runPlain, runVerify, tail, type PlainResult, type VerifyOut } from './harness';
 
-const IDIOM_DIR = join(ROOT, 'test/corpus/differential/python');
 const TIMEOUT_MS = Number(process.env.CRUCIBLE_DIFF_TIMEOUT_MS ?? 20_000);
 const ONLY = (process.env.CRUCIBLE_DIFF_ONLY ?? '').split(',').filter(Boolean);
 const enabled = (group: string): boolean => ONLY.length === 0 || ONLY.includes(group);
 
-export function idiomCases(): BenchCase[] {
-  return loadCaseDir(IDIOM_DIR, 'py').flatMap((f) => f.cases).map((c: CorpusCase) => ({
-    id: c.id, expect: c.expect, job: toJob(c), plain: { id: c.id, runner: c.runner, program: plainProgram(c) },
-  }));
-}
 
 function plainWord(p: PlainResult): string {
   return p.pass ? 'pass (exit 0)' : p.timedOut ? `fail (killed after ${TIMEOUT_MS} ms)` : `fail (exit ${p.exitCode})`;
