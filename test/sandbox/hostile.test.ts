@@ -8,17 +8,18 @@
 // Placeholders substituted in code and tests: {{RUN}} (a token unique to this run), {{KEY}} (a SysV IPC key
 // derived from it), {{SECRET}}, {{REPO}} (this checkout), {{PORT}} (a TCP listener on 127.0.0.1 in this test process that sends
 // {{SECRET}} to whoever connects), {{STEAL}} (helpers that learn `f(N) == M` pairs from any text and answer from
-// that table). Env: CRUCIBLE_HOSTILE_ONLY=file1,file2 runs only those batches.
+// that table), {{SAFE_WRITE}} (`_swrite`: writes into pipes/sockets only; `_contained()`: false when the job
+// is root of the initial user namespace, where host-wide signals are not sent). Env: CRUCIBLE_HOSTILE_ONLY=file1,file2 runs only those batches.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
-import { loadCaseDir, plainProgram, toJob, type CaseFile, type CorpusCase } from '../corpus/cases';
+import { loadCaseDir, toJob, type CaseFile, type CorpusCase } from '../corpus/cases';
 import { idiomCases, loadHumanEval, type HumanEvalTask } from './benchmarks';
-import { byId, ensureCli, hasPython, PYTHON, ROOT, runPlain, runVerify, tail, type VerifyOut, type VerifyRun } from './harness';
+import { byId, ensureCli, hasPython, PYTHON, ROOT, runVerify, tail, type VerifyOut, type VerifyRun } from './harness';
 
 const HOSTILE_DIR = join(ROOT, 'test/corpus/hostile/python');
 const ONLY = (process.env.CRUCIBLE_HOSTILE_ONLY ?? '').split(',').filter(Boolean);
@@ -43,6 +44,31 @@ const STEAL = [
   '    return _TABLE.get(x, 0)',
 ].join('\n');
 
+/** `_swrite(fd, data)`: writes only into pipes and sockets (report channels), never into a regular file or a
+ * device, so that a case run where containment has failed cannot corrupt files other processes hold open. */
+const SAFE_WRITE = [
+  'import os as _crucible_os, stat as _crucible_stat',
+  'def _swrite(fd, data):',
+  '    try:',
+  '        m = _crucible_os.fstat(fd).st_mode',
+  '    except OSError:',
+  '        return False',
+  '    if not (_crucible_stat.S_ISFIFO(m) or _crucible_stat.S_ISSOCK(m)):',
+  '        return False',
+  '    try:',
+  '        _crucible_os.write(fd, data)',
+  '        return True',
+  '    except OSError:',
+  '        return False',
+  '# Host-wide actions (signals to every pid) only when this process is not root of the initial user namespace.',
+  'def _contained():',
+  '    try:',
+  "        uid_map = open('/proc/self/uid_map').read().split()",
+  '    except OSError:',
+  '        uid_map = []',
+  "    return _crucible_os.getuid() != 0 or uid_map[:3] != ['0', '0', '4294967295']",
+].join('\n');
+
 /** The tests most hostile cases use: the honest f is x*x; the attacks return 0 unless they steal or forge. */
 export const SQUARE_TESTS = 'assert f(2) == 4\nassert f(3) == 9\nassert f(12) == 144\n';
 
@@ -50,7 +76,7 @@ let port = 0;
 let connections = 0;
 
 function fill(text: string): string {
-  return text.replace(/\{\{STEAL\}\}/g, STEAL).replace(/\{\{SQUARE_TESTS\}\}/g, SQUARE_TESTS).replace(/\{\{RUN\}\}/g, RUN)
+  return text.replace(/\{\{STEAL\}\}/g, STEAL).replace(/\{\{SAFE_WRITE\}\}/g, SAFE_WRITE).replace(/\{\{SQUARE_TESTS\}\}/g, SQUARE_TESTS).replace(/\{\{RUN\}\}/g, RUN)
     .replace(/\{\{KEY\}\}/g, String(KEY)).replace(/\{\{SECRET\}\}/g, SECRET).replace(/\{\{PORT\}\}/g, String(port))
     .replace(/\{\{REPO\}\}/g, ROOT);
 }
@@ -139,7 +165,16 @@ function removeFileLeftovers(): void {
     try { names = readdirSync(top); } catch { continue; }
     for (const n of names.filter((x) => x.includes(RUN))) {
       const p = join(top, n);
-      spawnSync('chmod', ['-R', 'u+rwx', p]);
+      // Make directories writable without following symlinks (lstat), iteratively, then remove.
+      const stack = [p];
+      while (stack.length) {
+        const d = stack.pop()!;
+        let st;
+        try { st = lstatSync(d); } catch { continue; }
+        if (!st.isDirectory()) continue;
+        try { chmodSync(d, 0o700); } catch { /* best effort */ }
+        try { for (const e of readdirSync(d)) stack.push(join(d, e)); } catch { /* best effort */ }
+      }
       try { rmSync(p, { recursive: true, force: true }); } catch { /* best effort */ }
     }
   }
@@ -191,7 +226,7 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
 
   it('the hostile corpus parses and covers every attack class', () => {
     const names = new Set(loadCaseDir(HOSTILE_DIR, 'hostile', true).map((f) => f.file));
-    for (const want of ['report_channel', 'frames', 'audit', 'shadowing', 'operators', 'disk', 'patched', 'exits', 'kill', 'ipc', 'keyring', 'poisoning', 'cpu', 'memory', 'nesting', 'sockets']) {
+    for (const want of ['report_channel', 'frames', 'audit', 'shadowing', 'operators', 'disk', 'patched', 'exits', 'kill', 'ipc', 'keyring', 'poisoning', 'cpu', 'memory', 'nesting', 'sizes', 'sockets']) {
       assert.ok(names.has(want), `missing hostile/python/${want}.cases`);
     }
   });
@@ -233,15 +268,6 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
     const problems = judgeBatch(run, cases.map((c) => c.id), CANARIES.map((c) => c.id), new Set());
     report('humaneval', problems);
     assert.equal(problems.length, 0, `humaneval: ${problems.length} problem(s), listed above`);
-  });
-
-  it('naive baseline (informational): how many hostile programs pass the plain interpreter', async function () {
-    if (ONLY.length && !ONLY.includes('naive')) this.skip();
-    const all = files.flatMap((f) => f.cases.filter((c) => c.kind === 'hostile' && !['cpu', 'memory', 'poisoning', 'kill', 'ipc', 'keyring'].includes(f.file)));
-    const plain = await runPlain(all.map((c) => ({ id: c.id, runner: c.runner, program: fill(plainProgram(c)) })), 15_000, 2);
-    const passing = all.filter((c) => plain.get(c.id)?.pass).map((c) => c.id);
-    process.stdout.write(`    ${passing.length} of ${all.length} hostile programs pass under plain python3 (attacks that work without Crucible's harness):\n` +
-      `      ${passing.join('\n      ')}\n`);
   });
 
   it('mixed batch: hostile and honest jobs interleaved at --concurrency 2; every honest job keeps its verdict', async function () {
