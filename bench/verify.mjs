@@ -1,7 +1,10 @@
-// Benchmark: `crucible verify` (the built CLI, warm sandbox workers) against a baseline that starts one fresh
-// interpreter per job, on the 164 HumanEval canonical solutions and the P3 train puzzles' reference solutions.
+// Benchmark: `crucible verify` (the built CLI, warm sandbox workers, a judge and a candidate process per job)
+// on the 164 HumanEval canonical solutions against (1) the official openai/human-eval harness's execution model
+// (bench/officialHarness.py: a multiprocessing Manager and Process per job on a thread pool) and (2) the floor of
+// any fork-per-job design (bench/forkFloor.py: a warm parent forks one child per job that exits at once); and on
+// the P3 train puzzles' reference solutions against a fresh interpreter per job.
 // Run: node esbuild.mjs && node bench/verify.mjs [--concurrency N] [--limit N] [--cli PATH]
-// Both sides use the same concurrency (default: one job per core, which is also crucible verify's default).
+// Every side uses the same concurrency (default 2).
 // Each side runs twice in A-B-B-A order and the mean time counts (the machine is shared and its load drifts).
 // Prints jobs/s both ways and the ratio, names every reference solution that does not pass and why, and writes
 // JSON to bench/results/.
@@ -16,7 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const data = join(root, '..', 'shared', 'data');
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
-const concurrency = opt('--concurrency', cpus().length);
+const concurrency = opt('--concurrency', 2);
 const limit = opt('--limit', Infinity);
 
 // --cli PATH measures another build of the CLI (e.g. a copy of an older dist/cli.js) against the same baseline.
@@ -39,21 +42,40 @@ const work = mkdtempSync(join(tmpdir(), 'crucible-bench-'));
 // Python workers and their job processes included). Linux only (null elsewhere). The machine is shared, so wall time
 // drifts with other people's load; CPU time per job is the steadier measure of what each side costs.
 const CLK_TCK = 100;
-function childCpu() {
+function childStat() {
   try {
     const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+    return { cpu: (Number(f[13]) + Number(f[14])) / CLK_TCK, faults: Number(f[8]) };
   } catch {
     return null;
   }
 }
 function withCpu(run) {
   return async (...args) => {
-    const c0 = childCpu();
+    const c0 = childStat();
     const r = await run(...args);
-    const c1 = childCpu();
-    return { ...r, cpu: c0 === null || c1 === null ? null : c1 - c0 };
+    const c1 = childStat();
+    return { ...r, cpu: c0 === null || c1 === null ? null : c1.cpu - c0.cpu, faults: c0 === null || c1 === null ? null : c1.faults - c0.faults };
   };
+}
+
+// --- the official harness's execution model, and the fork-per-job floor (both report their own CPU and faults) ---
+function runPython(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch {
+        reject(new Error(`${args[0]} exited ${code}: ${err.slice(-1000)}`));
+      }
+    });
+  });
 }
 
 // --- crucible verify ---
@@ -93,6 +115,39 @@ function runBaseline(jobs, tag) {
     };
     for (let k = 0; k < concurrency; k++) startOne();
   });
+}
+
+// HumanEval: crucible verify against the official harness's model and the fork floor, in A-B-C-C-B-A order.
+{
+  const jobsFile = join(work, 'he-official.jsonl');
+  writeFileSync(jobsFile, heJobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
+  const runs = { crucible: [], official: [], floor: [] };
+  const once = {
+    crucible: async () => {
+      const r = await withCpu(runCli)(jobsFile);
+      const lines = r.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      return { seconds: r.seconds, cpuSeconds: r.cpu, minorFaults: r.faults, passed: lines.filter((l) => l.passed).length };
+    },
+    official: () => runPython([join(root, 'bench', 'officialHarness.py'), jobsFile, String(concurrency)]),
+    floor: () => runPython([join(root, 'bench', 'forkFloor.py'), String(heJobs.length), String(concurrency)]),
+  };
+  for (const side of ['crucible', 'official', 'floor', 'floor', 'official', 'crucible']) runs[side].push(await once[side]());
+  const mean = (xs, k) => xs.reduce((a, x) => a + (x[k] ?? 0), 0) / xs.length;
+  const row = (side) => {
+    const xs = runs[side];
+    const seconds = mean(xs, 'seconds');
+    return { jobsPerSecond: heJobs.length / seconds, cpuMsPerJob: (mean(xs, 'cpuSeconds') * 1000) / heJobs.length, faultsPerJob: mean(xs, 'minorFaults') / heJobs.length, passed: xs[0].passed };
+  };
+  const table = { crucible: row('crucible'), official: row('official'), floor: row('floor') };
+  console.log(`HumanEval (${heJobs.length} canonical solutions, concurrency ${concurrency}, mean of 2 runs each):`);
+  console.log('  | side | jobs/s | CPU ms per job | minor faults per job | passed |');
+  console.log('  |---|---|---|---|---|');
+  for (const [name, label] of [['official', 'official human-eval harness model'], ['floor', 'bare fork per job (floor)'], ['crucible', 'crucible verify (judge + candidate)']]) {
+    const r = table[name];
+    console.log(`  | ${label} | ${r.jobsPerSecond.toFixed(1)} | ${r.cpuMsPerJob.toFixed(1)} | ${Math.round(r.faultsPerJob)} | ${r.passed ?? '-'} |`);
+  }
+  console.log(`  crucible vs official: ${(table.crucible.jobsPerSecond / table.official.jobsPerSecond).toFixed(2)}x jobs/s; crucible CPU per job is ${(table.crucible.cpuMsPerJob / table.floor.cpuMsPerJob).toFixed(1)}x the fork floor's`);
+  globalThis.heTable = table;
 }
 
 console.log(`jobs: ${heJobs.length} HumanEval canonical + ${p3Jobs.length} P3 reference (${p3.length - p3WithSol.length} P3 puzzles have no reference solution and are skipped); concurrency ${concurrency}; ${cpus().length} cores; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
@@ -145,6 +200,7 @@ const outFile = join(root, 'bench', 'results', `verify-${new Date().toISOString(
 writeFileSync(outFile, JSON.stringify({
   date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), concurrency, python,
   all: { jobs: totalJobs, crucibleJobsPerSecond: totalJobs / oursSec, baselineJobsPerSecond: totalJobs / baseSec, ratio: baseSec / oursSec },
+  humanevalVsOfficial: globalThis.heTable,
   sets,
 }, null, 2));
 console.log(`wrote ${outFile}`);

@@ -535,6 +535,8 @@ function hostileSuite(opts: SuiteOptions): void {
     let unixServer: Server | undefined;
 
     before(async function () {
+      // The isolation probe runs a dozen jobs; on a loaded machine that takes a while.
+      this.timeout(120_000);
       if (!hasPython) this.skip();
       process.env.CRUCIBLE_FAKE_SECRET = SECRET;
       process.env.GITHUB_TOKEN_FAKE_FOR_TEST = SECRET;
@@ -565,7 +567,7 @@ function hostileSuite(opts: SuiteOptions): void {
         source: 'import os\nfor t in (-1, 1, os.getppid()):\n    try:\n        os.kill(t, 0)\n        print("SIGNALABLE", t)\n    except OSError:\n        pass\nprint(os.getuid())',
       });
       if (probe.status !== 'exited' || /SIGNALABLE/.test(probe.stdout) || probe.stdout.trim() === '0') {
-        console.log(`      skipped on this machine: jobs can signal other processes or run as root (${probe.stdout.trim() || probe.status})`);
+        console.log(`      skipped on this machine: jobs can signal other processes or run as root (${probe.stdout.trim() || probe.status}${probe.error ? `: ${probe.error}` : ""})`);
         ctx.unsafe = true;
       }
     });
