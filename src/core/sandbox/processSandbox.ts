@@ -685,7 +685,9 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       return pool.workers.filter((w) => !w.exited && w.proc?.pid).map((w) => w.proc!.pid!);
     },
     jobUids(): number[] {
-      return pool.workers.map((w) => w.hello?.caps.uid).filter((u): u is number => typeof u === 'number' && u > 0);
+      return pool.workers
+        .flatMap((w) => [w.hello?.caps.uid, w.hello?.candidate?.caps?.uid])
+        .filter((u): u is number => typeof u === 'number' && u > 0);
     },
     ready(): Promise<void> {
       return pool.hold(() => Promise.all(pool.workers.map((w) => w.started)).then(() => undefined));

@@ -69,13 +69,32 @@ class CandidateSide:
     def loop(self):
         while True:
             try:
-                m = self.peer.recv()
+                m = self.peer.recv_synced()
             except rpc.PeerGone:
                 return
             if 'q' in m:
                 reply = self.serve(m)
                 flush_output()
-                self.peer.send(reply)
+                self.peer.send_synced(reply)
+
+
+class Tee:
+    """The candidate's stdout/stderr: written through to its own stream (the feedback shows it) and kept until
+    the next message, which carries it to the judge, whose own streams then show it (capsys, redirect_stdout)."""
+
+    def __init__(self, stream, fd, pending):
+        self._stream = stream
+        self._fd = fd
+        self._pending = pending
+
+    def write(self, text):
+        n = self._stream.write(text)
+        if isinstance(text, str) and text and sum(len(t) for _, t in self._pending) < 1 << 20:
+            self._pending.append([self._fd, str.__str__(text)])
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def flush_output():
@@ -97,6 +116,14 @@ def run(source, filename='main.py', fd=RPC_FD, preamble=None):
     mod.__builtins__ = builtins
     sys.modules['__main__'] = mod
     side.namespace = mod.__dict__
+    pending = []
+    sys.stdout = Tee(sys.stdout, 1, pending)
+    sys.stderr = Tee(sys.stderr, 2, pending)
+
+    def take_output():
+        out = list(pending)
+        del pending[:]
+        return out
     error = None
     try:
         if preamble:
@@ -112,6 +139,8 @@ def run(source, filename='main.py', fd=RPC_FD, preamble=None):
             error['line'] = e.lineno
             error['text'] = (e.text or '').rstrip('\n')
     flush_output()
+    del pending[:]   # what the program printed while loading stays in its own output, as under python3
+    side.peer.take_output = take_output
     try:
         side.hello(error)
         side.loop()

@@ -91,6 +91,12 @@ def error_text(e):
 
 # -- the candidate's side of the wire, seen from here ------------------------------------------------------
 
+# What the candidate may read of an object the tests handed it, beyond public attributes: what functools.wraps
+# and reprs read. Never __globals__, __code__, __closure__, __class__ or __dict__ of modules: the way into the tests.
+CALLBACK_DUNDERS = {'__name__', '__qualname__', '__doc__', '__module__', '__annotations__', '__dict__', '__wrapped__',
+                    '__defaults__', '__kwdefaults__', '__len__'}
+
+
 class JudgeSide:
     def __init__(self, fd):
         self.peer = rpc.Peer(fd, self.serve)
@@ -142,17 +148,17 @@ class JudgeSide:
             if op in ('call', 'release'):
                 return True
             if op == 'get':
-                return isinstance(name, str) and not name.startswith('_')
+                return isinstance(name, str) and (not name.startswith('_') or name in CALLBACK_DUNDERS)
             if op == 'op':
                 return name in ('__iter__', '__next__', '__len__', '__getitem__', '__contains__', '__repr__', '__str__', '__bool__', '__hash__', '__eq__')
             return False
         return self.peer.serve_request(m, allow)
 
     def hello(self):
-        m = self.peer.recv()
+        m = self.peer.recv_synced()
         while 'q' in m:
-            self.peer.send(self.serve(m))
-            m = self.peer.recv()
+            self.peer.send_synced(self.serve(m))
+            m = self.peer.recv_synced()
         return m
 
 
@@ -639,8 +645,12 @@ class Judge:
                     judge.report.test(name='collecting the tests', ok=False, error=pytest_error(report.longreprtext or ''),
                                       message=(report.longreprtext or '')[-1500:])
 
+        # tmp_path and friends live where the candidate's process may read them (test data, not tests).
+        shared = tempfile.mkdtemp(prefix='judge-data-')
+        os.chmod(shared, 0o755)
         args = [path, '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', '-c', os.devnull, '--rootdir', folder,
-                '--confcutdir', folder, '--color=no', '-o', 'addopts=', '-W', 'ignore::DeprecationWarning']
+                '--confcutdir', folder, '--color=no', '-o', 'addopts=', '-W', 'ignore::DeprecationWarning',
+                '--basetemp', os.path.join(shared, 'pytest')]
         try:
             pytest.main(args, plugins=[Collector()])
         except (rpc.PeerGone, CandidateExit) as e:

@@ -93,6 +93,11 @@ _td_seconds = datetime.timedelta.seconds.__get__
 _td_micro = datetime.timedelta.microseconds.__get__
 _FACTORIES = {int: 'int', float: 'float', str: 'str', list: 'list', set: 'set', dict: 'dict', tuple: 'tuple', bool: 'bool'}
 _FACTORY_BY_NAME = {v: k for k, v in _FACTORIES.items()}
+import pathlib as _pathlib  # noqa: E402
+import types as _types  # noqa: E402
+_PATHS = (_pathlib.PosixPath, _pathlib.PurePosixPath, _pathlib.WindowsPath, _pathlib.PureWindowsPath)
+_path_str = _pathlib.PurePath.__str__
+_Coroutine = _types.CoroutineType
 _BUILTIN_EXC = {n: v for n, v in vars(builtins).items() if _isinstance(v, type) and issubclass(v, BaseException)}
 
 
@@ -113,8 +118,22 @@ def _namedtuple_fields(cls):
     return None
 
 
+MAX_MIRRORS = 4096        # mutable containers one side keeps in step with the other
+MAX_MIRROR_ITEMS = 200000  # beyond this many items in total, new containers cross as plain copies
+_MUTABLE_TAGS = {list: 'L', dict: 'D', set: 'S', bytearray: 'Y'}
+_MUTABLE_OF_TAG = {'L': list, 'D': dict, 'S': set, 'Y': bytearray}
+
+
 class Codec:
-    """Turns values into tagged JSON and back. `own` holds this side's objects sent as handles."""
+    """Turns values into tagged JSON and back.
+
+    Handles: this side's objects the peer sees as proxies (`objs`), and proxies for the peer's (`proxies`).
+    Mirrors: a list, dict, set or bytearray that crosses keeps its identity. The sender names it with an id the
+    first time (["L", oid, ...]); later it is a reference (["@", oid] for the sender's own, ["@r", oid] for the
+    receiver's own), so aliasing (the same list twice) and cycles survive. Both sides keep their copies in step:
+    every message carries the changes made since the last one (see changes()/apply_changes()), so a list the
+    tests pass in and the candidate appends to later (a generator, a stored reference) changes for the tests too.
+    """
 
     def __init__(self, make_proxy, handle_info):
         self.objs = {}       # handle id -> object (kept alive until released)
@@ -123,6 +142,13 @@ class Codec:
         self.make_proxy = make_proxy      # (handle id, info) -> a local proxy for a peer's object
         self.handle_info = handle_info    # object -> info dict sent with a new handle
         self.proxies = {}                 # peer handle id -> proxy (same object for the same handle)
+        self.own = {}         # our oid -> our mutable container the peer mirrors
+        self.own_ids = {}     # id(container) -> our oid
+        self.foreign = {}     # peer oid -> our copy of the peer's container
+        self.foreign_ids = {}  # id(copy) -> peer oid
+        self.snap = {}        # ('m'|'y', oid) -> content encoding at the last sync
+        self.next_oid = 1
+        self.mirrored_items = 0
 
     def handle(self, v):
         k = _id(v)
@@ -144,7 +170,6 @@ class Codec:
     def encode(self, value, plain_only=False):
         """Tagged JSON-able structure for value. With plain_only, a value needing a handle raises TypeError."""
         root = [None]
-        # Work items: (value, container list to append to or None for root, depth).
         stack = [(value, None, 0)]
         while stack:
             v, out, depth = stack.pop()
@@ -156,41 +181,74 @@ class Codec:
             else:
                 out.append(enc)
             if children:
-                # Push in reverse so items are appended in order.
                 for child in reversed(children):
                     stack.append((child, enc, depth + 1))
         return root[0]
 
-    def _one(self, v, plain_only):
-        t = _type(v)
-        if v is None or t is bool or t is str:
-            return v, None
-        if t is int:
-            return v, None
-        if t is float:
-            return v, None
+    def _mirror_ref(self, v):
+        """A reference for a container the peer already mirrors, or None."""
+        k = _id(v)
+        oid = self.own_ids.get(k)
+        if oid is not None and self.own.get(oid) is v:
+            return ['@', oid]
+        oid = self.foreign_ids.get(k)
+        if oid is not None and self.foreign.get(oid) is v:
+            return ['@r', oid]
+        return None
+
+    def _content(self, t, v):
+        """(head tail, children) of a mutable container's content, read through the built-in types' methods."""
         if t is list:
-            return ['l'], v
-        if t is tuple:
-            return ['t'], v
+            return _list_copy(v)
         if t is dict:
             flat = []
             for k, x in _dict_items(v):
                 flat.append(k)
                 flat.append(x)
-            return ['d'], flat
+            return flat
         if t is set:
-            return ['s'], list(v)
+            return list(v)
+        return None
+
+    def _one(self, v, plain_only):
+        t = _type(v)
+        if v is None or t is bool or t is str or t is int or t is float:
+            return v, None
+        if t in _MUTABLE_TAGS:
+            ref = self._mirror_ref(v)
+            if ref is not None:
+                return ref, None
+            tag = _MUTABLE_TAGS[t]
+            size = _len(v)
+            if _len(self.own) < MAX_MIRRORS and self.mirrored_items + size <= MAX_MIRROR_ITEMS:
+                oid = self.next_oid
+                self.next_oid += 1
+                self.own[oid] = v
+                self.own_ids[_id(v)] = oid
+                self.mirrored_items += size
+                self.snap[('m', oid)] = None   # taken at the next sync (see changes())
+                if tag == 'Y':
+                    return ['Y', oid, _b64e(_bytes(v)).decode('ascii')], None
+                return [tag, oid], self._content(t, v)
+            if tag == 'Y':
+                return ['y', _b64e(_bytes(v)).decode('ascii')], None
+            return [tag.lower()], self._content(t, v)
+        if t is tuple:
+            return ['t'], v
         if t is frozenset:
             return ['f'], list(v)
         if t is bytes:
             return ['b', _b64e(v).decode('ascii')], None
-        if t is bytearray:
-            return ['y', _b64e(_bytes(v)).decode('ascii')], None
         if t is complex:
             return ['c', _complex_real(v), _complex_imag(v)], None
         if t is Proxy:
             return ['r', object.__getattribute__(v, '_cr_h')], None
+        if v is NotImplemented:
+            return ['N'], None
+        if v is Ellipsis:
+            return ['E'], None
+        if t in _PATHS:
+            return ['P', _str_copy(_path_str(v))], None
         # Standard-library value types, exact types only (read through captured C-level accessors).
         if t is _Counter:
             flat = []
@@ -220,6 +278,8 @@ class Codec:
             return ['x', _type_name(t), _iso[t](v)], None
         if t is _timedelta:
             return ['x', 'timedelta', _td_days(v), _td_seconds(v), _td_micro(v)], None
+        if t is _Coroutine:
+            return self._settle(v)
         # Subclasses of built-in data: their underlying built-in value, never their methods.
         if _isinstance(v, int):   # bool cannot be subclassed
             return _int_copy(v), None
@@ -253,15 +313,68 @@ class Codec:
             raise TypeError('a %s is not plain data' % _safe_type_name(t))
         return self.handle(v), None
 
+    def _settle(self, coro):
+        """A coroutine the program returned: run it here to its end; the peer gets an awaitable of the outcome."""
+        import asyncio
+        try:
+            value = asyncio.run(coro)
+        except BaseException as e:  # noqa: B036 - the awaiting side re-raises it
+            return ['A', exception_info(e, self)], None
+        return ['a'], [value]
+
+    # -- keeping mirrors in step -----------------------------------------------------------------------------
+    def _content_enc(self, v):
+        """The encoded content of a mirrored container: items (children that are mirrors become references)."""
+        t = _type(v)
+        if t is bytearray:
+            return _b64e(_bytes(v)).decode('ascii')
+        items = self._content(t, v) or []
+        return [self.encode(x) for x in items]
+
+    def changes(self):
+        """Content changes of every mirror (ours and the peer's) since the last message: [side, oid, content]."""
+        out = []
+        for side, table in (('m', self.own), ('y', self.foreign)):
+            for oid, v in list(table.items()):
+                key = (side, oid)
+                try:
+                    enc = self._content_enc(v)
+                except (TooDeep, TypeError, ValueError):
+                    continue
+                if self.snap.get(key) != enc:
+                    if self.snap.get(key) is not None or side == 'y':
+                        out.append([side, oid, enc])
+                    self.snap[key] = enc
+        return out
+
+    def apply_changes(self, writes, named=None):
+        """Applies the peer's changes ('m' = the peer's own container, which we mirror; 'y' = ours)."""
+        for side, oid, enc in writes or ():
+            target = self.foreign.get(oid) if side == 'm' else self.own.get(oid)
+            if target is None:
+                continue
+            t = _type(target)
+            if t is bytearray:
+                target[:] = _b64d(enc)
+            else:
+                items = [self.decode(x, named) for x in enc]
+                if t is list:
+                    target[:] = items
+                elif t is dict:
+                    target.clear()
+                    target.update(zip(items[0::2], items[1::2]))
+                else:
+                    target.clear()
+                    target.update(items)
+            self.snap[('y' if side == 'm' else 'm', oid)] = self._content_enc(target)
+
     # -- decode -------------------------------------------------------------------------------------------
     def decode(self, data, named=None):
         """Builds the value for tagged JSON `data`. `named` maps class names to trusted local classes."""
         if _type(data) is not list:
             return data
-        # Iterative post-order build: each frame is [tag-list, index into it, built children].
         result = [None]
         stack = [(data, result, 0, 0)]
-        # Frames: (node, parent_slot_list, slot_index, depth)
         pending = []
         while stack:
             node, slot, idx, depth = stack.pop()
@@ -273,7 +386,21 @@ class Codec:
             if not node:
                 raise ValueError('malformed value: empty array')
             tag = node[0]
-            if tag in ('l', 't', 's', 'f', 'd', 'n', 'x'):
+            if tag in ('L', 'D', 'S'):
+                oid = node[1]
+                obj = self.foreign.get(oid)
+                if obj is None:
+                    obj = _MUTABLE_OF_TAG[tag]()
+                    self.foreign[oid] = obj
+                    self.foreign_ids[_id(obj)] = oid
+                    self.snap[('y', oid)] = None
+                slot[idx] = obj
+                items = [None] * (_len(node) - 2)
+                pending.append((node, items, obj))
+                for i in range(_len(items)):
+                    stack.append((node[2 + i], items, i, depth + 1))
+                continue
+            if tag in ('l', 't', 's', 'f', 'd', 'n', 'x', 'a'):
                 start = {'n': 3, 'x': 2}.get(tag, 1)
                 if tag == 'x' and node[1] in ('defaultdict', 'deque'):
                     start = 3
@@ -281,14 +408,28 @@ class Codec:
                     slot[idx] = self._scalar_x(node)
                     continue
                 items = [None] * (_len(node) - start)
-                pending.append((node, items, slot, idx))
+                pending.append((node, items, (slot, idx)))
                 for i in range(_len(items)):
                     stack.append((node[start + i], items, i, depth + 1))
                 continue
             slot[idx] = self._leaf(node, named)
         # Containers complete in reverse order of discovery: children were discovered after parents.
-        for node, items, slot, idx in reversed(pending):
+        for node, items, where in reversed(pending):
+            tag = node[0]
+            if tag in ('L', 'D', 'S'):
+                obj = where
+                if tag == 'L':
+                    obj[:] = items
+                elif tag == 'D':
+                    obj.clear()
+                    obj.update(zip(items[0::2], items[1::2]))
+                else:
+                    obj.clear()
+                    obj.update(items)
+                continue
+            slot, idx = where
             slot[idx] = self._container(node, items, named)
+        # Snapshots of new mirrors are taken at the next sync, after the value is complete.
         return result[0]
 
     def _leaf(self, node, named):
@@ -297,8 +438,26 @@ class Codec:
             return _b64d(node[1])
         if tag == 'y':
             return bytearray(_b64d(node[1]))
+        if tag == 'Y':
+            oid = node[1]
+            obj = self.foreign.get(oid)
+            if obj is None:
+                obj = bytearray()
+                self.foreign[oid] = obj
+                self.foreign_ids[_id(obj)] = oid
+            obj[:] = _b64d(node[2])
+            self.snap[('y', oid)] = None
+            return obj
         if tag == 'c':
             return complex(node[1], node[2])
+        if tag == '@':
+            if node[1] not in self.foreign:
+                raise ValueError('reference to an unknown container')
+            return self.foreign[node[1]]
+        if tag == '@r':
+            if node[1] not in self.own:
+                raise ValueError('reference to an unknown container')
+            return self.own[node[1]]
         if tag == 'h':
             h = node[1]
             p = self.proxies.get(h)
@@ -310,6 +469,15 @@ class Codec:
             if node[1] not in self.objs:
                 raise ValueError('reference to an unknown object')
             return self.objs[node[1]]
+        if tag == 'N':
+            return NotImplemented
+        if tag == 'E':
+            return Ellipsis
+        if tag == 'P':
+            import pathlib
+            return pathlib.Path(node[1])
+        if tag == 'A':
+            return _awaitable_error(build_exception(node[1], named, None, self))
         raise ValueError('malformed value: unknown tag %r' % (tag,))
 
     def _scalar_x(self, node):
@@ -342,6 +510,8 @@ class Codec:
             return dict(zip(items[0::2], items[1::2]))
         if tag == 'n':
             return _make_namedtuple(node[1], node[2], items, named)
+        if tag == 'a':
+            return _awaitable_value(items[0])
         kind = node[1]
         pairs = list(zip(items[0::2], items[1::2]))
         if kind == 'Counter':
@@ -356,6 +526,22 @@ class Codec:
         if kind == 'deque':
             return collections.deque(items, node[2])
         raise ValueError('malformed value: unknown kind %r' % (kind,))
+
+
+async def _awaited(value):
+    return value
+
+
+async def _raised(exc):
+    raise exc
+
+
+def _awaitable_value(value):
+    return _awaited(value)
+
+
+def _awaitable_error(exc):
+    return _raised(exc)
 
 
 _NT_CACHE = {}
@@ -588,23 +774,49 @@ class Peer:
             msg['a'] = [self.codec.encode(a) for a in args]
         if kwargs:
             msg['k'] = {k: self.codec.encode(v) for k, v in kwargs.items()}
-        self.send(msg)
+        self.send_synced(msg)
         while True:
-            m = self.recv()
+            m = self.recv_synced()
             if 'q' in m:
-                self.send(self.serve(m))
+                self.send_synced(self.serve(m))
                 continue
             if m.get('r') != q:
                 continue
-            return self.on_reply(m, args, kwargs)
+            return self.on_reply(m)
 
-    def on_reply(self, m, args, kwargs):
+    take_output = None   # set by the candidate's side: output written since the last message
+
+    def send_synced(self, msg):
+        # Every message carries the changes to mirrored containers made since the previous one.
+        w = self.codec.changes()
+        if w:
+            msg['w'] = w
+        if self.take_output is not None:
+            out = self.take_output()
+            if out:
+                msg['o'] = out
+        self.send(msg)
+
+    def recv_synced(self):
+        m = self.recv()
+        if m.get('w'):
+            self.codec.apply_changes(m['w'], self.named)
+        if m.get('o'):
+            self.on_output(m['o'])
+        return m
+
+    def on_output(self, chunks):
+        # Output the peer's program wrote during a call (the candidate's prints), in order, to our streams.
+        for fd, text in chunks:
+            stream = sys.stdout if fd == 1 else sys.stderr
+            try:
+                stream.write(text)
+            except Exception:  # noqa: BLE001 - the tests may have closed or replaced their streams
+                pass
+
+    def on_reply(self, m):
         if 'e' in m:
             raise self.build_exception(m['e'])
-        for key, enc in m.get('w') or ():
-            target = args[key] if _type(key) is int and args and key < _len(args) else (kwargs or {}).get(key)
-            if target is not None:
-                write_back(target, self.codec.decode(enc, self.named))
         return self.codec.decode(m.get('v'), self.named)
 
     # Set by the owner: trusted local classes by name (for exceptions and namedtuples) and the exception
@@ -630,8 +842,7 @@ class Peer:
             target = self.codec.objs.get(m.get('h'))
             if target is None and m.get('h') not in self.codec.objs:
                 raise ReferenceError('the object is no longer available')
-            raw = m.get('a') or []
-            args = [self.codec.decode(a, self.named) for a in raw]
+            args = [self.codec.decode(a, self.named) for a in m.get('a') or []]
             kwargs = {k: self.codec.decode(v, self.named) for k, v in (m.get('k') or {}).items()}
             if op == 'call':
                 value = target(*args, **kwargs)
@@ -647,43 +858,11 @@ class Peer:
                 value = call_dunder(target, name, args)
             else:
                 raise ValueError('unknown operation %r' % (op,))
-            reply = {'r': q, 'v': self.codec.encode(value)}
-            if op == 'call':
-                writes = []
-                for i, a in enumerate(args):
-                    if _type(a) in _MUTABLE:
-                        enc = self.codec.encode(a)
-                        if enc != raw[i]:
-                            writes.append([i, enc])
-                for k, a in kwargs.items():
-                    if _type(a) in _MUTABLE:
-                        enc = self.codec.encode(a)
-                        if enc != m['k'][k]:
-                            writes.append([k, enc])
-                if writes:
-                    reply['w'] = writes
-            return reply
+            return {'r': q, 'v': self.codec.encode(value)}
         except PeerGone:
             raise
         except BaseException as e:  # noqa: B036 - everything the served code raises goes back to the caller
             return {'r': q, 'e': exception_info(e, self.codec)}
-
-
-_MUTABLE = (list, dict, set, bytearray, collections.deque, collections.Counter, collections.OrderedDict,
-            collections.defaultdict)
-
-
-def write_back(target, new):
-    """Makes `target` equal `new` in place, as a caller sees an argument the callee mutated."""
-    t = _type(target)
-    if t is list or t is bytearray:
-        target[:] = new
-    elif t is collections.deque:
-        target.clear()
-        target.extend(new)
-    elif t in (dict, collections.Counter, collections.OrderedDict, collections.defaultdict, set):
-        target.clear()
-        target.update(new)
 
 
 _NUMERIC_DUNDERS = {'__neg__': lambda a: -a, '__pos__': lambda a: +a, '__abs__': abs, '__invert__': lambda a: ~a}
@@ -728,7 +907,7 @@ def call_dunder(target, name, args):
     return method(target, *args)
 
 
-def exception_info(e, codec):
+def exception_info(e, codec, depth=0):
     t = _type(e)
     mro = []
     for k in _type_mro(t):
@@ -747,6 +926,12 @@ def exception_info(e, codec):
     frames = program_frames(e)
     if frames:
         info['frames'] = frames
+    for attr in ('__cause__', '__context__'):
+        linked = BaseException.__dict__[attr].__get__(e)
+        if linked is not None and depth < 3:
+            info[attr.strip('_')] = exception_info(linked, codec, depth + 1)
+    if BaseException.__dict__['__suppress_context__'].__get__(e):
+        info['suppress'] = True
     return info
 
 
@@ -817,4 +1002,17 @@ def build_exception(info, named, exit_exception, codec):
         exc.__crucible_remote__ = info
     except Exception:
         pass
+    link_causes(exc, info, named, exit_exception, codec)
     return exc
+
+
+def link_causes(exc, info, named, exit_exception, codec):
+    try:
+        if info.get('cause'):
+            exc.__cause__ = build_exception(info['cause'], named, exit_exception, codec)
+        if info.get('context'):
+            exc.__context__ = build_exception(info['context'], named, exit_exception, codec)
+        if info.get('suppress'):
+            exc.__suppress_context__ = True
+    except Exception:  # noqa: BLE001 - a chain that cannot be rebuilt is left off
+        pass
