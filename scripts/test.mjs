@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: build, type-check, unit tests, package the .vsix, end-to-end tests in code-server; then one
+// `npm test`: build, type-check, the sandbox runtimes' own tests, unit tests, the sandbox's differential and hostile
+// suites, package the .vsix, end-to-end tests in code-server; then one
 // closing line "total: N passed, N failed, N skipped" summing the suites' own closing lines
 // ("unit: ..." and "e2e: ..."). A build, type or packaging error counts as one failure of its step.
 import { spawn } from 'node:child_process';
@@ -7,7 +8,9 @@ import { spawn } from 'node:child_process';
 const steps = [
   { name: 'build', script: 'build', fatal: true },
   { name: 'typecheck', script: 'typecheck' },
+  { name: 'runtime', script: 'test:runtime', suite: 'runtime' },
   { name: 'unit', script: 'test:unit', suite: 'unit' },
+  { name: 'sandbox', script: 'test:sandbox', suite: 'sandbox' },
   { name: 'package', script: 'package', gates: ['e2e'] },
   { name: 'e2e', script: 'test:e2e', suite: 'e2e' },
 ];

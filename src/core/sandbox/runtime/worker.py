@@ -11,25 +11,53 @@ Protocol with the host (stdin/stdout): frames of a 4-byte big-endian length then
   worker -> host: {"type":"hello", ...} once, then {"type":"result", ...} per job
   host -> worker: {"type":"job", ...} and, during a job, {"type":"cancel","id":...}
 """
-import os, sys, json, struct, signal, time, select, errno, ctypes, ctypes.util, shutil, resource, base64, stat
+import atexit
+import base64
+import builtins
+import collections
+import ctypes
+import ctypes.util
+import errno
+import gc
+import importlib
+import json
+import linecache
+import os
+import platform
+import re
+import resource
+import secrets
+import select
+import shutil
+import signal
+import socket
+import stat
+import struct
+import sys
+import threading
+import time
+import traceback
+import types
 
-# Warm imports: a forked job finds these already loaded.
-import re, math, collections, itertools, functools, heapq, bisect, string, typing, random, dataclasses
-import fractions, decimal, statistics, copy, operator, traceback, io, hashlib, datetime, enum, abc
-import numbers, array, textwrap, types, threading, atexit, linecache, contextlib, unittest, inspect
-import builtins, codecs, weakref, warnings, pprint, queue, struct, cmath, difflib, uuid, time, keyword, ast
-import socket, subprocess, array as _array, tempfile, pathlib, glob, csv, platform, zlib, binascii, locale, shlex, secrets
-import encodings.idna, encodings.latin_1, encodings.ascii, encodings.utf_16
-try:
-    import gc
-    gc.collect()
-except Exception:
-    pass
+# Warm imports: a forked job (judge or candidate) finds these already loaded.
+WARM = ('math itertools functools heapq bisect string typing random dataclasses fractions decimal statistics copy '
+        'operator io hashlib datetime enum abc numbers array textwrap types threading atexit contextlib unittest '
+        'inspect builtins codecs weakref warnings pprint queue cmath difflib uuid keyword ast subprocess tempfile '
+        'pathlib glob csv platform zlib binascii locale shlex asyncio encodings.idna encodings.latin_1 '
+        'encodings.ascii encodings.utf_16').split()
+for _name in WARM:
+    try:
+        importlib.import_module(_name)
+    except ImportError:
+        pass
+gc.collect()
 
 CFG = json.loads(sys.argv[1])
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'py'))
-import rpc, judge, candidate  # noqa: E402  the judge and candidate runtimes, warm in every forked job
+import judge  # noqa: E402  the judge and candidate runtimes, warm in every forked job
+import candidate  # noqa: E402
+from cleanup import wipe  # noqa: E402
 del sys.path[0]
 JS_RUNTIME = {}
 for _name in ('judge.js', 'candidate.js', 'rpc.js'):
@@ -236,7 +264,7 @@ def setup_mounts():
             hidden.append(h)
         except OSError as e:
             NOTES.append('could not hide ' + h + ': ' + str(e))
-    for k, kind, ref in kept:
+    for _, kind, ref in kept:
         if kind != 'link':
             os.close(ref)
     CAPS['hidden'] = hidden
@@ -1112,7 +1140,7 @@ class JobCgroup:
 
     def enter(self):
         """In the job's process, before it drops privileges."""
-        for c, d in self.dirs.items():
+        for d in self.dirs.values():
             try:
                 with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
                     f.write(str(os.getpid()))
@@ -1253,7 +1281,8 @@ def install_filter(own_pid=None):
     op(RET, EPERM)
     out = []
     for i, (code, jt, jf, k) in enumerate(prog):
-        rel = lambda lab: 0 if lab is None else labels[lab] - i - 1
+        def rel(lab, here=i):
+            return 0 if lab is None else labels[lab] - here - 1
         out.append(struct.pack('HBBI', code, rel(jt), rel(jf), k & 0xffffffff))
     prog_bytes = b''.join(out)
     buf = ctypes.create_string_buffer(prog_bytes, len(prog_bytes))
@@ -1263,72 +1292,6 @@ def install_filter(own_pid=None):
     return prctl(22, 2, ctypes.addressof(fprog)) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 
 # ---- cleanup that no job can break ----------------------------------------------------------------------------
-
-_wipe_counter = [0]
-
-def wipe(path, keep=()):
-    """Empties the directory `path` without recursion, without a stack of open directories and without
-    long paths: every subdirectory found is first renamed to the top of `path`, so a tree nested
-    thousands deep is taken apart one level at a time. Entries in `keep` (full paths) stay."""
-    keep = set(keep or ())
-    queue = collections.deque()
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        full = os.path.join(path, n)
-        if full not in keep:
-            queue.append(full)
-    steps = 0
-    while queue and steps < 2000000:
-        steps += 1
-        p = queue.popleft()
-        try:
-            st = os.lstat(p)
-        except OSError:
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            try:
-                os.unlink(p)
-            except OSError:
-                pass
-            continue
-        try:
-            os.chmod(p, 0o700)
-        except OSError:
-            pass
-        try:
-            entries = os.listdir(p)
-        except OSError:
-            entries = []
-        for e in entries:
-            child = os.path.join(p, e)
-            try:
-                cst = os.lstat(child)
-            except OSError:
-                continue
-            if stat.S_ISDIR(cst.st_mode):
-                _wipe_counter[0] += 1
-                flat = os.path.join(path, '.wipe-%d-%d' % (os.getpid(), _wipe_counter[0]))
-                try:
-                    os.chmod(child, 0o700)
-                except OSError:
-                    pass
-                try:
-                    os.rename(child, flat)
-                    queue.append(flat)
-                except OSError:
-                    pass
-            else:
-                try:
-                    os.unlink(child)
-                except OSError:
-                    pass
-        try:
-            os.rmdir(p)
-        except OSError:
-            pass
 
 def clean_shared_tmp():
     if CAPS['mnt']:
@@ -1457,7 +1420,7 @@ def start_side(role, job, jobdir, fds, uid):
             candidate.run(job['source'], 'main.py', preamble=job.get('preamble'))
         else:
             judge.run(job['spec'])
-    except BaseException as e:
+    except BaseException:
         try:
             traceback.print_exc()
         except BaseException:
@@ -1767,7 +1730,7 @@ def run_pair(job):
             continue
         if pidfd is None and jst is None:
             reap_judge(False)
-        for fd, ev in events:
+        for fd, _ in events:
             if fd == PROTO_IN:
                 msgs, eof = recv_nonblocking()
                 if eof:

@@ -397,7 +397,7 @@ class Codec:
                 slot[idx] = obj
                 items = [None] * (_len(node) - 2)
                 pending.append((node, items, obj))
-                for i in range(_len(items)):
+                for i in range(_len(items) - 1, -1, -1):   # pre-order, as the sender numbered them
                     stack.append((node[2 + i], items, i, depth + 1))
                 continue
             if tag in ('l', 't', 's', 'f', 'd', 'n', 'x', 'a'):
@@ -409,7 +409,7 @@ class Codec:
                     continue
                 items = [None] * (_len(node) - start)
                 pending.append((node, items, (slot, idx)))
-                for i in range(_len(items)):
+                for i in range(_len(items) - 1, -1, -1):
                     stack.append((node[start + i], items, i, depth + 1))
                 continue
             slot[idx] = self._leaf(node, named)
@@ -741,7 +741,7 @@ class Peer:
                 view = view[n:]
         except (BrokenPipeError, ConnectionResetError):
             self.gone = True
-            raise PeerGone('the other process closed the channel')
+            raise PeerGone('the other process closed the channel') from None
 
     def recv(self):
         while True:
