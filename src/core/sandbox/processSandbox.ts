@@ -3,7 +3,7 @@
 // as Node child processes started by the same workers, so every job gets the same limits, isolation
 // and process-tree kill. The worker itself is runtime/worker.py; verdicts come from pair jobs (docs/verdict.md).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { dirname } from 'node:path';
@@ -654,9 +654,29 @@ export async function transpileTypeScript(
 
 let instanceCounter = 0;
 
+const interpreters = new Map<string, string>();
+/**
+ * The interpreter's own executable. A name found through a shim (pyenv's `python3` is a bash script that runs
+ * `pyenv exec`) costs every worker start a shell and a lookup; the real path costs nothing. Falls back to the
+ * name as given when the interpreter cannot be asked (it is then reported when a worker fails to start).
+ */
+function realInterpreter(python: string): string {
+  const known = interpreters.get(python);
+  if (known) return known;
+  let real = python;
+  try {
+    const out = execFileSync(python, ['-I', '-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (out.startsWith('/') && existsSync(out)) real = out;
+  } catch {
+    /* keep the name; starting the worker reports the problem */
+  }
+  interpreters.set(python, real);
+  return real;
+}
+
 export function createProcessSandbox(options: ProcessSandboxOptions = {}): ProcessSandbox {
   const size = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
-  const python = options.python ?? 'python3';
+  const python = realInterpreter(options.python ?? 'python3');
   const node = options.node ?? process.execPath;
   const uidBase = options.uidBase ?? 2_000_000 + ((process.pid * 16 + instanceCounter++) % 100_000) * 256;
   const pool = new Pool(Math.min(size, 256), python, node, options.namespaces ?? true, uidBase, options.backstopMs ?? BACKSTOP_MS);
