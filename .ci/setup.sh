@@ -18,7 +18,7 @@ start=$(date +%s)
 
 # 1. Debian packages. Native modules of code-server build against these headers; ripgrep seeds
 #    @vscode/ripgrep (whose own postinstall would download it); chromium is the browser Playwright drives.
-debs=(python3 make g++ pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium)
+debs=(python3 make g++ pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium bubblewrap)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

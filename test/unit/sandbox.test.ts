@@ -497,3 +497,25 @@ print("ok")
     }
   });
 });
+
+describe('sandbox: through bubblewrap (the path for machines without unprivileged user namespaces)', function () {
+  this.timeout(120_000);
+  const hasBwrap = existsSync('/usr/bin/bwrap') || existsSync('/bin/bwrap');
+
+  it('judges a pair job inside bwrap and reports the bwrap path with its isolation', async function () {
+    if (!hasPython || !hasBwrap || process.platform !== 'linux') this.skip();
+    process.env.CRUCIBLE_SANDBOX_BWRAP = '1';
+    const local = createProcessSandbox({ workers: 1 });
+    try {
+      const good = await local.runPair({ language: 'python', candidate: 'def add(a, b):\n    return a + b\n', spec: { mode: 'tests', tests: 'assert add(1, 2) == 3\n' } });
+      assert.match(good.report, /"ok": true/);
+      assert.match(good.report, /"t": "end"/);
+      const report = await local.isolation();
+      assert.equal(report.path, 'bwrap');
+      assert.equal(report.network, 'blocked');
+    } finally {
+      delete process.env.CRUCIBLE_SANDBOX_BWRAP;
+      await local.dispose();
+    }
+  });
+});

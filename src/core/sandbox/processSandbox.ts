@@ -73,6 +73,21 @@ const JOB_ENV: Record<string, string> = {
   NODE_NO_WARNINGS: '1',
 };
 
+/**
+ * bubblewrap around a worker: new user (root inside, with its capabilities so the worker can add its own mount
+ * and PID namespaces), network and IPC namespaces; the host's tree as it is (the worker hides what it must).
+ */
+const BWRAP_ARGS = ['--unshare-user', '--uid', '0', '--gid', '0', '--cap-add', 'ALL', '--unshare-net', '--unshare-ipc', '--die-with-parent', '--dev-bind', '/', '/', '--'];
+
+/** bwrap on PATH, or undefined. */
+function findBwrap(): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const p = join(dir || '.', 'bwrap');
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
 /** Seatbelt profile for macOS: everything allowed except network access. */
 const MACOS_PROFILE = '(version 1)(allow default)(deny network*)';
 
@@ -273,8 +288,11 @@ class Worker {
       const args = ['-I', '-u', WORKER_FILE, JSON.stringify(cfg)];
       // macOS has no namespaces: the whole worker (and every job it forks) runs under a deny-network profile.
       const useSeatbelt = process.platform === 'darwin' && this.pool.namespaces;
-      const command = useSeatbelt ? '/usr/bin/sandbox-exec' : this.pool.python;
-      const argv = useSeatbelt ? ['-p', MACOS_PROFILE, this.pool.python, ...args] : args;
+      // Linux without unprivileged user namespaces (Ubuntu 23.10+ AppArmor): bubblewrap, which has a profile.
+      const bwrap = !useSeatbelt && this.pool.namespaces ? this.pool.bwrap : undefined;
+      if (bwrap) args[args.length - 1] = JSON.stringify({ ...cfg, bwrap });
+      const command = useSeatbelt ? '/usr/bin/sandbox-exec' : bwrap ?? this.pool.python;
+      const argv = useSeatbelt ? ['-p', MACOS_PROFILE, this.pool.python, ...args] : bwrap ? [...BWRAP_ARGS, this.pool.python, ...args] : args;
       proc = spawn(command, argv, {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: workerEnv(),
@@ -479,6 +497,11 @@ class Pool {
   disposed = false;
   readonly hideDirs: string[];
   readonly keepDirs: string[];
+  /**
+   * bubblewrap, once a worker has shown that it cannot isolate itself (no user namespace as non-root) and
+   * bwrap is installed; CRUCIBLE_SANDBOX_BWRAP=1 asks for it from the start (tests of that path).
+   */
+  bwrap: string | undefined = process.env.CRUCIBLE_SANDBOX_BWRAP === '1' ? findBwrap() : undefined;
 
   constructor(
     readonly size: number,
@@ -537,8 +560,18 @@ class Pool {
     }
   }
 
-  workerReady(_w: Worker): void {
+  workerReady(w: Worker): void {
     this.failures = 0;
+    const caps = w.hello?.caps;
+    if (caps && !caps.userns && !caps.net && !this.bwrap && this.namespaces && process.platform === 'linux' && process.getuid?.() !== 0) {
+      const bwrap = findBwrap();
+      if (bwrap) {
+        // This machine blocks user namespaces for the interpreter: start every worker again inside bubblewrap.
+        this.bwrap = bwrap;
+        for (const other of this.workers) if (other.idle) other.kill();
+        return;
+      }
+    }
     this.pump();
   }
 

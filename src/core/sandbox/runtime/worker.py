@@ -190,7 +190,7 @@ CAPS = {'net': False, 'mnt': False, 'userns': False, 'pid': False, 'uid': None, 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 if IS_LINUX and libc is not None:
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != CFG.get('parentPid', os.getppid()):
+    if not CFG.get('bwrap') and os.getppid() != CFG.get('parentPid', os.getppid()):
         os._exit(0)
 
 def keep_paths():
@@ -359,9 +359,21 @@ def setup():
     if not IS_LINUX or libc is None:
         NOTES.append('not Linux: no namespaces')
         return
+    if CFG.get('bwrap'):
+        # Started by bubblewrap, which made the user, network and IPC namespaces (its AppArmor profile allows
+        # what an unconfined interpreter may not do on Ubuntu 23.10+). Inside, we are root of that namespace.
+        NOTES.append('bwrap: the worker runs inside bubblewrap (' + CFG['bwrap'] + ')')
+        CAPS['userns'] = True
+        CAPS['net'] = True
     if CFG.get('namespaces', True):
         euid = os.geteuid()
-        if euid == 0:
+        if euid == 0 and CFG.get('bwrap'):
+            try:
+                unshare(CLONE_NEWNS)
+                CAPS['mnt'] = True
+            except OSError as e:
+                NOTES.append('bwrap: no mount namespace inside it (' + str(e) + '); host files stay visible')
+        elif euid == 0:
             try:
                 unshare(CLONE_NEWNET | CLONE_NEWNS)
                 CAPS['net'] = True
