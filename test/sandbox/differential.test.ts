@@ -25,6 +25,15 @@ function expectMet(expect: Expect, pass: boolean): boolean {
   return expect === 'any' || (expect === 'pass') === pass;
 }
 
+/**
+ * Cases where Crucible differs from one-process Python on purpose, each with its reason (docs/architecture.md).
+ * They are still run and listed; only a crucible verdict of "not passed" is accepted for them.
+ */
+const DOCUMENTED_DIFFERENCES: { [id: string]: string } = {
+  'py/doctest_style/doctest_candidate_docstring_finder':
+    'the tests run doctests found in the candidate\'s own docstrings: that text is candidate code, which the judge never runs',
+};
+
 /** Runs both judges on `cases`; fails listing every disagreement, and (separately) every case whose plain result contradicts its declared expectation. */
 async function differential(label: string, cases: BenchCase[]): Promise<void> {
   const ids = cases.map((c) => c.id);
@@ -46,6 +55,10 @@ async function differential(label: string, cases: BenchCase[]): Promise<void> {
       continue;
     }
     if (v.passed) tally.crucibleOnly++; else tally.plainOnly++;
+    if (DOCUMENTED_DIFFERENCES[c.id] && !v.passed) {
+      process.stdout.write(`    [${label}] documented difference ${c.id}: ${DOCUMENTED_DIFFERENCES[c.id]}\n`);
+      continue;
+    }
     disagreements.push([
       `  ✗ ${c.id}`,
       `      crucible: ${v.status}${v.passed ? '' : ` — ${tail(v.feedback, 500).replace(/\n/g, '\n                ')}`}`,

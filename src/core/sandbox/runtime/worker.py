@@ -1527,6 +1527,9 @@ def cz_watch(pid, job, jobdir):
     ru = None
     poller = select.poll()
     poller.register(CZ_SOCK.fileno(), select.POLLIN)
+    # The CPU of the candidate's whole tree is sampled a few times a second (RLIMIT_CPU stops its main process
+    # at the limit anyway); the worker's wall clock ends the job in any case.
+    interval = max(100, min(500, int(cpu_limit_s * 1000) // 20))
     while True:
         if st is None:
             try:
@@ -1540,7 +1543,7 @@ def cz_watch(pid, job, jobdir):
             if used is not None and used >= cpu_limit_s:
                 reason = 'cpu'
                 cz_kill_all(pid)
-        events = poller.poll(20 if st is None else 1000)
+        events = poller.poll(interval if st is None else 1000)
         if events:
             break
     msg, fds = fd_recv(CZ_SOCK)
@@ -1733,7 +1736,7 @@ def run_pair(job):
             if used is not None and used >= cpu_limit_s:
                 kill_job('cpu')
                 continue
-        wait_ms = 50 if jst is not None else max(1, min(50, int((deadline - now) * 1000) + 1))
+        wait_ms = 50 if jst is not None else max(1, min(100, int((deadline - now) * 1000) + 1))
         if pidfd is None and jst is None:
             wait_ms = min(wait_ms, 5)
         try:

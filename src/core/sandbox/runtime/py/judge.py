@@ -290,9 +290,10 @@ class Judge:
                 if k in entry or k in referenced:
                     self.side.entry_classes.add(enc[1])
         for k, enc in names.items():
-            if k not in entry:
-                if k in defined_by_context or hasattr(builtins, k) or k not in referenced:
-                    continue
+            # Every name the candidate defines is there, as in one file; but a builtin (abs, all, len...) or a
+            # name the task itself defines (a prompt's helper) stays the task's, unless it is an entry point.
+            if k not in entry and (k in defined_by_context or hasattr(builtins, k)):
+                continue
             info = enc[2] if isinstance(enc, list) and enc and enc[0] == 'h' and isinstance(enc[2], dict) else None
             if info is not None and info.get('type') == 'module':
                 # A module the candidate imported: the tests get the judge's own, untouched copy.
@@ -622,6 +623,8 @@ class Judge:
             if not k.startswith('__'):
                 setattr(builtins, k, v)
         judge = self
+        shared = tempfile.mkdtemp(prefix='judge-data-', dir='/tmp' if os.path.isdir('/tmp') else None)
+        os.chmod(shared, 0o755)
 
         class Collector:
             def pytest_runtest_logreport(self, report):
@@ -639,15 +642,25 @@ class Judge:
                             fields['line'] = loc[1] + 1
                     judge.report.test(**fields)
 
+            @pytest.hookimpl(hookwrapper=True)
+            def pytest_fixture_setup(self, fixturedef, request):
+                outcome = yield
+                if fixturedef.argname in ('tmp_path', 'tmpdir'):
+                    try:
+                        path = str(outcome.get_result())
+                        while path.startswith(shared) and path != shared:
+                            os.chmod(path, 0o777 if path == str(outcome.get_result()) else 0o755)
+                            path = os.path.dirname(path)
+                    except Exception:  # noqa: BLE001 - a fixture that failed reports itself
+                        pass
+
             def pytest_collectreport(self, report):
                 if report.failed:
                     judge.sub_results += 1
                     judge.report.test(name='collecting the tests', ok=False, error=pytest_error(report.longreprtext or ''),
                                       message=(report.longreprtext or '')[-1500:])
 
-        # tmp_path and friends live where the candidate's process may read them (test data, not tests).
-        shared = tempfile.mkdtemp(prefix='judge-data-')
-        os.chmod(shared, 0o755)
+        # tmp_path and friends live where the candidate's process may read and write them (test data, not tests).
         args = [path, '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', '-c', os.devnull, '--rootdir', folder,
                 '--confcutdir', folder, '--color=no', '-o', 'addopts=', '-W', 'ignore::DeprecationWarning',
                 '--basetemp', os.path.join(shared, 'pytest')]
