@@ -40,10 +40,10 @@ const Script = vm.Script;
 
 /** The value of a top-level name: module.exports first, then the script's global bindings. */
 function resolveName(/** @type {string} */ name) {
-  if (!IDENT.test(name) || RESERVED.has(name)) return { found: false };
   const m = /** @type {any} */ (globalThis).module;
   const ex = m && (typeof m === 'object' || typeof m === 'function') ? m.exports : undefined;
   if (ex && (typeof ex === 'object' || typeof ex === 'function') && B.getDesc(ex, name)) return { found: true, value: ex[name] };
+  if (!IDENT.test(name) || RESERVED.has(name)) return { found: false };
   try {
     const v = B.apply(runScript, new Script(name, { filename: 'resolve.js' }), []);
     return { found: true, value: v };
