@@ -20,7 +20,9 @@ const RPC_FD = 3;
 const exitNow = typeof (/** @type {any} */ (process)).reallyExit === 'function'
   ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
 const JUDGE_GLOBALS = new Set(Object.getOwnPropertyNames(globalThis));
-for (const n of ['require', 'module', 'exports', '__filename', '__dirname', 'assert', 'test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach']) JUDGE_GLOBALS.add(n);
+for (const n of ['require', 'module', 'exports', '__filename', '__dirname', 'assert']) JUDGE_GLOBALS.add(n);
+// node:test's names, given to tests that use them undeclared, unless the candidate defines them (then they are its).
+const NODE_TEST_GLOBALS = ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'];
 
 // ───────── report channel (fd 4), buffered
 
@@ -165,6 +167,8 @@ function testsLine(/** @type {any} */ e) {
 // ───────── the candidate connection
 
 let peerReady = false;
+/** @type {Set<string>} names bound to the candidate's values */
+let candidateBound = new Set();
 /** @type {any} */
 let readyMsg = null;
 /** @type {Set<string>} names the tests and the context mention (for coercion forwarding) */
@@ -576,7 +580,7 @@ function instrument(/** @type {string} */ src) {
   // test/it/describe not declared by the tests are ours (node:test); declared otherwise they are the tests' own.
   /** @type {Set<string>} */
   const ownTestFns = new Set();
-  for (const n of TEST_FNS) if (!declared.has(n)) nodeTestAliases.add(n); else if (!nodeTestAliases.has(n)) ownTestFns.add(n);
+  for (const n of TEST_FNS) if (!declared.has(n) && !candidateBound.has(n)) nodeTestAliases.add(n); else if (!nodeTestAliases.has(n) && declared.has(n)) ownTestFns.add(n);
 
   /** @param {number} k */
   const closeOf = (k) => { // index of the token closing the bracket at k
@@ -790,7 +794,8 @@ async function main() {
   for (const [n, v] of values) setGlobal(n, v);
   // What the tests may use without declaring: assert, and node:test's functions.
   if (inTests.has('assert')) setGlobal('assert', realAssert);
-  for (const n of ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach']) if (inTests.has(n)) setGlobal(n, nodeTestModule[n]);
+  for (const n of NODE_TEST_GLOBALS) if (inTests.has(n) && !values.has(n)) setGlobal(n, nodeTestModule[n]);
+  candidateBound = new Set(values.keys());
   const mod = { exports: {}, id: '.', filename: '/tests.js', loaded: false, children: [], paths: [], require: judgeRequire };
   setGlobal('require', judgeRequire);
   setGlobal('module', mod);
@@ -873,11 +878,18 @@ function reportedAnyTest() {
 /** Ends once the tests finished and the event loop has nothing left of theirs (timers the tests set still run). */
 function maybeEnd() {
   if (!testsDone || finished) return;
-  setImmediate(() => {
-    if (!testsDone || finished) return;
-    process.once('beforeExit', () => { end(); });
+  // First the candidate's event loop settles (its timers may still call the tests' callbacks), then ours.
+  peer.pendingRemote++;
+  peer.refresh();
+  peer.onIdle = () => {
+    peer.pendingRemote--;
     peer.refresh();
-  });
+    setImmediate(() => {
+      if (finished) return;
+      process.once('beforeExit', () => { end(); });
+    });
+  };
+  try { peer.send({ k: 'quiesce' }); } catch (e) { /* onEof reported it */ }
 }
 
 peer.startAsync(false);

@@ -229,6 +229,9 @@ class Peer {
     this.onUnexpected = null;
     /** pending remote promises: while > 0 the event loop must stay alive for the socket */
     this.pendingRemote = 0;
+    this.drainScheduled = false;
+    /** @type {(() => void) | null} */
+    this.onIdle = null;
   }
 
   /** Starts reading asynchronously (the event loop delivers frames while no synchronous call waits). */
@@ -251,6 +254,24 @@ class Peer {
     if (this.pendingRemote > 0) this.socket.ref(); else this.socket.unref();
   }
 
+  whenIdle(/** @type {() => void} */ done) {
+    let quiet = 0;
+    const check = () => {
+      const busy = process.getActiveResourcesInfo().filter((r) => r !== 'PipeWrap' && r !== 'TTYWrap' && r !== 'Immediate' && r !== 'TCPSocketWrap');
+      // Two quiet checks in a row (a settled promise may schedule more work between them).
+      if (busy.length === 0 && this.inbuf.length === 0) { if (++quiet >= 2) { done(); return; } } else quiet = 0;
+      // Checked from an Immediate: inside a timer callback the timer itself still counts as active.
+      if (busy.length) setTimeout(() => setImmediate(check), 1); else setImmediate(check);
+    };
+    setImmediate(check);
+  }
+
+  scheduleDrain() {
+    if (this.drainScheduled || this.inbuf.length === 0) return;
+    this.drainScheduled = true;
+    setImmediate(() => { this.drainScheduled = false; this.drain(); });
+  }
+
   /** Dispatches every complete frame in the input buffer (asynchronous mode). */
   drain() {
     for (;;) {
@@ -271,6 +292,7 @@ class Peer {
     let msg;
     try { msg = B.jsonParse(body); } catch (e) { this.onProtocolError('a frame that is not JSON'); return undefined; }
     if (!isObj(msg) || typeof msg.k !== 'string') { this.onProtocolError('a frame without a kind'); return undefined; }
+    if (process.env.CRUCIBLE_RPC_DEBUG) process.stderr.write(this.side + " < " + body.slice(0, 200) + "\n");
     return msg;
   }
 
@@ -300,6 +322,7 @@ class Peer {
 
   /** Writes one frame (blocking; while the peer's buffer is full, reads what it sends so neither side deadlocks). */
   send(/** @type {any} */ msg) {
+    if (process.env.CRUCIBLE_RPC_DEBUG) process.stderr.write(this.side + " > " + JSON.stringify(msg).slice(0, 200) + "\n");
     const body = B.bufFrom(B.jsonStringify(msg), 'utf8');
     if (body.length > MAX_FRAME) throw new WireError('a value larger than the limit');
     const head = B.bufAlloc(4);
@@ -316,7 +339,7 @@ class Peer {
           // Drain what the peer sends meanwhile (kept in inbuf for later), then retry.
           try {
             const r = B.readSync(this.fd, this.chunk, 0, this.chunk.length, null);
-            if (r > 0) { const got = B.bufFrom(this.chunk.subarray(0, r)); this.inbuf = B.bufConcat([this.inbuf, got]); continue; }
+            if (r > 0) { const got = B.bufFrom(this.chunk.subarray(0, r)); this.inbuf = B.bufConcat([this.inbuf, got]); this.scheduleDrain(); continue; }
           } catch (e2) { /* nothing to read */ }
           spins++;
           if (spins > 200) B.atomicsWait(B.sab, 0, 0, 0.2);
@@ -341,6 +364,8 @@ class Peer {
       let reply = this.takeFrame();
       while (reply === undefined) { this.readMore(); reply = this.takeFrame(); }
       if ((reply.k === 'ok' || reply.k === 'err') && reply.i === id) {
+        // Frames that arrived with the reply (a settle, a request) are served once this synchronous call is over.
+        this.scheduleDrain();
         if (reply.w !== undefined) this.writeBack(reply.w, known);
         if (reply.k === 'ok') return this.decode(reply.v, known);
         throw this.decode(reply.e, known);
@@ -365,6 +390,16 @@ class Peer {
         } catch (e) { w.reject(e); }
         return;
       }
+      case 'quiesce':
+        // judge → candidate: tell me when your event loop has nothing left but this stream (timers, I/O, promises
+        // the program started may still call back into the tests, as they would in one process).
+        if (this.side === 'candidate') this.whenIdle(() => { try { this.send({ k: 'idle' }); } catch (e) { /* gone */ } });
+        else this.onProtocolError('an unexpected quiesce');
+        return;
+      case 'idle':
+        if (this.side === 'judge' && this.onIdle) { const f = this.onIdle; this.onIdle = null; f(); }
+        else this.onProtocolError('an unexpected idle');
+        return;
       case 'ok': case 'err':
         this.onProtocolError(waitingFor < 0 ? 'a reply nobody asked for' : 'a reply out of order');
         return;
