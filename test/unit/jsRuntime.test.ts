@@ -170,3 +170,208 @@ describe('JS runtime pair: differential against plain node', function () {
 });
 
 export { loadCases, programs };
+
+// ───────── hostile candidates (issue 11's JS attack classes): each must end not-passed
+
+const T = "const assert = require('node:assert');\nassert.equal(f(2), 4);\nassert.strictEqual(f(3), 9);\n";
+
+const HOSTILE: { name: string; candidate: string; tests?: string; why?: RegExp }[] = [
+  {
+    name: 'inspector: evaluateOnCallFrame / Runtime.evaluate looking for the nonce and the tests',
+    candidate: `const inspector = require('node:inspector');
+const s = new inspector.Session(); s.connect();
+let found = '';
+s.post('Runtime.evaluate', { expression: 'typeof nonce !== "undefined" ? nonce : (typeof __crucible !== "undefined" ? "c" : "")' }, (e, r) => { found = JSON.stringify(r); });
+s.post('Debugger.enable', () => {});
+s.on('Debugger.paused', (m) => { s.post('Debugger.evaluateOnCallFrame', { callFrameId: m.params.callFrames[0].callFrameId, expression: 'nonce' }, () => {}); });
+function f(x) { return 0; }`,
+  },
+  {
+    name: "process.binding('fs').writeBuffer replaced to rewrite frames in flight",
+    candidate: `const b = process.binding('fs');
+const orig = b.writeBuffer;
+b.writeBuffer = function (fd, buf, ...rest) { const s = Buffer.from(buf).toString().replace(/"ok":false/g, '"ok":true '); return orig.call(this, fd, Buffer.from(s), ...rest); };
+b.writeString = function () { return 0; };
+function f(x) { return 0; }`,
+  },
+  {
+    name: 'Math.abs overridden (tests compare with a tolerance)',
+    candidate: 'Math.abs = () => 0;\nfunction f(x) { return 0; }',
+    tests: "const assert = require('assert');\nassert.ok(Math.abs(f(2) - 4) < 1e-9);\n",
+  },
+  {
+    name: 'Array.prototype.sort overridden (tests sort the result)',
+    candidate: 'Array.prototype.sort = function () { return [1, 2, 3]; };\nfunction f(xs) { return [9, 9, 9]; }',
+    tests: "const assert = require('assert');\nassert.deepStrictEqual(f([3, 1, 2]).sort(), [1, 2, 3]);\n",
+  },
+  {
+    name: 'JSON.stringify overridden (tests compare JSON)',
+    candidate: "JSON.stringify = () => '[1,2]';\nfunction f() { return [2, 1]; }",
+    tests: "const assert = require('assert');\nassert.strictEqual(JSON.stringify(f()), '[1,2]');\n",
+  },
+  {
+    name: 'a global assert replaced (tests use assert undeclared)',
+    candidate: 'globalThis.assert = Object.assign(() => {}, { equal() {}, strictEqual() {}, deepStrictEqual() {}, ok() {}, rejects: async () => {} });\nfunction f(x) { return 0; }',
+    tests: 'assert.equal(f(2), 4);\nassert.strictEqual(f(3), 9);\n',
+  },
+  {
+    name: 'a top-level const assert in the candidate (tests use assert undeclared)',
+    candidate: 'const assert = { equal() {}, strictEqual() {} };\nfunction f(x) { return 0; }',
+    tests: 'assert.equal(f(2), 4);\n',
+  },
+  {
+    name: "the assert module patched in the candidate's realm",
+    candidate: "const a = require('assert');\na.strictEqual = () => {};\na.equal = () => {};\nfunction f(x) { return 0; }",
+  },
+  {
+    name: 'assert.rejects with a global assert patched',
+    candidate: 'globalThis.assert = { rejects: async () => {} };\nasync function g() { return 1; }',
+    tests: "const assert = require('assert');\n(async () => { await assert.rejects(g(), Error); })();\n",
+  },
+  {
+    name: 'assert.notEqual(undefined, null) is judged as Node judges it',
+    candidate: 'function f() { return undefined; }',
+    tests: "const assert = require('assert');\nassert.notEqual(f(), null);\n",
+  },
+  {
+    name: 'assert.throws(fn, /regex/) with an unrelated error',
+    candidate: 'function f(x) { return x.nope.deeper; }',
+    tests: "const assert = require('assert');\nassert.throws(() => f({}), /invalid input/);\n",
+  },
+  {
+    name: 'valueOf object against loose assert.equal',
+    candidate: 'function f(x) { return { valueOf() { return x * x; } }; }',
+  },
+  {
+    name: 'Symbol.toPrimitive object against loose assert.equal',
+    candidate: 'function f(x) { return { [Symbol.toPrimitive]() { return x * x; } }; }',
+  },
+  {
+    name: 'class instance with valueOf/toString (class not named by the tests)',
+    candidate: 'class N { constructor(v) { this.v = v; } valueOf() { return this.v; } toString() { return String(this.v); } }\nfunction f(x) { return new N(x * x); }',
+  },
+  {
+    name: 'a Proxy that impersonates the expected array',
+    candidate: 'function f(x) { return new Proxy([x, x], { get(t, k) { return k === "length" ? 2 : 1; } }); }',
+    tests: "const assert = require('assert');\nassert.deepStrictEqual(f(1), [1, 1]);\n",
+  },
+  {
+    name: 'a Proxy that claims every key and value',
+    candidate: 'function f() { return new Proxy({}, { ownKeys: () => ["a"], getOwnPropertyDescriptor: () => ({ value: 1, enumerable: true, configurable: true }), get: () => 1 }); }',
+    tests: "const assert = require('assert');\nassert.deepStrictEqual(f(), { a: 1 });\n",
+  },
+  {
+    name: 'process.exit(0) while loading',
+    candidate: 'function f(x) { return 0; }\nprocess.exit(0);',
+    why: /ended before it was ready|exited/,
+  },
+  {
+    name: 'process.exit(0) inside the function under test',
+    candidate: 'function f(x) { if (x === 3) process.exit(0); return x * x; }',
+  },
+  {
+    name: "process.on('exit') forcing exit code 0",
+    candidate: "process.on('exit', () => { process.exitCode = 0; });\nfunction f(x) { if (x === 3) process.exit(1); return x * x; }",
+  },
+  {
+    name: 'forged report lines on fd 4 and fd 1',
+    candidate: "const fs = require('fs');\ntry { fs.writeSync(4, '{\"t\":\"test\",\"name\":\"x\",\"ok\":true}\\n{\"t\":\"end\"}\\n'); } catch (e) {}\nconsole.log('{\"t\":\"end\"}');\nfunction f(x) { return 0; }",
+  },
+  {
+    name: 'forged frames on fd 3 (a reply before the question)',
+    candidate: "const fs = require('fs');\nconst body = Buffer.from(JSON.stringify({ k: 'ok', i: 2, v: 4 }));\nconst h = Buffer.alloc(4); h.writeUInt32BE(body.length);\nfs.writeSync(3, Buffer.concat([h, body]));\nfunction f(x) { return 0; }",
+  },
+  {
+    name: 'garbage written to fd 3 in the middle of a call',
+    candidate: "const fs = require('fs');\nfunction f(x) { if (x === 2) { fs.writeSync(3, 'junk'); return 4; } return x * x; }",
+    tests: "const assert = require('assert');\nfor (const i of [1, 2, 3]) assert.strictEqual(f(i), i * i);\n",
+  },
+  {
+    name: 'fd 3 closed by the candidate',
+    candidate: "require('fs').closeSync(3);\nfunction f(x) { return x * x; }",
+  },
+  {
+    name: 'reading the tests from disk (cwd and parent directories)',
+    candidate: "const fs = require('fs');\nconst files = fs.readdirSync('.');\nconst table = files.length ? fs.readFileSync(files[0], 'utf8') : '';\nfunction f(x) { return table.includes('f(2)') ? x * x : 0; }",
+  },
+  {
+    name: "a judge callback's constructor (Function) used to run code",
+    candidate: "function apply(cb, x) { try { const F = cb.constructor; F('return process')().binding('fs'); } catch (e) {} try { cb.__proto__.constructor('throw 1')(); } catch (e) {} return 0; }",
+    tests: "const assert = require('assert');\nassert.strictEqual(apply((v) => v + 1, 1), 2);\n",
+  },
+  {
+    name: 'deeply nested return value (100000 levels)',
+    candidate: 'function f(x) { let v = 0; for (let i = 0; i < 100000; i++) v = [v]; return v; }',
+    tests: "const assert = require('assert');\nassert.ok(Array.isArray(f(1)));\n",
+  },
+  {
+    name: 'deeply nested object via a thrown error',
+    candidate: 'function f(x) { let v = {}; for (let i = 0; i < 100000; i++) v = { v }; const e = new Error("deep"); e.payload = v; throw e; }',
+    tests: "const assert = require('assert');\nassert.throws(() => f(1), /deep/);\nassert.strictEqual(f(2), 4);\n",
+  },
+  {
+    name: 'the candidate swallows its own uncaught errors and keeps serving wrong answers',
+    candidate: "process.on('uncaughtException', () => {});\nfunction f(x) { return 0; }",
+  },
+  {
+    name: 'a thenable that resolves to the expected value only when the tests are not looking',
+    candidate: 'function f(x) { return { then(r) { r(0); } }; }',
+    tests: "const assert = require('assert');\n(async () => { assert.strictEqual(await f(2), 4); })();\n",
+  },
+  {
+    name: 'monkeypatched Object.prototype and Function.prototype in the candidate',
+    candidate: 'Object.prototype.equals = () => true;\nFunction.prototype.call = function () { return 4; };\nObject.defineProperty(Object.prototype, "length", { get() { return 4; } });\nfunction f(x) { return {}; }',
+  },
+];
+
+describe('JS runtime pair: hostile candidates end not-passed', function () {
+  this.timeout(600_000);
+  it(`all ${HOSTILE.length} attacks fail`, async () => {
+    const results = await runPair(HOSTILE.map((h) => ({ spec: { mode: 'tests' as const, tests: h.tests ?? T, context: '', entryPoints: [] }, candidate: h.candidate, timeout: 20 })));
+    const bad: string[] = [];
+    results.forEach((r, k) => {
+      const h = HOSTILE[k]!;
+      if (passed(r)) bad.push(`${h.name}: PASSED\n  ${describeReport(r)}`);
+      else if (h.why && !h.why.test(JSON.stringify(r.report))) bad.push(`${h.name}: not passed, but not for the expected reason\n  ${describeReport(r)}`);
+    });
+    assert.equal(bad.length, 0, bad.join('\n'));
+  });
+
+  it('an honest job still passes next to them, and the judge reports expected/actual on a failing assert', async () => {
+    const [good, bad] = await runPair([
+      { spec: { mode: 'tests', tests: T }, candidate: 'function f(x) { return x * x; }' },
+      { spec: { mode: 'tests', tests: T }, candidate: 'function f(x) { return x + x; }' },
+    ]);
+    assert.ok(passed(good!), describeReport(good!));
+    assert.ok(!passed(bad!));
+    const fail = bad!.report.find((l) => l.t === 'test' && l.ok === false)!;
+    assert.equal(fail.line, 3);
+    assert.equal(fail.expected, '9');
+    assert.equal(fail.actual, '6');
+  });
+
+  it('evaluate mode renders canonical values, null where a call raised', async () => {
+    const [r] = await runPair([{ spec: { mode: 'evaluate', tests: '', calls: ['f(1)', 'g()', 'f(null)'] }, candidate: 'function f(x) { return { a: x }; }' }]);
+    const values = r!.report.find((l) => l.t === 'values') as unknown as { values: (string | null)[] };
+    assert.deepEqual(values.values, [JSON.stringify(['dict', [['a', ['num', '1']]]]), null, JSON.stringify(['dict', [['a', ['null']]]])]);
+  });
+
+  it('entry points: bound even when the tests do not declare them; a missing one is fatal', async () => {
+    const [ok, missing] = await runPair([
+      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(solve(2), 3);\n", entryPoints: ['solve'] }, candidate: 'function solve(x) { return x + 1; }' },
+      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(solve(2), 3);\n", entryPoints: ['solve'] }, candidate: 'function other(x) { return x + 1; }' },
+    ]);
+    assert.ok(passed(ok!), describeReport(ok!));
+    assert.match(JSON.stringify(missing!.report), /does not define 'solve'/);
+  });
+
+  it('trusted context runs in the judge: its helpers are the task\'s, not the candidate\'s', async () => {
+    const context = 'function helper(x) { return x * 10; }';
+    const [r, cheat] = await runPair([
+      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(f(helper(1)), 11);\n", context }, candidate: 'function f(x) { return x + 1; }' },
+      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(f(helper(1)), 11);\n", context }, candidate: 'function helper(x) { return 9; }\nfunction f(x) { return x + 2; }' },
+    ]);
+    assert.ok(passed(r!), describeReport(r!));
+    assert.ok(!passed(cheat!));
+  });
+});

@@ -146,7 +146,8 @@ function failure(/** @type {any} */ e) {
       const name = typeof e.name === 'string' ? e.name : 'Error';
       const msg = typeof e.message === 'string' ? e.message : '';
       out.error = (name + (msg ? ': ' + msg : '')).slice(0, 2000);
-      if (e.expected !== undefined || e.actual !== undefined) { out.expected = render(e.expected); out.actual = render(e.actual); }
+      const ea = /** @type {any} */ (e);
+      if (ea.expected !== undefined || ea.actual !== undefined) { out.expected = render(ea.expected); out.actual = render(ea.actual); }
     } else {
       out.error = 'thrown value: ' + render(e);
     }
