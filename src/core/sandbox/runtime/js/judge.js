@@ -880,6 +880,7 @@ function reportedAnyTest() {
 function maybeEnd() {
   if (!testsDone || finished) return;
   // First the candidate's event loop settles (its timers may still call the tests' callbacks), then ours.
+  peer.keepAlive = false;
   peer.pendingRemote++;
   peer.refresh();
   peer.onIdle = () => {
@@ -893,7 +894,8 @@ function maybeEnd() {
   try { peer.send({ k: 'quiesce' }); } catch (e) { /* onEof reported it */ }
 }
 
-peer.startAsync(false);
+// While the tests run, the stream keeps the judge alive: the candidate's asynchronous work may still call back.
+peer.startAsync(true);
 main().catch((e) => {
   if (e instanceof WireError) fatal(e.message);
   else fatal('the judge failed: ' + (e && e.stack ? String(e.stack).slice(0, 1000) : String(e)));
