@@ -111,6 +111,9 @@ try {
 function render(/** @type {any} */ v) {
   let s;
   try {
+    // A candidate object: its owner renders it (feedback only; nothing decides on this text).
+    const remote = isObj(v) && peer.remoteIds.has(v) && !util.types.isNativeError(v) ? peer.describe(v) : undefined;
+    if (typeof remote === 'string') return (remote.length > 600 ? remote.slice(0, 600) + '…' : remote) + ' (from the candidate)';
     s = util.inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 50, maxStringLength: 300, compact: true });
   } catch (e) {
     s = '<unprintable>';
