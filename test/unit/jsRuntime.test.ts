@@ -374,4 +374,15 @@ describe('JS runtime pair: hostile candidates end not-passed', function () {
     assert.ok(passed(r!), describeReport(r!));
     assert.ok(!passed(cheat!));
   });
+
+  it("the host's current test()/describe() shim still works: each top-level call is a test, async failures fail", async () => {
+    const shim = "const assert = require('node:assert');\nconst __crucibleRun = (_name, body) => {\n  const result = body();\n  if (result && typeof result.then === 'function') result.then(undefined, (error) => { process.exitCode = 1; throw error; });\n};\nconst test = __crucibleRun;\nconst it = __crucibleRun;\nconst describe = (_name, body) => { body(); };\ntest('adds', () => { assert.strictEqual(add(1, 2), 3); });\ndescribe('more', () => { it('async', async () => { assert.strictEqual(await later(2), 4); }); });\n";
+    const [good, bad] = await runPair([
+      { spec: { mode: 'tests', tests: shim }, candidate: 'function add(a, b) { return a + b; }\nasync function later(x) { return x * 2; }' },
+      { spec: { mode: 'tests', tests: shim }, candidate: 'function add(a, b) { return a + b; }\nasync function later(x) { return x * 3; }' },
+    ]);
+    assert.ok(passed(good!), describeReport(good!));
+    assert.equal(good!.report.filter((l) => l.t === 'test').length, 2);
+    assert.ok(!passed(bad!));
+  });
 });
