@@ -63,7 +63,10 @@ export function formatFrames(frames: unknown, candidateSource: string): string[]
   if (!Array.isArray(frames)) return [];
   const lines = candidateSource.split('\n');
   const out: string[] = [];
-  for (const f of frames.slice(-8)) {
+  for (const raw of frames.slice(-8)) {
+    // Python frames are [file, line, function]; JavaScript ones "candidate.js:LINE".
+    const js = typeof raw === 'string' ? /^candidate\.js:(\d+)/.exec(raw) : null;
+    const f = js ? ['candidate', Number(js[1]), ''] : raw;
     if (!Array.isArray(f) || typeof f[1] !== 'number') continue;
     const fn = typeof f[2] === 'string' ? f[2] : '';
     const text = lines[f[1] - 1]?.trim();
@@ -78,8 +81,12 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+function testText(t: JudgeLine): string {
+  return (str(t.source) ?? str(t.name) ?? 'test').replace(/;\s*$/, '');
+}
+
 function failureOf(t: JudgeLine, candidateSource: string): TestFailure {
-  const f: TestFailure = { test: str(t.source) ?? str(t.name) ?? 'test' };
+  const f: TestFailure = { test: testText(t) };
   if (typeof t.line === 'number') f.line = t.line;
   const op = str(t.op);
   const expected = str(t.expected);
@@ -110,7 +117,7 @@ export interface VerdictOptions {
 /** The Verdict for a `tests` pair job. */
 export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict {
   const rep = parseJudgeReport(run.report);
-  const results = rep.tests.map((t) => ({ test: str(t.source) ?? str(t.name) ?? 'test', passed: t.ok === true }));
+  const results = rep.tests.map((t) => ({ test: testText(t), passed: t.ok === true }));
   const failing = rep.tests.filter((t) => t.ok !== true);
   // Checks not reached because an earlier one failed count against the total, but are not failures to show.
   const failures = failing.filter((t) => t.unreached !== true).map((t) => failureOf(t, opts.candidateSource));
@@ -137,6 +144,9 @@ export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict 
   } else if (rep.fatal && rep.fatal.where !== 'candidate') {
     status = 'error';
     notes.push(`The tests could not be judged: ${str(rep.fatal.error) ?? 'the judge failed'}.`);
+  } else if (rep.fatal && /raised while loading: (SyntaxError|IndentationError)\b/.test(str(rep.fatal.error) ?? '')) {
+    status = 'error';
+    notes.push(`The candidate's program ${str(rep.fatal.error)!.replace(/^the candidate /, '')}.`);
   } else if (rep.fatal) {
     status = 'failed';
     if (!failing.some((t) => t.fatal === true)) notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);

@@ -2,22 +2,16 @@
 // process, docs/verdict.md) and turns the judge's report into a Verdict. Python verdicts, puzzles and
 // evaluations all go through the judge; nothing the candidate's process says is trusted.
 
-import { randomBytes } from 'node:crypto';
 import type { JudgeSpec, Limits, PairResult, RunResult, Sandbox } from '../sandbox/types';
 import type { Candidate, Puzzle, Task, TestFailure, Verdict, VerdictStatus } from '../types';
 import type { PuzzleAudit, PuzzleVerdict, Verifier } from './types';
-import { buildJsProgram, rewriteJsTests } from './jsHarness';
-import { collectReport, trimOutput, verdictFromRun, type Leaf } from './report';
+import { trimOutput } from './judgeReport';
 import { isCanon, renderCanon, type Canon } from './canonical';
 import { formatFrames, parseJudgeReport, verdictFromPair } from './judgeReport';
 import { transpileTypeScript } from '../sandbox/processSandbox';
 
 export interface VerifierOptions {
   limits?: Partial<Limits>;
-}
-
-function newNonce(): string {
-  return randomBytes(16).toString('hex');
 }
 
 /** The candidate's whole program: context, then the code (or prompt + completion for continuation-style tasks). */
@@ -67,24 +61,15 @@ export function trustedContext(task: Task): string {
 export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}): Verifier {
   const limits = options.limits;
 
-  async function runJob(language: 'python' | 'javascript', source: string, nonce: string, signal?: AbortSignal): Promise<RunResult> {
-    return sandbox.run({ language, source, stdin: nonce + '\n', limits }, signal);
-  }
-
   function pythonPair(code: string, spec: JudgeSpec, signal?: AbortSignal): Promise<PairResult> {
     return sandbox.runPair({ language: 'python', candidate: code, spec, limits }, signal);
   }
 
-  async function jsSources(task: Task, candidate: Candidate, tests: string): Promise<{ code: string; tests: string; sites: ReturnType<typeof rewriteJsTests>['sites'] } | Verdict> {
+  /** JavaScript/TypeScript sources as the runtimes take them: CommonJS (esbuild for TypeScript and ES modules). */
+  async function jsSources(task: Task, candidate: Candidate, tests: string): Promise<{ code: string; tests: string; context: string } | Verdict> {
     let code = candidateProgram(task, candidate);
-    let rewritten;
-    try {
-      rewritten = rewriteJsTests(tests);
-    } catch (e) {
-      return errorVerdict('error', `The tests cannot be prepared: ${(e as Error).message}.`);
-    }
-    let testSrc = rewritten.source;
-    // TypeScript always, and JavaScript written as an ES module (import/export), go through esbuild to CommonJS.
+    let testSrc = tests;
+    let context = trustedContext(task);
     const esm = /^\s*(import\s*[\w*{'"]|export\s)/m;
     if (task.language === 'typescript' || esm.test(code) || esm.test(testSrc)) {
       const c = await transpileTypeScript(code);
@@ -93,59 +78,55 @@ export function createVerifier(sandbox: Sandbox, options: VerifierOptions = {}):
       const t = await transpileTypeScript(testSrc);
       if ('error' in t) return errorVerdict('error', `The tests do not compile as TypeScript:\n${t.error.replace(/main\.ts/g, 'tests.ts')}`);
       testSrc = t.code;
+      if (context) {
+        const x = await transpileTypeScript(context);
+        context = 'code' in x ? x.code : '';
+      }
     }
-    // Tests that await run inside an async function (same first line, so line numbers hold); the harness waits for it.
-    if (/\bawait\b/.test(testSrc)) testSrc = `return (async () => { ${testSrc}\n})();`;
-    return { code, tests: testSrc, sites: rewritten.sites };
+    return { code, tests: testSrc, context };
+  }
+
+  function pair(task: Task, code: string, spec: JudgeSpec, signal?: AbortSignal): Promise<PairResult> {
+    const language = task.language === 'python' ? 'python' : 'javascript';
+    return sandbox.runPair({ language, candidate: code, spec, limits }, signal);
   }
 
   async function verify(task: Task, candidate: Candidate, signal?: AbortSignal): Promise<Verdict> {
     const tests = task.tests ?? '';
+    const entryPoints = task.entryPoint ? [task.entryPoint] : [];
     if (task.language === 'python') {
       const code = candidateProgram(task, candidate);
-      const spec: JudgeSpec = { mode: 'tests', tests, context: trustedContext(task), entryPoints: task.entryPoint ? [task.entryPoint] : [] };
-      const run = await pythonPair(code, spec, signal);
+      const run = await pair(task, code, { mode: 'tests', tests, context: trustedContext(task), entryPoints }, signal);
       return verdictFromPair(run, { candidateSource: code, noTests: !tests.trim() });
     }
-    const nonce = newNonce();
     const prepared = await jsSources(task, candidate, tests);
     if (!('code' in prepared)) return prepared;
-    const source = buildJsProgram({ mode: 'tests', code: prepared.code, tests: prepared.tests });
-    const run = await runJob('javascript', source, nonce, signal);
-    let verdict = verdictFromRun(run, { nonce, files: { 'candidate.js': prepared.code, 'tests.js': prepared.tests }, style: { language: 'javascript' }, plan: prepared.sites });
-    if (!tests.trim() && verdict.status === 'passed') {
-      verdict = { ...verdict, testsPassed: 0, testsTotal: 0, feedback: 'PASSED: no tests; the program ran without error.' };
-    }
-    return verdict;
+    const run = await pair(task, prepared.code, { mode: 'tests', tests: prepared.tests, context: prepared.context, entryPoints }, signal);
+    return verdictFromPair(run, { candidateSource: prepared.code, noTests: !tests.trim() });
   }
 
   async function evaluate(task: Task, candidate: Candidate, calls: string[], signal?: AbortSignal): Promise<(string | null)[]> {
-    if (task.language === 'python') {
-      const spec: JudgeSpec = { mode: 'evaluate', calls, context: trustedContext(task), entryPoints: task.entryPoint ? [task.entryPoint] : [] };
-      const run = await pythonPair(candidateProgram(task, candidate), spec, signal);
-      const values = parseJudgeReport(run.report).lines.find((l) => l.t === 'values')?.values;
-      if (run.status !== 'exited' || !Array.isArray(values)) return calls.map(() => null);
-      return calls.map((_, i) => (typeof values[i] === 'string' ? (values[i] as string) : null));
-    }
-    const nonce = newNonce();
-    const prepared = await jsSources({ ...task, tests: '' }, candidate, '');
-    if (!('code' in prepared)) return calls.map(() => null);
+    const entryPoints = task.entryPoint ? [task.entryPoint] : [];
+    let code = candidateProgram(task, candidate);
+    let context = trustedContext(task);
     let jsCalls = calls;
-    if (task.language === 'typescript') {
-      jsCalls = [];
-      for (const c of calls) {
-        const t = await transpileTypeScript(`(${c})`);
-        jsCalls.push('code' in t ? t.code.replace(/;\s*$/, '') : 'undefined');
+    if (task.language !== 'python') {
+      const prepared = await jsSources({ ...task, tests: '' }, candidate, '');
+      if (!('code' in prepared)) return calls.map(() => null);
+      code = prepared.code;
+      context = prepared.context;
+      if (task.language === 'typescript') {
+        jsCalls = [];
+        for (const c of calls) {
+          const t = await transpileTypeScript(`(${c})`);
+          jsCalls.push('code' in t ? t.code.replace(/;\s*$/, '') : 'undefined');
+        }
       }
     }
-    const run = await runJob('javascript', buildJsProgram({ mode: 'evaluate', code: prepared.code, tests: '', calls: jsCalls }), nonce, signal);
-    const { byKind, ended } = collectReport(run, nonce);
-    const values = byKind.get('values')?.[0] as Leaf[] | undefined;
-    if (!ended || !values) return calls.map(() => null);
-    return calls.map((_, i) => {
-      const leaf = values[i];
-      return leaf && leaf[0] === 'ok' && isCanon(leaf[1]) ? JSON.stringify(leaf[1]) : null;
-    });
+    const run = await pair(task, code, { mode: 'evaluate', calls: jsCalls, context, entryPoints }, signal);
+    const values = parseJudgeReport(run.report).lines.find((l) => l.t === 'values')?.values;
+    if (run.status !== 'exited' || !Array.isArray(values)) return calls.map(() => null);
+    return calls.map((_, i) => (typeof values[i] === 'string' ? (values[i] as string) : null));
   }
 
   async function judgePuzzle(puzzle: Puzzle, solution: string, signal?: AbortSignal): Promise<PuzzleVerdict> {

@@ -55,9 +55,9 @@ function report(obj) {
 setInterval(flush, 50).unref();
 
 /** Ends the run: a fatal error (never a pass). */
-function fatal(/** @type {string} */ error) {
+function fatal(/** @type {string} */ error, where = 'candidate') {
   if (finished) exitNow(0);
-  report({ t: 'fatal', error: error.slice(0, 4000) });
+  report({ t: 'fatal', error: error.slice(0, 4000), where });
   flush();
   finished = true;
   exitNow(0);
@@ -102,7 +102,7 @@ try {
     calls: Array.isArray(raw.calls) ? raw.calls.map((/** @type {any} */ c) => String(c)) : [],
   };
 } catch (e) {
-  fatal('the job spec is not valid JSON');
+  fatal('the job spec is not valid JSON', 'judge');
   throw e;
 }
 
@@ -809,7 +809,7 @@ async function main() {
     try {
       new vm.Script(spec.context, { filename: 'context.js' }).runInThisContext();
     } catch (e) {
-      fatal('the task context raised: ' + (failure(e).error || ''));
+      fatal('the task context raised: ' + (failure(e).error || ''), 'context');
       return;
     }
     for (const n of entry) setGlobal(n, values.get(n)); // entry points are the candidate's, whatever the context says
@@ -852,7 +852,7 @@ async function main() {
   try {
     fn = new vm.Script(`(async function (exports, require, module, __filename, __dirname, __crucible) {${plan.source}\n})`, { filename: 'tests.js' }).runInThisContext();
   } catch (e) {
-    fatal('the tests do not compile: ' + (failure(e).error || ''));
+    fatal('the tests do not compile: ' + (failure(e).error || ''), 'tests');
     return;
   }
   let bodyOk = true;
@@ -901,6 +901,6 @@ function maybeEnd() {
 peer.startAsync(true);
 main().catch((e) => {
   if (e instanceof WireError) fatal(e.message);
-  else fatal('the judge failed: ' + (e && e.stack ? String(e.stack).slice(0, 1000) : String(e)));
+  else fatal('the judge failed: ' + (e && e.stack ? String(e.stack).slice(0, 1000) : String(e)), 'judge');
 });
 void B;
