@@ -65,7 +65,7 @@ describe('crucible models / doctor', () => {
     assert.match(text, /✓ Node\.js\s+Node v\d+/);
     assert.match(text, /✓ Python\s+Python 3\.\d+/);
     assert.match(text, /✓ Model server\s+Ollama 0\.12\.6 at http:\/\/127\.0\.0\.1:\d+, 2 model\(s\)/);
-    assert.match(text, /✓ Model\s+qwen2\.5-coder:7b, context 16384 tokens \(the model supports 32768\)/);
+    assert.match(text, /✓ Model\s+qwen2\.5-coder:7b, context 32768 tokens/);
     assert.equal(report.checks.find((c) => c.id === 'sandbox')!.status, 'skip');
   });
 

@@ -44,7 +44,7 @@ describe('model client (ollama provider)', () => {
     await server?.close();
   });
 
-  it('streams tokens, keeps usage, and sends options, pinned num_ctx and keep_alive', async () => {
+  it('streams tokens, keeps usage, and sends options, think: false and keep_alive; no num_ctx when /api/ps reports the window', async () => {
     await start({ respond: () => ({ content: 'def f():\n    return 1\n', chunkSize: 4, promptTokens: 33, evalTokens: 7 }) });
     const client = createModelClient(settingsFor(server.url, { options: { temperature: 0.3, seed: 5 } }));
     const tokens: string[] = [];
@@ -60,10 +60,33 @@ describe('model client (ollama provider)', () => {
     const chat = server.requests.find((r) => r.path === '/api/chat')!;
     assert.equal(chat.body.stream, true);
     assert.equal(chat.body.keep_alive, '10m');
-    assert.deepEqual(chat.body.options, { temperature: 0.7, seed: 5, num_ctx: Math.min(32768, DEFAULT_NUM_CTX_CAP) });
-    // The pinned num_ctx is read once per model, not per request.
+    assert.equal(chat.body.think, false);
+    // The loaded model's window comes from /api/ps: sending num_ctx would override OLLAMA_CONTEXT_LENGTH and reload it.
+    assert.deepEqual(chat.body.options, { temperature: 0.7, seed: 5 });
+    assert.equal(await client.contextLength(), 32768);
+    // Decided once per model, not per request.
     await client.chat({ messages: user('again') });
     assert.equal(server.requests.filter((r) => r.path === '/api/show').length, 1);
+    assert.equal(server.requests.filter((r) => r.path === '/api/ps').length, 1);
+    assert.equal(server.requests.filter((r) => r.path === '/api/chat').length, 2);
+  });
+
+  it('num_ctx: loads a model that is not loaded to read its window; an Ollama without ps context_length gets the capped trained context', async () => {
+    await start({ models: [{ name: MODEL, contextLength: 32768, family: 'qwen2', loaded: false, loadedContext: 8192 }] });
+    const client = createModelClient(settingsFor(server.url));
+    assert.equal(await client.contextLength(), 8192);
+    const load = server.requests.find((r) => r.path === '/api/chat')!;
+    assert.deepEqual(load.body.messages, []);
+    await client.chat({ messages: user('hi') });
+    const chats = server.requests.filter((r) => r.path === '/api/chat');
+    assert.equal(chats.length, 2);
+    assert.equal(chats[1]!.body.options.num_ctx, undefined);
+    await server.close();
+    await start({ reportsContext: false });
+    const old = createModelClient(settingsFor(server.url));
+    await old.chat({ messages: user('hi') });
+    assert.equal(server.requests.find((r) => r.path === '/api/chat')!.body.options.num_ctx, Math.min(32768, DEFAULT_NUM_CTX_CAP));
+    assert.equal(await old.contextLength(), DEFAULT_NUM_CTX_CAP);
   });
 
   it('sends an explicit num_ctx without asking /api/show, and a numeric keep_alive for "-1"', async () => {
@@ -227,7 +250,7 @@ describe('model client (ollama provider)', () => {
     const ac = new AbortController();
     const runs = [0, 1, 2, 3, 4].map((i) => client.chat({ messages: user(`q${i}`), ...(i === 4 ? { signal: ac.signal } : {}) }));
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(client.load, { active: 2, queued: 3 });
+    assert.deepEqual(client.load, { active: 2, queued: 3, capacity: 2 });
     ac.abort();
     const settled = await Promise.allSettled(runs);
     assert.equal(settled.filter((s) => s.status === 'fulfilled').length, 4);
@@ -251,7 +274,7 @@ describe('model client (ollama provider)', () => {
     await rejectsWith(client.listModels(), 'http', /HTTP 401.*crucible\.ollama\.headers/);
   });
 
-  it('lists models with size and parameter size, and reads context length (capped, small, Modelfile, unknown)', async () => {
+  it('lists models with size and parameter size, and reads context length (loaded, small, Modelfile, unknown)', async () => {
     await start({
       models: [
         { name: 'big:70b', contextLength: 131072, family: 'llama', parameterSize: '70B', sizeBytes: 42_000_000_000 },
@@ -262,7 +285,8 @@ describe('model client (ollama provider)', () => {
     const client = createModelClient(settingsFor(server.url, { model: 'big:70b' }));
     const models = await client.listModels();
     assert.deepEqual(models[0], { name: 'big:70b', sizeBytes: 42_000_000_000, parameterSize: '70B', family: 'llama', modifiedAt: '2026-01-01T00:00:00Z' });
-    assert.equal(await client.contextLength(), DEFAULT_NUM_CTX_CAP);
+    // The loaded window (/api/ps), not the trained one.
+    assert.equal(await client.contextLength(), 32768);
     assert.equal((await client.showModel('big:70b')).contextLength, 131072);
     assert.equal(await client.contextLength('small:1b'), 2048);
     assert.equal(await client.contextLength('custom'), 6144);
