@@ -3,13 +3,15 @@
 // then the same defaults as the VS Code settings.
 
 import { InvalidArgumentError, type Command } from 'commander';
+import { hostProblem } from '../core/model/client';
 import type { ModelSettings, ProviderKind } from '../core/model/types';
 
 export const DEFAULT_HOST = 'http://127.0.0.1:11434';
 export const DEFAULT_MODEL = 'qwen2.5-coder:7b';
 
 export interface ModelOptionValues {
-  host?: string;
+  /** One host, or several (--host given more than once) used as one pool. */
+  host?: string | string[];
   provider?: string;
   model?: string;
   temperature?: number;
@@ -41,6 +43,13 @@ function numberIn(flag: string, min: number, max = Infinity, integer = false): (
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** --host, repeatable: each value must be a usable URL; an empty one or a typo is a usage error, not a fallback. */
+function hostArg(value: string, previous: string[] | string | undefined): string[] {
+  const why = hostProblem(value);
+  if (why !== undefined) throw new InvalidArgumentError(`--host "${value}" is not a usable server URL: ${why} (e.g. http://127.0.0.1:11434).`);
+  return [...(previous === undefined ? [] : Array.isArray(previous) ? previous : [previous]), value];
 }
 
 function headerArg(value: string, previous: string[] | undefined): string[] {
@@ -75,7 +84,7 @@ export function addModelOptions(cmd: Command): Command {
     },
   };
   add
-    .option('--host <url>', `model server URL (env OLLAMA_HOST; default ${DEFAULT_HOST}; for --provider openai the base URL with /v1)`)
+    .option('--host <url>', `model server URL (env OLLAMA_HOST; default ${DEFAULT_HOST}; for --provider openai the base URL with /v1); repeat it to spread requests over several servers`, hostArg)
     .option('--provider <kind>', 'ollama or openai (env CRUCIBLE_PROVIDER; default ollama)', (v: string) => {
       if (v !== 'ollama' && v !== 'openai') throw new InvalidArgumentError(`--provider must be "ollama" or "openai", got "${v}".`);
       return v;
@@ -121,11 +130,17 @@ export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.Pr
     const [name, value] = parseHeader(h);
     headers[name] = value;
   }
-  const flagHost = opts.host?.trim() ? (provider === 'ollama' ? hostFromEnv(opts.host) : opts.host.trim()) : undefined;
-  const host = flagHost || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
+  const given = (Array.isArray(opts.host) ? opts.host : opts.host !== undefined ? [opts.host] : []).map((h) => h.trim());
+  for (const h of given) {
+    const why = hostProblem(h);
+    if (why !== undefined) throw new InvalidArgumentError(`--host "${h}" is not a usable server URL: ${why} (e.g. http://127.0.0.1:11434).`);
+  }
+  const flagHosts = given.map((h) => (provider === 'ollama' ? hostFromEnv(h)! : h));
+  const host = flagHosts[0] || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
   return {
     provider,
     host,
+    ...(flagHosts.length > 1 ? { hosts: flagHosts } : {}),
     model: opts.model?.trim() || env.CRUCIBLE_MODEL?.trim() || DEFAULT_MODEL,
     options: {
       temperature: opts.temperature ?? 0.2,

@@ -55,6 +55,8 @@ export function isServerFault(err: unknown): boolean {
 export class PoolClient implements CrucibleModelClient {
   private readonly pool: Member[];
   private readonly affinity = new Map<string, Member>();
+  /** Where the search for the least-busy server starts, so idle servers take turns. */
+  private turn = 0;
 
   constructor(
     readonly settings: ModelSettings,
@@ -94,10 +96,11 @@ export class PoolClient implements CrucibleModelClient {
       const member = this.pick(request.affinity, tried);
       if (!member) throw last ?? this.noServerError();
       tried.add(member);
+      // Claimed at once, so the task's other requests already in flight follow it there.
+      if (request.affinity !== undefined && member.healthy) this.remember(request.affinity, member);
       try {
         const result = await member.client.chat(request);
         this.markUp(member);
-        if (request.affinity !== undefined) this.remember(request.affinity, member);
         return { ...result, host: member.client.settings.host };
       } catch (err) {
         if (!isServerFault(err) || request.signal?.aborted) throw err;
@@ -120,7 +123,10 @@ export class PoolClient implements CrucibleModelClient {
     if (sticky && sticky.healthy && !tried.has(sticky)) return sticky;
     let best: Member | undefined;
     let bestScore = Infinity;
-    for (const m of this.pool) {
+    const n = this.pool.length;
+    const start = this.turn++ % n;
+    for (let k = 0; k < n; k++) {
+      const m = this.pool[(start + k) % n]!;
       if (!m.healthy || tried.has(m)) continue;
       const l = m.client.load;
       const score = (l.active + l.queued) / Math.max(1, l.capacity);

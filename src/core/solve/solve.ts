@@ -325,7 +325,7 @@ class SolveRun {
         usage: result.usage,
         ...(result.reasoning ? { reasoning: result.reasoning } : {}),
         ...(result.doneReason ? { doneReason: result.doneReason } : {}),
-        ...(opts?.num_predict !== undefined ? { limit: opts.num_predict } : {}),
+        ...((opts?.num_predict ?? this.deps.model.settings.options.num_predict) !== undefined ? { limit: opts?.num_predict ?? this.deps.model.settings.options.num_predict } : {}),
       };
     } catch (err) {
       if (isModelError(err) && err.usage) addUsage(this.usage, err.usage);
