@@ -168,9 +168,41 @@ describe('model flags → ModelSettings', () => {
   });
 
   it('rejects bad values as usage errors naming the flag', () => {
-    for (const args of [['--temperature', 'hot'], ['--max-parallel', '0'], ['--provider', 'vllm'], ['--header', '=x'], ['--num-ctx', '12.5']]) {
+    for (const args of [['--temperature', 'hot'], ['--max-parallel', '0'], ['--provider', 'vllm'], ['--header', '=x'], ['--num-ctx', '12.5'], ['--host', ''], ['--host', 'http//gpu-box:11434'], ['--host', 'http:/gpu-box']]) {
       const cmd = addModelOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }));
       assert.throws(() => cmd.parse(args, { from: 'user' }), (err: unknown) => err instanceof CommanderError && err.exitCode !== 0 && err.message.includes(args[0]!), args.join(' '));
     }
+  });
+
+  it('--host is repeatable: the hosts make one pool, and models and doctor show every server', async () => {
+    const server = await startOllamaServer();
+    const other = await startOllamaServer({ models: [{ name: 'qwen2.5-coder:7b', contextLength: 16384, family: 'qwen2' }] });
+    const dead = await closedPortUrl();
+    try {
+      const cmd = addModelOptions(new Command().exitOverride());
+      cmd.parse(['--host', server.url, '--host', other.url], { from: 'user' });
+      const settings = modelSettingsFromOptions(cmd.opts(), {});
+      assert.deepEqual(settings.hosts, [server.url, other.url]);
+      assert.equal(settings.host, server.url);
+      const io = capture();
+      assert.equal(await runModels({ host: [server.url, other.url, dead], maxRetries: 0 }, io), 0);
+      const text = io.stdout();
+      assert.ok(text.includes(`${server.url}\nNAME`) && text.includes(`${other.url}\nNAME`), text);
+      assert.match(text, new RegExp(`${dead.replace(/[.:/]/g, '\\$&')}\nunreachable: Cannot reach Ollama`));
+      const doc = capture();
+      const { report } = await runDoctorCommand({ host: [server.url, other.url], model: 'qwen2.5-coder:7b', sandbox: false }, doc);
+      assert.equal(report.checks.filter((c) => c.id === 'server' && c.status === 'ok').length, 2, doc.stdout());
+      assert.match(doc.stdout(), /qwen2\.5-coder:7b, context 16384 tokens/);
+    } finally {
+      await other.close();
+      await server.close();
+    }
+  });
+
+  it('a mistyped host says so instead of "start ollama serve"', async () => {
+    const io = capture();
+    assert.equal(await runModels({ host: 'http//gpu-box:11434' } as never, io).catch(() => 2), 2);
+    const client = (await import('../../src/core/model/client')).createModelClient({ ...modelSettingsFromOptions({}, {}), host: 'http//gpu-box:11434' });
+    await assert.rejects(client.listModels(), /'http\/\/gpu-box:11434' is not a usable server URL \(the scheme is mistyped/);
   });
 });
