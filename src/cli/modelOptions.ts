@@ -21,6 +21,7 @@ export interface ModelOptionValues {
   numPredict?: number;
   stop?: string[];
   keepAlive?: string;
+  think?: boolean;
   maxParallel?: number;
   maxRetries?: number;
   header?: string[];
@@ -93,7 +94,8 @@ export function addModelOptions(cmd: Command): Command {
     .option('--temperature <t>', 'sampling temperature (default 0.2)', numberIn('--temperature', 0, 2))
     .option('--top-p <p>', 'nucleus sampling top_p (default 0.95)', numberIn('--top-p', 0, 1))
     .option('--seed <n>', 'fixed seed for reproducible answers', numberIn('--seed', -2147483648, 2147483647, true))
-    .option('--num-ctx <n>', "context window (num_ctx); default: the model's own, capped at 16384", numberIn('--num-ctx', 256, Infinity, true))
+    .option('--num-ctx <n>', "context window (num_ctx), sent to Ollama only when given; default: the window the server loaded the model with", numberIn('--num-ctx', 256, Infinity, true))
+    .option('--think', 'let reasoning models think before answering (default off: thinking spends the token limit; num_predict is multiplied by 4 when on)')
     .option('--num-predict <n>', 'most tokens per answer (default 1024)', numberIn('--num-predict', 16, Infinity, true))
     .option('--stop <text>', 'stop sequence (repeatable)', collect)
     .option('--keep-alive <duration>', 'how long Ollama keeps the model loaded (default 10m)')
@@ -151,6 +153,7 @@ export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.Pr
       ...(opts.stop && opts.stop.length ? { stop: opts.stop } : {}),
     },
     keepAlive: opts.keepAlive ?? '10m',
+    think: opts.think === true,
     firstTokenTimeoutMs: Math.round((opts.firstTokenTimeout ?? 300) * 1000),
     requestTimeoutMs: Math.round((opts.stallTimeout ?? 60) * 1000),
     maxParallel: opts.maxParallel ?? 2,

@@ -3,7 +3,9 @@ import { strict as assert } from 'node:assert';
 import { createModelClient, DEFAULT_NUM_CTX_CAP, redactSettings } from '../../src/core/model/client';
 import { ModelError } from '../../src/core/model/errors';
 import type { ModelSettings } from '../../src/core/model/types';
+import { retryAfterMs, retryDelay } from '../../src/core/model/transport';
 import { closedPortUrl, scripted, startOllamaServer, type OllamaTestServer, type StartOptions } from '../fixtures/ollamaServer';
+import { startOaiServer } from '../fixtures/openAiServers';
 
 const MODEL = 'qwen2.5-coder:7b';
 
@@ -377,5 +379,61 @@ describe('model client (openai provider)', () => {
     assert.equal(stalled.partialText, 'abcd');
     const dead = await closedPortUrl();
     await rejectsWith(openai(dead).chat({ messages: user('x') }), 'unreachable', /OpenAI-compatible server.*including \/v1/);
+  });
+});
+
+describe('model client: what the error says (unreachable, loading, queued, stalled) and when a request is sent again', () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('retryDelay: 503 waits as long as a load may take, honouring Retry-After; refused connections a few times; other chat failures never', () => {
+    const s = { firstTokenTimeoutMs: 10_000, maxRetries: 2 };
+    const loading = new ModelError('loading', 'loading', { status: 503, retryAfterMs: 1500, neverProcessed: true });
+    assert.equal(retryDelay(loading, 7, 9_000, s, false), 1000, 'never past the first-token budget');
+    assert.equal(retryDelay(loading, 7, 2_000, s, false), 1500, 'Retry-After wins over the backoff');
+    assert.equal(retryDelay(loading, 0, 10_001, s, false), undefined);
+    const refused = new ModelError('unreachable', 'Cannot reach Ollama at x (ECONNREFUSED).', { neverProcessed: true });
+    assert.ok(retryDelay(refused, 1, 0, s, false)! > 0);
+    assert.equal(retryDelay(refused, 2, 0, s, false), undefined);
+    const dropped = new ModelError('bad_response', 'dropped', { retryable: true });
+    assert.equal(retryDelay(dropped, 0, 0, s, false), undefined, 'a started generation is not sent again by the client');
+    assert.ok(retryDelay(dropped, 0, 0, s, true)! > 0, 'an idempotent call is');
+    assert.equal(retryAfterMs('3'), 3000);
+    assert.equal(retryAfterMs(new Date(Date.now() + 60_000).toUTCString())! > 50_000, true);
+    assert.equal(retryAfterMs('soon'), undefined);
+  });
+
+  it('a llama.cpp server that is still loading when the first-token time is up says "still loading", not "cannot be reached"', async () => {
+    const server = await startOaiServer({ flavor: 'llama.cpp', loadingMs: 60_000 });
+    servers.push(server);
+    const client = createModelClient(settingsFor(server.url, { provider: 'openai', model: 'm', firstTokenTimeoutMs: 1200 }));
+    const err = await rejectsWith(client.chat({ messages: user('hi') }), 'loading', /still loading the model after \d+ s \(HTTP 503: Loading model\).*--first-token-timeout/);
+    assert.equal(err.status, 503);
+    assert.ok(server.requests.length >= 2, 'it asked again meanwhile');
+  });
+
+  it('a request queued behind others that then gets no token says "queued"; a started answer that stops says "stalled"', async () => {
+    const server = await startOllamaServer({
+      numParallel: 1,
+      respond: (body) => {
+        const last = body.messages.at(-1)!.content;
+        if (last === 'slow') return { content: 'a'.repeat(80), chunkSize: 8, chunkDelayMs: 100 };
+        if (last === 'stuck') return { content: 'never', delayBeforeHeadersMs: 5000 };
+        return { content: 'abcdefgh'.repeat(4), fault: 'stall' };
+      },
+    });
+    servers.push(server);
+    const client = createModelClient(settingsFor(server.url, { firstTokenTimeoutMs: 600, requestTimeoutMs: 500 }));
+    const slow = client.chat({ messages: user('slow') });
+    while (server.activeGenerations === 0) await new Promise((r) => setTimeout(r, 10));
+    const stuck = client.chat({ messages: user('stuck') });
+    await slow;
+    const q = await rejectsWith(stuck, 'timeout', /queued this request for .* behind other requests.*\(queued, then first-token timeout\).*--max-parallel/);
+    assert.equal(q.timeout, 'queued');
+    const s = await rejectsWith(client.chat({ messages: user('stall') }), 'timeout', /stalled: it stopped streaming/);
+    assert.equal(s.timeout, 'stall');
+    assert.ok(s.usage && s.usage.completionTokens > 0, 'what streamed before the stall is counted');
   });
 });
