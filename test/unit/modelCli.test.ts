@@ -133,7 +133,7 @@ describe('model flags → ModelSettings', () => {
   it('maps every flag, with flag > env > default', () => {
     const cmd = addModelOptions(new Command().exitOverride());
     cmd.parse(
-      ['--host', 'http://gpu:8000/v1', '--provider', 'openai', '--model', 'm', '--temperature', '0.5', '--seed', '7', '--num-ctx', '8192', '--max-parallel', '3', '--header', 'Authorization=Bearer a', '--header', 'X-Team: red', '--first-token-timeout', '90', '--stall-timeout', '2.5', '--stop', '###'],
+      ['--host', 'http://gpu:8000/v1', '--provider', 'openai', '--model', 'm', '--temperature', '0.5', '--seed', '7', '--num-ctx', '8192', '--think', '--max-parallel', '3', '--header', 'Authorization=Bearer a', '--header', 'X-Team: red', '--first-token-timeout', '90', '--stall-timeout', '2.5', '--stop', '###'],
       { from: 'user' },
     );
     const s = modelSettingsFromOptions(cmd.opts(), { OLLAMA_HOST: 'elsewhere:1', CRUCIBLE_MODEL: 'env-model' });
@@ -143,6 +143,7 @@ describe('model flags → ModelSettings', () => {
       model: 'm',
       options: { temperature: 0.5, top_p: 0.95, seed: 7, num_ctx: 8192, num_predict: 1024, stop: ['###'] },
       keepAlive: '10m',
+      think: true,
       firstTokenTimeoutMs: 90000,
       requestTimeoutMs: 2500,
       maxParallel: 3,

@@ -226,6 +226,24 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       assert.equal(server.maxActiveGenerations, 1, 'the server ran one at a time');
       assert.equal(model.load.capacity, 1, 'the client learned to send one at a time');
     });
+
+    it('with the default first-token timeout, a server that starts each queued request as another ends is learned from twice', async () => {
+      const server = track(
+        await startOllamaServer({
+          numParallel: 1,
+          respond: (body) => (lastUser(body).includes('slow') ? { content: 'a'.repeat(80), chunkSize: 8, chunkDelayMs: 40 } : 'quick answer'),
+        }),
+      );
+      const model = createModelClient(defaults(server.url, 'qwen2.5-coder:7b'));
+      for (let round = 0; round < 2; round++) {
+        assert.equal(model.load.capacity, 2, `before round ${round}`);
+        const slow = model.chat({ messages: [{ role: 'user', content: 'slow' }] });
+        while (server.activeGenerations === 0) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 50)); // the slow answer is streaming
+        await Promise.all([slow, model.chat({ messages: [{ role: 'user', content: 'fast' }] })]);
+      }
+      assert.equal(model.load.capacity, 1);
+    });
   });
 
   describe('length-cut answers', () => {

@@ -42,9 +42,22 @@ export class HostActivity {
   streaming = 0;
   /** performance.now() of the last chunk or end of any streaming request. */
   lastActivityAt = 0;
+  /** performance.now() when a streaming request last ended. */
+  lastEndAt = -Infinity;
   /** The server's parallelism as observed (a request waited while this many streamed) or reported (llama.cpp /props total_slots). */
   learnedParallel: number | undefined;
   private readonly listeners: ((n: number) => void)[] = [];
+  private readonly sightings = new Map<number, number>();
+
+  /**
+   * A request sent while `n` others streamed got its first token right after one of them ended: a hint that
+   * the server runs `n` at once. Acted on at the second sighting, so one coincidence lowers nothing.
+   */
+  sighted(n: number): void {
+    const count = (this.sightings.get(n) ?? 0) + 1;
+    this.sightings.set(n, count);
+    if (count >= 2) this.learn(n);
+  }
 
   onLearned(listener: (n: number) => void): void {
     this.listeners.push(listener);
@@ -76,6 +89,8 @@ export class RequestGuard {
   private started = false;
   private readonly createdAt = performance.now();
   private mostStreamingSeen = 0;
+  /** Requests to the same server that were streaming when this one was sent. */
+  private readonly othersAtStart: number;
 
   constructor(
     private readonly outer: AbortSignal | undefined,
@@ -84,6 +99,7 @@ export class RequestGuard {
     firstKind: AbortReason = 'first-token',
     private readonly activity?: HostActivity,
   ) {
+    this.othersAtStart = activity?.streaming ?? 0;
     if (outer?.aborted) this.abort('cancelled');
     else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
     if (!this.reason) {
@@ -107,8 +123,10 @@ export class RequestGuard {
     if (!this.started && this.activity) {
       this.started = true;
       // It waited while others streamed and starts now: the server runs about that many at once.
+      const now = performance.now();
       if (this.queued && this.mostStreamingSeen > 0) this.activity.learn(this.mostStreamingSeen);
-      if (this.queued) this.queuedMs = performance.now() - this.createdAt;
+      else if (this.othersAtStart > 0 && this.activity.lastEndAt >= this.createdAt && now - this.activity.lastEndAt < 250) this.activity.sighted(this.othersAtStart);
+      if (this.queued) this.queuedMs = now - this.createdAt;
       this.activity.streaming++;
     }
     this.started = true;
@@ -165,6 +183,7 @@ export class RequestGuard {
       this.started = false;
       this.activity.streaming = Math.max(0, this.activity.streaming - 1);
       this.activity.touch();
+      this.activity.lastEndAt = performance.now();
     }
   }
 
