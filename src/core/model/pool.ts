@@ -21,6 +21,8 @@ import type { ChatRequest, ChatResult, ModelInfo, ModelSettings } from './types'
 /** First and largest delay before a server out of rotation is asked again, ms. */
 const PROBE_FIRST_MS = 1_000;
 const PROBE_MAX_MS = 30_000;
+/** After the first server reported its context window, how long the others may take, ms. */
+const CONTEXT_GRACE_MS = 2_000;
 /** How many task affinities are remembered. */
 const AFFINITY_LIMIT = 1_000;
 
@@ -215,13 +217,31 @@ export class PoolClient implements CrucibleModelClient {
     return this.first((c) => (c.version ? c.version(signal) : Promise.resolve('')), signal);
   }
 
-  /** The smallest window among the servers that answer: a request may go to any of them. */
+  /**
+   * The smallest window among the servers that answer: a request may go to any of them. Once one has
+   * answered, the others get a short grace (a server still loading must not hold up the run).
+   */
   async contextLength(model?: string, signal?: AbortSignal): Promise<number | undefined> {
-    const results = await Promise.allSettled(this.pool.map((m) => m.client.contextLength(model, signal)));
-    const known = results.flatMap((r) => (r.status === 'fulfilled' && r.value !== undefined ? [r.value] : []));
+    const known: number[] = [];
+    const errors: unknown[] = [];
+    let firstAnswer: (() => void) | undefined;
+    const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
+    const all = Promise.allSettled(
+      this.pool.map((m) =>
+        m.client.contextLength(model, signal).then(
+          (v) => {
+            if (v !== undefined) known.push(v);
+            firstAnswer?.();
+          },
+          (err: unknown) => void errors.push(err),
+        ),
+      ),
+    );
+    await Promise.race([all, answered.then(() => Promise.race([all, new Promise((r) => setTimeout(r, CONTEXT_GRACE_MS).unref?.())]))]);
     if (known.length > 0) return Math.min(...known);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed && results.every((r) => r.status === 'rejected')) throw failed.reason;
+    await all;
+    if (known.length > 0) return Math.min(...known);
+    if (errors.length === this.pool.length) throw errors[0];
     return undefined;
   }
 }
