@@ -410,6 +410,11 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   }
 
   showModel(model = this.settings.model, signal?: AbortSignal): Promise<ModelDetails> {
+    try {
+      this.hostCheck();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const cached = this.details.get(model);
     if (cached) return cached;
     const p = withRetries(
@@ -448,6 +453,7 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   }
 
   async pull(model: string, onProgress: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
+    this.hostCheck();
     const s = this.settings;
     const guard = new RequestGuard(signal, s.firstTokenTimeoutMs, s.requestTimeoutMs);
     const state: ExchangeState = { headersReceived: false };
