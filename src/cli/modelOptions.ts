@@ -3,13 +3,15 @@
 // then the same defaults as the VS Code settings.
 
 import { InvalidArgumentError, type Command } from 'commander';
+import { hostProblem } from '../core/model/client';
 import type { ModelSettings, ProviderKind } from '../core/model/types';
 
 export const DEFAULT_HOST = 'http://127.0.0.1:11434';
 export const DEFAULT_MODEL = 'qwen2.5-coder:7b';
 
 export interface ModelOptionValues {
-  host?: string;
+  /** One host, or several (--host given more than once) used as one pool. */
+  host?: string | string[];
   provider?: string;
   model?: string;
   temperature?: number;
@@ -19,6 +21,7 @@ export interface ModelOptionValues {
   numPredict?: number;
   stop?: string[];
   keepAlive?: string;
+  think?: boolean;
   maxParallel?: number;
   maxRetries?: number;
   header?: string[];
@@ -41,6 +44,13 @@ function numberIn(flag: string, min: number, max = Infinity, integer = false): (
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** --host, repeatable: each value must be a usable URL; an empty one or a typo is a usage error, not a fallback. */
+function hostArg(value: string, previous: string[] | string | undefined): string[] {
+  const why = hostProblem(value);
+  if (why !== undefined) throw new InvalidArgumentError(`--host "${value}" is not a usable server URL: ${why} (e.g. http://127.0.0.1:11434).`);
+  return [...(previous === undefined ? [] : Array.isArray(previous) ? previous : [previous]), value];
 }
 
 function headerArg(value: string, previous: string[] | undefined): string[] {
@@ -75,7 +85,7 @@ export function addModelOptions(cmd: Command): Command {
     },
   };
   add
-    .option('--host <url>', `model server URL (env OLLAMA_HOST; default ${DEFAULT_HOST}; for --provider openai the base URL with /v1)`)
+    .option('--host <url>', `model server URL (env OLLAMA_HOST; default ${DEFAULT_HOST}; for --provider openai the base URL with /v1); repeat it to spread requests over several servers`, hostArg)
     .option('--provider <kind>', 'ollama or openai (env CRUCIBLE_PROVIDER; default ollama)', (v: string) => {
       if (v !== 'ollama' && v !== 'openai') throw new InvalidArgumentError(`--provider must be "ollama" or "openai", got "${v}".`);
       return v;
@@ -84,7 +94,8 @@ export function addModelOptions(cmd: Command): Command {
     .option('--temperature <t>', 'sampling temperature (default 0.2)', numberIn('--temperature', 0, 2))
     .option('--top-p <p>', 'nucleus sampling top_p (default 0.95)', numberIn('--top-p', 0, 1))
     .option('--seed <n>', 'fixed seed for reproducible answers', numberIn('--seed', -2147483648, 2147483647, true))
-    .option('--num-ctx <n>', "context window (num_ctx); default: the model's own, capped at 16384", numberIn('--num-ctx', 256, Infinity, true))
+    .option('--num-ctx <n>', "context window (num_ctx), sent to Ollama only when given; default: the window the server loaded the model with", numberIn('--num-ctx', 256, Infinity, true))
+    .option('--think', 'let reasoning models think before answering (default off: thinking spends the token limit; num_predict is multiplied by 4 when on)')
     .option('--num-predict <n>', 'most tokens per answer (default 1024)', numberIn('--num-predict', 16, Infinity, true))
     .option('--stop <text>', 'stop sequence (repeatable)', collect)
     .option('--keep-alive <duration>', 'how long Ollama keeps the model loaded (default 10m)')
@@ -121,11 +132,17 @@ export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.Pr
     const [name, value] = parseHeader(h);
     headers[name] = value;
   }
-  const flagHost = opts.host?.trim() ? (provider === 'ollama' ? hostFromEnv(opts.host) : opts.host.trim()) : undefined;
-  const host = flagHost || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
+  const given = (Array.isArray(opts.host) ? opts.host : opts.host !== undefined ? [opts.host] : []).map((h) => h.trim());
+  for (const h of given) {
+    const why = hostProblem(h);
+    if (why !== undefined) throw new InvalidArgumentError(`--host "${h}" is not a usable server URL: ${why} (e.g. http://127.0.0.1:11434).`);
+  }
+  const flagHosts = given.map((h) => (provider === 'ollama' ? hostFromEnv(h)! : h));
+  const host = flagHosts[0] || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
   return {
     provider,
     host,
+    ...(flagHosts.length > 1 ? { hosts: flagHosts } : {}),
     model: opts.model?.trim() || env.CRUCIBLE_MODEL?.trim() || DEFAULT_MODEL,
     options: {
       temperature: opts.temperature ?? 0.2,
@@ -136,6 +153,7 @@ export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.Pr
       ...(opts.stop && opts.stop.length ? { stop: opts.stop } : {}),
     },
     keepAlive: opts.keepAlive ?? '10m',
+    think: opts.think === true,
     firstTokenTimeoutMs: Math.round((opts.firstTokenTimeout ?? 300) * 1000),
     requestTimeoutMs: Math.round((opts.stallTimeout ?? 60) * 1000),
     maxParallel: opts.maxParallel ?? 2,

@@ -43,6 +43,8 @@ export interface Candidate {
   parentId?: string;
   /** The model's whole answer, before code extraction. */
   answer?: string;
+  /** The model's reasoning before the answer, when it thought (kept for the trace, never taken as code). */
+  reasoning?: string;
   usage?: Usage;
 }
 
@@ -88,6 +90,8 @@ export interface Attempt {
   verdict: Verdict;
   /** The model's critique of this attempt, from its execution feedback, if one was asked for. */
   critique?: string;
+  /** Why the model stopped: "length" when the token limit cut this answer short. */
+  doneReason?: string;
 }
 
 /** How much work one solve may spend. */

@@ -9,6 +9,8 @@ export const SECTION = 'crucible';
 export const Keys = {
   provider: 'provider',
   host: 'ollama.host',
+  hosts: 'ollama.hosts',
+  think: 'generation.think',
   model: 'model',
   keepAlive: 'ollama.keepAlive',
   headers: 'ollama.headers',
@@ -58,9 +60,12 @@ export function modelSettings(): ModelSettings {
   const seed = cfg().get<number | null>(Keys.seed);
   const numCtx = get<number>(Keys.numCtx, 0);
   const stop = get<string[]>(Keys.stop, []);
+  const hosts = get<unknown[]>(Keys.hosts, []).filter((h): h is string => typeof h === 'string' && h.trim() !== '').map((h) => h.trim());
   return {
     provider: get<'ollama' | 'openai'>(Keys.provider, 'ollama'),
-    host: get<string>(Keys.host, 'http://127.0.0.1:11434'),
+    host: hosts[0] ?? get<string>(Keys.host, 'http://127.0.0.1:11434'),
+    ...(hosts.length > 1 ? { hosts } : {}),
+    think: get<boolean>(Keys.think, false),
     model: get<string>(Keys.model, 'qwen2.5-coder:7b'),
     keepAlive: get<string>(Keys.keepAlive, '10m'),
     headers: get<{ [name: string]: string }>(Keys.headers, {}),

@@ -65,7 +65,7 @@ describe('crucible models / doctor', () => {
     assert.match(text, /✓ Node\.js\s+Node v\d+/);
     assert.match(text, /✓ Python\s+Python 3\.\d+/);
     assert.match(text, /✓ Model server\s+Ollama 0\.12\.6 at http:\/\/127\.0\.0\.1:\d+, 2 model\(s\)/);
-    assert.match(text, /✓ Model\s+qwen2\.5-coder:7b, context 16384 tokens \(the model supports 32768\)/);
+    assert.match(text, /✓ Model\s+qwen2\.5-coder:7b, context 32768 tokens/);
     assert.equal(report.checks.find((c) => c.id === 'sandbox')!.status, 'skip');
   });
 
@@ -133,7 +133,7 @@ describe('model flags → ModelSettings', () => {
   it('maps every flag, with flag > env > default', () => {
     const cmd = addModelOptions(new Command().exitOverride());
     cmd.parse(
-      ['--host', 'http://gpu:8000/v1', '--provider', 'openai', '--model', 'm', '--temperature', '0.5', '--seed', '7', '--num-ctx', '8192', '--max-parallel', '3', '--header', 'Authorization=Bearer a', '--header', 'X-Team: red', '--first-token-timeout', '90', '--stall-timeout', '2.5', '--stop', '###'],
+      ['--host', 'http://gpu:8000/v1', '--provider', 'openai', '--model', 'm', '--temperature', '0.5', '--seed', '7', '--num-ctx', '8192', '--think', '--max-parallel', '3', '--header', 'Authorization=Bearer a', '--header', 'X-Team: red', '--first-token-timeout', '90', '--stall-timeout', '2.5', '--stop', '###'],
       { from: 'user' },
     );
     const s = modelSettingsFromOptions(cmd.opts(), { OLLAMA_HOST: 'elsewhere:1', CRUCIBLE_MODEL: 'env-model' });
@@ -143,6 +143,7 @@ describe('model flags → ModelSettings', () => {
       model: 'm',
       options: { temperature: 0.5, top_p: 0.95, seed: 7, num_ctx: 8192, num_predict: 1024, stop: ['###'] },
       keepAlive: '10m',
+      think: true,
       firstTokenTimeoutMs: 90000,
       requestTimeoutMs: 2500,
       maxParallel: 3,
@@ -168,9 +169,41 @@ describe('model flags → ModelSettings', () => {
   });
 
   it('rejects bad values as usage errors naming the flag', () => {
-    for (const args of [['--temperature', 'hot'], ['--max-parallel', '0'], ['--provider', 'vllm'], ['--header', '=x'], ['--num-ctx', '12.5']]) {
+    for (const args of [['--temperature', 'hot'], ['--max-parallel', '0'], ['--provider', 'vllm'], ['--header', '=x'], ['--num-ctx', '12.5'], ['--host', ''], ['--host', 'http//gpu-box:11434'], ['--host', 'http:/gpu-box']]) {
       const cmd = addModelOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }));
       assert.throws(() => cmd.parse(args, { from: 'user' }), (err: unknown) => err instanceof CommanderError && err.exitCode !== 0 && err.message.includes(args[0]!), args.join(' '));
     }
+  });
+
+  it('--host is repeatable: the hosts make one pool, and models and doctor show every server', async () => {
+    const server = await startOllamaServer();
+    const other = await startOllamaServer({ models: [{ name: 'qwen2.5-coder:7b', contextLength: 16384, family: 'qwen2' }] });
+    const dead = await closedPortUrl();
+    try {
+      const cmd = addModelOptions(new Command().exitOverride());
+      cmd.parse(['--host', server.url, '--host', other.url], { from: 'user' });
+      const settings = modelSettingsFromOptions(cmd.opts(), {});
+      assert.deepEqual(settings.hosts, [server.url, other.url]);
+      assert.equal(settings.host, server.url);
+      const io = capture();
+      assert.equal(await runModels({ host: [server.url, other.url, dead], maxRetries: 0 }, io), 0);
+      const text = io.stdout();
+      assert.ok(text.includes(`${server.url}\nNAME`) && text.includes(`${other.url}\nNAME`), text);
+      assert.match(text, new RegExp(`${dead.replace(/[.:/]/g, '\\$&')}\nunreachable: Cannot reach Ollama`));
+      const doc = capture();
+      const { report } = await runDoctorCommand({ host: [server.url, other.url], model: 'qwen2.5-coder:7b', sandbox: false }, doc);
+      assert.equal(report.checks.filter((c) => c.id === 'server' && c.status === 'ok').length, 2, doc.stdout());
+      assert.match(doc.stdout(), /qwen2\.5-coder:7b, context 16384 tokens/);
+    } finally {
+      await other.close();
+      await server.close();
+    }
+  });
+
+  it('a mistyped host says so instead of "start ollama serve"', async () => {
+    const io = capture();
+    assert.equal(await runModels({ host: 'http//gpu-box:11434' } as never, io).catch(() => 2), 2);
+    const client = (await import('../../src/core/model/client')).createModelClient({ ...modelSettingsFromOptions({}, {}), host: 'http//gpu-box:11434' });
+    await assert.rejects(client.listModels(), /'http\/\/gpu-box:11434' is not a usable server URL \(the scheme is mistyped/);
   });
 });

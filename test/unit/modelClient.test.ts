@@ -3,7 +3,9 @@ import { strict as assert } from 'node:assert';
 import { createModelClient, DEFAULT_NUM_CTX_CAP, redactSettings } from '../../src/core/model/client';
 import { ModelError } from '../../src/core/model/errors';
 import type { ModelSettings } from '../../src/core/model/types';
+import { retryAfterMs, retryDelay } from '../../src/core/model/transport';
 import { closedPortUrl, scripted, startOllamaServer, type OllamaTestServer, type StartOptions } from '../fixtures/ollamaServer';
+import { startOaiServer } from '../fixtures/openAiServers';
 
 const MODEL = 'qwen2.5-coder:7b';
 
@@ -44,7 +46,7 @@ describe('model client (ollama provider)', () => {
     await server?.close();
   });
 
-  it('streams tokens, keeps usage, and sends options, pinned num_ctx and keep_alive', async () => {
+  it('streams tokens, keeps usage, and sends options, think: false and keep_alive; no num_ctx when /api/ps reports the window', async () => {
     await start({ respond: () => ({ content: 'def f():\n    return 1\n', chunkSize: 4, promptTokens: 33, evalTokens: 7 }) });
     const client = createModelClient(settingsFor(server.url, { options: { temperature: 0.3, seed: 5 } }));
     const tokens: string[] = [];
@@ -60,10 +62,33 @@ describe('model client (ollama provider)', () => {
     const chat = server.requests.find((r) => r.path === '/api/chat')!;
     assert.equal(chat.body.stream, true);
     assert.equal(chat.body.keep_alive, '10m');
-    assert.deepEqual(chat.body.options, { temperature: 0.7, seed: 5, num_ctx: Math.min(32768, DEFAULT_NUM_CTX_CAP) });
-    // The pinned num_ctx is read once per model, not per request.
+    assert.equal(chat.body.think, false);
+    // The loaded model's window comes from /api/ps: sending num_ctx would override OLLAMA_CONTEXT_LENGTH and reload it.
+    assert.deepEqual(chat.body.options, { temperature: 0.7, seed: 5 });
+    assert.equal(await client.contextLength(), 32768);
+    // Decided once per model, not per request.
     await client.chat({ messages: user('again') });
     assert.equal(server.requests.filter((r) => r.path === '/api/show').length, 1);
+    assert.equal(server.requests.filter((r) => r.path === '/api/ps').length, 1);
+    assert.equal(server.requests.filter((r) => r.path === '/api/chat').length, 2);
+  });
+
+  it('num_ctx: loads a model that is not loaded to read its window; an Ollama without ps context_length gets the capped trained context', async () => {
+    await start({ models: [{ name: MODEL, contextLength: 32768, family: 'qwen2', loaded: false, loadedContext: 8192 }] });
+    const client = createModelClient(settingsFor(server.url));
+    assert.equal(await client.contextLength(), 8192);
+    const load = server.requests.find((r) => r.path === '/api/chat')!;
+    assert.deepEqual(load.body.messages, []);
+    await client.chat({ messages: user('hi') });
+    const chats = server.requests.filter((r) => r.path === '/api/chat');
+    assert.equal(chats.length, 2);
+    assert.equal(chats[1]!.body.options.num_ctx, undefined);
+    await server.close();
+    await start({ reportsContext: false });
+    const old = createModelClient(settingsFor(server.url));
+    await old.chat({ messages: user('hi') });
+    assert.equal(server.requests.find((r) => r.path === '/api/chat')!.body.options.num_ctx, Math.min(32768, DEFAULT_NUM_CTX_CAP));
+    assert.equal(await old.contextLength(), DEFAULT_NUM_CTX_CAP);
   });
 
   it('sends an explicit num_ctx without asking /api/show, and a numeric keep_alive for "-1"', async () => {
@@ -227,7 +252,7 @@ describe('model client (ollama provider)', () => {
     const ac = new AbortController();
     const runs = [0, 1, 2, 3, 4].map((i) => client.chat({ messages: user(`q${i}`), ...(i === 4 ? { signal: ac.signal } : {}) }));
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(client.load, { active: 2, queued: 3 });
+    assert.deepEqual(client.load, { active: 2, queued: 3, capacity: 2 });
     ac.abort();
     const settled = await Promise.allSettled(runs);
     assert.equal(settled.filter((s) => s.status === 'fulfilled').length, 4);
@@ -251,7 +276,7 @@ describe('model client (ollama provider)', () => {
     await rejectsWith(client.listModels(), 'http', /HTTP 401.*crucible\.ollama\.headers/);
   });
 
-  it('lists models with size and parameter size, and reads context length (capped, small, Modelfile, unknown)', async () => {
+  it('lists models with size and parameter size, and reads context length (loaded, small, Modelfile, unknown)', async () => {
     await start({
       models: [
         { name: 'big:70b', contextLength: 131072, family: 'llama', parameterSize: '70B', sizeBytes: 42_000_000_000 },
@@ -262,7 +287,8 @@ describe('model client (ollama provider)', () => {
     const client = createModelClient(settingsFor(server.url, { model: 'big:70b' }));
     const models = await client.listModels();
     assert.deepEqual(models[0], { name: 'big:70b', sizeBytes: 42_000_000_000, parameterSize: '70B', family: 'llama', modifiedAt: '2026-01-01T00:00:00Z' });
-    assert.equal(await client.contextLength(), DEFAULT_NUM_CTX_CAP);
+    // The loaded window (/api/ps), not the trained one.
+    assert.equal(await client.contextLength(), 32768);
     assert.equal((await client.showModel('big:70b')).contextLength, 131072);
     assert.equal(await client.contextLength('small:1b'), 2048);
     assert.equal(await client.contextLength('custom'), 6144);
@@ -353,5 +379,61 @@ describe('model client (openai provider)', () => {
     assert.equal(stalled.partialText, 'abcd');
     const dead = await closedPortUrl();
     await rejectsWith(openai(dead).chat({ messages: user('x') }), 'unreachable', /OpenAI-compatible server.*including \/v1/);
+  });
+});
+
+describe('model client: what the error says (unreachable, loading, queued, stalled) and when a request is sent again', () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('retryDelay: 503 waits as long as a load may take, honouring Retry-After; refused connections a few times; other chat failures never', () => {
+    const s = { firstTokenTimeoutMs: 10_000, maxRetries: 2 };
+    const loading = new ModelError('loading', 'loading', { status: 503, retryAfterMs: 1500, neverProcessed: true });
+    assert.equal(retryDelay(loading, 7, 9_000, s, false), 1000, 'never past the first-token budget');
+    assert.equal(retryDelay(loading, 7, 2_000, s, false), 1500, 'Retry-After wins over the backoff');
+    assert.equal(retryDelay(loading, 0, 10_001, s, false), undefined);
+    const refused = new ModelError('unreachable', 'Cannot reach Ollama at x (ECONNREFUSED).', { neverProcessed: true });
+    assert.ok(retryDelay(refused, 1, 0, s, false)! > 0);
+    assert.equal(retryDelay(refused, 2, 0, s, false), undefined);
+    const dropped = new ModelError('bad_response', 'dropped', { retryable: true });
+    assert.equal(retryDelay(dropped, 0, 0, s, false), undefined, 'a started generation is not sent again by the client');
+    assert.ok(retryDelay(dropped, 0, 0, s, true)! > 0, 'an idempotent call is');
+    assert.equal(retryAfterMs('3'), 3000);
+    assert.equal(retryAfterMs(new Date(Date.now() + 60_000).toUTCString())! > 50_000, true);
+    assert.equal(retryAfterMs('soon'), undefined);
+  });
+
+  it('a llama.cpp server that is still loading when the first-token time is up says "still loading", not "cannot be reached"', async () => {
+    const server = await startOaiServer({ flavor: 'llama.cpp', loadingMs: 60_000 });
+    servers.push(server);
+    const client = createModelClient(settingsFor(server.url, { provider: 'openai', model: 'm', firstTokenTimeoutMs: 1200 }));
+    const err = await rejectsWith(client.chat({ messages: user('hi') }), 'loading', /still loading the model after \d+ s \(HTTP 503: Loading model\).*--first-token-timeout/);
+    assert.equal(err.status, 503);
+    assert.ok(server.requests.length >= 2, 'it asked again meanwhile');
+  });
+
+  it('a request queued behind others that then gets no token says "queued"; a started answer that stops says "stalled"', async () => {
+    const server = await startOllamaServer({
+      numParallel: 1,
+      respond: (body) => {
+        const last = body.messages.at(-1)!.content;
+        if (last === 'slow') return { content: 'a'.repeat(80), chunkSize: 8, chunkDelayMs: 100 };
+        if (last === 'stuck') return { content: 'never', delayBeforeHeadersMs: 5000 };
+        return { content: 'abcdefgh'.repeat(4), fault: 'stall' };
+      },
+    });
+    servers.push(server);
+    const client = createModelClient(settingsFor(server.url, { firstTokenTimeoutMs: 600, requestTimeoutMs: 500 }));
+    const slow = client.chat({ messages: user('slow') });
+    while (server.activeGenerations === 0) await new Promise((r) => setTimeout(r, 10));
+    const stuck = client.chat({ messages: user('stuck') });
+    await slow;
+    const q = await rejectsWith(stuck, 'timeout', /queued this request for .* behind other requests.*\(queued, then first-token timeout\).*--max-parallel/);
+    assert.equal(q.timeout, 'queued');
+    const s = await rejectsWith(client.chat({ messages: user('stall') }), 'timeout', /stalled: it stopped streaming/);
+    assert.equal(s.timeout, 'stall');
+    assert.ok(s.usage && s.usage.completionTokens > 0, 'what streamed before the stall is counted');
   });
 });

@@ -271,7 +271,8 @@ describe('solve (end to end through the test server)', function () {
     assert.equal(outcome.stopReason, 'budget', outcome.error);
     assert.ok(outcome.notes.some((n) => /^Prompt shrunk: dropped the 1 oldest of 2 earlier attempt/.test(n)), outcome.notes.join('\n'));
     assert.deepEqual(notes, outcome.notes, 'every note was also an event');
-    assert.equal(chatBodies(server).at(-1)!.options?.num_ctx, 1400);
+    // The window came from /api/ps (the loaded model's); num_ctx is not sent, so Ollama keeps its own choice.
+    assert.equal(chatBodies(server).at(-1)!.options?.num_ctx, undefined);
   });
 
   it('stops at the token budget and caps num_predict to what is left', async () => {
@@ -337,13 +338,24 @@ describe('solve (end to end through the test server)', function () {
     assert.equal(whole!.verdict.passed, true, 'the whole function ran with the prompt imports as context');
   });
 
-  it('ends with an error outcome when the server fails mid-solve, keeping the attempts so far', async () => {
+  it('a server failing mid-solve costs the failed samples, not the task: the attempts so far are kept and the failure is named', async () => {
     const deps = await serve((_b, i) => (i === 0 ? WRONG_ADD : { content: 'CUDA error: out of memory', fault: 'http-500' }));
     const outcome = await solve(addTask, deps, { budget: budget() });
-    assert.equal(outcome.stopReason, 'error');
-    assert.match(outcome.error!, /HTTP 500: CUDA error: out of memory/);
+    assert.equal(outcome.stopReason, 'budget', outcome.error);
+    assert.equal(outcome.error, undefined);
+    assert.ok(outcome.notes.some((n) => /a model request failed, so one sample was lost.*HTTP 500: CUDA error: out of memory/.test(n)), outcome.notes.join('\n'));
     assert.equal(outcome.attempts.length, 1);
     assert.equal(outcome.best!.candidate.id, outcome.attempts[0]!.candidate.id);
+  });
+
+  it('ends in error only when no request of the task could be answered', async () => {
+    const deps = await serve(() => ({ content: 'CUDA error: out of memory', fault: 'http-500' }));
+    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2, rounds: 1 }) });
+    assert.equal(outcome.stopReason, 'error');
+    assert.match(outcome.error!, /HTTP 500: CUDA error: out of memory/);
+    assert.equal(outcome.attempts.length, 0);
+    // Round 0 lost both samples, so the refine round sampled afresh instead of refining nothing.
+    assert.equal(chatBodies(server!).length, 4);
   });
 
   it('stops as soon as a candidate is verified, aborting the other request in flight', async () => {

@@ -64,18 +64,38 @@ export function formatModelTable(rows: ModelRow[]): string {
 export async function runModels(opts: ModelOptionValues & { json?: boolean }, io: CliIo = processIo): Promise<number> {
   const settings = modelSettingsFromOptions(opts);
   const client = createModelClient(settings);
-  try {
-    const rows = await listModelRows(client);
-    if (opts.json) io.out(`${JSON.stringify(rows, null, 2)}\n`);
-    else if (rows.length === 0) {
-      io.out(`No models installed at ${settings.host}.\n`);
-      io.err(settings.provider === 'openai' ? 'Load a model on the server first.\n' : `Install one with \`ollama pull ${settings.model}\`.\n`);
-    } else io.out(`${formatModelTable(rows)}\n`);
-    return 0;
-  } catch (err) {
-    io.err(`crucible models: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+  const members = client.members;
+  if (members.length === 1) {
+    try {
+      const rows = await listModelRows(client);
+      if (opts.json) io.out(`${JSON.stringify(rows, null, 2)}\n`);
+      else if (rows.length === 0) {
+        io.out(`No models installed at ${settings.host}.\n`);
+        io.err(settings.provider === 'openai' ? 'Load a model on the server first.\n' : `Install one with \`ollama pull ${settings.model}\`.\n`);
+      } else io.out(`${formatModelTable(rows)}\n`);
+      return 0;
+    } catch (err) {
+      io.err(`crucible models: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
   }
+  // Several servers (--host given more than once): each one's models, under its URL.
+  const results = await Promise.all(
+    members.map(async (m) => {
+      try {
+        return { host: m.settings.host, models: await listModelRows(m) };
+      } catch (err) {
+        return { host: m.settings.host, error: err instanceof Error ? err.message : String(err) };
+      }
+    }),
+  );
+  if (opts.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
+  else {
+    const parts = results.map((r) => `${r.host}\n${r.models ? (r.models.length ? formatModelTable(r.models) : '(no models)') : `unreachable: ${r.error}`}`);
+    io.out(`${parts.join('\n\n')}\n`);
+  }
+  for (const r of results) if (r.error !== undefined) io.err(`crucible models: ${r.error}\n`);
+  return results.every((r) => r.error !== undefined) ? 1 : 0;
 }
 
 export function registerModels(program: Command, io: CliIo = processIo): void {

@@ -2,35 +2,51 @@
 //
 // - `ollama`: the official `ollama` package. Chat always streams (so timeouts and cancel work) through
 //   an AbortableAsyncIterator; cancel calls its `abort()` and aborts the fetch, which closes the HTTP
-//   connection so Ollama stops generating. `num_ctx` is always sent explicitly: the configured value, or
-//   the model's own context length capped at DEFAULT_NUM_CTX_CAP, pinned per model for the client's
-//   life (a changing num_ctx makes Ollama reload the model).
-// - `openai`: any OpenAI-compatible /v1 server, with fetch and server-sent events. It cannot set num_ctx.
+//   connection so Ollama stops generating. `think` is always sent (false unless turned on), and the
+//   model's `thinking` is kept apart from the answer. When num_ctx is sent: see `contextPlan`.
+// - `openai`: any OpenAI-compatible /v1 server (vLLM, llama.cpp's llama-server, LM Studio), with fetch and
+//   server-sent events. It cannot set num_ctx; it reads the window from llama.cpp's /props or the model
+//   list, accepts any model name when the server serves exactly one model, and keeps `reasoning` /
+//   `reasoning_content` apart from the answer.
 //
 // Both: the caller's AbortSignal end to end; a first-token timeout separate from the stall timeout
-// between chunks; at most `maxParallel` chat requests in flight per client (queued requests can be
-// cancelled); retries with backoff for idempotent calls only (tags, show, version, /v1/models), never for
-// chat; usage (tokens, duration) per answer; ModelError with a fix in every message. Headers are sent
-// on every request and never logged or put in messages.
+// between chunks, that does not run while the request is queued behind our other requests to the same
+// server; at most `maxParallel` chat requests in flight per client, lowered to the parallelism the server
+// turns out to have; retries with backoff for idempotent calls, and for chat only when the request never
+// reached the model (refused connection while starting, 503 while loading), honouring Retry-After; usage
+// (tokens, duration) per answer and on failures; ModelError with a fix in every message. Headers are sent
+// on every request and never logged or put in messages. Several hosts make a pool (pool.ts).
 
 import { Ollama } from 'ollama';
 import type { ChatResponse, ProgressResponse } from 'ollama';
-import { ModelError, cancelledError, modelMissingError } from './errors';
+import { ModelError, badHostError, cancelledError, loadingError, modelMissingError } from './errors';
 import { Limiter } from './limiter';
+import { createPool } from './pool';
 import { estimateMessagesTokens, estimateTokens } from './promptBudget';
 import {
   type ExchangeState,
   type FetchLike,
+  HostActivity,
   MalformedLineError,
   RequestGuard,
+  createHttpFetch,
   guardedFetch,
+  retryDelay,
+  sleep,
   toModelError,
   withRetries,
 } from './transport';
-import type { ChatRequest, ChatResult, GenerationOptions, ModelClient, ModelInfo, ModelSettings, PullProgress } from './types';
+import type { ChatMessage, ChatRequest, ChatResult, GenerationOptions, ModelClient, ModelInfo, ModelSettings, PullProgress } from './types';
+import type { Usage } from '../types';
 
-/** Largest num_ctx pinned automatically when crucible.generation.numCtx is 0 (KV cache memory grows with it). */
+/** Largest num_ctx sent automatically to an old Ollama that cannot report its window (KV cache memory grows with it). */
 export const DEFAULT_NUM_CTX_CAP = 16384;
+
+/**
+ * When a model reasons (thinking turned on, or a server that streams reasoning whatever we ask), the token
+ * limit is multiplied by this, so that the thinking cannot use up the room the answer needs.
+ */
+export const THINKING_BUDGET_FACTOR = 4;
 
 /** What the server says about one model. */
 export interface ModelDetails {
@@ -46,8 +62,10 @@ export interface ModelDetails {
 export interface CrucibleModelClient extends ModelClient {
   /** Raw facts about a model (context length as trained, Modelfile num_ctx). `contextLength()` is the window actually used. */
   showModel(model?: string, signal?: AbortSignal): Promise<ModelDetails>;
-  /** Chat requests running now / waiting for a slot. */
-  readonly load: { active: number; queued: number };
+  /** Chat requests running now / waiting for a slot, and how many may run at once (after learning the server's parallelism). */
+  readonly load: { active: number; queued: number; capacity: number };
+  /** One client per server: a pool's members, or this client itself. */
+  readonly members: CrucibleModelClient[];
 }
 
 export interface ModelClientDeps {
@@ -60,20 +78,48 @@ export function redactSettings(settings: ModelSettings): Omit<ModelSettings, 'he
 }
 
 export function createModelClient(settings: ModelSettings, deps: ModelClientDeps = {}): CrucibleModelClient {
-  const fetchImpl: FetchLike = deps.fetch ?? globalThis.fetch.bind(globalThis);
+  const fetchImpl: FetchLike = deps.fetch ?? createHttpFetch(settings);
+  const hosts = (settings.hosts && settings.hosts.length > 0 ? settings.hosts : [settings.host]).map((h) => normalizeHost(h, settings.provider));
+  const unique = [...new Set(hosts)];
   const clean: ModelSettings = {
     ...settings,
-    host: normalizeHost(settings.host, settings.provider),
+    host: unique[0]!,
     headers: { ...(settings.headers ?? {}) },
     options: { ...(settings.options ?? {}) },
     maxParallel: Math.max(1, Math.floor(settings.maxParallel || 1)),
     maxRetries: Math.max(0, Math.floor(settings.maxRetries ?? 0)),
   };
-  return clean.provider === 'openai' ? new OpenAiClient(clean, fetchImpl) : new OllamaClient(clean, fetchImpl);
+  delete clean.hosts;
+  const one = (host: string): CrucibleModelClient => {
+    const s = { ...clean, host };
+    return s.provider === 'openai' ? new OpenAiClient(s, fetchImpl) : new OllamaClient(s, fetchImpl);
+  };
+  if (unique.length === 1) return one(unique[0]!);
+  return createPool({ ...clean, hosts: unique }, unique.map(one));
+}
+
+/** Why a host setting cannot be a server URL, or undefined when it can. `http//x` and `http:/x` are typos, not host names. */
+export function hostProblem(host: string): string | undefined {
+  const h = host.trim();
+  if (!h) return 'it is empty';
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/]/i.test(h)) {
+    try {
+      const u = new URL(h);
+      if (!u.hostname) return 'it has no host name';
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return `the scheme must be http or https, not ${u.protocol.replace(/:$/, '')}`;
+      return undefined;
+    } catch {
+      return 'it is not a valid URL';
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:?\/\/?/i.test(h) && /^(https?)(:\/(?!\/)|\/\/|:(?!\d))/i.test(h)) return 'the scheme is mistyped: write http://host:port';
+  if (/\s/.test(h)) return 'it contains spaces';
+  return undefined;
 }
 
 function normalizeHost(host: string, provider: ModelSettings['provider']): string {
   let h = (host || '').trim() || (provider === 'openai' ? 'http://127.0.0.1:11434/v1' : 'http://127.0.0.1:11434');
+  if (hostProblem(h) !== undefined) return h; // reported by the first request (see BaseClient.hostCheck)
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(h)) h = `http://${h}`;
   h = h.replace(/\/+$/, '');
   if (provider === 'openai') {
@@ -93,30 +139,94 @@ function keepAliveValue(k: string | undefined): string | number | undefined {
   return /^-?\d+$/.test(k.trim()) ? Number(k.trim()) : k.trim();
 }
 
-function emptyAnswerError(settings: ModelSettings, model: string, doneReason: string | undefined): ModelError {
-  const why = doneReason === 'length' ? ' It hit the token limit before writing anything: raise crucible.generation.numPredict (CLI: --num-predict).' : ' Try again, or pick another model with Crucible: Select Model.';
-  return new ModelError('bad_response', `${model} at ${settings.host} returned an empty answer (done_reason: ${doneReason ?? 'none'}).${why}`, {
+/** Ollama's rule: a name without a tag means `:latest`. */
+function ollamaName(name: string): string {
+  const tail = name.slice(name.lastIndexOf('/') + 1);
+  return tail.includes(':') ? name : `${name}:latest`;
+}
+
+function emptyAnswerError(settings: ModelSettings, model: string, doneReason: string | undefined, reasoning: string, limit: number | undefined): ModelError {
+  const cut = doneReason === 'length';
+  const why = cut
+    ? ` It hit the token limit${limit !== undefined ? ` of ${limit}` : ''}${reasoning ? ' while still thinking' : ''} before writing the answer: raise crucible.generation.numPredict (CLI: --num-predict)${reasoning ? ', or leave thinking off' : ''}.`
+    : ' Try again, or pick another model with Crucible: Select Model.';
+  return new ModelError('bad_response', `${model} at ${settings.host} returned an empty answer (done_reason: ${doneReason ?? 'none'}${reasoning ? `, after ${reasoning.length} characters of reasoning` : ''}).${why}`, {
     host: settings.host,
     model,
+    lengthCut: cut,
   });
+}
+
+/** The token limit to send: the answer's own, plus room for thinking when the model thinks. */
+function answerLimit(numPredict: number | undefined, thinks: boolean): number | undefined {
+  if (numPredict === undefined || numPredict <= 0) return numPredict;
+  return thinks ? numPredict * THINKING_BUDGET_FACTOR : numPredict;
+}
+
+/** What a failed request still cost, estimated from what streamed. */
+function failedUsage(messages: ChatMessage[], text: string, reasoning: string, started: number): Usage {
+  return { promptTokens: estimateMessagesTokens(messages), completionTokens: estimateTokens(text) + estimateTokens(reasoning), durationMs: Date.now() - started };
 }
 
 abstract class BaseClient {
   protected readonly limiter: Limiter;
+  /** Requests in flight to this server, shared by their guards (queue-aware first-token timer, learned parallelism). */
+  readonly activity = new HostActivity();
 
   constructor(
     readonly settings: ModelSettings,
     protected readonly fetchImpl: FetchLike,
   ) {
     this.limiter = new Limiter(settings.maxParallel);
+    // Never run more at once than the server does: the extra requests would only wait in its queue.
+    this.activity.onLearned((n) => this.limiter.setMax(Math.min(settings.maxParallel, n)));
   }
 
-  get load(): { active: number; queued: number } {
-    return { active: this.limiter.active, queued: this.limiter.queued };
+  get load(): { active: number; queued: number; capacity: number } {
+    return { active: this.limiter.active, queued: this.limiter.queued, capacity: this.limiter.max };
   }
 
+  get members(): CrucibleModelClient[] {
+    return [this as unknown as CrucibleModelClient];
+  }
+
+  /** Throws for a host setting that cannot work, before any request (a typo must not read as "start the server"). */
+  protected hostCheck(): void {
+    const why = hostProblem(this.settings.host);
+    if (why !== undefined) throw badHostError(this.settings, why);
+  }
+
+  /**
+   * One chat request, sent again (with backoff, honouring Retry-After) only when it never reached the model:
+   * a refused connection while the server starts, or 503 while it loads the model (llama.cpp answers
+   * "Loading model" on every path) for as long as the first-token timeout allows a load to take.
+   */
   async chat(request: ChatRequest): Promise<ChatResult> {
-    return this.limiter.run(() => this.chatNow(request), request.signal, () => cancelledError(this.settings));
+    this.hostCheck();
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      let delay: number | undefined;
+      try {
+        return await this.limiter.run(() => this.chatNow(request), request.signal, () => cancelledError(this.settings));
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err;
+        const elapsed = performance.now() - started;
+        delay = retryDelay(err, attempt, elapsed, this.settings, false);
+        if (delay === undefined) {
+          if (err.kind === 'loading') {
+            const e = loadingError(this.settings, elapsed, 'Loading model', this.settings.model);
+            if (err.usage) e.usage = err.usage;
+            throw e;
+          }
+          throw err;
+        }
+      }
+      try {
+        await sleep(delay, request.signal);
+      } catch {
+        throw cancelledError(this.settings);
+      }
+    }
   }
 
   protected abstract chatNow(request: ChatRequest): Promise<ChatResult>;
@@ -126,9 +236,15 @@ abstract class BaseClient {
   }
 }
 
+/** How the context window is handled for one model: the window to budget prompts with, and the num_ctx to send, if any. */
+interface ContextPlan {
+  window?: number;
+  send?: number;
+}
+
 class OllamaClient extends BaseClient implements CrucibleModelClient {
   private readonly details = new Map<string, Promise<ModelDetails>>();
-  private readonly pinnedCtx = new Map<string, number | undefined>();
+  private readonly plans = new Map<string, Promise<ContextPlan>>();
 
   private ollama(signal: AbortSignal, state: ExchangeState, watch: boolean): Ollama {
     return new Ollama({ host: this.settings.host, headers: this.settings.headers, fetch: guardedFetch(this.fetchImpl, signal, state, watch) });
@@ -139,13 +255,17 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
     const model = s.model;
     const options = this.mergedOptions(request);
     if (options.num_ctx === undefined) {
-      const pinned = await this.pinnedContext(model, request.signal);
-      if (pinned !== undefined) options.num_ctx = pinned;
+      const plan = await this.contextPlan(model, request.signal);
+      if (plan.send !== undefined) options.num_ctx = plan.send;
     }
-    const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs);
+    const think = request.think ?? s.think ?? false;
+    const limit = answerLimit(options.num_predict, think);
+    if (limit !== undefined) options.num_predict = limit;
+    const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs, 'first-token', this.activity);
     const state: ExchangeState = { headersReceived: false };
     const started = Date.now();
     let text = '';
+    let reasoning = '';
     let final: ChatResponse | undefined;
     try {
       const client = this.ollama(guard.signal, state, true);
@@ -155,6 +275,9 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
         messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
         stream: true,
         options,
+        // Sent either way: Ollama 0.12+ thinks by default when the model can (server/routes.go ChatHandler
+        // sets Think to true when the request leaves it out), and false is accepted by every model.
+        think,
         ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
       });
       guard.onAbort(() => stream.abort());
@@ -162,6 +285,8 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
       // and only then evaluate the prompt.
       for await (const part of stream) {
         guard.progress();
+        const thought = part.message?.thinking ?? '';
+        if (thought) reasoning += thought;
         const piece = part.message?.content ?? '';
         if (piece) {
           text += piece;
@@ -171,32 +296,105 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
       }
       if (guard.reason) throw new Error('aborted');
     } catch (err) {
-      throw toModelError(err, { settings: s, guard, state, model, what: `generating with ${model}`, partialText: text });
+      const e = toModelError(err, { settings: s, guard, state, model, what: `generating with ${model}`, partialText: text });
+      e.usage = failedUsage(request.messages, text, reasoning, started);
+      throw e;
     } finally {
       guard.dispose();
     }
-    if (!text.trim()) throw emptyAnswerError(s, model, final?.done_reason);
     const promptTokens = typeof final?.prompt_eval_count === 'number' ? final.prompt_eval_count : estimateMessagesTokens(request.messages);
-    const completionTokens = typeof final?.eval_count === 'number' ? final.eval_count : estimateTokens(text);
+    const completionTokens = typeof final?.eval_count === 'number' ? final.eval_count : estimateTokens(text) + estimateTokens(reasoning);
     const durationMs = typeof final?.total_duration === 'number' && final.total_duration > 0 ? final.total_duration / 1e6 : Date.now() - started;
+    if (!text.trim()) {
+      const e = emptyAnswerError(s, model, final?.done_reason, reasoning, options.num_predict);
+      e.usage = { promptTokens, completionTokens, durationMs };
+      throw e;
+    }
     return {
       text,
       model: final?.model ?? model,
       usage: { promptTokens, completionTokens, durationMs },
       ...(final?.done_reason ? { doneReason: final.done_reason } : {}),
+      ...(reasoning ? { reasoning } : {}),
+      host: s.host,
     };
   }
 
-  /** The num_ctx sent with every chat for this model: configured, else min(model context, cap), else the Modelfile's. */
-  private async pinnedContext(model: string, signal?: AbortSignal): Promise<number | undefined> {
-    if (this.pinnedCtx.has(model)) return this.pinnedCtx.get(model);
+  /**
+   * When to send num_ctx, decided once per model and kept (a changed num_ctx makes Ollama reload the model):
+   *
+   * 1. crucible.generation.numCtx set: send it. The user asked for that window.
+   * 2. The Modelfile sets num_ctx: send nothing. Ollama uses it anyway; budget prompts with it.
+   * 3. /api/ps reports the loaded model's `context_length` (Ollama 0.9.6+, api/types.go
+   *    ProcessModelResponse): send nothing and budget with it. That window is what OLLAMA_CONTEXT_LENGTH or
+   *    Ollama's own VRAM-based choice picked; sending num_ctx would switch those off (server/routes.go
+   *    `usesAutomaticNumCtx` is false as soon as the request has num_ctx, so the load-time OOM fallback in
+   *    sched.go `reduceAutoNumCtxForLoadOOM` no longer applies) and reload the model. A model that is not
+   *    loaded yet is loaded first with an empty chat (docs/api.md "Load a model"), then asked for again.
+   * 4. An Ollama that reports no context_length (older than 0.9.6) defaults to 2048 or 4096 tokens and
+   *    truncates longer prompts silently: send the model's trained context, capped at DEFAULT_NUM_CTX_CAP.
+   */
+  private contextPlan(model: string, signal?: AbortSignal): Promise<ContextPlan> {
+    const cached = this.plans.get(model);
+    if (cached) return cached;
+    const p = this.decideContext(model, signal);
+    this.plans.set(model, p);
+    p.catch(() => this.plans.delete(model));
+    return p;
+  }
+
+  private async decideContext(model: string, signal?: AbortSignal): Promise<ContextPlan> {
+    const configured = this.settings.options.num_ctx;
+    if (configured !== undefined && configured > 0) return { window: configured, send: configured };
     const d = await this.showModel(model, signal);
-    const value = d.contextLength !== undefined ? Math.min(d.contextLength, DEFAULT_NUM_CTX_CAP) : d.numCtxParameter;
-    this.pinnedCtx.set(model, value);
-    return value;
+    if (d.numCtxParameter !== undefined) return { window: d.numCtxParameter };
+    let loaded = await this.loadedContext(model, signal);
+    if (loaded.reports && loaded.window === undefined) {
+      await this.loadModel(model, signal);
+      loaded = await this.loadedContext(model, signal);
+    }
+    if (loaded.window !== undefined) return { window: loaded.window };
+    if (d.contextLength !== undefined) {
+      const value = Math.min(d.contextLength, DEFAULT_NUM_CTX_CAP);
+      return { window: value, send: value };
+    }
+    return {};
+  }
+
+  /** The loaded model's window from /api/ps; `reports` tells whether this Ollama reports windows at all. */
+  private async loadedContext(model: string, signal?: AbortSignal): Promise<{ window?: number; reports: boolean }> {
+    let ps: { models?: { name?: string; model?: string; context_length?: unknown }[] };
+    try {
+      ps = (await withRetries(this.settings, 'listing loaded models', signal, async (guard, state) => this.ollama(guard.signal, state, false).ps())) as unknown as typeof ps;
+    } catch (err) {
+      if (err instanceof ModelError && (err.kind === 'cancelled' || err.kind === 'unreachable')) throw err;
+      return { reports: false };
+    }
+    const list = Array.isArray(ps?.models) ? ps.models : [];
+    const want = ollamaName(model);
+    const entry = list.find((m) => ollamaName(m.name ?? m.model ?? '') === want);
+    const reports = list.some((m) => typeof m.context_length === 'number') || list.length === 0;
+    if (entry && typeof entry.context_length === 'number' && entry.context_length > 0) return { window: entry.context_length, reports: true };
+    return { reports: reports && !entry };
+  }
+
+  /** Loads the model without generating (an empty chat, docs/api.md), bounded by the first-token timeout. */
+  private async loadModel(model: string, signal?: AbortSignal): Promise<void> {
+    const s = this.settings;
+    const guard = new RequestGuard(signal, s.firstTokenTimeoutMs, s.firstTokenTimeoutMs);
+    const state: ExchangeState = { headersReceived: false };
+    try {
+      const keepAlive = keepAliveValue(s.keepAlive);
+      await this.ollama(guard.signal, state, false).chat({ model, messages: [], stream: false, ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}) });
+    } catch (err) {
+      throw toModelError(err, { settings: s, guard, state, model, what: `loading ${model}` });
+    } finally {
+      guard.dispose();
+    }
   }
 
   async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+    this.hostCheck();
     return withRetries(this.settings, 'listing models', signal, async (guard, state) => {
       const list = await this.ollama(guard.signal, state, false).list();
       if (!list || !Array.isArray(list.models)) throw new SyntaxError('no "models" array in /api/tags');
@@ -212,6 +410,11 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   }
 
   showModel(model = this.settings.model, signal?: AbortSignal): Promise<ModelDetails> {
+    try {
+      this.hostCheck();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const cached = this.details.get(model);
     if (cached) return cached;
     const p = withRetries(
@@ -244,11 +447,13 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   }
 
   async contextLength(model = this.settings.model, signal?: AbortSignal): Promise<number | undefined> {
+    this.hostCheck();
     if (this.settings.options.num_ctx !== undefined && this.settings.options.num_ctx > 0) return this.settings.options.num_ctx;
-    return this.pinnedContext(model, signal);
+    return (await this.contextPlan(model, signal)).window;
   }
 
   async pull(model: string, onProgress: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
+    this.hostCheck();
     const s = this.settings;
     const guard = new RequestGuard(signal, s.firstTokenTimeoutMs, s.requestTimeoutMs);
     const state: ExchangeState = { headersReceived: false };
@@ -280,10 +485,11 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
     }
     if (!ok) throw new ModelError('bad_response', `Pulling '${model}' from ${s.host} ended without "success". Run \`ollama pull ${model}\` in a terminal to see why.`, { host: s.host, model });
     this.details.delete(model);
-    this.pinnedCtx.delete(model);
+    this.plans.delete(model);
   }
 
   async version(signal?: AbortSignal): Promise<string> {
+    this.hostCheck();
     return withRetries(this.settings, 'reading the server version', signal, async (guard, state) => {
       const v = await this.ollama(guard.signal, state, false).version();
       if (!v || typeof v.version !== 'string') throw new SyntaxError('no "version" in /api/version');
@@ -292,11 +498,27 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   }
 }
 
+interface OpenAiDelta {
+  content?: string | null;
+  /** vLLM (vllm/entrypoints/openai/chat_completion/serving.py, DeltaMessage.reasoning). */
+  reasoning?: string | null;
+  /** llama.cpp (--reasoning-format deepseek, the default) and older vLLM. */
+  reasoning_content?: string | null;
+}
+
 interface OpenAiChunk {
-  choices?: { delta?: { content?: string | null }; message?: { content?: string | null }; finish_reason?: string | null }[];
+  choices?: { delta?: OpenAiDelta; message?: OpenAiDelta; finish_reason?: string | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   model?: string;
   error?: unknown;
+}
+
+/** One entry of /v1/models, with the context fields vLLM (max_model_len) and llama.cpp (meta) report. */
+interface OpenAiModelEntry {
+  id: string;
+  max_model_len?: number;
+  owned_by?: string;
+  meta?: { n_ctx?: number; n_ctx_train?: number };
 }
 
 function openAiErrorText(body: string): string {
@@ -314,6 +536,11 @@ function openAiErrorText(body: string): string {
 }
 
 class OpenAiClient extends BaseClient implements CrucibleModelClient {
+  /** Models seen reasoning: their token limit gets room for the thinking. */
+  private readonly thinks = new Set<string>();
+  private entries: Promise<OpenAiModelEntry[]> | undefined;
+  private props: Promise<{ nCtx?: number; slots?: number }> | undefined;
+
   private headers(extra?: { [k: string]: string }): { [k: string]: string } {
     return { Accept: 'application/json', ...(extra ?? {}), ...this.settings.headers };
   }
@@ -321,14 +548,28 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
   /** Throws a ModelError for a non-2xx response. */
   private async checkOk(res: Response, model?: string): Promise<void> {
     if (res.ok) return;
-    const text = openAiErrorText(await res.text().catch(() => ''));
-    // ResponseError-shaped, so toModelError maps 404 "not found" to model_missing and the rest to http.
-    throw Object.assign(new Error(text), { status_code: res.status, error: text, model });
+    const raw = await res.text().catch(() => '');
+    const text = openAiErrorText(raw);
+    // ResponseError-shaped, so toModelError maps 404 "not found" to model_missing, 503 "Loading model" to
+    // loading, llama.cpp's exceed_context_size_error to the prompt-size error, and the rest to http.
+    throw Object.assign(new Error(text), { status_code: res.status, error: text, body: raw, model });
+  }
+
+  /**
+   * The name to send. llama.cpp without --alias lists the GGUF path as its only model and serves any name;
+   * vLLM with one model rejects other names. So when the server serves exactly one model, that one is used
+   * whatever it is called here.
+   */
+  private async servedName(model: string, signal?: AbortSignal): Promise<string> {
+    const list = await this.modelEntries(signal);
+    if (list.length === 1 && list[0]!.id !== model) return list[0]!.id;
+    // Several models: the server decides (LM Studio loads unlisted models on demand; others answer 404).
+    return model;
   }
 
   protected async chatNow(request: ChatRequest): Promise<ChatResult> {
     const s = this.settings;
-    const model = s.model;
+    const model = await this.servedName(s.model, request.signal);
     const o = this.mergedOptions(request);
     const body: { [k: string]: unknown } = {
       model,
@@ -339,12 +580,14 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     if (o.temperature !== undefined) body.temperature = o.temperature;
     if (o.top_p !== undefined) body.top_p = o.top_p;
     if (o.seed !== undefined) body.seed = o.seed;
-    if (o.num_predict !== undefined) body.max_tokens = o.num_predict;
+    const limit = answerLimit(o.num_predict, this.thinks.has(model) || (request.think ?? s.think ?? false));
+    if (limit !== undefined) body.max_tokens = limit;
     if (o.stop && o.stop.length) body.stop = o.stop;
-    const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs);
+    const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs, 'first-token', this.activity);
     const state: ExchangeState = { headersReceived: false };
     const started = Date.now();
     let text = '';
+    let reasoning = '';
     let finish: string | undefined;
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     let answeredModel: string | undefined;
@@ -355,7 +598,7 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
         headers: this.headers({ 'Content-Type': 'application/json', Accept: 'text/event-stream' }),
         body: JSON.stringify(body),
       });
-      await this.checkOk(res, model);
+      await this.checkOk(res, s.model);
       if (!res.body) throw new SyntaxError('no response body');
       let sawDone = false;
       for await (const data of sseData(res.body)) {
@@ -370,6 +613,7 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
         } catch {
           throw new MalformedSse(data);
         }
+        // vLLM sends `data: {"error": …}` then `data: [DONE]`; llama.cpp sends the error event and closes.
         if (chunk.error !== undefined) {
           state.streamError = typeof chunk.error === 'string' ? chunk.error : openAiErrorText(JSON.stringify({ error: chunk.error }));
           throw new Error(state.streamError);
@@ -377,7 +621,13 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
         if (chunk.model) answeredModel = chunk.model;
         if (chunk.usage) usage = chunk.usage;
         const choice = chunk.choices?.[0];
-        const piece = choice?.delta?.content ?? choice?.message?.content ?? '';
+        const delta = choice?.delta ?? choice?.message;
+        const thought = delta?.reasoning ?? delta?.reasoning_content ?? '';
+        if (thought) {
+          reasoning += thought;
+          this.thinks.add(model);
+        }
+        const piece = delta?.content ?? '';
         if (piece) {
           text += piece;
           request.onToken?.(piece);
@@ -387,32 +637,40 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
       if (guard.reason) throw new Error('aborted');
       if (!sawDone && !finish) throw new Error('stream ended without [DONE] or a finish_reason');
     } catch (err) {
-      const e = err instanceof MalformedSse ? malformedAsLine(err) : err;
-      throw toModelError(e, { settings: s, guard, state, model, what: `generating with ${model}`, partialText: text });
+      const e = toModelError(err instanceof MalformedSse ? malformedAsLine(err) : err, { settings: s, guard, state, model: s.model, what: `generating with ${s.model}`, partialText: text });
+      e.usage = failedUsage(request.messages, text, reasoning, started);
+      throw e;
     } finally {
       guard.dispose();
     }
-    if (!text.trim()) throw emptyAnswerError(s, model, finish);
+    const used: Usage = {
+      promptTokens: usage?.prompt_tokens ?? estimateMessagesTokens(request.messages),
+      completionTokens: usage?.completion_tokens ?? estimateTokens(text) + estimateTokens(reasoning),
+      durationMs: Date.now() - started,
+    };
+    if (!text.trim()) {
+      const e = emptyAnswerError(s, s.model, finish, reasoning, limit);
+      e.usage = used;
+      throw e;
+    }
     return {
       text,
       model: answeredModel ?? model,
-      usage: {
-        promptTokens: usage?.prompt_tokens ?? estimateMessagesTokens(request.messages),
-        completionTokens: usage?.completion_tokens ?? estimateTokens(text),
-        durationMs: Date.now() - started,
-      },
+      usage: used,
       ...(finish ? { doneReason: finish } : {}),
+      ...(reasoning ? { reasoning } : {}),
+      host: s.host,
     };
   }
 
-  private async getJson(path: string, what: string, signal?: AbortSignal, model?: string): Promise<unknown> {
+  private async getJson(path: string, what: string, signal?: AbortSignal, model?: string, base = this.settings.host): Promise<unknown> {
     return withRetries(
       this.settings,
       what,
       signal,
       async (guard, state) => {
         const f = guardedFetch(this.fetchImpl, guard.signal, state, false);
-        const res = await f(`${this.settings.host}${path}`, { headers: this.headers() });
+        const res = await f(`${base}${path}`, { headers: this.headers() });
         await this.checkOk(res, model);
         return (await res.json()) as unknown;
       },
@@ -420,26 +678,76 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     );
   }
 
-  private async modelEntries(signal?: AbortSignal): Promise<{ id: string; max_model_len?: number; owned_by?: string }[]> {
-    const j = (await this.getJson('/models', 'listing models', signal)) as { data?: unknown };
-    if (!j || !Array.isArray(j.data)) throw new ModelError('bad_response', `${this.settings.host}/models did not return a model list. Check that crucible.ollama.host is the server's base URL including /v1.`, { host: this.settings.host });
-    return j.data.filter((d): d is { id: string } => !!d && typeof (d as { id?: unknown }).id === 'string');
+  private modelEntries(signal?: AbortSignal): Promise<OpenAiModelEntry[]> {
+    if (this.entries) return this.entries;
+    const p = (async () => {
+      const j = (await this.getJson('/models', 'listing models', signal)) as { data?: unknown };
+      if (!j || !Array.isArray(j.data)) throw new ModelError('bad_response', `${this.settings.host}/models did not return a model list. Check that crucible.ollama.host is the server's base URL including /v1.`, { host: this.settings.host });
+      return j.data.filter((d): d is OpenAiModelEntry => !!d && typeof (d as { id?: unknown }).id === 'string');
+    })();
+    // Kept for the client's life once it succeeds (a server's model list does not change under a run).
+    this.entries = p;
+    p.catch(() => {
+      if (this.entries === p) this.entries = undefined;
+    });
+    return p;
+  }
+
+  /**
+   * llama.cpp's /props (at the server root, not under /v1): `default_generation_settings.n_ctx` is the
+   * context of one slot, the window a request really gets, and `total_slots` how many requests run at once
+   * (tools/server/server-context.cpp get_props). Other servers answer 404; that is fine.
+   */
+  private serverProps(signal?: AbortSignal): Promise<{ nCtx?: number; slots?: number }> {
+    if (this.props) return this.props;
+    const root = this.settings.host.replace(/\/v1$/, '');
+    const p = (async () => {
+      try {
+        const j = (await this.getJson('/props', 'reading /props', signal, undefined, root)) as { default_generation_settings?: { n_ctx?: unknown }; total_slots?: unknown };
+        const out: { nCtx?: number; slots?: number } = {};
+        if (typeof j?.default_generation_settings?.n_ctx === 'number' && j.default_generation_settings.n_ctx > 0) out.nCtx = j.default_generation_settings.n_ctx;
+        if (typeof j?.total_slots === 'number' && j.total_slots > 0) out.slots = j.total_slots;
+        return out;
+      } catch (err) {
+        if (err instanceof ModelError && (err.kind === 'cancelled' || err.kind === 'unreachable')) throw err;
+        return {};
+      }
+    })();
+    this.props = p;
+    p.catch(() => (this.props = undefined));
+    return p;
   }
 
   async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+    this.hostCheck();
+    this.entries = undefined; // an explicit listing asks again
     return (await this.modelEntries(signal)).map((d) => ({ name: d.id }));
   }
 
   async showModel(model = this.settings.model, signal?: AbortSignal): Promise<ModelDetails> {
-    const entry = (await this.modelEntries(signal)).find((d) => d.id === model);
+    this.hostCheck();
+    const list = await this.modelEntries(signal);
+    const entry = list.find((d) => d.id === model) ?? (list.length === 1 ? list[0] : undefined);
     if (!entry) throw modelMissingError(this.settings, model);
-    return { name: model, ...(typeof entry.max_model_len === 'number' ? { contextLength: entry.max_model_len } : {}) };
+    const trained = typeof entry.max_model_len === 'number' ? entry.max_model_len : typeof entry.meta?.n_ctx_train === 'number' ? entry.meta.n_ctx_train : undefined;
+    return { name: entry.id, ...(trained !== undefined ? { contextLength: trained } : {}) };
   }
 
-  /** The configured num_ctx if set (the server decides; /v1 cannot change it), else what the server reports (vLLM's max_model_len). */
+  /**
+   * The configured num_ctx if set (the server decides; /v1 cannot change it), else what the server reports:
+   * llama.cpp's per-slot n_ctx (/props, or `meta.n_ctx` in newer model lists), vLLM's max_model_len, or
+   * llama.cpp's `meta.n_ctx_train`.
+   */
   async contextLength(model = this.settings.model, signal?: AbortSignal): Promise<number | undefined> {
+    this.hostCheck();
     if (this.settings.options.num_ctx !== undefined && this.settings.options.num_ctx > 0) return this.settings.options.num_ctx;
-    return (await this.showModel(model, signal)).contextLength;
+    const [details, props] = await Promise.all([this.showModel(model, signal), this.serverProps(signal)]);
+    if (props.slots !== undefined) this.activity.learn(props.slots);
+    if (props.nCtx !== undefined) return props.nCtx;
+    const list = await this.modelEntries(signal);
+    const entry = list.find((d) => d.id === details.name);
+    if (typeof entry?.meta?.n_ctx === 'number' && entry.meta.n_ctx > 0) return entry.meta.n_ctx;
+    return details.contextLength;
   }
 }
 

@@ -129,9 +129,82 @@ function isolationSummary(r: IsolationReport): { status: CheckStatus; detail: st
   };
 }
 
+/** The server check and the model check for one server. */
+async function serverChecks(client: ModelClient, signal: AbortSignal | undefined): Promise<Check[]> {
+  const s = client.settings;
+  const checks: Check[] = [];
+  // Server: version (Ollama) or the model list (OpenAI-compatible) proves it answers.
+  let reachable = false;
+  let installed: string[] = [];
+  try {
+    const version = client.version ? await client.version(signal) : undefined;
+    const models = await client.listModels(signal);
+    installed = models.map((m) => m.name);
+    reachable = true;
+    checks.push({
+      id: 'server',
+      title: 'Model server',
+      status: 'ok',
+      detail: `${serverName(s)}${version ? ` ${version}` : ''} at ${s.host}, ${models.length} model(s)`,
+      required: true,
+    });
+  } catch (err) {
+    checks.push({ id: 'server', title: 'Model server', status: 'fail', ...fixOf(err), required: true });
+  }
+
+  if (!reachable) {
+    checks.push({ id: 'model', title: 'Model', status: 'skip', detail: `${s.model}: not checked (the server at ${s.host} is not reachable)`, required: true });
+    return checks;
+  }
+  const want = s.provider === 'openai' ? s.model : normalizeName(s.model);
+  const listed = installed.some((n) => (s.provider === 'openai' ? n : normalizeName(n)) === want);
+  // An OpenAI-compatible server with exactly one model serves it under any name (llama.cpp without --alias lists its GGUF path).
+  const servedAs = !listed && s.provider === 'openai' && installed.length === 1 ? installed[0] : undefined;
+  if (!listed && servedAs === undefined) {
+    const some = installed.slice(0, 5).join(', ');
+    checks.push({
+      id: 'model',
+      title: 'Model',
+      status: 'fail',
+      detail: `${s.model} is not installed at ${s.host}${installed.length ? ` (installed: ${some}${installed.length > 5 ? ', …' : ''})` : ' (no models installed)'}`,
+      fix:
+        s.provider === 'openai'
+          ? 'Pick a model the server offers: set crucible.model (CLI: --model), see `crucible models --provider openai`.'
+          : `Run \`ollama pull ${s.model}\`, or pick an installed model with Crucible: Select Model (CLI: --model, see \`crucible models\`).`,
+      required: true,
+    });
+    return checks;
+  }
+  let ctxText = 'context length unknown';
+  let status: CheckStatus = 'ok';
+  let fix: string | undefined;
+  try {
+    const used = await client.contextLength(s.model, signal);
+    const show = (client as { showModel?: (m: string, sig?: AbortSignal) => Promise<{ contextLength?: number }> }).showModel;
+    const trained = show ? (await show.call(client, s.model, signal)).contextLength : undefined;
+    if (used !== undefined) {
+      ctxText = `context ${used} tokens${trained !== undefined && trained !== used ? ` (the model supports ${trained})` : ''}`;
+      if (used < 4096) {
+        status = 'warn';
+        fix = 'A context under 4096 tokens leaves little room for feedback: raise crucible.generation.numCtx (CLI: --num-ctx) if the model supports it.';
+      }
+    } else if (s.provider === 'openai') {
+      ctxText = 'context length set by the server (not visible through /v1)';
+    } else {
+      status = 'warn';
+      fix = 'Ollama did not report a context length: set crucible.generation.numCtx (CLI: --num-ctx) explicitly.';
+    }
+  } catch (err) {
+    status = 'warn';
+    ctxText = `context length unknown: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const name = servedAs !== undefined ? `${s.model} (served as ${servedAs}, the server's only model)` : s.model;
+  checks.push({ id: 'model', title: 'Model', status, detail: `${name}, ${ctxText}`, ...(fix ? { fix } : {}), required: true });
+  return checks;
+}
+
 /** Runs every check; dependent checks are skipped when the server cannot be reached. */
 export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
-  const s = deps.client.settings;
   const checks: Check[] = [nodeCheck(deps.nodeVersion ?? process.version)];
   const pythonP = pythonCheck(deps.python ?? 'python3');
   const isolationP: Promise<Check> = deps.isolation
@@ -148,72 +221,11 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
       )
     : Promise.resolve({ id: 'sandbox', title: 'Sandbox', status: 'skip', detail: 'not checked', required: false });
 
-  // Server: version (Ollama) or the model list (OpenAI-compatible) proves it answers.
-  let reachable = false;
-  let installed: string[] = [];
-  let serverCheck: Check;
-  try {
-    const version = deps.client.version ? await deps.client.version(deps.signal) : undefined;
-    const models = await deps.client.listModels(deps.signal);
-    installed = models.map((m) => m.name);
-    reachable = true;
-    serverCheck = {
-      id: 'server',
-      title: 'Model server',
-      status: 'ok',
-      detail: `${serverName(s)}${version ? ` ${version}` : ''} at ${s.host}, ${models.length} model(s)`,
-      required: true,
-    };
-  } catch (err) {
-    serverCheck = { id: 'server', title: 'Model server', status: 'fail', ...fixOf(err), required: true };
-  }
-  checks.push(await pythonP, serverCheck);
-
-  if (!reachable) {
-    checks.push({ id: 'model', title: 'Model', status: 'skip', detail: `${s.model}: not checked (the server is not reachable)`, required: true });
-  } else {
-    const want = s.provider === 'openai' ? s.model : normalizeName(s.model);
-    const found = installed.some((n) => (s.provider === 'openai' ? n : normalizeName(n)) === want);
-    if (!found) {
-      const some = installed.slice(0, 5).join(', ');
-      checks.push({
-        id: 'model',
-        title: 'Model',
-        status: 'fail',
-        detail: `${s.model} is not installed at ${s.host}${installed.length ? ` (installed: ${some}${installed.length > 5 ? ', …' : ''})` : ' (no models installed)'}`,
-        fix:
-          s.provider === 'openai'
-            ? 'Pick a model the server offers: set crucible.model (CLI: --model), see `crucible models --provider openai`.'
-            : `Run \`ollama pull ${s.model}\`, or pick an installed model with Crucible: Select Model (CLI: --model, see \`crucible models\`).`,
-        required: true,
-      });
-    } else {
-      let ctxText = 'context length unknown';
-      let status: CheckStatus = 'ok';
-      let fix: string | undefined;
-      try {
-        const used = await deps.client.contextLength(s.model, deps.signal);
-        const show = (deps.client as { showModel?: (m: string, sig?: AbortSignal) => Promise<{ contextLength?: number }> }).showModel;
-        const trained = show ? (await show.call(deps.client, s.model, deps.signal)).contextLength : undefined;
-        if (used !== undefined) {
-          ctxText = `context ${used} tokens${trained !== undefined && trained !== used ? ` (the model supports ${trained})` : ''}`;
-          if (used < 4096) {
-            status = 'warn';
-            fix = 'A context under 4096 tokens leaves little room for feedback: raise crucible.generation.numCtx (CLI: --num-ctx) if the model supports it.';
-          }
-        } else if (s.provider === 'openai') {
-          ctxText = 'context length set by the server (not visible through /v1)';
-        } else {
-          status = 'warn';
-          fix = 'Ollama did not report a context length: set crucible.generation.numCtx (CLI: --num-ctx) explicitly.';
-        }
-      } catch (err) {
-        status = 'warn';
-        ctxText = `context length unknown: ${err instanceof Error ? err.message : String(err)}`;
-      }
-      checks.push({ id: 'model', title: 'Model', status, detail: `${s.model}, ${ctxText}`, ...(fix ? { fix } : {}), required: true });
-    }
-  }
+  // Every server of a pool is checked on its own: the run may send requests to any of them.
+  const members = (deps.client as { members?: ModelClient[] }).members ?? [deps.client];
+  const perServer = await Promise.all(members.map((m) => serverChecks(m, deps.signal)));
+  checks.push(await pythonP);
+  for (const c of perServer) checks.push(...c);
   checks.push(await isolationP);
   return { ok: checks.every((c) => !(c.required && (c.status === 'fail' || (c.id === 'model' && c.status === 'skip')))), checks };
 }

@@ -1,8 +1,16 @@
 // Typed model-layer errors. Every message says what went wrong and how to fix it; none contains headers.
 
+import type { Usage } from '../types';
 import type { ModelSettings } from './types';
 
-export type ModelErrorKind = 'unreachable' | 'model_missing' | 'timeout' | 'cancelled' | 'http' | 'bad_response';
+/**
+ * `unreachable`: nothing answers (or the host is not a usable URL). `loading`: the server answers but is still
+ * loading the model (llama.cpp's 503 "Loading model"). `timeout` says which timer fired (`first-token`, `queued`
+ * when the request waited behind other requests to the same server, `stall`, `request`).
+ */
+export type ModelErrorKind = 'unreachable' | 'loading' | 'model_missing' | 'timeout' | 'cancelled' | 'http' | 'bad_response';
+
+export type TimeoutKind = 'first-token' | 'queued' | 'stall' | 'request';
 
 export interface ModelErrorDetails {
   host?: string;
@@ -10,11 +18,17 @@ export interface ModelErrorDetails {
   /** HTTP status, when the server answered with one. */
   status?: number;
   /** For timeouts: which one fired. */
-  timeout?: 'first-token' | 'stall' | 'request';
+  timeout?: TimeoutKind;
   /** True when repeating the same idempotent call may succeed (dropped connection, 502/503/504). */
   retryable?: boolean;
   /** Text received before the failure, so nothing in progress is lost. */
   partialText?: string;
+  /** The server's Retry-After, ms, when it sent one. */
+  retryAfterMs?: number;
+  /** The answer was empty because the token limit was hit (done_reason / finish_reason "length"). */
+  lengthCut?: boolean;
+  /** The request never reached the model (refused connection, 503 while loading or busy): safe to send again. */
+  neverProcessed?: boolean;
   cause?: unknown;
 }
 
@@ -23,9 +37,14 @@ export class ModelError extends Error {
   readonly host?: string;
   readonly model?: string;
   readonly status?: number;
-  readonly timeout?: 'first-token' | 'stall' | 'request';
+  readonly timeout?: TimeoutKind;
   readonly retryable: boolean;
   readonly partialText?: string;
+  readonly retryAfterMs?: number;
+  readonly lengthCut?: boolean;
+  readonly neverProcessed?: boolean;
+  /** Tokens the failed request still cost (estimated from what streamed), so token budgets count them. */
+  usage?: Usage;
 
   constructor(kind: ModelErrorKind, message: string, details: ModelErrorDetails = {}) {
     super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
@@ -37,6 +56,9 @@ export class ModelError extends Error {
     if (details.timeout !== undefined) this.timeout = details.timeout;
     if (details.partialText !== undefined) this.partialText = details.partialText;
     this.retryable = details.retryable ?? false;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.lengthCut) this.lengthCut = true;
+    if (details.neverProcessed) this.neverProcessed = true;
   }
 }
 
@@ -57,7 +79,26 @@ export function unreachableError(settings: Pick<ModelSettings, 'provider' | 'hos
     host: settings.host,
     cause,
     retryable,
+    neverProcessed: true,
   });
+}
+
+/** A host setting that cannot be a server URL (empty, a mistyped scheme such as `http//x`). */
+export function badHostError(settings: Pick<ModelSettings, 'host'>, why: string): ModelError {
+  return new ModelError(
+    'unreachable',
+    `'${settings.host}' is not a usable server URL (${why}). Set crucible.ollama.host (CLI: --host) to a URL such as http://127.0.0.1:11434 (Ollama) or http://gpu-box:8000/v1 (OpenAI-compatible).`,
+    { host: settings.host },
+  );
+}
+
+/** The server answers, but is still loading the model (llama.cpp's 503 "Loading model" on every path). */
+export function loadingError(settings: Pick<ModelSettings, 'provider' | 'host'>, waitedMs: number, serverText: string, model?: string): ModelError {
+  return new ModelError(
+    'loading',
+    `${settings.provider === 'openai' ? 'The server' : 'Ollama'} at ${settings.host} is still loading the model after ${Math.round(waitedMs / 1000)} s (HTTP 503: ${serverText || 'Loading model'}). Wait for the load to finish, or raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout), which also bounds how long Crucible waits for a load.`,
+    { host: settings.host, status: 503, neverProcessed: true, ...(model !== undefined ? { model } : {}) },
+  );
 }
 
 export function modelMissingError(settings: Pick<ModelSettings, 'provider' | 'host'>, model: string, serverText?: string): ModelError {
@@ -84,6 +125,8 @@ export function httpError(settings: Pick<ModelSettings, 'provider' | 'host'>, st
     host: settings.host,
     status,
     retryable: status === 502 || status === 503 || status === 504,
+    // A 503 (loading, or Ollama's "server busy" queue limit) is answered before the model sees the request.
+    neverProcessed: status === 503,
     ...(model !== undefined ? { model } : {}),
   });
 }

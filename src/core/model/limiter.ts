@@ -3,9 +3,21 @@
 export class Limiter {
   private running = 0;
   private readonly waiting: { start: () => void }[] = [];
+  private limit: number;
 
-  constructor(readonly max: number) {
+  constructor(max: number) {
     if (!Number.isFinite(max) || max < 1) throw new RangeError(`Limiter: max must be at least 1, got ${max}`);
+    this.limit = max;
+  }
+
+  get max(): number {
+    return this.limit;
+  }
+
+  /** Changes how many may run at once; running tasks finish, waiting ones start as slots free up. */
+  setMax(max: number): void {
+    this.limit = Math.max(1, Math.floor(max));
+    while (this.running < this.limit && this.waiting.length > 0) this.waiting.shift()!.start();
   }
 
   get active(): number {
@@ -28,7 +40,7 @@ export class Limiter {
 
   private acquire(signal: AbortSignal | undefined, onAbort: () => unknown): Promise<void> {
     if (signal?.aborted) return Promise.reject(onAbort());
-    if (this.running < this.max) {
+    if (this.running < this.limit) {
       this.running++;
       return Promise.resolve();
     }
@@ -52,7 +64,6 @@ export class Limiter {
 
   private release(): void {
     this.running--;
-    const next = this.waiting.shift();
-    if (next) next.start();
+    if (this.running < this.limit) this.waiting.shift()?.start();
   }
 }

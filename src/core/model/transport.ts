@@ -2,29 +2,110 @@
 // by two timers (first token, stall between chunks), a fetch wrapper that carries that signal and
 // watches streamed lines, and the mapping from low-level failures to ModelError with a fix in the message.
 
-import { ModelError, cancelledError, httpError, modelMissingError, unreachableError } from './errors';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { ModelError, cancelledError, httpError, loadingError, modelMissingError, unreachableError } from './errors';
 import type { ModelSettings } from './types';
 
 export type FetchLike = typeof fetch;
-export type AbortReason = 'cancelled' | 'first-token' | 'stall' | 'request';
+export type AbortReason = 'cancelled' | 'first-token' | 'queued' | 'stall' | 'request';
+
+/**
+ * The fetch every client uses unless a test injects its own: undici's fetch with our own Agent.
+ *
+ * Node's global fetch is undici with a default `headersTimeout` and `bodyTimeout` of 300 s, and Ollama and
+ * llama.cpp send no headers until the first token (Ollama's `streamResponse` in server/routes.go writes the
+ * header with the first chunk; llama.cpp's `handle_completions_impl` waits for the first result before it
+ * sets the status). A cold load longer than 300 s then failed with UND_ERR_HEADERS_TIMEOUT whatever
+ * crucible.request.firstTokenTimeoutSeconds said. Here `headersTimeout` is off: RequestGuard owns the
+ * first-token timer, and it knows when a request is only queued behind others (which may take longer than
+ * any fixed bound). `bodyTimeout` is a backstop a little above the stall timeout, which RequestGuard
+ * enforces first. The global Agent cannot be swapped (Node does not export it), and an Agent from the
+ * `undici` package must go with that package's own fetch, so both come from it.
+ */
+export function createHttpFetch(settings: Pick<ModelSettings, 'requestTimeoutMs'>): FetchLike {
+  const stall = settings.requestTimeoutMs > 0 && Number.isFinite(settings.requestTimeoutMs) ? settings.requestTimeoutMs : 0;
+  const agent = new Agent({ headersTimeout: 0, bodyTimeout: stall > 0 ? stall + 5_000 : 0, connectTimeout: 15_000 });
+  return ((input: Parameters<FetchLike>[0], init?: RequestInit) =>
+    undiciFetch(input as never, { ...(init ?? {}), dispatcher: agent } as never) as unknown as Promise<Response>) as FetchLike;
+}
+
+/**
+ * What one client knows about the requests in flight to its server, shared by their RequestGuards: how many
+ * are streaming, when a chunk last arrived, and the parallelism the server turned out to have.
+ *
+ * Servers queue what they cannot run at once (Ollama's OLLAMA_NUM_PARALLEL, 1 on many machines; llama.cpp's
+ * slots; vLLM's scheduler) and send no headers to a queued request. Its first-token timer must not run while
+ * the server is busy streaming another answer to us: it is queued, not dead.
+ */
+export class HostActivity {
+  /** Requests that have their first chunk and are not finished. */
+  streaming = 0;
+  /** performance.now() of the last chunk or end of any streaming request. */
+  lastActivityAt = 0;
+  /** performance.now() when a streaming request last ended. */
+  lastEndAt = -Infinity;
+  /** The server's parallelism as observed (a request waited while this many streamed) or reported (llama.cpp /props total_slots). */
+  learnedParallel: number | undefined;
+  private readonly listeners: ((n: number) => void)[] = [];
+  private readonly sightings = new Map<number, number>();
+
+  /**
+   * A request sent while `n` others streamed got its first token right after one of them ended: a hint that
+   * the server runs `n` at once. Acted on at the second sighting, so one coincidence lowers nothing.
+   */
+  sighted(n: number): void {
+    const count = (this.sightings.get(n) ?? 0) + 1;
+    this.sightings.set(n, count);
+    if (count >= 2) this.learn(n);
+  }
+
+  onLearned(listener: (n: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  learn(n: number): void {
+    const v = Math.max(1, Math.floor(n));
+    if (this.learnedParallel !== undefined && v >= this.learnedParallel) return;
+    this.learnedParallel = v;
+    for (const l of this.listeners) l(v);
+  }
+
+  touch(): void {
+    this.lastActivityAt = performance.now();
+  }
+}
 
 /** Owns one request's abort controller and its timers. Call `progress()` on every received chunk. */
 export class RequestGuard {
   readonly controller = new AbortController();
   reason: AbortReason | undefined;
+  /** True once the request waited while other requests to the same server were streaming. */
+  queued = false;
+  /** How long the request waited in the server's queue, ms. */
+  queuedMs = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private hooks: (() => void)[] = [];
   private readonly onOuterAbort = (): void => this.abort('cancelled');
+  private started = false;
+  private readonly createdAt = performance.now();
+  private mostStreamingSeen = 0;
+  /** Requests to the same server that were streaming when this one was sent. */
+  private readonly othersAtStart: number;
 
   constructor(
     private readonly outer: AbortSignal | undefined,
-    firstMs: number,
+    private readonly firstMs: number,
     private readonly stallMs: number,
     firstKind: AbortReason = 'first-token',
+    private readonly activity?: HostActivity,
   ) {
+    this.othersAtStart = activity?.streaming ?? 0;
     if (outer?.aborted) this.abort('cancelled');
     else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
-    if (!this.reason) this.arm(firstKind, firstMs);
+    if (!this.reason) {
+      if (activity && firstKind === 'first-token') this.armFirstToken(firstMs);
+      else this.arm(firstKind, firstMs);
+    }
   }
 
   get signal(): AbortSignal {
@@ -38,7 +119,47 @@ export class RequestGuard {
   }
 
   progress(): void {
-    if (!this.reason) this.arm('stall', this.stallMs);
+    if (this.reason) return;
+    if (!this.started && this.activity) {
+      this.started = true;
+      // It waited while others streamed and starts now: the server runs about that many at once.
+      const now = performance.now();
+      if (this.queued && this.mostStreamingSeen > 0) this.activity.learn(this.mostStreamingSeen);
+      else if (this.othersAtStart > 0 && this.activity.lastEndAt >= this.createdAt && now - this.activity.lastEndAt < 250) this.activity.sighted(this.othersAtStart);
+      if (this.queued) this.queuedMs = now - this.createdAt;
+      this.activity.streaming++;
+    }
+    this.started = true;
+    this.activity?.touch();
+    this.arm('stall', this.stallMs);
+  }
+
+  /**
+   * The first-token timer, queue-aware: when it fires while other requests to the same server are streaming,
+   * the request is queued behind them, so the timer is checked again later instead of failing it. Once they
+   * are done, the request gets the whole first-token time again from the moment the server became free.
+   */
+  private armFirstToken(ms: number): void {
+    const activity = this.activity!;
+    this.clearTimer();
+    if (!(ms > 0) || !Number.isFinite(ms)) return;
+    this.timer = setTimeout(() => {
+      if (this.reason || this.started) return;
+      const now = performance.now();
+      if (activity.streaming > 0) {
+        this.queued = true;
+        this.mostStreamingSeen = Math.max(this.mostStreamingSeen, activity.streaming);
+        this.armFirstToken(Math.min(this.firstMs, 250));
+        return;
+      }
+      const idleFor = now - activity.lastActivityAt;
+      if (this.queued && idleFor < this.firstMs) {
+        this.armFirstToken(this.firstMs - idleFor);
+        return;
+      }
+      this.abort(this.queued ? 'queued' : 'first-token');
+    }, ms);
+    (this.timer as { unref?: () => void }).unref?.();
   }
 
   abort(reason: AbortReason): void {
@@ -58,6 +179,12 @@ export class RequestGuard {
   dispose(): void {
     this.clearTimer();
     this.outer?.removeEventListener('abort', this.onOuterAbort);
+    if (this.activity && this.started) {
+      this.started = false;
+      this.activity.streaming = Math.max(0, this.activity.streaming - 1);
+      this.activity.touch();
+      this.activity.lastEndAt = performance.now();
+    }
   }
 
   private arm(kind: AbortReason, ms: number): void {
@@ -90,6 +217,17 @@ export interface ExchangeState {
   streamError?: string;
   /** A streamed line that was not JSON; the stream was ended there. */
   malformed?: MalformedLineError;
+  /** The server's Retry-After header, ms. */
+  retryAfterMs?: number;
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? Math.max(0, t - now) : undefined;
 }
 
 /**
@@ -102,6 +240,8 @@ export function guardedFetch(base: FetchLike, signal: AbortSignal, state: Exchan
     const res = await base(input, { ...init, signal: signals.length > 1 ? AbortSignal.any(signals) : signal });
     state.headersReceived = true;
     state.status = res.status;
+    const after = retryAfterMs(res.headers.get('retry-after'));
+    if (after !== undefined) state.retryAfterMs = after;
     if (!watchNdjson || !res.ok || !res.body) return res;
     return new Response(res.body.pipeThrough(ndjsonWatch(state)), {
       status: res.status,
@@ -193,14 +333,21 @@ export function toModelError(err: unknown, ctx: FailureContext): ModelError {
   if (guard.reason === 'first-token') {
     return new ModelError(
       'timeout',
-      `No answer from ${ctx.model ?? 'the model'} at ${host} within ${seconds(settings.firstTokenTimeoutMs)} (first-token timeout). A cold model can take minutes to load: raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout), or check the server's load.`,
+      `No answer from ${ctx.model ?? 'the model'} at ${host} within ${seconds(settings.firstTokenTimeoutMs)} (first-token timeout)${state.headersReceived ? ': the server accepted the request but sent no token' : ''}. A cold model can take minutes to load: raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout), or check the server's load.`,
       { host, timeout: 'first-token', ...model },
+    );
+  }
+  if (guard.reason === 'queued') {
+    return new ModelError(
+      'timeout',
+      `${ctx.model ?? 'The model'} at ${host} queued this request for ${seconds(guard.queuedMs || 0)} behind other requests, then sent no token within ${seconds(settings.firstTokenTimeoutMs)} after they finished (queued, then first-token timeout). The server runs fewer requests at once than crucible.request.maxParallel (CLI: --max-parallel): lower it, raise OLLAMA_NUM_PARALLEL on the server, or raise crucible.request.firstTokenTimeoutSeconds.`,
+      { host, timeout: 'queued', ...model },
     );
   }
   if (guard.reason === 'stall') {
     return new ModelError(
       'timeout',
-      `${ctx.model ?? 'The model'} at ${host} stopped streaming for ${seconds(settings.requestTimeoutMs)} after ${ctx.partialText?.length ?? 0} characters (stall timeout). Check the server's load and log, or raise crucible.request.stallTimeoutSeconds (CLI: --stall-timeout).`,
+      `${ctx.model ?? 'The model'} at ${host} stalled: it stopped streaming for ${seconds(settings.requestTimeoutMs)} after ${ctx.partialText?.length ?? 0} characters (stall timeout). Check the server's load and log, or raise crucible.request.stallTimeoutSeconds (CLI: --stall-timeout).`,
       { host, timeout: 'stall', ...model, ...partial },
     );
   }
@@ -230,8 +377,14 @@ export function toModelError(err: unknown, ctx: FailureContext): ModelError {
   const status = (err as { status_code?: unknown })?.status_code;
   if (typeof status === 'number') {
     const text = String((err as { error?: unknown }).error ?? (err as Error).message ?? '');
-    if (status === 404 && /not found/i.test(text) && ctx.model !== undefined) return modelMissingError(settings, ctx.model, text);
-    return httpError(settings, status, text, ctx.model);
+    const body = String((err as { body?: unknown }).body ?? text);
+    if (status === 404 && /not found|does not exist/i.test(text) && ctx.model !== undefined) return modelMissingError(settings, ctx.model, text);
+    if (status === 503 && /loading/i.test(text)) {
+      const e = loadingError(settings, 0, text, ctx.model);
+      return withRetryAfter(e, state);
+    }
+    if (status === 400 && /exceed_context_size_error|exceeds the available context size/i.test(body)) return contextSizeError(settings, body, text, ctx.model);
+    return withRetryAfter(httpError(settings, status, text, ctx.model), state);
   }
   const message = err instanceof Error ? err.message : String(err);
   const code = causeCode(err);
@@ -279,6 +432,62 @@ export function toModelError(err: unknown, ctx: FailureContext): ModelError {
   });
 }
 
+function withRetryAfter(e: ModelError, state: ExchangeState): ModelError {
+  if (state.retryAfterMs !== undefined) (e as { retryAfterMs?: number }).retryAfterMs = state.retryAfterMs;
+  return e;
+}
+
+/**
+ * llama.cpp answers a prompt longer than its slot's context with HTTP 400 and
+ * `{"error": {"type": "exceed_context_size_error", "n_prompt_tokens": N, "n_ctx": M, ...}}`
+ * (tools/server/server-task.cpp `server_task_result_error::to_json`, sent by server-context.cpp).
+ */
+function contextSizeError(settings: Pick<ModelSettings, 'provider' | 'host'>, body: string, text: string, model?: string): ModelError {
+  let prompt: number | undefined;
+  let ctx: number | undefined;
+  try {
+    const e = (JSON.parse(body) as { error?: { n_prompt_tokens?: unknown; n_ctx?: unknown } }).error;
+    if (typeof e?.n_prompt_tokens === 'number') prompt = e.n_prompt_tokens;
+    if (typeof e?.n_ctx === 'number') ctx = e.n_ctx;
+  } catch {
+    // the message text still says it
+  }
+  const sizes = prompt !== undefined && ctx !== undefined ? `${prompt} tokens against a context of ${ctx}` : text;
+  return new ModelError(
+    'http',
+    `The prompt does not fit the context window of the server at ${settings.host} (${sizes}). Tell Crucible the server's real context with crucible.generation.numCtx (CLI: --num-ctx) so it shrinks the prompt to fit, or start the server with a larger context (llama-server -c, per slot: -c divided by --parallel).`,
+    { host: settings.host, status: 400, ...(model !== undefined ? { model } : {}) },
+  );
+}
+
+/**
+ * How long to wait before sending a failed request again, or undefined to give up. Only failures that
+ * never reached the model are repeated for generation (`idempotent` false): a refused connection while
+ * the server starts (up to maxRetries), and 503 (llama.cpp loading a model, Ollama's full queue) for as
+ * long as the first-token timeout allows a load to take. Idempotent calls also repeat retryable failures.
+ * A Retry-After from the server wins over the backoff.
+ */
+export function retryDelay(
+  failure: ModelError,
+  attempt: number,
+  elapsedMs: number,
+  settings: Pick<ModelSettings, 'firstTokenTimeoutMs' | 'maxRetries'>,
+  idempotent: boolean,
+  baseDelayMs = 250,
+): number | undefined {
+  if (failure.kind === 'cancelled') return undefined;
+  const backoff = Math.min(2_000, baseDelayMs * 2 ** Math.min(attempt, 8));
+  if (failure.status === 503) {
+    const budget = Math.max(settings.firstTokenTimeoutMs, 0);
+    if (elapsedMs >= budget) return undefined;
+    return Math.min(failure.retryAfterMs ?? backoff, Math.max(50, budget - elapsedMs));
+  }
+  if (attempt >= Math.max(0, settings.maxRetries)) return undefined;
+  if (failure.kind === 'unreachable' && failure.neverProcessed && /ECONNREFUSED|ECONNRESET/.test(failure.message)) return failure.retryAfterMs ?? backoff;
+  if (idempotent && failure.retryable) return failure.retryAfterMs ?? backoff;
+  return undefined;
+}
+
 /** Waits `ms`, or rejects early when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -296,8 +505,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs an idempotent call with its own request timeout, retrying failures marked retryable
- * (dropped connection, 502/503/504, a garbled body) with exponential backoff, up to `maxRetries` times.
+ * Runs an idempotent call with its own request timeout, repeating it after failures `retryDelay` allows
+ * (dropped connection, 502/503/504, a garbled body, a server still loading), with backoff.
  */
 export async function withRetries<T>(
   settings: Pick<ModelSettings, 'provider' | 'host' | 'firstTokenTimeoutMs' | 'requestTimeoutMs' | 'maxRetries'>,
@@ -308,21 +517,28 @@ export async function withRetries<T>(
   baseDelayMs = 150,
 ): Promise<T> {
   const requestMs = settings.requestTimeoutMs;
+  const started = performance.now();
   for (let attempt = 0; ; attempt++) {
     const guard = new RequestGuard(signal, requestMs, requestMs, 'request');
     const state: ExchangeState = { headersReceived: false };
+    let delay: number | undefined;
+    let failure: ModelError;
     try {
       return await call(guard, state);
     } catch (err) {
-      const failure = toModelError(err, { settings, guard, state, what, requestMs, ...(model !== undefined ? { model } : {}) });
-      if (!failure.retryable || attempt >= Math.max(0, settings.maxRetries)) throw failure;
-      try {
-        await sleep(baseDelayMs * 2 ** attempt, signal);
-      } catch {
-        throw cancelledError(settings);
+      failure = toModelError(err, { settings, guard, state, what, requestMs, ...(model !== undefined ? { model } : {}) });
+      delay = retryDelay(failure, attempt, performance.now() - started, settings, true, baseDelayMs);
+      if (delay === undefined) {
+        if (failure.kind === 'loading') throw loadingError(settings, performance.now() - started, 'Loading model', model);
+        throw failure;
       }
     } finally {
       guard.dispose();
+    }
+    try {
+      await sleep(delay, signal);
+    } catch {
+      throw cancelledError(settings);
     }
   }
 }

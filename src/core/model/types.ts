@@ -23,8 +23,16 @@ export type ProviderKind = 'ollama' | 'openai';
 /** Everything the model layer needs to know, read in one place (VS Code settings or CLI flags). */
 export interface ModelSettings {
   provider: ProviderKind;
-  /** e.g. http://127.0.0.1:11434 (Ollama) or http://gpu-box:8000/v1 (OpenAI-compatible). */
+  /** e.g. http://127.0.0.1:11434 (Ollama) or http://gpu-box:8000/v1 (OpenAI-compatible). With `hosts`, the first of them. */
   host: string;
+  /** Several servers serving the same model, used as one pool (crucible.ollama.hosts, CLI: --host given more than once). */
+  hosts?: string[];
+  /**
+   * Let reasoning models think before answering (Ollama's `think`). Default false: solve and refine want
+   * code, and thinking counts against num_predict. Ollama 0.12+ turns thinking on by default for
+   * thinking-capable models (server/routes.go ChatHandler), so `think` is always sent explicitly.
+   */
+  think?: boolean;
   model: string;
   options: GenerationOptions;
   /** Ollama keep_alive, e.g. "5m". */
@@ -47,13 +55,22 @@ export interface ChatRequest {
   signal?: AbortSignal;
   /** Called with each streamed piece of text. */
   onToken?: (text: string) => void;
+  /** Overrides ModelSettings.think for this request. */
+  think?: boolean;
+  /** Requests with the same affinity (e.g. one task's samples) go to the same server of a pool, so its prompt cache is reused. */
+  affinity?: string;
 }
 
 export interface ChatResult {
   text: string;
   model: string;
   usage: Usage;
+  /** "stop", or "length" when the token limit cut the answer. */
   doneReason?: string;
+  /** The model's reasoning (Ollama `thinking`, vLLM `reasoning` / `reasoning_content`), kept apart from the answer. */
+  reasoning?: string;
+  /** The server that answered. */
+  host?: string;
 }
 
 export interface ModelInfo {

@@ -32,6 +32,22 @@ const FALLBACK_CONTEXT = 4096;
 const FALLBACK_ANSWER_TOKENS = 1024;
 /** How many asserts the model is asked for when the task has none. */
 const GENERATED_TEST_COUNT = 8;
+/** An answer left empty by the token limit is asked for once more with this many times the limit. */
+const EMPTY_RETRY_BOOST = 4;
+/** After an answer was cut at the token limit, later requests get this many times the limit. */
+const LENGTH_CUT_BOOST = 2;
+/** Added to a refine instruction when the parent answer was cut at the token limit. */
+const CUT_INSTRUCTION = 'Your previous answer was cut off at the token limit before it was complete. Reply with only the complete code, no explanation.';
+
+/** One answered model request, as the loop uses it. */
+interface Reply {
+  text: string;
+  usage: Usage;
+  reasoning?: string;
+  doneReason?: string;
+  /** The token limit it was sent with, when one was sent. */
+  limit?: number;
+}
 
 /** Why the loop is unwinding. */
 class Stop extends Error {
@@ -180,6 +196,12 @@ class SolveRun {
   private testsReady: Promise<void> | undefined;
   private syntaxAvailable = true;
   private task: Task;
+  /** Model requests that were answered, and the last one that failed (a failed request is a failed sample). */
+  private answered = 0;
+  private failedRequests = 0;
+  private lastFailure: unknown;
+  /** Multiplies num_predict after an answer was cut at the token limit, so the next ones are not cut at the same place. */
+  private predictBoost = 1;
 
   constructor(
     task: Task,
@@ -227,12 +249,16 @@ class SolveRun {
     }
   }
 
-  private generationOptions(): GenerationOptions | undefined {
+  /** The answer's token limit for the next request: the configured one, raised after length cuts, within the token budget. */
+  private generationOptions(boost = 1): GenerationOptions | undefined {
     const { maxTokens } = this.options.budget;
-    if (maxTokens <= 0) return undefined;
-    const left = Math.max(1, maxTokens - this.usage.completionTokens);
     const configured = this.deps.model.settings.options.num_predict;
-    return { num_predict: configured && configured > 0 ? Math.min(configured, left) : left };
+    const factor = this.predictBoost * boost;
+    const base = configured && configured > 0 ? configured : factor > 1 ? FALLBACK_ANSWER_TOKENS : undefined;
+    const raised = base !== undefined ? base * factor : undefined;
+    if (maxTokens <= 0) return factor > 1 && raised !== undefined ? { num_predict: raised } : undefined;
+    const left = Math.max(1, maxTokens - this.usage.completionTokens);
+    return { num_predict: raised !== undefined ? Math.min(raised, left) : left };
   }
 
   private reserveForAnswer(): number {
@@ -250,8 +276,23 @@ class SolveRun {
     return fitted.messages;
   }
 
-  /** One model request, holding a parallelism slot; tokens are streamed as events. */
-  private async chat(messages: ChatMessage[], signal: AbortSignal, round: number, index: number): Promise<{ text: string; usage: Usage }> {
+  /**
+   * One model request, holding a parallelism slot; tokens are streamed as events. An answer that is empty
+   * because the token limit was used up (often by thinking) is asked for once more with a larger limit.
+   * Tokens spent by failed requests count against the budget too.
+   */
+  private async chat(messages: ChatMessage[], signal: AbortSignal, round: number, index: number): Promise<Reply> {
+    try {
+      return await this.chatOnce(messages, signal, round, index, 1);
+    } catch (err) {
+      if (!isModelError(err) || !err.lengthCut || signal.aborted) throw err;
+      const limit = this.generationOptions(EMPTY_RETRY_BOOST)?.num_predict;
+      this.note(`an answer was empty because it used up the token limit${/thinking/.test(err.message) ? ' while thinking' : ''}; that sample was asked for once more with a limit of ${limit ?? 'several times the'} tokens`);
+      return this.chatOnce(messages, signal, round, index, EMPTY_RETRY_BOOST);
+    }
+  }
+
+  private async chatOnce(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number): Promise<Reply> {
     this.checkBudget();
     const taking = this.slots.take();
     let release: () => void;
@@ -264,21 +305,30 @@ class SolveRun {
     try {
       this.checkBudget();
       if (signal.aborted) throw this.stopReason();
-      const opts = this.generationOptions();
+      const opts = this.generationOptions(boost);
       const result = await raceAbort(
         this.deps.model.chat({
           messages,
           ...(opts ? { options: opts } : {}),
           signal,
+          affinity: this.task.id,
           onToken: (text) => this.emit({ kind: 'token', round, index, text }),
         }),
         signal,
         () => this.stopReason(),
       );
       addUsage(this.usage, result.usage);
+      this.answered++;
       this.modelName ??= result.model;
-      return { text: result.text, usage: result.usage };
+      return {
+        text: result.text,
+        usage: result.usage,
+        ...(result.reasoning ? { reasoning: result.reasoning } : {}),
+        ...(result.doneReason ? { doneReason: result.doneReason } : {}),
+        ...((opts?.num_predict ?? this.deps.model.settings.options.num_predict) !== undefined ? { limit: opts?.num_predict ?? this.deps.model.settings.options.num_predict } : {}),
+      };
     } catch (err) {
+      if (isModelError(err) && err.usage) addUsage(this.usage, err.usage);
       if (signal.aborted) throw err instanceof Stop ? err : this.stopReason();
       throw err;
     } finally {
@@ -397,6 +447,7 @@ class SolveRun {
     if (testsPromise) await testsPromise;
     let found = await this.verifiedAmong(round0);
     if (found) return found;
+    if (budget.rounds === 0) this.endIfNothingAnswered();
 
     // Refine rounds.
     const refined = new Set<string>();
@@ -408,15 +459,19 @@ class SolveRun {
       const fresh = ranked.filter((a) => !refined.has(a.candidate.id));
       const parents = (fresh.length > 0 ? fresh : ranked).slice(0, samples);
       for (const p of parents) refined.add(p.candidate.id);
-      const attempts = await this.runRound(
-        round,
-        parents.map((parent, index) => ({ index, parent })),
-        !this.generated,
-      );
+      // Nothing to refine (every request so far failed): this round samples afresh instead.
+      const jobs = parents.length > 0 ? parents.map((parent, index) => ({ index, parent })) : Array.from({ length: samples }, (_, i) => ({ index: i, messages: this.messages([], sampleInstruction(task)) }));
+      const attempts = await this.runRound(round, jobs, !this.generated);
       found = await this.verifiedAmong(attempts);
       if (found) return found;
     }
+    this.endIfNothingAnswered();
     return undefined;
+  }
+
+  /** A task ends in error only when no model request in it could be answered. */
+  private endIfNothingAnswered(): void {
+    if (this.attempts.length === 0 && this.failedRequests > 0) throw this.lastFailure;
   }
 
   /**
@@ -446,10 +501,21 @@ class SolveRun {
       }),
     );
     if (this.signal.aborted) throw this.stopReason();
-    // A real fault (not the round's own early stop) ends the solve, unless something passed.
-    const fault = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof Stop));
+    for (const r of results) {
+      if (r.status !== 'rejected' || r.reason instanceof Stop) continue;
+      // A failed model request is a failed sample: the others and the rounds left go on.
+      if (isModelError(r.reason) && r.reason.kind !== 'cancelled') this.requestFailed(r.reason);
+    }
+    // Any other fault (the sandbox, a prompt that cannot fit) ends the solve, unless something passed.
+    const fault = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof Stop) && !isModelError(r.reason));
     if (fault && !done.some((a) => a.verdict.passed)) throw fault.reason;
     return done;
+  }
+
+  private requestFailed(err: unknown): void {
+    this.failedRequests++;
+    this.lastFailure = err;
+    this.note(`a model request failed, so one sample was lost (the others and the rounds left go on): ${errorText(err)}`);
   }
 
   private nextId(round: number): string {
@@ -460,7 +526,7 @@ class SolveRun {
   private async sampleOne(round: number, index: number, of: number, messages: ChatMessage[], signal: AbortSignal): Promise<Attempt | undefined> {
     this.emit({ kind: 'generating', round, index, of });
     const reply = await this.chat(messages, signal, round, index);
-    return this.judge(round, reply.text, reply.usage, undefined);
+    return this.judge(round, reply, undefined);
   }
 
   /** A refine step: critique (from the execution feedback) then a new candidate. */
@@ -473,19 +539,26 @@ class SolveRun {
       instruction = noCodeInstruction(this.task);
     } else {
       let critique = parent.critique;
-      if (critique === undefined && parent.verdict.testsTotal > 0) {
+      if (critique === undefined && parent.verdict.testsTotal > 0 && parent.doneReason !== 'length') {
         // Only code that ran gets a critique; a syntax error already says what is wrong.
         this.emit({ kind: 'generating', round, index, of });
-        const reply = await this.chat(this.messages(history, critiqueInstruction(this.task)), signal, round, index);
-        critique = reply.text.trim();
-        parent.critique = critique;
-        this.emit({ kind: 'critique', candidateId: parent.candidate.id, critique });
+        try {
+          const reply = await this.chat(this.messages(history, critiqueInstruction(this.task)), signal, round, index);
+          critique = reply.text.trim();
+          parent.critique = critique;
+          this.emit({ kind: 'critique', candidateId: parent.candidate.id, critique });
+        } catch (err) {
+          // A failed critique request costs the critique, not the refinement.
+          if (!isModelError(err) || err.kind === 'cancelled') throw err;
+          this.requestFailed(err);
+        }
       }
       instruction = refineInstruction(this.task, failures, feedback, critique);
     }
+    if (parent.doneReason === 'length') instruction = `${instruction}\n\n${CUT_INSTRUCTION}`;
     this.emit({ kind: 'generating', round, index, of });
     const reply = await this.chat(this.messages(history, instruction), signal, round, index);
-    return this.judge(round, reply.text, reply.usage, parent.candidate.id);
+    return this.judge(round, reply, parent.candidate.id);
   }
 
   /** The parent chain, oldest first, as history for the prompt. */
@@ -524,7 +597,9 @@ class SolveRun {
   }
 
   /** Turns an answer into an Attempt: extraction, syntax check, verification. */
-  private async judge(round: number, answer: string, usage: Usage, parentId: string | undefined): Promise<Attempt> {
+  private async judge(round: number, reply: Reply, parentId: string | undefined): Promise<Attempt> {
+    const answer = reply.text;
+    const usage = reply.usage;
     const extracted = extractCode(answer, this.task.language, this.task.entryPoint);
     const code = extracted.code ?? '';
     const candidate: Candidate = {
@@ -534,8 +609,15 @@ class SolveRun {
       round,
       ...(parentId ? { parentId } : {}),
       answer,
+      ...(reply.reasoning ? { reasoning: reply.reasoning } : {}),
       usage,
     };
+    const cut = reply.doneReason === 'length';
+    if (cut) {
+      // Named in the Outcome, and the next requests get a larger limit so they are not cut at the same place.
+      this.predictBoost = Math.max(this.predictBoost, LENGTH_CUT_BOOST);
+      this.note(`answer ${candidate.id} was cut at the token limit${reply.limit !== undefined ? ` (${reply.limit} tokens)` : ''} (done_reason "length"); later requests get ${LENGTH_CUT_BOOST}× the limit and refinements of it ask for only the code`);
+    }
     this.emit({ kind: 'candidate', candidate });
     let verdict: Verdict;
     if (code.trim() === '') {
@@ -545,7 +627,7 @@ class SolveRun {
       if (syntax) verdict = failedVerdict('error', syntax);
       else verdict = await this.verify(candidate);
     }
-    const attempt: Attempt = { candidate, verdict };
+    const attempt: Attempt = { candidate, verdict, ...(cut ? { doneReason: 'length' } : {}) };
     this.attempts.push(attempt);
     this.emit({ kind: 'verdict', attempt });
     return attempt;
@@ -597,15 +679,19 @@ class SolveRun {
   // Tests the model writes.
 
   private async writeTests(): Promise<void> {
-    const reply = await this.chat(
-      [
-        { role: 'system', content: systemPrompt(this.task.language) },
-        { role: 'user', content: testsPrompt(this.task, GENERATED_TEST_COUNT) },
-      ],
-      this.signal,
-      0,
-      -1,
-    );
+    const messages: ChatMessage[] = [
+      { role: 'system', content: systemPrompt(this.task.language) },
+      { role: 'user', content: testsPrompt(this.task, GENERATED_TEST_COUNT) },
+    ];
+    let reply: Reply;
+    try {
+      reply = await this.chat(messages, this.signal, 0, -1);
+    } catch (err) {
+      // One failed request must not cost the task its tests: ask once more.
+      if (!isModelError(err) || err.kind === 'cancelled' || this.signal.aborted) throw err;
+      this.requestFailed(err);
+      reply = await this.chat(messages, this.signal, 0, -1);
+    }
     let asserts = parseAsserts(reply.text, this.task.language);
     if (this.task.entryPoint) {
       const name = this.task.entryPoint;
