@@ -295,10 +295,12 @@ class Judge:
             if k not in entry and (k in defined_by_context or hasattr(builtins, k)):
                 continue
             info = enc[2] if isinstance(enc, list) and enc and enc[0] == 'h' and isinstance(enc[2], dict) else None
-            if info is not None and info.get('type') == 'module':
-                # A module the candidate imported: the tests get the judge's own, untouched copy.
+            own_def = info is not None and (info.get('class') or info.get('type') == 'function')
+            if info is not None and info.get('type') == 'module' or (k not in entry and not own_def and is_module_name(k)):
+                # A module the candidate imported, or anything it put under a module's name (math = FakeMath()):
+                # the tests get the judge's own, untouched module.
                 try:
-                    self.ns[k] = importlib.import_module(str(info.get('module_name') or k))
+                    self.ns[k] = importlib.import_module(str((info or {}).get('module_name') or k))
                     bound.append(k)
                 except Exception:  # noqa: BLE001
                     pass
@@ -768,6 +770,17 @@ def install_unittest_hooks(judge):
     result.addSubTest = addSubTest
     result.addUnexpectedSuccess = addUnexpectedSuccess
     result._crucible_hooked = True
+
+
+def is_module_name(name):
+    """Is `name` a top-level module the judge's interpreter can import (math, re, numpy)?"""
+    import importlib.util
+    if name in sys.builtin_module_names or name in sys.modules:
+        return '.' not in name
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def load_error_text(e):
