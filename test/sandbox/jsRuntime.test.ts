@@ -1,4 +1,4 @@
-// The JavaScript judge/candidate pair (src/core/sandbox/runtime/js), driven by test/fixtures/jsPair.py.
+// The JavaScript judge/candidate pair (src/core/sandbox/runtime/js), run by the real sandbox worker.
 // 1. A differential suite: every fixture program (honest and wrong variants) is judged by the pair and by plain
 //    `node file.js` (candidate and tests concatenated); the verdicts must agree 100%.
 // 2. Hostile candidates: each attack must end not-passed.
@@ -8,9 +8,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transform } from 'esbuild';
+import { createProcessSandbox, type ProcessSandbox } from '../../src/core/sandbox/processSandbox';
 
 const ROOT = join(__dirname, '..', '..');
-const PAIR = join(ROOT, 'test', 'fixtures', 'jsPair.py');
 const CASES = join(ROOT, 'test', 'fixtures', 'jsRuntime');
 
 export interface PairJob {
@@ -35,12 +35,32 @@ function run(cmd: string, args: string[], input: string, opts: { cwd?: string; e
   });
 }
 
-/** Runs jobs through the dev launcher (two at a time). */
+let sandbox: ProcessSandbox | undefined;
+after(async () => {
+  await sandbox?.dispose();
+});
+
+/** Runs jobs through the real sandbox: the worker starts both Node processes, two jobs at a time. */
 export async function runPair(jobs: PairJob[]): Promise<PairResult[]> {
   if (!jobs.length) return [];
-  const r = await run('python3', [PAIR], JSON.stringify(jobs), { env: { ...process.env, JSPAIR_WORKERS: '2' } });
-  if (r.code !== 0) throw new Error(`jsPair.py failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as PairResult[];
+  sandbox ??= createProcessSandbox({ workers: 2 });
+  const sb = sandbox;
+  return mapLimit(jobs, 2, async (job) => {
+    const wallMs = job.timeout ?? 20_000;
+    const r = await sb.runPair({ language: 'javascript', candidate: job.candidate, spec: job.spec, limits: { wallMs, cpuMs: wallMs } });
+    const report = r.report.split('\n').filter((l) => l.trim()).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as ReportLine];
+      } catch {
+        return [];
+      }
+    });
+    return {
+      report,
+      judge: { code: r.exitCode, stdout: r.judgeStdout, stderr: r.judgeStderr + (r.error ? `\nsandbox: ${r.error}` : ''), timeout: r.status === 'timeout' },
+      candidate: { code: null, stdout: r.stdout, stderr: r.stderr },
+    };
+  });
 }
 
 /** The verdict rule of docs/verdict.md. */
