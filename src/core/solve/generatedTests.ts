@@ -474,6 +474,8 @@ export function distinguishingCalls(answer: string, entryPoint: string, limit = 
 /** Which of the shown outputs the model says is right: 'A', 'B' or undefined when it did not say clearly. */
 export function judgedChoice(answer: string): 'A' | 'B' | undefined {
   const text = answer.replace(/<think>[\s\S]*?<\/think>/g, '');
+  const marked = [...text.matchAll(/\banswer\s*[:=]\s*\**\s*\(?([AB])\b/gi)];
+  if (marked.length > 0) return marked[marked.length - 1]![1]!.toUpperCase() as 'A' | 'B';
   const m = /\b(?:answer|correct|right)\b[^A-Za-z]{0,20}(?:is|:)?\s*\(?\*{0,2}\b([AB])\b/i.exec(text) ?? /^\W*([AB])\W*$/m.exec(text.trim());
   if (m) return m[1]!.toUpperCase() as 'A' | 'B';
   const a = /\bA\b/.test(text);

@@ -184,6 +184,8 @@ interface GeneratedTests {
   calls: string[];
   /** Generated tests left out because they contradict the task's own examples. */
   contradicting: number;
+  /** Per attempt id: its code (known before the attempt joins the trace). */
+  codes: Map<string, string>;
 }
 
 /** One solve in progress. */
@@ -669,6 +671,7 @@ class SolveRun {
       return raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
     }
     const verdict = await raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
+    g.codes.set(candidate.id, candidate.code);
     g.results.set(candidate.id, await this.perTest(task, candidate, verdict, g.asserts));
     g.probes.set(candidate.id, verdict.testsTotal > 0 ? await this.probeSignature(task, candidate, g.calls) : undefined);
     this.recheck();
@@ -746,7 +749,7 @@ class SolveRun {
       );
     }
     const calls = this.task.entryPoint ? extraCalls([asserts.join('\n'), this.task.prompt], this.task.entryPoint) : [];
-    this.generated = { asserts, results: new Map(), kept: asserts.map((_, i) => i), probes: new Map(), calls, contradicting };
+    this.generated = { asserts, results: new Map(), kept: asserts.map((_, i) => i), probes: new Map(), calls, contradicting, codes: new Map() };
     this.task = { ...this.task, tests: testsSource(asserts, this.task.language), testsOrigin: 'generated' };
     this.emit({ kind: 'tests', origin: 'generated', count: asserts.length });
     this.note(`the task has no tests: the model wrote ${asserts.length}; a result they verify is labelled "generated tests"`);
@@ -789,7 +792,8 @@ class SolveRun {
   /** Program index per attempt id: candidates that are the same program (programKey) share one. */
   private programsOf(ids: string[]): number[] {
     const code = new Map(this.attempts.map((a) => [a.candidate.id, a.candidate.code]));
-    return programIds(ids.map((id) => code.get(id) ?? ''), this.task.language);
+    const pending = this.generated?.codes;
+    return programIds(ids.map((id) => code.get(id) ?? pending?.get(id) ?? ''), this.task.language);
   }
 
   /** Distinct programs among the attempts whose code ran. */
@@ -861,6 +865,7 @@ class SolveRun {
       );
     }
     let chosen = choosePassing(passing, signatures)!;
+
     let confirmedTests: string[] = [];
     if (this.options.distinguish !== false && this.task.entryPoint && passing.length > 1) {
       const decided = await this.distinguish(chosen, passing, signatures, calls);
@@ -911,6 +916,7 @@ class SolveRun {
       .filter(({ i }) => programs[i] !== programs[pi])
       .sort((x, y) => y.a.verdict.testsPassed - x.a.verdict.testsPassed || x.i - y.i);
     const rival = ordered[0];
+
     if (!rival) return { chosen: preferred, tests: [] };
     const pairKey = [preferred.candidate.id, rival.a.candidate.id].sort().join('|');
     const earlier = this.compared.get(pairKey);
@@ -956,30 +962,11 @@ class SolveRun {
       }
       let votesA = 0;
       let votesB = 0;
-      for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
-        const shownA = this.shown(d.outA);
-        const shownB = this.shown(d.outB);
-        let winner: 'A' | 'B' | undefined;
-        let judgedBy: DistinguishingInput['judgedBy'] = 'none';
-        const oracle = await this.oracleFor(d.call, d.outA, d.outB, A);
-        if (oracle) {
-          winner = oracle;
-          judgedBy = 'oracle';
-        } else {
-          const reply = await this.chat(
-            [
-              { role: 'system', content: systemPrompt(this.task.language) },
-              { role: 'user', content: judgeOutputPrompt(this.task, d.call, shownA ?? 'an error (it raised)', shownB ?? 'an error (it raised)') },
-            ],
-            this.signal,
-            this.rounds - 1,
-            -4,
-          );
-          winner = judgedChoice(reply.text);
-          if (winner) judgedBy = 'model';
-        }
+      const record = (d: { call: string; outA: string | null; outB: string | null }, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
         if (winner === 'A') votesA++;
         if (winner === 'B') votesB++;
+        const shownA = this.shown(d.outA);
+        const shownB = this.shown(d.outB);
         const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
         const test = out !== undefined && out !== null ? this.testOf(d.call, out) : undefined;
         this.distinguishing.push({
@@ -992,6 +979,29 @@ class SolveRun {
           judgedBy,
           ...(test ? { test } : {}),
         });
+      };
+      // The task's own oracle first (its asserts and examples): where it speaks, the model is not asked.
+      const oracles = await Promise.all(differing.map((d) => this.oracleFor(d.call, d.outA, d.outB, A)));
+      if (oracles.some((o) => o !== undefined)) {
+        differing.forEach((d, k) => {
+          if (oracles[k]) record(d, oracles[k], 'oracle');
+        });
+      } else {
+        for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
+          const shownA = this.shown(d.outA);
+          const shownB = this.shown(d.outB);
+          const reply = await this.chat(
+            [
+              { role: 'system', content: systemPrompt(this.task.language) },
+              { role: 'user', content: judgeOutputPrompt(this.task, d.call, shownA ?? 'an error (it raised)', shownB ?? 'an error (it raised)') },
+            ],
+            this.signal,
+            this.rounds - 1,
+            -4,
+          );
+          const winner = judgedChoice(reply.text);
+          record(d, winner, winner ? 'model' : 'none');
+        }
       }
       const chosen = votesB > votesA ? B : A;
       this.compared.set(pairKey, chosen.candidate.id);
@@ -1019,7 +1029,8 @@ class SolveRun {
   }
 
   /**
-   * The tests' own oracle: an assert of the task (its tests, or kept generated tests) on the same call.
+   * The tests' own oracle: an assert of the task (its tests, or kept generated tests) or an example in its
+   * description, on the same call.
    * Its expected side is evaluated like an output and compared with both; 'A' or 'B' when exactly one matches.
    */
   private async oracleFor(call: string, outA: string | null, outB: string | null, any: Attempt): Promise<'A' | 'B' | undefined> {
@@ -1027,9 +1038,15 @@ class SolveRun {
     const g = this.generated;
     const sources = g ? g.kept.map((i) => g.asserts[i]!) : this.task.tests.split('\n');
     const compact = (x: string): string => x.replace(/\s+/g, '');
-    for (const line of sources) {
-      const parts = assertParts(line, entry, this.task.language);
-      if (!parts || compact(parts.call) !== compact(call)) continue;
+    const known = [
+      ...sources.flatMap((line) => {
+        const parts = assertParts(line, entry, this.task.language);
+        return parts ? [parts] : [];
+      }),
+      ...examplesOf(this.task.prompt, entry),
+    ];
+    for (const parts of known) {
+      if (compact(parts.call) !== compact(call)) continue;
       const [expected] = await raceAbort(
         this.deps.verifier.evaluate(taskForCode(this.task, any.candidate.code), any.candidate, [parts.expected], this.signal),
         this.signal,
