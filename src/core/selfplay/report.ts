@@ -14,6 +14,7 @@ const REASON_TEXT: { [reason in (typeof REJECT_REASONS)[number]]: string } = {
   trivial: 'sat accepts a probe (trivial)',
   type_mismatch: 'answer type does not match',
   unsolved: 'no verified solution',
+  no_wrong_answer: 'no known-failing answer',
   model_error: 'model failed to answer',
 };
 
