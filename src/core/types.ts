@@ -108,6 +108,35 @@ export interface Budget {
 
 export const DEFAULT_BUDGET: Budget = { samples: 2, rounds: 3, maxTokens: 0, wallMs: 0 };
 
+/**
+ * What a result verified by generated tests rests on: how many distinct programs (copies count once)
+ * agreed, and which of the model's tests were kept. Shown instead of a bare "verified N/N".
+ */
+export interface TestEvidence {
+  /** Distinct programs among the candidates that ran. */
+  distinctPrograms: number;
+  /** Distinct programs that pass every kept test and behave like the result on probe inputs. */
+  agreeingPrograms: number;
+  testsKept: number;
+  testsDropped: number;
+  testsTotal: number;
+  /** Generated tests left out because they contradict the task's own examples. */
+  testsContradictingExamples: number;
+}
+
+/** An input that tells two candidates apart (S*), what each returned, and which one was taken as right. */
+export interface DistinguishingInput {
+  call: string;
+  /** Per candidate id: the output as source text, or null when the call raised. */
+  outputs: { candidateId: string; output: string | null }[];
+  /** The candidate whose output was taken as right, if any. */
+  chosen?: string;
+  /** Who decided: an assert of the task's tests with the same call, the model, or nobody. */
+  judgedBy: 'oracle' | 'model' | 'none';
+  /** The confirmed input as a test (`assert call == output`). */
+  test?: string;
+}
+
 /** The result of one solve: the best Candidate, its Verdict and the whole trace. */
 export interface Outcome {
   task: Task;
@@ -125,6 +154,15 @@ export interface Outcome {
   model?: string;
   /** Notes such as prompt shrinking, recorded so nothing is silently dropped. */
   notes: string[];
+  /** With generated tests: the evidence behind the result. */
+  evidence?: TestEvidence;
+  /**
+   * True when the best candidate passes every kept generated test but every candidate was the same
+   * program: nothing independent confirms it, so it is not verified.
+   */
+  unconfirmed?: boolean;
+  /** Inputs that told the top candidates apart (S*), with the outputs and the choice made. */
+  distinguishing?: DistinguishingInput[];
 }
 
 /** A programming puzzle in the P3 layout: solved by `x` with `sat(x) is True`. */
@@ -137,6 +175,14 @@ export interface Puzzle {
   module?: string;
   /** Solve rate in [0, 1] measured by self-play; undefined when unknown. */
   difficulty?: number;
+  /**
+   * What kind of task the puzzle encodes: a model-written puzzle, or (Absolute Zero's task types) a
+   * deduction (predict a program's output for an input) or an abduction (find an input for an output).
+   * Exported in P3's `notes` as `{"kind": ...}`. Undefined means `puzzle`.
+   */
+  kind?: 'puzzle' | 'deduction' | 'abduction';
+  /** Answers the puzzle is known to reject (plausible wrong answers the model proposed), as Python literals. */
+  wrongAnswers?: string[];
 }
 
 /** One entry in the self-training dataset (see core/dataset). */

@@ -11,6 +11,7 @@ import { registerInlineFeatures } from './inline';
 import { registerModelCommands } from './models';
 import { registerDatasetFeatures } from './dataset';
 import { registerSelfPlay } from './selfPlay';
+import { registerTuneBudget } from './tuneBudget';
 import { VERSION } from '../core/version';
 
 export function activateCrucible(context: vscode.ExtensionContext): void {
@@ -38,6 +39,7 @@ export function activateCrucible(context: vscode.ExtensionContext): void {
   registerInlineFeatures(context, services, jobs);
   registerModelCommands(context, () => services.model());
   registerDatasetFeatures(context, () => services.datasetFolder());
+  registerTuneBudget(context, services);
   registerSelfPlay(context, { model: () => services.model(), verifier: () => services.verifier(), sandbox: () => services.sandbox(), datasetFolder: () => services.datasetFolder() });
   log.info('Crucible activated');
 }

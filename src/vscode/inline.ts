@@ -24,6 +24,7 @@ import { VerifyCache } from './verifyCache';
 import { CrucibleCodeActions } from './codeActions';
 import { CrucibleCodeLens, REFINE_COMMAND, VERIFY_COMMAND, type LensSource, type PendingLens, type TestedFunction } from './codeLens';
 import { ACCEPT_COMMAND, ACCEPTED_COMMAND, CrucibleInlineSuggestions, DISMISS_COMMAND, ghostStart, liveSuggestionAt, SHOW_COMMAND, SuggestionStore, type Suggestion } from './inlineSuggestions';
+import { evidenceText } from '../core/solve/evidence';
 
 const SELECTOR: vscode.DocumentSelector = [
   { language: 'python', scheme: 'file' },
@@ -507,7 +508,8 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     const lineIndent = /^[ \t]*/.exec(fresh.lineAt(current.startLine).text)?.[0] ?? '';
     const replacement = await replacementFor(current, best.candidate.code, fresh.languageId as Language, this.parser, lineIndent);
     const v = best.verdict;
-    const label = `verified ${v.testsPassed}/${v.testsTotal}${outcome.verifiedByGeneratedTests ? ' (generated tests)' : ''}`;
+    const evidence = evidenceText(outcome);
+    const label = evidence ? `verified (${evidence})` : `verified ${v.testsPassed}/${v.testsTotal}`;
     // Remember the verdict for the new text, so the lens shows it right after the suggestion is accepted.
     if (details.task.testsOrigin === 'user') {
       await this.cache.set(cacheKey(replacement, details.task.tests, details.task.language), { testsPassed: v.testsPassed, testsTotal: v.testsTotal, passed: true, summary: '', at: Date.now() });

@@ -98,7 +98,8 @@ export class ExtensionServices implements Services, vscode.Disposable {
   async solve(request: SolveRequest): Promise<Outcome> {
     const model = this.model();
     const verifier = await this.verifier();
-    const outcome = await solve(request.task, { model, verifier }, {
+    const sandbox = await this.sandbox();
+    const outcome = await solve(request.task, { model, verifier, sandbox }, {
       budget: request.budget ?? config.budget(request.scope),
       signal: request.signal,
       onEvent: request.onEvent,

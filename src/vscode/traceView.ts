@@ -1,6 +1,7 @@
 // "Crucible Trace": every attempt of the latest solve with its verdict and feedback.
 import * as vscode from 'vscode';
 import type { Attempt, Outcome, Task } from '../core/types';
+import { evidenceText } from '../core/solve/evidence';
 
 type Node =
   | { kind: 'header'; text: string; detail?: string }
@@ -111,10 +112,12 @@ export class TraceView implements vscode.TreeDataProvider<Node>, vscode.Disposab
 export function describeOutcome(outcome: Outcome): string {
   const best = outcome.best?.verdict;
   const tests = best && best.testsTotal ? ` ${best.testsPassed}/${best.testsTotal}` : '';
-  const label = outcome.verifiedByGeneratedTests ? ' (generated tests)' : '';
+  const evidence = evidenceText(outcome);
+  const label = evidence ? ` (${evidence})` : outcome.verifiedByGeneratedTests ? ' (generated tests)' : '';
+  if (outcome.unconfirmed) return `not verified: ${evidence ?? 'unconfirmed'}`;
   switch (outcome.stopReason) {
     case 'verified':
-      return `verified${tests}${label} in ${outcome.rounds} round${outcome.rounds === 1 ? '' : 's'}`;
+      return `verified${evidence ? '' : tests}${label} in ${outcome.rounds} round${outcome.rounds === 1 ? '' : 's'}`;
     case 'cancelled':
       return 'cancelled';
     case 'error':

@@ -73,14 +73,16 @@ const UNTYPED = `def sat(x):
 const TYPE_MISMATCH = `def sat(x: int):
     return x == 2.5`;
 
-function puzzleAnswer(sat: string, sol?: string): string {
-  return `Here is a new puzzle.\n\n${fenced(sol ? `${sat}\n\n${sol}` : sat)}\n\nIt is a nice one.`;
+/** A generation answer: sat, optionally the solver and a known-wrong answer `wrong()` (Self-Challenging). */
+function puzzleAnswer(sat: string, sol?: string, wrong?: string): string {
+  const code = [sat, sol, wrong !== undefined ? `def wrong():\n    return ${wrong}` : undefined].filter(Boolean).join('\n\n');
+  return `Here is a new puzzle.\n\n${fenced(code)}\n\nIt is a nice one.`;
 }
 
 function fullScript(): SelfPlayScript {
   return {
     puzzles: [
-      puzzleAnswer(VALID_EASY, VALID_EASY_SOL),
+      puzzleAnswer(VALID_EASY, VALID_EASY_SOL, '"ab" * 4'),
       puzzleAnswer(VALID_MEDIUM, MEDIUM_SOL),
       puzzleAnswer('def sat(x: int:\n    return x == 3', 'def sol():\n    return 3'),
       puzzleAnswer(TRIVIAL, 'def sol():\n    return 1'),
@@ -170,6 +172,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
       trivial: 1,
       type_mismatch: 1,
       unsolved: 1,
+      no_wrong_answer: 0,
       model_error: 1,
     });
     const rejectedEvents = events.filter((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected');
@@ -219,7 +222,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     const easier = `def sat(li: List[int], n=3):\n    return len(li) == n and all(li[i] * 2 == li[i + 1] for i in range(n - 1)) and li[0] == 3`;
     const model = scriptedModel({
       puzzles: [puzzleAnswer(hard)],
-      after: puzzleAnswer(easier),
+      after: puzzleAnswer(easier, undefined, '[3, 6, 13]'),
       solvers: [
         { match: 'li[i] * li[i]', answers: [fenced('def sol(n=40):\n    return [3] * n')] },
         { match: 'li[i] * 2', answers: [fenced('def sol(n=3):\n    return [3, 6, 12]')] },
@@ -261,7 +264,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     let i = 0;
     const unique = (): string => {
       i++;
-      return puzzleAnswer(`def sat(x: int, k=${i}):\n    return x == k * 7919 + 13`, `def sol(k=${i}):\n    return k * 7919 + 13`);
+      return puzzleAnswer(`def sat(x: int, k=${i}):\n    return x == k * 7919 + 13`, `def sol(k=${i}):\n    return k * 7919 + 13`, '7919 + 14');
     };
     server = await startOllamaServer({
       respond: (body) => {
@@ -313,7 +316,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
   it('stops with the dataset\'s fix when the disk is full, claiming nothing it could not store', async () => {
     server = await startOllamaServer({
       respond: (body) =>
-        body.messages[0]!.content.startsWith('You write') ? puzzleAnswer(VALID_MEDIUM, MEDIUM_SOL) : fenced(MEDIUM_SOL),
+        body.messages[0]!.content.startsWith('You write') ? puzzleAnswer(VALID_MEDIUM, MEDIUM_SOL, '1005') : fenced(MEDIUM_SOL),
     });
     const full: DatasetIo = {
       write: async () => {

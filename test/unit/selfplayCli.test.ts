@@ -14,13 +14,13 @@ const MODEL = 'qwen2.5-coder:7b';
 
 const start = (args: string[]): StartedCli => startCrucible(args, 40_000);
 
-/** A model whose k-th generation answer is a fresh puzzle `x == k * 7919 + 13`, solved correctly. */
+/** A model whose k-th generation answer is a fresh puzzle `x == k * 7919 + 13`, solved correctly, with a known-wrong answer. */
 function uniquePuzzles(hangAfter: { n: number }): (body: ChatBody) => string | ScriptedReply {
   let k = 0;
   return (body) => {
     if (body.messages[0]!.content === GENERATE_SYSTEM) {
       k++;
-      const reply = fenced(`def sat(x: int, k=${k}):\n    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13`);
+      const reply = fenced(`def sat(x: int, k=${k}):\n    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13\n\ndef wrong():\n    return ${k} * 7919 + 14`);
       return k > hangAfter.n ? { content: reply, delayBeforeHeadersMs: 60_000 } : reply;
     }
     const m = /k=(\d+)/.exec(body.messages[1]!.content);

@@ -178,12 +178,13 @@ describe('solve (end to end through the test server)', function () {
 
   it('writes tests when the task has none, cross-checks them and labels the result', async () => {
     const task: Task = { ...addTask, id: 'add-untested', tests: '', testsOrigin: 'none' };
-    const deps = await serve((body) => {
+    const deps = await serve((body, index) => {
       if (kindOf(body) === 'tests') {
         // One of the model's tests is wrong; the two agreeing candidates outvote it.
         return py('assert add(1, 2) == 3\nassert add(0, 0) == 0\nassert add(2, 2) == 5\nassert add(-1, 1) == 0');
       }
-      return RIGHT_ADD;
+      // Two different programs that agree: independent evidence (copies of one program would not be).
+      return index % 2 === 0 ? RIGHT_ADD : py('def add(a, b):\n    total = b + a\n    return total');
     });
     const events: SolveEvent[] = [];
     const outcome = await solve(task, deps, { budget: budget({ samples: 2, rounds: 1 }), onEvent: (e) => events.push(e) });
@@ -203,7 +204,9 @@ describe('solve (end to end through the test server)', function () {
     const deps = await serve((body) =>
       kindOf(body) === 'tests'
         ? '```javascript\nassert.strictEqual(larger(1, 2), 2);\nassert.strictEqual(larger(5, -1), 5);\nassert.deepStrictEqual(larger(3, 3), 3);\n```'
-        : '```javascript\nfunction larger(a, b) {\n  return a > b ? a : b;\n}\n```',
+        : /edge cases/.test(lastUser(body))
+          ? '```javascript\nfunction larger(a, b) {\n  return Math.max(a, b);\n}\n```'
+          : '```javascript\nfunction larger(a, b) {\n  return a > b ? a : b;\n}\n```',
     );
     const outcome = await solve(task, deps, { budget: budget({ samples: 2, rounds: 1 }) });
     assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);

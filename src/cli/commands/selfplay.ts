@@ -17,7 +17,11 @@ import { loadSeedFile } from '../../core/selfplay/puzzle';
 import { shippedSeeds } from '../../core/selfplay/seeds';
 import { formatReport, toP3 } from '../../core/selfplay/report';
 import type { SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
-import type { Puzzle } from '../../core/types';
+import type { Puzzle, Record } from '../../core/types';
+import { readRecords } from '../../core/dataset/store';
+import { recordFromPuzzle } from '../../core/dataset/record';
+import { DEFAULT_ALLOWED_IMPORTS } from '../../core/selfplay/probe';
+import { reasoningPuzzles, reasoningSourcesFromRecords } from '../../core/selfplay/reasoning';
 import { VERSION } from '../../core/version';
 import { writeFileAtomic } from '../../core/durable';
 
@@ -37,6 +41,7 @@ interface SelfplayOptions {
   temperature?: number;
   json?: boolean;
   quiet?: boolean;
+  reasoning?: boolean;
 }
 
 /** Where the checkpoint lives unless --state says otherwise: beside the dataset, else in the current folder. */
@@ -45,7 +50,47 @@ export function defaultStatePath(opts: Pick<SelfplayOptions, 'dataset' | 'state'
   return opts.dataset ? join(resolve(opts.dataset), 'selfplay-state.json') : resolve('crucible-selfplay-state.json');
 }
 
+/**
+ * `--reasoning`: deduction and abduction puzzles from the user's own verified Python functions in the
+ * dataset (their tests' calls are the inputs), appended to the same dataset. No model is needed.
+ */
+async function runReasoning(opts: SelfplayOptions): Promise<number> {
+  if (!opts.dataset) throw new SelfPlayError('--reasoning reads your verified functions from the dataset: pass --dataset DIR.');
+  const dataset = await openDataset(opts.dataset);
+  const records: Record[] = [];
+  for await (const r of readRecords(resolve(opts.dataset))) records.push(r);
+  const sources = reasoningSourcesFromRecords(records);
+  const sandbox = createProcessSandbox();
+  const verifier = createVerifier(sandbox);
+  const limits = { satTimeoutMs: opts.satTimeout, solTimeoutMs: 5000, allowedImports: DEFAULT_ALLOWED_IMPORTS };
+  const counts = { deduction: 0, abduction: 0 };
+  const skipped: string[] = [];
+  const puzzles: Puzzle[] = [];
+  try {
+    for (const source of sources) {
+      const result = await reasoningPuzzles({ sandbox, verifier }, source, ['deduction', 'abduction'], limits);
+      skipped.push(...result.skipped);
+      for (const puzzle of result.puzzles) {
+        await dataset.append(recordFromPuzzle(puzzle, { extensionVersion: VERSION, verified: true }));
+        counts[puzzle.kind as 'deduction' | 'abduction']++;
+        puzzles.push(puzzle);
+      }
+    }
+  } finally {
+    await sandbox.dispose();
+  }
+  if (opts.out) await writeFileAtomic(resolve(opts.out), `${JSON.stringify({ puzzles: puzzles.map(toP3) }, null, 1)}\n`);
+  const summary = { functions: sources.length, deduction: counts.deduction, abduction: counts.abduction, skipped: skipped.length };
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify(summary)}\n`
+      : `Reasoning tasks from ${sources.length} verified function(s): ${counts.deduction} deduction, ${counts.abduction} abduction puzzle(s) added to ${opts.dataset}; ${skipped.length} left out${skipped.length ? ` (first: ${skipped[0]})` : ''}.\n`,
+  );
+  return 0;
+}
+
 async function run(opts: SelfplayOptions): Promise<number> {
+  if (opts.reasoning) return runReasoning(opts);
   let seeds: Puzzle[];
   if (opts.seeds) {
     const file = await loadSeedFile(opts.seeds);
@@ -160,7 +205,8 @@ export function registerSelfplay(program: Command): void {
     .option('--sat-timeout <ms>', 'time limit of one call of sat, ms', wholeNumber('--sat-timeout', 10), 1000)
     .option('--run-seed <n>', 'seed of the run\'s own random choices (examples, curriculum, probes)', wholeNumber('--run-seed', 0))
     .option('--json', 'print the report as JSON')
-    .option('--quiet', 'no progress output');
+    .option('--quiet', 'no progress output')
+    .option('--reasoning', 'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)');
   addModelOptions(cmd);
   cmd.action(async (opts: SelfplayOptions) => {
     // A saved run in the way, or nothing to resume: the command line needs changing (usage).

@@ -21,6 +21,7 @@ import { VERSION } from '../../core/version';
 import { syncDirectorySync } from '../../core/durable';
 import { dirname, resolve } from 'node:path';
 import { readTasks, type TaskLine } from '../tasks';
+import { runStrategyEval, type StrategyEvalOptions } from './evalStrategies';
 
 /** One line of OUTCOMES.jsonl. */
 export interface OutcomeLine {
@@ -54,6 +55,12 @@ export interface OutcomeLine {
   durationMs: number;
   model?: string;
   notes: string[];
+  /** With generated tests: distinct programs that agree, tests kept and dropped. */
+  evidence?: Outcome['evidence'];
+  /** The best candidate passes the generated tests, but every candidate was the same program: not verified. */
+  unconfirmed?: boolean;
+  /** S*: inputs that told the top candidates apart, their outputs and the choice made. */
+  distinguishing?: Outcome['distinguishing'];
 }
 
 /** What a run keeps of a line once it is written: the counts need no code, feedback or notes (long runs stay small). */
@@ -91,6 +98,9 @@ export function outcomeLine(outcome: Outcome): OutcomeLine {
     durationMs: outcome.durationMs,
     ...(outcome.model ? { model: outcome.model } : {}),
     notes: outcome.notes,
+    ...(outcome.evidence ? { evidence: outcome.evidence } : {}),
+    ...(outcome.unconfirmed ? { unconfirmed: true } : {}),
+    ...(outcome.distinguishing ? { distinguishing: outcome.distinguishing } : {}),
   };
 }
 
@@ -201,7 +211,7 @@ export interface RunSummary {
  * The process sandbox, started on first use (a run against a dead server never starts Python workers),
  * and disposed while something keeps the event loop alive (idle workers are unref'd), for at most 5 s.
  */
-function lazySandbox(options: ProcessSandboxOptions): Sandbox {
+export function lazySandbox(options: ProcessSandboxOptions): Sandbox {
   let real: Sandbox | undefined;
   const get = (): Sandbox => (real ??= createProcessSandbox(options));
   return {
@@ -247,7 +257,7 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
     limits: { ...(opts.timeoutMs ? { wallMs: opts.timeoutMs, cpuMs: opts.timeoutMs } : {}), ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}) },
   });
   const verifier = createVerifier(sandbox);
-  const deps: SolveDeps = { model, verifier };
+  const deps: SolveDeps = { model, verifier, sandbox };
   let dataset: DatasetStore | undefined;
   if (opts.dataset) dataset = await openDataset(opts.dataset);
   const budget: Budget = { samples: opts.samples, rounds: opts.rounds, maxTokens: opts.maxTokens, wallMs: opts.wallSeconds * 1000 };
@@ -423,11 +433,14 @@ export function registerSolve(program: Command): void {
   addRunOptions(
     program
       .command('eval')
-      .description('Run the tasks and print pass@1 before refinement against after it: what self-correction is worth for your model.')
-      .option('--json', 'print the report as JSON'),
+      .description('Run the tasks and print pass@1 before refinement against after it: what self-correction is worth for your model. With --strategies, compare ways to spend the budget.')
+      .option('--json', 'print the report as JSON')
+      .option('--strategies <list>', 'compare strategies at an equal budget: resample, refine, trace, sstar (comma-separated)')
+      .option('--report <file>', 'with --strategies: where the JSON report goes (default crucible-eval.json)'),
     1,
-  ).action(async (file: string, opts: RunOptions & { json?: boolean }) => {
+  ).action(async (file: string, opts: RunOptions & { json?: boolean; strategies?: string; report?: string }) => {
     await guarded('eval', async () => {
+      if (opts.strategies !== undefined) return runStrategyEval(file, opts as StrategyEvalOptions);
       const summary = await runTasks(file, opts, 'eval');
       const report = evalReport(summary.lines, summary.model, opts.samples, opts.rounds);
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatEvalTable(report));

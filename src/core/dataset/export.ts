@@ -14,6 +14,7 @@ import { normaliseCode, taskKey } from './record';
 import type { DatasetProblem } from './store';
 import { readRecords } from './store';
 import { syncDirectory } from '../durable';
+import { p3Notes } from '../selfplay/report';
 
 export const EXPORT_FORMATS = ['sft', 'dpo', 'traces', 'p3'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -200,6 +201,8 @@ interface P3Entry {
   sol_docstring: string;
   sol_bodies: string[];
   module: string;
+  /** JSON with a `kind` field: puzzle, deduction or abduction (see selfplay/report p3Notes). */
+  notes: string;
   difficulty?: number;
 }
 
@@ -400,7 +403,7 @@ export async function exportDataset(dir: string, options: ExportOptions): Promis
             : puzzle.solBodies[0] ?? '';
           let entry = side.get(puzzle.name);
           if (!entry) {
-            entry = { name: puzzle.name, sat: puzzle.sat, ans_type: puzzle.ansType, sol_header: puzzle.solHeader, sol_docstring: '', sol_bodies: [], module: puzzle.module ?? 'crucible_selfplay' };
+            entry = { name: puzzle.name, sat: puzzle.sat, ans_type: puzzle.ansType, sol_header: puzzle.solHeader, sol_docstring: '', sol_bodies: [], module: puzzle.module ?? 'crucible_selfplay', notes: p3Notes(puzzle) };
             if (typeof puzzle.difficulty === 'number') entry.difficulty = puzzle.difficulty;
             side.set(puzzle.name, entry);
           }

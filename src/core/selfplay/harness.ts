@@ -7,6 +7,10 @@
 //              near-duplicate detection, then probe sat: every probe runs twice (determinism), under a
 //              per-call time limit (slow puzzles), and must be rejected (trivial puzzles accept 0, "", [], ...).
 //   normalize  normalised ASTs of many sat sources at once (the seed set, in one job).
+//   behave     behaviour fingerprints: each sat's verdicts on one shared probe set of answers (fixed probes
+//              of each type plus every answer the given solvers return), for duplicates that differ in code.
+//   reason     run a user's function on inputs and report inputs and outputs as Python literals with their
+//              types, for deduction and abduction tasks.
 //
 // Keep this source free of backticks and dollar-brace sequences: it is embedded in a template literal.
 
@@ -158,14 +162,29 @@ def strip_docstring(fn):
     return body
 
 
-class Normaliser(ast.NodeTransformer):
-    """Renames every non-builtin identifier in order of first use and drops docstrings."""
+def bound_names(fn):
+    """Names the function binds itself: parameters, assignment and loop targets, inner functions."""
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            out.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not fn:
+            out.add(node.name)
+    return out
 
-    def __init__(self):
+
+class Normaliser(ast.NodeTransformer):
+    """Renames identifiers in order of first use (alpha-equivalence; a local that shadows a builtin is renamed
+    too), drops docstrings, bare strings and imports (what a puzzle imports shows in what it uses)."""
+
+    def __init__(self, bound=()):
         self.names = {}
+        self.bound = set(bound)
 
     def rename(self, name):
-        if name in BUILTIN_NAMES:
+        if name in BUILTIN_NAMES and name not in self.bound:
             return name
         if name not in self.names:
             self.names[name] = "v" + str(len(self.names))
@@ -186,6 +205,12 @@ class Normaliser(ast.NodeTransformer):
         self.generic_visit(node)
         return node
 
+    def visit_Import(self, node):
+        return None
+
+    def visit_ImportFrom(self, node):
+        return None
+
     def visit_Expr(self, node):
         # A bare string statement anywhere is a comment in disguise.
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
@@ -197,7 +222,8 @@ class Normaliser(ast.NodeTransformer):
 def normalise(fn):
     fn = copy.deepcopy(fn)
     fn.returns = None
-    dump = ast.dump(Normaliser().visit(fn), annotate_fields=False, include_attributes=False)
+    bound = bound_names(fn) - {"sat", "sol"}
+    dump = ast.dump(Normaliser(bound).visit(fn), annotate_fields=False, include_attributes=False)
     return hashlib.sha256(dump.encode("utf-8")).hexdigest()
 
 
@@ -321,7 +347,29 @@ def inspect(req):
             return out
     out["probes"] = len(results)
     out["slowestMs"] = round(1000 * max(took for _, _, _, took in results), 3) if results else 0
+    wrong_fn = find_def(tree, "wrong")
+    if wrong_fn is not None:
+        out["wrong"] = check_wrong(segment(src, wrong_fn), sat, t, limit)
     return out
+
+
+def check_wrong(wrong_src, sat, t, limit):
+    """A plausible wrong answer from the generator: of the annotated type, not a type default, and sat rejects it."""
+    ns = {}
+    exec("from typing import List\n", ns)
+    kind, value, _ = timed(lambda: (exec(compile(wrong_src, "<wrong>", "exec"), ns), ns["wrong"]())[1], limit)
+    if kind != "ok":
+        return {"ok": False, "detail": "wrong() did not return: " + str(value or "timed out")}
+    if not matches(value, t):
+        return {"ok": False, "detail": "wrong() returned a " + type_name(value) + ", not the answer type"}
+    if value == default_of(t) or (isinstance(t, tuple) and value == []):
+        return {"ok": False, "detail": "wrong() returned the type's empty value, which every puzzle rejects"}
+    r, _ = call_sat(sat, value, limit)
+    if r == "T":
+        return {"ok": False, "detail": "sat accepts the wrong answer " + repr(value)[:60]}
+    if r == "S":
+        return {"ok": False, "detail": "sat is slow on the wrong answer"}
+    return {"ok": True, "value": repr(value)[:2000]}
 
 
 def sol_header_of(fn):
@@ -342,7 +390,97 @@ def normalise_many(req):
     return {"ok": True, "normalized": out}
 
 
-MODES = {"inspect": inspect, "normalize": normalise_many}
+def run_sol(src, limit):
+    ns = {}
+    exec("from typing import List\n", ns)
+    kind, value, _ = timed(lambda: (exec(compile(src, "<solution>", "exec"), ns), ns["sol"]())[1], limit)
+    return value if kind == "ok" else None
+
+
+def behave(req):
+    """Each sat's verdicts on one probe set: fixed probes of its type and every answer the solvers return."""
+    # Short per-call limits: a fingerprint needs verdicts, not long searches ("S" is a verdict too).
+    limit = min(req["satTimeoutMs"] / 1000.0, 0.1)
+    sol_limit = min(req["solTimeoutMs"] / 1000.0, 1.0)
+    answers = []
+    for src in req.get("solutions", []):
+        try:
+            v = run_sol(src, sol_limit)
+        except BaseException:
+            v = None
+        if v is not None:
+            answers.append(v)
+    out = []
+    for src in req["sats"]:
+        try:
+            fn = find_def(ast.parse(src), "sat")
+            t = type_of(fn.args.args[0].annotation) if fn is not None and fn.args.args else None
+            sat, kind, _ = load_sat(src, limit) if t is not None else (None, "error", None)
+        except SyntaxError:
+            t, sat = None, None
+        if sat is None:
+            out.append(None)
+            continue
+        probes = [v for v in probes_for(t, random.Random(12345), 2) + answers if matches(v, t)]
+        verdicts = "".join(call_sat(sat, copy.deepcopy(v), limit)[0] for v in probes)
+        out.append(ast.unparse(fn.args.args[0].annotation) + ":" + verdicts)
+    return {"ok": True, "fingerprints": out}
+
+
+LITERAL_TYPES = (int, float, str, bool, list, tuple, dict, type(None))
+
+
+def literal(v):
+    """repr(v) when it reads back as the same value (a Python literal), else None."""
+    if not isinstance(v, LITERAL_TYPES):
+        return None
+    r = repr(v)
+    try:
+        back = ast.literal_eval(r)
+    except Exception:
+        return None
+    return r if back == v and type(back) is type(v) else None
+
+
+def reason(req):
+    """Runs a user's function on calls; reports each call's arguments and output as literals with their types."""
+    limit = req["timeoutMs"] / 1000.0
+    ns = {}
+    try:
+        exec(compile(req["code"], "<function>", "exec"), ns)
+    except BaseException as e:
+        return {"ok": False, "reason": "load", "detail": type(e).__name__ + ": " + str(e)[:200]}
+    fn = ns.get(req["entry"])
+    if not callable(fn):
+        return {"ok": False, "reason": "load", "detail": "no function " + req["entry"]}
+    out = []
+    for call in req["calls"]:
+        entry = {"call": call}
+        try:
+            node = ast.parse(call, mode="eval").body
+            args = [ast.literal_eval(a) for a in node.args] if isinstance(node, ast.Call) and not node.keywords else None
+        except Exception:
+            args = None
+        if args is None:
+            entry["skip"] = "arguments are not literals"
+            out.append(entry)
+            continue
+        kind, value, _ = timed(lambda: fn(*copy.deepcopy(args)), limit)
+        if kind != "ok":
+            entry["skip"] = "the call " + kind + ("" if value is None else ": " + str(value)[:100])
+            out.append(entry)
+            continue
+        lit = literal(value)
+        if lit is None:
+            entry["skip"] = "the output is not a literal"
+            out.append(entry)
+            continue
+        entry.update(args=[literal(a) for a in args], output=lit, outputType=type_name(value), argTypes=[type_name(a) for a in args])
+        out.append(entry)
+    return {"ok": True, "results": out}
+
+
+MODES = {"inspect": inspect, "normalize": normalise_many, "behave": behave, "reason": reason}
 try:
     emit(MODES[REQ["mode"]](REQ))
 except BaseException as e:

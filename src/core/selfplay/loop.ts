@@ -20,9 +20,11 @@ import { recordFromPuzzle } from '../dataset/record';
 import type { Attempt, Candidate, Puzzle, Usage, Verdict } from '../types';
 import { VERSION } from '../version';
 import { Curriculum, Rng, curriculumWindows, parseArm, pickExamples } from './curriculum';
-import { DEFAULT_ALLOWED_IMPORTS, auditSolutions, inspectPuzzle, normaliseMany, type ProbeLimits } from './probe';
+import { DEFAULT_ALLOWED_IMPORTS, auditSolutions, behaviourFingerprints, inspectPuzzle, normaliseMany, type ProbeLimits } from './probe';
+import { valueSource } from '../solve/generatedTests';
+import type { PuzzleVerdict } from '../verify/types';
 import { generationPrompt, solvePrompt, variantPrompt } from './prompts';
-import { bodyUnderHeader, puzzleCodeOf, topicOf } from './puzzle';
+import { bodyUnderHeader, puzzleCodeOf, solutionSource, topicOf } from './puzzle';
 import { Checkpointer, readState, STATE_VERSION, type AcceptedPuzzle, type LadderItem, type SelfPlayState } from './state';
 import { REJECT_REASONS, type Progress, type RejectReason, type SelfPlayDeps, type SelfPlayEvent, type SelfPlayOptions, type SelfPlayReport } from './types';
 
@@ -38,6 +40,10 @@ const MAX_MODEL_FAILURES_IN_A_ROW = 5;
 /** Easier-variant requests waiting at most; each unsolved puzzle adds one, up to this depth of variants. */
 const MAX_LADDER_QUEUE = 16;
 const MAX_LADDER_DEPTH = 2;
+/** Puzzles of the same answer type (accepted first, then seeds) a new puzzle's behaviour is compared with. */
+const MAX_BEHAVIOUR_PEERS = 24;
+/** Empty values of each answer type: every puzzle rejects them, so they show nothing as wrong answers. */
+const TRIVIAL_ANSWERS = new Set(['0', '0.0', '""', "''", '[]', 'False', 'True', 'None']);
 
 type Settled =
   | { kind: 'rejected'; reason: RejectReason; detail: string; name?: string; solveRate?: number; ladder?: LadderItem }
@@ -366,8 +372,35 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
         const genNote = generatorAttempt?.verdict.passed ? ' (the generator’s own solution verified)' : '';
         return { kind: 'rejected', reason: 'unsolved', detail: `0 of ${answered} solutions verified${genNote}`, name, solveRate: 0, ...(ladder ? { ladder } : {}) };
       }
+      // Known-failing examples: the generator's wrong(), and answers of failed solvers that sat rejected.
+      const wrongAnswers: string[] = [];
+      if (inspected.wrong?.ok && inspected.wrong.value !== undefined) wrongAnswers.push(inspected.wrong.value);
+      for (const a of attempts) {
+        const answer = (a.verdict as PuzzleVerdict).answer;
+        if (a.verdict.passed || a.verdict.status !== 'failed' || answer === undefined || /sat's answer type is|is not a /.test(a.verdict.feedback)) continue;
+        const text = valueSource(answer, 'python');
+        if (text !== undefined && !TRIVIAL_ANSWERS.has(text) && !wrongAnswers.includes(text)) wrongAnswers.push(text);
+      }
+      if (wrongAnswers.length === 0) {
+        const why = inspected.wrong && !inspected.wrong.ok ? ` (${inspected.wrong.detail ?? 'its wrong() did not count'})` : inspected.wrong ? '' : ' (the generator wrote no wrong() and every solver was right)';
+        return { kind: 'rejected', reason: 'no_wrong_answer', detail: `no plausible wrong answer is known to fail sat${why}`, name, solveRate };
+      }
+      // Behaviour: the same verdicts as an accepted puzzle or a seed on a shared probe set means the same puzzle.
+      const others = [...acceptedPuzzles(), ...options.seeds].filter((p) => p.ansType.replace(/\s+/g, '') === puzzle.ansType.replace(/\s+/g, '')).slice(0, MAX_BEHAVIOUR_PEERS);
+      if (others.length > 0) {
+        const verified = attempts.filter((a) => a.verdict.passed).map((a) => a.candidate.code);
+        const peerSolutions = others.map((p) => solutionSource(p)).filter((x): x is string => x !== undefined);
+        const prints = await behaviourFingerprints(deps.sandbox, [puzzle.sat, ...others.map((p) => p.sat)], [...verified.slice(0, 2), ...peerSolutions], limits, stop.signal);
+        state.sandboxJobs++;
+        if (stop.signal.aborted) throw new Cancelled('cancelled');
+        const mine = prints[0];
+        if (mine && /:.*T/.test(mine)) {
+          const twin = others.find((_, k) => prints[k + 1] === mine);
+          if (twin) return { kind: 'rejected', reason: 'duplicate', detail: `same verdicts as ${acceptedPuzzles().includes(twin) ? 'accepted puzzle' : 'seed'} ${twin.name} on every probe answer (a duplicate in behaviour)` };
+        }
+      }
       // Solver bodies come first (they are what the model can do unaided), then the generator's.
-      const accepted: Puzzle = { ...puzzle, solBodies: bodies, difficulty: solveRate };
+      const accepted: Puzzle = { ...puzzle, solBodies: bodies, difficulty: solveRate, wrongAnswers };
       const allAttempts = generatorAttempt ? [...attempts, generatorAttempt] : attempts;
       return { kind: 'accepted', puzzle: accepted, hash, solved, answered, attempts: allAttempts, usage, durationMs: now() - started };
     } finally {

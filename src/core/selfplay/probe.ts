@@ -37,6 +37,8 @@ export interface InspectResult {
   /** sha256 of sat's normalised AST (variables renamed, docstrings dropped); set whenever sat parsed. */
   hash?: string;
   probes?: number;
+  /** The generator's `wrong()` answer, when it wrote one: ok when sat rejects it (value is its repr). */
+  wrong?: { ok: boolean; value?: string; detail?: string };
 }
 
 export interface AuditEntry {
@@ -106,6 +108,7 @@ export async function inspectPuzzle(sandbox: Sandbox, code: string, limits: Prob
   if (typeof report.solHeader === 'string') out.solHeader = report.solHeader;
   if (typeof report.normalized === 'string') out.hash = report.normalized;
   if (typeof report.probes === 'number') out.probes = report.probes;
+  if (report.wrong && typeof report.wrong === 'object') out.wrong = report.wrong as InspectResult['wrong'];
   return out;
 }
 
@@ -147,4 +150,42 @@ export async function normaliseMany(sandbox: Sandbox, sources: string[], signal?
     throw new HarnessError(`Normalising the seed puzzles failed (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`, result);
   }
   return (report.normalized as (string | null)[]).map((n) => (typeof n === 'string' ? n : null));
+}
+
+/**
+ * Behaviour fingerprints: for each sat, its annotation and its verdicts (T/F/E/S) on one shared probe set:
+ * fixed probes of its type plus every answer the `solutions` (sources defining sol()) return. Two puzzles
+ * with equal fingerprints that accept something are the same puzzle in behaviour. Null where a sat fails to load.
+ */
+export async function behaviourFingerprints(sandbox: Sandbox, sats: string[], solutions: string[], limits: ProbeLimits, signal?: AbortSignal): Promise<(string | null)[]> {
+  if (sats.length === 0) return [];
+  const wallMs = Math.min(120_000, 5_000 + solutions.length * limits.solTimeoutMs + sats.length * (solutions.length + 20) * limits.satTimeoutMs);
+  const { report, result } = await runHarness(
+    sandbox,
+    { mode: 'behave', sats, solutions, satTimeoutMs: limits.satTimeoutMs, solTimeoutMs: limits.solTimeoutMs },
+    wallMs,
+    signal,
+  );
+  if (!report || !Array.isArray(report.fingerprints)) {
+    if (result.status === 'timeout' || result.status === 'memory') return sats.map(() => null);
+    throw new HarnessError(`The behaviour probe did not report (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`, result);
+  }
+  return (report.fingerprints as unknown[]).map((f) => (typeof f === 'string' ? f : null));
+}
+
+export interface ReasonedCall {
+  call: string;
+  args?: (string | null)[];
+  argTypes?: string[];
+  output?: string;
+  outputType?: string;
+  skip?: string;
+}
+
+/** Runs a function (Python source defining `entry`) on literal calls in the sandbox; inputs and outputs as literals. */
+export async function reasonCalls(sandbox: Sandbox, code: string, entry: string, calls: string[], timeoutMs: number, signal?: AbortSignal): Promise<ReasonedCall[] | string> {
+  const { report, result } = await runHarness(sandbox, { mode: 'reason', code, entry, calls, timeoutMs }, Math.min(60_000, 5_000 + calls.length * timeoutMs), signal);
+  if (!report) return `the function did not run in the sandbox (status ${result.status})`;
+  if (report.ok !== true) return String(report.detail ?? 'the function did not load');
+  return report.results as ReasonedCall[];
 }

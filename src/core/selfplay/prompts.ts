@@ -21,7 +21,8 @@ const RULES = (allowedImports: readonly string[]): string =>
     '- The first parameter of sat is the answer, annotated with one of int, float, str, bool or List[...] of those.',
     '- sat must be deterministic, finish in well under a second, and reject simple wrong answers such as 0, "", [] or None.',
     `- No input/output and no imports except ${allowedImports.join(', ')} (import inside the function).`,
-    '- Reply with one ```python block holding `def sat` and `def sol`, and nothing else.',
+    '- Also write `def wrong()` returning a plausible answer of the same type that looks right but that sat rejects (a near miss, not an empty value).',
+    '- Reply with one ```python block holding `def sat`, `def sol` and `def wrong`, and nothing else.',
   ].join('\n');
 
 const BAND_ASK: { [band in Band]: string } = {

@@ -14,6 +14,7 @@ const REASON_TEXT: { [reason in (typeof REJECT_REASONS)[number]]: string } = {
   trivial: 'sat accepts a probe (trivial)',
   type_mismatch: 'answer type does not match',
   unsolved: 'no verified solution',
+  no_wrong_answer: 'no known-failing answer',
   model_error: 'model failed to answer',
 };
 
@@ -54,7 +55,19 @@ export function toP3(puzzle: Puzzle): { [key: string]: unknown } {
     sol_docstring: '',
     sol_bodies: puzzle.solBodies,
     module: puzzle.module ?? 'self-play',
-    notes: puzzle.difficulty !== undefined ? `self-play solve rate ${puzzle.difficulty.toFixed(3)}` : '',
+    notes: p3Notes(puzzle),
     weight: 1.0,
   };
+}
+
+/**
+ * P3's free-text `notes`, as JSON with a `kind` field (puzzle, deduction or abduction), the solve rate
+ * and the known-failing answers when there are any.
+ */
+export function p3Notes(puzzle: Puzzle): string {
+  return JSON.stringify({
+    kind: puzzle.kind ?? 'puzzle',
+    ...(puzzle.difficulty !== undefined ? { solveRate: Number(puzzle.difficulty.toFixed(3)) } : {}),
+    ...(puzzle.wrongAnswers && puzzle.wrongAnswers.length ? { wrongAnswers: puzzle.wrongAnswers } : {}),
+  });
 }

@@ -12,12 +12,15 @@ import type { Puzzle, Record } from '../types';
  * - syntax: sat does not parse or load (or a parameter after the answer lacks a default)
  * - untyped: sat's first argument has no annotation, or one outside int/float/str/bool/List[...]
  * - unsafe: imports outside the allowlist, I/O, eval/exec, dunder access
- * - duplicate: same normalised AST as a seed, an accepted puzzle or one being checked
+ * - duplicate: same normalised AST (alpha-equivalent: names, docstrings, imports and constant formatting do
+ *   not count) as a seed, an accepted puzzle or one being checked, or the same verdicts on a shared probe set of answers
  * - slow: a call of sat ran past the time limit (or the job ran out of memory)
  * - nondeterministic: the same answer gave different results
  * - trivial: sat accepted a probe (0, "", [], None, a random value of its type)
  * - type_mismatch: the only answers sat accepted are not of the annotated type
  * - unsolved: none of the n independent solutions verified
+ * - no_wrong_answer: no plausible wrong answer the model proposed (its `wrong()`, a failed solver's answer) is
+ *   known to be rejected by sat, so nothing shows the puzzle tells right from wrong (Self-Challenging)
  * - model_error: the model failed to answer (timeout, HTTP error) for this puzzle
  */
 export const REJECT_REASONS = [
@@ -31,6 +34,7 @@ export const REJECT_REASONS = [
   'trivial',
   'type_mismatch',
   'unsolved',
+  'no_wrong_answer',
   'model_error',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];

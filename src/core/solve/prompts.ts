@@ -75,6 +75,17 @@ export function sampleInstruction(task: Task): string {
   return `Answer with ${what(task)} in one \`\`\`${fenceTag(task.language)} block.`;
 }
 
+/**
+ * A second prompt style for the first samples, so that candidates differ for more reasons than sampling
+ * noise: work from the edge cases first, then write the code.
+ */
+export function sampleInstructionEdgeCases(task: Task): string {
+  return [
+    'Before writing code, list in two or three short sentences the edge cases and the exact behaviour the description asks for (empty inputs, boundaries, ties, negative numbers, types).',
+    `Then answer with ${what(task)} written from that list, in one \`\`\`${fenceTag(task.language)} block.`,
+  ].join(' ');
+}
+
 /** The critique step: from the execution feedback (shown just before, in the history), the model says what is wrong. */
 export function critiqueInstruction(task: Task): string {
   return [
@@ -94,7 +105,7 @@ export function describeFailure(failure: TestFailure): string {
 }
 
 /** The refine step: a new candidate, carrying the failing test, expected versus actual, the error and the critique. */
-export function refineInstruction(task: Task, failures: TestFailure[], feedback: string, critique: string | undefined): string {
+export function refineInstruction(task: Task, failures: TestFailure[], feedback: string, critique: string | undefined, trace?: string): string {
   const parts: string[] = [];
   if (failures.length > 0) {
     parts.push('The code failed this check:');
@@ -102,6 +113,10 @@ export function refineInstruction(task: Task, failures: TestFailure[], feedback:
   } else if (feedback.trim() !== '') {
     parts.push('The code failed:');
     parts.push(feedback.trim());
+  }
+  if (trace && trace.trim() !== '') {
+    parts.push('What the code did on the failing input (a runtime trace):');
+    parts.push(`\`\`\`text\n${trace.trim()}\n\`\`\``);
   }
   if (critique && critique.trim() !== '') {
     parts.push('Your analysis of the problem:');
@@ -130,5 +145,53 @@ export function testsPrompt(task: Task, count: number): string {
     `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, one per line, each of the form ${shape}.`,
     'Cover typical inputs and edge cases, and work out each expected value carefully from the description.',
     `Answer with only the assertions, in one \`\`\`${fenceTag(lang)} block; do not implement the function.`,
+  ].join('\n\n');
+}
+
+/**
+ * A second style of test writing: from the examples and the edge cases, working each expected value out
+ * step by step before writing it down. Both styles ask for "test assertions" in one code block.
+ */
+export function testsPromptWorked(task: Task, count: number): string {
+  const lang = task.language;
+  const fn = task.entryPoint ?? 'the function';
+  const shape =
+    lang === 'python'
+      ? `\`assert ${fn}(...) == expected\``
+      : `\`assert.deepStrictEqual(${fn}(...), expected);\` (with \`assert\` from node:assert)`;
+  return [
+    `Here is a ${LANGUAGE_NAME[lang]} task:`,
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, each of the form ${shape}.`,
+    'Pick inputs a wrong implementation would get wrong: boundaries, empty and single-element inputs, repeated values. If the description gives examples, agree with them.',
+    'For each one, first work out the expected value by hand in a short comment line, then write the assertion on the next line.',
+    `Answer with the comments and assertions in one \`\`\`${fenceTag(lang)} block; do not implement the function.`,
+  ].join('\n\n');
+}
+
+/** S*: asks for inputs on which two candidates (shown as A and B) behave differently. */
+export function distinguishPrompt(task: Task, a: string, b: string, count: number): string {
+  const lang = task.language;
+  const fn = task.entryPoint ?? 'the function';
+  return [
+    `Here is a ${LANGUAGE_NAME[lang]} task:`,
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    'Two implementations pass the same tests:',
+    `Implementation A:\n${fenced(lang, a)}`,
+    `Implementation B:\n${fenced(lang, b)}`,
+    `Write up to ${count} calls of \`${fn}\` with concrete arguments on which A and B return different results, one call per line, as plain expressions such as \`${fn}(...)\`. Valid inputs only (inputs the description allows).`,
+    `Answer with only the calls, in one \`\`\`${fenceTag(lang)} block.`,
+  ].join('\n\n');
+}
+
+/** S*: asks which of two outputs for one input is the right one, from the task's description alone. */
+export function judgeOutputPrompt(task: Task, call: string, outA: string, outB: string): string {
+  const lang = task.language;
+  return [
+    `Here is a ${LANGUAGE_NAME[lang]} task:`,
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    `Two implementations disagree on \`${call}\`:`,
+    `A returns: ${outA}\nB returns: ${outB}`,
+    'Work out from the description what the correct result is. End your answer with a last line that is exactly `Answer: A` or `Answer: B`.',
   ].join('\n\n');
 }

@@ -9,18 +9,35 @@ import { isModelError } from '../model/errors';
 import { extractCode } from '../model/extract';
 import { fitPrompt } from '../model/promptBudget';
 import { checkSyntax } from '../parse/syntax';
-import type { Attempt, Candidate, Outcome, Task, TestFailure, Usage, Verdict } from '../types';
-import { crossCheck, extraCalls, parseAsserts, testsSource } from './generatedTests';
+import type { Attempt, Candidate, DistinguishingInput, Outcome, Task, TestEvidence, TestFailure, Usage, Verdict } from '../types';
+import {
+  assertParts,
+  contradictsExamples,
+  crossCheckPrograms,
+  distinguishingCalls,
+  examplesOf,
+  extraCalls,
+  judgedChoice,
+  parseAsserts,
+  programIds,
+  testsSource,
+  valueSource,
+} from './generatedTests';
 import {
   critiqueInstruction,
+  distinguishPrompt,
+  judgeOutputPrompt,
   noCodeInstruction,
   refineInstruction,
   sampleInstruction,
+  sampleInstructionEdgeCases,
   systemPrompt,
   taskPrompt,
   testsPrompt,
+  testsPromptWorked,
 } from './prompts';
 import { choosePassing, rankFailures } from './select';
+import { failingCall, formatTrace, traceRun } from './trace';
 import type { SolveDeps, SolveEvent, SolveOptions } from './types';
 
 /** Feedback for an answer with no code in it. */
@@ -30,7 +47,7 @@ export const NO_CODE_FEEDBACK = 'no code block found';
 const FALLBACK_CONTEXT = 4096;
 /** Tokens kept free for the answer when num_predict is not set. */
 const FALLBACK_ANSWER_TOKENS = 1024;
-/** How many asserts the model is asked for when the task has none. */
+/** How many asserts the model is asked for when the task has none (first prompt style; the second asks for half). */
 const GENERATED_TEST_COUNT = 8;
 /** An answer left empty by the token limit is asked for once more with this many times the limit. */
 const EMPTY_RETRY_BOOST = 4;
@@ -48,6 +65,9 @@ interface Reply {
   /** The token limit it was sent with, when one was sent. */
   limit?: number;
 }
+/** Inputs asked for, and outputs judged, per S* comparison. */
+const DISTINGUISH_INPUTS = 4;
+const DISTINGUISH_JUDGED = 3;
 
 /** Why the loop is unwinding. */
 class Stop extends Error {
@@ -174,6 +194,14 @@ interface GeneratedTests {
   /** Per attempt id: pass/fail per assert. */
   results: Map<string, boolean[]>;
   kept: number[];
+  /** Per attempt id: outputs on the probe calls (one string), undefined when they could not be run. */
+  probes: Map<string, string | undefined>;
+  /** Probe inputs: the calls of the tests and the examples, and variants of them. */
+  calls: string[];
+  /** Generated tests left out because they contradict the task's own examples. */
+  contradicting: number;
+  /** Per attempt id: its code (known before the attempt joins the trace). */
+  codes: Map<string, string>;
 }
 
 /** One solve in progress. */
@@ -202,6 +230,15 @@ class SolveRun {
   private lastFailure: unknown;
   /** Multiplies num_predict after an answer was cut at the token limit, so the next ones are not cut at the same place. */
   private predictBoost = 1;
+  /** A passing candidate that nothing independent confirms (every candidate was the same program). */
+  private unconfirmed: Attempt | undefined;
+  private readonly distinguishing: DistinguishingInput[] = [];
+  /** Candidate pairs already compared by S* (ids joined), so a pair costs requests once. */
+  private readonly compared = new Map<string, string>();
+  private evidence: TestEvidence | undefined;
+  private readonly baseSeed: number;
+  private sampleSeq = 0;
+  private traceWarned = false;
 
   constructor(
     task: Task,
@@ -212,6 +249,8 @@ class SolveRun {
     this.now = deps.now ?? Date.now;
     this.started = this.now();
     this.slots = new Slots(deps.model.settings.maxParallel || 1);
+    const seed = deps.model.settings.options.seed;
+    this.baseSeed = typeof seed === 'number' ? seed : Math.floor(Math.random() * 1_000_000);
     // Every request and sandbox run in flight listens for the abort; many may be in flight at once.
     setMaxListeners(0, this.control.signal);
   }
@@ -281,18 +320,18 @@ class SolveRun {
    * because the token limit was used up (often by thinking) is asked for once more with a larger limit.
    * Tokens spent by failed requests count against the budget too.
    */
-  private async chat(messages: ChatMessage[], signal: AbortSignal, round: number, index: number): Promise<Reply> {
+  private async chat(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, extra?: GenerationOptions): Promise<Reply> {
     try {
-      return await this.chatOnce(messages, signal, round, index, 1);
+      return await this.chatOnce(messages, signal, round, index, 1, extra);
     } catch (err) {
       if (!isModelError(err) || !err.lengthCut || signal.aborted) throw err;
       const limit = this.generationOptions(EMPTY_RETRY_BOOST)?.num_predict;
       this.note(`an answer was empty because it used up the token limit${/thinking/.test(err.message) ? ' while thinking' : ''}; that sample was asked for once more with a limit of ${limit ?? 'several times the'} tokens`);
-      return this.chatOnce(messages, signal, round, index, EMPTY_RETRY_BOOST);
+      return this.chatOnce(messages, signal, round, index, EMPTY_RETRY_BOOST, extra);
     }
   }
 
-  private async chatOnce(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number): Promise<Reply> {
+  private async chatOnce(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
     this.checkBudget();
     const taking = this.slots.take();
     let release: () => void;
@@ -305,7 +344,8 @@ class SolveRun {
     try {
       this.checkBudget();
       if (signal.aborted) throw this.stopReason();
-      const opts = this.generationOptions(boost);
+      const budgeted = this.generationOptions(boost);
+      const opts = extra || budgeted ? { ...(extra ?? {}), ...(budgeted ?? {}) } : undefined;
       const result = await raceAbort(
         this.deps.model.chat({
           messages,
@@ -372,9 +412,17 @@ class SolveRun {
       outer?.removeEventListener('abort', onOuterAbort);
       this.control.abort(); // release anything still in flight
     }
-    if (!best || !best.verdict.passed) best = this.bestSoFar();
-    const verified = best?.verdict.passed === true;
+    if (!best || !best.verdict.passed) best = this.unconfirmed ?? this.bestSoFar();
+    const unconfirmed = best !== undefined && best === this.unconfirmed;
+    const verified = best?.verdict.passed === true && !unconfirmed;
+    if (unconfirmed) {
+      this.note(
+        'unconfirmed: the best candidate passes every kept generated test, but every candidate was the same program, so nothing independent of the model confirms it; not verified',
+      );
+    }
+    if (this.generated) this.evidence = this.evidenceFor(best);
     if (verified) stopReason = 'verified';
+    else if (stopReason === 'verified') stopReason = 'budget';
     const outcome: Outcome = {
       task: this.task,
       verified,
@@ -388,6 +436,9 @@ class SolveRun {
       durationMs: this.now() - this.started,
       ...(this.modelName ?? this.deps.model.settings.model ? { model: this.modelName ?? this.deps.model.settings.model } : {}),
       notes: this.notes,
+      ...(this.evidence ? { evidence: this.evidence } : {}),
+      ...(unconfirmed ? { unconfirmed: true } : {}),
+      ...(this.distinguishing.length > 0 ? { distinguishing: this.distinguishing } : {}),
     };
     this.emit({ kind: 'done', outcome });
     return outcome;
@@ -433,17 +484,12 @@ class SolveRun {
     // Round 0: k samples (and, when the task has no tests, a request for tests alongside).
     this.rounds = 1;
     this.emit({ kind: 'round', round: 0, rounds: budget.rounds + 1 });
-    const firstMessages = this.messages([], sampleInstruction(task));
     const testsPromise = wantGenerated ? this.writeTests() : undefined;
     if (testsPromise) {
       testsPromise.catch(() => undefined); // awaited below; this only marks the rejection as handled
       this.testsReady = testsPromise;
     }
-    const round0 = await this.runRound(
-      0,
-      Array.from({ length: samples }, (_, i) => ({ index: i, messages: firstMessages })),
-      !wantGenerated,
-    );
+    const round0 = await this.runRound(0, this.sampleJobs(samples), !wantGenerated);
     if (testsPromise) await testsPromise;
     let found = await this.verifiedAmong(round0);
     if (found) return found;
@@ -455,13 +501,22 @@ class SolveRun {
       this.checkBudget();
       this.rounds = round + 1;
       this.emit({ kind: 'round', round, rounds: budget.rounds + 1 });
+      let attempts: Attempt[];
       const ranked = this.generated ? this.rankedByGenerated() : rankFailures(this.attempts);
-      const fresh = ranked.filter((a) => !refined.has(a.candidate.id));
-      const parents = (fresh.length > 0 ? fresh : ranked).slice(0, samples);
-      for (const p of parents) refined.add(p.candidate.id);
-      // Nothing to refine (every request so far failed): this round samples afresh instead.
-      const jobs = parents.length > 0 ? parents.map((parent, index) => ({ index, parent })) : Array.from({ length: samples }, (_, i) => ({ index: i, messages: this.messages([], sampleInstruction(task)) }));
-      const attempts = await this.runRound(round, jobs, !this.generated);
+      if (this.options.refineMode === 'resample' || this.unconfirmed || ranked.length === 0) {
+        // Fresh samples: the resample strategy, a passing program that needs a second, different one to confirm
+        // it, or nothing to refine (every request so far failed).
+        attempts = await this.runRound(round, this.sampleJobs(samples), !this.generated);
+      } else {
+        const fresh = ranked.filter((a) => !refined.has(a.candidate.id));
+        const parents = (fresh.length > 0 ? fresh : ranked).slice(0, samples);
+        for (const p of parents) refined.add(p.candidate.id);
+        attempts = await this.runRound(
+          round,
+          parents.map((parent, index) => ({ index, parent })),
+          !this.generated,
+        );
+      }
       found = await this.verifiedAmong(attempts);
       if (found) return found;
     }
@@ -479,9 +534,23 @@ class SolveRun {
    * the first verified candidate aborts the round's other model requests; verifications already
    * running finish so that selection can compare them.
    */
+  /**
+   * First-round style jobs: sample i alternates between two prompt styles, and its temperature and seed
+   * differ, so that independent candidates really are independent.
+   */
+  private sampleJobs(samples: number): { index: number; messages: ChatMessage[]; options: GenerationOptions }[] {
+    const base = this.deps.model.settings.options.temperature ?? 0.2;
+    return Array.from({ length: samples }, (_, index) => {
+      const n = this.sampleSeq++;
+      const style = n % 2 === 0 ? sampleInstruction(this.task) : sampleInstructionEdgeCases(this.task);
+      const temperature = n === 0 ? base : Math.min(1.2, Math.max(base, 0.2) + 0.2 * Math.min(n, 4));
+      return { index, messages: this.messages([], style), options: { temperature, seed: this.baseSeed + n } };
+    });
+  }
+
   private async runRound(
     round: number,
-    jobs: { index: number; messages?: ChatMessage[]; parent?: Attempt }[],
+    jobs: { index: number; messages?: ChatMessage[]; parent?: Attempt; options?: GenerationOptions }[],
     stopOnPass: boolean,
   ): Promise<Attempt[]> {
     const roundControl = new AbortController();
@@ -492,7 +561,7 @@ class SolveRun {
       jobs.map(async (job) => {
         const attempt = job.parent
           ? await this.refineOne(round, job.index, jobs.length, job.parent, signal)
-          : await this.sampleOne(round, job.index, jobs.length, job.messages!, signal);
+          : await this.sampleOne(round, job.index, jobs.length, job.messages!, signal, job.options);
         if (attempt) {
           done.push(attempt);
           if (stopOnPass && attempt.verdict.passed) roundControl.abort();
@@ -523,9 +592,9 @@ class SolveRun {
   }
 
   /** A first-round candidate: one model request, then syntax check and verification. */
-  private async sampleOne(round: number, index: number, of: number, messages: ChatMessage[], signal: AbortSignal): Promise<Attempt | undefined> {
+  private async sampleOne(round: number, index: number, of: number, messages: ChatMessage[], signal: AbortSignal, options?: GenerationOptions): Promise<Attempt | undefined> {
     this.emit({ kind: 'generating', round, index, of });
-    const reply = await this.chat(messages, signal, round, index);
+    const reply = await this.chat(messages, signal, round, index, options);
     return this.judge(round, reply, undefined);
   }
 
@@ -553,12 +622,43 @@ class SolveRun {
           this.requestFailed(err);
         }
       }
-      instruction = refineInstruction(this.task, failures, feedback, critique);
+      const trace = this.options.traces === false ? undefined : await this.traceOf(parent, failures);
+      instruction = refineInstruction(this.task, failures, feedback, critique, trace);
     }
     if (parent.doneReason === 'length') instruction = `${instruction}\n\n${CUT_INSTRUCTION}`;
     this.emit({ kind: 'generating', round, index, of });
     const reply = await this.chat(this.messages(history, instruction), signal, round, index);
     return this.judge(round, reply, parent.candidate.id);
+  }
+
+  /**
+   * A compact runtime trace of `parent` on the input of its first failing test, capped to a share of the
+   * context window. Undefined when there is no sandbox, the language has no tracer or no call is found.
+   */
+  private async traceOf(parent: Attempt, failures: TestFailure[]): Promise<string | undefined> {
+    const sandbox = this.deps.sandbox;
+    const entry = this.task.entryPoint;
+    if (!sandbox || !entry || parent.verdict.testsTotal === 0) return undefined;
+    if (this.task.language !== 'python') {
+      if (!this.traceWarned) this.note(`runtime traces are available for Python only; ${this.task.language} refine prompts carry none`);
+      this.traceWarned = true;
+      return undefined;
+    }
+    const call = failures.map((f) => failingCall(f, entry)).find((c) => c !== undefined);
+    if (!call) return undefined;
+    const task = taskForCode(this.task, parent.candidate.code);
+    const program = [task.context ?? '', solutionOf(task, parent.candidate.code)].filter((x) => x.trim() !== '').join('\n\n');
+    try {
+      const trace = await raceAbort(traceRun(sandbox, 'python', program, call, this.signal), this.signal, () => this.stopReason());
+      if (!trace || (trace.events.length === 0 && trace.error === undefined)) return undefined;
+      // About a tenth of the context window, at ~3 characters a token, and never more than 2,400 characters.
+      const maxChars = Math.min(2400, Math.floor(this.contextLength * 0.3));
+      return formatTrace(trace, program, maxChars);
+    } catch (err) {
+      if (err instanceof Stop) throw err;
+      this.note(`runtime trace unavailable: ${errorText(err)}`);
+      return undefined;
+    }
   }
 
   /** The parent chain, oldest first, as history for the prompt. */
@@ -656,7 +756,9 @@ class SolveRun {
       return raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
     }
     const verdict = await raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
+    g.codes.set(candidate.id, candidate.code);
     g.results.set(candidate.id, await this.perTest(task, candidate, verdict, g.asserts));
+    g.probes.set(candidate.id, verdict.testsTotal > 0 ? await this.probeSignature(task, candidate, g.calls) : undefined);
     this.recheck();
     return verdict;
   }
@@ -675,34 +777,70 @@ class SolveRun {
     );
   }
 
+  /** The candidate's outputs on the probe calls as one string (its behaviour), or undefined when they could not be run. */
+  private async probeSignature(task: Task, candidate: Candidate, calls: string[]): Promise<string | undefined> {
+    if (calls.length === 0) return undefined;
+    try {
+      const outs = await raceAbort(this.deps.verifier.evaluate(task, candidate, calls, this.signal), this.signal, () => this.stopReason());
+      return JSON.stringify(outs);
+    } catch (err) {
+      if (err instanceof Stop) throw err;
+      return undefined;
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Tests the model writes.
 
+  /**
+   * Two test-writing requests in different prompt styles, temperatures and seeds; their asserts are merged.
+   * Asserts that contradict the task's own examples are left out (and counted).
+   */
   private async writeTests(): Promise<void> {
-    const messages: ChatMessage[] = [
-      { role: 'system', content: systemPrompt(this.task.language) },
-      { role: 'user', content: testsPrompt(this.task, GENERATED_TEST_COUNT) },
+    const base = this.deps.model.settings.options.temperature ?? 0.2;
+    const system = { role: 'system' as const, content: systemPrompt(this.task.language) };
+    const ask = (): Promise<Reply>[] => [
+      this.chat([system, { role: 'user', content: testsPrompt(this.task, GENERATED_TEST_COUNT) }], this.signal, 0, -1, { temperature: base, seed: this.baseSeed + 1000 }),
+      this.chat([system, { role: 'user', content: testsPromptWorked(this.task, GENERATED_TEST_COUNT / 2) }], this.signal, 0, -2, {
+        temperature: Math.min(1.2, Math.max(base, 0.2) + 0.4),
+        seed: this.baseSeed + 1001,
+      }),
     ];
-    let reply: Reply;
-    try {
-      reply = await this.chat(messages, this.signal, 0, -1);
-    } catch (err) {
-      // One failed request must not cost the task its tests: ask once more.
-      if (!isModelError(err) || err.kind === 'cancelled' || this.signal.aborted) throw err;
-      this.requestFailed(err);
-      reply = await this.chat(messages, this.signal, 0, -1);
+    let replies = await Promise.allSettled(ask());
+    const stopped = (): PromiseRejectedResult | undefined => replies.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason instanceof Stop || (isModelError(r.reason) && r.reason.kind === 'cancelled')));
+    if (stopped()) throw stopped()!.reason;
+    for (const r of replies) if (r.status === 'rejected' && isModelError(r.reason)) this.requestFailed(r.reason);
+    if (replies.every((r) => r.status === 'rejected') && !this.signal.aborted) {
+      // Failed requests must not cost the task its tests: ask once more.
+      replies = await Promise.allSettled(ask());
+      if (stopped()) throw stopped()!.reason;
     }
-    let asserts = parseAsserts(reply.text, this.task.language);
+    const texts = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value.text] : []));
+    if (texts.length === 0) throw (replies[0] as PromiseRejectedResult).reason;
+    let asserts: string[] = [];
+    for (const text of texts) for (const a of parseAsserts(text, this.task.language)) if (!asserts.includes(a)) asserts.push(a);
+    let contradicting = 0;
     if (this.task.entryPoint) {
       const name = this.task.entryPoint;
       asserts = asserts.filter((a) => a.includes(name));
+      const examples = examplesOf(this.task.prompt, name);
+      if (examples.length > 0) {
+        const consistent = asserts.filter((a) => {
+          const ex = contradictsExamples(a, examples, name, this.task.language);
+          if (ex) this.note(`left out a generated test that contradicts the task's example ${ex.call} → ${ex.expected}: ${a}`);
+          return !ex;
+        });
+        contradicting = asserts.length - consistent.length;
+        asserts = consistent;
+      }
     }
     if (asserts.length === 0) {
       throw new Error(
         `Task ${this.task.id} has no tests and the model wrote none that could be used: add assert lines or doctest examples to the task.`,
       );
     }
-    this.generated = { asserts, results: new Map(), kept: asserts.map((_, i) => i) };
+    const calls = this.task.entryPoint ? extraCalls([asserts.join('\n'), this.task.prompt], this.task.entryPoint) : [];
+    this.generated = { asserts, results: new Map(), kept: asserts.map((_, i) => i), probes: new Map(), calls, contradicting, codes: new Map() };
     this.task = { ...this.task, tests: testsSource(asserts, this.task.language), testsOrigin: 'generated' };
     this.emit({ kind: 'tests', origin: 'generated', count: asserts.length });
     this.note(`the task has no tests: the model wrote ${asserts.length}; a result they verify is labelled "generated tests"`);
@@ -713,11 +851,16 @@ class SolveRun {
     const g = this.generated;
     if (!g) return;
     const ids = [...g.results.keys()];
-    const check = crossCheck(ids.map((id) => g.results.get(id)!), g.asserts.length);
+    const check = crossCheckPrograms(
+      ids.map((id) => g.results.get(id)!),
+      g.asserts.length,
+      this.programsOf(ids),
+      ids.map((id) => g.probes.get(id)),
+    );
     const newlyDropped = check.dropped.filter((i) => g.kept.includes(i));
     if (newlyDropped.length > 0) {
       const dropped = newlyDropped.map((i) => g.asserts[i]!);
-      this.note(`dropped ${dropped.length} generated test(s) that no candidate passes while candidates agree: ${dropped.join(' | ')}`);
+      this.note(`dropped ${dropped.length} generated test(s) that no candidate passes while distinct programs agree: ${dropped.join(' | ')}`);
     }
     g.kept = check.kept;
   }
@@ -728,13 +871,52 @@ class SolveRun {
     if (!g) return rankFailures(this.attempts);
     const ids = this.attempts.map((a) => a.candidate.id);
     const matrix = ids.map((id) => g.kept.map((t) => g.results.get(id)?.[t] ?? false));
-    const check = crossCheck(matrix, g.kept.length);
+    const check = crossCheckPrograms(matrix, g.kept.length, this.programsOf(ids), ids.map((id) => g.probes.get(id)));
     const score = new Map(ids.map((id, i) => [id, check.scores[i]!]));
     const fallback = rankFailures(this.attempts);
     const order = new Map(fallback.map((a, i) => [a.candidate.id, i]));
     return fallback.sort(
       (a, b) => (score.get(b.candidate.id) ?? 0) - (score.get(a.candidate.id) ?? 0) || order.get(a.candidate.id)! - order.get(b.candidate.id)!,
     );
+  }
+
+  /** Program index per attempt id: candidates that are the same program (programKey) share one. */
+  private programsOf(ids: string[]): number[] {
+    const code = new Map(this.attempts.map((a) => [a.candidate.id, a.candidate.code]));
+    const pending = this.generated?.codes;
+    return programIds(ids.map((id) => code.get(id) ?? pending?.get(id) ?? ''), this.task.language);
+  }
+
+  /** Distinct programs among the attempts whose code ran. */
+  private distinctPrograms(): number {
+    const ran = this.attempts.filter((a) => a.verdict.testsTotal > 0 && a.candidate.code.trim() !== '');
+    return new Set(programIds(ran.map((a) => a.candidate.code), this.task.language)).size;
+  }
+
+  /** The evidence behind a result of generated tests. */
+  private evidenceFor(best: Attempt | undefined): TestEvidence | undefined {
+    const g = this.generated;
+    if (!g) return undefined;
+    let agreeing = 0;
+    if (best && this.passesKept(best)) {
+      const ids = this.attempts.map((a) => a.candidate.id);
+      const programs = this.programsOf(ids);
+      const bestProbe = g.probes.get(best.candidate.id);
+      const agreeingPrograms = new Set<number>();
+      ids.forEach((id, i) => {
+        const a = this.attempts[i]!;
+        if (this.passesKept(a) && g.probes.get(id) === bestProbe) agreeingPrograms.add(programs[i]!);
+      });
+      agreeing = agreeingPrograms.size;
+    }
+    return {
+      distinctPrograms: this.distinctPrograms(),
+      agreeingPrograms: agreeing,
+      testsKept: g.kept.length,
+      testsDropped: g.asserts.length - g.kept.length,
+      testsTotal: g.asserts.length + g.contradicting,
+      testsContradictingExamples: g.contradicting,
+    };
   }
 
   private passesKept(a: Attempt): boolean {
@@ -746,38 +928,51 @@ class SolveRun {
 
   /**
    * The verified attempt to keep, if any attempt of this round passes: chosen by tests passed,
-   * agreement on extra inputs, then simpler code. With generated tests the chosen one is verified
-   * again against the kept tests only, so its Verdict is the one it is labelled with.
+   * agreement on extra inputs, then simpler code; when the top two passing programs tie or disagree on
+   * extra inputs, S* decides between them. With generated tests the chosen one is verified again against
+   * the kept tests (and the inputs S* confirmed), so its Verdict is the one it is labelled with; and a
+   * candidate that is the only program ever seen stays unconfirmed.
    */
   private async selectVerified(candidates: Attempt[]): Promise<Attempt | undefined> {
     const passing = candidates.filter((a) => this.passesKept(a));
     if (passing.length === 0) return undefined;
     let signatures: (string | undefined)[] | undefined;
-    if (passing.length > 1 && this.task.entryPoint) {
-      const calls = extraCalls([this.task.tests, this.task.prompt], this.task.entryPoint);
-      if (calls.length > 0) {
-        signatures = await Promise.all(
-          passing.map(async (a) => {
-            try {
-              const outs = await raceAbort(
-                this.deps.verifier.evaluate(taskForCode(this.task, a.candidate.code), a.candidate, calls, this.signal),
-                this.signal,
-                () => this.stopReason(),
-              );
-              return JSON.stringify(outs);
-            } catch (err) {
-              if (err instanceof Stop) throw err;
-              return undefined;
-            }
-          }),
-        );
-      }
+    const calls = this.task.entryPoint ? extraCalls([this.task.tests, this.task.prompt], this.task.entryPoint) : [];
+    if (passing.length > 1 && calls.length > 0) {
+      signatures = await Promise.all(
+        passing.map(async (a) => {
+          try {
+            const outs = await raceAbort(
+              this.deps.verifier.evaluate(taskForCode(this.task, a.candidate.code), a.candidate, calls, this.signal),
+              this.signal,
+              () => this.stopReason(),
+            );
+            return JSON.stringify(outs);
+          } catch (err) {
+            if (err instanceof Stop) throw err;
+            return undefined;
+          }
+        }),
+      );
     }
-    const chosen = choosePassing(passing, signatures)!;
+    let chosen = choosePassing(passing, signatures)!;
+
+    let confirmedTests: string[] = [];
+    if (this.options.distinguish !== false && this.task.entryPoint && passing.length > 1) {
+      const decided = await this.distinguish(chosen, passing, signatures, calls);
+      chosen = decided.chosen;
+      confirmedTests = decided.tests;
+    }
     const g = this.generated;
     if (!g) return chosen;
+    if (this.distinctPrograms() < 2) {
+      // Copies of one program agree with themselves; the model's own tests are all that back it.
+      this.unconfirmed = chosen;
+      return undefined;
+    }
+    this.unconfirmed = undefined;
     const keptAsserts = g.kept.map((i) => g.asserts[i]!);
-    this.task = { ...this.task, tests: testsSource(keptAsserts, this.task.language) };
+    this.task = { ...this.task, tests: testsSource([...keptAsserts, ...confirmedTests.filter((t) => !keptAsserts.includes(t))], this.task.language) };
     const verdict = await raceAbort(
       this.deps.verifier.verify(taskForCode(this.task, chosen.candidate.code), chosen.candidate, this.signal),
       this.signal,
@@ -788,6 +983,170 @@ class SolveRun {
     // between asserts): record that, so this candidate is not chosen again, and let the rounds go on.
     const index = this.attempts.indexOf(chosen);
     if (index >= 0) this.attempts[index] = { ...chosen, verdict };
+    return undefined;
+  }
+
+  /**
+   * S*: the preferred passing candidate against the best other passing program. Inputs where their outputs
+   * differ come from the extra calls, or else from the model; each difference (up to a few) is judged by
+   * an assert of the task with the same call when there is one, else by the model from the description.
+   * The candidate with more judged inputs on its side is chosen (a tie keeps the preferred one).
+   * Model or budget trouble here never ends the solve: the preferred candidate is kept.
+   */
+  private async distinguish(
+    preferred: Attempt,
+    passing: Attempt[],
+    signatures: (string | undefined)[] | undefined,
+    calls: string[],
+  ): Promise<{ chosen: Attempt; tests: string[] }> {
+    const entry = this.task.entryPoint!;
+    const programs = programIds(passing.map((a) => a.candidate.code), this.task.language);
+    const pi = passing.indexOf(preferred);
+    const ordered = passing
+      .map((a, i) => ({ a, i }))
+      .filter(({ i }) => programs[i] !== programs[pi])
+      .sort((x, y) => y.a.verdict.testsPassed - x.a.verdict.testsPassed || x.i - y.i);
+    const rival = ordered[0];
+
+    if (!rival) return { chosen: preferred, tests: [] };
+    const pairKey = [preferred.candidate.id, rival.a.candidate.id].sort().join('|');
+    const earlier = this.compared.get(pairKey);
+    if (earlier !== undefined) return { chosen: earlier === rival.a.candidate.id ? rival.a : preferred, tests: this.testsFor(earlier) };
+    const [A, B] = [preferred, rival.a];
+    try {
+      const sigA = signatures?.[pi];
+      const sigB = signatures?.[rival.i];
+      let differing: { call: string; outA: string | null; outB: string | null }[] = [];
+      if (sigA !== undefined && sigB !== undefined && sigA !== sigB) {
+        const outsA = JSON.parse(sigA) as (string | null)[];
+        const outsB = JSON.parse(sigB) as (string | null)[];
+        differing = calls.map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null })).filter((d) => d.outA !== d.outB);
+      }
+      if (differing.length === 0) {
+        // A tie on everything we could run: ask the model where the two part ways.
+        const reply = await this.chat(
+          [
+            { role: 'system', content: systemPrompt(this.task.language) },
+            { role: 'user', content: distinguishPrompt(this.task, A.candidate.code, B.candidate.code, DISTINGUISH_INPUTS) },
+          ],
+          this.signal,
+          this.rounds - 1,
+          -3,
+        );
+        const asked = distinguishingCalls(reply.text, entry, DISTINGUISH_INPUTS);
+        if (asked.length > 0) {
+          const [outsA, outsB] = await Promise.all(
+            [A, B].map((x) =>
+              raceAbort(this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal), this.signal, () => this.stopReason()),
+            ),
+          );
+          differing = asked.map((call, k) => ({ call, outA: outsA![k] ?? null, outB: outsB![k] ?? null })).filter((d) => d.outA !== d.outB);
+          for (const call of asked.filter((c) => !differing.some((d) => d.call === c))) {
+            this.distinguishing.push({ call, outputs: [{ candidateId: A.candidate.id, output: this.shown(outsA![asked.indexOf(call)] ?? null) }, { candidateId: B.candidate.id, output: this.shown(outsB![asked.indexOf(call)] ?? null) }], judgedBy: 'none' });
+          }
+        }
+        if (differing.length === 0) {
+          this.note(`S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`);
+          this.compared.set(pairKey, A.candidate.id);
+          return { chosen: A, tests: [] };
+        }
+      }
+      let votesA = 0;
+      let votesB = 0;
+      const record = (d: { call: string; outA: string | null; outB: string | null }, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
+        if (winner === 'A') votesA++;
+        if (winner === 'B') votesB++;
+        const shownA = this.shown(d.outA);
+        const shownB = this.shown(d.outB);
+        const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
+        const test = out !== undefined && out !== null ? this.testOf(d.call, out) : undefined;
+        this.distinguishing.push({
+          call: d.call,
+          outputs: [
+            { candidateId: A.candidate.id, output: shownA },
+            { candidateId: B.candidate.id, output: shownB },
+          ],
+          ...(winner ? { chosen: winner === 'A' ? A.candidate.id : B.candidate.id } : {}),
+          judgedBy,
+          ...(test ? { test } : {}),
+        });
+      };
+      // The task's own oracle first (its asserts and examples): where it speaks, the model is not asked.
+      const oracles = await Promise.all(differing.map((d) => this.oracleFor(d.call, d.outA, d.outB, A)));
+      if (oracles.some((o) => o !== undefined)) {
+        differing.forEach((d, k) => {
+          if (oracles[k]) record(d, oracles[k], 'oracle');
+        });
+      } else {
+        for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
+          const shownA = this.shown(d.outA);
+          const shownB = this.shown(d.outB);
+          const reply = await this.chat(
+            [
+              { role: 'system', content: systemPrompt(this.task.language) },
+              { role: 'user', content: judgeOutputPrompt(this.task, d.call, shownA ?? 'an error (it raised)', shownB ?? 'an error (it raised)') },
+            ],
+            this.signal,
+            this.rounds - 1,
+            -4,
+          );
+          const winner = judgedChoice(reply.text);
+          record(d, winner, winner ? 'model' : 'none');
+        }
+      }
+      const chosen = votesB > votesA ? B : A;
+      this.compared.set(pairKey, chosen.candidate.id);
+      this.note(`S*: ${A.candidate.id} and ${B.candidate.id} differ on ${differing.length} input(s); ${votesA} judged for ${A.candidate.id}, ${votesB} for ${B.candidate.id}; chose ${chosen.candidate.id}`);
+      return { chosen, tests: this.testsFor(chosen.candidate.id) };
+    } catch (err) {
+      if (this.signal.aborted) throw err instanceof Stop ? err : this.stopReason();
+      this.note(`S* could not compare ${A.candidate.id} and ${B.candidate.id} (${errorText(err)}); kept ${A.candidate.id}`);
+      return { chosen: A, tests: [] };
+    }
+  }
+
+  /** The confirmed S* inputs that went the way of `candidateId`, as tests. */
+  private testsFor(candidateId: string): string[] {
+    return this.distinguishing.filter((d) => d.chosen === candidateId && d.test).map((d) => d.test!);
+  }
+
+  private shown(json: string | null): string | null {
+    if (json === null) return null;
+    return valueSource(json, this.task.language) ?? json;
+  }
+
+  private testOf(call: string, output: string): string {
+    return this.task.language === 'python' ? `assert ${call} == ${output}` : `assert.deepStrictEqual(${call}, ${output});`;
+  }
+
+  /**
+   * The tests' own oracle: an assert of the task (its tests, or kept generated tests) or an example in its
+   * description, on the same call.
+   * Its expected side is evaluated like an output and compared with both; 'A' or 'B' when exactly one matches.
+   */
+  private async oracleFor(call: string, outA: string | null, outB: string | null, any: Attempt): Promise<'A' | 'B' | undefined> {
+    const entry = this.task.entryPoint!;
+    const g = this.generated;
+    const sources = g ? g.kept.map((i) => g.asserts[i]!) : this.task.tests.split('\n');
+    const compact = (x: string): string => x.replace(/\s+/g, '');
+    const known = [
+      ...sources.flatMap((line) => {
+        const parts = assertParts(line, entry, this.task.language);
+        return parts ? [parts] : [];
+      }),
+      ...examplesOf(this.task.prompt, entry),
+    ];
+    for (const parts of known) {
+      if (compact(parts.call) !== compact(call)) continue;
+      const [expected] = await raceAbort(
+        this.deps.verifier.evaluate(taskForCode(this.task, any.candidate.code), any.candidate, [parts.expected], this.signal),
+        this.signal,
+        () => this.stopReason(),
+      );
+      if (expected === null || expected === undefined) continue;
+      if (expected === outA && expected !== outB) return 'A';
+      if (expected === outB && expected !== outA) return 'B';
+    }
     return undefined;
   }
 

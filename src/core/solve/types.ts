@@ -3,6 +3,7 @@
 
 import type { ModelClient } from '../model/types';
 import type { Verifier } from '../verify/types';
+import type { Sandbox } from '../sandbox/types';
 import type { SyntaxReport } from '../parse/syntax';
 import type { Attempt, Budget, Candidate, Language, Outcome, Verdict } from '../types';
 
@@ -13,6 +14,8 @@ export interface SolveDeps {
   now?: () => number;
   /** The syntax pre-check before the sandbox, injectable for benchmarks. Defaults to core/parse/syntax checkSyntax. */
   checkSyntax?: (language: Language, code: string) => Promise<SyntaxReport>;
+  /** Runs the runtime tracer for refine prompts (traces are left out without it). */
+  sandbox?: Sandbox;
 }
 
 /** What the engine reports while it works. UIs render these; the CLI prints them as JSON lines when asked. */
@@ -33,6 +36,15 @@ export interface SolveOptions {
   onEvent?: (event: SolveEvent) => void;
   /** When the task has no tests: ask the model to write some (labelled `generated`). Default true. */
   generateTests?: boolean;
+  /**
+   * How rounds after the first spend the budget: `feedback` (default) critiques and refines the most
+   * promising failures; `resample` draws fresh samples without feedback.
+   */
+  refineMode?: 'feedback' | 'resample';
+  /** Add a runtime trace of the failing input to refine prompts (Python; needs deps.sandbox). Default true. */
+  traces?: boolean;
+  /** S*: when passing candidates tie or disagree, ask for inputs that tell them apart and select by them. Default true. */
+  distinguish?: boolean;
 }
 
 export type { Verdict };

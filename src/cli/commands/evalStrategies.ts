@@ -1,0 +1,87 @@
+// `crucible eval TASKS --strategies resample,refine,trace,sstar`: the same tasks under each strategy at an
+// equal budget (core/solve/strategies.ts), printed as a table and written as a JSON file.
+
+import { writeFileSync } from 'node:fs';
+import { modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
+import { createModelClient } from '../../core/model/client';
+import { createVerifier } from '../../core/verify/verifier';
+import { evaluateStrategies, formatStrategyTable, isStrategy, STRATEGIES, type StrategyName } from '../../core/solve/strategies';
+import type { Budget } from '../../core/types';
+import { readTasks } from '../tasks';
+import { lazySandbox } from './solve';
+
+/** Default completion-token budget per task when --max-tokens is not given: strategies are compared at an equal budget. */
+export const DEFAULT_STRATEGY_TOKENS = 4000;
+
+export function parseStrategies(value: string): StrategyName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !isStrategy(n));
+  if (bad.length > 0 || names.length === 0) {
+    throw new Error(`--strategies takes a comma-separated list of ${STRATEGIES.join(', ')} (got ${JSON.stringify(value)})`);
+  }
+  return [...new Set(names)] as StrategyName[];
+}
+
+export interface StrategyEvalOptions {
+  strategies: string;
+  samples: number;
+  rounds: number;
+  maxTokens: number;
+  wallSeconds: number;
+  limit?: number;
+  report?: string;
+  json?: boolean;
+  timeoutMs?: number;
+  memoryMb?: number;
+  python?: string;
+  [key: string]: unknown;
+}
+
+export async function runStrategyEval(file: string, opts: StrategyEvalOptions): Promise<number> {
+  const strategies = parseStrategies(opts.strategies);
+  const taskFile = readTasks(file);
+  for (const e of taskFile.errors) process.stderr.write(`crucible eval: ${file} line ${e.line}: ${e.message}\n`);
+  let tasks = taskFile.tasks.map((t) => t.task);
+  if (opts.limit !== undefined) tasks = tasks.slice(0, opts.limit);
+  const settings = modelSettingsFromOptions(opts as ModelOptionValues);
+  const model = createModelClient(settings);
+  const sandbox = lazySandbox({
+    ...(opts.python ? { python: opts.python } : {}),
+    limits: { ...(opts.timeoutMs ? { wallMs: opts.timeoutMs, cpuMs: opts.timeoutMs } : {}), ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}) },
+  });
+  const verifier = createVerifier(sandbox);
+  const budget: Budget = {
+    samples: opts.samples,
+    rounds: opts.rounds,
+    maxTokens: opts.maxTokens > 0 ? opts.maxTokens : DEFAULT_STRATEGY_TOKENS,
+    wallMs: opts.wallSeconds * 1000,
+  };
+  const control = new AbortController();
+  const onSignal = (): void => control.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const report = await evaluateStrategies(tasks, { model, verifier, sandbox }, {
+      strategies,
+      budget,
+      signal: control.signal,
+      onTask: (strategy, task, solved, done, total) => {
+        if (process.stderr.isTTY) process.stderr.write(`\r\x1b[Kcrucible eval: ${done}/${total} ${strategy} ${task.id} ${solved ? 'solved' : 'not solved'}`);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    const reportPath = opts.report ?? 'crucible-eval.json';
+    writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatStrategyTable(report));
+    process.stderr.write(`crucible eval: report written to ${reportPath}\n`);
+    if (control.signal.aborted) {
+      process.stderr.write('crucible eval: interrupted; the table covers the tasks finished before it\n');
+      return 1;
+    }
+    return taskFile.errors.length > 0 || report.strategies.some((s) => s.errors > 0) ? 1 : 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await sandbox.dispose();
+  }
+}
