@@ -1,10 +1,20 @@
-// Runs the puzzle harness (harness.ts) in the sandbox and reads its nonce-tagged report.
+// Runs the puzzle probe (src/core/sandbox/runtime/py/puzzles.py) in the sandbox and reads its report. It
+// inspects and probes a model-written puzzle's sat (no candidate solution runs there); solutions are judged
+// and audited through the judge/candidate pair (Verifier.judgePuzzle, auditPuzzle).
+
+let probeSource: string | undefined;
+function puzzleProbeSource(): string {
+  probeSource ??= readFileSync(join(RUNTIME_DIR, 'py', 'puzzles.py'), 'utf8');
+  return probeSource;
+}
 
 import { randomBytes } from 'node:crypto';
 import type { RunResult, Sandbox } from '../sandbox/types';
 import type { Puzzle } from '../types';
 import type { Verifier } from '../verify/types';
-import { PUZZLE_HARNESS_SOURCE } from './harness';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUNTIME_DIR } from '../sandbox/processSandbox';
 import type { RejectReason } from './types';
 
 /** Modules a puzzle's sat may import. Everything else (os, sys, subprocess, socket, ...) is rejected as unsafe. */
@@ -59,13 +69,13 @@ async function runHarness(sandbox: Sandbox, request: object, wallMs: number, sig
   const result = await sandbox.run(
     {
       language: 'python',
-      source: PUZZLE_HARNESS_SOURCE,
+      source: puzzleProbeSource(),
       stdin: JSON.stringify({ ...request, nonce }),
       limits: { wallMs, cpuMs: wallMs, outputBytes: 256 * 1024 },
     },
     signal,
   );
-  const text = `${result.report ?? ''}\n${result.stdout ?? ''}`;
+  const text = result.report ?? '';
   const prefix = `${nonce} `;
   const line = text.split('\n').find((l) => l.startsWith(prefix));
   if (!line) return { result };

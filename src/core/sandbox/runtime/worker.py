@@ -31,7 +31,6 @@ import select
 import shutil
 import signal
 import socket
-import stat
 import struct
 import sys
 import threading

@@ -1,36 +1,43 @@
-// The Python side of self-play's validity filters. It runs inside the sandbox (never in Crucible's process)
-// and reads one JSON request on stdin; it answers with one nonce-tagged JSON line on the report channel
-// (file descriptor 3, falling back to stdout when there is none).
-//
-// Modes:
-//   inspect    parse a model-written puzzle, check sat's signature and imports, normalise its AST for
-//              near-duplicate detection, then probe sat: every probe runs twice (determinism), under a
-//              per-call time limit (slow puzzles), and must be rejected (trivial puzzles accept 0, "", [], ...).
-//   normalize  normalised ASTs of many sat sources at once (the seed set, in one job).
-//   behave     behaviour fingerprints: each sat's verdicts on one shared probe set of answers (fixed probes
-//              of each type plus every answer the given solvers return), for duplicates that differ in code.
-//   reason     run a user's function on inputs and report inputs and outputs as Python literals with their
-//              types, for deduction and abduction tasks.
-//
-// Keep this source free of backticks and dollar-brace sequences: it is embedded in a template literal.
+"""The Python side of self-play's validity filters. It runs inside the sandbox (never in Crucible's process)
+and reads one JSON request on stdin; it answers with one nonce-tagged JSON line on the report channel
+(file descriptor 3; nothing on stdout counts). It never runs a candidate solution: solutions are judged
+through the judge/candidate pair.
 
-export const PUZZLE_HARNESS_SOURCE = String.raw`
-import ast, builtins, copy, hashlib, json, os, random, signal, string, sys, time
+Modes:
+  inspect    parse a model-written puzzle, check sat's signature and imports, normalise its AST for
+             near-duplicate detection, then probe sat: every probe runs twice (determinism), under a
+             per-call time limit (slow puzzles), and must be rejected (trivial puzzles accept 0, "", [], ...).
+  normalize  normalised ASTs of many sat sources at once (the seed set, in one job).
+  behave     behaviour fingerprints: each sat's verdicts on one shared probe set of answers (fixed probes
+             of each type plus every answer the given solvers return), for duplicates that differ in code.
+  reason     run a user's function on inputs and report inputs and outputs as Python literals with their
+             types, for deduction and abduction tasks.
+"""
+import ast
+import builtins
+import copy
+import hashlib
+import json
+import os
+import random
+import signal
+import string
+import sys
+import time
 
 REQ = json.loads(sys.stdin.read())
 NONCE = REQ["nonce"]
 _write = os.write
 _dumps = json.dumps
-_stdout = sys.__stdout__
 
 
 def emit(obj):
+    # The report channel only: what the probed puzzle prints on stdout is never read as a report.
     data = (NONCE + " " + _dumps(obj) + "\n").encode()
     try:
         _write(3, data)
     except OSError:
-        _stdout.write(data.decode())
-        _stdout.flush()
+        pass
 
 
 ALLOWED_IMPORTS = set(REQ.get("allowedImports") or [])
@@ -465,7 +472,7 @@ def reason(req):
             entry["skip"] = "arguments are not literals"
             out.append(entry)
             continue
-        kind, value, _ = timed(lambda: fn(*copy.deepcopy(args)), limit)
+        kind, value, _ = timed(lambda args=args: fn(*copy.deepcopy(args)), limit)
         if kind != "ok":
             entry["skip"] = "the call " + kind + ("" if value is None else ": " + str(value)[:100])
             out.append(entry)
@@ -485,4 +492,3 @@ try:
     emit(MODES[REQ["mode"]](REQ))
 except BaseException as e:
     emit({"ok": False, "reason": "harness", "detail": type(e).__name__ + ": " + str(e)[:300]})
-`;
