@@ -1484,7 +1484,6 @@ def cz_loop():
                 os.close(fd)
             continue
         counter += 1
-        T0 = time.monotonic()
         job = msg['job']
         jobdir = os.path.join(BASE, 'job-%d' % counter)
         pid = None
@@ -1513,7 +1512,7 @@ def cz_loop():
             error = 'cannot start the candidate process: ' + str(e)
         for fd in fds:
             os.close(fd)
-        fd_send(CZ_SOCK, {'type': 'started', 'pid': pid, 'error': error, 'ms': (time.monotonic() - T0) * 1000})
+        fd_send(CZ_SOCK, {'type': 'started', 'pid': pid, 'error': error})
         if pid is None:
             continue
         cz_watch(pid, job, jobdir)
@@ -1623,10 +1622,7 @@ def run_pair(job):
     rpc_c.close()
     os.close(c_out_w)
     os.close(c_err_w)
-    T_SENT = time.monotonic()
     started, _ = fd_recv(CZ_SOCK)
-    if CFG.get('profile'):
-        sys.stderr.write('cz: sent at %.1f, started reply at %.1f, cz took %.1f\n' % ((T_SENT - t0) * 1000, (time.monotonic() - t0) * 1000, started.get('ms', -1)))
     if started is None:
         raise RuntimeError('the candidate zygote is gone')
     if started.get('error'):
@@ -1653,7 +1649,6 @@ def run_pair(job):
                 pass
         os._exit(126)
     os.close(infd)
-    T_START = time.monotonic()
     rpc_j.close()
     for fd in (j_out_w, j_err_w, rep_w):
         os.close(fd)
@@ -1780,7 +1775,6 @@ def run_pair(job):
                         kill_job('output_limit')
             else:
                 bufs[fd].extend(chunk)
-    T_LOOP = time.monotonic()
     if pidfd is not None:
         os.close(pidfd)
     for fd in caps:
@@ -1795,8 +1789,6 @@ def run_pair(job):
         pass
     clean_shared_tmp()
     jcode, jsig = process_status(jst)
-    if os.environ.get('CRUCIBLE_PROFILE') or CFG.get('profile'):
-        sys.stderr.write('pair: started %.1f ms, judge ended %.1f, loop %.1f, end %.1f\n' % ((T_START - t0) * 1000, ((ended_at or t0) - t0) * 1000, (T_LOOP - t0) * 1000, (time.monotonic() - t0) * 1000))
     c_stderr = bytes(bufs[c_err_r])
     cz = cz_ended or {}
     jcg = CGROUP[0]
