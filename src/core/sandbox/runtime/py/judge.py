@@ -38,7 +38,7 @@ class Report:
         self.tests = 0
 
     def write(self, obj):
-        data = (json.dumps(obj, ensure_ascii=True, allow_nan=True) + '\n').encode('ascii')
+        data = (rpc._unlimited(lambda o: json.dumps(o, ensure_ascii=True, allow_nan=True), obj) + '\n').encode('ascii')
         try:
             while data:
                 data = data[os.write(self.fd, data):]
@@ -907,10 +907,6 @@ def split_top(s):
 
 def run(spec):
     """Entry point in the judge process: spec is the job's JSON (tests, context, entry points, mode)."""
-    try:
-        sys.set_int_max_str_digits(0)
-    except AttributeError:
-        pass
     judge = Judge(spec)
     try:
         judge.start()
