@@ -29,7 +29,7 @@ export class CrucibleCodeActions implements vscode.CodeActionProvider {
     const actions: vscode.CodeAction[] = [];
     const unit = unitAt(functions, document.offsetAt(range.start));
     if (!('error' in unit)) {
-      const refine = new vscode.CodeAction(`Refine and verify \`${unit.name}\``, REFINE_KIND);
+      const refine = new vscode.CodeAction(`Crucible: Refine and verify ${unit.name}`, REFINE_KIND);
       refine.command = { title: refine.title, command: REFINE_COMMAND, arguments: [document.uri, unit.startOffset] };
       actions.push(refine);
     }

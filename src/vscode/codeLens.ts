@@ -57,19 +57,23 @@ export class CrucibleCodeLens implements vscode.CodeLensProvider {
     if (token.isCancellationRequested) return [];
     const uri = document.uri.toString();
     const lenses: vscode.CodeLens[] = [];
-    for (const p of await this.source.pending(document)) {
+    const pending = await this.source.pending(document);
+    for (const p of pending) {
       const range = new vscode.Range(p.fn.startLine, p.fn.startColumn, p.fn.startLine, p.fn.startColumn);
       lenses.push(
-        new vscode.CodeLens(range, { title: `✨ ${p.label} refinement ready: Accept`, command: ACCEPT_COMMAND, arguments: [uri, p.id], tooltip: 'Replace the function with the verified refinement (one undo step). With the cursor in the function it also shows as ghost text: Tab accepts.' }),
+        new vscode.CodeLens(range, { title: `$(sparkle) ${p.label} refinement ready: Accept`, command: ACCEPT_COMMAND, arguments: [uri, p.id], tooltip: 'Replace the function with the verified refinement (one undo step). With the cursor in the function it also shows as ghost text, the removed lines struck through: Tab accepts.' }),
         new vscode.CodeLens(range, { title: 'Show', command: SHOW_COMMAND, arguments: [uri, p.id], tooltip: 'Show the refinement as ghost text (Tab accepts, Escape dismisses)' }),
         new vscode.CodeLens(range, { title: 'Dismiss', command: DISMISS_COMMAND, arguments: [uri, p.id] }),
       );
     }
-    return lenses.concat(tested.map(({ fn, key, testCount, testSources }) => {
+    // A function with a refinement ready shows only that: its old verdict describes code about to be replaced.
+    const withPending = new Set(pending.map((p) => p.fn.qualifiedName));
+    return lenses.concat(tested.filter(({ fn }) => !withPending.has(fn.qualifiedName)).map(({ fn, key, testCount, testSources }) => {
       const cached = this.source.cached(key);
       const { title, command } = lensTitle(cached, this.source.running(uri, fn.qualifiedName));
       const range = new vscode.Range(fn.startLine, fn.startColumn, fn.startLine, fn.startColumn);
-      const detail = cached && !cached.passed && cached.summary ? `\n${cached.summary}` : '';
+      const failing = cached?.failures?.length ? cached.failures.map((f) => [f.test, f.expected !== undefined ? `expected ${f.expected}` : '', f.actual !== undefined ? `got ${f.actual}` : '', f.error ?? ''].filter(Boolean).join(' · ')) : cached?.summary ? [cached.summary] : [];
+      const detail = cached && !cached.passed && failing.length ? `\n\nFailing:\n${failing.map((f) => `- ${f}`).join('\n')}\n\nClick to refine with Crucible.` : '';
       return new vscode.CodeLens(range, {
         title,
         command,

@@ -1,4 +1,6 @@
 // One typed reader for every Crucible setting. Keys live here as constants and nowhere else.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Budget } from '../core/types';
 import type { ModelSettings } from '../core/model/types';
@@ -37,6 +39,7 @@ export const Keys = {
   inlineSuggestions: 'inlineSuggestions.enabled',
   codeLens: 'codeLens.enabled',
   verifyOnSave: 'verifyOnSave',
+  testing: 'testing.enabled',
   selfPlaySamples: 'selfPlay.samples',
   selfPlaySeeds: 'selfPlay.seeds',
 } as const;
@@ -115,7 +118,7 @@ export function datasetFolder(context: vscode.ExtensionContext): string {
   return configured || vscode.Uri.joinPath(context.globalStorageUri, 'dataset').fsPath;
 }
 
-export function featureEnabled(key: typeof Keys.codeActions | typeof Keys.inlineSuggestions | typeof Keys.codeLens | typeof Keys.verifyOnSave, scope?: vscode.ConfigurationScope): boolean {
+export function featureEnabled(key: typeof Keys.codeActions | typeof Keys.inlineSuggestions | typeof Keys.codeLens | typeof Keys.verifyOnSave | typeof Keys.testing, scope?: vscode.ConfigurationScope): boolean {
   return get<boolean>(key, key !== Keys.verifyOnSave, scope);
 }
 
@@ -123,6 +126,76 @@ export function selfPlaySettings(): { samples: number; seedsFile: string } {
   return { samples: get<number>(Keys.selfPlaySamples, 4), seedsFile: get<string>(Keys.selfPlaySeeds, '').trim() };
 }
 
+/** Writes the model to the scope it is set in now (a workspace that pins a model keeps pinning the new one). */
 export async function setModel(name: string): Promise<void> {
-  await cfg().update(Keys.model, name, vscode.ConfigurationTarget.Global);
+  const source = settingSource(Keys.model);
+  const target =
+    source.scope === 'Folder settings' || source.scope === 'Workspace settings' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await cfg().update(Keys.model, name, target);
+}
+
+// ───────────────────────── where a value comes from
+
+export type SettingScope = 'Folder settings' | 'Workspace settings' | 'Remote settings' | 'User settings' | 'Default';
+
+export interface SettingSource {
+  key: string;
+  value: unknown;
+  scope: SettingScope;
+}
+
+let machineSettingsPath: string | undefined;
+
+/**
+ * Where a remote server (code-server, VS Code Server over SSH/WSL/Codespaces) keeps its "Remote" settings:
+ * `<user data>/Machine/settings.json`, three folders above the extension's global storage. Undefined locally.
+ */
+export function initSettingSources(context: vscode.ExtensionContext): void {
+  if (context.globalStorageUri.scheme !== 'file') return;
+  machineSettingsPath = join(context.globalStorageUri.fsPath, '..', '..', '..', 'Machine', 'settings.json');
+}
+
+/** True when the remote "Machine" settings file sets `crucible.<key>` (comments and trailing commas allowed). */
+function remoteSettingsHave(key: string): boolean {
+  if (!machineSettingsPath) return false;
+  try {
+    const text = readFileSync(machineSettingsPath, 'utf8');
+    const full = `${SECTION}.${key}`;
+    return new RegExp(`"${full.replace(/[.]/g, '\\.')}"\\s*:`).test(text.replace(/^\s*\/\/.*$/gm, ''));
+  } catch {
+    return false;
+  }
+}
+
+/** The effective value of `crucible.<key>` and the settings scope it comes from. */
+export function settingSource(key: SettingKey, scope?: vscode.ConfigurationScope): SettingSource {
+  const inspected = cfg(scope).inspect(key);
+  const value = cfg(scope).get(key);
+  let where: SettingScope = 'Default';
+  if (inspected?.workspaceFolderValue !== undefined) where = 'Folder settings';
+  else if (inspected?.workspaceValue !== undefined) where = 'Workspace settings';
+  else if (inspected?.globalValue !== undefined) where = remoteSettingsHave(key) ? 'Remote settings' : 'User settings';
+  return { key: `${SECTION}.${key}`, value, scope: where };
+}
+
+/** True in a window whose extension host runs on another machine (SSH, WSL, containers, Codespaces, code-server). */
+export function isRemoteWindow(): boolean {
+  return vscode.env.remoteName !== undefined || (machineSettingsPath !== undefined && existsSync(machineSettingsPath));
+}
+
+/** Opens the Settings editor on the scope the value of `crucible.<key>` comes from, filtered to that setting. */
+export async function openSettingFor(key: SettingKey): Promise<void> {
+  const source = settingSource(key);
+  const query = `@id:${SECTION}.${key}`;
+  const command =
+    source.scope === 'Folder settings' || source.scope === 'Workspace settings'
+      ? 'workbench.action.openWorkspaceSettings'
+      : source.scope === 'Remote settings' || (source.scope === 'Default' && isRemoteWindow())
+        ? 'workbench.action.openRemoteSettings'
+        : 'workbench.action.openGlobalSettings';
+  try {
+    await vscode.commands.executeCommand(command, { query });
+  } catch {
+    await vscode.commands.executeCommand('workbench.action.openSettings', query);
+  }
 }

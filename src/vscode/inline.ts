@@ -23,8 +23,11 @@ import { isAbortError } from './cancel';
 import { VerifyCache } from './verifyCache';
 import { CrucibleCodeActions } from './codeActions';
 import { CrucibleCodeLens, REFINE_COMMAND, VERIFY_COMMAND, type LensSource, type PendingLens, type TestedFunction } from './codeLens';
-import { ACCEPT_COMMAND, ACCEPTED_COMMAND, CrucibleInlineSuggestions, DISMISS_COMMAND, ghostStart, liveSuggestionAt, SHOW_COMMAND, SuggestionStore, type Suggestion } from './inlineSuggestions';
 import { evidenceText } from '../core/solve/evidence';
+import { ACCEPT_COMMAND, ACCEPTED_COMMAND, CrucibleInlineSuggestions, DISMISS_COMMAND, ghostStart, liveSuggestionAt, removedRange, SHOW_COMMAND, SuggestionStore, type Suggestion } from './inlineSuggestions';
+import type { RunTarget, TraceView } from './traceView';
+import { CrucibleTesting, failureText, type VerifyResult } from './testing';
+import { forEditor } from './messages';
 
 const SELECTOR: vscode.DocumentSelector = [
   { language: 'python', scheme: 'file' },
@@ -54,10 +57,18 @@ const MAX_VERIFY_ON_SAVE = 20;
  * `crucible.refineFunction` / `crucible.verifyFunction` commands. Pass the extension's Jobs so the status
  * bar and "Crucible: Cancel" cover these runs too.
  */
-export function registerInlineFeatures(context: vscode.ExtensionContext, services: Services, jobs?: Jobs): void {
+export function registerInlineFeatures(
+  context: vscode.ExtensionContext,
+  services: Services,
+  jobs?: Jobs,
+  trace?: TraceView,
+  onOutcome?: (outcome: Outcome) => void,
+): InlineFeatures {
   const ownJobs = jobs ?? new Jobs();
   if (!jobs) context.subscriptions.push(ownJobs);
-  context.subscriptions.push(new InlineFeatures(context, services, ownJobs));
+  const features = new InlineFeatures(context, services, ownJobs, trace, onOutcome);
+  context.subscriptions.push(features);
+  return features;
 }
 
 interface Toggles {
@@ -78,8 +89,19 @@ function readToggles(): Toggles {
 
 /** Tells the user a suggestion no longer fits its function. */
 function droppedMessage(s: Suggestion): void {
-  void vscode.window.setStatusBarMessage(`Crucible: \`${s.qualifiedName}\` changed since the refinement began; the suggestion was dropped`, 6000);
+  void vscode.window.setStatusBarMessage(`Crucible: ${s.qualifiedName} changed since the refinement began; the suggestion was dropped`, 6000);
 }
+
+/** The deleted lines of a refinement shown as ghost text: struck through, so the whole change is visible. */
+const DELETED_LINES = vscode.window.createTextEditorDecorationType({
+  textDecoration: 'line-through',
+  opacity: '0.6',
+  backgroundColor: new vscode.ThemeColor('diffEditor.removedLineBackground'),
+  isWholeLine: true,
+  overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.deletedForeground'),
+  overviewRulerLane: vscode.OverviewRulerLane.Left,
+  after: { contentText: '  ← removed by the refinement', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' },
+});
 
 function sleep(ms: number, token?: vscode.CancellationToken): Promise<void> {
   return new Promise((resolve) => {
@@ -94,7 +116,7 @@ function sleep(ms: number, token?: vscode.CancellationToken): Promise<void> {
 function describeEvent(event: SolveEvent): string | undefined {
   switch (event.kind) {
     case 'round':
-      return `round ${event.round + 1}/${event.rounds + 1}`;
+      return `round ${event.round + 1}/${event.rounds}`;
     case 'generating':
       return `round ${event.round + 1} · sampling ${event.index + 1}/${event.of}`;
     case 'verdict': {
@@ -108,7 +130,7 @@ function describeEvent(event: SolveEvent): string | undefined {
   }
 }
 
-class InlineFeatures implements vscode.Disposable, LensSource {
+export class InlineFeatures implements vscode.Disposable, LensSource {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly parser: CodeParser;
   private readonly cache: VerifyCache;
@@ -123,21 +145,35 @@ class InlineFeatures implements vscode.Disposable, LensSource {
   private readonly testFiles = new Map<Language, { at: number; files: Promise<SourceFile[]> }>();
   private readonly saveTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private selectionTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly testing: CrucibleTesting;
+  /** Editors showing a refinement's deleted lines struck through, and the suggestion they belong to. */
+  private readonly struck = new Map<vscode.TextEditor, { uri: string; id: number; start: number; end: number }>();
 
   constructor(
     context: vscode.ExtensionContext,
     private readonly services: Services,
     private readonly jobs: Jobs,
+    private readonly trace?: TraceView,
+    private readonly onOutcome?: (outcome: Outcome) => void,
   ) {
     const wasmDir = vscode.Uri.joinPath(context.extensionUri, 'dist', 'wasm').fsPath;
     this.parser = existsSync(wasmDir) ? createParser({ wasmDir }) : defaultParser();
     this.cache = new VerifyCache(context.workspaceState);
     const functionsOf = (doc: vscode.TextDocument) => this.functionsOf(doc, true);
+    this.testing = new CrucibleTesting({
+      testedFunctions: (doc, token) => this.testedFunctions(doc, token),
+      functionsOf: (doc, broken) => this.functionsOf(doc, broken),
+      verifyNow: (doc, fn, signal) => this.verify(doc, fn, true, signal),
+    });
     this.disposables.push(
+      this.testing,
       this.suggestions,
       this.lensChanged,
       vscode.languages.registerCodeActionsProvider(SELECTOR, new CrucibleCodeActions(functionsOf), CrucibleCodeActions.metadata),
-      vscode.languages.registerInlineCompletionItemProvider(SELECTOR, new CrucibleInlineSuggestions(this.suggestions, functionsOf)),
+      vscode.languages.registerInlineCompletionItemProvider(
+        SELECTOR,
+        new CrucibleInlineSuggestions(this.suggestions, functionsOf, (doc, s, fn) => this.strike(doc, s, fn)),
+      ),
       vscode.languages.registerCodeLensProvider(SELECTOR, new CrucibleCodeLens(this)),
       vscode.commands.registerCommand(REFINE_COMMAND, (uri?: vscode.Uri | string, offset?: number, hint?: string) => this.refine(uri, offset, hint)),
       vscode.commands.registerCommand(VERIFY_COMMAND, (uri?: vscode.Uri | string, offset?: number) => this.verifyCommand(uri, offset)),
@@ -148,6 +184,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       vscode.commands.registerCommand(ACCEPT_COMMAND, (uri: string, id: number) => this.applySuggestion(uri, id)),
       vscode.commands.registerCommand(DISMISS_COMMAND, (uri: string, id: number) => {
         this.suggestions.remove(uri, id);
+        this.unstrike(uri);
         this.lensChanged.fire();
       }),
       this.suggestions.onDidChange(() => this.lensChanged.fire()),
@@ -160,6 +197,8 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (!e.contentChanges.length) return;
         this.lastEdit.set(e.document.uri.toString(), Date.now());
+        // Typing (or accepting) ends the preview of what a refinement removes.
+        this.unstrike(e.document.uri.toString());
       }),
       vscode.workspace.onDidCloseTextDocument((doc) => {
         const uri = doc.uri.toString();
@@ -180,8 +219,56 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       }),
       vscode.workspace.onDidCreateFiles(() => this.testFiles.clear()),
       vscode.workspace.onDidDeleteFiles(() => this.testFiles.clear()),
-      vscode.window.onDidChangeTextEditorSelection((e) => this.maybeTriggerSuggestion(e.textEditor)),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        this.maybeTriggerSuggestion(e.textEditor);
+        const shown = this.struck.get(e.textEditor);
+        if (shown) {
+          const at = e.textEditor.document.offsetAt(e.selections[0]!.active);
+          // The ghost text goes away when the cursor leaves where it starts; so do the struck-through lines.
+          if (at < shown.start - 1 || at > shown.end) this.unstrike(shown.uri);
+        }
+      }),
+      vscode.window.onDidChangeActiveTextEditor(() => {
+        for (const [editor, shown] of this.struck) if (editor !== vscode.window.activeTextEditor) this.unstrike(shown.uri);
+      }),
     );
+  }
+
+  /** Strikes through the lines the refinement offered as ghost text removes (VS Code's ghost text shows only insertions). */
+  private strike(doc: vscode.TextDocument, s: Suggestion, fn: FunctionInfo): void {
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+    const range = removedRange(fn, s.replacement);
+    if (!editor || !range) return;
+    const start = doc.positionAt(range.start);
+    const end = doc.positionAt(Math.max(range.start, range.end - 1));
+    editor.setDecorations(DELETED_LINES, [new vscode.Range(start.line, 0, end.line, 0)]);
+    this.struck.set(editor, { uri: doc.uri.toString(), id: s.id, start: ghostStart(fn, s.replacement) ?? fn.startOffset, end: fn.endOffset });
+  }
+
+  private unstrike(uri: string): void {
+    for (const [editor, shown] of [...this.struck]) {
+      if (shown.uri !== uri) continue;
+      editor.setDecorations(DELETED_LINES, []);
+      this.struck.delete(editor);
+    }
+  }
+
+  /**
+   * After a result was applied at `at`: re-runs the function's tests (no model) so its code lens, test item
+   * and problems show the verdict of the code now in the file.
+   */
+  async verifyAfterEdit(uri: vscode.Uri, at: vscode.Position): Promise<void> {
+    try {
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const fns = await this.functionsOf(doc, true);
+      const unit = unitAt(fns, doc.offsetAt(doc.validatePosition(at)) + 1);
+      if ('error' in unit) return;
+      const d = await this.details(doc, unit);
+      if (d.task.testsOrigin !== 'user' || !d.task.tests.trim()) return;
+      await this.verify(doc, unit, false);
+    } catch (err) {
+      log.debug(`Crucible: re-verifying after apply: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
 
   dispose(): void {
@@ -378,27 +465,32 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     if (!target) return;
     const result = await this.verify(target.doc, target.fn, true);
     if (result) {
-      const text = result.passed ? `✓ ${target.fn.name}: verified ${result.testsPassed}/${result.testsTotal}` : `✗ ${target.fn.name}: ${result.testsPassed}/${result.testsTotal} passing`;
-      void vscode.window.setStatusBarMessage(`Crucible: ${text}`, 6000);
+      const text = result.passed ? `${target.fn.name}: verified ${result.testsPassed}/${result.testsTotal}` : `${target.fn.name}: ${result.testsPassed}/${result.testsTotal} passing`;
+      void vscode.window.setStatusBarMessage(`${result.passed ? '$(pass)' : '$(error)'} Crucible: ${text}`, 6000);
     }
   }
 
   /** Verifies the function's current code against its tests (no model). Uses the cache unless `force`. */
-  private async verify(doc: vscode.TextDocument, fn: FunctionInfo, force: boolean, signal?: AbortSignal) {
+  private async verify(doc: vscode.TextDocument, fn: FunctionInfo, force: boolean, signal?: AbortSignal): Promise<VerifyResult | undefined> {
     const d = await this.details(doc, fn);
     if (d.task.testsOrigin !== 'user' || !d.task.tests.trim()) {
-      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` has no tests to verify against (doctest, assert, pytest/unittest or node:assert)`, 6000);
+      void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} has no tests to verify against (doctest, assert, pytest/unittest or node:assert)`, 6000);
       return undefined;
     }
     const key = this.keyOf(d);
-    if (!force && this.cache.has(key)) return this.cache.get(key);
+    const hit = this.cache.get(key);
+    if (!force && hit) {
+      const result: VerifyResult = { ...hit, failures: hit.failures ?? [] };
+      this.testing.report(doc, fn, result);
+      return result;
+    }
     const runKey = `${doc.uri.toString()}#${fn.qualifiedName}`;
     if (this.runningJobs.has(runKey)) return undefined;
     this.runningJobs.set(runKey, 'verify');
     this.lensChanged.fire();
     try {
       const verdict = await this.jobs.run(
-        `Verifying \`${fn.name}\``,
+        `Verifying ${fn.name}`,
         async (jobSignal) => {
           const verifier = await this.services.verifier();
           const candidate: Candidate = {
@@ -412,17 +504,20 @@ class InlineFeatures implements vscode.Disposable, LensSource {
         signal,
       );
       const first = verdict.failures[0];
-      const summary = first ? [first.test, first.expected !== undefined ? `expected ${first.expected}` : '', first.actual !== undefined ? `got ${first.actual}` : '', first.error ?? ''].filter(Boolean).join(' · ') : verdict.status;
-      const entry = { testsPassed: verdict.testsPassed, testsTotal: verdict.testsTotal || d.testCount, passed: verdict.passed, summary, at: Date.now() };
+      const summary = first ? failureText(first) : verdict.status;
+      const failures = verdict.failures.slice(0, 10);
+      const entry = { testsPassed: verdict.testsPassed, testsTotal: verdict.testsTotal || d.testCount, passed: verdict.passed, summary, failures, at: Date.now() };
       await this.cache.set(key, entry);
       log.info(`Crucible: ${fn.qualifiedName} ${verdict.passed ? 'verified' : 'failed'} ${entry.testsPassed}/${entry.testsTotal}${verdict.passed ? '' : `\n${verdict.feedback}`}`);
-      return entry;
+      const result: VerifyResult = { ...entry, durationMs: verdict.durationMs };
+      this.testing.report(doc, fn, result);
+      return result;
     } catch (err) {
       if (isAbortError(err)) {
         void vscode.window.setStatusBarMessage('Crucible: verification cancelled', 4000);
       } else {
         log.error(`Crucible: verifying ${fn.qualifiedName} failed: ${(err as Error)?.message ?? String(err)}`);
-        void vscode.window.showWarningMessage(`Crucible could not run the tests of \`${fn.name}\`: ${(err as Error)?.message ?? String(err)}`, 'Show Log').then((c) => c && log.show());
+        void vscode.window.showWarningMessage(`Crucible could not run the tests of ${fn.name}: ${forEditor((err as Error)?.message ?? String(err))}`, 'Show Log').then((c) => c && log.show());
       }
       return undefined;
     } finally {
@@ -438,7 +533,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     const uri = doc.uri.toString();
     const runKey = `${uri}#${fn.qualifiedName}`;
     if (this.runningJobs.has(runKey)) {
-      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` is already being worked on`, 4000);
+      void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} is already being worked on`, 4000);
       return;
     }
     const originalText = fn.text;
@@ -447,25 +542,41 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     this.lensChanged.fire();
     let outcome: Outcome;
     let details: Awaited<ReturnType<typeof this.details>>;
+    const file = doc.isUntitled ? doc.uri.path : vscode.workspace.asRelativePath(doc.uri);
+    let run: ReturnType<TraceView['begin']> | undefined;
     try {
       details = await this.details(doc, fn, hint);
-      outcome = await this.jobs.run(`${hint ? 'Fixing' : 'Refining'} \`${fn.name}\``, (signal, report) =>
-        this.services.solve({
+      const target: RunTarget = { uri: doc.uri, range: new vscode.Range(doc.positionAt(fn.startOffset), doc.positionAt(fn.endOffset)), originalText, fn };
+      outcome = await this.jobs.run(`${hint ? 'Fixing' : 'Refining'} ${fn.name}`, async (signal, report, job) => {
+        // Background refinements are in the trace history too, each cancellable on its own.
+        run = this.trace?.begin(details.task, { background: true, jobId: job.id, target, file });
+        const result = await this.services.solve({
           task: details.task,
           signal,
           scope: doc.uri,
           onEvent: (event) => {
+            if (event.kind === 'verdict' && run) this.trace?.addAttempt(run, event.attempt);
             const detail = describeEvent(event);
-            if (detail) report(detail);
+            if (detail) {
+              report(detail);
+              if (run) this.trace?.setStatus(run, detail);
+            }
           },
-        }),
-      );
+        });
+        if (run) this.trace?.finish(run, result);
+        return result;
+      });
+      this.onOutcome?.(outcome);
     } catch (err) {
+      if (run) this.trace?.fail(run, isAbortError(err) ? 'cancelled' : 'failed');
       if (isAbortError(err)) {
         void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
       } else {
         log.error(`Crucible: refining ${fn.qualifiedName} failed: ${(err as Error)?.message ?? String(err)}`);
-        void vscode.window.showWarningMessage(`Crucible could not refine \`${fn.name}\`: ${(err as Error)?.message ?? String(err)}`, 'Show Log').then((c) => c && log.show());
+        void vscode.window.showWarningMessage(`Crucible could not refine ${fn.name} in ${file}: ${forEditor((err as Error)?.message ?? String(err))}`, 'Check Setup', 'Show Log').then((c) => {
+          if (c === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
+          else if (c) log.show();
+        });
       }
       return;
     } finally {
@@ -483,7 +594,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     }
     if (outcome.stopReason === 'error') {
       log.error(`Crucible: refining ${fn.qualifiedName}: ${outcome.error ?? 'unknown error'}`);
-      void vscode.window.showWarningMessage(`Crucible could not refine \`${fn.name}\`: ${outcome.error ?? 'the solve failed'}`, 'Show Log').then((c) => c && log.show());
+      void vscode.window.showWarningMessage(`Crucible could not refine ${fn.name}: ${forEditor(outcome.error ?? 'the solve failed')}`, 'Show Log').then((c) => c && log.show());
       return;
     }
     if (!outcome.verified || !best) {
@@ -491,9 +602,13 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       const failing = v?.failures.map((f) => f.test).slice(0, 3).join('; ');
       log.info(`Crucible: no verified refinement of ${fn.qualifiedName} (${outcome.stopReason})${v ? `: best ${v.testsPassed}/${v.testsTotal}\n${v.feedback}` : ''}`);
       void vscode.window.showWarningMessage(
-        `Crucible could not verify a refinement of \`${fn.name}\` within the budget${v && v.testsTotal ? ` (best attempt: ${v.testsPassed}/${v.testsTotal} passing${failing ? `; failing: ${failing}` : ''})` : ''}.`,
+        `Crucible could not verify a refinement of ${fn.name} within the budget${v && v.testsTotal ? ` (best attempt: ${v.testsPassed}/${v.testsTotal} passing${failing ? `; failing: ${failing}` : ''})` : v ? ' (no attempt ran a test)' : ''}.`,
+        'Show Trace',
         'Show Log',
-      ).then((c) => c && log.show());
+      ).then((c) => {
+        if (c === 'Show Trace') void vscode.commands.executeCommand('crucible.trace.focus');
+        else if (c) log.show();
+      });
       return;
     }
     // The document may have changed during the run: find the function again and drop stale results.
@@ -502,7 +617,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     const current = now.sort((a, b) => Math.abs(a.startOffset - fn.startOffset) - Math.abs(b.startOffset - fn.startOffset))[0];
     if (!current || isStale(originalText, current.text)) {
       log.info(`Crucible: ${fn.qualifiedName} changed while it was being refined; the verified result was dropped`);
-      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` changed during the run; the result was dropped`, 6000);
+      void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} changed during the run; the result was dropped`, 6000);
       return;
     }
     const lineIndent = /^[ \t]*/.exec(fresh.lineAt(current.startLine).text)?.[0] ?? '';
@@ -512,10 +627,10 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     const label = evidence ? `verified (${evidence})` : `verified ${v.testsPassed}/${v.testsTotal}`;
     // Remember the verdict for the new text, so the lens shows it right after the suggestion is accepted.
     if (details.task.testsOrigin === 'user') {
-      await this.cache.set(cacheKey(replacement, details.task.tests, details.task.language), { testsPassed: v.testsPassed, testsTotal: v.testsTotal, passed: true, summary: '', at: Date.now() });
+      await this.cache.set(cacheKey(replacement, details.task.tests, details.task.language), { testsPassed: v.testsPassed, testsTotal: v.testsTotal, passed: true, summary: '', failures: [], at: Date.now() });
     }
     if (normaliseCode(replacement) === normaliseCode(current.text)) {
-      void vscode.window.setStatusBarMessage(`Crucible: \`${fn.name}\` is already ${label}; nothing to change`, 6000);
+      void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} is already ${label}; nothing to change`, 6000);
       this.lensChanged.fire();
       return;
     }
@@ -532,9 +647,9 @@ class InlineFeatures implements vscode.Disposable, LensSource {
     if (editor && cursor >= current.startOffset && cursor <= current.endOffset) {
       const shown = vscode.window.activeTextEditor === editor ? editor : await vscode.window.showTextDocument(editor.document, editor.viewColumn);
       await this.revealGhost(shown, current, replacement);
-      void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of \`${fn.name}\`: Tab accepts, Escape dismisses`, 8000);
+      void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of ${fn.name}: Tab accepts, Escape dismisses`, 8000);
     } else {
-      void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of \`${fn.name}\` is ready: put the cursor in the function to see it`, 8000);
+      void vscode.window.setStatusBarMessage(`Crucible: ${label} refinement of ${fn.name} is ready: put the cursor in the function to see it`, 8000);
     }
     this.lensChanged.fire();
   }
@@ -546,6 +661,7 @@ class InlineFeatures implements vscode.Disposable, LensSource {
   private async accepted(uri: string, id: number, deleteAt?: number, removed?: string, replacement?: string): Promise<void> {
     const s = this.suggestions.get(uri, id);
     this.suggestions.remove(uri, id);
+    this.unstrike(uri);
     if (deleteAt !== undefined && removed) {
       const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri);
       if (!editor) {
@@ -568,6 +684,8 @@ class InlineFeatures implements vscode.Disposable, LensSource {
       }
     }
     if (s) log.info(`Crucible: accepted the ${s.label} refinement of ${s.qualifiedName}`);
+    // Lenses, test items and problems follow the accepted code (the verdict is cached under its text).
+    this.tested.delete(uri);
     this.lensChanged.fire();
   }
 

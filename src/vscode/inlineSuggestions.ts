@@ -2,8 +2,9 @@
 // step; it is offered only while the function's text is what it was when the run began: a stale
 // suggestion is dropped, never applied over newer edits.
 // VS Code renders ghost text only for insertions at the cursor, so the new lines are offered as an
-// insertion above the old ones, and the accept command removes the old ones with `undoStopBefore: false`
-// (VS Code pushes no undo stop after accepting, so both edits undo together).
+// insertion above the old ones, the old ones are shown struck through meanwhile (so the deletion is
+// visible), and the accept command removes them with `undoStopBefore: false` (VS Code pushes no undo stop
+// after accepting, so both edits undo together).
 import * as vscode from 'vscode';
 import { ghostEdit, isStale } from './engine';
 import type { FunctionInfo } from '../core/parse/functions';
@@ -75,6 +76,22 @@ export function removedAfterInsert(oldText: string, edit: ReturnType<typeof ghos
   return inserted.slice(edit.deleteOffset, edit.deleteOffset + edit.deleteLength);
 }
 
+/**
+ * The document offsets of the old code the refinement removes (before the ghost text is inserted), so it can
+ * be shown struck through next to the ghost text. Undefined when nothing is removed.
+ */
+export function removedRange(fn: FunctionInfo, replacement: string): { start: number; end: number } | undefined {
+  const edit = ghostEdit(fn.text, replacement);
+  if (!edit.insertText || edit.deleteLength === 0) return undefined;
+  const removed = removedAfterInsert(fn.text, edit);
+  // After the insertion the old lines start after "added + newline + indent"; before it, at the edit's offset.
+  const lead = removed.length - removed.trimStart().length;
+  const length = removed.length - lead;
+  if (length <= 0) return undefined;
+  const start = fn.startOffset + edit.offset;
+  return { start, end: start + length };
+}
+
 /** Where the ghost text of a suggestion starts in the document (the cursor must sit there to see it). */
 export function ghostStart(fn: FunctionInfo, replacement: string): number | undefined {
   const edit = ghostEdit(fn.text, replacement);
@@ -106,6 +123,8 @@ export class CrucibleInlineSuggestions implements vscode.InlineCompletionItemPro
   constructor(
     private readonly store: SuggestionStore,
     private readonly functionsOf: (doc: vscode.TextDocument) => Promise<FunctionInfo[]>,
+    /** Called when a suggestion is offered, to show what it removes. */
+    private readonly onOffer?: (doc: vscode.TextDocument, suggestion: Suggestion, fn: FunctionInfo) => void,
   ) {}
 
   async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
@@ -128,6 +147,7 @@ export class CrucibleInlineSuggestions implements vscode.InlineCompletionItemPro
       arguments: [uri, suggestion.id, fn.startOffset + edit.deleteOffset, removedAfterInsert(fn.text, edit), suggestion.replacement],
     });
     log.debug(`Crucible: offering the ${suggestion.label} refinement of ${fn.qualifiedName}`);
+    this.onOffer?.(document, suggestion, fn);
     return [item];
   }
 }

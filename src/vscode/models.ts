@@ -7,6 +7,7 @@ import { ModelError, createProcessSandbox, runDoctor } from './engine';
 import { toAbortSignal } from './cancel';
 import * as config from './config';
 import { log } from './log';
+import { errorText as plainError, forEditor } from './messages';
 
 const SELECT_MODEL = 'Select Model';
 const OPEN_SETTINGS = 'Open Settings';
@@ -14,7 +15,22 @@ const CHECK_SETUP = 'Check Setup';
 const SHOW_LOG = 'Show Log';
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return plainError(err);
+}
+
+/** In a remote window, says that a loopback host is the remote machine (where the extension runs). */
+export function remoteHostNote(host: string): string {
+  if (!config.isRemoteWindow() || !/\/\/(127\.0\.0\.1|localhost|\[::1\])([:/]|$)/.test(host)) return '';
+  return ' This is a remote window: 127.0.0.1 means the remote machine the extension runs on, not your own computer.';
+}
+
+/** "crucible.ollama.host = http://… (Workspace settings)" for the settings the server checks use. */
+export function settingScopes(): string[] {
+  const show = (key: config.SettingKey): string => {
+    const s = config.settingSource(key);
+    return `${s.key} = ${typeof s.value === 'string' ? s.value : JSON.stringify(s.value)} (${s.scope})`;
+  };
+  return [show(config.Keys.provider), show(config.Keys.host), show(config.Keys.model)];
 }
 
 function sameModel(a: string, b: string): boolean {
@@ -30,16 +46,18 @@ function formatBytes(n: number | undefined): string {
 }
 
 async function handleFailure(err: unknown, what: string): Promise<void> {
-  const message = `${what}: ${errorText(err)}`;
+  const host = config.modelSettings().host;
+  const message = `${what}: ${errorText(err)}${err instanceof ModelError && err.kind === 'unreachable' ? remoteHostNote(host) : ''}`;
   log.error(message);
   const actions = err instanceof ModelError && err.kind === 'model_missing' ? [SELECT_MODEL] : [CHECK_SETUP, OPEN_SETTINGS];
   const choice = await vscode.window.showErrorMessage(message, ...actions);
-  await runAction(choice);
+  await runAction(choice, err instanceof ModelError && err.kind === 'model_missing' ? config.Keys.model : config.Keys.host);
 }
 
-async function runAction(choice: string | undefined): Promise<void> {
+/** Runs a notification's button; "Open Settings" opens the scope in effect, filtered to `setting`. */
+export async function runAction(choice: string | undefined, setting: config.SettingKey = config.Keys.host): Promise<void> {
   if (choice === SELECT_MODEL) await vscode.commands.executeCommand('crucible.selectModel');
-  else if (choice === OPEN_SETTINGS) await vscode.commands.executeCommand('workbench.action.openSettings', 'crucible');
+  else if (choice === OPEN_SETTINGS) await config.openSettingFor(setting);
   else if (choice === CHECK_SETUP) await vscode.commands.executeCommand('crucible.checkSetup');
   else if (choice === SHOW_LOG) log.show();
 }
@@ -123,10 +141,14 @@ async function selectModel(getClient: () => ModelClient): Promise<string | undef
   const name = await chosen;
   if (!name) return undefined;
   await config.setModel(name);
-  log.info(`Model set to ${name}`);
+  const where = config.settingSource(config.Keys.model).scope;
+  log.info(`Model set to ${name} (${where})`);
   // getClient() is rebuilt on the settings change; check the choice is installed (typed names may not be).
   const ready = await ensureModel(getClient(), name);
-  if (ready) void vscode.window.showInformationMessage(`Crucible will use ${name}.`);
+  if (ready) {
+    await vscode.commands.executeCommand('setContext', 'crucible.modelSelected', true);
+    void vscode.window.showInformationMessage(`Crucible will use ${name} (saved in ${where}).`);
+  }
   return name;
 }
 
@@ -145,13 +167,13 @@ export async function ensureModel(client: ModelClient, model: string): Promise<b
   if (models.some((m) => sameModel(m.name, model))) return true;
   if (!client.pull) {
     const choice = await vscode.window.showErrorMessage(`Model '${model}' is not offered by ${client.settings.host}.`, SELECT_MODEL, OPEN_SETTINGS);
-    await runAction(choice);
+    await runAction(choice, config.Keys.model);
     return false;
   }
   const PULL = `Pull ${model}`;
   const choice = await vscode.window.showWarningMessage(`Model '${model}' is not installed at ${client.settings.host}. Pull it now? (this downloads several GB)`, PULL, SELECT_MODEL);
   if (choice !== PULL) {
-    await runAction(choice);
+    await runAction(choice, config.Keys.model);
     return false;
   }
   const pull = client.pull.bind(client);
@@ -202,11 +224,14 @@ export async function ensureModel(client: ModelClient, model: string): Promise<b
 
 function summary(report: DoctorReport): string {
   const mark = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const;
-  return report.checks.map((c) => `${mark[c.status]} ${c.title}: ${c.detail}${c.fix && c.status !== 'ok' ? ` Fix: ${c.fix}` : ''}`).join('\n');
+  const checks = report.checks.map((c) => `${mark[c.status]} ${c.title}: ${forEditor(c.detail)}${c.fix && c.status !== 'ok' ? ` Fix: ${forEditor(c.fix)}` : ''}`);
+  const scopes = settingScopes().map((l) => `  ${l}`);
+  const note = remoteHostNote(config.modelSettings().host).trim();
+  return [...checks, 'Settings in effect (and the scope each comes from):', ...scopes, ...(note ? [note] : [])].join('\n');
 }
 
 /** Runs the doctor checks with the current settings; returns the report (for tests and the walkthrough). */
-async function checkSetup(getClient: () => ModelClient): Promise<DoctorReport | undefined> {
+async function checkSetup(getClient: () => ModelClient, onChecked?: () => void): Promise<DoctorReport | undefined> {
   const report = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Crucible: checking setup', cancellable: true },
     async (_progress, token) => {
@@ -245,18 +270,24 @@ async function checkSetup(getClient: () => ModelClient): Promise<DoctorReport | 
     : vscode.window.showErrorMessage;
   // Toasts show no `detail`: the message itself carries what failed and the fix; the log has every check.
   const warned = report.checks.filter((c) => c.status === 'warn');
-  const line = (c: DoctorReport['checks'][number]): string => `${c.title}: ${c.detail}${c.fix ? ` Fix: ${c.fix}` : ''}`;
+  const line = (c: DoctorReport['checks'][number]): string => `${c.title}: ${forEditor(c.detail)}${c.fix ? ` Fix: ${forEditor(c.fix)}` : ''}`;
+  const host = config.settingSource(config.Keys.host);
+  const model = config.settingSource(config.Keys.model);
+  const scopes = ` Host from ${host.scope}, model from ${model.scope}.${remoteHostNote(String(host.value))}`;
   const headline = report.ok
-    ? `Crucible is ready. ${report.checks.filter((c) => c.id === 'server' || c.id === 'model').map((c) => c.detail).join('; ')}${warned.length ? ` · ${warned.map(line).join(' ')}` : ''}`
-    : `Crucible setup needs attention. ${failing.map(line).join(' ')}`;
+    ? `Crucible is ready. ${report.checks.filter((c) => c.id === 'server' || c.id === 'model').map((c) => forEditor(c.detail)).join('; ')}.${scopes}${warned.length ? ` · ${warned.map(line).join(' ')}` : ''}`
+    : `Crucible setup needs attention. ${failing.map(line).join(' ')}${scopes}`;
+  // The walkthrough's "Check Ollama" step is ticked only when the check passed.
+  await vscode.commands.executeCommand('setContext', 'crucible.setupOk', report.ok);
+  onChecked?.();
   const choice = await show(headline, ...actions);
-  await runAction(choice);
+  await runAction(choice, failing.some((c) => c.id === 'model') ? config.Keys.model : failing.some((c) => c.id === 'python') ? config.Keys.python : config.Keys.host);
   return report;
 }
 
-export function registerModelCommands(context: vscode.ExtensionContext, getClient: () => ModelClient): void {
+export function registerModelCommands(context: vscode.ExtensionContext, getClient: () => ModelClient, onChecked?: () => void): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('crucible.selectModel', () => selectModel(getClient)),
-    vscode.commands.registerCommand('crucible.checkSetup', () => checkSetup(getClient)),
+    vscode.commands.registerCommand('crucible.checkSetup', () => checkSetup(getClient, onChecked)),
   );
 }

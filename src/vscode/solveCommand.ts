@@ -5,11 +5,11 @@ import * as vscode from 'vscode';
 import type { Attempt, Language, Outcome, Task } from '../core/types';
 import type { SolveEvent } from '../core/solve/types';
 import { buildTaskDetails, replacementFor } from './engine';
-import type { FunctionInfo } from '../core/parse/functions';
-import { ensureModel } from './models';
+import { ensureModel, runAction } from './models';
 import { toAbortSignal } from './cancel';
-import { describeOutcome, type TraceView } from './traceView';
-import type { Proposals } from './proposals';
+import { describeOutcome, type Run, type RunTarget, type TraceNode, type TraceView } from './traceView';
+import { PROPOSED_SCHEME, type Proposals } from './proposals';
+import { errorText, forEditor } from './messages';
 import type { Jobs } from './jobs';
 import type { Services } from './services';
 import { log } from './log';
@@ -28,26 +28,186 @@ export interface SolveUi {
   trace: TraceView;
   proposals: Proposals;
   jobs: Jobs;
+  /** Called once a run has finished with an Outcome (the dataset notice, the walkthrough). */
+  onOutcome?: (outcome: Outcome) => void;
+}
+
+/** A typed task's result in an Untitled editor: its status, and the editor it was started from. */
+interface TypedResult {
+  status: string;
+  verified: boolean;
+  code: string;
+  origin?: { uri: vscode.Uri; position: vscode.Position; file: string };
+}
+
+/** Code lenses on an Untitled editor holding a typed task's result: what it is, and "Insert at Cursor". */
+class TypedResultLens implements vscode.CodeLensProvider, vscode.Disposable {
+  readonly results = new Map<string, TypedResult>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly closed = vscode.workspace.onDidCloseTextDocument((d) => this.results.delete(d.uri.toString()));
+
+  set(uri: vscode.Uri, result: TypedResult): void {
+    this.results.set(uri.toString(), result);
+    this.changed.fire();
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const r = this.results.get(document.uri.toString());
+    if (!r) return [];
+    const top = new vscode.Range(0, 0, 0, 0);
+    const lenses = [
+      new vscode.CodeLens(top, {
+        title: r.verified ? `$(pass) Crucible: ${r.status}` : `$(warning) Crucible: NOT verified: ${r.status}`,
+        command: 'crucible.trace.focus',
+        tooltip: 'Open the Crucible Trace view: every attempt with its verdict',
+      }),
+    ];
+    if (r.origin) {
+      lenses.push(new vscode.CodeLens(top, { title: `Insert at Cursor in ${r.origin.file}`, command: 'crucible.insertAtCursor', arguments: [document.uri] }));
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.closed.dispose();
+  }
 }
 
 export function registerSolveCommands(context: vscode.ExtensionContext, ui: SolveUi): void {
+  const typed = new TypedResultLens();
   context.subscriptions.push(
-    vscode.commands.registerCommand('crucible.solveAndVerify', () => solveAtCursor(ui)),
-    vscode.commands.registerCommand('crucible.solveTypedTask', () => solveTypedTask(ui)),
+    typed,
+    vscode.languages.registerCodeLensProvider({ scheme: 'untitled' }, typed),
+    vscode.commands.registerCommand('crucible.solveAndVerify', () => solveAtCursor(ui, typed)),
+    vscode.commands.registerCommand('crucible.solveAndVerifyFromMenu', () => solveAtCursor(ui, typed)),
+    vscode.commands.registerCommand('crucible.solveTypedTask', () => solveTypedTask(ui, typed)),
     vscode.commands.registerCommand('crucible.applyResult', async () => {
       const problem = await ui.proposals.apply(ui.proposals.shown() ?? ui.proposals.pending());
       if (problem) void vscode.window.showWarningMessage(problem);
     }),
+    vscode.commands.registerCommand('crucible.applyUnverifiedResult', async () => {
+      const problem = await ui.proposals.apply(ui.proposals.shown() ?? ui.proposals.pending());
+      if (problem) void vscode.window.showWarningMessage(problem);
+    }),
     vscode.commands.registerCommand('crucible.discardResult', () => ui.proposals.discard(ui.proposals.shown() ?? ui.proposals.pending())),
+    vscode.commands.registerCommand('crucible.showPendingResults', () => ui.proposals.pick()),
     vscode.commands.registerCommand('crucible.cancel', () => {
       const n = ui.jobs.cancelAll();
       if (!n) void vscode.window.setStatusBarMessage('Crucible: nothing to cancel', 3000);
     }),
+    vscode.commands.registerCommand('crucible.cancelJob', (node?: TraceNode) => {
+      if (node && node.kind === 'run' && node.run.jobId !== undefined) ui.jobs.cancel(node.run.jobId);
+      else return ui.jobs.pickAndCancel();
+      return undefined;
+    }),
+    vscode.commands.registerCommand('crucible.clearTrace', () => ui.trace.clear()),
     vscode.commands.registerCommand('crucible.showAttemptCode', async (attempt: Attempt) => {
       const doc = await vscode.workspace.openTextDocument({ language: attempt.candidate.language, content: attempt.candidate.code });
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
+    vscode.commands.registerCommand('crucible.applyAttempt', (node?: TraceNode) => applyAttempt(ui, node)),
+    vscode.commands.registerCommand('crucible.compareAttempt', (node?: TraceNode) => compareAttempt(node)),
+    vscode.commands.registerCommand('crucible.insertAtCursor', (uri?: vscode.Uri) => insertAtCursor(typed, uri)),
+    vscode.workspace.registerTextDocumentContentProvider(ATTEMPT_SCHEME, { provideTextDocumentContent: (uri) => attemptContent(ui, uri) }),
   );
+}
+
+const ATTEMPT_SCHEME = 'crucible-attempt';
+
+function attemptOf(node: TraceNode | undefined): { run: Run; attempt: Attempt; index: number } | undefined {
+  if (!node || node.kind !== 'attempt') return undefined;
+  return { run: node.run, attempt: node.attempt, index: node.index };
+}
+
+/** The attempt's code as it would replace the run's target (only the target function, keeping indentation). */
+async function attemptReplacement(run: Run, attempt: Attempt): Promise<{ doc: vscode.TextDocument; replacement: string; range: vscode.Range } | undefined> {
+  const target = run.target;
+  if (!target) return undefined;
+  const doc = await vscode.workspace.openTextDocument(target.uri);
+  const indent = /^[ \t]*/.exec(doc.lineAt(Math.min(target.range.start.line, doc.lineCount - 1)).text)?.[0] ?? '';
+  const replacement = target.fn
+    ? await replacementFor(target.fn, attempt.candidate.code, run.task.language, undefined, indent)
+    : attempt.candidate.code.trim();
+  return { doc, replacement, range: target.range };
+}
+
+async function attemptContent(ui: SolveUi, uri: vscode.Uri): Promise<string> {
+  const [runId, index] = uri.query.split('/').map(Number);
+  const run = ui.trace.get(runId ?? -1);
+  const attempt = run?.attempts[index ?? -1];
+  if (!run || !attempt) return '';
+  const found = await attemptReplacement(run, attempt);
+  if (!found) return attempt.candidate.code;
+  const text = found.doc.getText();
+  const at = text.indexOf(run.target!.originalText);
+  if (at < 0) return found.replacement;
+  return text.slice(0, at) + found.replacement + text.slice(at + run.target!.originalText.length);
+}
+
+/** "Apply This Attempt" in the trace: the attempt becomes a pending result (an unverified one asks before it is applied). */
+async function applyAttempt(ui: SolveUi, node: TraceNode | undefined): Promise<void> {
+  const found = attemptOf(node);
+  if (!found) return;
+  const { run, attempt, index } = found;
+  const v = attempt.verdict;
+  const status = v.passed ? `attempt ${index + 1}, verified ${v.testsPassed}/${v.testsTotal}` : `attempt ${index + 1}, NOT verified: ${passing(v)}`;
+  if (!run.target) {
+    const doc = await vscode.workspace.openTextDocument({ language: run.task.language, content: attempt.candidate.code });
+    await vscode.window.showTextDocument(doc);
+    return;
+  }
+  const r = await attemptReplacement(run, attempt);
+  if (!r) return;
+  const proposal = await ui.proposals.show({
+    target: run.target.uri,
+    range: run.target.range,
+    originalText: run.target.originalText,
+    replacement: r.replacement,
+    verified: v.passed,
+    name: run.name,
+    file: run.file ?? vscode.workspace.asRelativePath(run.target.uri),
+    status,
+    ...(v.passed ? {} : { failing: failingText(attempt) }),
+  });
+  void vscode.window.setStatusBarMessage(`Crucible: ${proposal.title}: Apply (Ctrl+Enter) or Discard`, 6000);
+}
+
+async function compareAttempt(node: TraceNode | undefined): Promise<void> {
+  const found = attemptOf(node);
+  if (!found) return;
+  const { run, attempt, index } = found;
+  const right = vscode.Uri.from({ scheme: ATTEMPT_SCHEME, path: run.target?.uri.path ?? `/attempt.${run.task.language === 'python' ? 'py' : run.task.language === 'typescript' ? 'ts' : 'js'}`, query: `${run.id}/${index}` });
+  const left = run.target?.uri ?? vscode.Uri.from({ scheme: ATTEMPT_SCHEME, path: right.path, query: `${run.id}/${run.attempts.indexOf(run.outcome?.best ?? attempt)}` });
+  await vscode.commands.executeCommand('vscode.diff', left, right, `${run.name}: current ↔ round ${attempt.candidate.round + 1} attempt ${index + 1} (${attempt.verdict.passed ? 'passed' : passing(attempt.verdict)})`, { preview: true });
+}
+
+async function insertAtCursor(typed: TypedResultLens, uri?: vscode.Uri): Promise<void> {
+  const key = (uri ?? vscode.window.activeTextEditor?.document.uri)?.toString();
+  const result = key ? typed.results.get(key) : undefined;
+  if (!result?.origin) {
+    void vscode.window.setStatusBarMessage('Crucible: this result was not started from a file', 4000);
+    return;
+  }
+  const doc = await vscode.workspace.openTextDocument(result.origin.uri);
+  const editor = await vscode.window.showTextDocument(doc, { preview: false });
+  const at = doc.validatePosition(result.origin.position);
+  const code = result.code.endsWith('\n') ? result.code : `${result.code}\n`;
+  await editor.edit((b) => b.insert(at, code));
+  void vscode.window.setStatusBarMessage(`Crucible: inserted ${result.verified ? 'the verified' : 'the NOT verified'} result into ${result.origin.file}`, 6000);
+}
+
+function passing(v: Attempt['verdict']): string {
+  return v.testsTotal ? `${v.testsPassed}/${v.testsTotal} passing` : `${v.status}, no test ran`;
+}
+
+/** What fails in an attempt, in a sentence. */
+function failingText(attempt: Attempt): string {
+  const v = attempt.verdict;
+  if (!v.testsTotal) return `It ran no test (${v.status}).${v.feedback ? ` ${v.feedback.split('\n')[0]}` : ''}`;
+  const f = v.failures.slice(0, 3).map((x) => [x.test, x.expected !== undefined ? `expected ${x.expected}` : '', x.actual !== undefined ? `got ${x.actual}` : '', x.error ?? ''].filter(Boolean).join(', '));
+  return `It passes ${v.testsPassed} of ${v.testsTotal} tests.${f.length ? ` Failing: ${f.join('; ')}.` : ''}`;
 }
 
 /** The position of `offset` in `text` (what `TextDocument.positionAt` would say for a document holding `text`). */
@@ -78,10 +238,10 @@ async function workspaceTestFiles(language: Language, exclude: vscode.Uri): Prom
   return files;
 }
 
-async function solveAtCursor(ui: SolveUi): Promise<void> {
+async function solveAtCursor(ui: SolveUi, typed: TypedResultLens): Promise<void> {
   const editor = vscode.window.activeTextEditor;
-  if (!editor) {
-    await solveTypedTask(ui);
+  if (!editor || editor.document.uri.scheme === PROPOSED_SCHEME) {
+    await solveTypedTask(ui, typed);
     return;
   }
   const doc = editor.document;
@@ -90,7 +250,7 @@ async function solveAtCursor(ui: SolveUi): Promise<void> {
       `Crucible solves Python, JavaScript and TypeScript functions; this file is ${doc.languageId}.`,
       'Type a Task Instead',
     );
-    if (choice) await solveTypedTask(ui);
+    if (choice) await solveTypedTask(ui, typed);
     return;
   }
   const language = doc.languageId as Language;
@@ -107,7 +267,7 @@ async function solveAtCursor(ui: SolveUi): Promise<void> {
     path: vscode.workspace.asRelativePath(doc.uri),
   });
   if ('error' in details) {
-    void vscode.window.showWarningMessage(details.error);
+    void vscode.window.showWarningMessage(forEditor(details.error));
     return;
   }
   const built = details.task;
@@ -115,21 +275,39 @@ async function solveAtCursor(ui: SolveUi): Promise<void> {
   // edits made while the solve runs must make the result stale, never shift it onto other code.
   const range = new vscode.Range(positionIn(code, details.range.start), positionIn(code, details.range.end));
   const originalText = code.slice(details.range.start, details.range.end);
-  const outcome = await runWithProgress(ui, built, `Solving ${built.entryPoint ? `\`${built.entryPoint}\`` : 'selection'}`, doc.uri);
+  const file = vscode.workspace.asRelativePath(doc.uri);
+  const name = built.entryPoint ?? 'the selection';
+  const target: RunTarget = { uri: doc.uri, range, originalText, ...(details.fn ? { fn: details.fn } : {}) };
+  const outcome = await runWithProgress(ui, built, `Solving ${name} in ${file}`, { scope: doc.uri, target, file });
   if (!outcome) return;
-  await presentOutcome(ui, outcome, { uri: doc.uri, range, originalText, fn: details.fn });
+  await presentOutcome(ui, outcome, { ...target, name, file });
 }
 
-async function solveTypedTask(ui: SolveUi): Promise<void> {
+/** A function name the typed task asks for ("… is_palindrome(s) …", "a function called slugify"). */
+export function nameFromPrompt(prompt: string): string | undefined {
+  const named = /\b(?:called|named)\s+[`'"]?([A-Za-z_$][\w$]*)/.exec(prompt);
+  if (named) return named[1];
+  const call = /\b([A-Za-z_$][\w$]*)\s*\(/.exec(prompt);
+  if (call && !/^(a|an|the|function|def|write|return|returns)$/i.test(call[1]!)) return call[1];
+  return undefined;
+}
+
+async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void> {
+  // Remember where the user came from, so the result can be inserted there.
+  const from = vscode.window.activeTextEditor;
+  const origin =
+    from && from.document.uri.scheme !== PROPOSED_SCHEME
+      ? { uri: from.document.uri, position: from.selection.active, file: from.document.isUntitled ? from.document.uri.path : vscode.workspace.asRelativePath(from.document.uri) }
+      : undefined;
   const prompt = await vscode.window.showInputBox({
     title: 'Crucible: Solve and Verify a Typed Task',
-    prompt: 'Describe the function to write. Include examples if you have them; without tests the model writes some, labelled as generated.',
+    prompt: 'Describe the function to write, with its name. Include examples if you have them; without tests the model writes some, labelled as generated.',
     placeHolder: 'e.g. Write a Python function is_palindrome(s) that ignores case and punctuation',
     ignoreFocusOut: true,
     validateInput: (v) => (v.trim().length < 8 ? 'Describe the task in a few words at least.' : undefined),
   });
   if (!prompt) return;
-  const guessed = /\b(typescript|\bts\b)/i.test(prompt) ? 'typescript' : /\b(javascript|\bjs\b|node)/i.test(prompt) ? 'javascript' : 'python';
+  const guessed = /\b(typescript|\bts\b)/i.test(prompt) ? 'typescript' : /\b(javascript|\bjs\b|node)/i.test(prompt) ? 'javascript' : from && SUPPORTED.has(from.document.languageId) && !/\bpython\b/i.test(prompt) ? from.document.languageId : 'python';
   const pick = await vscode.window.showQuickPick(
     [
       { label: 'Python', language: 'python' as Language },
@@ -139,49 +317,75 @@ async function solveTypedTask(ui: SolveUi): Promise<void> {
     { title: 'Language of the solution' },
   );
   if (!pick) return;
+  const entryPoint = nameFromPrompt(prompt);
   const task: Task = {
-    id: `typed-${Date.now().toString(36)}`,
+    id: `typed-${entryPoint ? `${entryPoint}-` : ''}${Date.now().toString(36)}`,
     language: pick.language,
     prompt: prompt.trim(),
+    ...(entryPoint ? { entryPoint } : {}),
     tests: '',
     testsOrigin: 'none',
     origin: 'user',
     completionStyle: 'function',
   };
-  const outcome = await runWithProgress(ui, task, 'Solving the typed task');
+  const name = entryPoint ?? 'the typed task';
+  const outcome = await runWithProgress(ui, task, `Solving ${name}`, {});
   if (!outcome) return;
+  if (outcome.stopReason === 'cancelled') {
+    void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
+    return;
+  }
   if (!outcome.best) {
-    showUnsolved(outcome);
+    showUnsolved(outcome, name);
     return;
   }
   const doc = await vscode.workspace.openTextDocument({ language: task.language, content: outcome.best.candidate.code });
+  // The result's status stays on the editor (a code lens) after the notification fades.
+  const v = outcome.best.verdict;
+  typed.set(doc.uri, {
+    status: outcome.verified ? describeOutcome(outcome) : `the best attempt ${v.testsTotal ? `passes ${v.testsPassed}/${v.testsTotal} tests` : 'ran no test'}`,
+    verified: outcome.verified,
+    code: outcome.best.candidate.code,
+    ...(origin ? { origin } : {}),
+  });
   await vscode.window.showTextDocument(doc);
-  void vscode.window.showInformationMessage(`Crucible: ${describeOutcome(outcome)}.`);
+  const message = outcome.verified
+    ? `Crucible: ${name} ${describeOutcome(outcome)}.${outcome.verifiedByGeneratedTests ? ' The tests were written by the model: review them in the trace.' : ''}`
+    : `Crucible: ${name} is NOT verified: the budget ended and ${failingText(outcome.best)}`;
+  const show = outcome.verified ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+  const choice = await show(message, ...(origin ? [`Insert at Cursor in ${origin.file}`] : []), 'Show Trace');
+  if (choice?.startsWith('Insert at Cursor')) await insertAtCursor(typed, doc.uri);
+  else followUp(choice);
 }
 
-function eventText(event: SolveEvent): string | undefined {
+/** Progress text; rounds are counted from 1, and the request counter only goes up. */
+function progressText(event: SolveEvent, state: { rounds: number; round: number; requests: number }): string | undefined {
   switch (event.kind) {
     case 'round':
-      return event.round === 0 ? 'sampling candidates' : `refine round ${event.round} of ${event.rounds - 1}`;
+      state.rounds = event.rounds;
+      state.round = event.round;
+      state.requests = 0;
+      return event.round === 0 ? `round 1 of ${event.rounds}: sampling candidates` : `round ${event.round + 1} of ${event.rounds}: refining with the feedback`;
     case 'tests':
       return event.origin === 'generated' ? `the model wrote ${event.count} test(s) (generated, not yours)` : `${event.count} test(s) found`;
     case 'generating':
-      return `round ${event.round}: asking the model (${event.index + 1}/${event.of})`;
+      state.requests++;
+      return `round ${event.round + 1} of ${state.rounds || '?'}: asking the model (request ${state.requests})`;
     case 'verdict': {
       const v = event.attempt.verdict;
-      return `round ${event.attempt.candidate.round}: ${v.status}${v.testsTotal ? ` ${v.testsPassed}/${v.testsTotal}` : ''}`;
+      return `round ${event.attempt.candidate.round + 1}: ${v.passed ? 'passed' : v.status}${v.testsTotal ? ` ${v.testsPassed}/${v.testsTotal}` : ''}`;
     }
     case 'critique':
       return 'critiquing the failure';
     case 'note':
-      return event.message;
+      return forEditor(event.message);
     default:
       return undefined;
   }
 }
 
 /** Runs one solve under a cancellable notification, feeding the trace view. Undefined when it could not start. */
-async function runWithProgress(ui: SolveUi, task: Task, title: string, scope?: vscode.Uri): Promise<Outcome | undefined> {
+async function runWithProgress(ui: SolveUi, task: Task, title: string, where: { scope?: vscode.Uri; target?: RunTarget; file?: string }): Promise<Outcome | undefined> {
   const client = ui.services.model();
   try {
     if (!(await ensureModel(client, client.settings.model))) return undefined;
@@ -189,12 +393,13 @@ async function runWithProgress(ui: SolveUi, task: Task, title: string, scope?: v
     await showModelError(err);
     return undefined;
   }
-  ui.trace.begin(task);
-  await vscode.commands.executeCommand('crucible.trace.focus').then(undefined, () => undefined);
   const controller = new AbortController();
   const tracked = ui.jobs.track(title, controller);
+  const run = ui.trace.begin(task, { jobId: tracked.job.id, ...(where.target ? { target: where.target } : {}), ...(where.file ? { file: where.file } : {}) });
+  await vscode.commands.executeCommand('crucible.trace.focus').then(undefined, () => undefined);
+  const state = { rounds: 0, round: 0, requests: 0 };
   try {
-    return await vscode.window.withProgress(
+    const outcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Crucible: ${title}`, cancellable: true },
       async (progress, token) => {
         const { signal, dispose } = toAbortSignal(token, controller.signal);
@@ -202,27 +407,30 @@ async function runWithProgress(ui: SolveUi, task: Task, title: string, scope?: v
           const outcome = await ui.services.solve({
             task,
             signal,
-            ...(scope ? { scope } : {}),
+            ...(where.scope ? { scope: where.scope } : {}),
             onEvent: (event) => {
-              if (event.kind === 'verdict') ui.trace.addAttempt(event.attempt);
-              const text = eventText(event);
+              if (event.kind === 'verdict') ui.trace.addAttempt(run, event.attempt);
+              const text = progressText(event, state);
               if (text) {
                 progress.report({ message: text });
-                ui.trace.setStatus(text);
+                ui.trace.setStatus(run, text);
+                tracked.report(text);
               }
             },
           });
-          ui.trace.finish(outcome);
+          ui.trace.finish(run, outcome);
           return outcome;
         } finally {
           dispose();
         }
       },
     );
+    ui.onOutcome?.(outcome);
+    return outcome;
   } catch (err) {
-    ui.trace.setStatus('failed to start');
+    ui.trace.fail(run, 'failed to start');
     log.error(err instanceof Error ? err : String(err));
-    void vscode.window.showErrorMessage(`Crucible could not run: ${err instanceof Error ? err.message : String(err)}`, 'Check Setup', 'Show Log').then(followUp);
+    void vscode.window.showErrorMessage(`Crucible could not run: ${errorText(err)}`, 'Check Setup', 'Show Log').then(followUp);
     return undefined;
   } finally {
     tracked.dispose();
@@ -233,30 +441,31 @@ function followUp(choice: string | undefined): void {
   if (choice === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
   else if (choice === 'Show Log') void vscode.commands.executeCommand('crucible.showLog');
   else if (choice === 'Select Model') void vscode.commands.executeCommand('crucible.selectModel');
-  else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible');
+  else if (choice === 'Open Settings') void runAction('Open Settings');
   else if (choice === 'Show Trace') void vscode.commands.executeCommand('crucible.trace.focus');
 }
 
 async function showModelError(err: unknown): Promise<void> {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   log.error(`Model check failed: ${message}`);
   const choice = await vscode.window.showErrorMessage(`Crucible: ${message}`, 'Check Setup', 'Select Model', 'Open Settings');
   followUp(choice);
 }
 
-async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vscode.Uri; range: vscode.Range; originalText: string; fn?: FunctionInfo }): Promise<void> {
+async function presentOutcome(ui: SolveUi, outcome: Outcome, target: RunTarget & { name: string; file: string }): Promise<void> {
+  const { name, file } = target;
   if (outcome.stopReason === 'cancelled') {
     void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
     return;
   }
   if (outcome.stopReason === 'error') {
-    const choice = await vscode.window.showErrorMessage(`Crucible: ${outcome.error ?? 'the solve failed'}`, 'Check Setup', 'Show Trace', 'Show Log');
+    const choice = await vscode.window.showErrorMessage(`Crucible: ${name} in ${file}: ${forEditor(outcome.error ?? 'the solve failed')}`, 'Check Setup', 'Show Trace', 'Show Log');
     followUp(choice);
     return;
   }
   const best = outcome.best;
   if (!best) {
-    showUnsolved(outcome);
+    showUnsolved(outcome, `${name} in ${file}`);
     return;
   }
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.uri.toString());
@@ -264,7 +473,7 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
     // The untitled file was closed while the run went on: show the result in a new one instead of a diff.
     const doc = await vscode.workspace.openTextDocument({ language: outcome.task.language, content: best.candidate.code });
     await vscode.window.showTextDocument(doc);
-    void vscode.window.showInformationMessage(`Crucible: ${describeOutcome(outcome)}. The original file was closed, so the result opened in a new editor.`);
+    void vscode.window.showInformationMessage(`Crucible: ${name} ${describeOutcome(outcome)}. The original file was closed, so the result opened in a new editor.`);
     return;
   }
   const doc = open ?? (await vscode.workspace.openTextDocument(target.uri));
@@ -278,18 +487,21 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
         .split('\n')
         .map((line, i) => (i === 0 || !line.trim() || target.range.start.character === 0 ? line : indent + line))
         .join('\n');
+  const v = best.verdict;
   if (outcome.verified) {
-    const label = outcome.verifiedByGeneratedTests ? 'verified by generated tests' : 'verified';
+    const label = `verified ${v.testsPassed}/${v.testsTotal}${outcome.verifiedByGeneratedTests ? ' by generated tests' : ''}`;
     const proposal = await ui.proposals.show({
       target: target.uri,
       range: target.range,
       originalText: target.originalText,
       replacement,
-      title: `Crucible: ${outcome.task.entryPoint ?? 'result'} (${label})`,
       verified: true,
+      name,
+      file,
+      status: label,
     });
     const choice = await vscode.window.showInformationMessage(
-      `Crucible: ${describeOutcome(outcome)}.${outcome.verifiedByGeneratedTests ? ' The tests were written by the model, not by you: review them.' : ''}`,
+      `Crucible: ${name} in ${file} ${describeOutcome(outcome)}.${outcome.verifiedByGeneratedTests ? ' The tests were written by the model, not by you: review them.' : ''}`,
       'Apply',
       'Discard',
     );
@@ -300,9 +512,8 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
     } else if (choice === 'Discard') await ui.proposals.discard(proposal);
     return;
   }
-  const failing = best.verdict.failures.slice(0, 3).map((f) => f.test).filter(Boolean);
   const choice = await vscode.window.showWarningMessage(
-    `Crucible: not verified, the budget ended. Best attempt passes ${best.verdict.testsPassed}/${best.verdict.testsTotal} tests${failing.length ? `; failing: ${failing.join('; ')}` : ''}.`,
+    `Crucible: ${name} in ${file} is not verified, the budget ended. ${v.testsTotal ? `The best attempt passes ${v.testsPassed}/${v.testsTotal} tests` : 'No attempt ran a test'}${v.failures.length ? `; failing: ${v.failures.slice(0, 3).map((f) => f.test).filter(Boolean).join('; ')}` : ''}.`,
     'Show Best Attempt',
     'Show Trace',
   );
@@ -312,14 +523,17 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: { uri: vsco
       range: target.range,
       originalText: target.originalText,
       replacement,
-      title: `Crucible: best attempt, NOT verified (${best.verdict.testsPassed}/${best.verdict.testsTotal})`,
       verified: false,
+      name,
+      file,
+      status: `best attempt, NOT verified (${passing(v)})`,
+      failing: failingText(best),
     });
   } else followUp(choice);
 }
 
-function showUnsolved(outcome: Outcome): void {
+function showUnsolved(outcome: Outcome, what: string): void {
   void vscode.window
-    .showWarningMessage(`Crucible: ${describeOutcome(outcome)}. No candidate produced code that could run.`, 'Show Trace', 'Show Log')
+    .showWarningMessage(`Crucible: ${what}: ${describeOutcome(outcome)}. No attempt produced code that could run.`, 'Show Trace', 'Show Log')
     .then(followUp);
 }

@@ -1,64 +1,144 @@
-// "Crucible Trace": every attempt of the latest solve with its verdict and feedback.
+// "Crucible Trace": the last runs (Solve and Verify, typed tasks, background refinements from the light
+// bulb, the code lens or the Testing view), newest first, each with every attempt, its verdict and feedback.
+// An attempt can be applied (through the same diff and confirmation as any result) or compared with the
+// current code; a running run can be cancelled from its row.
 import * as vscode from 'vscode';
 import type { Attempt, Outcome, Task } from '../core/types';
 import { evidenceText } from '../core/solve/evidence';
+import type { FunctionInfo } from '../core/parse/functions';
 
-type Node =
-  | { kind: 'header'; text: string; detail?: string }
-  | { kind: 'attempt'; attempt: Attempt; index: number }
+export const MAX_RUNS = 10;
+
+/** Where a run's result goes: the function (or selection) it was started on. */
+export interface RunTarget {
+  uri: vscode.Uri;
+  range: vscode.Range;
+  originalText: string;
+  fn?: FunctionInfo;
+}
+
+export interface Run {
+  id: number;
+  task: Task;
+  /** The function's name, or a short form of the typed task. */
+  name: string;
+  /** The file (relative), when the run is about one. */
+  file?: string;
+  background: boolean;
+  startedAt: number;
+  status: string;
+  attempts: Attempt[];
+  outcome?: Outcome;
+  jobId?: number;
+  target?: RunTarget;
+}
+
+export type TraceNode =
+  | { kind: 'run'; run: Run }
+  | { kind: 'attempt'; run: Run; attempt: Attempt; index: number }
   | { kind: 'line'; text: string; icon?: string }
-  | { kind: 'code'; attempt: Attempt };
+  | { kind: 'code'; run: Run; attempt: Attempt };
 
-export class TraceView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+export function runName(task: Task): string {
+  if (task.entryPoint) return task.entryPoint;
+  const words = task.prompt.replace(/\s+/g, ' ').trim();
+  return words.length > 40 ? `${words.slice(0, 40)}…` : words;
+}
+
+export class TraceView implements vscode.TreeDataProvider<TraceNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<TraceNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private task: Task | undefined;
-  private attempts: Attempt[] = [];
-  private status = '';
-  private outcome: Outcome | undefined;
+  private runs: Run[] = [];
+  private seq = 0;
 
-  /** Starts a new trace for `task`, clearing the previous one. */
-  begin(task: Task): void {
-    this.task = task;
-    this.attempts = [];
-    this.outcome = undefined;
-    this.status = 'running…';
+  /** Starts a new run for `task`; the oldest run beyond the last MAX_RUNS is dropped. */
+  begin(task: Task, options: { background?: boolean; jobId?: number; target?: RunTarget; file?: string } = {}): Run {
+    const run: Run = {
+      id: ++this.seq,
+      task,
+      name: runName(task),
+      ...(options.file ? { file: options.file } : {}),
+      background: options.background ?? false,
+      startedAt: Date.now(),
+      status: 'running…',
+      attempts: [],
+      ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
+      ...(options.target ? { target: options.target } : {}),
+    };
+    this.runs.unshift(run);
+    this.runs.length = Math.min(this.runs.length, MAX_RUNS);
+    this.changed.fire(undefined);
+    return run;
+  }
+
+  setStatus(run: Run, status: string): void {
+    run.status = status;
     this.changed.fire(undefined);
   }
 
-  setStatus(status: string): void {
-    this.status = status;
+  addAttempt(run: Run, attempt: Attempt): void {
+    run.attempts.push(attempt);
     this.changed.fire(undefined);
   }
 
-  addAttempt(attempt: Attempt): void {
-    this.attempts.push(attempt);
+  finish(run: Run, outcome: Outcome): void {
+    run.outcome = outcome;
+    run.attempts = outcome.attempts;
+    run.status = describeOutcome(outcome);
+    delete run.jobId;
     this.changed.fire(undefined);
   }
 
-  finish(outcome: Outcome): void {
-    this.outcome = outcome;
-    this.attempts = outcome.attempts;
-    this.status = describeOutcome(outcome);
+  /** A run ended without an Outcome (it could not start, or threw). */
+  fail(run: Run, status: string): void {
+    run.status = status;
+    delete run.jobId;
     this.changed.fire(undefined);
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
+  list(): readonly Run[] {
+    return this.runs;
+  }
+
+  get(id: number): Run | undefined {
+    return this.runs.find((r) => r.id === id);
+  }
+
+  clear(): void {
+    this.runs = this.runs.filter((r) => r.jobId !== undefined);
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: TraceNode): vscode.TreeItem {
     switch (node.kind) {
-      case 'header': {
-        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-        item.description = node.detail;
-        item.iconPath = new vscode.ThemeIcon('beaker');
+      case 'run': {
+        const { run } = node;
+        const newest = this.runs[0] === run;
+        const item = new vscode.TreeItem(run.name, newest ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `run-${run.id}`;
+        item.description = [run.status, run.file, run.background ? 'background' : '', new Date(run.startedAt).toLocaleTimeString()].filter(Boolean).join(' · ');
+        const outcome = run.outcome;
+        item.iconPath =
+          run.jobId !== undefined
+            ? new vscode.ThemeIcon('sync~spin')
+            : outcome?.verified
+              ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
+              : outcome
+                ? new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'))
+                : new vscode.ThemeIcon('beaker');
+        item.tooltip = `${run.task.prompt.slice(0, 500)}\n\n${run.status}`;
+        item.contextValue = run.jobId !== undefined ? 'crucibleRunRunning' : 'crucibleRun';
         return item;
       }
       case 'attempt': {
         const { candidate, verdict } = node.attempt;
-        const label = `Round ${candidate.round} · attempt ${node.index + 1}`;
+        const label = `Round ${candidate.round + 1} · attempt ${node.index + 1}`;
         const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
-        item.description = `${verdict.status}${verdict.testsTotal ? ` · ${verdict.testsPassed}/${verdict.testsTotal} tests` : ''} · ${Math.round(verdict.durationMs)} ms`;
+        item.id = `run-${node.run.id}-attempt-${node.index}`;
+        item.description = `${verdict.passed ? 'passed' : verdict.status}${verdict.testsTotal ? ` · ${verdict.testsPassed}/${verdict.testsTotal} tests` : verdict.passed ? '' : ' · no test ran'} · ${Math.round(verdict.durationMs)} ms`;
         item.iconPath = new vscode.ThemeIcon(verdict.passed ? 'pass' : 'error', new vscode.ThemeColor(verdict.passed ? 'testing.iconPassed' : 'testing.iconFailed'));
         item.tooltip = new vscode.MarkdownString().appendCodeblock(verdict.feedback || verdict.status, 'text');
-        item.contextValue = 'crucibleAttempt';
+        item.contextValue = verdict.passed ? 'crucibleAttempt.passed' : 'crucibleAttempt.failed';
         return item;
       }
       case 'line': {
@@ -76,29 +156,36 @@ export class TraceView implements vscode.TreeDataProvider<Node>, vscode.Disposab
     }
   }
 
-  getChildren(node?: Node): Node[] {
-    if (!node) {
-      if (!this.task) return [];
-      const header: Node = { kind: 'header', text: this.task.entryPoint ?? this.task.id, detail: this.status };
-      const tests: Node = {
+  getChildren(node?: TraceNode): TraceNode[] {
+    if (!node) return this.runs.map((run): TraceNode => ({ kind: 'run', run }));
+    if (node.kind === 'run') {
+      const { run } = node;
+      const tests: TraceNode = {
         kind: 'line',
         icon: 'checklist',
-        text: this.task.testsOrigin === 'generated' || this.outcome?.verifiedByGeneratedTests ? 'Tests: generated by the model (not yours)' : this.task.testsOrigin === 'user' ? 'Tests: yours' : 'Tests: none found',
+        text:
+          run.task.testsOrigin === 'generated' || run.outcome?.verifiedByGeneratedTests
+            ? 'Tests: generated by the model (not yours)'
+            : run.task.testsOrigin === 'user'
+              ? 'Tests: yours'
+              : run.outcome
+                ? 'Tests: none found'
+                : 'Tests: looking…',
       };
-      return [header, tests, ...this.attempts.map((attempt, index): Node => ({ kind: 'attempt', attempt, index }))];
+      return [tests, ...run.attempts.map((attempt, index): TraceNode => ({ kind: 'attempt', run, attempt, index }))];
     }
     if (node.kind === 'attempt') {
       const { verdict, critique } = node.attempt;
-      const lines: Node[] = verdict.failures.slice(0, 20).map((f): Node => ({
+      const lines: TraceNode[] = verdict.failures.slice(0, 20).map((f): TraceNode => ({
         kind: 'line',
         icon: 'debug-breakpoint-log',
         text: [f.test, f.expected !== undefined ? `expected ${f.expected}` : '', f.actual !== undefined ? `got ${f.actual}` : '', f.error ?? ''].filter(Boolean).join(' · '),
       }));
       if (!lines.length && !verdict.passed) {
-        lines.push(...verdict.feedback.split('\n').filter((l) => l.trim()).slice(0, 8).map((text): Node => ({ kind: 'line', text })));
+        lines.push(...verdict.feedback.split('\n').filter((l) => l.trim()).slice(0, 8).map((text): TraceNode => ({ kind: 'line', text })));
       }
       if (critique) lines.push({ kind: 'line', icon: 'comment', text: `Critique: ${critique.replace(/\s+/g, ' ').slice(0, 300)}` });
-      lines.push({ kind: 'code', attempt: node.attempt });
+      lines.push({ kind: 'code', run: node.run, attempt: node.attempt });
       return lines;
     }
     return [];
@@ -109,6 +196,7 @@ export class TraceView implements vscode.TreeDataProvider<Node>, vscode.Disposab
   }
 }
 
+/** "verified 3/3 in 2 rounds", counted as people count: the first round is round 1. */
 export function describeOutcome(outcome: Outcome): string {
   const best = outcome.best?.verdict;
   const tests = best && best.testsTotal ? ` ${best.testsPassed}/${best.testsTotal}` : '';
@@ -123,6 +211,8 @@ export function describeOutcome(outcome: Outcome): string {
     case 'error':
       return `error: ${outcome.error ?? 'unknown'}`;
     default:
-      return `not verified: budget ended${tests ? ` (best${tests})` : ''}`;
+      return outcome.best && !best?.testsTotal
+        ? 'not verified: budget ended, no attempt ran a test'
+        : `not verified: budget ended${tests ? ` (best${tests})` : ''}`;
   }
 }

@@ -1,6 +1,7 @@
 // Verification results by content hash (core/parse/cacheKey): an unchanged function with unchanged tests
 // is never run again. Kept in memory and in the workspace state, so results survive a reload.
 import type * as vscode from 'vscode';
+import type { TestFailure } from '../core/types';
 
 export interface CachedVerification {
   testsPassed: number;
@@ -8,6 +9,8 @@ export interface CachedVerification {
   passed: boolean;
   /** One line about the first failure, for tooltips. */
   summary: string;
+  /** The failing tests (at most 10), for the lens tooltip, the Testing view and the Problems panel. */
+  failures?: TestFailure[];
   /** When it was verified, ms since the epoch. */
   at: number;
 }

@@ -47,16 +47,21 @@ export function proposalTab(): { tab: vscode.Tab; input: vscode.TabInputTextDiff
   return undefined;
 }
 
+type Section = { properties?: { [key: string]: { default?: unknown } } };
+
 /** Contributed commands and settings, read from the extension's own package.json as VS Code loaded it. */
 export function contributes(): {
   commands: { command: string }[];
   configuration: { properties: { [key: string]: { default?: unknown } } };
 } {
   const manifest = crucibleExtension().packageJSON as {
-    contributes?: { commands?: { command: string }[]; configuration?: { properties?: { [key: string]: { default?: unknown } } } };
+    contributes?: { commands?: { command: string }[]; configuration?: Section | Section[] };
   };
+  // Settings are grouped in categories (an array of sections); a single section is accepted too.
+  const raw = manifest.contributes?.configuration;
+  const sections = Array.isArray(raw) ? raw : raw ? [raw] : [];
   return {
     commands: manifest.contributes?.commands ?? [],
-    configuration: { properties: manifest.contributes?.configuration?.properties ?? {} },
+    configuration: { properties: Object.assign({}, ...sections.map((s) => s.properties ?? {})) as { [key: string]: { default?: unknown } } },
   };
 }
