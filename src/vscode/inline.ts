@@ -240,9 +240,9 @@ export class InlineFeatures implements vscode.Disposable, LensSource {
     const range = removedRange(fn, s.replacement);
     if (!editor || !range) return;
     const start = doc.positionAt(range.start);
-    const end = doc.positionAt(Math.max(range.start, range.end - 1));
-    editor.setDecorations(DELETED_LINES, [new vscode.Range(start.line, 0, end.line, 0)]);
-    this.struck.set(editor, { uri: doc.uri.toString(), id: s.id, start: ghostStart(fn, s.replacement) ?? fn.startOffset, end: fn.endOffset });
+    const end = doc.positionAt(Math.max(range.start, range.end));
+    editor.setDecorations(DELETED_LINES, [new vscode.Range(start, end)]);
+    this.struck.set(editor, { uri: doc.uri.toString(), id: s.id, start: range.start, end: fn.endOffset });
   }
 
   private unstrike(uri: string): void {

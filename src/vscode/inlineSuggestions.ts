@@ -77,25 +77,51 @@ export function removedAfterInsert(oldText: string, edit: ReturnType<typeof ghos
 }
 
 /**
- * The document offsets of the old code the refinement removes (before the ghost text is inserted), so it can
- * be shown struck through next to the ghost text. Undefined when nothing is removed.
+ * How a refinement is shown as ghost text. VS Code renders only insertions, so the new lines are inserted
+ * *below* the old lines they replace (which stay real lines, shown struck through), and accepting removes
+ * the old lines in the same undo step. A pure insertion is offered as it is.
  */
-export function removedRange(fn: FunctionInfo, replacement: string): { start: number; end: number } | undefined {
+export interface GhostPlan {
+  /** Document offset of the insertion (where the cursor must be for the ghost text to show). */
+  at: number;
+  insertText: string;
+  /** After the insertion: where the old lines start, and their text (removed on accept); '' when none. */
+  deleteAt: number;
+  removed: string;
+  /** Before the insertion: the old code the refinement removes (struck through while shown). */
+  struck?: { start: number; end: number };
+}
+
+export function ghostPlan(fn: FunctionInfo, replacement: string): GhostPlan | undefined {
   const edit = ghostEdit(fn.text, replacement);
-  if (!edit.insertText || edit.deleteLength === 0) return undefined;
-  const removed = removedAfterInsert(fn.text, edit);
-  // After the insertion the old lines start after "added + newline + indent"; before it, at the edit's offset.
-  const lead = removed.length - removed.trimStart().length;
-  const length = removed.length - lead;
-  if (length <= 0) return undefined;
+  if (!edit.insertText) return undefined;
+  if (edit.deleteLength === 0) {
+    return { at: fn.startOffset + edit.offset, insertText: edit.insertText, deleteAt: fn.startOffset + edit.deleteOffset, removed: '' };
+  }
+  // ghostEdit offers `added + "\n" + indent` above the old lines; offer `"\n" + indent + added` below them instead.
+  const lineStart = fn.text.lastIndexOf('\n', edit.offset - 1) + 1;
+  const indent = fn.text.slice(lineStart, edit.offset);
+  const added = edit.insertText.slice(0, edit.insertText.length - 1 - indent.length);
+  const removedLength = edit.deleteLength - 1 - indent.length;
+  const removed = fn.text.slice(edit.offset, edit.offset + removedLength);
   const start = fn.startOffset + edit.offset;
-  return { start, end: start + length };
+  return {
+    at: start + removedLength,
+    insertText: `\n${indent}${added}`,
+    deleteAt: start,
+    removed: `${removed}\n${indent}`,
+    struck: { start, end: start + removedLength },
+  };
+}
+
+/** The old code a refinement removes, as document offsets (before the ghost text is inserted). */
+export function removedRange(fn: FunctionInfo, replacement: string): { start: number; end: number } | undefined {
+  return ghostPlan(fn, replacement)?.struck;
 }
 
 /** Where the ghost text of a suggestion starts in the document (the cursor must sit there to see it). */
 export function ghostStart(fn: FunctionInfo, replacement: string): number | undefined {
-  const edit = ghostEdit(fn.text, replacement);
-  return edit.insertText ? fn.startOffset + edit.offset : undefined;
+  return ghostPlan(fn, replacement)?.at;
 }
 
 /** The suggestion (if any) for the function around `offset`, dropping stale ones on the way. */
@@ -138,13 +164,13 @@ export class CrucibleInlineSuggestions implements vscode.InlineCompletionItemPro
     const { suggestion, fn } = live;
     // VS Code shows ghost text only for insertions at (or after) the cursor: insert the new lines above
     // the old ones, and delete the old ones when the suggestion is accepted (same undo step).
-    const edit = ghostEdit(fn.text, suggestion.replacement);
-    if (!edit.insertText) return undefined; // a pure deletion: the code lens offers it
-    const at = document.positionAt(fn.startOffset + edit.offset);
-    const item = new vscode.InlineCompletionItem(edit.insertText, new vscode.Range(at, at), {
+    const plan = ghostPlan(fn, suggestion.replacement);
+    if (!plan) return undefined; // a pure deletion: the code lens offers it
+    const at = document.positionAt(plan.at);
+    const item = new vscode.InlineCompletionItem(plan.insertText, new vscode.Range(at, at), {
       title: `Crucible: ${suggestion.label}`,
       command: ACCEPTED_COMMAND,
-      arguments: [uri, suggestion.id, fn.startOffset + edit.deleteOffset, removedAfterInsert(fn.text, edit), suggestion.replacement],
+      arguments: [uri, suggestion.id, plan.deleteAt, plan.removed, suggestion.replacement],
     });
     log.debug(`Crucible: offering the ${suggestion.label} refinement of ${fn.qualifiedName}`);
     this.onOffer?.(document, suggestion, fn);

@@ -30,7 +30,10 @@ const LANGUAGES = new Set(['python', 'javascript', 'typescript']);
 
 /** The line of the document where a failing test is written (the doctest's `>>>` line, the assert), near `fn`. */
 export function failureLine(doc: vscode.TextDocument, fn: FunctionInfo, failure: TestFailure): number {
-  const probe = failure.test.replace(/^\s*>>>\s*/, '').trim();
+  // A doctest is judged as `assert <call> == <want>`: look for the call, which is what the file has.
+  const test = failure.test.replace(/^\s*>>>\s*/, '').trim();
+  const asserted = /^assert\s+(.+?)\s*(==|!=|\bis\b|\bin\b)\s*/.exec(test);
+  const probe = asserted ? asserted[1]!.trim() : test.replace(/^assert(\.\w+)?\s*\(?/, '').trim();
   if (probe) {
     const text = doc.getText();
     let best = -1;

@@ -169,7 +169,7 @@ describe('editor 4.2', () => {
       await search.waitFor({ timeout: 15_000 });
       await workbench.page.locator('.settings-editor .setting-item-contents', { hasText: /Ollama.*Host/i }).first().waitFor({ timeout: 15_000 });
       const query = (await search.innerText()).replace(/\u00a0/g, ' ');
-      const tab = (await workbench.page.locator('.settings-editor .settings-tabs-widget .action-item.checked').first().innerText()).trim();
+      const tab = (await workbench.page.locator('.settings-editor .settings-tabs-widget .action-label.checked').first().innerText()).trim();
       await workbench.shot('settings-workspace-scope');
       assert.match(query, /crucible\.ollama\.host/, `the settings search says "${query}"`);
       assert.match(tab, /Workspace/, `the Settings editor opened on "${tab}"`);
@@ -273,10 +273,20 @@ describe('editor 4.2', () => {
     await workbench.shot('testing-view-items');
     const t0 = Date.now();
     await workbench.runCommand('Test: Run All Tests');
-    // VS Code opens the failure peek in the visible editor, at the failing doctest's line.
-    const peek = workbench.page.locator('.test-output-peek');
-    await peek.first().waitFor({ timeout: 45_000 });
+    // The failure shows at the failing doctest's line (the `>>>` line), expected versus actual.
+    const inline = workbench.editor.locator('.test-message-inline-content').first();
+    await inline.waitFor({ timeout: 45_000 });
     measurements.testingRunMs = Date.now() - t0;
+    const inlineText = (await inline.innerText()).replace(/\s+/g, ' ');
+    const atLine = (await workbench.editor.locator('.view-line', { has: workbench.page.locator('.test-message-inline-content') }).first().innerText()).replace(/\u00a0/g, ' ');
+    await workbench.shot('testing-failure-inline');
+    assert.match(inlineText, /\[1, 3, 2, 5, 4\].*\[1, 3, 3, 5, 5\]/, `the failure message says: ${inlineText}`);
+    assert.match(atLine, />>> running_max\(\[1, 3, 2, 5, 4\]\)/, `the failure is not at the failing doctest's line but at: ${atLine}`);
+    // The peek: the test message with expected and actual.
+    await workbench.clickLine('return list(values)');
+    await workbench.runCommand('Test: Go to Next Test Failure').catch(() => workbench.runCommand('Go to Next Test Failure'));
+    const peek = workbench.page.locator('.test-output-peek');
+    await peek.first().waitFor({ timeout: 15_000 });
     await workbench.page.waitForTimeout(800);
     const peekText = (await peek.first().innerText()).replace(/\s+/g, ' ');
     await workbench.shot('testing-failure-peek');
@@ -307,6 +317,8 @@ describe('editor 4.2', () => {
     await workbench.closeAllEditors();
     s.writeWorkspaceFile('second.py', SAMPLE_PY.replace(/running_max/g, 'running_max2'));
     await workbench.openFile('second.py');
+    // The lens appears once the file is parsed; the light bulb needs the same.
+    await workbench.editor.locator('.codelens-decoration a', { hasText: /Verify/ }).first().waitFor({ timeout: 20_000 });
     await workbench.clickLine('raise NotImplementedError');
     ollama.respond = alwaysRightResponder;
     await workbench.runCodeAction(/Refine and verify running_max2/);
