@@ -150,9 +150,44 @@
     el.hidden = !message;
   }
 
+  function renderRecords(rows, total) {
+    const box = $('records');
+    box.replaceChildren();
+    box.hidden = false;
+    box.append(text('h2', 'Records' + (total > rows.length ? ' (newest ' + rows.length + ' of ' + total + ')' : ' (' + rows.length + ')')));
+    if (!rows.length) {
+      box.append(text('p', 'No records.', 'folder'));
+      return;
+    }
+    const table = document.createElement('table');
+    const head = document.createElement('tr');
+    for (const h of ['When', 'Task', 'Language', 'Verdict', 'Attempts', 'Model', '']) head.append(text('th', h));
+    table.append(head);
+    for (const r of rows) {
+      const tr = document.createElement('tr');
+      tr.dataset.id = r.id;
+      const when = r.createdAt ? new Date(r.createdAt).toLocaleString() : '';
+      const verdict = r.verified ? (r.generatedTests ? 'verified (generated tests)' : 'verified') : 'not verified';
+      tr.append(text('td', when), text('td', r.name, 'task'), text('td', r.language), text('td', verdict, r.verified ? 'ok' : 'bad'), text('td', String(r.attempts)), text('td', r.model));
+      const cell = document.createElement('td');
+      const del = text('button', 'Delete', 'secondary');
+      del.type = 'button';
+      del.title = 'Delete this record from the dataset';
+      del.addEventListener('click', () => vscode.postMessage({ type: 'delete', id: r.id, name: r.name }));
+      cell.append(del);
+      tr.append(cell);
+      table.append(tr);
+    }
+    box.append(table);
+  }
+
   window.addEventListener('message', (event) => {
     const msg = event.data;
     if (!msg || typeof msg !== 'object') return;
+    if (msg.type === 'records') {
+      renderRecords(msg.rows || [], msg.total || 0);
+      return;
+    }
     $('folder').textContent = msg.folder ? 'Folder: ' + msg.folder : '';
     if (msg.type === 'empty') {
       $('counts').replaceChildren();

@@ -8,6 +8,7 @@ import { ExportCancelled, exportDataset } from './engine';
 import type { ExportFormat, ExportOptions } from '../core/dataset/export';
 import { datasetStats } from './engine';
 import { DATA_FILE, checkDatasetDir } from './engine';
+import { deleteRecords, listRecords } from './datasetRecords';
 
 interface FormatItem extends vscode.QuickPickItem {
   format: ExportFormat;
@@ -132,6 +133,7 @@ class DatasetPanel implements vscode.Disposable {
         if (message?.type === 'ready' || message?.type === 'refresh') this.refresh();
         else if (message?.type === 'export') void vscode.commands.executeCommand('crucible.exportDataset');
         else if (message?.type === 'settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
+        else if (message?.type === 'delete') void this.deleteRecord(message as { id?: string; name?: string });
       }),
       panel.onDidChangeViewState(() => {
         if (panel.visible) this.refresh();
@@ -140,6 +142,24 @@ class DatasetPanel implements vscode.Disposable {
         if (e.affectsConfiguration('crucible.dataset')) this.refresh();
       }),
     );
+  }
+
+  private async deleteRecord(message: { id?: string; name?: string }): Promise<void> {
+    if (!message.id) return;
+    const DELETE = 'Delete Record';
+    const choice = await vscode.window.showWarningMessage(
+      `Delete the dataset record for ${message.name ?? 'this task'}?`,
+      { modal: true, detail: `It is removed from ${this.getFolder()} (records.jsonl) and will not be exported. This cannot be undone.` },
+      DELETE,
+    );
+    if (choice !== DELETE) return;
+    try {
+      const n = await deleteRecords(this.getFolder(), [message.id]);
+      void vscode.window.setStatusBarMessage(n ? `Crucible: deleted the record for ${message.name ?? 'the task'}` : 'Crucible: the record was already gone', 5000);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Crucible could not delete the record: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.refresh();
   }
 
   /** Re-reads the statistics soon (debounced: a burst of appends gives one refresh). */
@@ -179,6 +199,8 @@ class DatasetPanel implements vscode.Disposable {
         }
         const stats = await datasetStats(folder);
         void this.panel.webview.postMessage({ type: 'stats', folder, stats });
+        const { rows, total } = await listRecords(folder);
+        void this.panel.webview.postMessage({ type: 'records', folder, rows, total });
       } catch (err) {
         void this.panel.webview.postMessage({ type: 'empty', folder, message: err instanceof Error ? err.message : String(err) });
       }
@@ -228,6 +250,7 @@ class DatasetPanel implements vscode.Disposable {
   <figure><figcaption>Solution diversity: distinct verified solutions per task</figcaption><div class="chart"><canvas id="diversity" aria-label="Solutions per task"></canvas></div></figure>
 </section>
 <section id="problems" class="problems" hidden></section>
+<section id="records" class="records" hidden></section>
 <script nonce="${nonce}" src="${uri('dist', 'media', 'chart.umd.min.js')}"></script>
 <script nonce="${nonce}" src="${uri('media', 'datasetView.js')}"></script>
 </body>
