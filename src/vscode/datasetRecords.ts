@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { DATA_FILE } from './engine';
+import { DATA_FILE } from '../core/dataset/store';
 
 const LOCK_FILE = 'records.lock';
 const LOCK_TIMEOUT_MS = 5000;

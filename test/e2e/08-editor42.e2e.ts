@@ -275,11 +275,29 @@ describe('editor 4.2', () => {
     const t0 = Date.now();
     await workbench.runCommand('Test: Run All Tests');
     // The failure shows at the failing doctest's line (the `>>>` line), expected versus actual.
-    const inline = workbench.page.locator('.monaco-editor .test-message-inline-content').first();
-    await inline.waitFor({ timeout: 60_000 });
+    // Failure messages are injected text on the failing lines: collect each with the text of its line.
+    let found: { message: string; line: string }[] = [];
+    const deadline = Date.now() + 60_000;
+    while (!found.length && Date.now() < deadline) {
+      found = await workbench.page.locator('.monaco-editor .view-line').evaluateAll((lines) =>
+        lines
+          .map((line) => {
+            const el = line.querySelector('[class*="test-message-inline-content"]') as HTMLElement | null;
+            if (!el || !(line as HTMLElement).offsetParent) return undefined;
+            const pseudo = getComputedStyle(el, '::after').content;
+            const message = (el.textContent || (pseudo && pseudo !== 'none' ? pseudo : '')).replace(/\u00a0/g, ' ');
+            const text = (line.textContent ?? '').replace(/\u00a0/g, ' ');
+            return { message, line: text };
+          })
+          .filter((x): x is { message: string; line: string } => x !== undefined),
+      );
+      if (!found.length) await workbench.page.waitForTimeout(500);
+    }
     measurements.testingRunMs = Date.now() - t0;
-    const inlineText = (await inline.innerText()).replace(/\s+/g, ' ');
-    const atLine = (await workbench.page.locator('.monaco-editor .view-line', { has: workbench.page.locator('.test-message-inline-content') }).first().innerText()).replace(/\u00a0/g, ' ');
+    const first = found[0];
+    assert.ok(first, 'no failure message appeared in the editor after the run');
+    const inlineText = first.message;
+    const atLine = first.line;
     await workbench.shot('testing-failure-inline');
     assert.match(inlineText, /\[1, 3, 2, 5, 4\].*\[1, 3, 3, 5, 5\]/, `the failure message says: ${inlineText}`);
     assert.match(atLine, />>> running_max\(\[1, 3, 2, 5, 4\]\)/, `the failure is not at the failing doctest's line but at: ${atLine}`);
