@@ -180,7 +180,7 @@ export class Workbench {
         await row.waitFor({ state: 'visible', timeout: 3000 });
         break;
       } catch (err) {
-        if (attempt >= 6) throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`);
+        if (attempt >= 12) throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`);
         await this.page.waitForTimeout(500);
       }
     }
@@ -261,9 +261,20 @@ export class Workbench {
 
   /** Opens the light bulb menu (Ctrl+.) and runs the action whose label matches `pattern`, by keyboard. */
   async runCodeAction(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    await this.page.keyboard.press('Control+.');
     const menu = this.page.locator('.action-widget');
-    await menu.waitFor({ timeout: timeoutMs });
+    // Right after a file opens, the first request can come back empty ("No code actions available") while
+    // the file is still being parsed; a person presses Ctrl+. again.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Control+.');
+      try {
+        await menu.waitFor({ timeout: attempt < 4 ? 5000 : timeoutMs });
+        break;
+      } catch (err) {
+        if (attempt >= 4) throw err;
+        await this.page.keyboard.press('Escape');
+        await this.page.waitForTimeout(1000);
+      }
+    }
     const rows = menu.locator('.monaco-list-row.action');
     const deadline = Date.now() + timeoutMs;
     let labels: string[] = [];
