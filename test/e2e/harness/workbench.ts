@@ -46,7 +46,8 @@ export class Workbench {
 
   /** Opens the workspace and waits until the workbench and its explorer are up. */
   async open(url: string): Promise<void> {
-    await this.page.goto(url);
+    // A loaded machine can take well over 30 s to serve the workbench.
+    await this.page.goto(url, { timeout: 120_000 });
     await this.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 90_000 });
     await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
   }
