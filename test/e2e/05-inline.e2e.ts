@@ -20,7 +20,9 @@ describe('editor features', () => {
   it('code lens: "▶ Verify" runs the tests and turns into "✓ verified"; a failing function shows what fails', async () => {
     const s = session();
     const { workbench } = s;
-    s.writeWorkspaceFile('verified.py', `${CORRECT_RUNNING_MAX}\n`);
+    // A text no earlier test verified: results are cached by content (an Apply in another test re-verifies
+    // the applied code), and this test starts from "▶ Verify".
+    s.writeWorkspaceFile('verified.py', `${CORRECT_RUNNING_MAX.replace('return out', 'return out  # lens test')}\n`);
     await workbench.openFile('verified.py');
     const lens = workbench.editor.locator('.codelens-decoration a', { hasText: /Verify/ }).first();
     await lens.waitFor({ timeout: 20_000 });
