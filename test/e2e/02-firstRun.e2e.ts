@@ -1,6 +1,7 @@
 // First run: the extension activates lazily when a Python file opens (and quickly), and the walkthrough
 // leads a new user through Check Setup, Select Model and the sample.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { session, measurements } from './harness/hooks';
 import { SAMPLE_PY } from './harness/replies';
 
@@ -44,6 +45,10 @@ describe('first run', () => {
 
   it('walkthrough: Check Setup asks the configured server and completes its step once the check passed', async () => {
     const { workbench, ollama } = session();
+    // The step is ticked only when every required check passes. Doctor gives \`python3 --version\` 10 s; a
+    // version-manager shim (pyenv) on a loaded machine can take longer, so point at the interpreter itself.
+    const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    await session().setSettings({ 'crucible.sandbox.python': python });
     await workbench.runCommand('Welcome: Open Walkthrough...');
     await workbench.pick('Get started with Crucible');
     const steps = workbench.page.locator('.getting-started-step');
