@@ -299,7 +299,14 @@ describe('editor 4.2', () => {
     }
     measurements.testingRunMs = Date.now() - t0;
     const first = found[0];
-    assert.ok(first, 'no failure message appeared in the editor after the run');
+    if (!first) {
+      const dom = await workbench.page.evaluate(() => {
+        const marked = Array.from(document.querySelectorAll('[class*="test-message"]')).map((e) => `${e.tagName}.${e.className}: ${(e.textContent ?? '').slice(0, 80)}`);
+        const line = Array.from(document.querySelectorAll('.monaco-editor .view-line')).find((l) => (l.textContent ?? '').includes('running_max([1, 3, 2, 5, 4])'));
+        return `${marked.slice(0, 8).join(' | ')} || ${line ? line.outerHTML.slice(0, 1500) : 'no line'}`;
+      });
+      assert.fail(`no failure message appeared in the editor after the run; DOM: ${dom}`);
+    }
     const inlineText = first.message;
     const atLine = first.line;
     await workbench.shot('testing-failure-inline');
@@ -356,10 +363,8 @@ describe('editor 4.2', () => {
     assert.match(runRows[0]!, /verified .*second\.py · background/, `the newest run is not the background refinement: ${runRows[0]}`);
     assert.ok(runRows.some((r) => /verified 3\/3 in 2 rounds · sample\.py/.test(r)), rows.join(' | '));
 
-    // Open the older run and its first (failed) attempt: Compare, then Apply This Attempt (asks: not verified).
-    const older = workbench.page.locator('.pane:has(.pane-header:has-text("Crucible Trace")) .monaco-list-row', { hasText: /verified 3\/3 in 2 rounds · sample\.py/ }).first();
-    await older.click();
-    const attempt = workbench.page.locator('.pane:has(.pane-header:has-text("Crucible Trace")) .monaco-list-row', { hasText: /Round 1 · attempt 1/ }).last();
+    // The newest run's attempt: Compare opens a diff; Apply This Attempt makes it a pending result, applied as any other.
+    const attempt = workbench.page.locator('.pane:has(.pane-header:has-text("Crucible Trace")) .monaco-list-row', { hasText: /Round 1 · attempt 1/ }).first();
     await attempt.waitFor({ timeout: 10_000 });
     await attempt.hover();
     await attempt.locator('.action-label[aria-label="Compare with Current Code"]').click();
@@ -367,9 +372,12 @@ describe('editor 4.2', () => {
     await workbench.shot('compare-attempt');
     await attempt.hover();
     await attempt.locator('.action-label[aria-label="Apply This Attempt"]').click();
-    await workbench.page.locator('.tabs-container .tab.active', { hasText: /NOT verified/ }).waitFor({ timeout: 10_000 });
+    await workbench.page.locator('.tabs-container .tab.active', { hasText: /attempt 1, verified 3\/3/ }).waitFor({ timeout: 10_000 });
     await workbench.shot('apply-attempt-diff');
-    await workbench.runCommand('Crucible: Discard Result');
+    await workbench.runCommand('Crucible: Apply Verified Result');
+    await workbench.activeTab('second.py').waitFor({ timeout: 10_000 });
+    await workbench.editor.locator('.view-line', { hasText: 'best_so_far' }).first().waitFor({ timeout: 10_000 });
+    await workbench.shot('attempt-applied');
   });
 
   it('keybindings: Ctrl+Enter applies in the result diff, Ctrl+Backspace discards, Ctrl+Alt+X cancels', async () => {
