@@ -268,7 +268,16 @@ describe('editor 4.2', () => {
     const { workbench } = s;
     s.writeWorkspaceFile('failing.py', FAILING_PY);
     await workbench.openFile('failing.py');
-    await workbench.runCommand('View: Show Testing');
+    // The Testing view exists once a test controller is registered, i.e. once Crucible has activated.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await workbench.runCommand('View: Show Testing', 3000);
+        break;
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        await workbench.page.waitForTimeout(2000);
+      }
+    }
     const tree = workbench.page.locator('.test-explorer .monaco-list-row');
     await workbench.page.locator('.test-explorer .monaco-list-row', { hasText: 'failing.py' }).first().waitFor({ timeout: 30_000 });
     await workbench.shot('testing-view-items');
