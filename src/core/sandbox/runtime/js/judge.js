@@ -359,7 +359,7 @@ function makeNodeTest() {
   async function runTest(/** @type {Node} */ n) {
     const name = fullName(n);
     if (n.opts && (n.opts.skip || n.opts.todo)) {
-      report({ t: 'test', name, ok: false, line: n.line, error: n.opts.skip ? 'skipped: a skipped test cannot pass' : 'todo: a test marked todo cannot pass' });
+      report({ t: 'skip', name, line: n.line, why: n.opts.skip ? 'skipped' : 'todo' });
       return;
     }
     /** @type {any} */
@@ -406,7 +406,7 @@ function makeNodeTest() {
       running = prev;
     }
     if (ok && (state.skipped || state.todo)) {
-      report({ t: 'test', name, ok: false, line: n.line, error: state.skipped ? 'skipped: a skipped test cannot pass' : 'todo: a test marked todo cannot pass' });
+      report({ t: 'skip', name, line: n.line, why: state.skipped ? 'skipped' : 'todo' });
       return;
     }
     if (ok) report({ t: 'test', name, ok: true, line: n.line });
@@ -415,7 +415,7 @@ function makeNodeTest() {
 
   async function runSuite(/** @type {Node} */ s) {
     if (s.opts && (s.opts.skip || s.opts.todo)) {
-      report({ t: 'test', name: fullName(s), ok: false, line: s.line, error: 'skipped: a skipped suite cannot pass' });
+      report({ t: 'skip', name: fullName(s), line: s.line, why: 'skipped' });
       return;
     }
     try {
