@@ -5,44 +5,25 @@
 //   generic:   id|task_id, prompt, optional entry_point, tests|test, language, context.
 // A malformed line is reported with its line number and skipped; the other lines still run.
 
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import type { Language, Task } from '../core/types';
-import { LANGUAGES } from '../core/types';
+import { IdRegistry, MISSING_ENTRY_POINT, idOf as rowId, inferEntryPoint, inputRows, languageOf, readInputText } from './input';
 
 export interface TaskLine {
   task: Task;
-  /** 1-based line number in the file. */
+  /** 1-based line number in the file (position for a JSON array). */
   line: number;
 }
 
 export interface TaskFileError {
   line: number;
   message: string;
+  /** "line 3", or "entry 3" in a JSON array. */
+  where?: string;
 }
 
 export interface TaskFile {
   tasks: TaskLine[];
   errors: TaskFileError[];
-}
-
-const LANGUAGE_ALIASES: { [alias: string]: Language } = {
-  python: 'python',
-  py: 'python',
-  python3: 'python',
-  javascript: 'javascript',
-  js: 'javascript',
-  node: 'javascript',
-  typescript: 'typescript',
-  ts: 'typescript',
-};
-
-function languageOf(value: unknown): Language {
-  if (value === undefined || value === null || value === '') return 'python';
-  if (typeof value !== 'string' || !LANGUAGE_ALIASES[value.toLowerCase()]) {
-    throw new Error(`"language" is ${JSON.stringify(value)}; use one of ${LANGUAGES.join(', ')}`);
-  }
-  return LANGUAGE_ALIASES[value.toLowerCase()]!;
 }
 
 function str(row: { [key: string]: unknown }, key: string, required: boolean): string | undefined {
@@ -56,10 +37,7 @@ function str(row: { [key: string]: unknown }, key: string, required: boolean): s
 }
 
 function idOf(row: { [key: string]: unknown }): string {
-  const v = row.task_id ?? row.id;
-  if (typeof v === 'string' && v.trim() !== '') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new Error('missing "task_id" (or "id")');
+  return rowId(row, ['task_id', 'id']);
 }
 
 /** HumanEval tests define check(candidate) and leave calling it to the harness; the call is added when missing. */
@@ -83,6 +61,9 @@ function mbppEntryPoint(tests: string[], code: string | undefined): string | und
 export function taskFromRow(row: unknown): Task {
   if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error('a task line must be a JSON object');
   const r = row as { [key: string]: unknown };
+  if ('sat' in r || 'sol_bodies' in r || 'ans_type' in r) {
+    throw new Error('this is a P3 puzzle (sat, sol_bodies); crucible solve runs tasks with tests. Check its solutions with crucible verify, or seed self-play with it: crucible selfplay --seeds FILE');
+  }
   const id = idOf(r);
   const language = languageOf(r.language);
 
@@ -107,10 +88,13 @@ export function taskFromRow(row: unknown): Task {
 
   const prompt = str(r, 'prompt', true)!;
   if (prompt.trim() === '') throw new Error('"prompt" is empty');
-  const entryPoint = str(r, 'entry_point', false) ?? str(r, 'entryPoint', false);
   const rawTests = str(r, 'test', false) ?? str(r, 'tests', false) ?? '';
   const context = str(r, 'context', false);
-  const humanEval = r.task_id !== undefined && entryPoint !== undefined && typeof r.test === 'string';
+  // HumanEval: tests that define check(candidate). The harness calls check(entry_point), so the entry point
+  // is taken from the prompt when the row has none, and the row is rejected when the prompt has none either.
+  const humanEval = r.task_id !== undefined && typeof r.test === 'string' && (r.entry_point !== undefined || /^def check\(/m.test(rawTests));
+  const entryPoint = str(r, 'entry_point', false) ?? str(r, 'entryPoint', false) ?? inferEntryPoint(prompt, language);
+  if (humanEval && entryPoint === undefined) throw new Error(MISSING_ENTRY_POINT);
   const tests = humanEval ? humanEvalTests(rawTests, entryPoint!, language) : rawTests;
   const style = r.completion_style ?? r.completionStyle;
   return {
@@ -126,55 +110,26 @@ export function taskFromRow(row: unknown): Task {
   };
 }
 
-/** Parses task file text. Blank lines are skipped; every other bad line becomes an error naming its line. */
+/** Parses task file text (JSON lines or a JSON array). Blank lines are skipped; every other bad row becomes an error naming where it is. */
 export function parseTasks(text: string): TaskFile {
   const tasks: TaskLine[] = [];
-  const errors: TaskFileError[] = [];
-  const seen = new Map<string, number>();
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const line = i + 1;
-    const trimmed = raw.trim();
-    if (trimmed === '') return;
-    let row: unknown;
+  const { rows, problems } = inputRows(text);
+  const errors: TaskFileError[] = problems.map((p) => ({ line: p.line, where: p.where, message: p.message }));
+  const ids = new IdRegistry();
+  for (const { value, line, where } of rows) {
     try {
-      row = JSON.parse(trimmed);
-    } catch (err) {
-      errors.push({ line, message: `not valid JSON (${err instanceof Error ? err.message : String(err)}); each line must be one JSON object` });
-      return;
-    }
-    try {
-      const task = taskFromRow(row);
-      const earlier = seen.get(task.id);
-      if (earlier !== undefined) {
-        errors.push({ line, message: `task_id ${JSON.stringify(task.id)} repeats line ${earlier}; give each task its own id` });
-        return;
-      }
-      seen.set(task.id, line);
+      const task = taskFromRow(value);
+      ids.claim(task.id, where);
       tasks.push({ task, line });
     } catch (err) {
-      errors.push({ line, message: err instanceof Error ? err.message : String(err) });
+      errors.push({ line, where, message: err instanceof Error ? err.message : String(err) });
     }
-  });
+  }
+  errors.sort((a, b) => a.line - b.line);
   return { tasks, errors };
 }
 
-/** Reads a task file (`-` for stdin). Throws only when the file cannot be read at all. */
+/** Reads a task file (`-` for stdin). Throws (an InputFileError, a usage error) only when the file cannot be read at all. */
 export function readTasks(path: string): TaskFile {
-  let bytes: Buffer;
-  try {
-    bytes = path === '-' ? readFileSync(0) : readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new Error(`cannot read task file ${path}: ${why}; pass a JSON-lines file with one task per line`);
-  }
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (err) {
-      throw new Error(`task file ${path} looks gzip-compressed but does not decompress (${(err as Error).message}); check the download`);
-    }
-  }
-  return parseTasks(bytes.toString('utf8'));
+  return parseTasks(readInputText(path, 'task file'));
 }

@@ -1,16 +1,21 @@
 // `crucible verify JOBS.jsonl`: verify many jobs (generic, HumanEval, P3) in the sandbox, one JSON line out per job.
-import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+// Input goes through the same reader as `solve` (gzip, BOM, CRLF, JSON lines or a P3 JSON array).
+import { Option, type Command } from 'commander';
 import { cpus } from 'node:os';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
-import { parseJobLine, runJob, type ParsedLine } from '../../core/verify/jobs';
+import { puzzleSolution, runJob, type VerifyJob } from '../../core/verify/jobs';
+import { probeSandbox, sandboxErrorOf } from '../../core/solve/infra';
 import type { Limits } from '../../core/sandbox/types';
+import type { Language, Puzzle, Task } from '../../core/types';
+import { IdRegistry, MISSING_ENTRY_POINT, idOf, inferEntryPoint, inputRows, languageOf, readInputText } from '../input';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, capConcurrency, cliText, duration, examples, exitCodeFor, guarded, pythonFrom, wholeNumber } from '../shared';
 
 interface VerifyOptions {
-  concurrency?: string;
-  timeoutMs?: string;
-  memoryMb?: string;
+  concurrency?: number;
+  timeout?: number;
+  memoryMb?: number;
+  python?: string;
 }
 
 interface OutLine {
@@ -22,102 +27,187 @@ interface OutLine {
   line?: number;
 }
 
-const EXIT_USAGE = 2;
+const SHAPES = 'the generic shape {id, language, code, test}, the HumanEval shape {task_id, prompt, completion, test, entry_point} or the P3 shape {name, sat, ans_type, sol_header, sol_bodies}';
 
-function positiveInt(name: string, value: string | undefined): number | undefined | string {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) <= 0) return `${name} must be a positive whole number, got "${value}"`;
-  return Number(value);
+function field(o: { [k: string]: unknown }, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
 }
 
-async function readInput(file: string): Promise<string> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+function need(o: { [k: string]: unknown }, keys: string[], shape: string): void {
+  const missing = keys.filter((k) => typeof o[k] !== 'string');
+  if (missing.length) throw new Error(`${shape} job needs string field(s) ${missing.map((k) => `"${k}"`).join(', ')}`);
+}
+
+/** One input row as a verify job; throws an Error saying what is wrong (with the same rules as `solve`). */
+export function jobFromRow(value: unknown): VerifyJob {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
   }
-  return readFile(file, 'utf8');
+  const o = value as { [k: string]: unknown };
+  if ('sat' in o || 'sol_bodies' in o || 'ans_type' in o) {
+    const id = idOf(o, ['name']);
+    need(o, ['sat', 'ans_type', 'sol_header'], 'a P3 puzzle');
+    const bodies = o.sol_bodies;
+    if (!Array.isArray(bodies) || bodies.some((b) => typeof b !== 'string')) throw new Error('a P3 puzzle job needs "sol_bodies" as an array of strings');
+    if (bodies.length === 0) throw new Error('"sol_bodies" is empty: there is no solution to verify');
+    const puzzle: Puzzle = { name: id, sat: o.sat as string, ansType: o.ans_type as string, solHeader: o.sol_header as string, solBodies: bodies as string[], module: field(o, 'module') };
+    return { kind: 'puzzle', id, puzzle, solution: puzzleSolution(puzzle, field(o, 'sol_docstring')) };
+  }
+  if ('completion' in o || 'entry_point' in o || ('task_id' in o && 'prompt' in o)) {
+    const id = idOf(o, ['task_id', 'id']);
+    need(o, ['prompt', 'completion', 'test'], 'a HumanEval');
+    const language = languageOf(o.language);
+    const entryPoint = field(o, 'entry_point') ?? inferEntryPoint(o.prompt as string, language);
+    if (!entryPoint) throw new Error(MISSING_ENTRY_POINT);
+    const task: Task = { id, language, prompt: o.prompt as string, entryPoint, tests: o.test as string, testsOrigin: 'user', origin: 'benchmark', completionStyle: 'continuation' };
+    return { kind: 'tests', id, task, candidate: { id: `${id}#completion`, code: o.completion as string, language, round: 0 } };
+  }
+  let id: string;
+  try {
+    id = idOf(o, ['id', 'task_id']);
+    need(o, ['code', 'test'], 'a generic');
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (use ${SHAPES})`);
+  }
+  const language: Language = languageOf(o.language);
+  const task: Task = { id, language, prompt: '', tests: o.test as string, testsOrigin: 'user', origin: 'user' };
+  const entryPoint = field(o, 'entry_point');
+  if (entryPoint) task.entryPoint = entryPoint;
+  return { kind: 'tests', id, task, candidate: { id: `${id}#code`, code: o.code as string, language, round: 0 } };
 }
 
-function usage(message: string): void {
-  process.stderr.write(`crucible verify: ${message}\n`);
-  process.exitCode = EXIT_USAGE;
-}
+async function run(file: string, opts: VerifyOptions): Promise<number> {
+  const text = readInputText(file, 'jobs file');
+  const { rows, problems } = inputRows(text);
+  type Parsed = { line: number; where: string; job?: VerifyJob; id?: string; error?: string };
+  const parsed: Parsed[] = problems.map((p) => ({ line: p.line, where: p.where, error: p.message }));
+  const ids = new IdRegistry();
+  for (const { value, line, where } of rows) {
+    try {
+      const job = jobFromRow(value);
+      ids.claim(job.id, where);
+      parsed.push({ line, where, job });
+    } catch (err) {
+      const raw = value as { [k: string]: unknown } | null;
+      const id = raw && typeof raw === 'object' ? (['id', 'task_id', 'name'].map((k) => raw[k]).find((v) => typeof v === 'string' || typeof v === 'number') as string | number | undefined) : undefined;
+      parsed.push({ line, where, error: (err as Error).message, ...(id !== undefined ? { id: String(id) } : {}) });
+    }
+  }
+  parsed.sort((a, b) => a.line - b.line);
 
-export function registerVerify(program: Command): void {
-  program
-    .command('verify')
-    .description('Verify jobs from a JSONL file (or - for stdin) in the sandbox; prints one JSON verdict line per job, in input order.')
-    .argument('<jobs>', 'JSONL file of jobs (generic, HumanEval or P3 lines), or - to read stdin')
-    .option('--concurrency <n>', 'jobs run at once (default: one per core)')
-    .option('--timeout-ms <n>', 'wall-clock limit per sandbox run, ms (default 10000)')
-    .option('--memory-mb <n>', 'memory limit per sandbox run, MiB (default 512)')
-    .action(async (file: string, opts: VerifyOptions) => {
-      const concurrency = positiveInt('--concurrency', opts.concurrency);
-      const timeoutMs = positiveInt('--timeout-ms', opts.timeoutMs);
-      const memoryMb = positiveInt('--memory-mb', opts.memoryMb);
-      for (const v of [concurrency, timeoutMs, memoryMb]) if (typeof v === 'string') return usage(v);
-      let text: string;
-      try {
-        text = await readInput(file);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        return usage(code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(e as Error).message}`);
-      }
-      const limits: Partial<Limits> = {};
-      if (typeof timeoutMs === 'number') { limits.wallMs = timeoutMs; limits.cpuMs = timeoutMs; }
-      if (typeof memoryMb === 'number') limits.memoryMb = memoryMb;
-      const workers = (concurrency as number | undefined) ?? Math.max(1, cpus().length);
+  const limits: Partial<Limits> = {};
+  if (opts.timeout !== undefined) { limits.wallMs = opts.timeout; limits.cpuMs = opts.timeout; }
+  if (opts.memoryMb !== undefined) limits.memoryMb = opts.memoryMb;
+  const jobs = parsed.filter((p) => p.job).length;
+  const cores = Math.max(1, cpus().length);
+  const cap = capConcurrency(opts.concurrency ?? cores, jobs, cores);
+  if (cap.note && opts.concurrency !== undefined) process.stderr.write(`crucible verify: note: ${cap.note}\n`);
+  const workers = cap.value;
+  const python = pythonFrom(opts.python);
 
-      const parsed: { lineNo: number; p: ParsedLine }[] = [];
-      text.split(/\r?\n/).forEach((line, i) => {
-        if (line.trim()) parsed.push({ lineNo: i + 1, p: parseJobLine(line, i + 1) });
-      });
-      const started = Date.now();
-      const sandbox = createProcessSandbox({ workers, limits });
-      const verifier = createVerifier(sandbox, { limits });
-      const results: (OutLine | undefined)[] = new Array(parsed.length);
+  const started = Date.now();
+  const sandbox = createProcessSandbox({ workers, limits, ...(python ? { python } : {}) });
+  const verifier = createVerifier(sandbox, { limits });
+  const control = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    control.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const results: (OutLine | undefined)[] = new Array(parsed.length);
+  let flushed = 0;
+  const flush = (): void => {
+    while (flushed < results.length && results[flushed]) {
+      process.stdout.write(JSON.stringify(results[flushed]) + '\n');
+      flushed++;
+    }
+  };
+  const counts: { [status: string]: number } = {};
+  let malformed = 0;
+  let infrastructure: string | undefined;
+  try {
+    // The sandbox is tried once before any job: one that cannot start ends the run with its own error, not N error lines.
+    const languages = parsed.flatMap((p) => (p.job ? [p.job.kind === 'puzzle' ? 'python' : p.job.task.language] : [])) as Language[];
+    const broken = languages.length ? await probeSandbox(verifier, languages, control.signal) : undefined;
+    if (broken) {
+      infrastructure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
+    } else {
       let next = 0;
-      let flushed = 0;
-      const flush = (): void => {
-        while (flushed < results.length && results[flushed]) {
-          process.stdout.write(JSON.stringify(results[flushed]) + '\n');
-          flushed++;
-        }
-      };
-      const counts: { [status: string]: number } = {};
-      let malformed = 0;
       const worker = async (): Promise<void> => {
         for (;;) {
+          if (control.signal.aborted || infrastructure) return;
           const i = next++;
           if (i >= parsed.length) return;
-          const { lineNo, p } = parsed[i];
+          const p = parsed[i]!;
           let out: OutLine;
-          if (!p.ok) {
+          if (!p.job) {
             malformed++;
-            process.stderr.write(`crucible verify: ${p.error}\n`);
-            out = { id: p.id ?? null, line: lineNo, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.error}` };
+            process.stderr.write(`crucible verify: ${file} ${p.where}: ${p.error}\n`);
+            out = { id: p.id ?? null, line: p.line, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.error}` };
           } else {
             try {
-              const v = await runJob(verifier, p.job);
+              const v = await runJob(verifier, p.job, control.signal);
+              const sandboxError = sandboxErrorOf(v);
+              if (sandboxError && !control.signal.aborted) infrastructure = `the sandbox failed: ${sandboxError}`;
               out = { id: p.job.id, status: v.status, passed: v.passed, durationMs: v.durationMs, feedback: v.feedback };
             } catch (e) {
               out = { id: p.job.id, status: 'error', passed: false, durationMs: 0, feedback: `Verify error: ${(e as Error).message}` };
             }
           }
+          if (control.signal.aborted) return;
           counts[out.status] = (counts[out.status] ?? 0) + 1;
           results[i] = out;
           flush();
         }
       };
-      try {
-        await Promise.all(Array.from({ length: Math.min(workers * 2, Math.max(1, parsed.length)) }, worker));
-      } finally {
-        await sandbox.dispose();
-      }
-      flush();
-      const secs = (Date.now() - started) / 1000;
-      const summary = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ');
-      process.stderr.write(`crucible verify: ${parsed.length} jobs (${summary || 'none'})${malformed ? `, ${malformed} malformed line(s)` : ''} in ${secs.toFixed(2)} s (${(parsed.length / Math.max(secs, 1e-3)).toFixed(1)} jobs/s)\n`);
+      await Promise.all(Array.from({ length: Math.min(workers * 2, Math.max(1, parsed.length)) }, worker));
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await sandbox.dispose();
+  }
+  flush();
+  const secs = (Date.now() - started) / 1000;
+  const summary = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ');
+  const head = `crucible verify: ${flushed}/${parsed.length} jobs (${summary || 'none'})${malformed ? `, ${malformed} malformed line(s) skipped` : ''} in ${secs.toFixed(2)} s (${(flushed / Math.max(secs, 1e-3)).toFixed(1)} jobs/s)`;
+  if (interrupted) {
+    process.stderr.write(`${head}\ncrucible verify: interrupted; the ${flushed} verdict line(s) printed are complete, run again to verify the rest\n`);
+    return EXIT_INTERRUPTED;
+  }
+  if (infrastructure) {
+    process.stderr.write(`${head}\ncrucible verify: stopped: ${cliText(infrastructure)}\n`);
+    return EXIT_FAILED;
+  }
+  process.stderr.write(`${head}\n`);
+  return malformed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('Verify jobs from a JSONL file (or a P3 puzzles.json, or - for stdin) in the sandbox; prints one JSON verdict line per job, in input order.')
+    .argument('<jobs>', 'JSON lines (.gz is fine) or a JSON array of jobs: generic {id, language, code, test}, HumanEval or P3; - reads stdin')
+    .option('--concurrency <n>', 'jobs run at once (default: one per core; capped at the job count and 4 × cores)', wholeNumber('--concurrency', 1))
+    .option('--timeout <duration>', 'wall and CPU time for one sandbox run, e.g. 500ms, 10s (default 10s)', duration('--timeout', 'ms', 100))
+    .addOption(new Option('--timeout-ms <n>', 'old name of --timeout (ms)').argParser(duration('--timeout-ms', 'ms', 100)).hideHelp())
+    .option('--memory-mb <n>', 'memory limit per sandbox run, MiB (default 512)', wholeNumber('--memory-mb', 32))
+    .option('--python <path>', 'Python interpreter for Python jobs (env CRUCIBLE_PYTHON; default python3)')
+    .addHelpText(
+      'after',
+      examples(
+        'crucible verify jobs.jsonl --concurrency 2',
+        'crucible verify humaneval-completions.jsonl.gz --timeout 5s',
+        'crucible verify puzzles.json          # a P3 puzzles.json: every sol_body must satisfy sat',
+        'cat jobs.jsonl | crucible verify -',
+      ),
+    )
+    .action(async (file: string, opts: VerifyOptions & { timeoutMs?: number }) => {
+      if (opts.timeout === undefined && opts.timeoutMs !== undefined) opts.timeout = opts.timeoutMs;
+      await guarded('verify', () => run(file, opts), exitCodeFor);
     });
 }

@@ -4,6 +4,7 @@
 // Outcome with stopReason 'error' and a message that names the fix.
 
 import { setMaxListeners } from 'node:events';
+import { SandboxFailure, sandboxErrorOf } from './infra';
 import type { ChatMessage, GenerationOptions } from '../model/types';
 import { isModelError } from '../model/errors';
 import { extractCode } from '../model/extract';
@@ -751,11 +752,12 @@ class SolveRun {
     if (this.testsReady) await raceAbort(this.testsReady, this.signal, () => this.stopReason());
     const g = this.generated;
     const task = taskForCode(this.task, candidate.code);
-    if (!g) {
-      // Verification is not a model request: it finishes even if the round stops early, so that passing candidates can be compared.
-      return raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
-    }
+    // Verification is not a model request: it finishes even if the round stops early, so that passing candidates can be compared.
     const verdict = await raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
+    // The sandbox's own failure is not the candidate's: it ends the solve, and is never fed back to the model.
+    const broken = sandboxErrorOf(verdict);
+    if (broken) throw new SandboxFailure(broken);
+    if (!g) return verdict;
     g.codes.set(candidate.id, candidate.code);
     g.results.set(candidate.id, await this.perTest(task, candidate, verdict, g.asserts));
     g.probes.set(candidate.id, verdict.testsTotal > 0 ? await this.probeSignature(task, candidate, g.calls) : undefined);
