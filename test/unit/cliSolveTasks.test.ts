@@ -49,7 +49,7 @@ describe('cli task files', () => {
     assert.match(errors[0]!.message, /not valid JSON .*each line must be one JSON object/);
     assert.match(errors[1]!.message, /missing "prompt"/);
     assert.match(errors[2]!.message, /"language" is "cobol"; use one of python, javascript, typescript/);
-    assert.match(errors[3]!.message, /task_id "T\/add" repeats line 1; give each task its own id/);
+    assert.match(errors[3]!.message, /id "T\/add" repeats line 1; give each row its own id/);
   });
 
   it('rejects non-object rows and wrong field types clearly', () => {
@@ -57,7 +57,7 @@ describe('cli task files', () => {
     assert.deepEqual(errors.map((e) => e.message), [
       'a task line must be a JSON object',
       '"prompt" must be a string, not number',
-      'missing "task_id" (or "id")',
+      'missing "task_id" or "id"',
     ]);
   });
 

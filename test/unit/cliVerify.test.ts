@@ -29,9 +29,10 @@ describe('crucible verify (spawned CLI)', function () {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'crucible-cli-verify-')); });
   after(() => { rmSync(dir, { recursive: true, force: true }); });
 
-  it('verifies all three shapes in input order, reports malformed lines and exits 0', async () => {
+  it('verifies all three shapes in input order, reports malformed lines and exits 1 (input was skipped)', async () => {
     const r = await cli(['verify', fixture, '--concurrency', '2', '--timeout-ms', '3000']);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /5 malformed line\(s\) skipped/);
     const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Out);
     assert.deepEqual(out.map((o) => [o.id, o.status]), [
       ['py-pass', 'passed'], ['py-fail', 'failed'], [null, 'error'], ['no-test', 'error'], ['cobol', 'error'],
@@ -46,7 +47,7 @@ describe('crucible verify (spawned CLI)', function () {
     assert.match(out[2].feedback, /line 3: not valid JSON/);
     assert.equal(out[2].line, 3);
     assert.match(out[3].feedback, /line 4: a generic job needs string field\(s\) "test"/);
-    assert.match(out[4].feedback, /line 5: "language" must be one of python, javascript, typescript, got "cobol"/);
+    assert.match(out[4].feedback, /line 5: "language" is "cobol"; use one of python, javascript, typescript/);
     assert.match(out[8].feedback, /line 10: "sol_bodies" is empty/);
     assert.match(out[10].feedback, /line 12: expected a JSON object, got an array/);
     assert.equal(out[9].passed, false);
@@ -76,10 +77,10 @@ describe('crucible verify (spawned CLI)', function () {
   it('exits 2 with a clear message for usage errors', async () => {
     const bad = await cli(['verify', fixture, '--concurrency', 'many']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--concurrency must be a positive whole number, got "many"/);
+    assert.match(bad.stderr, /--concurrency must be a whole number ≥ 1/);
     const missing = await cli(['verify', join(dir, 'nope.jsonl')]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /no such file: .*nope\.jsonl/);
+    assert.match(missing.stderr, /cannot read jobs file .*nope\.jsonl: no such file/);
     const noArg = await cli(['verify']);
     assert.equal(noArg.code, 2);
     assert.match(noArg.stderr, /missing required argument 'jobs'/);

@@ -147,7 +147,7 @@ async function run(file: string, opts: VerifyOptions): Promise<number> {
           if (!p.job) {
             malformed++;
             process.stderr.write(`crucible verify: ${file} ${p.where}: ${p.error}\n`);
-            out = { id: p.id ?? null, line: p.line, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.error}` };
+            out = { id: p.id ?? null, line: p.line, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.where}: ${p.error}` };
           } else {
             try {
               const v = await runJob(verifier, p.job, control.signal);

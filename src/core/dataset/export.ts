@@ -15,6 +15,7 @@ import type { DatasetProblem } from './store';
 import { readRecords } from './store';
 import { syncDirectory } from '../durable';
 import { p3Notes } from '../selfplay/report';
+import { p3Entry, p3FileText, type P3Entry } from './p3';
 
 export const EXPORT_FORMATS = ['sft', 'dpo', 'traces', 'p3'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -193,18 +194,6 @@ function dpoExample(record: Record, chosen: string, rejected: string): object {
   };
 }
 
-interface P3Entry {
-  name: string;
-  sat: string;
-  ans_type: string;
-  sol_header: string;
-  sol_docstring: string;
-  sol_bodies: string[];
-  module: string;
-  /** JSON with a `kind` field: puzzle, deduction or abduction (see selfplay/report p3Notes). */
-  notes: string;
-  difficulty?: number;
-}
 
 /** A temp file renamed over the target on commit; removed on abort. */
 class AtomicFile {
@@ -403,8 +392,7 @@ export async function exportDataset(dir: string, options: ExportOptions): Promis
             : puzzle.solBodies[0] ?? '';
           let entry = side.get(puzzle.name);
           if (!entry) {
-            entry = { name: puzzle.name, sat: puzzle.sat, ans_type: puzzle.ansType, sol_header: puzzle.solHeader, sol_docstring: '', sol_bodies: [], module: puzzle.module ?? 'crucible_selfplay', notes: p3Notes(puzzle) };
-            if (typeof puzzle.difficulty === 'number') entry.difficulty = puzzle.difficulty;
+            entry = { ...p3Entry(puzzle, []), notes: p3Notes(puzzle) };
             side.set(puzzle.name, entry);
           }
           for (const b of [body, ...puzzle.solBodies]) {
@@ -419,7 +407,7 @@ export async function exportDataset(dir: string, options: ExportOptions): Promis
       for (const [file, map, side] of [[trainFile, puzzles.train, 'train'], [validFile, puzzles.valid, 'valid']] as const) {
         if (!file) continue;
         const list = [...map.values()];
-        await file.write(`[\n${list.map((e) => `  ${JSON.stringify(e)}`).join(',\n')}${list.length ? '\n' : ''}]\n`);
+        await file.write(p3FileText(list));
         result[side] = list.length;
       }
     }

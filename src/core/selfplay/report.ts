@@ -1,5 +1,6 @@
 // The self-play run report as text (CLI, VS Code log) and accepted puzzles in P3's published layout.
 
+import { p3Entry, type P3Entry } from '../dataset/p3';
 import type { Puzzle } from '../types';
 import { REJECT_REASONS, type SelfPlayReport } from './types';
 
@@ -46,18 +47,9 @@ export function formatReport(report: SelfPlayReport): string {
 }
 
 /** A Puzzle in P3's published JSON layout (train.json's fields). */
-export function toP3(puzzle: Puzzle): { [key: string]: unknown } {
-  return {
-    name: puzzle.name,
-    sat: puzzle.sat,
-    ans_type: puzzle.ansType,
-    sol_header: puzzle.solHeader,
-    sol_docstring: '',
-    sol_bodies: puzzle.solBodies,
-    module: puzzle.module ?? 'self-play',
-    notes: p3Notes(puzzle),
-    weight: 1.0,
-  };
+/** A puzzle as a P3 `puzzles.json` entry (exactly P3's fields; Crucible's extras in `notes`). */
+export function toP3(puzzle: Puzzle): P3Entry {
+  return { ...p3Entry(puzzle), notes: p3Notes(puzzle) };
 }
 
 /**

@@ -41,3 +41,8 @@ export async function probeSandbox(verifier: Verifier, languages: Iterable<Langu
   }
   return undefined;
 }
+
+/** Whether an Outcome's error is the sandbox's failure (see SandboxFailure), not the model's or the task's. */
+export function isSandboxFailureText(error: string | undefined): boolean {
+  return typeof error === 'string' && error.startsWith('The sandbox failed');
+}
