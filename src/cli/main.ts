@@ -9,7 +9,7 @@ import { registerStats } from './commands/stats';
 import { registerSelfplay } from './commands/selfplay';
 import { VERSION } from '../core/version';
 
-/** Exit codes: 0 the run completed (whatever the verdicts), 1 the run failed, 2 usage error. */
+/** Exit codes: 0 the run completed (whatever the verdicts), 1 the run failed or skipped input, 2 usage error, 130 interrupted. */
 export const EXIT_USAGE = 2;
 
 export function buildProgram(): Command {
@@ -19,7 +19,22 @@ export function buildProgram(): Command {
     .description('Self-correcting code generation on local models, verified in a sandbox.')
     .version(VERSION)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  crucible doctor                                   # is the server, the model and Python ready?
+  crucible verify jobs.jsonl                        # judge code without a model
+  crucible solve tasks.jsonl --out outcomes.jsonl --dataset data/
+  crucible eval tasks.jsonl --model qwen2.5-coder:7b
+  crucible export data/ --format sft --out exports/sft
+  crucible selfplay --dataset data/ --count 50
+
+Exit codes: 0 the run completed, 1 it failed or skipped input (named on stderr), 2 usage error, 130 interrupted.
+Run crucible <command> --help for its flags and examples.
+`,
+    );
   registerVerify(program);
   registerModels(program);
   registerDoctor(program);

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { hostProblem } from '../core/model/client';
 import type { ModelSettings, ProviderKind } from '../core/model/types';
+import { duration } from './shared';
 
 export const DEFAULT_HOST = 'http://127.0.0.1:11434';
 export const DEFAULT_MODEL = 'qwen2.5-coder:7b';
@@ -42,6 +43,15 @@ function numberIn(flag: string, min: number, max = Infinity, integer = false): (
   };
 }
 
+/** Flags that only shape generation: not shown by commands that generate nothing. */
+const SAMPLING_FLAGS = new Set(['--temperature', '--top-p', '--seed', '--num-ctx', '--num-predict', '--stop', '--keep-alive', '--max-parallel']);
+
+/** A duration flag ("500ms", "90s", "5m"; a bare number is seconds), returned in seconds. */
+function seconds(flag: string): (value: string) => number {
+  const parse = duration(flag, 's', 10);
+  return (value: string) => parse(value) / 1000;
+}
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -69,7 +79,8 @@ export function parseHeader(value: string): [string, string] {
  * Adds the model flags to a command. A flag the command already defines (e.g. its own --seed) is left
  * alone: the command's definition wins, and its value still lands in the same option key.
  */
-export function addModelOptions(cmd: Command): Command {
+export function addModelOptions(cmd: Command, use: { sampling?: boolean } = {}): Command {
+  const sampling = use.sampling !== false;
   const taken = new Set(cmd.options.map((o) => o.long));
   interface Adder {
     option(flags: string, description: string, parse?: (value: string, previous: any) => unknown): Adder;
@@ -77,6 +88,8 @@ export function addModelOptions(cmd: Command): Command {
   const add: Adder = {
     option(flags, description, parse) {
       const long = /--[\w-]+/.exec(flags)?.[0];
+      // Commands that only talk to the server (models, doctor) show no sampling flags they would ignore.
+      if (!sampling && long && SAMPLING_FLAGS.has(long)) return add;
       if (!long || !taken.has(long)) {
         if (parse) cmd.option(flags, description, parse as (value: string, previous: unknown) => unknown);
         else cmd.option(flags, description);
@@ -102,8 +115,8 @@ export function addModelOptions(cmd: Command): Command {
     .option('--max-parallel <n>', 'requests in flight at once (default 2)', numberIn('--max-parallel', 1, 32, true))
     .option('--max-retries <n>', 'retries of idempotent calls after a dropped connection (default 2)', numberIn('--max-retries', 0, 10, true))
     .option('--header <name=value>', 'extra HTTP header for every request, repeatable (never logged)', headerArg)
-    .option('--first-token-timeout <s>', 'seconds to wait for the first token (default 300)', numberIn('--first-token-timeout', 0.01))
-    .option('--stall-timeout <s>', 'seconds a started answer may stall between chunks (default 60)', numberIn('--stall-timeout', 0.01));
+    .option('--first-token-timeout <duration>', 'how long to wait for the first token, e.g. 90s or 5m; a bare number is seconds (default 5m)', seconds('--first-token-timeout'))
+    .option('--stall-timeout <duration>', 'how long a started answer may stall between chunks, e.g. 60s (default 60s)', seconds('--stall-timeout'));
   return cmd;
 }
 

@@ -43,9 +43,13 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   try {
     await handle.writeFile(text);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (err) {
+    // A full disk fails the write: no half-written temp file is left behind.
+    await handle.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
+  await handle.close();
   try {
     await fsp.rename(tmp, path);
   } catch (err) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createModelClient } from '../../core/model/client';
 import { formatDoctorReport, runDoctor, type DoctorReport } from '../../core/model/doctor';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
+import { cliText, examples, pythonFrom } from '../shared';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
 import { processIo, type CliIo } from './models';
 
@@ -17,7 +18,7 @@ export interface DoctorOptions extends ModelOptionValues {
 export async function runDoctorCommand(opts: DoctorOptions, io: CliIo = processIo): Promise<{ code: number; report: DoctorReport }> {
   const settings = modelSettingsFromOptions(opts);
   const client = createModelClient(settings);
-  const python = opts.python ?? process.env.CRUCIBLE_PYTHON ?? 'python3';
+  const python = pythonFrom(opts.python) ?? 'python3';
   const report = await runDoctor({
     client,
     python,
@@ -35,7 +36,7 @@ export async function runDoctorCommand(opts: DoctorOptions, io: CliIo = processI
         }),
   });
   if (opts.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
-  else io.out(`${formatDoctorReport(report)}\n`);
+  else io.out(`${cliText(formatDoctorReport(report))}\n`);
   return { code: report.ok ? 0 : 1, report };
 }
 
@@ -45,12 +46,13 @@ export function registerDoctor(program: Command, io: CliIo = processIo): void {
     .description('Check Node, Python, the model server, the model and the sandbox, and say how to fix what is wrong.')
     .option('--python <path>', 'Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default python3)')
     .option('--no-sandbox', 'skip the sandbox isolation check')
-    .option('--json', 'print the checks as JSON');
-  addModelOptions(cmd).action(async (opts: DoctorOptions) => {
+    .option('--json', 'print the checks as JSON')
+    .addHelpText('after', examples('crucible doctor', 'crucible doctor --host http://gpu-box:11434 --model qwen2.5-coder:7b', 'CRUCIBLE_PYTHON=/usr/bin/python3.12 crucible doctor --json'));
+  addModelOptions(cmd, { sampling: false }).action(async (opts: DoctorOptions) => {
     try {
       process.exitCode = (await runDoctorCommand(opts, io)).code;
     } catch (err) {
-      io.err(`crucible doctor: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.err(`crucible doctor: ${cliText(err instanceof Error ? err.message : String(err))}\n`);
       process.exitCode = 1;
     }
   });

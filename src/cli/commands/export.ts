@@ -1,7 +1,10 @@
 // `crucible export DIR --format sft|dpo|traces|p3`: training files from the dataset, written atomically.
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { datasetFiles, sameFile } from './solve';
+import { EXIT_INTERRUPTED, cliText, examples } from '../shared';
 import { EXPORT_FORMATS, exportDataset } from '../../core/dataset/export';
 import type { ExportFormat, ExportOptions } from '../../core/dataset/export';
 import { checkDatasetDir } from '../../core/dataset/store';
@@ -24,8 +27,44 @@ interface ExportFlags {
   origin?: TaskOrigin;
   since?: string;
   until?: string;
+  splitSeed?: string;
   seed?: string;
   json?: boolean;
+}
+
+/**
+ * Where an export goes. `--out` naming a .jsonl/.json file writes that file and `<stem>.README.md` beside it;
+ * anything else (or nothing) is a folder that holds this export only: its data file and its own README.md.
+ */
+export function exportTarget(out: string | undefined, format: ExportFormat, now = new Date()): { file: string; readme?: string; folder?: string } {
+  const ext = format === 'p3' ? 'json' : 'jsonl';
+  const dataName = format === 'p3' ? 'puzzles.json' : `${format}.jsonl`;
+  if (out && /\.jsonl?$/i.test(out) && !(existsSync(out) && statSync(out).isDirectory())) return { file: resolve(out) };
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const folder = resolve(out ?? `crucible-export-${format}-${stamp}`);
+  void ext;
+  return { file: join(folder, dataName), readme: join(folder, 'README.md'), folder };
+}
+
+/** An export's write failure in words that name the target and the fix, never a temp file. */
+export function exportFailure(err: unknown, target: string): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'EROFS':
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot write the export to ${target} (${code}${code === 'EROFS' ? ': read-only file system' : ''}); pick a writable --out`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `cannot write the export to ${target} (${code}: the disk is full); free space or pick an --out on another disk. No partial file was left.`;
+    case 'EISDIR':
+      return `cannot write the export to ${target}: a folder is in the way; pick another --out`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `cannot write the export to ${target}: a part of that path is a file, not a folder; pick another --out`;
+    default:
+      return cliText(err instanceof Error ? err.message : String(err));
+  }
 }
 
 function usage(message: string): void {
@@ -50,8 +89,8 @@ export function registerExport(program: Command): void {
     .argument('[dir]', 'dataset folder (the one holding records.jsonl)')
     .option('--dataset <dir>', 'dataset folder (same as the DIR argument)')
     .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
-    .option('--out <file>', 'output file (default crucible-<format>.jsonl, .json for p3)')
-    .option('--split <share>', 'share of tasks for training, e.g. 0.9; writes <out>.train and <out>.valid, split by task')
+    .option('--out <path>', 'a folder for this export (its data file and its own README.md; default crucible-export-<format>-<time>/), or a .jsonl/.json file (README beside it as <name>.README.md)')
+    .option('--split <share>', 'share of tasks for training, e.g. 0.9; writes train and valid files, split by task (a side with nothing is not written)')
     .option('--min-difficulty <d>', 'keep records whose difficulty (share of first samples that failed, 0..1) is at least d')
     .option('--balance', 'thin over-represented difficulty bands so easy tasks do not crowd out hard ones')
     .option('--include-generated', 'keep records verified only by model-written tests')
@@ -60,8 +99,18 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--origin <origin>', 'only tasks of this origin').choices(['user', 'benchmark', 'self-play']))
     .option('--since <date>', 'only records created at or after this date')
     .option('--until <date>', 'only records created at or before this date')
-    .option('--seed <text>', 'seed for the split and balancing (default "crucible")')
+    .option('--split-seed <text>', 'seed for the split and balancing (default "crucible")')
+    .addOption(new Option('--seed <text>', 'old name of --split-seed').hideHelp())
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        'crucible export data/ --format sft --out exports/sft-v1        # exports/sft-v1/sft.jsonl + README.md',
+        'crucible export --dataset data/ --format sft --out sft.jsonl',
+        'crucible export data/ --format dpo --split 0.9 --balance --out exports/dpo',
+        'crucible export data/ --format p3 --out puzzles.json && crucible verify puzzles.json',
+      ),
+    )
     .action(async (dirArg: string | undefined, flags: ExportFlags) => {
       const dir = dirArg ?? flags.dataset;
       if (!dir) return usage('give the dataset folder: crucible export DIR --format sft (or --dataset DIR).');
@@ -80,11 +129,22 @@ export function registerExport(program: Command): void {
         process.exitCode = EXIT_FAILURE;
         return;
       }
-      const out = resolve(flags.out ?? `crucible-${flags.format}.${flags.format === 'p3' ? 'json' : 'jsonl'}`);
+      const target = exportTarget(flags.out, flags.format);
+      const out = target.file;
+      // Nothing an export writes may land on the dataset it reads.
+      const written = [out, ...(target.readme ? [target.readme] : []), ...(split < 1 ? [out.replace(/(\.jsonl?)$/i, '.train$1'), out.replace(/(\.jsonl?)$/i, '.valid$1')] : [])];
+      for (const f of datasetFiles(dir)) {
+        const hit = written.find((w) => sameFile(w, f.path)) ?? (target.folder && sameFile(target.folder, dir) ? target.folder : undefined);
+        if (hit) return usage(`--out ${flags.out} would write ${hit}, ${sameFile(hit, dir) ? 'the dataset folder itself' : f.what}, which this export reads. Pick an --out outside the dataset, e.g. --out exports/${flags.format}.`);
+      }
       const controller = new AbortController();
-      const onSigint = (): void => controller.abort();
+      let interrupted = false;
+      const onSigint = (): void => {
+        interrupted = true;
+        controller.abort();
+      };
       process.once('SIGINT', onSigint);
-      const options: ExportOptions = { format: flags.format, out, split, signal: controller.signal };
+      const options: ExportOptions = { format: flags.format, out, split, signal: controller.signal, ...(target.readme ? { readmePath: target.readme } : {}) };
       if (minDifficulty !== undefined) options.minDifficulty = minDifficulty;
       if (flags.balance) options.balance = true;
       if (flags.includeGenerated) options.includeGenerated = true;
@@ -93,7 +153,7 @@ export function registerExport(program: Command): void {
       if (flags.origin) options.origin = flags.origin;
       if (since) options.since = since;
       if (until) options.until = until;
-      if (flags.seed) options.seed = flags.seed;
+      if (flags.splitSeed ?? flags.seed) options.seed = (flags.splitSeed ?? flags.seed)!;
       try {
         const result = await exportDataset(dir, options);
         for (const p of result.problems) process.stderr.write(`crucible export: ${dir}: line ${p.line}: ${p.reason}\n`);
@@ -108,7 +168,12 @@ export function registerExport(program: Command): void {
         }
         if (result.train + result.valid === 0) process.stderr.write(`crucible export: nothing to export as ${flags.format} with these filters (records need a verified solution${flags.format === 'dpo' ? ' and a failed attempt at the same task' : flags.format === 'traces' ? ' reached after a failed attempt' : flags.format === 'p3' ? ' of a self-play puzzle' : ''}).\n`);
       } catch (err) {
-        process.stderr.write(`crucible export: ${err instanceof Error ? err.message : String(err)}\n`);
+        if (interrupted) {
+          process.stderr.write('crucible export: interrupted; no output file was written (an earlier export at the same --out is untouched); run the command again\n');
+          process.exitCode = EXIT_INTERRUPTED;
+          return;
+        }
+        process.stderr.write(`crucible export: ${exportFailure(err, target.folder ?? out)}\n`);
         process.exitCode = EXIT_FAILURE;
       } finally {
         process.removeListener('SIGINT', onSigint);

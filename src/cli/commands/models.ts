@@ -1,6 +1,7 @@
 // `crucible models`: the models the server offers, with size, parameter size and context length.
 import type { Command } from 'commander';
 import { createModelClient, type CrucibleModelClient } from '../../core/model/client';
+import { cliText, examples } from '../shared';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
 
 /** Where a command writes; tests pass their own. */
@@ -75,7 +76,7 @@ export async function runModels(opts: ModelOptionValues & { json?: boolean }, io
       } else io.out(`${formatModelTable(rows)}\n`);
       return 0;
     } catch (err) {
-      io.err(`crucible models: ${err instanceof Error ? err.message : String(err)}\n`);
+      io.err(`crucible models: ${cliText(err instanceof Error ? err.message : String(err))}\n`);
       return 1;
     }
   }
@@ -102,8 +103,9 @@ export function registerModels(program: Command, io: CliIo = processIo): void {
   const cmd = program
     .command('models')
     .description('List the models the server offers, with size, parameter count and context length.')
-    .option('--json', 'print JSON instead of a table');
-  addModelOptions(cmd).action(async (opts: ModelOptionValues & { json?: boolean }) => {
+    .option('--json', 'print JSON instead of a table')
+    .addHelpText('after', examples('crucible models', 'crucible models --host http://gpu-box:11434 --json', 'crucible models --provider openai --host http://127.0.0.1:8000/v1'));
+  addModelOptions(cmd, { sampling: false }).action(async (opts: ModelOptionValues & { json?: boolean }) => {
     process.exitCode = await runModels(opts, io);
   });
 }

@@ -5,9 +5,12 @@
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { addModelOptions, modelSettingsFromOptions } from '../modelOptions';
-import { guarded, wholeNumber } from '../shared';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, capConcurrency, cliText, duration, examples, exitCodeFor, guarded, pythonFrom, wholeNumber } from '../shared';
+import { createProgress } from '../progress';
+import { checkDatasetWritable, checkOutTarget, datasetFiles } from './solve';
+import { probeSandbox } from '../../core/solve/infra';
+import { p3FileText } from '../../core/dataset/p3';
 import { createModelClient } from '../../core/model/client';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
@@ -24,6 +27,7 @@ import { DEFAULT_ALLOWED_IMPORTS } from '../../core/selfplay/probe';
 import { reasoningPuzzles, reasoningSourcesFromRecords } from '../../core/selfplay/reasoning';
 import { VERSION } from '../../core/version';
 import { writeFileAtomic } from '../../core/durable';
+import { cpus } from 'node:os';
 
 interface SelfplayOptions {
   count?: number;
@@ -39,6 +43,7 @@ interface SelfplayOptions {
   satTimeout: number;
   runSeed?: number;
   temperature?: number;
+  python?: string;
   json?: boolean;
   quiet?: boolean;
   reasoning?: boolean;
@@ -100,36 +105,46 @@ async function run(opts: SelfplayOptions): Promise<number> {
     seeds = shippedSeeds();
   }
   const statePath = defaultStatePath(opts);
+  checkOutTarget(opts.out, [...(opts.seeds ? [{ path: opts.seeds, what: 'the --seeds file this run reads' }] : []), { path: statePath, what: "this run's checkpoint (--state)" }, ...datasetFiles(opts.dataset)]);
   // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
   const saved = await savedRun(statePath, opts.resume === true);
   const count = opts.count ?? saved?.target ?? 10;
   const settings = await modelSettingsFromOptions(opts as never);
   const model = createModelClient(settings);
   let dataset: DatasetStore | undefined;
-  if (opts.dataset) dataset = await openDataset(opts.dataset);
-  const sandbox = createProcessSandbox();
+  if (opts.dataset) {
+    await checkDatasetWritable(opts.dataset);
+    dataset = await openDataset(opts.dataset);
+  }
+  const python = pythonFrom(opts.python);
+  const sandbox = createProcessSandbox(python ? { python } : {});
   const verifier = createVerifier(sandbox);
+  // Puzzles are judged in Python: a sandbox that cannot start ends the run before the model is asked anything.
+  const broken = await probeSandbox(verifier, ['python']);
+  if (broken) {
+    await sandbox.dispose();
+    process.stderr.write(`crucible selfplay: stopped: the python sandbox cannot run: ${cliText(broken.error)}\n`);
+    return EXIT_FAILED;
+  }
+  const concurrency = opts.concurrency !== undefined ? capConcurrency(opts.concurrency, count, cpus().length) : undefined;
+  if (concurrency?.note && !opts.quiet) process.stderr.write(`crucible selfplay: note: ${concurrency.note}\n`);
 
   const control = new AbortController();
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;
     interrupted = true;
-    process.stderr.write('\ncrucible selfplay: stopping; accepted puzzles are kept (resume with --resume)\n');
     control.abort(new Error('interrupted'));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const tty = process.stderr.isTTY === true && !opts.quiet && !opts.json;
-  const bar = tty
-    ? new SingleBar({ format: 'selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}', stream: process.stderr, hideCursor: true }, undefined)
-    : undefined;
+  const bar = opts.quiet || opts.json ? undefined : createProgress('selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}', !opts.json);
   let lastLine = Date.now();
   let barStarted = false;
   const onEvent = (event: SelfPlayEvent): void => {
     if (event.kind === 'started') {
-      if (bar) {
+      if (bar?.drawn) {
         bar.start(event.progress.target, event.progress.accepted, { rejected: event.progress.rejected, generated: event.progress.generated, budget: event.progress.maxGenerations, last: event.resumed ? 'resumed' : '' });
         barStarted = true;
       } else if (!opts.quiet) {
@@ -140,7 +155,7 @@ async function run(opts: SelfplayOptions): Promise<number> {
     if (event.kind !== 'accepted' && event.kind !== 'rejected') return;
     const p = event.progress;
     const last = event.kind === 'accepted' ? `accepted (solved ${event.solved}/${event.answered})` : `rejected: ${event.reason}`;
-    if (bar) bar.update(p.accepted, { rejected: p.rejected, generated: p.generated, budget: p.maxGenerations, last });
+    if (bar?.drawn) bar.update(p.accepted, { rejected: p.rejected, generated: p.generated, budget: p.maxGenerations, last: last.length > 50 ? `${last.slice(0, 49)}…` : last });
     else if (!opts.quiet && (p.generated % 25 === 0 || Date.now() - lastLine > 60_000)) {
       lastLine = Date.now();
       process.stderr.write(`crucible selfplay: ${p.accepted}/${p.target} accepted, ${p.rejected} rejected, ${p.generated}/${p.maxGenerations} written\n`);
@@ -163,7 +178,7 @@ async function run(opts: SelfplayOptions): Promise<number> {
         onEvent,
         ...(opts.resume ? { resume: true } : {}),
         ...(opts.maxGenerations !== undefined ? { maxGenerations: opts.maxGenerations } : {}),
-        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(concurrency !== undefined ? { concurrency: concurrency.value } : {}),
         ...(opts.runSeed !== undefined ? { seed: opts.runSeed } : {}),
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
       },
@@ -175,17 +190,34 @@ async function run(opts: SelfplayOptions): Promise<number> {
     await sandbox.dispose();
   }
 
+  // Records the dataset kept in memory after a failed write get one last try; any still unwritten are named.
+  let unwritten = 0;
+  if (dataset && dataset.pending().length) {
+    await dataset.flush().catch(() => undefined);
+    unwritten = dataset.pending().length;
+  }
   if (opts.out) {
+    // Exactly P3's puzzles.json: a JSON array of entries (the report is on stdout, or --json).
     const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };
-    await writeFileAtomic(resolve(opts.out), `${JSON.stringify({ report, puzzles: state.accepted.map((a) => toP3(a.puzzle)) }, null, 1)}\n`);
+    try {
+      await writeFileAtomic(resolve(opts.out), p3FileText(state.accepted.map((a) => toP3(a.puzzle))));
+    } catch (err) {
+      process.stderr.write(`crucible selfplay: cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the accepted puzzles are in the checkpoint ${statePath}${opts.dataset ? ' and the dataset' : ''}\n`);
+      report.stopReason = report.stopReason === 'cancelled' ? report.stopReason : 'error';
+    }
   }
   process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-  if (report.stopReason === 'error') {
-    process.stderr.write(`crucible selfplay: ${report.error}\n`);
-    return 1;
+  if (unwritten) process.stderr.write(`crucible selfplay: ${unwritten} accepted puzzle record(s) could not be written to ${opts.dataset}; they are in the checkpoint ${statePath}: free space there and rerun with --resume\n`);
+  if (interrupted) {
+    process.stderr.write(`crucible selfplay: interrupted; ${report.accepted ?? ''} accepted puzzle(s) are kept in ${statePath}; rerun the same command with --resume to continue\n`);
+    return EXIT_INTERRUPTED;
   }
-  if (report.stopReason === 'cancelled') return 1;
-  return 0;
+  if (report.stopReason === 'error') {
+    if (report.error) process.stderr.write(`crucible selfplay: stopped: ${cliText(report.error)}\n`);
+    return EXIT_FAILED;
+  }
+  if (report.stopReason === 'cancelled' || unwritten) return EXIT_FAILED;
+  return EXIT_OK;
 }
 
 export function registerSelfplay(program: Command): void {
@@ -198,18 +230,28 @@ export function registerSelfplay(program: Command): void {
     .option('--dataset <dir>', 'append accepted puzzles to the dataset in this folder')
     .option('--state <file>', 'checkpoint file (default: <dataset>/selfplay-state.json or ./crucible-selfplay-state.json)')
     .option('--resume', 'continue the run saved in the checkpoint')
-    .option('--out <file>', 'also write the report and the accepted puzzles (P3 layout) to this JSON file')
+    .option('--out <file>', "also write the accepted puzzles to this file as P3's puzzles.json (a JSON array; crucible verify reads it)")
     .option('--max-generations <n>', 'most puzzles written in the whole run (default: 10 × count)', wholeNumber('--max-generations', 1))
     .option('--concurrency <n>', 'puzzles in flight at once (default: --max-parallel + 1)', wholeNumber('--concurrency', 1))
     .option('--examples <n>', 'example puzzles in each prompt', wholeNumber('--examples', 1), 3)
-    .option('--sat-timeout <ms>', 'time limit of one call of sat, ms', wholeNumber('--sat-timeout', 10), 1000)
+    .option('--sat-timeout <duration>', 'time limit of one call of sat, e.g. 500ms or 2s', duration('--sat-timeout', 'ms', 10), 1000)
+    .option('--python <path>', 'Python interpreter for puzzles (env CRUCIBLE_PYTHON; default python3)')
     .option('--run-seed <n>', 'seed of the run\'s own random choices (examples, curriculum, probes)', wholeNumber('--run-seed', 0))
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress output')
-    .option('--reasoning', 'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)');
+    .option('--reasoning', 'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)')
+    .addHelpText(
+      'after',
+      examples(
+        'crucible selfplay --dataset data/ --count 50',
+        'crucible selfplay --dataset data/ --count 200 --seeds ../shared/data/p3/train.json --out puzzles.json',
+        'crucible selfplay --dataset data/ --resume              # continue a stopped run',
+        'crucible verify puzzles.json                            # check the accepted puzzles again',
+      ),
+    );
   addModelOptions(cmd);
   cmd.action(async (opts: SelfplayOptions) => {
     // A saved run in the way, or nothing to resume: the command line needs changing (usage).
-    await guarded('selfplay', () => run(opts), (err) => (err instanceof SelfPlayError ? 2 : 1));
+    await guarded('selfplay', () => run(opts), (err) => (err instanceof SelfPlayError || err instanceof UsageError ? EXIT_USAGE : exitCodeFor(err)));
   });
 }

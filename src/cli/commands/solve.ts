@@ -263,17 +263,24 @@ export function datasetFailure(err: unknown, dir: string): { code: string; persi
 }
 
 /** Before a run: the dataset folder exists (or is created) and can be written. Throws the failure's message. */
-async function checkDatasetWritable(dir: string): Promise<void> {
+export async function checkDatasetWritable(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--dataset ${dir} is a file; pass a folder`);
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+    } catch (err) {
+      // mkdir -p on a read-only file system reports ENOENT for the first missing part: ask the deepest existing folder why.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      let parent = resolve(dir);
+      while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+      await fsp.access(parent, fsConstants.W_OK);
+      throw err;
+    }
     await fsp.access(dir, fsConstants.W_OK);
     if (existsSync(join(dir, DATA_FILE))) await fsp.access(join(dir, DATA_FILE), fsConstants.W_OK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    // mkdir -p under a read-only mount reports the first missing part (ENOENT/EROFS); say what it means.
-    const f = datasetFailure(Object.assign(new Error(String(err)), { code: code === 'ENOENT' ? 'EROFS' : code }), dir);
-    if (code === 'ENOTDIR' || code === 'EEXIST') throw new Error(`--dataset ${dir} is not a folder; pass a folder`);
-    throw new Error(`${f.message}; nothing was run`);
+    if (err instanceof UsageError) throw err;
+    throw new Error(`${datasetFailure(err, dir).message}; nothing was run`);
   }
 }
 

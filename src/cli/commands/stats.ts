@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { datasetStats, formatStats } from '../../core/dataset/stats';
 import { checkDatasetDir } from '../../core/dataset/store';
+import { examples } from '../shared';
 
 export function registerStats(program: Command): void {
   program
@@ -11,6 +12,7 @@ export function registerStats(program: Command): void {
     .argument('[dir]', 'dataset folder (the one holding records.jsonl)')
     .option('--dataset <dir>', 'dataset folder (same as the DIR argument)')
     .option('--json', 'print the statistics as JSON')
+    .addHelpText('after', examples('crucible stats data/', 'crucible stats --dataset data/ --json'))
     .action(async (dirArg: string | undefined, flags: { dataset?: string; json?: boolean }) => {
       const dir = dirArg ?? flags.dataset;
       if (!dir) {

@@ -44,8 +44,10 @@ export interface ExportOptions extends ExportFilters {
   seed?: string;
   /** Most DPO pairs per task (default 8). */
   maxPairsPerTask?: number;
-  /** Write README.md beside the data (default true). */
+  /** Write a README beside the data (default true): `<stem>.README.md`, or `readmePath` when given. */
   readme?: boolean;
+  /** Where the README goes (e.g. `README.md` of a folder that holds only this export). */
+  readmePath?: string;
   signal?: AbortSignal;
   onProgress?: (progress: { phase: 'scan' | 'write'; records: number; total?: number }) => void;
 }
@@ -412,6 +414,16 @@ export async function exportDataset(dir: string, options: ExportOptions): Promis
       }
     }
     checkCancelled(options.signal);
+    // A split side that got nothing is not written: no empty files.
+    if (validFile && result.valid === 0) {
+      await validFile.abort();
+      files.splice(files.indexOf(validFile), 1);
+      delete result.files.valid;
+    }
+    if (validFile && result.train === 0 && files.includes(trainFile)) {
+      await trainFile.abort();
+      files.splice(files.indexOf(trainFile), 1);
+    }
     for (const f of files) await f.commit();
   } catch (err) {
     for (const f of files) await f.abort();
@@ -435,18 +447,24 @@ export function baseCheckpoint(model: string | undefined): string {
   return 'BASE_MODEL  # the Hugging Face checkpoint of the model you run in Ollama';
 }
 
-async function writeReadme(result: ExportResult, options: ExportOptions, model: string | undefined): Promise<string> {
-  const folder = dirname(result.files.train);
-  let path = join(folder, 'README.md');
-  try {
-    const existing = await fsp.readFile(path, 'utf8');
-    if (!existing.startsWith(README_MARK)) {
-      const ext = extname(options.out);
-      path = join(folder, `${basename(options.out, ext)}.README.md`);
+/** The README's path: the one asked for, else `<stem>.README.md`; a README not written by an export is never overwritten. */
+async function readmeTarget(options: ExportOptions): Promise<string> {
+  const folder = dirname(options.out);
+  const stem = basename(options.out, extname(options.out));
+  const candidates = [...(options.readmePath ? [options.readmePath] : []), join(folder, `${stem}.README.md`), join(folder, `${stem}.crucible-export.README.md`)];
+  for (const path of candidates) {
+    try {
+      const existing = await fsp.readFile(path, 'utf8');
+      if (existing.startsWith(README_MARK)) return path;
+    } catch {
+      return path; // none yet
     }
-  } catch {
-    /* none yet */
   }
+  return candidates[candidates.length - 1]!;
+}
+
+async function writeReadme(result: ExportResult, options: ExportOptions, model: string | undefined): Promise<string> {
+  const path = await readmeTarget(options);
   const trainName = basename(result.files.train);
   const validName = result.files.valid ? basename(result.files.valid) : undefined;
   const checkpoint = baseCheckpoint(model);
@@ -456,7 +474,7 @@ async function writeReadme(result: ExportResult, options: ExportOptions, model: 
     sft: 'Chat `messages` (system, user, assistant): the task and its verified solution. Works with TRL `SFTTrainer` and OpenAI-style chat fine-tuning.',
     dpo: 'Preference pairs in conversational form: `prompt` (system + user), `chosen` (a verified solution), `rejected` (a failed attempt at the same task). Works with TRL `DPOTrainer`.',
     traces: 'Multi-turn self-correction in chat `messages`: the task, a wrong attempt, the execution feedback, and the corrected answer. Train it like SFT.',
-    p3: 'A JSON array of puzzles in the Python Programming Puzzles layout (`name`, `sat`, `ans_type`, `sol_header`, `sol_bodies`). `sat(sol())` is True for every body.',
+    p3: 'A JSON array of puzzles in the Python Programming Puzzles `puzzles.json` layout (`name`, `sat`, `ans_type`, `sol_header`, `sol_docstring`, `sol_bodies`, `module`, `notes`, `weight`; Crucible\'s self-play facts are in `notes`). `sat(sol())` is True for every body; `crucible verify FILE` checks it again.',
   };
   const sft = [
     '```python',

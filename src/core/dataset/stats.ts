@@ -34,7 +34,7 @@ export interface DatasetStats {
   roundsToFix: Count;
   /** Verified Records by the number of attempts made before and including the passing one. */
   attemptsToFix: Count;
-  /** Records by difficulty in tenths ("0.0", "0.1", … "0.9", "1.0" joins "0.9"), plus "unknown". */
+  /** Records by difficulty in tenths ("0.0", "0.1", … "0.9"), "1.0" on its own (every first sample failed), plus "unknown". */
   difficulty: Count;
   /** Tasks by number of distinct verified solutions ("1", "2", …). */
   solutionsPerTask: Count;
@@ -123,7 +123,8 @@ export class StatsBuilder {
       }
     }
     if (typeof record.difficulty === 'number' && Number.isFinite(record.difficulty)) {
-      const bin = Math.min(9, Math.max(0, Math.floor(record.difficulty * 10)));
+      // Exactly 1.0 (no first sample passed) is its own bin, not the top of "0.9".
+      const bin = record.difficulty >= 1 ? 10 : Math.min(9, Math.max(0, Math.floor(record.difficulty * 10)));
       bump(s.difficulty, (bin / 10).toFixed(1));
     } else bump(s.difficulty, 'unknown');
 

@@ -17,6 +17,7 @@
 // (tokens, duration) per answer and on failures; ModelError with a fix in every message. Headers are sent
 // on every request and never logged or put in messages. Several hosts make a pool (pool.ts).
 
+import { AnswerCap } from './answerCap';
 import { Ollama } from 'ollama';
 import type { ChatResponse, ProgressResponse } from 'ollama';
 import { ModelError, badHostError, cancelledError, loadingError, modelMissingError } from './errors';
@@ -267,6 +268,7 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
     let text = '';
     let reasoning = '';
     let final: ChatResponse | undefined;
+    const cap = new AnswerCap(options.num_predict);
     try {
       const client = this.ollama(guard.signal, state, true);
       const keepAlive = keepAliveValue(s.keepAlive);
@@ -287,12 +289,16 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
         guard.progress();
         const thought = part.message?.thinking ?? '';
         if (thought) reasoning += thought;
-        const piece = part.message?.content ?? '';
+        const piece = cap.take(part.message?.content ?? '');
         if (piece) {
           text += piece;
           request.onToken?.(piece);
         }
         if (part.done) final = part;
+        if (cap.truncated) {
+          stream.abort();
+          break;
+        }
       }
       if (guard.reason) throw new Error('aborted');
     } catch (err) {
@@ -314,7 +320,7 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
       text,
       model: final?.model ?? model,
       usage: { promptTokens, completionTokens, durationMs },
-      ...(final?.done_reason ? { doneReason: final.done_reason } : {}),
+      ...(cap.truncated ? { doneReason: 'length', truncated: cap.truncated } : final?.done_reason ? { doneReason: final.done_reason } : {}),
       ...(reasoning ? { reasoning } : {}),
       host: s.host,
     };
@@ -589,6 +595,7 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     let text = '';
     let reasoning = '';
     let finish: string | undefined;
+    const cap = new AnswerCap(o.num_predict);
     let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     let answeredModel: string | undefined;
     try {
@@ -627,12 +634,17 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
           reasoning += thought;
           this.thinks.add(model);
         }
-        const piece = delta?.content ?? '';
+        const piece = cap.take(delta?.content ?? '');
         if (piece) {
           text += piece;
           request.onToken?.(piece);
         }
         if (choice?.finish_reason) finish = choice.finish_reason;
+        if (cap.truncated) {
+          finish = 'length';
+          guard.controller.abort();
+          break;
+        }
       }
       if (guard.reason) throw new Error('aborted');
       if (!sawDone && !finish) throw new Error('stream ended without [DONE] or a finish_reason');
@@ -660,6 +672,7 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
       ...(finish ? { doneReason: finish } : {}),
       ...(reasoning ? { reasoning } : {}),
       host: s.host,
+      ...(cap.truncated ? { truncated: cap.truncated } : {}),
     };
   }
 

@@ -71,6 +71,8 @@ export interface ChatResult {
   reasoning?: string;
   /** The server that answered. */
   host?: string;
+  /** Set when the client cut the answer (num_predict or the byte cap): why, in words. */
+  truncated?: string;
 }
 
 export interface ModelInfo {

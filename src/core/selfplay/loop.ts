@@ -168,6 +168,7 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
   else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   let fatal: Error | undefined;
+  let datasetFailure: Error | undefined;
   let inFlight = 0;
   let reserving = 0;
   let modelFailuresInARow = 0;
@@ -414,7 +415,8 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
       reserving++;
       try {
         if (deps.dataset) {
-          await deps.dataset.append(
+          await deps.dataset
+            .append(
             recordFromPuzzle(outcome.puzzle, {
               attempts: outcome.attempts,
               usage: outcome.usage,
@@ -424,7 +426,13 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
               extensionVersion: options.extensionVersion ?? VERSION,
               redact: Object.values(deps.model.settings.headers ?? {}),
             }),
-          );
+          )
+            .catch((err: unknown) => {
+              // The store keeps the Record and writes it with the next append or flush: the puzzle still
+              // counts as accepted (so the dataset never ends up with more records than accepted puzzles),
+              // and the run stops because the dataset cannot be written.
+              datasetFailure ??= err instanceof Error ? err : new Error(String(err));
+            });
         }
       } finally {
         reserving--;
@@ -450,6 +458,10 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
       emit({ kind: 'rejected', ticket: t.ticket, reason: outcome.reason, detail: outcome.detail, ...(outcome.name ? { name: outcome.name } : {}), progress: progress() });
     }
     checkpoint?.save(snapshot);
+    if (datasetFailure && !fatal) {
+      fatal = datasetFailure;
+      stop.abort(fatal);
+    }
     if (checkpoint?.lastError && !fatal) {
       fatal = checkpoint.lastError;
       stop.abort(fatal);

@@ -361,6 +361,7 @@ class SolveRun {
       addUsage(this.usage, result.usage);
       this.answered++;
       this.modelName ??= result.model;
+      if (result.truncated) this.note(`round ${round}, answer ${index + 1}: ${result.truncated}`);
       return {
         text: result.text,
         usage: result.usage,
