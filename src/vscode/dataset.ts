@@ -45,13 +45,21 @@ async function exportCommand(getFolder: () => string): Promise<void> {
   const on = (key: OptionItem['key']): boolean => chosen.some((c) => c.key === key);
 
   const ext = picked.format === 'p3' ? 'json' : 'jsonl';
-  const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(homedir());
+  // Not the workspace root: each export gets its own folder under crucible-exports/ (its data file and its README).
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(homedir());
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const base = vscode.Uri.joinPath(root, 'crucible-exports', `${picked.format}-${stamp}`);
+  await vscode.workspace.fs.createDirectory(base).then(undefined, () => undefined);
   const target = await vscode.window.showSaveDialog({
     title: `Export Dataset as ${picked.label}`,
-    defaultUri: vscode.Uri.joinPath(base, `crucible-${picked.format}.${ext}`),
+    defaultUri: vscode.Uri.joinPath(base, picked.format === 'p3' ? 'puzzles.json' : `${picked.format}.${ext}`),
     filters: picked.format === 'p3' ? { 'JSON': ['json'] } : { 'JSON Lines': ['jsonl'] },
     saveLabel: 'Export',
   });
+  if (!target || !target.fsPath.startsWith(base.fsPath)) {
+    // The folder made for the default target stays only if the export goes there.
+    await vscode.workspace.fs.delete(base, { recursive: false }).then(undefined, () => undefined);
+  }
   if (!target) return;
 
   try {
@@ -64,6 +72,8 @@ async function exportCommand(getFolder: () => string): Promise<void> {
           const options: ExportOptions = {
             format: picked.format,
             out: target.fsPath,
+            // The folder we made for this export holds only it: its README is README.md there.
+            ...(target.fsPath.startsWith(base.fsPath) ? { readmePath: vscode.Uri.joinPath(base, 'README.md').fsPath } : {}),
             split: on('split') ? 0.9 : 1,
             signal: controller.signal,
             onProgress: (p) => progress.report({ message: `${p.phase === 'scan' ? 'reading' : 'writing'} ${p.records}${p.total ? ` / ${p.total}` : ''} records` }),
