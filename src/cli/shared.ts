@@ -65,6 +65,7 @@ export function cliText(message: string): string {
   ];
   let text = message
     // "set "crucible.x" (CLI: --flag DIR)" → "set --flag DIR"
+    .replace(/\(crucible\.[A-Za-z]+(?:\.[A-Za-z*]+)*, CLI: ([^)]*)\)/g, '($1)')
     .replace(/"?crucible\.[A-Za-z]+(?:\.[A-Za-z*]+)*"?\s*\(CLI: ([^)]*)\)/g, '$1')
     .replace(/with Crucible: Select Model \(CLI: ([^)]*)\)/g, 'with $1')
     .replace(/Crucible: Select Model/g, '`crucible models`')

@@ -174,7 +174,7 @@ class OutcomeWriter {
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      const fix = code === 'EISDIR' ? 'it is a folder; name a file' : code === 'ENOTDIR' ? 'a part of the path is a file, not a folder' : outFix(code);
+      const fix = code === 'EISDIR' ? 'it is a folder; name a file' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file, not a folder' : outFix(code);
       throw new Error(`cannot open --out ${path} (${code}): ${fix}; nothing was run`);
     }
   }

@@ -2,7 +2,7 @@
 // Input goes through the same reader as `solve` (gzip, BOM, CRLF, JSON lines or a P3 JSON array).
 import { Option, type Command } from 'commander';
 import { cpus } from 'node:os';
-import { createProcessSandbox } from '../../core/sandbox/processSandbox';
+import { lazySandbox } from './solve';
 import { createVerifier } from '../../core/verify/verifier';
 import { puzzleSolution, runJob, type VerifyJob } from '../../core/verify/jobs';
 import { probeSandbox, sandboxErrorOf } from '../../core/solve/infra';
@@ -90,7 +90,7 @@ async function run(file: string, opts: VerifyOptions): Promise<number> {
       parsed.push({ line, where, job });
     } catch (err) {
       const raw = value as { [k: string]: unknown } | null;
-      const id = raw && typeof raw === 'object' ? (['id', 'task_id', 'name'].map((k) => raw[k]).find((v) => typeof v === 'string' || typeof v === 'number') as string | number | undefined) : undefined;
+      const id = raw && typeof raw === 'object' ? (['id', 'task_id', 'name'].map((k) => raw[k]).find((v) => (typeof v === 'string' && v.trim() !== '') || typeof v === 'number') as string | number | undefined) : undefined;
       parsed.push({ line, where, error: (err as Error).message, ...(id !== undefined ? { id: String(id) } : {}) });
     }
   }
@@ -107,7 +107,8 @@ async function run(file: string, opts: VerifyOptions): Promise<number> {
   const python = pythonFrom(opts.python);
 
   const started = Date.now();
-  const sandbox = createProcessSandbox({ workers, limits, ...(python ? { python } : {}) });
+  // Started on first use, and disposed safely even when no job ever ran (a file of malformed lines only).
+  const sandbox = lazySandbox({ workers, limits, ...(python ? { python } : {}) });
   const verifier = createVerifier(sandbox, { limits });
   const control = new AbortController();
   let interrupted = false;
