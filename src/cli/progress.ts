@@ -1,7 +1,8 @@
 // The progress bar of long CLI runs (solve, eval, selfplay). Rules:
 // - drawn on stderr, and only when stderr is a terminal;
 // - not drawn when results go to stdout and stdout is that terminal too (bar text would sit in the results);
-// - never switches line wrap off (cli-progress's default sends ESC[?7l): lines are cut to the width instead;
+// - never switches line wrap off (cli-progress's default, linewrap: false, sends ESC[?7l); with linewrap: true
+//   it cuts each bar line to the terminal width instead;
 // - the bar's line is cleared when it stops, so the summary line that ends every run starts clean.
 import { SingleBar } from 'cli-progress';
 
@@ -25,7 +26,7 @@ export function shouldDrawBar(resultsOnStdout: boolean, streams: { stderr: { isT
 export function createProgress(format: string, resultsOnStdout: boolean): Progress {
   const draw = shouldDrawBar(resultsOnStdout);
   const bar = draw
-    ? new SingleBar({ format, stream: process.stderr, hideCursor: true, linewrap: null, clearOnComplete: true, barsize: 20 }, undefined)
+    ? new SingleBar({ format, stream: process.stderr, hideCursor: true, linewrap: true, clearOnComplete: true, barsize: 20 }, undefined)
     : undefined;
   let running = false;
   return {

@@ -263,7 +263,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     // Asynchronous: the test server answers from this process.
     const tty = (args: string[]): Promise<string> =>
       new Promise((resolve, reject) => {
-        const child = spawn('script', ['-qfec', `stty cols 60; ${command(args)}`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+        const child = spawn('script', ['-qfec', `stty cols 60; ${command(args)}`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
         let text = '';
         child.stdout.on('data', (d: Buffer) => (text += d.toString()));
         const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);

@@ -65,7 +65,7 @@ describe('crucible export / stats', () => {
     assert.match(r.stdout, /Wrote \d+ examples \(\d+ tasks\) to .*data\.train\.jsonl/);
     assert.ok(existsSync(join(root, 'sft', 'data.train.jsonl')));
     assert.ok(existsSync(join(root, 'sft', 'data.valid.jsonl')));
-    assert.ok(existsSync(join(root, 'sft', 'README.md')));
+    assert.ok(existsSync(join(root, 'sft', 'data.README.md')), 'a file --out gets its own README beside it');
     const first = JSON.parse(readFileSync(join(root, 'sft', 'data.train.jsonl'), 'utf8').split('\n')[0]!) as { messages: unknown[] };
     assert.equal(first.messages.length, 3);
   });

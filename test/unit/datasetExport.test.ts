@@ -179,8 +179,8 @@ describe('dataset export', () => {
     assert.equal(late.train, records.filter((r) => r.verified && !r.verifiedByGeneratedTests && r.createdAt >= '2026-11-20').length);
   });
 
-  it('writes README.md with counts, a TRL snippet and an Ollama Modelfile; never overwrites a foreign README', async () => {
-    const sft = await run('sft', { split: 0.8 });
+  it('writes its own README with counts, a TRL snippet and an Ollama Modelfile; never overwrites a foreign README', async () => {
+    const sft = await run('sft', { split: 0.8, readmePath: join(out, 'README.md') });
     const readme = readFileSync(sft.files.readme!, 'utf8');
     assert.equal(sft.files.readme, join(out, 'README.md'));
     assert.ok(readme.includes(`| \`data.train.jsonl\` | ${sft.train} |`));
@@ -189,8 +189,9 @@ describe('dataset export', () => {
     assert.match(readme, /FROM qwen2\.5-coder:7b\nADAPTER \.\/adapter/);
     const dpo = await run('dpo');
     assert.match(readFileSync(dpo.files.readme!, 'utf8'), /DPOTrainer/);
+    assert.equal(dpo.files.readme, join(out, 'data.README.md'), 'without readmePath, each export names its README after its file');
     writeFileSync(join(out, 'README.md'), '# mine\n');
-    const again = await run('traces');
+    const again = await run('traces', { readmePath: join(out, 'README.md') });
     assert.equal(readFileSync(join(out, 'README.md'), 'utf8'), '# mine\n');
     assert.equal(again.files.readme, join(out, 'data.README.md'));
   });

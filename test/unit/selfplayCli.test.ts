@@ -97,14 +97,14 @@ describe('crucible selfplay (spawned CLI)', function () {
     await waitFor(() => acceptedIn(statePath).length >= 1 && server!.activeGenerations > 0, 30_000, 'one accepted puzzle and a hanging request');
     run.child.kill('SIGINT');
     const result = await run.done;
-    assert.equal(result.code, 1);
-    assert.match(result.stderr, /stopping; accepted puzzles are kept \(resume with --resume\)/);
+    assert.equal(result.code, 130);
+    assert.match(result.stderr, /interrupted; 1 accepted puzzle\(s\) are kept in .*state\.json; rerun the same command with --resume to continue/);
     assert.match(result.stdout, /1\/3 puzzles accepted.*stopped/);
     await server.waitForAborted(1, 5000);
     assert.equal(acceptedIn(statePath).length, 1);
   });
 
-  it('writes the report as JSON and the accepted puzzles in P3 layout with --out', async () => {
+  it('writes the report as JSON, and the accepted puzzles as P3\'s puzzles.json with --out, which crucible verify reads back', async () => {
     server = await startOllamaServer({ respond: uniquePuzzles({ n: Infinity }) });
     const out = join(dir, 'run.json');
     const run = await start(['selfplay', '--host', server.url, '--model', MODEL, '--count', '2', '--samples', '1', '--state', join(dir, 's.json'), '--out', out, '--json']).done;
@@ -112,13 +112,19 @@ describe('crucible selfplay (spawned CLI)', function () {
     const report = JSON.parse(run.stdout) as { accepted: number; stopReason: string; rejected: { [k: string]: number } };
     assert.equal(report.accepted, 2);
     assert.equal(report.stopReason, 'count');
-    const written = JSON.parse(readFileSync(out, 'utf8')) as { puzzles: { sat: string; ans_type: string; sol_header: string; sol_bodies: string[] }[] };
-    assert.equal(written.puzzles.length, 2);
-    for (const p of written.puzzles) {
+    const written = JSON.parse(readFileSync(out, 'utf8')) as { sat: string; ans_type: string; sol_header: string; sol_bodies: string[]; module: string }[];
+    assert.ok(Array.isArray(written), 'a P3 puzzles.json is a JSON array');
+    assert.equal(written.length, 2);
+    for (const p of written) {
+      assert.deepEqual(Object.keys(p), ['name', 'sat', 'ans_type', 'sol_header', 'sol_docstring', 'sol_bodies', 'module', 'notes', 'weight']);
       assert.equal(p.ans_type, 'int');
       assert.match(p.sol_header, /^def sol\(k=\d+\):$/);
       assert.equal(p.sol_bodies.length, 1);
+      assert.match(p.module, /\.py$/);
     }
+    const back = await start(['verify', out]).done;
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual(back.stdout.trim().split('\n').map((l) => JSON.parse(l).status), ['passed', 'passed']);
   });
 
   it('gives clear errors and exit codes for bad flags, seed files and checkpoints', async () => {
