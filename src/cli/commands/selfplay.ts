@@ -190,12 +190,10 @@ async function run(opts: SelfplayOptions): Promise<number> {
     await sandbox.dispose();
   }
 
-  // Records the dataset kept in memory after a failed write get one last try; any still unwritten are named.
-  let unwritten = 0;
-  if (dataset && dataset.pending().length) {
-    await dataset.flush().catch(() => undefined);
-    unwritten = dataset.pending().length;
-  }
+  // A Record the dataset kept in memory after a failed write belongs to a puzzle the run did not accept (the loop
+  // stops on that failure and claims nothing it could not store): it is not flushed, so records never exceed
+  // accepted puzzles. --resume carries on from the checkpoint.
+  const unwritten = 0;
   if (opts.out) {
     // Exactly P3's puzzles.json: a JSON array of entries (the report is on stdout, or --json).
     const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };

@@ -32,10 +32,12 @@ export class AnswerCap {
       return kept;
     }
     this.bytes += size;
-    // A streamed chunk is one token on Ollama; a server sending bigger chunks is held to about 4 characters a token.
+    // A streamed chunk is one token on Ollama (which stops at num_predict itself); a server sending bigger chunks
+    // is held to about 4 characters a token. The estimate is rough, so the cut comes at twice num_predict: only
+    // a server that ignores num_predict reaches it.
     const tokens = Math.max(this.chunks, Math.ceil(this.chars / 4));
-    if (this.maxTokens !== undefined && this.maxTokens > 0 && tokens > this.maxTokens) {
-      this.truncated = `the answer was cut at about ${this.maxTokens} tokens (num_predict; the server did not stop it)`;
+    if (this.maxTokens !== undefined && this.maxTokens > 0 && tokens > 2 * this.maxTokens) {
+      this.truncated = `the answer was cut: it ran far past num_predict (${this.maxTokens} tokens) and the server did not stop it`;
     }
     return piece;
   }

@@ -168,7 +168,6 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
   else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   let fatal: Error | undefined;
-  let datasetFailure: Error | undefined;
   let inFlight = 0;
   let reserving = 0;
   let modelFailuresInARow = 0;
@@ -412,11 +411,13 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
   const settle = async (t: Ticket, outcome: Settled): Promise<void> => {
     if (outcome.kind === 'accepted') {
       if (state.accepted.length + reserving >= state.target) return; // the target was met meanwhile
+      // After a fatal failure (e.g. the dataset's disk is full) nothing more is appended: a store that kept a
+      // failed Record would otherwise write it with the next append, a record for a puzzle never accepted.
+      if (fatal) return;
       reserving++;
       try {
         if (deps.dataset) {
-          await deps.dataset
-            .append(
+          await deps.dataset.append(
             recordFromPuzzle(outcome.puzzle, {
               attempts: outcome.attempts,
               usage: outcome.usage,
@@ -426,13 +427,7 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
               extensionVersion: options.extensionVersion ?? VERSION,
               redact: Object.values(deps.model.settings.headers ?? {}),
             }),
-          )
-            .catch((err: unknown) => {
-              // The store keeps the Record and writes it with the next append or flush: the puzzle still
-              // counts as accepted (so the dataset never ends up with more records than accepted puzzles),
-              // and the run stops because the dataset cannot be written.
-              datasetFailure ??= err instanceof Error ? err : new Error(String(err));
-            });
+          );
         }
       } finally {
         reserving--;
@@ -458,10 +453,6 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
       emit({ kind: 'rejected', ticket: t.ticket, reason: outcome.reason, detail: outcome.detail, ...(outcome.name ? { name: outcome.name } : {}), progress: progress() });
     }
     checkpoint?.save(snapshot);
-    if (datasetFailure && !fatal) {
-      fatal = datasetFailure;
-      stop.abort(fatal);
-    }
     if (checkpoint?.lastError && !fatal) {
       fatal = checkpoint.lastError;
       stop.abort(fatal);
