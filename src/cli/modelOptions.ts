@@ -44,7 +44,7 @@ function numberIn(flag: string, min: number, max = Infinity, integer = false): (
 }
 
 /** Flags that only shape generation: not shown by commands that generate nothing. */
-const SAMPLING_FLAGS = new Set(['--temperature', '--top-p', '--seed', '--num-ctx', '--num-predict', '--stop', '--keep-alive', '--max-parallel']);
+const SAMPLING_FLAGS = new Set(['--temperature', '--top-p', '--seed', '--num-ctx', '--num-predict', '--stop', '--keep-alive', '--max-parallel', '--think']);
 
 /** A duration flag ("500ms", "90s", "5m"; a bare number is seconds), returned in seconds. */
 function seconds(flag: string): (value: string) => number {
