@@ -1134,7 +1134,7 @@ class JobCgroup:
 
     def prepare(self, lim):
         """Sets this job's limits (before the job's process starts)."""
-        mem = int(lim['memoryMb']) * 1024 * 1024 + 64 * 1024 * 1024   # the interpreter's own pages on top
+        mem = int(lim['memoryMb']) * 1024 * 1024   # the whole tree of one side of the job, interpreter included
         if self.version == 1:
             self.write('memory', 'memory.limit_in_bytes', mem)
             self.write('memory', 'memory.max_usage_in_bytes', 0)
