@@ -73,6 +73,7 @@ def test_mirrored_containers_stay_in_step_both_ways():
     a, b = pair()
     log = []
     copy = b.decode(a.encode(log))
+    a.changes()
     copy.append('from b')
     a.apply_changes(b.changes())
     assert log == ['from b']
@@ -195,3 +196,19 @@ def test_wipe_takes_apart_a_tree_nested_deeper_than_any_path_or_recursion_limit(
     cleanup.wipe(base)
     assert os.listdir(base) == []
     os.rmdir(base)
+
+
+def test_mirrors_nobody_holds_are_released_so_syncing_does_not_grow_with_every_call():
+    a, b = pair()
+    kept = [1, 2]
+    for i in range(50):
+        b.decode(a.encode([i, i]))
+    b.decode(a.encode(kept))
+    a.changes()   # what sending the message does: the snapshot of every new mirror
+    released = a.releases()
+    assert len(released) == 50 and len(a.own) == 1
+    b.forget(released)
+    assert len(b.foreign) == 1
+    kept.append(3)
+    b.apply_changes(a.changes())
+    assert list(b.foreign.values())[0] == [1, 2, 3]

@@ -18,6 +18,7 @@ import collections
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import gc
 import importlib
 import json
@@ -611,8 +612,6 @@ def program(job, jobdir, fds, ctl_w):
     os.chdir(jobdir)
     lim = job['limits']
     set_limits(lim, job['kind'])
-    if CGROUP[0] is not None:
-        CGROUP[0].enter()
     new_ipc_namespace()
     prctl(PR_SET_DUMPABLE, 1)
     uid = CAPS['uid']
@@ -1059,6 +1058,7 @@ class JobCgroup:
         self.version = version
         self.oom_base = 0
         self.cpu_base = 0
+        self.base_bytes = 0       # the zygote's own resident pages, which the cgroup also counts
 
     @staticmethod
     def create(tag):
@@ -1132,25 +1132,34 @@ class JobCgroup:
         except (OSError, TypeError):
             return ''
 
+    limits_set = None
+
     def prepare(self, lim):
-        """Sets this job's limits (before the job's process starts)."""
-        mem = int(lim['memoryMb']) * 1024 * 1024   # the whole tree of one side of the job, interpreter included
+        """Sets this job's limits (before the job's process starts; the zygote lives in the cgroup, so the job's
+        processes are born in it). Limits are written only when they change."""
+        mem = int(lim['memoryMb']) * 1024 * 1024 + self.base_bytes   # the job's memory, over the zygote's own pages
+        key = (mem, int(lim.get('processes', 64)))
+        if key == self.limits_set:
+            self.oom_base = self.oom_kills()
+            self.cpu_base = self.cpu_ns()
+            return
+        self.limits_set = key
         if self.version == 1:
             self.write('memory', 'memory.limit_in_bytes', mem)
             self.write('memory', 'memory.max_usage_in_bytes', 0)
-            self.write('pids', 'pids.max', int(lim.get('processes', 64)))
+            self.write('pids', 'pids.max', int(lim.get('processes', 64)) + 1)
             self.write('cpu', 'cpu.cfs_period_us', 100000)
             self.write('cpu', 'cpu.cfs_quota_us', 100000)
         else:
             self.write('v2', 'memory.max', mem)
             self.write('v2', 'memory.swap.max', 0)
-            self.write('v2', 'pids.max', int(lim.get('processes', 64)))
+            self.write('v2', 'pids.max', int(lim.get('processes', 64)) + 1)
             self.write('v2', 'cpu.max', '100000 100000')
         self.oom_base = self.oom_kills()
         self.cpu_base = self.cpu_ns()
 
     def enter(self):
-        """In the job's process, before it drops privileges."""
+        """Moves the calling process (a zygote, once) into this cgroup; the jobs it forks are born there."""
         for d in self.dirs.values():
             try:
                 with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
@@ -1254,10 +1263,24 @@ def install_filter(own_pid=None):
     """A seccomp filter for one job: no kernel keyrings (keyctl/add_key/request_key: EPERM), sockets only
     of the families above (others: EAFNOSUPPORT) and, without a PID namespace, signals only to itself.
     Returns False where seccomp is unavailable (other architectures, non-Linux)."""
-    import platform
+    prog_bytes = FILTERS.get(own_pid)
+    if prog_bytes is None:
+        prog_bytes = build_filter(own_pid)
+        if prog_bytes is None:
+            return False
+        FILTERS[own_pid] = prog_bytes
+    buf = ctypes.create_string_buffer(prog_bytes, len(prog_bytes))
+    class Fprog(ctypes.Structure):
+        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+    fprog = Fprog(len(prog_bytes) // 8, ctypes.addressof(buf))
+    return prctl(22, 2, ctypes.addressof(fprog)) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
+FILTERS = {}
+
+def build_filter(own_pid):
     spec = SYSCALLS.get(platform.machine())
     if libc is None or spec is None:
-        return False
+        return None
     LD, JEQ, JGE, RET = 0x20, 0x15, 0x35, 0x06
     ALLOW, EPERM, EAFNO = 0x7fff0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.EAFNOSUPPORT
     prog = []   # (code, jt, jf, k) with jt/jf as labels or None
@@ -1295,12 +1318,7 @@ def install_filter(own_pid=None):
         def rel(lab, here=i):
             return 0 if lab is None else labels[lab] - here - 1
         out.append(struct.pack('HBBI', code, rel(jt), rel(jf), k & 0xffffffff))
-    prog_bytes = b''.join(out)
-    buf = ctypes.create_string_buffer(prog_bytes, len(prog_bytes))
-    class Fprog(ctypes.Structure):
-        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
-    fprog = Fprog(len(prog), ctypes.addressof(buf))
-    return prctl(22, 2, ctypes.addressof(fprog)) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    return b''.join(out)
 
 # ---- cleanup that no job can break ----------------------------------------------------------------------------
 
@@ -1376,7 +1394,6 @@ def start_side(role, job, jobdir, fds, uid):
     except OSError:
         pass
     # Move the sources out of the way first so the dup2 targets can be overwritten in any order.
-    import fcntl
     moved = {t: fcntl.fcntl(src, fcntl.F_DUPFD, 100) for t, src in fds.items()}
     for t, src in moved.items():
         os.dup2(src, t, inheritable=True)
@@ -1386,9 +1403,8 @@ def start_side(role, job, jobdir, fds, uid):
     os.chdir(jobdir)
     lim = job['limits']
     set_limits(lim, 'python' if job['language'] == 'python' else 'exec')
-    if CGROUP[0] is not None:
-        CGROUP[0].enter()
-    new_ipc_namespace()
+    if role == 'candidate':
+        new_ipc_namespace()
     prctl(PR_SET_DUMPABLE, 1)
     if uid:
         os.setgroups([])
@@ -1826,6 +1842,16 @@ def run_pair(job):
 
 QUEUED = collections.deque()
 
+def vm_rss_bytes():
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
 def vm_mb():
     try:
         with open('/proc/self/status') as f:
@@ -1839,6 +1865,11 @@ def vm_mb():
 def main():
     CGROUP[0], why = JobCgroup.create('cand' if ROLE == 'cz' else 'judge')
     CAPS['cgroup'] = None if CGROUP[0] is None else 'v%d' % CGROUP[0].version
+    if CGROUP[0] is not None:
+        CGROUP[0].enter()
+        CGROUP[0].base_bytes = vm_rss_bytes()
+    if CAPS['pid'] and IS_LINUX:
+        FILTERS[None] = build_filter(None)   # every job of this zygote installs the same filter
     if why:
         NOTES.append('cgroup: ' + why)
     if ROLE == 'cz':

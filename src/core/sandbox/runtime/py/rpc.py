@@ -84,6 +84,7 @@ _unpack = struct.unpack
 _read = os.read
 _write = os.write
 _ALL = slice(None)
+_refcount = sys.getrefcount
 
 _Counter = collections.Counter
 _OrderedDict = collections.OrderedDict
@@ -342,6 +343,42 @@ class Codec:
         items = self._content(t, v) or []
         return [self.encode(x) for x in items]
 
+    def releases(self):
+        """Mirrors nothing but this codec still holds: forget them here and tell the peer ([side, oid]).
+
+        A container only our tables reference can no longer change or be compared by the program, so keeping it in
+        step is wasted work (it would grow with every call). The peer forgets the pairing too, so a later send of
+        the same object starts a new mirror."""
+        out = []
+        for _ in range(3):
+            dropped = False
+            for side, table, ids in (('m', self.own, self.own_ids), ('y', self.foreign, self.foreign_ids)):
+                for oid, v in list(table.items()):
+                    if _refcount(v) <= 4:   # the table, the items list, the loop variable, getrefcount's argument
+                        del table[oid]
+                        ids.pop(_id(v), None)
+                        self.snap.pop((side, oid), None)
+                        if side == 'm':
+                            self.mirrored_items -= _len(v)
+                        out.append([side, oid])
+                        dropped = True
+                    v = None
+            if not dropped:
+                break
+        return out
+
+    def forget(self, released):
+        """The peer forgot these mirrors: forget our side of each pairing (the objects themselves live on)."""
+        for side, oid in released or ():
+            # 'm': the peer's own container, which we mirror; 'y': ours, which the peer mirrored.
+            table, ids, key = (self.foreign, self.foreign_ids, ('y', oid)) if side == 'm' else (self.own, self.own_ids, ('m', oid))
+            v = table.pop(oid, None)
+            if v is not None:
+                ids.pop(_id(v), None)
+                if side == 'y':
+                    self.mirrored_items -= _len(v)
+            self.snap.pop(key, None)
+
     def changes(self):
         """Content changes of every mirror (ours and the peer's) since the last message: [side, oid, content]."""
         out = []
@@ -353,7 +390,7 @@ class Codec:
                 except (TooDeep, TypeError, ValueError):
                     continue
                 if self.snap.get(key) != enc:
-                    if self.snap.get(key) is not None or side == 'y':
+                    if self.snap.get(key) is not None:
                         out.append([side, oid, enc])
                     self.snap[key] = enc
         return out
@@ -387,6 +424,7 @@ class Codec:
         result = [None]
         stack = [(data, result, 0, 0)]
         pending = []
+        created = []
         while stack:
             node, slot, idx, depth = stack.pop()
             if depth > MAX_DEPTH:
@@ -404,7 +442,7 @@ class Codec:
                     obj = _MUTABLE_OF_TAG[tag]()
                     self.foreign[oid] = obj
                     self.foreign_ids[_id(obj)] = oid
-                    self.snap[('y', oid)] = None
+                    created.append(oid)
                 slot[idx] = obj
                 items = [None] * (_len(node) - 2)
                 pending.append((node, items, obj))
@@ -440,7 +478,11 @@ class Codec:
                 continue
             slot, idx = where
             slot[idx] = self._container(node, items, named)
-        # Snapshots of new mirrors are taken at the next sync, after the value is complete.
+        # A new mirror's snapshot is its content as received: only later changes travel back.
+        for oid in created:
+            obj = self.foreign.get(oid)
+            if obj is not None:
+                self.snap[('y', oid)] = self._content_enc(obj)
         return result[0]
 
     def _leaf(self, node, named):
@@ -457,7 +499,7 @@ class Codec:
                 self.foreign[oid] = obj
                 self.foreign_ids[_id(obj)] = oid
             obj[:] = _b64d(node[2])
-            self.snap[('y', oid)] = None
+            self.snap[('y', oid)] = node[2]
             return obj
         if tag == 'c':
             return complex(node[1], node[2])
@@ -798,10 +840,14 @@ class Peer:
     take_output = None   # set by the candidate's side: output written since the last message
 
     def send_synced(self, msg):
-        # Every message carries the changes to mirrored containers made since the previous one.
-        w = self.codec.changes()
+        # Every message carries the changes to mirrored containers made since the previous one, and the mirrors
+        # this side no longer holds.
+        w = self.codec.changes()   # first: a container about to be released may just have changed
         if w:
             msg['w'] = w
+        x = self.codec.releases()
+        if x:
+            msg['x'] = x
         if self.take_output is not None:
             out = self.take_output()
             if out:
@@ -812,6 +858,8 @@ class Peer:
         m = self.recv()
         if m.get('w'):
             self.codec.apply_changes(m['w'], self.named)
+        if m.get('x'):
+            self.codec.forget(m['x'])
         if m.get('o'):
             self.on_output(m['o'])
         return m
