@@ -54,6 +54,7 @@ gc.collect()
 
 CFG = json.loads(sys.argv[1])
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True   # the extension's folder may be read-only, and stays as installed
 sys.path.insert(0, os.path.join(HERE, 'py'))
 import judge  # noqa: E402  the judge and candidate runtimes, warm in every forked job
 import candidate  # noqa: E402
