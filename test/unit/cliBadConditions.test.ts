@@ -410,7 +410,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     server.respond = (body) => {
       if (body.messages[0]!.content === GENERATE_SYSTEM) {
         k++;
-        return fenced(`def sat(x: int, k=${k}):${pad}    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13`);
+        return fenced(`def sat(x: int, k=${k}):${pad}    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13\n\ndef wrong():\n    return -1`);
       }
       const m = /k=(\d+)/.exec(body.messages[1]!.content);
       return fenced(`def sol(k=${m ? m[1] : 0}):\n    return k * 7919 + 13`);

@@ -141,7 +141,7 @@ describe('verify: verdict cheats never pass (real sandbox)', function () {
   it('JS: process.exit(0) before the tests run', async () => {
     const code = 'function f(x) { return 0; }\nprocess.exit(0);\n';
     assert.equal((await naive('javascript', code)).exitCode, 0);
-    assert.match(await notPassed('javascript', code, JS_TESTS), /stopped before/);
+    assert.match(await notPassed('javascript', code, JS_TESTS), /ended before|stopped before/);
   });
 
   it("JS: process.on('exit') printing PASSED and forcing exit code 0", async () => {
@@ -153,7 +153,7 @@ describe('verify: verdict cheats never pass (real sandbox)', function () {
     const valueOf = 'function f(x) { return { valueOf() { return x * x; } }; }\n';
     const t = "const assert = require('assert');\nassert.equal(f(2), 4);\n";
     assert.equal((await naive('javascript', `${valueOf}\n${t}`)).exitCode, 0);
-    assert.match(await notPassed('javascript', valueOf, t), /cannot compare the value: a function cannot be compared/);
+    assert.match(await notPassed('javascript', valueOf, t), /expected: 4\n  actual: .*valueOf/);
     const prim = 'function f(x) { return { [Symbol.toPrimitive]() { return x * x; } }; }\n';
     assert.equal((await naive('javascript', `${prim}\n${t}`)).exitCode, 0);
     await notPassed('javascript', prim, t);
@@ -163,7 +163,7 @@ describe('verify: verdict cheats never pass (real sandbox)', function () {
     const code = 'function f(x) { return new Proxy([x, x], {}); }\n';
     const t = "const assert = require('assert');\nassert.deepStrictEqual(f(1), [1, 1]);\n";
     assert.equal((await naive('javascript', `${code}\n${t}`)).exitCode, 0);
-    assert.match(await notPassed('javascript', code, t), /Proxy cannot be compared/);
+    assert.match(await notPassed('javascript', code, t), /deepStrictEqual\(f\(1\), \[1, 1\]\)/);
   });
 
   it('JS: monkeypatched assert module, JSON and Array methods do not reach the verdict', async () => {

@@ -150,6 +150,8 @@ export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict 
   } else if (rep.fatal) {
     status = 'failed';
     if (!failing.some((t) => t.fatal === true)) notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);
+    if (failures.length === 0) failures.push({ test: 'tests', error: str(rep.fatal.error) ?? 'the candidate process ended early' });
+    testsTotal = Math.max(1, testsTotal);
   } else if (!rep.ended) {
     status = 'error';
     notes.push('ERROR: the judge stopped before the tests finished; a run that does not finish cannot pass.');
