@@ -208,7 +208,21 @@ def test_mirrors_nobody_holds_are_released_so_syncing_does_not_grow_with_every_c
     released = a.releases()
     assert len(released) == 50 and len(a.own) == 1
     b.forget(released)
+    b.changes()   # forgets take effect before b next encodes or syncs
     assert len(b.foreign) == 1
     kept.append(3)
     b.apply_changes(a.changes())
     assert list(b.foreign.values())[0] == [1, 2, 3]
+
+
+def test_a_list_returned_as_given_survives_its_release_in_the_same_message():
+    a, b = pair()
+    given = []
+    arg = b.decode(a.encode(given))
+    a.changes()
+    reply = b.encode(arg)            # the callee returns the very list it was given
+    del arg
+    b.changes()
+    released = b.releases()          # ... and lets go of it in the same message
+    a.forget(released)
+    assert a.decode(reply) is given

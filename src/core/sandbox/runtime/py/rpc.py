@@ -161,6 +161,7 @@ class Codec:
         self.snap = {}        # ('m'|'y', oid) -> content encoding at the last sync
         self.next_oid = 1
         self.mirrored_items = 0
+        self.pending_forget = []
 
     def handle(self, v):
         k = _id(v)
@@ -181,6 +182,8 @@ class Codec:
     # -- encode -------------------------------------------------------------------------------------------
     def encode(self, value, plain_only=False):
         """Tagged JSON-able structure for value. With plain_only, a value needing a handle raises TypeError."""
+        if self.pending_forget:
+            self._apply_forgets()
         root = [None]
         stack = [(value, None, 0)]
         while stack:
@@ -368,8 +371,15 @@ class Codec:
         return out
 
     def forget(self, released):
-        """The peer forgot these mirrors: forget our side of each pairing (the objects themselves live on)."""
-        for side, oid in released or ():
+        """The peer forgot these mirrors: forget our side of each pairing (the objects themselves live on).
+
+        Applied before this side next encodes anything, not on arrival: the message that announced them may still
+        refer to them (a function that returns the very list it was given)."""
+        self.pending_forget.extend(released or ())
+
+    def _apply_forgets(self):
+        released, self.pending_forget = self.pending_forget, []
+        for side, oid in released:
             # 'm': the peer's own container, which we mirror; 'y': ours, which the peer mirrored.
             table, ids, key = (self.foreign, self.foreign_ids, ('y', oid)) if side == 'm' else (self.own, self.own_ids, ('m', oid))
             v = table.pop(oid, None)
@@ -381,6 +391,8 @@ class Codec:
 
     def changes(self):
         """Content changes of every mirror (ours and the peer's) since the last message: [side, oid, content]."""
+        if self.pending_forget:
+            self._apply_forgets()
         out = []
         for side, table in (('m', self.own), ('y', self.foreign)):
             for oid, v in list(table.items()):
