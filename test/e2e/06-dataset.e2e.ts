@@ -2,7 +2,7 @@
 // as a training file.
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { session } from './harness/hooks';
 import { alwaysRightResponder, SAMPLE_PY } from './harness/replies';
 import { datasetRecords, waitFor } from './harness/files';
@@ -70,6 +70,7 @@ describe('dataset', () => {
     assert.ok(lines.length >= 1, 'the export is empty');
     const parsed = lines.map((l) => JSON.parse(l) as unknown);
     assert.ok(parsed.some((p) => JSON.stringify(p).includes('running_max')), 'the verified running_max pair is not in the export');
-    assert.ok(existsSync(join(dirname(out), 'README.md')), 'no README.md beside the exported data');
+    // An export to a named .jsonl file gets its own README beside it (my-training-data.README.md).
+    assert.ok(existsSync(out.replace(/\.jsonl$/, '.README.md')), 'no README beside the exported data');
   });
 });
