@@ -46,7 +46,7 @@ export async function runPair(jobs: PairJob[]): Promise<PairResult[]> {
   sandbox ??= createProcessSandbox({ workers: 2 });
   const sb = sandbox;
   return mapLimit(jobs, 2, async (job) => {
-    const wallMs = job.timeout ?? 20_000;
+    const wallMs = (job.timeout ?? 20) * 1000;   // PairJob.timeout is in seconds
     const r = await sb.runPair({ language: 'javascript', candidate: job.candidate, spec: job.spec, limits: { wallMs, cpuMs: wallMs } });
     const report = r.report.split('\n').filter((l) => l.trim()).flatMap((l) => {
       try {
