@@ -38,7 +38,7 @@ export function ensureCli(): void {
 }
 
 export interface VerifyOut { id: string | null; status: string; passed: boolean; durationMs: number; feedback: string; line?: number }
-export interface VerifyRun { code: number | null; signal: NodeJS.Signals | null; results: VerifyOut[]; stderr: string; stdout: string; ms: number }
+export interface VerifyRun { code: number | null; signal: NodeJS.Signals | null; results: VerifyOut[]; stderr: string; stdout: string; ms: number; pid: number | undefined }
 
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `crucible-${tag}-`));
@@ -64,7 +64,7 @@ export function runVerify(jobs: object[], extra: string[] = [], tag = 'verify'):
         if (!line.trim()) continue;
         try { results.push(JSON.parse(line) as VerifyOut); } catch { results.push({ id: null, status: 'unparsable-output', passed: false, durationMs: 0, feedback: line.slice(0, 500) }); }
       }
-      resolve({ code, signal, results, stderr, stdout, ms: Date.now() - started });
+      resolve({ code, signal, results, stderr, stdout, ms: Date.now() - started, pid: child.pid });
     });
   });
 }

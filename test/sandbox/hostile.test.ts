@@ -256,6 +256,23 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
     });
   }
 
+  it('every candidate is born inside its worker\'s memory cgroup, and a run leaves no cgroup behind', async function () {
+    // Workers start together and each sweeps stale cgroups: a sibling's fresh, still empty cgroup must survive
+    // that sweep, or its jobs would run with no memory limit for the whole tree.
+    if (ONLY.length && !ONLY.includes('cgroups')) this.skip();
+    const roots = cgroupRoots();
+    if (process.getuid?.() !== 0 || roots.length === 0) this.skip();
+    const code = 'def where():\n    return [l.split(":", 2)[2] for l in open("/proc/self/cgroup").read().splitlines() if l.split(":")[1] in ("memory", "")][0]\n';
+    const jobs = Array.from({ length: 8 }, (_, i) => ({ id: `cgroup/${i}`, language: 'python', code, test: 'assert "-cand-" in where().rsplit("/", 1)[-1], where()' }));
+    for (let round = 0; round < 3; round++) {
+      const run = await runVerify(jobs, ['--concurrency', '4'], 'cgroups');
+      const got = byId(run, jobs.map((j) => j.id));
+      for (const j of jobs) assert.equal(got.get(j.id)!.status, 'passed', `${j.id}: ${got.get(j.id)!.feedback}`);
+      const left = roots.flatMap((r) => leftCgroups(r, `crucible-${run.pid}-`));
+      assert.deepEqual(left, [], `cgroups of run ${run.pid} outlived it`);
+    }
+  });
+
   it('HumanEval prompt helpers and test imports cannot be redefined or patched by the completion', async function () {
     if (ONLY.length && !ONLY.includes('humaneval')) this.skip();
     const tasks = loadHumanEval();
@@ -297,3 +314,24 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
     assert.equal(problems.length, 0, `mixed batch: ${problems.length} problem(s), listed above`);
   });
 });
+
+/** The cgroup directories this process lives in (v1 memory, or the v2 unified one), where per-job cgroups are made. */
+function cgroupRoots(): string[] {
+  if (!existsSync('/proc/self/cgroup')) return [];
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const [, ctl, path] = line.split(':');
+    if (path === undefined) continue;
+    if (ctl === 'memory' && existsSync('/sys/fs/cgroup/memory')) out.push(join('/sys/fs/cgroup/memory', path));
+    if (ctl === '' && existsSync('/sys/fs/cgroup/cgroup.controllers')) out.push(join('/sys/fs/cgroup', path));
+  }
+  return out.filter((d) => existsSync(d));
+}
+
+function leftCgroups(dir: string, prefix: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => n.startsWith(prefix)).map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}

@@ -1084,35 +1084,72 @@ class JobCgroup:
                 if c:
                     own[c] = parts[2]
         name = 'crucible-%s-%d-%s-%s' % (CFG.get('parentPid', 0), CFG.get('index', 0), tag, secrets.token_hex(3))
+        # Another worker's zygote may be sweeping stale cgroups right now, and an empty cgroup is what it sweeps:
+        # each directory is made and entered at once, and made again if it vanished in between.
         v1 = {}
         for c in ('memory', 'pids', 'cpu', 'cpuacct'):
             base = os.path.join(CGROUP_ROOT, c)
             if c in own and os.path.isdir(base):
-                d = os.path.join(base + own[c], name)
                 JobCgroup.remove_stale(base + own[c])
-                try:
-                    os.makedirs(d, exist_ok=True)
+                d = JobCgroup.make_and_enter(os.path.join(base + own[c], name))
+                if d is not None:
                     v1[c] = d
-                except OSError:
-                    pass
         if 'memory' in v1 and 'cpuacct' in v1:
             return JobCgroup(v1, 1), None
-        for d in v1.values():
-            try:
-                os.rmdir(d)
-            except OSError:
-                pass
+        if v1:
+            JobCgroup.leave(v1.values())
+            for d in v1.values():
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
         if unified is not None and os.path.exists(os.path.join(CGROUP_ROOT, 'cgroup.controllers')):
             parent = CGROUP_ROOT + unified
-            d = os.path.join(parent, name)
             try:
                 with open(os.path.join(parent, 'cgroup.subtree_control'), 'w') as f:
                     f.write('+memory +pids +cpu')
-                os.makedirs(d, exist_ok=True)
-                return JobCgroup({'v2': d}, 2), None
             except OSError as e:
                 return None, 'cgroup v2 is not delegated to this process (%s)' % e.strerror
+            JobCgroup.remove_stale(parent)
+            d = JobCgroup.make_and_enter(os.path.join(parent, name))
+            if d is None:
+                return None, 'cannot make and enter a cgroup under ' + parent
+            return JobCgroup({'v2': d}, 2), None
         return None, 'no writable memory/cpuacct cgroup hierarchy'
+
+    @staticmethod
+    def make_and_enter(d):
+        """Makes cgroup directory `d` and moves this process into it; the directory is ours only once we are
+        in it (an empty cgroup may be removed by a concurrent sweep). None when that does not hold after retries."""
+        for _ in range(5):
+            try:
+                os.makedirs(d, exist_ok=True)
+                with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
+                    f.write(str(os.getpid()))
+            except OSError:
+                continue
+            if JobCgroup.holds_self(d):
+                return d
+        return None
+
+    @staticmethod
+    def holds_self(d):
+        try:
+            with open(os.path.join(d, 'cgroup.procs')) as f:
+                return str(os.getpid()) in f.read().split()
+        except OSError:
+            return False
+
+    @staticmethod
+    def leave(dirs):
+        """Moves this process back to the cgroups it started in (before its own are removed)."""
+        for d in dirs:
+            parent = os.path.dirname(d)
+            try:
+                with open(os.path.join(parent, 'cgroup.procs'), 'w') as f:
+                    f.write(str(os.getpid()))
+            except OSError:
+                pass
 
     def write(self, controller, name, value):
         d = self.dirs.get('v2') or self.dirs.get(controller)
@@ -1159,15 +1196,6 @@ class JobCgroup:
         self.oom_base = self.oom_kills()
         self.cpu_base = self.cpu_ns()
 
-    def enter(self):
-        """Moves the calling process (a zygote, once) into this cgroup; the jobs it forks are born there."""
-        for d in self.dirs.values():
-            try:
-                with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
-                    f.write(str(os.getpid()))
-            except OSError:
-                pass
-
     def cpu_ns(self):
         if self.version == 1:
             try:
@@ -1212,19 +1240,27 @@ class JobCgroup:
             return ''
 
     @staticmethod
-    def remove_stale(parent):
-        # Cgroups of workers that were killed: empty ones go (rmdir fails on a cgroup still in use).
+    def remove_stale(parent, min_age_s=60.0):
+        # Cgroups of workers that were killed: empty ones go (rmdir fails on a cgroup still in use), and only
+        # old ones, so that a sibling's cgroup made a moment ago is not taken before its zygote enters it.
+        now = time.time()
         try:
             for n in os.listdir(parent):
                 if n.startswith('crucible-'):
+                    d = os.path.join(parent, n)
                     try:
-                        os.rmdir(os.path.join(parent, n))
+                        if now - os.stat(d).st_ctime < min_age_s:
+                            continue
+                        os.rmdir(d)
                     except OSError:
                         pass
         except OSError:
             pass
 
     def remove(self):
+        """At the zygote's end: out of its cgroups (a cgroup holding a process cannot be removed), then removes them;
+        one still holding a job's straggler stays for a later worker's sweep."""
+        JobCgroup.leave(self.dirs.values())
         for d in self.dirs.values():
             try:
                 os.rmdir(d)
@@ -1490,7 +1526,8 @@ def process_status(st):
 
 def cz_loop():
     """Forks candidate processes on the worker's request; holds nothing but candidate code."""
-    fd_send(CZ_SOCK, {'type': 'hello', 'caps': CAPS, 'notes': NOTES, 'base': BASE})
+    fd_send(CZ_SOCK, {'type': 'hello', 'caps': CAPS, 'notes': NOTES, 'base': BASE,
+                      'cgroupDirs': list(CGROUP[0].dirs.values()) if CGROUP[0] is not None else []})
     counter = 0
     while True:
         msg, fds = fd_recv(CZ_SOCK)
@@ -1867,7 +1904,6 @@ def main():
     CGROUP[0], why = JobCgroup.create('cand' if ROLE == 'cz' else 'judge')
     CAPS['cgroup'] = None if CGROUP[0] is None else 'v%d' % CGROUP[0].version
     if CGROUP[0] is not None:
-        CGROUP[0].enter()
         CGROUP[0].base_bytes = vm_rss_bytes()
     if CAPS['pid'] and IS_LINUX:
         FILTERS[None] = build_filter(None)   # every job of this zygote installs the same filter
@@ -1906,6 +1942,30 @@ def main():
         pass
     if CGROUP[0] is not None:
         CGROUP[0].remove()
+    remove_cz_cgroups(cz_hello.get('cgroupDirs') or [])
     os._exit(0)
+
+def remove_cz_cgroups(dirs):
+    """The candidate zygote's cgroups, once it has ended (it ends when its socket closes; it cannot remove them
+    itself, as they hold it, and it is not our child to wait for). What still holds a process after half a
+    second is left to a later worker's sweep."""
+    try:
+        CZ_SOCK.close()
+    except OSError:
+        pass
+    dirs = [d for d in dirs if isinstance(d, str) and os.path.basename(d).startswith('crucible-')]
+    end = time.monotonic() + 0.5
+    while dirs:
+        for d in list(dirs):
+            try:
+                os.rmdir(d)
+                dirs.remove(d)
+            except FileNotFoundError:
+                dirs.remove(d)
+            except OSError:
+                pass
+        if not dirs or time.monotonic() > end:
+            break
+        time.sleep(0.01)
 
 main()
