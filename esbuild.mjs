@@ -72,6 +72,9 @@ cpSync(join(root, 'src/core/sandbox/runtime'), join(root, 'dist/runtime'), {
   filter: (src) => !/(__pycache__|\.pyc$|\.test\.|tests?$)/.test(src.slice(join(root, 'src/core/sandbox/runtime').length)),
 });
 
+// The dataset export's README template, read at run time beside the bundle (src/core/dataset/readme.ts).
+cpSync(join(root, 'src/core/dataset/readme.template.md'), join(root, 'dist/readme.template.md'));
+
 // Grammars: only the ones Crucible parses, from VS Code's own builds, plus the runtime that matches web-tree-sitter.
 const wasmOut = join(root, 'dist/wasm');
 mkdirSync(wasmOut, { recursive: true });
