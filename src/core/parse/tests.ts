@@ -336,92 +336,129 @@ function isTestCaseClass(def: Node): boolean {
   return /\bTestCase\b/.test(supers);
 }
 
-/** Module-level asserts, asserts in `if __name__ == "__main__":`, and `test_*` functions of one Python file. */
+/** What one top-level statement of a test file contributes: runnable checks and how many tests they hold. */
+interface PyFound {
+  checks: string[];
+  count: number;
+  /** Needs the unittest runner helper. */
+  unittest?: boolean;
+  /** The test's name, when it is a definition (its helpers are looked up). */
+  defines?: string;
+}
+
+/** A plain `assert` at module level, or the asserts inside `if __name__ == "__main__":`. */
+function pyAssertTests(node: Node, fn: FunctionInfo, memo: Memo): PyFound | undefined {
+  if (node.type === 'assert_statement') return references(node, fn, memo) ? { checks: [node.text], count: 1 } : undefined;
+  if (!isMainGuard(node)) return undefined;
+  const body = node.childForFieldName('consequence');
+  const checks = (body?.namedChildren ?? []).filter((s): s is Node => s?.type === 'assert_statement' && references(s, fn, memo)).map((s) => s.text);
+  return { checks, count: checks.length };
+}
+
+/** A pytest-style `test_*` function that takes no fixtures: its definition, then a call. */
+function pyTestFunction(node: Node, fn: FunctionInfo, memo: Memo): PyFound | undefined {
+  const name = pyDefName(node);
+  const def = pyDef(node);
+  if (!name || !def || def.type !== 'function_definition') return undefined;
+  if (!/^test/.test(name) || name === fn.name || !callablePyTest(node) || !references(node, fn, memo)) return undefined;
+  return { checks: [`${node.text}\n\n${name}()`], count: 1, defines: name };
+}
+
+/** The `test*` methods of a test class that mention the function. */
+function pyTestMethods(def: Node, fn: FunctionInfo, memo: Memo): Node[] {
+  return (def.childForFieldName('body')?.namedChildren ?? []).filter((m): m is Node => {
+    const d = m ? pyDef(m) : undefined;
+    const n = m ? pyDefName(m) : undefined;
+    return !!d && d.type === 'function_definition' && !!n && /^test/.test(n) && references(m!, fn, memo);
+  });
+}
+
+/**
+ * A test class: a `unittest.TestCase` (run by the unittest helper, only the methods that mention the
+ * function) or a pytest-style `Test*` class (each method on a fresh instance, after `setup_method`).
+ */
+function pyTestClass(node: Node, fn: FunctionInfo, memo: Memo): PyFound | undefined {
+  const name = pyDefName(node);
+  const def = pyDef(node);
+  if (!name || !def || def.type !== 'class_definition' || !(/^Test/.test(name) || isTestCaseClass(def))) return undefined;
+  const methods = pyTestMethods(def, fn, memo);
+  if (!methods.length) return undefined;
+  const names = methods.map((m) => pyDefName(m)!);
+  if (isTestCaseClass(def)) {
+    const check = `${node.text}\n\n_crucible_unittest(${name}, ${literal(names.join(' '))}.split())`;
+    return { checks: [check], count: names.length, unittest: true, defines: name };
+  }
+  const hasSetup = (def.childForFieldName('body')?.namedChildren ?? []).some((m) => m && pyDefName(m) === 'setup_method');
+  const calls = names.map((n) => `_crucible_case = ${name}()${hasSetup ? '\n_crucible_case.setup_method(None)' : ''}\n_crucible_case.${n}()`);
+  return { checks: [`${node.text}\n\n${calls.join('\n')}`], count: names.length, defines: name };
+}
+
+const PY_IMPORT_TYPES = new Set(['import_statement', 'import_from_statement', 'future_import_statement']);
+
+/** Module-level asserts, asserts in `if __name__ == "__main__":`, `test_*` functions and test classes of one Python file. */
 function collectPython(root: Node, fn: FunctionInfo, source: string, c: Collected, sameFile: boolean, memo: Memo): void {
   const before = c.count;
-  const selectedNames = new Set<string>();
-  const selectedNodes: Node[] = [];
+  const selected: { names: Set<string>; nodes: Node[] } = { names: new Set(), nodes: [] };
   const localImports: string[] = [];
   for (const { node, type, text } of topLevel(root, memo)) {
     // Everything but imports must mention the function by name; skip the rest without walking it.
     if (!IMPORT_TYPES.has(type) && !text.includes(fn.name)) continue;
     if (node.hasError) continue; // a broken region holds no usable test
-    if (node.type === 'import_statement' || node.type === 'import_from_statement' || node.type === 'future_import_statement') {
+    if (PY_IMPORT_TYPES.has(node.type)) {
       if (!sameFile) localImports.push(node.text);
       continue;
     }
-    if (node.type === 'assert_statement' && references(node, fn, memo)) {
-      c.checks.push(node.text);
-      c.count++;
-      continue;
-    }
-    if (isMainGuard(node)) {
-      const body = node.childForFieldName('consequence');
-      for (const stmt of body?.namedChildren ?? []) {
-        if (stmt?.type === 'assert_statement' && references(stmt, fn, memo)) {
-          c.checks.push(stmt.text);
-          c.count++;
-        }
-      }
-      continue;
-    }
-    const name = pyDefName(node);
-    const def = pyDef(node);
-    if (!name || !def) continue;
-    if (def.type === 'function_definition' && /^test/.test(name) && name !== fn.name && callablePyTest(node) && references(node, fn, memo)) {
-      c.checks.push(`${node.text}\n\n${name}()`);
-      selectedNames.add(name);
-      selectedNodes.push(node);
-      c.count++;
-    } else if (def.type === 'class_definition' && (/^Test/.test(name) || isTestCaseClass(def))) {
-      const body = def.childForFieldName('body');
-      const methods = (body?.namedChildren ?? []).filter((m): m is Node => {
-        const d = m ? pyDef(m) : undefined;
-        const n = m ? pyDefName(m) : undefined;
-        return !!d && d.type === 'function_definition' && !!n && /^test/.test(n) && references(m!, fn, memo);
-      });
-      if (!methods.length) continue;
-      const names = methods.map((m) => pyDefName(m)!);
-      if (isTestCaseClass(def)) {
-        c.needs.add('unittest');
-        c.checks.push(`${node.text}\n\n_crucible_unittest(${name}, ${literal(names.join(' '))}.split())`);
-      } else {
-        const hasSetup = (body?.namedChildren ?? []).some((m) => m && pyDefName(m) === 'setup_method');
-        const calls = names.map((n) => `_crucible_case = ${name}()${hasSetup ? '\n_crucible_case.setup_method(None)' : ''}\n_crucible_case.${n}()`);
-        c.checks.push(`${node.text}\n\n${calls.join('\n')}`);
-      }
-      selectedNames.add(name);
-      selectedNodes.push(node);
-      c.count += names.length;
+    const found = pyAssertTests(node, fn, memo) ?? pyTestFunction(node, fn, memo) ?? pyTestClass(node, fn, memo);
+    if (!found) continue;
+    c.checks.push(...found.checks);
+    c.count += found.count;
+    if (found.unittest) c.needs.add('unittest');
+    if (found.defines) {
+      selected.names.add(found.defines);
+      selected.nodes.push(node);
     }
   }
   if (c.count === before) return;
   addSource(c, source);
   if (sameFile) return;
-  // Helpers the selected tests use from their own file (transitively): constants, functions, classes.
-  const helperName = (node: Node): string | undefined => {
-    if (node.type === 'function_definition' || node.type === 'class_definition' || node.type === 'decorated_definition') return pyDefName(node);
-    if (node.type === 'expression_statement' && node.namedChild(0)?.type === 'assignment') return node.namedChild(0)!.childForFieldName('left')?.text;
-    return undefined;
-  };
+  c.helpers.push(...pyHelpers(root, fn, selected, memo));
+  addPyImports(c, fn, localImports);
+}
+
+/** The name a top-level helper defines (function, class, or assigned constant). */
+function pyHelperName(node: Node): string | undefined {
+  if (node.type === 'function_definition' || node.type === 'class_definition' || node.type === 'decorated_definition') return pyDefName(node);
+  if (node.type === 'expression_statement' && node.namedChild(0)?.type === 'assignment') return node.namedChild(0)!.childForFieldName('left')?.text;
+  return undefined;
+}
+
+/** Helpers the selected tests use from their own file (transitively): constants, functions, classes, in file order. */
+function pyHelpers(root: Node, fn: FunctionInfo, selected: { names: Set<string>; nodes: Node[] }, memo: Memo): string[] {
   const candidates = root.namedChildren.filter((n): n is Node => {
-    const name = n ? helperName(n) : undefined;
-    return !!name && !selectedNames.has(name) && name !== fn.name && !/^test/i.test(name);
+    const name = n ? pyHelperName(n) : undefined;
+    return !!name && !selected.names.has(name) && name !== fn.name && !/^test/i.test(name);
   });
   const used = new Set<string>();
-  for (const n of selectedNodes) for (const id of identifiers(n, memo)) used.add(id);
+  for (const n of selected.nodes) for (const id of identifiers(n, memo)) used.add(id);
   const chosen = new Set<Node>();
   for (let grew = true; grew; ) {
     grew = false;
     for (const n of candidates) {
-      if (chosen.has(n) || !used.has(helperName(n)!)) continue;
+      if (chosen.has(n) || !used.has(pyHelperName(n)!)) continue;
       chosen.add(n);
       for (const id of identifiers(n, memo)) used.add(id);
       grew = true;
     }
   }
-  for (const n of candidates) if (chosen.has(n)) c.helpers.push(n.text);
-  // Imports of the test file, minus those that would bring in the user's own function or module.
+  return candidates.filter((n) => chosen.has(n)).map((n) => n.text);
+}
+
+/**
+ * The test file's imports, minus those that would bring in the user's own function or module: `from m import f`
+ * is dropped, and `import m` + `m.f(…)` is rewritten to `f(…)` (the candidate defines `f` itself). `import pytest`
+ * becomes the pytest shim.
+ */
+function addPyImports(c: Collected, fn: FunctionInfo, localImports: string[]): void {
   const text = c.checks.join('\n') + c.helpers.join('\n');
   for (const imp of localImports) {
     const fromMatch = /^from\s+([\w.]+)\s+import\s+([\s\S]+)$/.exec(imp);
@@ -431,7 +468,6 @@ function collectPython(root: Node, fn: FunctionInfo, source: string, c: Collecte
     } else {
       const mod = /^import\s+([\w.]+)/.exec(imp)?.[1];
       if (mod && new RegExp(`\\b${mod.replace(/\./g, '\\.')}\\.${fn.className ?? fn.name}\\b`).test(text)) {
-        // `import shapes` + `shapes.add(…)`: the candidate defines `add` itself.
         const rewrite = (s: string): string => s.split(`${mod}.`).join('');
         c.checks = c.checks.map(rewrite);
         c.helpers = c.helpers.map(rewrite);
@@ -549,6 +585,28 @@ function renderJs(c: Collected, assertBound: boolean): string {
 
 // ───────────────────────────── entry point
 
+/** The `>>>` examples of a Python docstring, as checks. */
+async function collectDoctest(fn: FunctionInfo, c: Collected, parser: CodeParser): Promise<void> {
+  if (!fn.docstring || !/^\s*>>>/m.test(fn.docstring)) return;
+  const { checks, usesHelper } = await doctestChecks(fn.docstring, parser);
+  if (!checks.length) return;
+  c.checks.push(...checks);
+  c.count += checks.length;
+  if (usesHelper) c.needs.add('doctest');
+  addSource(c, `docstring of ${fn.qualifiedName}`);
+}
+
+/** The `@example` lines of a JSDoc comment, as assert checks. */
+function collectJsDocExamples(fn: FunctionInfo, c: Collected): void {
+  if (!fn.docstring) return;
+  const checks = jsDocExampleChecks(fn.docstring, fn.name);
+  if (!checks.length) return;
+  c.checks.push(...checks);
+  c.count += checks.length;
+  c.needs.add('assert');
+  addSource(c, `JSDoc of ${fn.qualifiedName}`);
+}
+
 export interface FindManyInput extends Omit<FindTestsInput, 'fn'> {
   fns: readonly FunctionInfo[];
 }
@@ -569,23 +627,7 @@ export async function findUserTestsMany(input: FindManyInput): Promise<Map<strin
   for (const fn of input.fns) {
     const c = newCollected();
     collected.set(fn, c);
-    if (!fn.docstring) continue;
-    if (language === 'python') {
-      if (!/^\s*>>>/m.test(fn.docstring)) continue;
-      const { checks, usesHelper } = await doctestChecks(fn.docstring, parser);
-      if (!checks.length) continue;
-      c.checks.push(...checks);
-      c.count += checks.length;
-      if (usesHelper) c.needs.add('doctest');
-      addSource(c, `docstring of ${fn.qualifiedName}`);
-    } else {
-      const checks = jsDocExampleChecks(fn.docstring, fn.name);
-      if (!checks.length) continue;
-      c.checks.push(...checks);
-      c.count += checks.length;
-      c.needs.add('assert');
-      addSource(c, `JSDoc of ${fn.qualifiedName}`);
-    }
+    await (language === 'python' ? collectDoctest(fn, c, parser) : collectJsDocExamples(fn, c));
   }
   const collect = language === 'python' ? collectPython : collectJs;
   if (!isTooLarge(input.code)) {
