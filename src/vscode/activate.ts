@@ -8,6 +8,7 @@ import { Proposals, PROPOSED_SCHEME } from './proposals';
 import { Jobs } from './jobs';
 import { registerSolveCommands } from './solveCommand';
 import { registerInlineFeatures } from './inline';
+import { DocumentIndex } from './documentIndex';
 import { registerModelCommands } from './models';
 import { registerDatasetFeatures } from './dataset';
 import { registerSelfPlay } from './selfPlay';
@@ -26,8 +27,11 @@ export function activateCrucible(context: vscode.ExtensionContext): void {
   const proposals = new Proposals();
   const jobs = new Jobs();
   const status = new StatusBar(jobs, proposals);
+  // One view of the workspace's functions and tests for "Solve and Verify" and the editor features.
+  const index = new DocumentIndex();
   context.subscriptions.push(
     services,
+    index,
     trace,
     proposals,
     jobs,
@@ -46,8 +50,8 @@ export function activateCrucible(context: vscode.ExtensionContext): void {
     if (outcome.stopReason === 'error') status.refresh();
     datasetNotice(context, outcome);
   };
-  registerSolveCommands(context, { services, trace, proposals, jobs, onOutcome });
-  const inline = registerInlineFeatures(context, services, jobs, trace, onOutcome);
+  registerSolveCommands(context, { services, index, trace, proposals, jobs, onOutcome });
+  const inline = registerInlineFeatures(context, services, jobs, trace, onOutcome, index);
   // After a result is applied, the function's lens and test item show its verdict again (a quick re-run of
   // its tests, no model), instead of falling back to "Verify".
   context.subscriptions.push(proposals.onDidApply((p) => inline?.verifyAfterEdit(p.target, p.range.start)));

@@ -12,19 +12,15 @@ import { PROPOSED_SCHEME, type Proposals } from './proposals';
 import { errorText, forEditor } from './messages';
 import type { Jobs } from './jobs';
 import type { Services } from './services';
+import type { DocumentIndex } from './documentIndex';
 import { log } from './log';
 
 const SUPPORTED: ReadonlySet<string> = new Set(['python', 'javascript', 'typescript']);
-const TEST_GLOBS: { [L in Language]: string } = {
-  python: '**/{test_*.py,*_test.py,tests/**/*.py}',
-  javascript: '**/*.{test,spec}.{js,mjs,cjs}',
-  typescript: '**/*.{test,spec}.ts',
-};
-const MAX_TEST_FILES = 40;
-const MAX_TEST_FILE_BYTES = 200_000;
 
 export interface SolveUi {
   services: Services;
+  /** The functions and test files the editor features see too (and the parser they share). */
+  index: DocumentIndex;
   trace: TraceView;
   proposals: Proposals;
   jobs: Jobs;
@@ -122,13 +118,13 @@ function attemptOf(node: TraceNode | undefined): { run: Run; attempt: Attempt; i
 }
 
 /** The attempt's code as it would replace the run's target (only the target function, keeping indentation). */
-async function attemptReplacement(run: Run, attempt: Attempt): Promise<{ doc: vscode.TextDocument; replacement: string; range: vscode.Range } | undefined> {
+async function attemptReplacement(ui: SolveUi, run: Run, attempt: Attempt): Promise<{ doc: vscode.TextDocument; replacement: string; range: vscode.Range } | undefined> {
   const target = run.target;
   if (!target) return undefined;
   const doc = await vscode.workspace.openTextDocument(target.uri);
   const indent = /^[ \t]*/.exec(doc.lineAt(Math.min(target.range.start.line, doc.lineCount - 1)).text)?.[0] ?? '';
   const replacement = target.fn
-    ? await replacementFor(target.fn, attempt.candidate.code, run.task.language, undefined, indent)
+    ? await replacementFor(target.fn, attempt.candidate.code, run.task.language, ui.index.parser, indent)
     : attempt.candidate.code.trim();
   return { doc, replacement, range: target.range };
 }
@@ -138,7 +134,7 @@ async function attemptContent(ui: SolveUi, uri: vscode.Uri): Promise<string> {
   const run = ui.trace.get(runId ?? -1);
   const attempt = run?.attempts[index ?? -1];
   if (!run || !attempt) return '';
-  const found = await attemptReplacement(run, attempt);
+  const found = await attemptReplacement(ui, run, attempt);
   if (!found) return attempt.candidate.code;
   const text = found.doc.getText();
   const at = text.indexOf(run.target!.originalText);
@@ -158,7 +154,7 @@ async function applyAttempt(ui: SolveUi, node: TraceNode | undefined): Promise<v
     await vscode.window.showTextDocument(doc);
     return;
   }
-  const r = await attemptReplacement(run, attempt);
+  const r = await attemptReplacement(ui, run, attempt);
   if (!r) return;
   const proposal = await ui.proposals.show({
     target: run.target.uri,
@@ -221,23 +217,6 @@ function positionIn(text: string, offset: number): vscode.Position {
   return new vscode.Position(line, offset - lineStart);
 }
 
-/** Tests in the workspace that may exercise the function (pytest / unittest / node:assert files). */
-async function workspaceTestFiles(language: Language, exclude: vscode.Uri): Promise<{ path: string; text: string }[]> {
-  if (!vscode.workspace.workspaceFolders?.length) return [];
-  const uris = await vscode.workspace.findFiles(TEST_GLOBS[language], '**/{node_modules,.git,.venv,venv,dist}/**', MAX_TEST_FILES);
-  const files: { path: string; text: string }[] = [];
-  for (const uri of uris) {
-    if (uri.toString() === exclude.toString()) continue;
-    try {
-      const bytes = await vscode.workspace.fs.readFile(uri);
-      if (bytes.byteLength <= MAX_TEST_FILE_BYTES) files.push({ path: vscode.workspace.asRelativePath(uri), text: new TextDecoder().decode(bytes) });
-    } catch {
-      // Unreadable files are simply not test sources.
-    }
-  }
-  return files;
-}
-
 async function solveAtCursor(ui: SolveUi, typed: TypedResultLens): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.document.uri.scheme === PROPOSED_SCHEME) {
@@ -257,7 +236,7 @@ async function solveAtCursor(ui: SolveUi, typed: TypedResultLens): Promise<void>
   const code = doc.getText();
   const selection = editor.selection;
   const offset = doc.offsetAt(selection.active);
-  const otherFiles = await workspaceTestFiles(language, doc.uri);
+  const otherFiles = await ui.index.testFiles(language, doc.uri);
   const details = await buildTaskDetails({
     code,
     language,
@@ -265,6 +244,7 @@ async function solveAtCursor(ui: SolveUi, typed: TypedResultLens): Promise<void>
     selection: selection.isEmpty ? undefined : { start: doc.offsetAt(selection.start), end: doc.offsetAt(selection.end) },
     otherFiles,
     path: vscode.workspace.asRelativePath(doc.uri),
+    parser: ui.index.parser,
   });
   if ('error' in details) {
     void vscode.window.showWarningMessage(forEditor(details.error));
