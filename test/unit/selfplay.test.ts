@@ -348,6 +348,8 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
         if (body.messages[0]!.content.startsWith('You write')) {
           generations++;
           if (generations === 1) return puzzleAnswer(VALID_EASY, VALID_EASY_SOL, '"ab" * 4');
+          // A ticket started while the first is stored gets no puzzle (the budget does not count tickets being stored).
+          if (generations > 2) return 'No puzzle this time.';
           await archiveStarted;
           return puzzleAnswer(NEAR_DUPLICATE, 'def sol(count=5):\n    return "ab" * count', '"ab"');
         }
@@ -371,7 +373,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     );
     assert.equal(report.accepted, 1, report.error);
     assert.equal(report.rejected.duplicate, 1);
-    const dup = events.find((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected');
+    const dup = events.find((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected' && e.reason === 'duplicate');
     assert.equal(dup?.detail, 'same normalised AST as a puzzle being checked');
   });
 

@@ -213,6 +213,9 @@ class SelfPlayRun {
       await this.settle(t, outcome);
     } catch (err) {
       this.fail(asError(err));
+    } finally {
+      // An accepted puzzle's hash stays taken while it is stored (see TicketRun.pending).
+      if (outcome.kind === 'accepted') this.tickets.pending.delete(outcome.hash);
     }
   }
 

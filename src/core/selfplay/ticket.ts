@@ -75,7 +75,11 @@ export interface TicketRun {
   /** Normalised-AST hashes of the seeds and of the accepted puzzles, with the name of the puzzle each belongs to. */
   readonly seedHashes: ReadonlyMap<string, string>;
   readonly acceptedHashes: ReadonlyMap<string, string>;
-  /** Hashes of the puzzles being solved or audited now; a ticket adds its own while it is past the screen. */
+  /**
+   * Hashes of the puzzles past the screen and not yet settled. A ticket adds its own and removes it, except
+   * for an accepted puzzle, whose hash stays taken until the run has stored and counted it (then it is in
+   * acceptedHashes) or dropped it.
+   */
   readonly pending: Set<string>;
   acceptedPuzzles(): Puzzle[];
   /** One model request; usage is added to `usage` and the run's. Throws Cancelled once the run stops. */
@@ -140,6 +144,7 @@ class PuzzleTicket {
     if ('kind' in written) return written;
     const { inspected, hash } = written;
     this.r.pending.add(hash);
+    let accepted = false;
     try {
       const name = `SelfPlay_${this.r.runId}_${this.t.ticket}:0`;
       const topic = parseArm(this.t.arm).topic;
@@ -154,11 +159,14 @@ class PuzzleTicket {
       for (;;) {
         const decision = classify(evidence);
         if (decision.kind === 'rejected') return decision;
-        if (decision.kind === 'accepted') return { ...decision, usage: this.usage, durationMs: this.r.now() - this.started };
+        if (decision.kind === 'accepted') {
+          accepted = true;
+          return { ...decision, usage: this.usage, durationMs: this.r.now() - this.started };
+        }
         evidence.behaviourTwin = await this.compareBehaviour(puzzle, attempts, peers);
       }
     } finally {
-      this.r.pending.delete(hash);
+      if (!accepted) this.r.pending.delete(hash);
     }
   }
 
