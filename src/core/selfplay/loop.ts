@@ -66,6 +66,8 @@ class SelfPlayRun {
   private readonly temperature: number;
   /** Every request and sandbox job in flight listens on this signal. */
   private readonly stop = new AbortController();
+  /** The caller's cancel, passed on to `stop`. */
+  private readonly onOuterAbort = (): void => this.stop.abort(new Cancelled('cancelled'));
   private readonly seedHashes = new Map<string, string>();
   private readonly tickets: TicketRun;
   private fatal: Error | undefined;
@@ -119,8 +121,6 @@ class SelfPlayRun {
     const userCancelled = options.signal?.aborted === true;
     return this.finish(this.fatal ? 'error' : state.accepted.length >= state.target ? 'count' : userCancelled ? 'cancelled' : 'budget');
   }
-
-  private readonly onOuterAbort = (): void => this.stop.abort(new Cancelled('cancelled'));
 
   private emit(event: SelfPlayEvent): void {
     try {
