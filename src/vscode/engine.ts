@@ -110,5 +110,5 @@ export const replacementFor = lazy('replacementFor');
 export const selfPlay = lazy('selfPlay');
 export const loadSeedFile = lazy('loadSeedFile');
 export const shippedSeeds = lazy('shippedSeeds');
-export const readState = lazy('readState');
+export const planResume = lazy('planResume');
 export const formatReport = lazy('formatReport');

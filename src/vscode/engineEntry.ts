@@ -22,5 +22,5 @@ export { ghostEdit, replacementFor } from '../core/parse/replacement';
 export { selfPlay } from '../core/selfplay/loop';
 export { loadSeedFile } from '../core/selfplay/puzzle';
 export { shippedSeeds } from '../core/selfplay/seeds';
-export { readState } from '../core/selfplay/state';
+export { planResume } from '../core/selfplay/resume';
 export { formatReport } from '../core/selfplay/report';

@@ -335,6 +335,48 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     assert.equal((await readState(statePath))!.accepted.length, 0, 'the checkpoint does not claim the unstored puzzle');
   });
 
+  it('counts a puzzle being stored as taken: its twin, written meanwhile, is a duplicate', async () => {
+    // The first puzzle's record is held at the dataset write until the second puzzle has been screened
+    // (its solve request arrives, or it is rejected): between "checked" and "accepted" the hash must stay taken.
+    let archiving!: () => void;
+    const archiveStarted = new Promise<void>((resolve) => (archiving = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let generations = 0;
+    server = await startOllamaServer({
+      respond: async (body) => {
+        if (body.messages[0]!.content.startsWith('You write')) {
+          generations++;
+          if (generations === 1) return puzzleAnswer(VALID_EASY, VALID_EASY_SOL, '"ab" * 4');
+          // A ticket started while the first is stored gets no puzzle (the budget does not count tickets being stored).
+          if (generations > 2) return 'No puzzle this time.';
+          await archiveStarted;
+          return puzzleAnswer(NEAR_DUPLICATE, 'def sol(count=5):\n    return "ab" * count', '"ab"');
+        }
+        if (body.messages[1]!.content.includes('text ==')) release();
+        return fenced(VALID_EASY_SOL);
+      },
+    });
+    const held: DatasetIo = {
+      write: async (handle, data) => {
+        archiving();
+        // Without the fix the twin is solved instead of rejected; the timeout keeps that failure from hanging.
+        await Promise.race([released, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+        await handle.write(data);
+      },
+    };
+    const dataset = await openDataset(join(dir, 'ds'), { io: held });
+    const events: SelfPlayEvent[] = [];
+    const report = await selfPlay(
+      { model: createModelClient(settings(server.url)), verifier, sandbox, dataset },
+      { seeds: shippedSeeds(), count: 2, maxGenerations: 2, samples: 1, concurrency: 2, seed: 5, onEvent: (e) => (events.push(e), e.kind === 'rejected' && release()) },
+    );
+    assert.equal(report.accepted, 1, report.error);
+    assert.equal(report.rejected.duplicate, 1);
+    const dup = events.find((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected' && e.reason === 'duplicate');
+    assert.equal(dup?.detail, 'same normalised AST as a puzzle being checked');
+  });
+
   it('stops after repeated model failures instead of burning the budget', async () => {
     server = await startOllamaServer({ respond: () => ({ content: 'overloaded', fault: 'http-500' }) });
     const report = await selfPlay(

@@ -15,11 +15,12 @@ import { createModelClient } from '../../core/model/client';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
-import { SelfPlayError, savedRun, selfPlay } from '../../core/selfplay/loop';
+import { SelfPlayError, selfPlay } from '../../core/selfplay/loop';
+import { planResume, plannedCount } from '../../core/selfplay/resume';
 import { loadSeedFile } from '../../core/selfplay/puzzle';
 import { shippedSeeds } from '../../core/selfplay/seeds';
 import { formatReport, toP3 } from '../../core/selfplay/report';
-import type { SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
+import type { SelfPlayDeps, SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
 import type { Puzzle, Record } from '../../core/types';
 import { readRecords } from '../../core/dataset/store';
 import { recordFromPuzzle } from '../../core/dataset/record';
@@ -94,21 +95,15 @@ async function runReasoning(opts: SelfplayOptions): Promise<number> {
   return 0;
 }
 
-async function run(opts: SelfplayOptions): Promise<number> {
-  if (opts.reasoning) return runReasoning(opts);
-  let seeds: Puzzle[];
-  if (opts.seeds) {
-    const file = await loadSeedFile(opts.seeds);
-    seeds = file.puzzles;
-    if (file.skipped.length && !opts.quiet) process.stderr.write(`crucible selfplay: ${file.skipped.length} seed entr${file.skipped.length === 1 ? 'y' : 'ies'} skipped (first: ${file.skipped[0]})\n`);
-  } else {
-    seeds = shippedSeeds();
-  }
-  const statePath = defaultStatePath(opts);
-  checkOutTarget(opts.out, [...(opts.seeds ? [{ path: opts.seeds, what: 'the --seeds file this run reads' }] : []), { path: statePath, what: "this run's checkpoint (--state)" }, ...datasetFiles(opts.dataset)]);
-  // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
-  const saved = await savedRun(statePath, opts.resume === true);
-  const count = opts.count ?? saved?.target ?? 10;
+async function seedsFor(opts: SelfplayOptions): Promise<Puzzle[]> {
+  if (!opts.seeds) return shippedSeeds();
+  const file = await loadSeedFile(opts.seeds);
+  if (file.skipped.length && !opts.quiet) process.stderr.write(`crucible selfplay: ${file.skipped.length} seed entr${file.skipped.length === 1 ? 'y' : 'ies'} skipped (first: ${file.skipped[0]})\n`);
+  return file.puzzles;
+}
+
+/** The model, the dataset and a sandbox that runs Python; an exit code when the sandbox cannot start. */
+async function setUp(opts: SelfplayOptions): Promise<SelfPlayDeps | number> {
   const settings = await modelSettingsFromOptions(opts as never);
   const model = createModelClient(settings);
   let dataset: DatasetStore | undefined;
@@ -126,9 +121,11 @@ async function run(opts: SelfplayOptions): Promise<number> {
     process.stderr.write(`crucible selfplay: stopped: the python sandbox cannot run: ${cliText(broken.error)}\n`);
     return EXIT_FAILED;
   }
-  const concurrency = opts.concurrency !== undefined ? capConcurrency(opts.concurrency, count, cpus().length) : undefined;
-  if (concurrency?.note && !opts.quiet) process.stderr.write(`crucible selfplay: note: ${concurrency.note}\n`);
+  return { model, verifier, sandbox, ...(dataset ? { dataset } : {}) };
+}
 
+/** SIGINT and SIGTERM stop the run (once); `dispose` stops listening. */
+function interruptOnSignals(): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
   const control = new AbortController();
   let interrupted = false;
   const onSignal = (): void => {
@@ -138,17 +135,29 @@ async function run(opts: SelfplayOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  return {
+    signal: control.signal,
+    interrupted: () => interrupted,
+    dispose: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
 
+/** Progress on stderr: a bar on a terminal, else a line every 25 puzzles or every minute; nothing with --quiet. */
+function progressReporter(opts: SelfplayOptions, statePath: string): { onEvent: (event: SelfPlayEvent) => void; stop: () => void } {
   const bar = opts.quiet || opts.json ? undefined : createProgress('selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}', !opts.json);
   let lastLine = Date.now();
   let barStarted = false;
   const onEvent = (event: SelfPlayEvent): void => {
     if (event.kind === 'started') {
+      const p = event.progress;
       if (bar?.drawn) {
-        bar.start(event.progress.target, event.progress.accepted, { rejected: event.progress.rejected, generated: event.progress.generated, budget: event.progress.maxGenerations, last: event.resumed ? 'resumed' : '' });
+        bar.start(p.target, p.accepted, { rejected: p.rejected, generated: p.generated, budget: p.maxGenerations, last: event.resumed ? 'resumed' : '' });
         barStarted = true;
       } else if (!opts.quiet) {
-        process.stderr.write(`crucible selfplay: ${event.resumed ? 'resuming' : 'starting'}: ${event.progress.accepted}/${event.progress.target} accepted, ${event.progress.generated} written; checkpoint ${statePath}\n`);
+        process.stderr.write(`crucible selfplay: ${event.resumed ? 'resuming' : 'starting'}: ${p.accepted}/${p.target} accepted, ${p.generated} written; checkpoint ${statePath}\n`);
       }
       return;
     }
@@ -161,51 +170,23 @@ async function run(opts: SelfplayOptions): Promise<number> {
       process.stderr.write(`crucible selfplay: ${p.accepted}/${p.target} accepted, ${p.rejected} rejected, ${p.generated}/${p.maxGenerations} written\n`);
     }
   };
+  return { onEvent, stop: () => barStarted && bar?.stop() };
+}
 
-  let report: SelfPlayReport;
+/** --out: exactly P3's puzzles.json, a JSON array of entries (the report is on stdout, or --json). A failed write makes the run an error. */
+async function writeOut(opts: SelfplayOptions, statePath: string, report: SelfPlayReport): Promise<void> {
+  if (!opts.out) return;
+  const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };
   try {
-    report = await selfPlay(
-      { model, verifier, sandbox, ...(dataset ? { dataset } : {}) },
-      {
-        seeds,
-        count,
-        samples: opts.samples,
-        examples: opts.examples,
-        satTimeoutMs: opts.satTimeout,
-        statePath,
-        extensionVersion: VERSION,
-        signal: control.signal,
-        onEvent,
-        ...(opts.resume ? { resume: true } : {}),
-        ...(opts.maxGenerations !== undefined ? { maxGenerations: opts.maxGenerations } : {}),
-        ...(concurrency !== undefined ? { concurrency: concurrency.value } : {}),
-        ...(opts.runSeed !== undefined ? { seed: opts.runSeed } : {}),
-        ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
-      },
-    );
-  } finally {
-    if (barStarted) bar?.stop();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    await sandbox.dispose();
+    await writeFileAtomic(resolve(opts.out), p3FileText(state.accepted.map((a) => toP3(a.puzzle))));
+  } catch (err) {
+    process.stderr.write(`crucible selfplay: cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the accepted puzzles are in the checkpoint ${statePath}${opts.dataset ? ' and the dataset' : ''}\n`);
+    report.stopReason = report.stopReason === 'cancelled' ? report.stopReason : 'error';
   }
+}
 
-  // A Record the dataset kept in memory after a failed write belongs to a puzzle the run did not accept (the loop
-  // stops on that failure and claims nothing it could not store): it is not flushed, so records never exceed
-  // accepted puzzles. --resume carries on from the checkpoint.
-  const unwritten = 0;
-  if (opts.out) {
-    // Exactly P3's puzzles.json: a JSON array of entries (the report is on stdout, or --json).
-    const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };
-    try {
-      await writeFileAtomic(resolve(opts.out), p3FileText(state.accepted.map((a) => toP3(a.puzzle))));
-    } catch (err) {
-      process.stderr.write(`crucible selfplay: cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the accepted puzzles are in the checkpoint ${statePath}${opts.dataset ? ' and the dataset' : ''}\n`);
-      report.stopReason = report.stopReason === 'cancelled' ? report.stopReason : 'error';
-    }
-  }
-  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-  if (unwritten) process.stderr.write(`crucible selfplay: ${unwritten} accepted puzzle record(s) could not be written to ${opts.dataset}; they are in the checkpoint ${statePath}: free space there and rerun with --resume\n`);
+/** The exit code of a finished run, with the hint for an interrupted or failed one. */
+function exitFor(report: SelfPlayReport, interrupted: boolean, statePath: string): number {
   if (interrupted) {
     process.stderr.write(`crucible selfplay: interrupted; ${report.accepted ?? ''} accepted puzzle(s) are kept in ${statePath}; rerun the same command with --resume to continue\n`);
     return EXIT_INTERRUPTED;
@@ -214,8 +195,53 @@ async function run(opts: SelfplayOptions): Promise<number> {
     if (report.error) process.stderr.write(`crucible selfplay: stopped: ${cliText(report.error)}\n`);
     return EXIT_FAILED;
   }
-  if (report.stopReason === 'cancelled' || unwritten) return EXIT_FAILED;
+  if (report.stopReason === 'cancelled') return EXIT_FAILED;
   return EXIT_OK;
+}
+
+async function run(opts: SelfplayOptions): Promise<number> {
+  if (opts.reasoning) return runReasoning(opts);
+  const seeds = await seedsFor(opts);
+  const statePath = defaultStatePath(opts);
+  checkOutTarget(opts.out, [...(opts.seeds ? [{ path: opts.seeds, what: 'the --seeds file this run reads' }] : []), { path: statePath, what: "this run's checkpoint (--state)" }, ...datasetFiles(opts.dataset)]);
+  // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
+  const plan = await planResume(statePath, opts.resume === true ? 'resume' : 'new');
+  const count = opts.count ?? plannedCount(plan, 10);
+  const deps = await setUp(opts);
+  if (typeof deps === 'number') return deps;
+  const concurrency = opts.concurrency !== undefined ? capConcurrency(opts.concurrency, count, cpus().length) : undefined;
+  if (concurrency?.note && !opts.quiet) process.stderr.write(`crucible selfplay: note: ${concurrency.note}\n`);
+  const interrupt = interruptOnSignals();
+  const progress = progressReporter(opts, statePath);
+  let report: SelfPlayReport;
+  try {
+    report = await selfPlay(deps, {
+      seeds,
+      count,
+      samples: opts.samples,
+      examples: opts.examples,
+      satTimeoutMs: opts.satTimeout,
+      statePath,
+      extensionVersion: VERSION,
+      signal: interrupt.signal,
+      onEvent: progress.onEvent,
+      ...(opts.resume ? { resume: true } : {}),
+      ...(opts.maxGenerations !== undefined ? { maxGenerations: opts.maxGenerations } : {}),
+      ...(concurrency !== undefined ? { concurrency: concurrency.value } : {}),
+      ...(opts.runSeed !== undefined ? { seed: opts.runSeed } : {}),
+      ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+    });
+  } finally {
+    progress.stop();
+    interrupt.dispose();
+    await deps.sandbox.dispose();
+  }
+  // A Record the dataset kept in memory after a failed write belongs to a puzzle the run did not accept (the
+  // loop stops on that failure and claims nothing it could not store): it is not flushed, so records never
+  // exceed accepted puzzles. --resume carries on from the checkpoint.
+  await writeOut(opts, statePath, report);
+  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  return exitFor(report, interrupt.interrupted(), statePath);
 }
 
 export function registerSelfplay(program: Command): void {

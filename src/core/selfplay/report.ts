@@ -2,7 +2,9 @@
 
 import { p3Entry, type P3Entry } from '../dataset/p3';
 import type { Puzzle } from '../types';
-import { REJECT_REASONS, type SelfPlayReport } from './types';
+import { curriculumWindows } from './curriculum';
+import type { SelfPlayState } from './state';
+import { REJECT_REASONS, type ArmReport, type SelfPlayReport } from './types';
 
 const REASON_TEXT: { [reason in (typeof REJECT_REASONS)[number]]: string } = {
   no_code: 'no puzzle in the answer',
@@ -18,6 +20,48 @@ const REASON_TEXT: { [reason in (typeof REJECT_REASONS)[number]]: string } = {
   no_wrong_answer: 'no known-failing answer',
   model_error: 'model failed to answer',
 };
+
+/** What the run knows about its own session, beside the state it saved. */
+export interface SessionFacts {
+  stopReason: SelfPlayReport['stopReason'];
+  /** The error that stopped the run; it makes the stop reason 'error'. */
+  error?: Error;
+  /** This session's wall time. */
+  durationMs: number;
+  /** Puzzles settled before this session (a resumed run's earlier sessions). */
+  generatedBefore: number;
+  resumed: boolean;
+  statePath?: string;
+}
+
+/** The run report from the state, the curriculum's arms (Curriculum.report()) and the session. */
+export function buildReport(state: SelfPlayState, arms: readonly ArmReport[], session: SessionFacts): SelfPlayReport {
+  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, state.rejected[r] ?? 0])) as SelfPlayReport['rejected'];
+  const solveRates: { [rate: string]: number } = {};
+  for (const a of state.accepted) {
+    const key = (a.puzzle.difficulty ?? 0).toFixed(1);
+    solveRates[key] = (solveRates[key] ?? 0) + 1;
+  }
+  const { durationMs } = session;
+  const settled = state.generated - session.generatedBefore;
+  const report: SelfPlayReport = {
+    stopReason: session.error ? 'error' : session.stopReason,
+    target: state.target,
+    accepted: state.accepted.length,
+    generated: state.generated,
+    rejected,
+    solveRates,
+    curriculum: { arms: arms.filter((a) => a.pulls > 0), windows: curriculumWindows(state.history), ladder: { ...state.ladderStats } },
+    puzzlesPerSecond: durationMs > 0 ? Math.round((settled / (durationMs / 1000)) * 1000) / 1000 : 0,
+    modelRequests: state.modelRequests,
+    sandboxJobs: state.sandboxJobs,
+    durationMs,
+    resumed: session.resumed,
+  };
+  if (session.error) report.error = session.error.message;
+  if (session.statePath) report.statePath = session.statePath;
+  return report;
+}
 
 export function formatReport(report: SelfPlayReport): string {
   const lines: string[] = [];

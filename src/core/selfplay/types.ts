@@ -6,6 +6,14 @@ import type { Sandbox } from '../sandbox/types';
 import type { Verifier } from '../verify/types';
 import type { Puzzle, Record } from '../types';
 
+/** A self-play run that cannot start as asked (bad options, a saved run in the way, nothing to resume); the message names the fix. */
+export class SelfPlayError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SelfPlayError';
+  }
+}
+
 /**
  * Why a generated puzzle was not accepted. Each has a counter in the run report.
  * - no_code: the answer held no `def sat` (a broken or chatty model answer)
