@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { SandboxFailure, sandboxErrorOf } from './infra';
 import type { ChatMessage, GenerationOptions } from '../model/types';
 import { isModelError } from '../model/errors';
+import { Limiter } from '../model/limiter';
 import { extractCode } from '../model/extract';
 import { fitPrompt } from '../model/promptBudget';
 import { checkSyntax } from '../parse/syntax';
@@ -40,6 +41,7 @@ import {
 import { choosePassing, rankFailures } from './select';
 import { failingCall, formatTrace, traceRun } from './trace';
 import type { SolveDeps, SolveEvent, SolveOptions } from './types';
+import { failedVerdict } from './verdict';
 
 /** Feedback for an answer with no code in it. */
 export const NO_CODE_FEEDBACK = 'no code block found';
@@ -132,10 +134,6 @@ export function solutionOf(task: Task, code: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
-function failedVerdict(status: Verdict['status'], feedback: string, failures: TestFailure[] = []): Verdict {
-  return { status, passed: false, testsPassed: 0, testsTotal: 0, durationMs: 0, feedback, failures };
-}
-
 function addUsage(total: Usage, u: Usage | undefined): void {
   if (!u) return;
   total.promptTokens += u.promptTokens;
@@ -169,27 +167,6 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, reason: () => St
   });
 }
 
-/** Counting semaphore for model requests. */
-class Slots {
-  private waiting: (() => void)[] = [];
-  private free: number;
-  constructor(size: number) {
-    this.free = Math.max(1, size);
-  }
-  async take(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
-
 interface GeneratedTests {
   asserts: string[];
   /** Per attempt id: pass/fail per assert. */
@@ -219,7 +196,8 @@ class SolveRun {
   private rounds = 0;
   private modelName: string | undefined;
   private contextLength = FALLBACK_CONTEXT;
-  private readonly slots: Slots;
+  /** Model requests in flight at once (this solve's share of crucible.request.maxParallel). */
+  private readonly limiter: Limiter;
   private generated: GeneratedTests | undefined;
   /** While the model writes tests, candidates wait for them before they are verified. */
   private testsReady: Promise<void> | undefined;
@@ -249,7 +227,8 @@ class SolveRun {
     this.task = task;
     this.now = deps.now ?? Date.now;
     this.started = this.now();
-    this.slots = new Slots(deps.model.settings.maxParallel || 1);
+    const parallel = deps.model.settings.maxParallel;
+    this.limiter = new Limiter(Number.isFinite(parallel) && parallel >= 1 ? Math.floor(parallel) : 1);
     const seed = deps.model.settings.options.seed;
     this.baseSeed = typeof seed === 'number' ? seed : Math.floor(Math.random() * 1_000_000);
     // Every request and sandbox run in flight listens for the abort; many may be in flight at once.
@@ -334,14 +313,12 @@ class SolveRun {
 
   private async chatOnce(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
     this.checkBudget();
-    const taking = this.slots.take();
-    let release: () => void;
-    try {
-      release = await raceAbort(taking, signal, () => this.stopReason());
-    } catch (err) {
-      void taking.then((r) => r()); // the slot, once granted, goes straight back
-      throw err;
-    }
+    // Waiting for a slot ends with the stop reason as soon as the solve is stopped.
+    return this.limiter.run(() => this.request(messages, signal, round, index, boost, extra), signal, () => this.stopReason());
+  }
+
+  /** The request itself, once it holds a slot. */
+  private async request(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
     try {
       this.checkBudget();
       if (signal.aborted) throw this.stopReason();
@@ -373,8 +350,6 @@ class SolveRun {
       if (isModelError(err) && err.usage) addUsage(this.usage, err.usage);
       if (signal.aborted) throw err instanceof Stop ? err : this.stopReason();
       throw err;
-    } finally {
-      release();
     }
   }
 
