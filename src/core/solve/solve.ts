@@ -182,6 +182,21 @@ interface GeneratedTests {
   codes: Map<string, string>;
 }
 
+/** An input on which two candidates' outputs (as JSON, null when it raised) differ. */
+interface Difference {
+  call: string;
+  outA: string | null;
+  outB: string | null;
+}
+
+/** The inputs among `calls` where two candidates' recorded outputs (JSON arrays, one per call) differ. */
+function knownDifferences(sigA: string | undefined, sigB: string | undefined, calls: string[]): Difference[] {
+  if (sigA === undefined || sigB === undefined || sigA === sigB) return [];
+  const outsA = JSON.parse(sigA) as (string | null)[];
+  const outsB = JSON.parse(sigB) as (string | null)[];
+  return calls.map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null })).filter((d) => d.outA !== d.outB);
+}
+
 /** One solve in progress. */
 class SolveRun {
   private readonly now: () => number;
@@ -977,14 +992,12 @@ class SolveRun {
     signatures: (string | undefined)[] | undefined,
     calls: string[],
   ): Promise<{ chosen: Attempt; tests: string[] }> {
-    const entry = this.task.entryPoint!;
     const programs = programIds(passing.map((a) => a.candidate.code), this.task.language);
     const pi = passing.indexOf(preferred);
-    const ordered = passing
+    const rival = passing
       .map((a, i) => ({ a, i }))
       .filter(({ i }) => programs[i] !== programs[pi])
-      .sort((x, y) => y.a.verdict.testsPassed - x.a.verdict.testsPassed || x.i - y.i);
-    const rival = ordered[0];
+      .sort((x, y) => y.a.verdict.testsPassed - x.a.verdict.testsPassed || x.i - y.i)[0];
 
     if (!rival) return { chosen: preferred, tests: [] };
     const pairKey = [preferred.candidate.id, rival.a.candidate.id].sort().join('|');
@@ -992,86 +1005,15 @@ class SolveRun {
     if (earlier !== undefined) return { chosen: earlier === rival.a.candidate.id ? rival.a : preferred, tests: this.testsFor(earlier) };
     const [A, B] = [preferred, rival.a];
     try {
-      const sigA = signatures?.[pi];
-      const sigB = signatures?.[rival.i];
-      let differing: { call: string; outA: string | null; outB: string | null }[] = [];
-      if (sigA !== undefined && sigB !== undefined && sigA !== sigB) {
-        const outsA = JSON.parse(sigA) as (string | null)[];
-        const outsB = JSON.parse(sigB) as (string | null)[];
-        differing = calls.map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null })).filter((d) => d.outA !== d.outB);
-      }
+      let differing = knownDifferences(signatures?.[pi], signatures?.[rival.i], calls);
+      // A tie on everything we could run: ask the model where the two part ways.
+      if (differing.length === 0) differing = await this.askedDifferences(A, B);
       if (differing.length === 0) {
-        // A tie on everything we could run: ask the model where the two part ways.
-        const reply = await this.chat(
-          [
-            { role: 'system', content: systemPrompt(this.task.language) },
-            { role: 'user', content: distinguishPrompt(this.task, A.candidate.code, B.candidate.code, DISTINGUISH_INPUTS) },
-          ],
-          this.signal,
-          this.rounds - 1,
-          -3,
-        );
-        const asked = distinguishingCalls(reply.text, entry, DISTINGUISH_INPUTS);
-        if (asked.length > 0) {
-          const [outsA, outsB] = await Promise.all(
-            [A, B].map((x) =>
-              raceAbort(this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal), this.signal, () => this.stopReason()),
-            ),
-          );
-          differing = asked.map((call, k) => ({ call, outA: outsA![k] ?? null, outB: outsB![k] ?? null })).filter((d) => d.outA !== d.outB);
-          for (const call of asked.filter((c) => !differing.some((d) => d.call === c))) {
-            this.distinguishing.push({ call, outputs: [{ candidateId: A.candidate.id, output: this.shown(outsA![asked.indexOf(call)] ?? null) }, { candidateId: B.candidate.id, output: this.shown(outsB![asked.indexOf(call)] ?? null) }], judgedBy: 'none' });
-          }
-        }
-        if (differing.length === 0) {
-          this.note(`S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`);
-          this.compared.set(pairKey, A.candidate.id);
-          return { chosen: A, tests: [] };
-        }
+        this.note(`S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`);
+        this.compared.set(pairKey, A.candidate.id);
+        return { chosen: A, tests: [] };
       }
-      let votesA = 0;
-      let votesB = 0;
-      const record = (d: { call: string; outA: string | null; outB: string | null }, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
-        if (winner === 'A') votesA++;
-        if (winner === 'B') votesB++;
-        const shownA = this.shown(d.outA);
-        const shownB = this.shown(d.outB);
-        const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
-        const test = out !== undefined && out !== null ? this.testOf(d.call, out) : undefined;
-        this.distinguishing.push({
-          call: d.call,
-          outputs: [
-            { candidateId: A.candidate.id, output: shownA },
-            { candidateId: B.candidate.id, output: shownB },
-          ],
-          ...(winner ? { chosen: winner === 'A' ? A.candidate.id : B.candidate.id } : {}),
-          judgedBy,
-          ...(test ? { test } : {}),
-        });
-      };
-      // The task's own oracle first (its asserts and examples): where it speaks, the model is not asked.
-      const oracles = await Promise.all(differing.map((d) => this.oracleFor(d.call, d.outA, d.outB, A)));
-      if (oracles.some((o) => o !== undefined)) {
-        differing.forEach((d, k) => {
-          if (oracles[k]) record(d, oracles[k], 'oracle');
-        });
-      } else {
-        for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
-          const shownA = this.shown(d.outA);
-          const shownB = this.shown(d.outB);
-          const reply = await this.chat(
-            [
-              { role: 'system', content: systemPrompt(this.task.language) },
-              { role: 'user', content: judgeOutputPrompt(this.task, d.call, shownA ?? 'an error (it raised)', shownB ?? 'an error (it raised)') },
-            ],
-            this.signal,
-            this.rounds - 1,
-            -4,
-          );
-          const winner = judgedChoice(reply.text);
-          record(d, winner, winner ? 'model' : 'none');
-        }
-      }
+      const { votesA, votesB } = await this.judgeDifferences(A, B, differing);
       const chosen = votesB > votesA ? B : A;
       this.compared.set(pairKey, chosen.candidate.id);
       this.note(`S*: ${A.candidate.id} and ${B.candidate.id} differ on ${differing.length} input(s); ${votesA} judged for ${A.candidate.id}, ${votesB} for ${B.candidate.id}; chose ${chosen.candidate.id}`);
@@ -1081,6 +1023,84 @@ class SolveRun {
       this.note(`S* could not compare ${A.candidate.id} and ${B.candidate.id} (${errorText(err)}); kept ${A.candidate.id}`);
       return { chosen: A, tests: [] };
     }
+  }
+
+  /**
+   * S*, when the known inputs do not tell A and B apart: the model proposes inputs, both programs run on
+   * them, and the inputs where the outputs differ are returned (the others are recorded as undecided).
+   */
+  private async askedDifferences(A: Attempt, B: Attempt): Promise<Difference[]> {
+    const reply = await this.chat(
+      [
+        { role: 'system', content: systemPrompt(this.task.language) },
+        { role: 'user', content: distinguishPrompt(this.task, A.candidate.code, B.candidate.code, DISTINGUISH_INPUTS) },
+      ],
+      this.signal,
+      this.rounds - 1,
+      -3,
+    );
+    const asked = distinguishingCalls(reply.text, this.task.entryPoint!, DISTINGUISH_INPUTS);
+    if (asked.length === 0) return [];
+    const [outsA, outsB] = await Promise.all(
+      [A, B].map((x) =>
+        raceAbort(this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal), this.signal, () => this.stopReason()),
+      ),
+    );
+    const all = asked.map((call, k) => ({ call, outA: outsA![k] ?? null, outB: outsB![k] ?? null }));
+    for (const same of all.filter((d) => d.outA === d.outB)) this.recordDifference(A, B, same, undefined, 'none');
+    return all.filter((d) => d.outA !== d.outB);
+  }
+
+  /**
+   * Judges each input where A and B differ: by the task's own oracle (its asserts and examples) when it
+   * speaks to any of them, else by the model for the first few. Every judgement is recorded.
+   */
+  private async judgeDifferences(A: Attempt, B: Attempt, differing: Difference[]): Promise<{ votesA: number; votesB: number }> {
+    const votes = { votesA: 0, votesB: 0 };
+    const count = (d: Difference, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
+      if (winner === 'A') votes.votesA++;
+      if (winner === 'B') votes.votesB++;
+      this.recordDifference(A, B, d, winner, judgedBy);
+    };
+    const oracles = await Promise.all(differing.map((d) => this.oracleFor(d.call, d.outA, d.outB, A)));
+    if (oracles.some((o) => o !== undefined)) {
+      differing.forEach((d, k) => {
+        if (oracles[k]) count(d, oracles[k], 'oracle');
+      });
+      return votes;
+    }
+    for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
+      const reply = await this.chat(
+        [
+          { role: 'system', content: systemPrompt(this.task.language) },
+          { role: 'user', content: judgeOutputPrompt(this.task, d.call, this.shown(d.outA) ?? 'an error (it raised)', this.shown(d.outB) ?? 'an error (it raised)') },
+        ],
+        this.signal,
+        this.rounds - 1,
+        -4,
+      );
+      const winner = judgedChoice(reply.text);
+      count(d, winner, winner ? 'model' : 'none');
+    }
+    return votes;
+  }
+
+  /** Adds one S* input to the trace: both outputs, the winner if any, and the confirmed test. */
+  private recordDifference(A: Attempt, B: Attempt, d: Difference, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void {
+    const shownA = this.shown(d.outA);
+    const shownB = this.shown(d.outB);
+    const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
+    const test = out !== undefined && out !== null ? this.testOf(d.call, out) : undefined;
+    this.distinguishing.push({
+      call: d.call,
+      outputs: [
+        { candidateId: A.candidate.id, output: shownA },
+        { candidateId: B.candidate.id, output: shownB },
+      ],
+      ...(winner ? { chosen: winner === 'A' ? A.candidate.id : B.candidate.id } : {}),
+      judgedBy,
+      ...(test ? { test } : {}),
+    });
   }
 
   /** The confirmed S* inputs that went the way of `candidateId`, as tests. */
