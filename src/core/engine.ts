@@ -107,11 +107,10 @@ export interface Recorded {
 }
 
 /**
- * Solves `task` and, when logging is on and the rule keeps the Outcome, appends its Record. Never throws
- * for a dataset failure: it comes back in `error` for the front end to show (or keep) its own way.
+ * Appends the Record of `outcome` when logging is on and the rule keeps it. Never throws for a dataset
+ * failure: it comes back in `error` for the front end to show (or keep) its own way.
  */
-export async function solveAndRecord(task: Task, deps: SolveDeps, options: SolveOptions, recording?: Recording): Promise<Recorded> {
-  const outcome = await solve(task, deps, options);
+export async function recordOutcome(outcome: Outcome, recording: Recording | undefined): Promise<Recorded> {
   if (!recording?.dataset) return { outcome };
   const record = solveRecord(outcome, recording.settings, recording.extensionVersion);
   if (!record) return { outcome };
@@ -123,4 +122,9 @@ export async function solveAndRecord(task: Task, deps: SolveDeps, options: Solve
   } catch (error) {
     return { outcome, record, error, ...(dataset ? { dataset } : {}) };
   }
+}
+
+/** Solves `task`, then records the Outcome (see recordOutcome): the one path both front ends take. */
+export async function solveAndRecord(task: Task, deps: SolveDeps, options: SolveOptions, recording?: Recording): Promise<Recorded> {
+  return recordOutcome(await solve(task, deps, options), recording);
 }
