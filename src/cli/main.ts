@@ -8,11 +8,13 @@ import { registerExport } from './commands/export';
 import { registerStats } from './commands/stats';
 import { registerSelfplay } from './commands/selfplay';
 import { VERSION } from '../core/version';
+import { processIo, type CliIo } from './io';
 
 /** Exit codes: 0 the run completed (whatever the verdicts), 1 the run failed or skipped input, 2 usage error, 130 interrupted. */
 export const EXIT_USAGE = 2;
 
-export function buildProgram(): Command {
+/** The `crucible` program; every command writes through `io` (tests pass a captureIo()). */
+export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command();
   program
     .name('crucible')
@@ -35,12 +37,12 @@ Exit codes: 0 the run completed, 1 it failed or skipped input (named on stderr),
 Run crucible <command> --help for its flags and examples.
 `,
     );
-  registerVerify(program);
-  registerModels(program);
-  registerDoctor(program);
-  registerSolve(program);
-  registerExport(program);
-  registerStats(program);
+  registerVerify(program, io);
+  registerModels(program, io);
+  registerDoctor(program, io);
+  registerSolve(program, io);
+  registerExport(program, io);
+  registerStats(program, io);
   registerSelfplay(program);
   return program;
 }

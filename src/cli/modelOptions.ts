@@ -6,9 +6,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { hostProblem } from '../core/model/client';
 import type { ModelSettings, ProviderKind } from '../core/model/types';
 import { duration } from './shared';
+import { DEFAULT_HOST, DEFAULT_OPENAI_HOST, MODEL_DEFAULTS as M } from '../core/defaults';
 
-export const DEFAULT_HOST = 'http://127.0.0.1:11434';
-export const DEFAULT_MODEL = 'qwen2.5-coder:7b';
+export { DEFAULT_HOST };
+export const DEFAULT_MODEL = M.model;
 
 export interface ModelOptionValues {
   /** One host, or several (--host given more than once) used as one pool. */
@@ -99,24 +100,24 @@ export function addModelOptions(cmd: Command, use: { sampling?: boolean } = {}):
   };
   add
     .option('--host <url>', `model server URL (env OLLAMA_HOST; default ${DEFAULT_HOST}; for --provider openai the base URL with /v1); repeat it to spread requests over several servers`, hostArg)
-    .option('--provider <kind>', 'ollama or openai (env CRUCIBLE_PROVIDER; default ollama)', (v: string) => {
+    .option('--provider <kind>', `ollama or openai (env CRUCIBLE_PROVIDER; default ${M.provider})`, (v: string) => {
       if (v !== 'ollama' && v !== 'openai') throw new InvalidArgumentError(`--provider must be "ollama" or "openai", got "${v}".`);
       return v;
     })
     .option('--model <name>', `model name (env CRUCIBLE_MODEL; default ${DEFAULT_MODEL})`)
-    .option('--temperature <t>', 'sampling temperature (default 0.2)', numberIn('--temperature', 0, 2))
-    .option('--top-p <p>', 'nucleus sampling top_p (default 0.95)', numberIn('--top-p', 0, 1))
+    .option('--temperature <t>', `sampling temperature (default ${M.temperature})`, numberIn('--temperature', 0, 2))
+    .option('--top-p <p>', `nucleus sampling top_p (default ${M.topP})`, numberIn('--top-p', 0, 1))
     .option('--seed <n>', 'fixed seed for reproducible answers', numberIn('--seed', -2147483648, 2147483647, true))
     .option('--num-ctx <n>', "context window (num_ctx), sent to Ollama only when given; default: the window the server loaded the model with", numberIn('--num-ctx', 256, Infinity, true))
     .option('--think', 'let reasoning models think before answering (default off: thinking spends the token limit; num_predict is multiplied by 4 when on)')
-    .option('--num-predict <n>', 'most tokens per answer (default 1024)', numberIn('--num-predict', 16, Infinity, true))
+    .option('--num-predict <n>', `most tokens per answer (default ${M.numPredict})`, numberIn('--num-predict', 16, Infinity, true))
     .option('--stop <text>', 'stop sequence (repeatable)', collect)
-    .option('--keep-alive <duration>', 'how long Ollama keeps the model loaded (default 10m)')
-    .option('--max-parallel <n>', 'requests in flight at once (default 2)', numberIn('--max-parallel', 1, 32, true))
-    .option('--max-retries <n>', 'retries of idempotent calls after a dropped connection (default 2)', numberIn('--max-retries', 0, 10, true))
+    .option('--keep-alive <duration>', `how long Ollama keeps the model loaded (default ${M.keepAlive})`)
+    .option('--max-parallel <n>', `requests in flight at once (default ${M.maxParallel})`, numberIn('--max-parallel', 1, 32, true))
+    .option('--max-retries <n>', `retries of idempotent calls after a dropped connection (default ${M.maxRetries})`, numberIn('--max-retries', 0, 10, true))
     .option('--header <name=value>', 'extra HTTP header for every request, repeatable (never logged)', headerArg)
-    .option('--first-token-timeout <duration>', 'how long to wait for the first token, e.g. 90s or 5m; a bare number is seconds (default 5m)', seconds('--first-token-timeout'))
-    .option('--stall-timeout <duration>', 'how long a started answer may stall between chunks, e.g. 60s (default 60s)', seconds('--stall-timeout'));
+    .option('--first-token-timeout <duration>', `how long to wait for the first token, e.g. 90s or 5m; a bare number is seconds (default ${M.firstTokenTimeoutSeconds / 60}m)`, seconds('--first-token-timeout'))
+    .option('--stall-timeout <duration>', `how long a started answer may stall between chunks, e.g. 60s (default ${M.stallTimeoutSeconds}s)`, seconds('--stall-timeout'));
   return cmd;
 }
 
@@ -138,7 +139,7 @@ export function hostFromEnv(value: string | undefined): string | undefined {
 }
 
 export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.ProcessEnv = process.env): ModelSettings {
-  const provider = (opts.provider ?? env.CRUCIBLE_PROVIDER ?? 'ollama') as ProviderKind;
+  const provider = (opts.provider ?? env.CRUCIBLE_PROVIDER ?? M.provider) as ProviderKind;
   if (provider !== 'ollama' && provider !== 'openai') throw new InvalidArgumentError(`CRUCIBLE_PROVIDER must be "ollama" or "openai", got "${String(provider)}".`);
   const headers: { [name: string]: string } = {};
   for (const h of opts.header ?? []) {
@@ -151,26 +152,26 @@ export function modelSettingsFromOptions(opts: ModelOptionValues, env: NodeJS.Pr
     if (why !== undefined) throw new InvalidArgumentError(`--host "${h}" is not a usable server URL: ${why} (e.g. http://127.0.0.1:11434).`);
   }
   const flagHosts = given.map((h) => (provider === 'ollama' ? hostFromEnv(h)! : h));
-  const host = flagHosts[0] || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? `${DEFAULT_HOST}/v1` : DEFAULT_HOST);
+  const host = flagHosts[0] || (provider === 'ollama' ? hostFromEnv(env.OLLAMA_HOST) : undefined) || (provider === 'openai' ? DEFAULT_OPENAI_HOST : DEFAULT_HOST);
   return {
     provider,
     host,
     ...(flagHosts.length > 1 ? { hosts: flagHosts } : {}),
     model: opts.model?.trim() || env.CRUCIBLE_MODEL?.trim() || DEFAULT_MODEL,
     options: {
-      temperature: opts.temperature ?? 0.2,
-      top_p: opts.topP ?? 0.95,
+      temperature: opts.temperature ?? M.temperature,
+      top_p: opts.topP ?? M.topP,
       ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
       ...(opts.numCtx !== undefined ? { num_ctx: opts.numCtx } : {}),
-      num_predict: opts.numPredict ?? 1024,
+      num_predict: opts.numPredict ?? M.numPredict,
       ...(opts.stop && opts.stop.length ? { stop: opts.stop } : {}),
     },
-    keepAlive: opts.keepAlive ?? '10m',
-    think: opts.think === true,
-    firstTokenTimeoutMs: Math.round((opts.firstTokenTimeout ?? 300) * 1000),
-    requestTimeoutMs: Math.round((opts.stallTimeout ?? 60) * 1000),
-    maxParallel: opts.maxParallel ?? 2,
+    keepAlive: opts.keepAlive ?? M.keepAlive,
+    think: opts.think ?? M.think,
+    firstTokenTimeoutMs: Math.round((opts.firstTokenTimeout ?? M.firstTokenTimeoutSeconds) * 1000),
+    requestTimeoutMs: Math.round((opts.stallTimeout ?? M.stallTimeoutSeconds) * 1000),
+    maxParallel: opts.maxParallel ?? M.maxParallel,
     headers,
-    maxRetries: opts.maxRetries ?? 2,
+    maxRetries: opts.maxRetries ?? M.maxRetries,
   };
 }

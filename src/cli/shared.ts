@@ -1,7 +1,8 @@
-// Pieces every `crucible` subcommand can use: a whole-number flag parser and the guard that turns an
-// action's result or failure into the exit code.
+// Pieces every `crucible` subcommand uses: flag parsers, and `guarded()`, the wrapper that turns an
+// action's result or failure into the exit code (every command's action runs inside it).
 
 import { InvalidArgumentError } from 'commander';
+import { processIo, type CliIo } from './io';
 
 /** A commander parser for a flag that takes a whole number of at least `min`; anything else is a usage error naming the flag. */
 export function wholeNumber(flag: string, min: number): (value: string) => number {
@@ -13,15 +14,16 @@ export function wholeNumber(flag: string, min: number): (value: string) => numbe
 }
 
 /**
- * Runs a command's action and sets `process.exitCode` to what it returns. A throw is reported on stderr as
- * `crucible <command>: <message>` and ends with `codeFor(err)` (default 1, a failed run).
+ * The wrapper of every command's action: runs it and sets the exit code to what it returns. A throw is
+ * reported on stderr as `crucible <command>: <message>` (setting names turned into flags) and ends with
+ * `codeFor(err)` (default: 2 for usage errors, else 1). Writes through `io` (default: the real process).
  */
-export async function guarded(command: string, fn: () => Promise<number>, codeFor: (err: unknown) => number = exitCodeFor): Promise<void> {
+export async function guarded(command: string, fn: () => Promise<number>, codeFor: (err: unknown) => number = exitCodeFor, io: CliIo = processIo()): Promise<void> {
   try {
-    process.exitCode = await fn();
+    io.setExitCode(await fn());
   } catch (err) {
-    process.stderr.write(`crucible ${command}: ${cliText(err instanceof Error ? err.message : String(err))}\n`);
-    process.exitCode = codeFor(err);
+    io.err(`crucible ${command}: ${cliText(err instanceof Error ? err.message : String(err))}\n`);
+    io.setExitCode(codeFor(err));
   }
 }
 

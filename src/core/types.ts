@@ -106,8 +106,6 @@ export interface Budget {
   wallMs: number;
 }
 
-export const DEFAULT_BUDGET: Budget = { samples: 2, rounds: 3, maxTokens: 0, wallMs: 0 };
-
 /**
  * What a result verified by generated tests rests on: how many distinct programs (copies count once)
  * agreed, and which of the model's tests were kept. Shown instead of a bare "verified N/N".

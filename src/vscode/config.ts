@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import type { Budget } from '../core/types';
 import type { ModelSettings } from '../core/model/types';
 import type { Limits } from '../core/sandbox/types';
+// A leaf of plain constants: the one core module this thin bundle imports values from.
+import { BUDGET_DEFAULTS, DATASET_DEFAULTS, FEATURE_DEFAULTS, GENERATE_TESTS_WHEN_MISSING, MODEL_DEFAULTS as M, SANDBOX_DEFAULTS, SELF_PLAY_DEFAULTS } from '../core/defaults';
 
 export const SECTION = 'crucible';
 
@@ -60,70 +62,80 @@ export function affects(event: vscode.ConfigurationChangeEvent, ...keys: Setting
 }
 
 export function modelSettings(): ModelSettings {
-  const seed = cfg().get<number | null>(Keys.seed);
-  const numCtx = get<number>(Keys.numCtx, 0);
-  const stop = get<string[]>(Keys.stop, []);
-  const hosts = get<unknown[]>(Keys.hosts, []).filter((h): h is string => typeof h === 'string' && h.trim() !== '').map((h) => h.trim());
+  const seed = cfg().get<number | null>(Keys.seed) ?? M.seed;
+  const numCtx = get<number>(Keys.numCtx, M.numCtx);
+  const stop = get<string[]>(Keys.stop, [...M.stop]);
+  const hosts = get<unknown[]>(Keys.hosts, [...M.hosts]).filter((h): h is string => typeof h === 'string' && h.trim() !== '').map((h) => h.trim());
   return {
-    provider: get<'ollama' | 'openai'>(Keys.provider, 'ollama'),
-    host: hosts[0] ?? get<string>(Keys.host, 'http://127.0.0.1:11434'),
+    provider: get<'ollama' | 'openai'>(Keys.provider, M.provider),
+    host: hosts[0] ?? get<string>(Keys.host, M.host),
     ...(hosts.length > 1 ? { hosts } : {}),
-    think: get<boolean>(Keys.think, false),
-    model: get<string>(Keys.model, 'qwen2.5-coder:7b'),
-    keepAlive: get<string>(Keys.keepAlive, '10m'),
-    headers: get<{ [name: string]: string }>(Keys.headers, {}),
+    think: get<boolean>(Keys.think, M.think),
+    model: get<string>(Keys.model, M.model),
+    keepAlive: get<string>(Keys.keepAlive, M.keepAlive),
+    headers: get<{ [name: string]: string }>(Keys.headers, { ...M.headers }),
     options: {
-      temperature: get<number>(Keys.temperature, 0.2),
-      top_p: get<number>(Keys.topP, 0.95),
+      temperature: get<number>(Keys.temperature, M.temperature),
+      top_p: get<number>(Keys.topP, M.topP),
       ...(typeof seed === 'number' ? { seed } : {}),
       ...(numCtx > 0 ? { num_ctx: numCtx } : {}),
-      num_predict: get<number>(Keys.numPredict, 1024),
+      num_predict: get<number>(Keys.numPredict, M.numPredict),
       ...(stop.length ? { stop } : {}),
     },
-    firstTokenTimeoutMs: get<number>(Keys.firstTokenTimeout, 300) * 1000,
-    requestTimeoutMs: get<number>(Keys.stallTimeout, 60) * 1000,
-    maxParallel: get<number>(Keys.maxParallel, 2),
-    maxRetries: 2,
+    firstTokenTimeoutMs: get<number>(Keys.firstTokenTimeout, M.firstTokenTimeoutSeconds) * 1000,
+    requestTimeoutMs: get<number>(Keys.stallTimeout, M.stallTimeoutSeconds) * 1000,
+    maxParallel: get<number>(Keys.maxParallel, M.maxParallel),
+    maxRetries: M.maxRetries,
   };
 }
 
 export function budget(scope?: vscode.ConfigurationScope): Budget {
   return {
-    samples: get<number>(Keys.samples, 2, scope),
-    rounds: get<number>(Keys.rounds, 3, scope),
-    maxTokens: get<number>(Keys.maxTokens, 0, scope),
-    wallMs: get<number>(Keys.wallSeconds, 0, scope) * 1000,
+    samples: get<number>(Keys.samples, BUDGET_DEFAULTS.samples, scope),
+    rounds: get<number>(Keys.rounds, BUDGET_DEFAULTS.rounds, scope),
+    maxTokens: get<number>(Keys.maxTokens, BUDGET_DEFAULTS.maxTokens, scope),
+    wallMs: get<number>(Keys.wallSeconds, BUDGET_DEFAULTS.wallSeconds, scope) * 1000,
   };
 }
 
 export function sandboxLimits(): Partial<Limits> {
-  const wallMs = get<number>(Keys.sandboxTimeout, 10_000);
-  return { wallMs, cpuMs: wallMs, memoryMb: get<number>(Keys.sandboxMemory, 512) };
+  const wallMs = get<number>(Keys.sandboxTimeout, SANDBOX_DEFAULTS.timeoutMs);
+  return { wallMs, cpuMs: wallMs, memoryMb: get<number>(Keys.sandboxMemory, SANDBOX_DEFAULTS.memoryMb) };
 }
 
 export function pythonPath(): string {
-  return get<string>(Keys.python, 'python3');
+  return get<string>(Keys.python, SANDBOX_DEFAULTS.python);
 }
 
 export function generateTestsWhenMissing(scope?: vscode.ConfigurationScope): boolean {
-  return get<boolean>(Keys.generateTests, true, scope);
+  return get<boolean>(Keys.generateTests, GENERATE_TESTS_WHEN_MISSING, scope);
 }
 
 export function datasetEnabled(): boolean {
-  return get<boolean>(Keys.datasetEnabled, true);
+  return get<boolean>(Keys.datasetEnabled, DATASET_DEFAULTS.enabled);
 }
 
 export function datasetFolder(context: vscode.ExtensionContext): string {
-  const configured = get<string>(Keys.datasetFolder, '').trim();
+  const configured = get<string>(Keys.datasetFolder, DATASET_DEFAULTS.folder).trim();
   return configured || vscode.Uri.joinPath(context.globalStorageUri, 'dataset').fsPath;
 }
 
-export function featureEnabled(key: typeof Keys.codeActions | typeof Keys.inlineSuggestions | typeof Keys.codeLens | typeof Keys.verifyOnSave | typeof Keys.testing, scope?: vscode.ConfigurationScope): boolean {
-  return get<boolean>(key, key !== Keys.verifyOnSave, scope);
+type FeatureKey = typeof Keys.codeActions | typeof Keys.inlineSuggestions | typeof Keys.codeLens | typeof Keys.verifyOnSave | typeof Keys.testing;
+
+const FEATURE_DEFAULT: { [K in FeatureKey]: boolean } = {
+  [Keys.codeActions]: FEATURE_DEFAULTS.codeActions,
+  [Keys.inlineSuggestions]: FEATURE_DEFAULTS.inlineSuggestions,
+  [Keys.codeLens]: FEATURE_DEFAULTS.codeLens,
+  [Keys.verifyOnSave]: FEATURE_DEFAULTS.verifyOnSave,
+  [Keys.testing]: FEATURE_DEFAULTS.testing,
+};
+
+export function featureEnabled(key: FeatureKey, scope?: vscode.ConfigurationScope): boolean {
+  return get<boolean>(key, FEATURE_DEFAULT[key], scope);
 }
 
 export function selfPlaySettings(): { samples: number; seedsFile: string } {
-  return { samples: get<number>(Keys.selfPlaySamples, 4), seedsFile: get<string>(Keys.selfPlaySeeds, '').trim() };
+  return { samples: get<number>(Keys.selfPlaySamples, SELF_PLAY_DEFAULTS.samples), seedsFile: get<string>(Keys.selfPlaySeeds, SELF_PLAY_DEFAULTS.seeds).trim() };
 }
 
 /** Writes the model to the scope it is set in now (a workspace that pins a model keeps pinning the new one). */

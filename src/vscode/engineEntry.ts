@@ -8,6 +8,7 @@ export { createModelClient } from '../core/model/client';
 export { ModelError } from '../core/model/errors';
 export { runDoctor } from '../core/model/doctor';
 export { solve } from '../core/solve/solve';
+export { lazySandbox, solveAndRecord } from '../core/engine';
 export { evaluateStrategies, formatStrategyTable, recommendedBudget } from '../core/solve/strategies';
 export { sharedDataset, checkDatasetDir } from '../core/dataset/store';
 export { recordFromOutcome } from '../core/dataset/record';

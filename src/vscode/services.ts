@@ -6,8 +6,7 @@ import type { Sandbox } from '../core/sandbox/types';
 import type { Verifier } from '../core/verify/types';
 import type { Budget, Outcome, Task } from '../core/types';
 import type { SolveEvent } from '../core/solve/types';
-import { createModelClient, createProcessSandbox, createVerifier, recordFromOutcome, sharedDataset, solve } from './engine';
-import { VERSION } from '../core/version';
+import { createModelClient, createVerifier, lazySandbox, sharedDataset, solveAndRecord } from './engine';
 import * as config from './config';
 import { log } from './log';
 
@@ -61,7 +60,7 @@ export class ExtensionServices implements Services, vscode.Disposable {
     if (!this.sandboxPromise) {
       const started = Date.now();
       this.sandboxPromise = Promise.resolve().then(() => {
-        const sandbox = createProcessSandbox({ python: config.pythonPath(), limits: config.sandboxLimits() });
+        const sandbox = lazySandbox({ python: config.pythonPath(), limits: config.sandboxLimits() });
         void sandbox.isolation().then(
           (report) => log.info(`Sandbox ready in ${Date.now() - started} ms: network ${report.network}, processes ${report.processes}, filesystem ${report.filesystem}, memory ${report.memory}`),
           (err) => log.warn(`Sandbox isolation probe failed: ${String(err)}`),
@@ -95,36 +94,35 @@ export class ExtensionServices implements Services, vscode.Disposable {
     return config.datasetFolder(this.context);
   }
 
+  /** Solves with the current settings; the engine's solveAndRecord logs the Outcome under its one rule when the dataset is on. */
   async solve(request: SolveRequest): Promise<Outcome> {
     const model = this.model();
     const verifier = await this.verifier();
     const sandbox = await this.sandbox();
-    const outcome = await solve(request.task, { model, verifier, sandbox }, {
-      budget: request.budget ?? config.budget(request.scope),
-      signal: request.signal,
-      onEvent: request.onEvent,
-      generateTests: config.generateTestsWhenMissing(request.scope),
-    });
+    const folder = this.datasetFolder();
+    const { outcome, error } = await solveAndRecord(
+      request.task,
+      { model, verifier, sandbox },
+      {
+        budget: request.budget ?? config.budget(request.scope),
+        signal: request.signal,
+        onEvent: request.onEvent,
+        generateTests: config.generateTestsWhenMissing(request.scope),
+      },
+      { dataset: config.datasetEnabled() ? () => sharedDataset(folder) : undefined, settings: model.settings },
+    );
     log.info(`Solve ${request.task.id}: ${outcome.stopReason}, ${outcome.attempts.length} attempt(s), ${Math.round(outcome.durationMs)} ms`);
-    await this.logOutcome(outcome);
+    if (error !== undefined) this.reportDatasetFailure(folder, error);
     return outcome;
   }
 
-  /** Appends the Outcome to the dataset. A failure here is reported but never loses the Outcome itself. */
-  private async logOutcome(outcome: Outcome): Promise<void> {
-    if (!config.datasetEnabled() || outcome.stopReason === 'cancelled' || outcome.attempts.length === 0) return;
-    const folder = this.datasetFolder();
-    try {
-      const store = await sharedDataset(folder);
-      const settings = this.model().settings;
-      await store.append(recordFromOutcome(outcome, { model: outcome.model ?? settings.model, options: { ...settings.options }, extensionVersion: VERSION, redact: Object.values(settings.headers ?? {}) }));
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      log.error(`Could not write the dataset record to ${folder}: ${message}`);
-      void vscode.window.showWarningMessage(`Crucible could not log this result to the dataset: ${message}`, 'Open Settings').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
-      });
-    }
+  /** A dataset write failure is reported but never loses the Outcome itself. */
+  private reportDatasetFailure(folder: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(`Could not write the dataset record to ${folder}: ${message}`);
+    void vscode.window.showWarningMessage(`Crucible could not log this result to the dataset: ${message}`, 'Open Settings').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
+    });
   }
 
   /**

@@ -3,15 +3,15 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { registerModels, runModels, formatBytes, type CliIo } from '../../src/cli/commands/models';
+import { registerModels, runModels, formatBytes } from '../../src/cli/commands/models';
 import { registerDoctor, runDoctorCommand } from '../../src/cli/commands/doctor';
+import { captureIo, type CapturedIo } from '../../src/cli/io';
 import { addModelOptions, hostFromEnv, modelSettingsFromOptions } from '../../src/cli/modelOptions';
 import { closedPortUrl, startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
 
-function capture(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
+/** The command's output and exit code, captured in memory (the CliIo every command takes). */
+function capture(): CapturedIo {
+  return captureIo();
 }
 
 describe('crucible models / doctor', () => {
@@ -46,8 +46,7 @@ describe('crucible models / doctor', () => {
     const rows = JSON.parse(io.stdout());
     assert.deepEqual(rows[1], { name: 'tiny:1b', sizeBytes: 815_000_000, parameterSize: '1B', family: 'gemma3', contextLength: 2048 });
     assert.equal(server.requests.at(-1)!.headers.authorization, 'Bearer xyz');
-    assert.equal(process.exitCode, 0);
-    process.exitCode = undefined;
+    assert.equal(io.exitCode(), 0, 'the exit code goes through the CliIo, not process.exitCode');
   });
 
   it('models against a dead port fails with exit 1 and the fix', async () => {

@@ -154,3 +154,14 @@ describe('generated tests', () => {
     assert.deepEqual(extra, ['add(1, 2)', 'add(2, 3)']);
   });
 });
+
+describe('failedVerdict (one helper for solve and self-play)', () => {
+  it('says no test ran: testsTotal 0, so front ends show "no test ran" and ranking scores it 0', async () => {
+    const { failedVerdict } = await import('../../src/core/solve/verdict');
+    const v = failedVerdict('error', 'no code block found');
+    assert.deepEqual(v, { status: 'error', passed: false, testsPassed: 0, testsTotal: 0, durationMs: 0, feedback: 'no code block found', failures: [] });
+    const withFailure = failedVerdict('timeout', 'too slow', [{ test: 'assert sat(sol()) is True', error: 'too slow' }]);
+    assert.equal(withFailure.testsTotal, 0);
+    assert.equal(withFailure.failures.length, 1);
+  });
+});

@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { createModelClient } from '../../core/model/client';
 import { formatDoctorReport, runDoctor, type DoctorReport } from '../../core/model/doctor';
 import { createProcessSandbox } from '../../core/sandbox/processSandbox';
-import { cliText, examples, pythonFrom } from '../shared';
+import { EXIT_FAILED, cliText, examples, guarded, pythonFrom } from '../shared';
+import { SANDBOX_DEFAULTS } from '../../core/defaults';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
-import { processIo, type CliIo } from './models';
+import { processIo, type CliIo } from '../io';
 
 export interface DoctorOptions extends ModelOptionValues {
   python?: string;
@@ -15,10 +16,10 @@ export interface DoctorOptions extends ModelOptionValues {
   json?: boolean;
 }
 
-export async function runDoctorCommand(opts: DoctorOptions, io: CliIo = processIo): Promise<{ code: number; report: DoctorReport }> {
+export async function runDoctorCommand(opts: DoctorOptions, io: Pick<CliIo, 'out'> = processIo()): Promise<{ code: number; report: DoctorReport }> {
   const settings = modelSettingsFromOptions(opts);
   const client = createModelClient(settings);
-  const python = pythonFrom(opts.python) ?? 'python3';
+  const python = pythonFrom(opts.python) ?? SANDBOX_DEFAULTS.python;
   const report = await runDoctor({
     client,
     python,
@@ -40,20 +41,14 @@ export async function runDoctorCommand(opts: DoctorOptions, io: CliIo = processI
   return { code: report.ok ? 0 : 1, report };
 }
 
-export function registerDoctor(program: Command, io: CliIo = processIo): void {
+export function registerDoctor(program: Command, io: CliIo = processIo()): void {
   const cmd = program
     .command('doctor')
     .description('Check Node, Python, the model server, the model and the sandbox, and say how to fix what is wrong.')
-    .option('--python <path>', 'Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default python3)')
+    .option('--python <path>', `Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`)
     .option('--no-sandbox', 'skip the sandbox isolation check')
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', examples('crucible doctor', 'crucible doctor --host http://gpu-box:11434 --model qwen2.5-coder:7b', 'CRUCIBLE_PYTHON=/usr/bin/python3.12 crucible doctor --json'));
-  addModelOptions(cmd, { sampling: false }).action(async (opts: DoctorOptions) => {
-    try {
-      process.exitCode = (await runDoctorCommand(opts, io)).code;
-    } catch (err) {
-      io.err(`crucible doctor: ${cliText(err instanceof Error ? err.message : String(err))}\n`);
-      process.exitCode = 1;
-    }
-  });
+  // Any failure of the checks themselves is exit 1 (a failed check), never a usage error.
+  addModelOptions(cmd, { sampling: false }).action((opts: DoctorOptions) => guarded('doctor', async () => (await runDoctorCommand(opts, io)).code, () => EXIT_FAILED, io));
 }

@@ -4,15 +4,13 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { datasetFiles, sameFile } from './solve';
-import { EXIT_INTERRUPTED, cliText, examples } from '../shared';
+import { EXIT_INTERRUPTED, EXIT_OK, UsageError, cliText, examples, exitCodeFor, guarded } from '../shared';
+import { processIo, type CliIo } from '../io';
 import { EXPORT_FORMATS, exportDataset } from '../../core/dataset/export';
-import type { ExportFormat, ExportOptions } from '../../core/dataset/export';
+import type { ExportFormat, ExportOptions, ExportResult } from '../../core/dataset/export';
 import { checkDatasetDir } from '../../core/dataset/store';
 import { LANGUAGES } from '../../core/types';
 import type { Language, TaskOrigin } from '../../core/types';
-
-const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
 
 interface ExportFlags {
   dataset?: string;
@@ -67,22 +65,91 @@ export function exportFailure(err: unknown, target: string): string {
   }
 }
 
-function usage(message: string): void {
-  process.stderr.write(`crucible export: ${message}\n`);
-  process.exitCode = EXIT_USAGE;
-}
-
-function parseDate(text: string | undefined, flag: string): Date | undefined | null {
+function parseDate(text: string | undefined, flag: string): Date | undefined {
   if (text === undefined) return undefined;
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) {
-    usage(`${flag} "${text}" is not a date; use e.g. 2026-01-31 or 2026-01-31T12:00:00Z.`);
-    return null;
-  }
+  if (Number.isNaN(date.getTime())) throw new UsageError(`${flag} "${text}" is not a date; use e.g. 2026-01-31 or 2026-01-31T12:00:00Z.`);
   return date;
 }
 
-export function registerExport(program: Command): void {
+/** The dataset folder and the export options the flags ask for; a wrong flag is a usage error. */
+function exportRequest(dirArg: string | undefined, flags: ExportFlags): { dir: string; options: Omit<ExportOptions, 'out'> } {
+  const dir = dirArg ?? flags.dataset;
+  if (!dir) throw new UsageError('give the dataset folder: crucible export DIR --format sft (or --dataset DIR).');
+  if (dirArg && flags.dataset && resolve(dirArg) !== resolve(flags.dataset)) throw new UsageError('DIR and --dataset name different folders; give one.');
+  const split = flags.split === undefined ? 1 : Number(flags.split);
+  if (!(split > 0 && split <= 1)) throw new UsageError(`--split must be a share in (0, 1], e.g. 0.9; got "${flags.split}".`);
+  const minDifficulty = flags.minDifficulty === undefined ? undefined : Number(flags.minDifficulty);
+  if (minDifficulty !== undefined && !(minDifficulty >= 0 && minDifficulty <= 1)) throw new UsageError(`--min-difficulty must be in [0, 1]; got "${flags.minDifficulty}".`);
+  const since = parseDate(flags.since, '--since');
+  const until = parseDate(flags.until, '--until');
+  const options: Omit<ExportOptions, 'out'> = { format: flags.format, split };
+  if (minDifficulty !== undefined) options.minDifficulty = minDifficulty;
+  if (flags.balance) options.balance = true;
+  if (flags.includeGenerated) options.includeGenerated = true;
+  if (flags.model) options.model = flags.model;
+  if (flags.language) options.language = flags.language;
+  if (flags.origin) options.origin = flags.origin;
+  if (since) options.since = since;
+  if (until) options.until = until;
+  if (flags.splitSeed ?? flags.seed) options.seed = (flags.splitSeed ?? flags.seed)!;
+  return { dir, options };
+}
+
+/** Nothing an export writes may land on the dataset it reads: a usage error naming the file otherwise. */
+function checkExportTarget(dir: string, target: ReturnType<typeof exportTarget>, split: number, flags: ExportFlags): void {
+  const out = target.file;
+  const written = [out, ...(target.readme ? [target.readme] : []), ...(split < 1 ? [out.replace(/(\.jsonl?)$/i, '.train$1'), out.replace(/(\.jsonl?)$/i, '.valid$1')] : [])];
+  for (const f of datasetFiles(dir)) {
+    const hit = written.find((w) => sameFile(w, f.path)) ?? (target.folder && sameFile(target.folder, dir) ? target.folder : undefined);
+    if (hit) throw new UsageError(`--out ${flags.out} would write ${hit}, ${sameFile(hit, dir) ? 'the dataset folder itself' : f.what}, which this export reads. Pick an --out outside the dataset, e.g. --out exports/${flags.format}.`);
+  }
+}
+
+function printResult(result: ExportResult, dir: string, flags: ExportFlags, io: CliIo): void {
+  for (const p of result.problems) io.err(`crucible export: ${dir}: line ${p.line}: ${p.reason}\n`);
+  if (flags.json) {
+    io.out(`${JSON.stringify(result)}\n`);
+  } else {
+    const unit = flags.format === 'p3' ? 'puzzles' : flags.format === 'dpo' ? 'pairs' : 'examples';
+    io.out(`Wrote ${result.train} ${unit} (${result.trainTasks} tasks) to ${result.files.train}\n`);
+    if (result.files.valid) io.out(`Wrote ${result.valid} ${unit} (${result.validTasks} tasks) to ${result.files.valid}\n`);
+    if (result.files.readme) io.out(`README: ${result.files.readme}\n`);
+    io.out(`${result.selected} of ${result.records} records selected${result.balancedOut ? `, ${result.balancedOut} thinned by --balance` : ''}.\n`);
+  }
+  if (result.train + result.valid === 0) {
+    const need = flags.format === 'dpo' ? ' and a failed attempt at the same task' : flags.format === 'traces' ? ' reached after a failed attempt' : flags.format === 'p3' ? ' of a self-play puzzle' : '';
+    io.err(`crucible export: nothing to export as ${flags.format} with these filters (records need a verified solution${need}).\n`);
+  }
+}
+
+/** `crucible export`: checks the flags and the dataset, writes the export, and returns the exit code. */
+export async function runExport(dirArg: string | undefined, flags: ExportFlags, io: CliIo): Promise<number> {
+  const { dir, options } = exportRequest(dirArg, flags);
+  const problem = await checkDatasetDir(dir);
+  if (problem) throw new Error(problem);
+  const target = exportTarget(flags.out, flags.format);
+  checkExportTarget(dir, target, options.split ?? 1, flags);
+  const controller = new AbortController();
+  let interrupted = false;
+  const stopListening = io.onInterrupt(() => {
+    interrupted = true;
+    controller.abort();
+  });
+  try {
+    const result = await exportDataset(dir, { ...options, out: target.file, signal: controller.signal, ...(target.readme ? { readmePath: target.readme } : {}) });
+    printResult(result, dir, flags, io);
+    return EXIT_OK;
+  } catch (err) {
+    if (!interrupted) throw new Error(exportFailure(err, target.folder ?? target.file));
+    io.err('crucible export: interrupted; no output file was written (an earlier export at the same --out is untouched); run the command again\n');
+    return EXIT_INTERRUPTED;
+  } finally {
+    stopListening();
+  }
+}
+
+export function registerExport(program: Command, io: CliIo = processIo()): void {
   program
     .command('export')
     .description('Export the self-training dataset for fine-tuning (sft, dpo, traces, p3).')
@@ -111,72 +178,5 @@ export function registerExport(program: Command): void {
         'crucible export data/ --format p3 --out puzzles.json && crucible verify puzzles.json',
       ),
     )
-    .action(async (dirArg: string | undefined, flags: ExportFlags) => {
-      const dir = dirArg ?? flags.dataset;
-      if (!dir) return usage('give the dataset folder: crucible export DIR --format sft (or --dataset DIR).');
-      if (dirArg && flags.dataset && resolve(dirArg) !== resolve(flags.dataset)) return usage('DIR and --dataset name different folders; give one.');
-      const split = flags.split === undefined ? 1 : Number(flags.split);
-      if (!(split > 0 && split <= 1)) return usage(`--split must be a share in (0, 1], e.g. 0.9; got "${flags.split}".`);
-      const minDifficulty = flags.minDifficulty === undefined ? undefined : Number(flags.minDifficulty);
-      if (minDifficulty !== undefined && !(minDifficulty >= 0 && minDifficulty <= 1)) return usage(`--min-difficulty must be in [0, 1]; got "${flags.minDifficulty}".`);
-      const since = parseDate(flags.since, '--since');
-      const until = parseDate(flags.until, '--until');
-      if (since === null || until === null) return;
-
-      const problem = await checkDatasetDir(dir);
-      if (problem) {
-        process.stderr.write(`crucible export: ${problem}\n`);
-        process.exitCode = EXIT_FAILURE;
-        return;
-      }
-      const target = exportTarget(flags.out, flags.format);
-      const out = target.file;
-      // Nothing an export writes may land on the dataset it reads.
-      const written = [out, ...(target.readme ? [target.readme] : []), ...(split < 1 ? [out.replace(/(\.jsonl?)$/i, '.train$1'), out.replace(/(\.jsonl?)$/i, '.valid$1')] : [])];
-      for (const f of datasetFiles(dir)) {
-        const hit = written.find((w) => sameFile(w, f.path)) ?? (target.folder && sameFile(target.folder, dir) ? target.folder : undefined);
-        if (hit) return usage(`--out ${flags.out} would write ${hit}, ${sameFile(hit, dir) ? 'the dataset folder itself' : f.what}, which this export reads. Pick an --out outside the dataset, e.g. --out exports/${flags.format}.`);
-      }
-      const controller = new AbortController();
-      let interrupted = false;
-      const onSigint = (): void => {
-        interrupted = true;
-        controller.abort();
-      };
-      process.once('SIGINT', onSigint);
-      const options: ExportOptions = { format: flags.format, out, split, signal: controller.signal, ...(target.readme ? { readmePath: target.readme } : {}) };
-      if (minDifficulty !== undefined) options.minDifficulty = minDifficulty;
-      if (flags.balance) options.balance = true;
-      if (flags.includeGenerated) options.includeGenerated = true;
-      if (flags.model) options.model = flags.model;
-      if (flags.language) options.language = flags.language;
-      if (flags.origin) options.origin = flags.origin;
-      if (since) options.since = since;
-      if (until) options.until = until;
-      if (flags.splitSeed ?? flags.seed) options.seed = (flags.splitSeed ?? flags.seed)!;
-      try {
-        const result = await exportDataset(dir, options);
-        for (const p of result.problems) process.stderr.write(`crucible export: ${dir}: line ${p.line}: ${p.reason}\n`);
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(result)}\n`);
-        } else {
-          const unit = flags.format === 'p3' ? 'puzzles' : flags.format === 'dpo' ? 'pairs' : 'examples';
-          process.stdout.write(`Wrote ${result.train} ${unit} (${result.trainTasks} tasks) to ${result.files.train}\n`);
-          if (result.files.valid) process.stdout.write(`Wrote ${result.valid} ${unit} (${result.validTasks} tasks) to ${result.files.valid}\n`);
-          if (result.files.readme) process.stdout.write(`README: ${result.files.readme}\n`);
-          process.stdout.write(`${result.selected} of ${result.records} records selected${result.balancedOut ? `, ${result.balancedOut} thinned by --balance` : ''}.\n`);
-        }
-        if (result.train + result.valid === 0) process.stderr.write(`crucible export: nothing to export as ${flags.format} with these filters (records need a verified solution${flags.format === 'dpo' ? ' and a failed attempt at the same task' : flags.format === 'traces' ? ' reached after a failed attempt' : flags.format === 'p3' ? ' of a self-play puzzle' : ''}).\n`);
-      } catch (err) {
-        if (interrupted) {
-          process.stderr.write('crucible export: interrupted; no output file was written (an earlier export at the same --out is untouched); run the command again\n');
-          process.exitCode = EXIT_INTERRUPTED;
-          return;
-        }
-        process.stderr.write(`crucible export: ${exportFailure(err, target.folder ?? out)}\n`);
-        process.exitCode = EXIT_FAILURE;
-      } finally {
-        process.removeListener('SIGINT', onSigint);
-      }
-    });
+    .action((dirArg: string | undefined, flags: ExportFlags) => guarded('export', () => runExport(dirArg, flags, io), exitCodeFor, io));
 }

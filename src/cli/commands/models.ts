@@ -1,19 +1,11 @@
 // `crucible models`: the models the server offers, with size, parameter size and context length.
 import type { Command } from 'commander';
 import { createModelClient, type CrucibleModelClient } from '../../core/model/client';
-import { cliText, examples } from '../shared';
+import { cliText, examples, exitCodeFor, guarded } from '../shared';
+import { processIo, type CliIo } from '../io';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
 
-/** Where a command writes; tests pass their own. */
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-export const processIo: CliIo = {
-  out: (t) => void process.stdout.write(t),
-  err: (t) => void process.stderr.write(t),
-};
+export type { CliIo };
 
 export interface ModelRow {
   name: string;
@@ -62,7 +54,7 @@ export function formatModelTable(rows: ModelRow[]): string {
   return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-export async function runModels(opts: ModelOptionValues & { json?: boolean }, io: CliIo = processIo): Promise<number> {
+export async function runModels(opts: ModelOptionValues & { json?: boolean }, io: Pick<CliIo, 'out' | 'err'> = processIo()): Promise<number> {
   const settings = modelSettingsFromOptions(opts);
   const client = createModelClient(settings);
   const members = client.members;
@@ -99,13 +91,11 @@ export async function runModels(opts: ModelOptionValues & { json?: boolean }, io
   return results.every((r) => r.error !== undefined) ? 1 : 0;
 }
 
-export function registerModels(program: Command, io: CliIo = processIo): void {
+export function registerModels(program: Command, io: CliIo = processIo()): void {
   const cmd = program
     .command('models')
     .description('List the models the server offers, with size, parameter count and context length.')
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', examples('crucible models', 'crucible models --host http://gpu-box:11434 --json', 'crucible models --provider openai --host http://127.0.0.1:8000/v1'));
-  addModelOptions(cmd, { sampling: false }).action(async (opts: ModelOptionValues & { json?: boolean }) => {
-    process.exitCode = await runModels(opts, io);
-  });
+  addModelOptions(cmd, { sampling: false }).action((opts: ModelOptionValues & { json?: boolean }) => guarded('models', () => runModels(opts, io), exitCodeFor, io));
 }

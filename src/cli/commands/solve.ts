@@ -6,21 +6,22 @@
 import { closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, promises as fsp, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, cliText, duration, examples, guarded, pythonFrom, wholeNumber } from '../shared';
-import { createProgress } from '../progress';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, cliText, duration, examples, exitCodeFor, guarded, pythonFrom, wholeNumber } from '../shared';
+import type { Progress } from '../progress';
+import { processIo, type CliIo } from '../io';
 import { DATA_FILE, DatasetError, LOCK_FILE } from '../../core/dataset/store';
 import { isSandboxFailureText, probeSandbox } from '../../core/solve/infra';
-import type { Language, Record as DatasetRecord } from '../../core/types';
+import type { Language, Record as DatasetRecord, Task } from '../../core/types';
 import { createModelClient } from '../../core/model/client';
-import { createProcessSandbox, type ProcessSandboxOptions } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
-import { recordFromOutcome } from '../../core/dataset/record';
-import { solve, solutionOf } from '../../core/solve/solve';
+import { lazySandbox, solveAndRecord, type Recording } from '../../core/engine';
+import type { ModelSettings } from '../../core/model/types';
+import { BUDGET_DEFAULTS, EVAL_SAMPLES, SANDBOX_DEFAULTS } from '../../core/defaults';
+import { solutionOf } from '../../core/solve/solve';
 import type { SolveDeps } from '../../core/solve/types';
 import type { Sandbox } from '../../core/sandbox/types';
 import type { Budget, Outcome } from '../../core/types';
-import { VERSION } from '../../core/version';
 import { syncDirectorySync } from '../../core/durable';
 import { dirname, join, resolve } from 'node:path';
 import { readTasks, type TaskLine } from '../tasks';
@@ -158,7 +159,8 @@ export function finishedIn(path: string): { done: Map<string, OutcomeLine>; prob
 class OutcomeWriter {
   private fd: number | undefined;
   written = 0;
-  constructor(private readonly path: string | undefined, private readonly toStdout: boolean) {
+  /** Without a path, lines go to `toStdout` (solve) or nowhere (eval, which prints a table instead). */
+  constructor(private readonly path: string | undefined, private readonly toStdout: ((text: string) => void) | undefined) {
     if (!path) return;
     try {
       mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -186,7 +188,7 @@ class OutcomeWriter {
   write(line: OutcomeLine): void {
     const text = `${JSON.stringify(line)}\n`;
     if (this.fd === undefined) {
-      if (this.toStdout) process.stdout.write(text);
+      this.toStdout?.(text);
       this.written++;
       return;
     }
@@ -298,37 +300,20 @@ export interface RunSummary {
   model: string;
 }
 
-/**
- * The process sandbox, started on first use (a run against a dead server never starts Python workers),
- * and disposed while something keeps the event loop alive (idle workers are unref'd), for at most 5 s.
- */
-export function lazySandbox(options: ProcessSandboxOptions): Sandbox {
-  let real: Sandbox | undefined;
-  const get = (): Sandbox => (real ??= createProcessSandbox(options));
-  return {
-    run: (request, signal) => get().run(request, signal),
-    runPair: (request, signal) => get().runPair(request, signal),
-    isolation: () => get().isolation(),
-    async dispose() {
-      if (!real) return;
-      const keep = setInterval(() => undefined, 250);
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([real.dispose(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
-      } finally {
-        clearInterval(keep);
-        if (timer) clearTimeout(timer);
-      }
-    },
-  };
+/** What a run will do: the tasks to solve, the lines an earlier run finished, and the Records it kept. */
+interface RunPlan {
+  todo: TaskLine[];
+  kept: OutcomeLine[];
+  carried: DatasetRecord[];
+  malformed: number;
 }
 
-/** Runs every task of the file, in order; shared by `solve` and `eval`. */
-async function runTasks(file: string, opts: RunOptions, command: string): Promise<RunSummary> {
+/** Checks the flags against the files, reads the tasks and, with --resume, what an earlier run finished. */
+function planRun(file: string, opts: RunOptions, command: string, io: CliIo): RunPlan {
   if (opts.resume && !opts.out) throw new UsageError('--resume needs --out OUTCOMES.jsonl: it skips the tasks already written there');
   checkOutTarget(opts.out, [{ path: file, what: 'the task file this run reads' }, ...datasetFiles(opts.dataset)]);
   const taskFile = readTasks(file);
-  for (const e of taskFile.errors) process.stderr.write(`crucible ${command}: ${file} ${e.where ?? `line ${e.line}`}: ${e.message}\n`);
+  for (const e of taskFile.errors) io.err(`crucible ${command}: ${file} ${e.where ?? `line ${e.line}`}: ${e.message}\n`);
   let tasks: TaskLine[] = taskFile.tasks;
   if (opts.limit !== undefined) tasks = tasks.slice(0, opts.limit);
 
@@ -336,135 +321,179 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
   let carried: DatasetRecord[] = [];
   if (opts.resume) {
     const { done, problems, records } = finishedIn(opts.out!);
-    for (const p of problems) process.stderr.write(`crucible ${command}: ${p}\n`);
+    for (const p of problems) io.err(`crucible ${command}: ${p}\n`);
     for (const [id, line] of done) previous.set(id, line);
     carried = records;
   }
-  const todo = tasks.filter((t) => !previous.has(t.task.id));
-  const kept = tasks.filter((t) => previous.has(t.task.id)).map((t) => previous.get(t.task.id)!);
+  return {
+    todo: tasks.filter((t) => !previous.has(t.task.id)),
+    kept: tasks.filter((t) => previous.has(t.task.id)).map((t) => previous.get(t.task.id)!),
+    carried,
+    malformed: taskFile.errors.length,
+  };
+}
 
-  const settings = modelSettingsFromOptions(opts as ModelOptionValues);
-  let dataset: DatasetStore | undefined;
-  if (opts.dataset) {
-    await checkDatasetWritable(opts.dataset);
-    dataset = await openDataset(opts.dataset);
-  }
-  // Records an earlier run could not write (they travel in its Outcome lines) are written first.
-  if (dataset && carried.length) {
-    let written = 0;
-    for (const record of carried) {
-      try {
-        if ((await dataset.append(record)).appended) written++;
-      } catch (err) {
-        const f = datasetFailure(err, opts.dataset!);
-        throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`);
-      }
+/** Opens --dataset (checked writable first) and writes the Records an earlier run could not (they travel in its Outcome lines). */
+async function openRunDataset(opts: RunOptions, carried: DatasetRecord[], command: string, io: CliIo): Promise<DatasetStore | undefined> {
+  if (!opts.dataset) return undefined;
+  await checkDatasetWritable(opts.dataset);
+  const dataset = await openDataset(opts.dataset);
+  let written = 0;
+  for (const record of carried) {
+    try {
+      if ((await dataset.append(record)).appended) written++;
+    } catch (err) {
+      const f = datasetFailure(err, opts.dataset);
+      throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`);
     }
-    if (written) process.stderr.write(`crucible ${command}: wrote ${written} dataset record(s) an earlier run kept in ${opts.out}\n`);
   }
-  const writer = new OutcomeWriter(opts.out, command === 'solve');
-  const model = createModelClient(settings);
+  if (written) io.err(`crucible ${command}: wrote ${written} dataset record(s) an earlier run kept in ${opts.out}\n`);
+  return dataset;
+}
+
+/** The tasks of one `solve` or `eval` run, solved in order; stops early when the sandbox, the dataset or the model keeps failing. */
+class TaskRun {
+  readonly control = new AbortController();
+  interrupted = false;
+  stdoutClosed = false;
+  failure: string | undefined;
+  readonly lines: OutcomeLine[];
+  private verifiedCount: number;
+  private errorsInARow = 0;
+  private datasetFailuresInARow = 0;
+  private readonly bar: Progress;
+
+  constructor(
+    private readonly command: string,
+    private readonly opts: RunOptions,
+    private readonly deps: SolveDeps,
+    private readonly settings: ModelSettings,
+    private readonly dataset: DatasetStore | undefined,
+    private readonly writer: OutcomeWriter,
+    kept: OutcomeLine[],
+    io: CliIo,
+  ) {
+    this.lines = [...kept];
+    this.verifiedCount = kept.filter((l) => l.verified).length;
+    this.bar = io.progress(`${command} [{bar}] {value}/{total} tasks | verified {verified} | {task}`, command === 'solve' && !opts.out);
+  }
+
+  async runAll(todo: TaskLine[]): Promise<void> {
+    try {
+      // The sandbox is tried once before the model is asked anything: a missing interpreter ends the run here.
+      if (todo.length) {
+        const broken = await probeSandbox(this.deps.verifier, todo.map((t) => t.task.language) as Language[], this.control.signal);
+        if (broken) this.failure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
+      }
+      if (this.failure) return;
+      this.bar.start(todo.length, 0, { verified: this.verifiedCount, task: '' });
+      for (const { task } of todo) {
+        if (this.control.signal.aborted) break;
+        this.bar.update(undefined, { task: task.id.length > 40 ? `${task.id.slice(0, 39)}…` : task.id });
+        if (!(await this.runOne(task))) break;
+      }
+    } finally {
+      this.bar.stop();
+    }
+  }
+
+  /** Solves one task, records it and writes its line; false when the run must stop. */
+  private async runOne(task: Task): Promise<boolean> {
+    const recording: Recording | undefined = this.dataset ? { dataset: () => this.dataset!, settings: this.settings } : undefined;
+    const { outcome, record, error } = await solveAndRecord(task, this.deps, { budget: budgetOf(this.opts), signal: this.control.signal, generateTests: this.opts.generateTests }, recording);
+    if (outcome.stopReason === 'cancelled' && (this.interrupted || this.stdoutClosed)) return false;
+    if (outcome.stopReason === 'error' && isSandboxFailureText(outcome.error)) {
+      // Not the task's fault: nothing is written for it (a rerun with --resume does it again).
+      this.failure = outcome.error!;
+      return false;
+    }
+    const line = outcomeLine(outcome);
+    if (record && error !== undefined) this.datasetWriteFailed(line, record, error);
+    else if (record) this.datasetFailuresInARow = 0;
+    this.writer.write(line);
+    this.lines.push(slim(line));
+    if (line.verified) this.verifiedCount++;
+    this.bar.increment({ verified: this.verifiedCount });
+    if (this.failure) return false;
+    if (outcome.stopReason !== 'error') {
+      this.errorsInARow = 0;
+      return true;
+    }
+    this.errorsInARow++;
+    this.bar.note(`crucible ${this.command}: ${task.id}: ${cliText(outcome.error ?? 'error')}`);
+    if (this.errorsInARow < 2) return true;
+    this.failure = `${this.errorsInARow} tasks in a row ended in error: ${cliText(outcome.error ?? '')}`;
+    return false;
+  }
+
+  /** The Record travels in the Outcome line until a run (this one, or one with --resume) writes it. */
+  private datasetWriteFailed(line: OutcomeLine, record: DatasetRecord, err: unknown): void {
+    const dataset = this.dataset!;
+    if (!dataset.has(record.hash) || dataset.pending().some((r) => r.hash === record.hash)) line.datasetRecord = record;
+    this.datasetFailuresInARow++;
+    const f = datasetFailure(err, this.opts.dataset!);
+    if (f.persistent || this.datasetFailuresInARow >= 2) this.failure = f.message;
+    else this.bar.note(`crucible ${this.command}: dataset: ${f.message}; the record is kept in the outcome line`);
+  }
+}
+
+function budgetOf(opts: RunOptions): Budget {
+  return { samples: opts.samples, rounds: opts.rounds, maxTokens: opts.maxTokens, wallMs: opts.wallTime };
+}
+
+/** The solve dependencies of a run: the model client and a sandbox started on first use. */
+function runDeps(opts: RunOptions, settings: ModelSettings): SolveDeps & { sandbox: Sandbox } {
   const python = pythonFrom(opts.python);
   const sandbox = lazySandbox({
     ...(python ? { python } : {}),
     limits: { ...(opts.timeout ? { wallMs: opts.timeout, cpuMs: opts.timeout } : {}), ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}) },
   });
-  const verifier = createVerifier(sandbox);
-  const deps: SolveDeps = { model, verifier, sandbox };
-  const budget: Budget = { samples: opts.samples, rounds: opts.rounds, maxTokens: opts.maxTokens, wallMs: opts.wallTime };
+  return { model: createModelClient(settings), verifier: createVerifier(sandbox), sandbox };
+}
 
-  const control = new AbortController();
-  let interrupted = false;
-  const onSignal = (): void => {
-    interrupted = true;
-    control.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+/** Records the dataset kept in memory after a write error get one last try; says where the rest are. */
+async function finishDataset(dataset: DatasetStore | undefined, opts: RunOptions, command: string, io: CliIo): Promise<number> {
+  if (!dataset || dataset.pending().length === 0) return 0;
+  await dataset.flush().catch(() => undefined);
+  const unwritten = dataset.pending().length;
+  if (unwritten > 0) {
+    const where = opts.out
+      ? `they are kept in ${opts.out}: fix the dataset folder and rerun with --resume to write them`
+      : 'they are in the outcome lines printed above (field datasetRecord); use --out FILE to make them resumable';
+    io.err(`crucible ${command}: ${unwritten} dataset record(s) could not be written to ${opts.dataset}; ${where}\n`);
+  }
+  return unwritten;
+}
+
+/** Runs every task of the file, in order; shared by `solve` and `eval`. */
+async function runTasks(file: string, opts: RunOptions, command: string, io: CliIo): Promise<RunSummary> {
+  const plan = planRun(file, opts, command, io);
+  const settings = modelSettingsFromOptions(opts as ModelOptionValues);
+  const dataset = await openRunDataset(opts, plan.carried, command, io);
+  const writer = new OutcomeWriter(opts.out, command === 'solve' ? io.out : undefined);
+  const deps = runDeps(opts, settings);
+  const run = new TaskRun(command, opts, deps, settings, dataset, writer, plan.kept, io);
+  const stopInterrupt = io.onInterrupt(() => {
+    run.interrupted = true;
+    run.control.abort();
+  });
   // `crucible solve tasks.jsonl | head`: a closed stdout ends the run quietly instead of crashing on EPIPE.
-  const onStdoutError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === 'EPIPE') {
-      stdoutClosed = true;
-      control.abort();
-    }
-  };
-  let stdoutClosed = false;
-  process.stdout.on('error', onStdoutError);
-
-  const resultsOnStdout = command === 'solve' && !opts.out;
-  const bar = createProgress(`${command} [{bar}] {value}/{total} tasks | verified {verified} | {task}`, resultsOnStdout);
-  const lines: OutcomeLine[] = [...kept];
-  let verifiedCount = kept.filter((l) => l.verified).length;
-  let errorsInARow = 0;
-  let datasetFailuresInARow = 0;
-  let failure: string | undefined;
+  const stopStdout = io.onStdoutClosed(() => {
+    run.stdoutClosed = true;
+    run.control.abort();
+  });
   try {
-    // The sandbox is tried once before the model is asked anything: a missing interpreter ends the run here.
-    if (todo.length) {
-      const broken = await probeSandbox(verifier, todo.map((t) => t.task.language) as Language[], control.signal);
-      if (broken) failure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
-    }
-    if (!failure) bar.start(todo.length, 0, { verified: verifiedCount, task: '' });
-    for (const { task } of failure ? [] : todo) {
-      if (control.signal.aborted) break;
-      bar.update(undefined, { task: task.id.length > 40 ? `${task.id.slice(0, 39)}…` : task.id });
-      const outcome = await solve(task, deps, { budget, signal: control.signal, generateTests: opts.generateTests });
-      if (outcome.stopReason === 'cancelled' && (interrupted || stdoutClosed)) break;
-      if (outcome.stopReason === 'error' && isSandboxFailureText(outcome.error)) {
-        // Not the task's fault: nothing is written for it (a rerun with --resume does it again).
-        failure = outcome.error!;
-        break;
-      }
-      const line = outcomeLine(outcome);
-      if (dataset) {
-        const record = recordFromOutcome(outcome, { extensionVersion: VERSION, ...(outcome.model ? { model: outcome.model } : {}), redact: Object.values(settings.headers ?? {}) });
-        try {
-          await dataset.append(record);
-          datasetFailuresInARow = 0;
-        } catch (err) {
-          // The Record travels in the Outcome line until a run (this one, or one with --resume) writes it.
-          if (!dataset.has(record.hash) || dataset.pending().some((r) => r.hash === record.hash)) line.datasetRecord = record;
-          datasetFailuresInARow++;
-          const f = datasetFailure(err, opts.dataset!);
-          if (f.persistent || datasetFailuresInARow >= 2) failure = f.message;
-          else bar.note(`crucible ${command}: dataset: ${f.message}; the record is kept in the outcome line`);
-        }
-      }
-      writer.write(line);
-      lines.push(slim(line));
-      if (line.verified) verifiedCount++;
-      bar.increment({ verified: verifiedCount });
-      if (failure) break;
-      if (outcome.stopReason === 'error') {
-        errorsInARow++;
-        bar.note(`crucible ${command}: ${task.id}: ${cliText(outcome.error ?? 'error')}`);
-        if (errorsInARow >= 2) {
-          failure = `${errorsInARow} tasks in a row ended in error: ${cliText(outcome.error ?? '')}`;
-          break;
-        }
-      } else errorsInARow = 0;
-    }
+    await run.runAll(plan.todo);
   } finally {
-    bar.stop();
     writer.close();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.stdout.removeListener('error', onStdoutError);
-    await sandbox.dispose();
+    stopInterrupt();
+    stopStdout();
+    await deps.sandbox.dispose();
   }
-  // Records the dataset kept in memory after a write error get one last try; the rest are in their Outcome lines.
-  let datasetUnwritten = 0;
-  if (dataset && dataset.pending().length > 0) {
-    await dataset.flush().catch(() => undefined);
-    datasetUnwritten = dataset.pending().length;
-  }
-  if (failure) process.stderr.write(`crucible ${command}: stopped: ${cliText(failure)}\n`);
-  if (datasetUnwritten > 0) {
-    process.stderr.write(
-      `crucible ${command}: ${datasetUnwritten} dataset record(s) could not be written to ${opts.dataset}; ${opts.out ? `they are kept in ${opts.out}: fix the dataset folder and rerun with --resume to write them` : 'they are in the outcome lines printed above (field datasetRecord); use --out FILE to make them resumable'}\n`,
-    );
-  }
-  return { lines, malformed: taskFile.errors.length, skipped: kept.length, interrupted, stdoutClosed, datasetUnwritten, ...(failure ? { failure } : {}), model: settings.model };
+  if (run.failure) io.err(`crucible ${command}: stopped: ${cliText(run.failure)}\n`);
+  const datasetUnwritten = await finishDataset(dataset, opts, command, io);
+  const { interrupted, stdoutClosed, failure, lines } = run;
+  return { lines, malformed: plan.malformed, skipped: plan.kept.length, interrupted, stdoutClosed, datasetUnwritten, ...(failure ? { failure } : {}), model: settings.model };
 }
 
 /** The one-line message of an interrupted run: what was kept and how to go on. */
@@ -536,19 +565,19 @@ function addRunOptions(cmd: Command, defaultSamples: number): Command {
   cmd
     .argument('<tasks>', 'task file: JSON lines (HumanEval, MBPP or {id, prompt, tests}; .gz is fine) or a JSON array; - for stdin')
     .option('--samples <k>', 'candidates sampled in the first round', wholeNumber('--samples', 1), defaultSamples)
-    .option('--rounds <r>', 'critique-and-refine rounds after the first', wholeNumber('--rounds', 0), 3)
-    .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', wholeNumber('--max-tokens', 0), 0)
-    .option('--wall-time <duration>', 'most wall time per task, e.g. 90s or 5m (0: no limit)', duration('--wall-time', 's', 0), 0)
+    .option('--rounds <r>', 'critique-and-refine rounds after the first', wholeNumber('--rounds', 0), BUDGET_DEFAULTS.rounds)
+    .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', wholeNumber('--max-tokens', 0), BUDGET_DEFAULTS.maxTokens)
+    .option('--wall-time <duration>', 'most wall time per task, e.g. 90s or 5m (0: no limit)', duration('--wall-time', 's', 0), BUDGET_DEFAULTS.wallSeconds * 1000)
     .addOption(new Option('--wall-seconds <s>', 'old name of --wall-time').argParser(duration('--wall-seconds', 's', 0)).hideHelp())
     .option('--out <file>', 'append one Outcome JSON line per task here (default: stdout)')
     .option('--resume', 'skip task_ids already finished in --out, and write the dataset records kept there')
     .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
     .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
     .option('--limit <n>', 'run only the first n tasks', wholeNumber('--limit', 1))
-    .option('--timeout <duration>', 'wall and CPU time for one test run, e.g. 500ms or 10s (default 10s)', duration('--timeout', 'ms', 100))
+    .option('--timeout <duration>', `wall and CPU time for one test run, e.g. 500ms or 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`, duration('--timeout', 'ms', 100))
     .addOption(new Option('--timeout-ms <n>', 'old name of --timeout (ms)').argParser(duration('--timeout-ms', 'ms', 100)).hideHelp())
-    .option('--memory-mb <n>', 'memory for one test run, MiB (default 512)', wholeNumber('--memory-mb', 32))
-    .option('--python <path>', 'Python interpreter for Python candidates (env CRUCIBLE_PYTHON; default python3)');
+    .option('--memory-mb <n>', `memory for one test run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`, wholeNumber('--memory-mb', 32))
+    .option('--python <path>', `Python interpreter for Python candidates (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`);
   addModelOptions(cmd);
   return cmd;
 }
@@ -567,10 +596,10 @@ function summaryLine(command: string, summary: RunSummary, out: string | undefin
   return `crucible ${command}: ${verified}/${summary.lines.length} verified${generated ? ` (${generated} by generated tests only)` : ''}${errors ? `, ${errors} ended in error` : ''}${summary.skipped ? `, ${summary.skipped} resumed from ${out}` : ''}${summary.malformed ? `, ${summary.malformed} malformed line(s) skipped` : ''}\n`;
 }
 
-export function registerSolve(program: Command): void {
+export function registerSolve(program: Command, io: CliIo = processIo()): void {
   addRunOptions(
     program.command('solve').description('Solve every task in a file with the self-correcting loop; one Outcome JSON line per task.'),
-    2,
+    BUDGET_DEFAULTS.samples,
   )
     .addHelpText(
       'after',
@@ -582,11 +611,16 @@ export function registerSolve(program: Command): void {
     )
     .action(async (file: string, raw: RunOptions) => {
       const opts = normalise(raw);
-      await guarded('solve', async () => {
-        const summary = await runTasks(file, opts, 'solve');
-        process.stderr.write(summary.interrupted ? `${summaryLine('solve', summary, opts.out)}${interruptedText('solve', summary, opts.out)}\n` : summaryLine('solve', summary, opts.out));
-        return exitCodeOf(summary);
-      });
+      await guarded(
+        'solve',
+        async () => {
+          const summary = await runTasks(file, opts, 'solve', io);
+          io.err(summary.interrupted ? `${summaryLine('solve', summary, opts.out)}${interruptedText('solve', summary, opts.out)}\n` : summaryLine('solve', summary, opts.out));
+          return exitCodeOf(summary);
+        },
+        exitCodeFor,
+        io,
+      );
     });
 
   addRunOptions(
@@ -596,7 +630,7 @@ export function registerSolve(program: Command): void {
       .option('--json', 'print the report as JSON')
       .option('--strategies <list>', 'compare strategies at an equal budget: resample, refine, trace, sstar (comma-separated)')
       .option('--report <file>', 'with --strategies: where the JSON report goes (default crucible-eval.json)'),
-    1,
+    EVAL_SAMPLES,
   )
     .addHelpText(
       'after',
@@ -607,13 +641,18 @@ export function registerSolve(program: Command): void {
     )
     .action(async (file: string, raw: RunOptions & { json?: boolean; strategies?: string; report?: string }) => {
       const opts = normalise(raw);
-      await guarded('eval', async () => {
-        if (opts.strategies !== undefined) return runStrategyEval(file, opts as unknown as StrategyEvalOptions);
-        const summary = await runTasks(file, opts, 'eval');
-        const report = evalReport(summary.lines, summary.model, opts.samples, opts.rounds);
-        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatEvalTable(report));
-        if (summary.interrupted) process.stderr.write(`${interruptedText('eval', summary, opts.out)}\n`);
-        return exitCodeOf(summary);
-      });
+      await guarded(
+        'eval',
+        async () => {
+          if (opts.strategies !== undefined) return runStrategyEval(file, opts as unknown as StrategyEvalOptions, io);
+          const summary = await runTasks(file, opts, 'eval', io);
+          const report = evalReport(summary.lines, summary.model, opts.samples, opts.rounds);
+          io.out(opts.json ? `${JSON.stringify(report)}\n` : formatEvalTable(report));
+          if (summary.interrupted) io.err(`${interruptedText('eval', summary, opts.out)}\n`);
+          return exitCodeOf(summary);
+        },
+        exitCodeFor,
+        io,
+      );
     });
 }

@@ -2,7 +2,10 @@
 // Input goes through the same reader as `solve` (gzip, BOM, CRLF, JSON lines or a P3 JSON array).
 import { Option, type Command } from 'commander';
 import { cpus } from 'node:os';
-import { lazySandbox } from './solve';
+import { lazySandbox } from '../../core/engine';
+import { processIo, type CliIo } from '../io';
+import type { Verifier } from '../../core/verify/types';
+import { SANDBOX_DEFAULTS } from '../../core/defaults';
 import { createVerifier } from '../../core/verify/verifier';
 import { puzzleSolution, runJob, type VerifyJob } from '../../core/verify/jobs';
 import { probeSandbox, sandboxErrorOf } from '../../core/solve/infra';
@@ -77,10 +80,18 @@ export function jobFromRow(value: unknown): VerifyJob {
   return { kind: 'tests', id, task, candidate: { id: `${id}#code`, code: o.code as string, language, round: 0 } };
 }
 
-async function run(file: string, opts: VerifyOptions): Promise<number> {
-  const text = readInputText(file, 'jobs file');
-  const { rows, problems } = inputRows(text);
-  type Parsed = { line: number; where: string; job?: VerifyJob; id?: string; error?: string };
+/** One input line: the job it holds, or why it is not one. */
+interface Parsed {
+  line: number;
+  where: string;
+  job?: VerifyJob;
+  id?: string;
+  error?: string;
+}
+
+/** The jobs of `file` in input order, malformed lines included (with the id they name, if any). */
+function parseJobs(file: string): Parsed[] {
+  const { rows, problems } = inputRows(readInputText(file, 'jobs file'));
   const parsed: Parsed[] = problems.map((p) => ({ line: p.line, where: p.where, error: p.message }));
   const ids = new IdRegistry();
   for (const { value, line, where } of rows) {
@@ -94,110 +105,138 @@ async function run(file: string, opts: VerifyOptions): Promise<number> {
       parsed.push({ line, where, error: (err as Error).message, ...(id !== undefined ? { id: String(id) } : {}) });
     }
   }
-  parsed.sort((a, b) => a.line - b.line);
+  return parsed.sort((a, b) => a.line - b.line);
+}
 
+/** A verify run in progress: verdict lines are printed in input order as soon as the ones before them are done. */
+class VerifyRun {
+  readonly results: (OutLine | undefined)[];
+  readonly counts: { [status: string]: number } = {};
+  readonly control = new AbortController();
+  flushed = 0;
+  malformed = 0;
+  interrupted = false;
+  /** Set when the sandbox itself failed: the run stops. */
+  infrastructure: string | undefined;
+  private next = 0;
+
+  constructor(
+    private readonly file: string,
+    readonly parsed: Parsed[],
+    private readonly verifier: Verifier,
+    private readonly io: CliIo,
+  ) {
+    this.results = new Array(parsed.length);
+  }
+
+  flush(): void {
+    while (this.flushed < this.results.length && this.results[this.flushed]) {
+      this.io.out(JSON.stringify(this.results[this.flushed]) + '\n');
+      this.flushed++;
+    }
+  }
+
+  /** Probes the sandbox once, then runs the jobs on `workers` × 2 workers (each waits on the sandbox's pool). */
+  async runAll(workers: number): Promise<void> {
+    // The sandbox is tried once before any job: one that cannot start ends the run with its own error, not N error lines.
+    const languages = this.parsed.flatMap((p) => (p.job ? [p.job.kind === 'puzzle' ? 'python' : p.job.task.language] : [])) as Language[];
+    const broken = languages.length ? await probeSandbox(this.verifier, languages, this.control.signal) : undefined;
+    if (broken) {
+      this.infrastructure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
+      return;
+    }
+    await Promise.all(Array.from({ length: Math.min(workers * 2, Math.max(1, this.parsed.length)) }, () => this.worker()));
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      if (this.control.signal.aborted || this.infrastructure) return;
+      const i = this.next++;
+      if (i >= this.parsed.length) return;
+      const out = await this.verdictLine(this.parsed[i]!);
+      if (this.control.signal.aborted) return;
+      this.counts[out.status] = (this.counts[out.status] ?? 0) + 1;
+      this.results[i] = out;
+      this.flush();
+    }
+  }
+
+  private async verdictLine(p: Parsed): Promise<OutLine> {
+    if (!p.job) {
+      this.malformed++;
+      this.io.err(`crucible verify: ${this.file} ${p.where}: ${p.error}\n`);
+      return { id: p.id ?? null, line: p.line, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.where}: ${p.error}` };
+    }
+    try {
+      const v = await runJob(this.verifier, p.job, this.control.signal);
+      const sandboxError = sandboxErrorOf(v);
+      if (sandboxError && !this.control.signal.aborted) this.infrastructure = `the sandbox failed: ${sandboxError}`;
+      return { id: p.job.id, status: v.status, passed: v.passed, durationMs: v.durationMs, feedback: v.feedback };
+    } catch (e) {
+      return { id: p.job.id, status: 'error', passed: false, durationMs: 0, feedback: `Verify error: ${(e as Error).message}` };
+    }
+  }
+
+  /** The summary on stderr and the exit code. */
+  finish(startedMs: number): number {
+    this.flush();
+    const secs = (Date.now() - startedMs) / 1000;
+    const summary = Object.entries(this.counts).map(([k, n]) => `${n} ${k}`).join(', ');
+    const head = `crucible verify: ${this.flushed}/${this.parsed.length} jobs (${summary || 'none'})${this.malformed ? `, ${this.malformed} malformed line(s) skipped` : ''} in ${secs.toFixed(2)} s (${(this.flushed / Math.max(secs, 1e-3)).toFixed(1)} jobs/s)`;
+    if (this.interrupted) {
+      this.io.err(`${head}\ncrucible verify: interrupted; the ${this.flushed} verdict line(s) printed are complete, run again to verify the rest\n`);
+      return EXIT_INTERRUPTED;
+    }
+    if (this.infrastructure) {
+      this.io.err(`${head}\ncrucible verify: stopped: ${cliText(this.infrastructure)}\n`);
+      return EXIT_FAILED;
+    }
+    this.io.err(`${head}\n`);
+    return this.malformed > 0 ? EXIT_FAILED : EXIT_OK;
+  }
+}
+
+/** `crucible verify`: verifies every job of `file` and returns the exit code. */
+export async function runVerify(file: string, opts: VerifyOptions, io: CliIo): Promise<number> {
+  const parsed = parseJobs(file);
   const limits: Partial<Limits> = {};
-  if (opts.timeout !== undefined) { limits.wallMs = opts.timeout; limits.cpuMs = opts.timeout; }
+  if (opts.timeout !== undefined) {
+    limits.wallMs = opts.timeout;
+    limits.cpuMs = opts.timeout;
+  }
   if (opts.memoryMb !== undefined) limits.memoryMb = opts.memoryMb;
-  const jobs = parsed.filter((p) => p.job).length;
   const cores = Math.max(1, cpus().length);
-  const cap = capConcurrency(opts.concurrency ?? cores, jobs, cores);
-  if (cap.note && opts.concurrency !== undefined) process.stderr.write(`crucible verify: note: ${cap.note}\n`);
-  const workers = cap.value;
+  const cap = capConcurrency(opts.concurrency ?? cores, parsed.filter((p) => p.job).length, cores);
+  if (cap.note && opts.concurrency !== undefined) io.err(`crucible verify: note: ${cap.note}\n`);
   const python = pythonFrom(opts.python);
 
   const started = Date.now();
   // Started on first use, and disposed safely even when no job ever ran (a file of malformed lines only).
-  const sandbox = lazySandbox({ workers, limits, ...(python ? { python } : {}) });
-  const verifier = createVerifier(sandbox, { limits });
-  const control = new AbortController();
-  let interrupted = false;
-  const onSignal = (): void => {
-    interrupted = true;
-    control.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  const results: (OutLine | undefined)[] = new Array(parsed.length);
-  let flushed = 0;
-  const flush = (): void => {
-    while (flushed < results.length && results[flushed]) {
-      process.stdout.write(JSON.stringify(results[flushed]) + '\n');
-      flushed++;
-    }
-  };
-  const counts: { [status: string]: number } = {};
-  let malformed = 0;
-  let infrastructure: string | undefined;
+  const sandbox = lazySandbox({ workers: cap.value, limits, ...(python ? { python } : {}) });
+  const run = new VerifyRun(file, parsed, createVerifier(sandbox, { limits }), io);
+  const stopListening = io.onInterrupt(() => {
+    run.interrupted = true;
+    run.control.abort();
+  });
   try {
-    // The sandbox is tried once before any job: one that cannot start ends the run with its own error, not N error lines.
-    const languages = parsed.flatMap((p) => (p.job ? [p.job.kind === 'puzzle' ? 'python' : p.job.task.language] : [])) as Language[];
-    const broken = languages.length ? await probeSandbox(verifier, languages, control.signal) : undefined;
-    if (broken) {
-      infrastructure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
-    } else {
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        for (;;) {
-          if (control.signal.aborted || infrastructure) return;
-          const i = next++;
-          if (i >= parsed.length) return;
-          const p = parsed[i]!;
-          let out: OutLine;
-          if (!p.job) {
-            malformed++;
-            process.stderr.write(`crucible verify: ${file} ${p.where}: ${p.error}\n`);
-            out = { id: p.id ?? null, line: p.line, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.where}: ${p.error}` };
-          } else {
-            try {
-              const v = await runJob(verifier, p.job, control.signal);
-              const sandboxError = sandboxErrorOf(v);
-              if (sandboxError && !control.signal.aborted) infrastructure = `the sandbox failed: ${sandboxError}`;
-              out = { id: p.job.id, status: v.status, passed: v.passed, durationMs: v.durationMs, feedback: v.feedback };
-            } catch (e) {
-              out = { id: p.job.id, status: 'error', passed: false, durationMs: 0, feedback: `Verify error: ${(e as Error).message}` };
-            }
-          }
-          if (control.signal.aborted) return;
-          counts[out.status] = (counts[out.status] ?? 0) + 1;
-          results[i] = out;
-          flush();
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(workers * 2, Math.max(1, parsed.length)) }, worker));
-    }
+    await run.runAll(cap.value);
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stopListening();
     await sandbox.dispose();
   }
-  flush();
-  const secs = (Date.now() - started) / 1000;
-  const summary = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ');
-  const head = `crucible verify: ${flushed}/${parsed.length} jobs (${summary || 'none'})${malformed ? `, ${malformed} malformed line(s) skipped` : ''} in ${secs.toFixed(2)} s (${(flushed / Math.max(secs, 1e-3)).toFixed(1)} jobs/s)`;
-  if (interrupted) {
-    process.stderr.write(`${head}\ncrucible verify: interrupted; the ${flushed} verdict line(s) printed are complete, run again to verify the rest\n`);
-    return EXIT_INTERRUPTED;
-  }
-  if (infrastructure) {
-    process.stderr.write(`${head}\ncrucible verify: stopped: ${cliText(infrastructure)}\n`);
-    return EXIT_FAILED;
-  }
-  process.stderr.write(`${head}\n`);
-  return malformed > 0 ? EXIT_FAILED : EXIT_OK;
+  return run.finish(started);
 }
 
-export function registerVerify(program: Command): void {
+export function registerVerify(program: Command, io: CliIo = processIo()): void {
   program
     .command('verify')
     .description('Verify jobs from a JSONL file (or a P3 puzzles.json, or - for stdin) in the sandbox; prints one JSON verdict line per job, in input order.')
     .argument('<jobs>', 'JSON lines (.gz is fine) or a JSON array of jobs: generic {id, language, code, test}, HumanEval or P3; - reads stdin')
     .option('--concurrency <n>', 'jobs run at once (default: one per core; capped at the job count and 4 × cores)', wholeNumber('--concurrency', 1))
-    .option('--timeout <duration>', 'wall and CPU time for one sandbox run, e.g. 500ms, 10s (default 10s)', duration('--timeout', 'ms', 100))
+    .option('--timeout <duration>', `wall and CPU time for one sandbox run, e.g. 500ms, 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`, duration('--timeout', 'ms', 100))
     .addOption(new Option('--timeout-ms <n>', 'old name of --timeout (ms)').argParser(duration('--timeout-ms', 'ms', 100)).hideHelp())
-    .option('--memory-mb <n>', 'memory limit per sandbox run, MiB (default 512)', wholeNumber('--memory-mb', 32))
-    .option('--python <path>', 'Python interpreter for Python jobs (env CRUCIBLE_PYTHON; default python3)')
+    .option('--memory-mb <n>', `memory limit per sandbox run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`, wholeNumber('--memory-mb', 32))
+    .option('--python <path>', `Python interpreter for Python jobs (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`)
     .addHelpText(
       'after',
       examples(
@@ -209,6 +248,6 @@ export function registerVerify(program: Command): void {
     )
     .action(async (file: string, opts: VerifyOptions & { timeoutMs?: number }) => {
       if (opts.timeout === undefined && opts.timeoutMs !== undefined) opts.timeout = opts.timeoutMs;
-      await guarded('verify', () => run(file, opts), exitCodeFor);
+      await guarded('verify', () => runVerify(file, opts, io), exitCodeFor, io);
     });
 }

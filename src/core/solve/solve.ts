@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { SandboxFailure, sandboxErrorOf } from './infra';
 import type { ChatMessage, GenerationOptions } from '../model/types';
 import { isModelError } from '../model/errors';
+import { Limiter } from '../model/limiter';
 import { extractCode } from '../model/extract';
 import { fitPrompt } from '../model/promptBudget';
 import { checkSyntax } from '../parse/syntax';
@@ -40,6 +41,7 @@ import {
 import { choosePassing, rankFailures } from './select';
 import { failingCall, formatTrace, traceRun } from './trace';
 import type { SolveDeps, SolveEvent, SolveOptions } from './types';
+import { failedVerdict } from './verdict';
 
 /** Feedback for an answer with no code in it. */
 export const NO_CODE_FEEDBACK = 'no code block found';
@@ -132,10 +134,6 @@ export function solutionOf(task: Task, code: string): string {
 
 // ---------------------------------------------------------------------------------------------
 
-function failedVerdict(status: Verdict['status'], feedback: string, failures: TestFailure[] = []): Verdict {
-  return { status, passed: false, testsPassed: 0, testsTotal: 0, durationMs: 0, feedback, failures };
-}
-
 function addUsage(total: Usage, u: Usage | undefined): void {
   if (!u) return;
   total.promptTokens += u.promptTokens;
@@ -169,27 +167,6 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, reason: () => St
   });
 }
 
-/** Counting semaphore for model requests. */
-class Slots {
-  private waiting: (() => void)[] = [];
-  private free: number;
-  constructor(size: number) {
-    this.free = Math.max(1, size);
-  }
-  async take(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
-
 interface GeneratedTests {
   asserts: string[];
   /** Per attempt id: pass/fail per assert. */
@@ -203,6 +180,21 @@ interface GeneratedTests {
   contradicting: number;
   /** Per attempt id: its code (known before the attempt joins the trace). */
   codes: Map<string, string>;
+}
+
+/** An input on which two candidates' outputs (as JSON, null when it raised) differ. */
+interface Difference {
+  call: string;
+  outA: string | null;
+  outB: string | null;
+}
+
+/** The inputs among `calls` where two candidates' recorded outputs (JSON arrays, one per call) differ. */
+function knownDifferences(sigA: string | undefined, sigB: string | undefined, calls: string[]): Difference[] {
+  if (sigA === undefined || sigB === undefined || sigA === sigB) return [];
+  const outsA = JSON.parse(sigA) as (string | null)[];
+  const outsB = JSON.parse(sigB) as (string | null)[];
+  return calls.map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null })).filter((d) => d.outA !== d.outB);
 }
 
 /** One solve in progress. */
@@ -219,7 +211,8 @@ class SolveRun {
   private rounds = 0;
   private modelName: string | undefined;
   private contextLength = FALLBACK_CONTEXT;
-  private readonly slots: Slots;
+  /** Model requests in flight at once (this solve's share of crucible.request.maxParallel). */
+  private readonly limiter: Limiter;
   private generated: GeneratedTests | undefined;
   /** While the model writes tests, candidates wait for them before they are verified. */
   private testsReady: Promise<void> | undefined;
@@ -249,7 +242,8 @@ class SolveRun {
     this.task = task;
     this.now = deps.now ?? Date.now;
     this.started = this.now();
-    this.slots = new Slots(deps.model.settings.maxParallel || 1);
+    const parallel = deps.model.settings.maxParallel;
+    this.limiter = new Limiter(Number.isFinite(parallel) && parallel >= 1 ? Math.floor(parallel) : 1);
     const seed = deps.model.settings.options.seed;
     this.baseSeed = typeof seed === 'number' ? seed : Math.floor(Math.random() * 1_000_000);
     // Every request and sandbox run in flight listens for the abort; many may be in flight at once.
@@ -334,14 +328,12 @@ class SolveRun {
 
   private async chatOnce(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
     this.checkBudget();
-    const taking = this.slots.take();
-    let release: () => void;
-    try {
-      release = await raceAbort(taking, signal, () => this.stopReason());
-    } catch (err) {
-      void taking.then((r) => r()); // the slot, once granted, goes straight back
-      throw err;
-    }
+    // Waiting for a slot ends with the stop reason as soon as the solve is stopped.
+    return this.limiter.run(() => this.request(messages, signal, round, index, boost, extra), signal, () => this.stopReason());
+  }
+
+  /** The request itself, once it holds a slot. */
+  private async request(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
     try {
       this.checkBudget();
       if (signal.aborted) throw this.stopReason();
@@ -373,8 +365,6 @@ class SolveRun {
       if (isModelError(err) && err.usage) addUsage(this.usage, err.usage);
       if (signal.aborted) throw err instanceof Stop ? err : this.stopReason();
       throw err;
-    } finally {
-      release();
     }
   }
 
@@ -1002,14 +992,12 @@ class SolveRun {
     signatures: (string | undefined)[] | undefined,
     calls: string[],
   ): Promise<{ chosen: Attempt; tests: string[] }> {
-    const entry = this.task.entryPoint!;
     const programs = programIds(passing.map((a) => a.candidate.code), this.task.language);
     const pi = passing.indexOf(preferred);
-    const ordered = passing
+    const rival = passing
       .map((a, i) => ({ a, i }))
       .filter(({ i }) => programs[i] !== programs[pi])
-      .sort((x, y) => y.a.verdict.testsPassed - x.a.verdict.testsPassed || x.i - y.i);
-    const rival = ordered[0];
+      .sort((x, y) => y.a.verdict.testsPassed - x.a.verdict.testsPassed || x.i - y.i)[0];
 
     if (!rival) return { chosen: preferred, tests: [] };
     const pairKey = [preferred.candidate.id, rival.a.candidate.id].sort().join('|');
@@ -1017,86 +1005,15 @@ class SolveRun {
     if (earlier !== undefined) return { chosen: earlier === rival.a.candidate.id ? rival.a : preferred, tests: this.testsFor(earlier) };
     const [A, B] = [preferred, rival.a];
     try {
-      const sigA = signatures?.[pi];
-      const sigB = signatures?.[rival.i];
-      let differing: { call: string; outA: string | null; outB: string | null }[] = [];
-      if (sigA !== undefined && sigB !== undefined && sigA !== sigB) {
-        const outsA = JSON.parse(sigA) as (string | null)[];
-        const outsB = JSON.parse(sigB) as (string | null)[];
-        differing = calls.map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null })).filter((d) => d.outA !== d.outB);
-      }
+      let differing = knownDifferences(signatures?.[pi], signatures?.[rival.i], calls);
+      // A tie on everything we could run: ask the model where the two part ways.
+      if (differing.length === 0) differing = await this.askedDifferences(A, B);
       if (differing.length === 0) {
-        // A tie on everything we could run: ask the model where the two part ways.
-        const reply = await this.chat(
-          [
-            { role: 'system', content: systemPrompt(this.task.language) },
-            { role: 'user', content: distinguishPrompt(this.task, A.candidate.code, B.candidate.code, DISTINGUISH_INPUTS) },
-          ],
-          this.signal,
-          this.rounds - 1,
-          -3,
-        );
-        const asked = distinguishingCalls(reply.text, entry, DISTINGUISH_INPUTS);
-        if (asked.length > 0) {
-          const [outsA, outsB] = await Promise.all(
-            [A, B].map((x) =>
-              raceAbort(this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal), this.signal, () => this.stopReason()),
-            ),
-          );
-          differing = asked.map((call, k) => ({ call, outA: outsA![k] ?? null, outB: outsB![k] ?? null })).filter((d) => d.outA !== d.outB);
-          for (const call of asked.filter((c) => !differing.some((d) => d.call === c))) {
-            this.distinguishing.push({ call, outputs: [{ candidateId: A.candidate.id, output: this.shown(outsA![asked.indexOf(call)] ?? null) }, { candidateId: B.candidate.id, output: this.shown(outsB![asked.indexOf(call)] ?? null) }], judgedBy: 'none' });
-          }
-        }
-        if (differing.length === 0) {
-          this.note(`S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`);
-          this.compared.set(pairKey, A.candidate.id);
-          return { chosen: A, tests: [] };
-        }
+        this.note(`S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`);
+        this.compared.set(pairKey, A.candidate.id);
+        return { chosen: A, tests: [] };
       }
-      let votesA = 0;
-      let votesB = 0;
-      const record = (d: { call: string; outA: string | null; outB: string | null }, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
-        if (winner === 'A') votesA++;
-        if (winner === 'B') votesB++;
-        const shownA = this.shown(d.outA);
-        const shownB = this.shown(d.outB);
-        const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
-        const test = out !== undefined && out !== null ? this.testOf(d.call, out) : undefined;
-        this.distinguishing.push({
-          call: d.call,
-          outputs: [
-            { candidateId: A.candidate.id, output: shownA },
-            { candidateId: B.candidate.id, output: shownB },
-          ],
-          ...(winner ? { chosen: winner === 'A' ? A.candidate.id : B.candidate.id } : {}),
-          judgedBy,
-          ...(test ? { test } : {}),
-        });
-      };
-      // The task's own oracle first (its asserts and examples): where it speaks, the model is not asked.
-      const oracles = await Promise.all(differing.map((d) => this.oracleFor(d.call, d.outA, d.outB, A)));
-      if (oracles.some((o) => o !== undefined)) {
-        differing.forEach((d, k) => {
-          if (oracles[k]) record(d, oracles[k], 'oracle');
-        });
-      } else {
-        for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
-          const shownA = this.shown(d.outA);
-          const shownB = this.shown(d.outB);
-          const reply = await this.chat(
-            [
-              { role: 'system', content: systemPrompt(this.task.language) },
-              { role: 'user', content: judgeOutputPrompt(this.task, d.call, shownA ?? 'an error (it raised)', shownB ?? 'an error (it raised)') },
-            ],
-            this.signal,
-            this.rounds - 1,
-            -4,
-          );
-          const winner = judgedChoice(reply.text);
-          record(d, winner, winner ? 'model' : 'none');
-        }
-      }
+      const { votesA, votesB } = await this.judgeDifferences(A, B, differing);
       const chosen = votesB > votesA ? B : A;
       this.compared.set(pairKey, chosen.candidate.id);
       this.note(`S*: ${A.candidate.id} and ${B.candidate.id} differ on ${differing.length} input(s); ${votesA} judged for ${A.candidate.id}, ${votesB} for ${B.candidate.id}; chose ${chosen.candidate.id}`);
@@ -1106,6 +1023,84 @@ class SolveRun {
       this.note(`S* could not compare ${A.candidate.id} and ${B.candidate.id} (${errorText(err)}); kept ${A.candidate.id}`);
       return { chosen: A, tests: [] };
     }
+  }
+
+  /**
+   * S*, when the known inputs do not tell A and B apart: the model proposes inputs, both programs run on
+   * them, and the inputs where the outputs differ are returned (the others are recorded as undecided).
+   */
+  private async askedDifferences(A: Attempt, B: Attempt): Promise<Difference[]> {
+    const reply = await this.chat(
+      [
+        { role: 'system', content: systemPrompt(this.task.language) },
+        { role: 'user', content: distinguishPrompt(this.task, A.candidate.code, B.candidate.code, DISTINGUISH_INPUTS) },
+      ],
+      this.signal,
+      this.rounds - 1,
+      -3,
+    );
+    const asked = distinguishingCalls(reply.text, this.task.entryPoint!, DISTINGUISH_INPUTS);
+    if (asked.length === 0) return [];
+    const [outsA, outsB] = await Promise.all(
+      [A, B].map((x) =>
+        raceAbort(this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal), this.signal, () => this.stopReason()),
+      ),
+    );
+    const all = asked.map((call, k) => ({ call, outA: outsA![k] ?? null, outB: outsB![k] ?? null }));
+    for (const same of all.filter((d) => d.outA === d.outB)) this.recordDifference(A, B, same, undefined, 'none');
+    return all.filter((d) => d.outA !== d.outB);
+  }
+
+  /**
+   * Judges each input where A and B differ: by the task's own oracle (its asserts and examples) when it
+   * speaks to any of them, else by the model for the first few. Every judgement is recorded.
+   */
+  private async judgeDifferences(A: Attempt, B: Attempt, differing: Difference[]): Promise<{ votesA: number; votesB: number }> {
+    const votes = { votesA: 0, votesB: 0 };
+    const count = (d: Difference, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
+      if (winner === 'A') votes.votesA++;
+      if (winner === 'B') votes.votesB++;
+      this.recordDifference(A, B, d, winner, judgedBy);
+    };
+    const oracles = await Promise.all(differing.map((d) => this.oracleFor(d.call, d.outA, d.outB, A)));
+    if (oracles.some((o) => o !== undefined)) {
+      differing.forEach((d, k) => {
+        if (oracles[k]) count(d, oracles[k], 'oracle');
+      });
+      return votes;
+    }
+    for (const d of differing.slice(0, DISTINGUISH_JUDGED)) {
+      const reply = await this.chat(
+        [
+          { role: 'system', content: systemPrompt(this.task.language) },
+          { role: 'user', content: judgeOutputPrompt(this.task, d.call, this.shown(d.outA) ?? 'an error (it raised)', this.shown(d.outB) ?? 'an error (it raised)') },
+        ],
+        this.signal,
+        this.rounds - 1,
+        -4,
+      );
+      const winner = judgedChoice(reply.text);
+      count(d, winner, winner ? 'model' : 'none');
+    }
+    return votes;
+  }
+
+  /** Adds one S* input to the trace: both outputs, the winner if any, and the confirmed test. */
+  private recordDifference(A: Attempt, B: Attempt, d: Difference, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void {
+    const shownA = this.shown(d.outA);
+    const shownB = this.shown(d.outB);
+    const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
+    const test = out !== undefined && out !== null ? this.testOf(d.call, out) : undefined;
+    this.distinguishing.push({
+      call: d.call,
+      outputs: [
+        { candidateId: A.candidate.id, output: shownA },
+        { candidateId: B.candidate.id, output: shownB },
+      ],
+      ...(winner ? { chosen: winner === 'A' ? A.candidate.id : B.candidate.id } : {}),
+      judgedBy,
+      ...(test ? { test } : {}),
+    });
   }
 
   /** The confirmed S* inputs that went the way of `candidateId`, as tests. */
