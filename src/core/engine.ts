@@ -128,3 +128,9 @@ export async function recordOutcome(outcome: Outcome, recording: Recording | und
 export async function solveAndRecord(task: Task, deps: SolveDeps, options: SolveOptions, recording?: Recording): Promise<Recorded> {
   return recordOutcome(await solve(task, deps, options), recording);
 }
+
+// ───────────────────────── self-play resume
+
+// Whether a self-play run starts fresh, resumes, offers the choice or is already finished: one decision for
+// the CLI and the editor (the loop itself asks the same function).
+export { planResume, plannedCount, type ResumePlan } from './selfplay/resume';

@@ -23,5 +23,5 @@ export { ghostEdit, replacementFor } from '../core/parse/replacement';
 export { selfPlay } from '../core/selfplay/loop';
 export { loadSeedFile } from '../core/selfplay/puzzle';
 export { shippedSeeds } from '../core/selfplay/seeds';
-export { planResume } from '../core/selfplay/resume';
+export { planResume } from '../core/engine';
 export { formatReport } from '../core/selfplay/report';

@@ -16,7 +16,7 @@ import { createProcessSandbox } from '../../core/sandbox/processSandbox';
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
 import { SelfPlayError, selfPlay } from '../../core/selfplay/loop';
-import { planResume, plannedCount } from '../../core/selfplay/resume';
+import { planResume, plannedCount } from '../../core/engine';
 import { loadSeedFile } from '../../core/selfplay/puzzle';
 import { shippedSeeds } from '../../core/selfplay/seeds';
 import { formatReport, toP3 } from '../../core/selfplay/report';

@@ -10,6 +10,7 @@ import { isModelError } from '../model/errors';
 import { extractCode, stripReasoning } from '../model/extract';
 import type { ChatMessage, ChatResult } from '../model/types';
 import { valueSource } from '../solve/generatedTests';
+import { failedVerdict } from '../solve/verdict';
 import type { Attempt, Candidate, Puzzle, Usage, Verdict } from '../types';
 import type { PuzzleVerdict } from '../verify/types';
 import { parseArm, pickExamples, type Rng } from './curriculum';
@@ -217,7 +218,7 @@ class PuzzleTicket {
     const candidate: Candidate = { id: `${puzzle.name}#${i}`, code: extracted.code ?? '', language: 'python', round: 0, answer: res.text, usage: res.usage };
     if (extracted.code === null || !/(^|\n)\s*def\s+sol\s*\(/.test(extracted.code)) {
       const why = extracted.code === null ? extracted.reason : 'The code does not define sol().';
-      return { attempt: { candidate, verdict: failedVerdict(why) } };
+      return { attempt: { candidate, verdict: notRun(why) } };
     }
     const verdict = await this.r.deps.verifier.judgePuzzle(puzzle, extracted.code, this.r.signal);
     this.r.countSandboxJobs(2);
@@ -385,8 +386,9 @@ export function addUsage(into: Usage, more: Usage | undefined): void {
   into.durationMs += more.durationMs;
 }
 
-function failedVerdict(feedback: string, status: Verdict['status'] = 'error'): Verdict {
-  return { status, passed: false, testsPassed: 0, testsTotal: 1, durationMs: 0, feedback, failures: [{ test: 'assert sat(sol()) is True', error: feedback }] };
+/** A self-play candidate that never reached `sat`: the shared no-test-ran Verdict, naming the check it missed. */
+function notRun(feedback: string, status: Verdict['status'] = 'error'): Verdict {
+  return failedVerdict(status, feedback, [{ test: 'assert sat(sol()) is True', error: feedback }]);
 }
 
 function errorText(err: unknown): string {
