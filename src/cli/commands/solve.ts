@@ -16,7 +16,8 @@ import { createProcessSandbox, type ProcessSandboxOptions } from '../../core/san
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
 import { recordFromOutcome } from '../../core/dataset/record';
-import { solve, solutionOf } from '../../core/solve/solve';
+import { solutionOf } from '../../core/solve/placement';
+import { solve } from '../../core/solve/solve';
 import type { SolveDeps } from '../../core/solve/types';
 import type { Sandbox } from '../../core/sandbox/types';
 import type { Budget, Outcome } from '../../core/types';
@@ -175,7 +176,7 @@ class OutcomeWriter {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       const fix = code === 'EISDIR' ? 'it is a folder; name a file' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file, not a folder' : outFix(code);
-      throw new Error(`cannot open --out ${path} (${code}): ${fix}; nothing was run`);
+      throw new Error(`cannot open --out ${path} (${code}): ${fix}; nothing was run`, { cause: err });
     }
   }
   private failure(err: unknown): Error {
@@ -280,7 +281,7 @@ export async function checkDatasetWritable(dir: string): Promise<void> {
     if (existsSync(join(dir, DATA_FILE))) await fsp.access(join(dir, DATA_FILE), fsConstants.W_OK);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new Error(`${datasetFailure(err, dir).message}; nothing was run`);
+    throw new Error(`${datasetFailure(err, dir).message}; nothing was run`, { cause: err });
   }
 }
 
@@ -357,7 +358,7 @@ async function runTasks(file: string, opts: RunOptions, command: string): Promis
         if ((await dataset.append(record)).appended) written++;
       } catch (err) {
         const f = datasetFailure(err, opts.dataset!);
-        throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`);
+        throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`, { cause: err });
       }
     }
     if (written) process.stderr.write(`crucible ${command}: wrote ${written} dataset record(s) an earlier run kept in ${opts.out}\n`);

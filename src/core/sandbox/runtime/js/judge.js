@@ -77,7 +77,7 @@ function readAll(/** @type {number} */ fd) {
   const chunks = [];
   const buf = Buffer.alloc(65536);
   for (;;) {
-    let n = 0;
+    let n;
     try { n = fs.readSync(fd, buf, 0, buf.length, null); } catch (e) {
       const code = /** @type {any} */ (e).code;
       if (code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); continue; }
