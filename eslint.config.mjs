@@ -75,6 +75,12 @@ const zones = [
       'core/dataset must not load the solve loop: move the helper it needs into a leaf module (as core/solve/placement.ts holds solutionOf) and import that.',
   },
   {
+    target: 'src/core/dataset',
+    from: 'src/core/selfplay',
+    message:
+      'core/dataset is below core/selfplay (self-play writes records, the dataset never runs self-play): move the shared helper into core/dataset (as p3.ts holds the P3 format) and import it from there.',
+  },
+  {
     target: 'src/cli',
     from: vscodeLayer,
     message: 'The CLI must not import the VS Code layer: move the shared code into src/core and import it from both.',

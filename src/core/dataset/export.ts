@@ -14,8 +14,7 @@ import { normaliseCode, taskKey } from './record';
 import type { DatasetProblem } from './store';
 import { readRecords } from './store';
 import { syncDirectory } from '../durable';
-import { p3Notes } from '../selfplay/report';
-import { p3Entry, p3FileText, type P3Entry } from './p3';
+import { p3Entry, p3FileText, p3Notes, type P3Entry } from './p3';
 
 export const EXPORT_FORMATS = ['sft', 'dpo', 'traces', 'p3'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
