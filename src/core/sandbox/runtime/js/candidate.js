@@ -14,7 +14,7 @@ const vm = require('vm');
 const { Peer, B, topLevelDeclarations, IDENT, RESERVED } = require('./rpc');
 
 const RPC_FD = 3;
-const exitNow = typeof (/** @type {any} */ (process)).reallyExit === 'function'
+const exitNow = typeof (/** @type {any} */ (process).reallyExit) === 'function'
   ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
 
 function readAll(/** @type {number} */ fd) {

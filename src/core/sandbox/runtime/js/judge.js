@@ -17,7 +17,7 @@ const { Peer, WireError, B, tokenize, topLevelDeclarations, endsExpression, cont
 
 const REPORT_FD = 4;
 const RPC_FD = 3;
-const exitNow = typeof (/** @type {any} */ (process)).reallyExit === 'function'
+const exitNow = typeof (/** @type {any} */ (process).reallyExit) === 'function'
   ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
 const JUDGE_GLOBALS = new Set(Object.getOwnPropertyNames(globalThis));
 for (const n of ['require', 'module', 'exports', '__filename', '__dirname', 'assert']) JUDGE_GLOBALS.add(n);
