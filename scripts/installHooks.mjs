@@ -23,7 +23,13 @@ function install() {
     return 'not a git checkout';
   }
   if (resolve(top) !== root) return `inside another repository (${top})`;
-  if (git('config', '--get', 'core.hooksPath') === '.githooks') return 'already installed';
+  let current = '';
+  try {
+    current = git('config', '--get', 'core.hooksPath');
+  } catch {
+    // not set
+  }
+  if (current === '.githooks') return 'already installed';
   git('config', 'core.hooksPath', '.githooks');
   return 'installed (core.hooksPath = .githooks)';
 }
