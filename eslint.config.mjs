@@ -116,11 +116,13 @@ const noVscodeInCore = {
 };
 
 const nodeGlobals = Object.fromEntries(
-  [
-    'require', 'module', 'exports', '__dirname', '__filename', 'process', 'console', 'Buffer', 'URL', 'TextEncoder',
-    'TextDecoder', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
-    'queueMicrotask', 'structuredClone', 'performance', 'globalThis', 'AbortController', 'AbortSignal', 'fetch',
-  ].map((name) => [name, 'readonly']),
+  (
+    'require module exports __dirname __filename process console Buffer URL TextEncoder TextDecoder setTimeout ' +
+    'clearTimeout setInterval clearInterval setImmediate clearImmediate queueMicrotask structuredClone performance ' +
+    'globalThis AbortController AbortSignal fetch'
+  )
+    .split(' ')
+    .map((name) => [name, 'readonly']),
 );
 
 const browserGlobals = Object.fromEntries(
@@ -146,7 +148,9 @@ export default defineConfig(
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
-    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mjs', '.cjs', '.js', '.json'] })] },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mjs', '.cjs', '.js', '.json'] })],
+    },
   },
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -230,7 +234,8 @@ export default defineConfig(
             {
               regex: '(?:^|/)engineEntry$',
               allowTypeImports: true,
-              message: "A value import of engineEntry puts the whole engine into dist/extension.js: use src/vscode/engine.ts's lazy wrappers.",
+              message:
+                "A value import of engineEntry puts the whole engine into dist/extension.js: use src/vscode/engine.ts's lazy wrappers.",
             },
           ],
         },
@@ -244,11 +249,14 @@ export default defineConfig(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'vscode', message: 'dist/engine.js is core only: keep the VS Code API in the feature files.' }],
+          paths: [
+            { name: 'vscode', message: 'dist/engine.js is core only: keep the VS Code API in the feature files.' },
+          ],
           patterns: [
             {
               regex: '^\\./',
-              message: 'dist/engine.js is core only: re-export core modules here, and keep VS Code features in the thin bundle.',
+              message:
+                'dist/engine.js is core only: re-export core modules here, and keep VS Code features in the thin bundle.',
             },
           ],
         },

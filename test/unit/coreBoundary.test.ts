@@ -49,7 +49,9 @@ function layerOf(path: string): string | undefined {
 /** Relative specifiers a file imports: import/export … from, import(), require(), bare `import '…'`. */
 function importsOf(file: string): string[] {
   const code = readFileSync(file, 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '');
-  const specifiers = code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)(['"])(\.[^'"]*)\1/gm);
+  const specifiers = code.matchAll(
+    /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)(['"])(\.[^'"]*)\1/gm,
+  );
   return [...specifiers].map((m) => m[2]!);
 }
 
@@ -59,7 +61,11 @@ describe('core boundary', () => {
   it('no file under src/core imports vscode', () => {
     const files = sources.filter((f) => f.startsWith(join(src, 'core')));
     assert.ok(files.length > 0, 'src/core has no source files');
-    const offenders = files.filter((f) => /(from\s+['"]vscode['"]|require\(\s*['"]vscode['"]\s*\)|import\(\s*['"]vscode['"]\s*\))/.test(readFileSync(f, 'utf8')));
+    const offenders = files.filter((f) =>
+      /(from\s+['"]vscode['"]|require\(\s*['"]vscode['"]\s*\)|import\(\s*['"]vscode['"]\s*\))/.test(
+        readFileSync(f, 'utf8'),
+      ),
+    );
     assert.deepEqual(offenders, []);
   });
 
