@@ -1,8 +1,8 @@
 // Bundles the extension and the CLI. Type-checking is separate (`npm run typecheck`).
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, chmodSync, existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const production = process.argv.includes('--production');
@@ -109,4 +109,4 @@ function copyAssets() {
 }
 
 // Imported (by the bundle test) it only exports the options; run as `node esbuild.mjs` it builds.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
