@@ -20,7 +20,8 @@ import { readTasks } from '../src/cli/tasks';
 import { createModelClient } from '../src/core/model/client';
 import type { ChatRequest, ModelClient } from '../src/core/model/types';
 import { createProcessSandbox } from '../src/core/sandbox/processSandbox';
-import { solve, taskForCode } from '../src/core/solve/solve';
+import { taskForCode } from '../src/core/solve/placement';
+import { solve } from '../src/core/solve/solve';
 import type { Candidate, Language, Task } from '../src/core/types';
 import { checkSyntax } from '../src/core/parse/syntax';
 import type { Verifier } from '../src/core/verify/types';
@@ -164,12 +165,12 @@ async function main(): Promise<void> {
     const first = await model.chat({ messages: [{ role: 'user', content: task.prompt }] });
     let code = extractCode(first.text, 'python', task.entryPoint).code ?? '';
     const cand = (c: string, round: number): Candidate => ({ id: `b${round}`, code: c, language: 'python', round });
-    let v = await realVerifier.verify(taskForCode(task, code), cand(code, 0));
+    const v = await realVerifier.verify(taskForCode(task, code), cand(code, 0));
     if (!v.passed) {
       await model.chat({ messages: [{ role: 'user', content: `${task.prompt}\nExplain in a few sentences what is wrong` }] });
       const r = await model.chat({ messages: [{ role: 'user', content: `${task.prompt}\nNow write the corrected` }] });
       code = extractCode(r.text, 'python', task.entryPoint).code ?? '';
-      v = await realVerifier.verify(taskForCode(task, code), cand(code, 1));
+      await realVerifier.verify(taskForCode(task, code), cand(code, 1)); // timed like the loop's, result unused
     }
   }
   baseline += performance.now() - bStart;

@@ -12,7 +12,7 @@ const roots = ['src/core/sandbox/runtime', 'bench', 'test/runtime', 'src/core/se
 
 function pyFiles(dir) {
   let out = [];
-  let names = [];
+  let names;
   try {
     names = readdirSync(dir);
   } catch {

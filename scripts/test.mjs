@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// `npm test`: build, type-check, the sandbox runtimes' own tests, unit tests, the sandbox's differential and hostile
-// suites, package the .vsix, end-to-end tests in code-server; then one
-// closing line "total: N passed, N failed, N skipped" summing the suites' own closing lines
-// ("unit: ..." and "e2e: ..."). A build, type or packaging error counts as one failure of its step.
+// `npm test`: build, type-check, lint, format check, the sandbox runtimes' own tests, unit tests, the sandbox's
+// differential and hostile suites, package the .vsix, end-to-end tests in code-server; then one closing line
+// "total: N passed, N failed, N skipped" summing the suites' own closing lines ("unit: ..." and "e2e: ...").
+// A build, type, lint, format or packaging error counts as one failure of its step.
 import { spawn } from 'node:child_process';
 
 const steps = [
   { name: 'build', script: 'build', fatal: true },
   { name: 'typecheck', script: 'typecheck' },
+  { name: 'lint', script: 'lint' },
+  { name: 'format', script: 'format:check' },
   { name: 'runtime', script: 'test:runtime', suite: 'runtime' },
   { name: 'unit', script: 'test:unit', suite: 'unit' },
   { name: 'sandbox', script: 'test:sandbox', suite: 'sandbox' },

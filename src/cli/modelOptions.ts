@@ -84,7 +84,7 @@ export function addModelOptions(cmd: Command, use: { sampling?: boolean } = {}):
   const sampling = use.sampling !== false;
   const taken = new Set(cmd.options.map((o) => o.long));
   interface Adder {
-    option(flags: string, description: string, parse?: (value: string, previous: any) => unknown): Adder;
+    option(flags: string, description: string, parse?: (value: string, previous: never) => unknown): Adder;
   }
   const add: Adder = {
     option(flags, description, parse) {

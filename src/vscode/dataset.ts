@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { ExportCancelled, exportDataset } from './engine';
 import type { ExportFormat, ExportOptions } from '../core/dataset/export';
 import { datasetStats } from './engine';
-import { DATA_FILE, checkDatasetDir } from './engine';
+import { checkDatasetDir } from './engine';
+import { DATA_FILE } from '../core/dataset/files';
 import { deleteRecords, listRecords } from './datasetRecords';
 
 interface FormatItem extends vscode.QuickPickItem {

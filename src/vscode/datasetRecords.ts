@@ -5,9 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { DATA_FILE } from '../core/dataset/store';
+import { DATA_FILE, LOCK_FILE } from '../core/dataset/files';
 
-const LOCK_FILE = 'records.lock';
 const LOCK_TIMEOUT_MS = 5000;
 
 export interface RecordRow {
@@ -79,7 +78,7 @@ async function lock(folder: string): Promise<() => Promise<void>> {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() - started > LOCK_TIMEOUT_MS) throw new Error(`the dataset is busy (${path} is held by another writer); try again in a moment`);
+      if (Date.now() - started > LOCK_TIMEOUT_MS) throw new Error(`the dataset is busy (${path} is held by another writer); try again in a moment`, { cause: err });
       await new Promise((r) => setTimeout(r, delay));
     }
   }

@@ -6,8 +6,6 @@ import type * as EngineModule from './engineEntry';
 import type { CodeParser, CodeParserOptions } from '../core/parse/loader';
 import { log } from './log';
 
-export { DATA_FILE } from '../core/dataset/store';
-
 type Engine = typeof EngineModule;
 
 let loaded: Engine | undefined;

@@ -161,7 +161,7 @@ for f, get, ctl in (('/proc/sysvipc/shm', 'shmget', 'shmctl'), ('/proc/sysvipc/m
 /** Files a failed containment let hostile jobs leave on the host (names carry this run's token). */
 function removeFileLeftovers(): void {
   for (const top of ['/tmp', '/var/tmp', '/dev/shm', homedir()]) {
-    let names: string[] = [];
+    let names: string[];
     try { names = readdirSync(top); } catch { continue; }
     for (const n of names.filter((x) => x.includes(RUN))) {
       const p = join(top, n);

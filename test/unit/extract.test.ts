@@ -1,6 +1,7 @@
 // Code extraction from model answers, in the shapes local models actually produce.
 import { strict as assert } from 'node:assert';
-import { checkCandidateSyntax, extractCode, findBlocks, stripReasoning } from '../../src/core/model/extract';
+import { extractCode, findBlocks, stripReasoning } from '../../src/core/model/extract';
+import { checkSyntax } from '../../src/core/parse/syntax';
 import type { Language } from '../../src/core/types';
 
 function code(answer: string, language: Language = 'python', entryPoint?: string): string {
@@ -138,12 +139,12 @@ describe('extractCode', () => {
   });
 });
 
-describe('checkCandidateSyntax', () => {
+describe('syntax check of an extracted candidate', () => {
   it('passes good code and words a syntax error as feedback with line and caret', async () => {
-    const ok = await checkCandidateSyntax(code(`${F}python\ndef f(x):\n    return x + 1\n${F}`), 'python');
+    const ok = await checkSyntax('python', code(`${F}python\ndef f(x):\n    return x + 1\n${F}`));
     assert.equal(ok.ok, true);
     assert.equal(ok.feedback, '');
-    const bad = await checkCandidateSyntax(code(`${F}python\ndef f(x)\n    return x +\n${F}`), 'python');
+    const bad = await checkSyntax('python', code(`${F}python\ndef f(x)\n    return x +\n${F}`));
     assert.equal(bad.ok, false);
     assert.match(bad.feedback, /The code does not parse:\nSyntaxError near line \d+/);
     assert.ok(bad.errors.length >= 1);
@@ -151,7 +152,7 @@ describe('checkCandidateSyntax', () => {
 
   it('checks a cut-off JavaScript answer (unclosed brace) as a syntax error', async () => {
     const cut = code(`${F}js\nfunction f(a) {\n  if (a) {\n    return 1;\n`, 'javascript');
-    const report = await checkCandidateSyntax(cut, 'javascript');
+    const report = await checkSyntax('javascript', cut);
     assert.equal(report.ok, false);
     assert.match(report.feedback, /missing "}"|unexpected/);
   });

@@ -14,7 +14,6 @@ describe('real Ollama (opt-in: set OLLAMA_HOST)', function () {
   before(function () {
     const host = hostFromEnv(process.env.OLLAMA_HOST);
     if (!host) {
-      // eslint-disable-next-line no-console
       console.log('    (skipped: set OLLAMA_HOST=http://127.0.0.1:11434 to run against a real Ollama)');
       this.skip();
     }
@@ -37,7 +36,6 @@ describe('real Ollama (opt-in: set OLLAMA_HOST)', function () {
     assert.match(await client.version!(), /\d+\.\d+/);
     const models = await client.listModels();
     if (!models.some((m) => m.name === settings.model || m.name === `${settings.model}:latest`)) {
-      // eslint-disable-next-line no-console
       console.log(`    (skipped: ${settings.model} is not installed; set CRUCIBLE_MODEL to an installed model)`);
       this.skip();
     }

@@ -4,7 +4,7 @@ import type { Attempt, Task, Verdict } from '../../src/core/types';
 import { callsOf, crossCheck, extraCalls, parseAsserts, testsSource } from '../../src/core/solve/generatedTests';
 import { critiqueInstruction, refineInstruction, showsTests, taskPrompt, testsPrompt } from '../../src/core/solve/prompts';
 import { choosePassing, codeSize, rankFailures } from '../../src/core/solve/select';
-import { definesEntryPoint, solutionOf, taskForCode } from '../../src/core/solve/solve';
+import { definesEntryPoint, solutionOf, taskForCode } from '../../src/core/solve/placement';
 
 const baseTask: Task = {
   id: 't',

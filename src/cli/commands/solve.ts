@@ -18,7 +18,7 @@ import { openDataset, type DatasetStore } from '../../core/dataset/store';
 import { lazySandbox, solveAndRecord, type Recording } from '../../core/engine';
 import type { ModelSettings } from '../../core/model/types';
 import { BUDGET_DEFAULTS, EVAL_SAMPLES, SANDBOX_DEFAULTS } from '../../core/defaults';
-import { solutionOf } from '../../core/solve/solve';
+import { solutionOf } from '../../core/solve/placement';
 import type { SolveDeps } from '../../core/solve/types';
 import type { Sandbox } from '../../core/sandbox/types';
 import type { Budget, Outcome } from '../../core/types';
@@ -177,7 +177,7 @@ class OutcomeWriter {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       const fix = code === 'EISDIR' ? 'it is a folder; name a file' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file, not a folder' : outFix(code);
-      throw new Error(`cannot open --out ${path} (${code}): ${fix}; nothing was run`);
+      throw new Error(`cannot open --out ${path} (${code}): ${fix}; nothing was run`, { cause: err });
     }
   }
   private failure(err: unknown): Error {
@@ -282,7 +282,7 @@ export async function checkDatasetWritable(dir: string): Promise<void> {
     if (existsSync(join(dir, DATA_FILE))) await fsp.access(join(dir, DATA_FILE), fsConstants.W_OK);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new Error(`${datasetFailure(err, dir).message}; nothing was run`);
+    throw new Error(`${datasetFailure(err, dir).message}; nothing was run`, { cause: err });
   }
 }
 
@@ -344,7 +344,7 @@ async function openRunDataset(opts: RunOptions, carried: DatasetRecord[], comman
       if ((await dataset.append(record)).appended) written++;
     } catch (err) {
       const f = datasetFailure(err, opts.dataset);
-      throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`);
+      throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`, { cause: err });
     }
   }
   if (written) io.err(`crucible ${command}: wrote ${written} dataset record(s) an earlier run kept in ${opts.out}\n`);

@@ -71,7 +71,7 @@ export function jobFromRow(value: unknown): VerifyJob {
     id = idOf(o, ['id', 'task_id']);
     need(o, ['code', 'test'], 'a generic');
   } catch (err) {
-    throw new Error(`${(err as Error).message} (use ${SHAPES})`);
+    throw new Error(`${(err as Error).message} (use ${SHAPES})`, { cause: err });
   }
   const language: Language = languageOf(o.language);
   const task: Task = { id, language, prompt: '', tests: o.test as string, testsOrigin: 'user', origin: 'user' };

@@ -8,8 +8,7 @@
 //   traces  {"messages":[system, user, assistant(wrong), user(feedback), assistant(fixed)]}
 //   p3      JSON array in the Python Programming Puzzles layout (name, sat, ans_type, sol_header, sol_bodies)
 import type { Attempt, Language, Record } from '../types';
-import { p3Notes } from '../selfplay/report';
-import { p3Entry, p3FileText, type P3Entry } from './p3';
+import { p3Entry, p3FileText, p3Notes, type P3Entry } from './p3';
 import { normaliseCode } from './record';
 
 export const EXPORT_FORMATS = ['sft', 'dpo', 'traces', 'p3'] as const;

@@ -40,6 +40,18 @@ export function p3Entry(puzzle: Puzzle, bodies: string[] = puzzle.solBodies, doc
   };
 }
 
+/**
+ * P3's free-text `notes`, as JSON with a `kind` field (puzzle, deduction or abduction), the solve rate
+ * and the known-failing answers when there are any.
+ */
+export function p3Notes(puzzle: Puzzle): string {
+  return JSON.stringify({
+    kind: puzzle.kind ?? 'puzzle',
+    ...(puzzle.difficulty !== undefined ? { solveRate: Number(puzzle.difficulty.toFixed(3)) } : {}),
+    ...(puzzle.wrongAnswers && puzzle.wrongAnswers.length ? { wrongAnswers: puzzle.wrongAnswers } : {}),
+  });
+}
+
 /** A `puzzles.json` text: a JSON array, one entry per line (diff-friendly), as P3 tools read it. */
 export function p3FileText(entries: P3Entry[]): string {
   return `[\n${entries.map((e) => `  ${JSON.stringify(e)}`).join(',\n')}${entries.length ? '\n' : ''}]\n`;

@@ -2,7 +2,7 @@
 // dedupe, a difficulty estimate, and scrubbing so that no secret (API key, token, auth header) is stored.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Attempt, Language, Outcome, Puzzle, Record, Task, Usage } from '../types';
-import { solutionOf } from '../solve/solve';
+import { solutionOf } from '../solve/placement';
 
 export const RECORD_SCHEMA = 1 as const;
 

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import type { Record } from '../types';
 import { recordProblem } from './record';
 import { syncDirectory } from '../durable';
+import { DATA_FILE, LOCK_FILE } from './files';
 
-export const DATA_FILE = 'records.jsonl';
-export const LOCK_FILE = 'records.lock';
+export { DATA_FILE, LOCK_FILE } from './files';
 
 export interface DatasetProblem {
   /** 1-based line number in records.jsonl. */
@@ -299,7 +299,7 @@ async function acquireLock(dir: string, timeoutMs: number): Promise<() => Promis
       if (errCode(err) === 'ENOENT') throw new DatasetError(`The dataset folder ${dir} disappeared. Create it again or set "crucible.dataset.folder" (CLI: --dataset DIR).`, 'ENOENT', dir);
       throw err;
     }
-    let text = '';
+    let text: string;
     try {
       text = await fsp.readFile(lockPath, 'utf8');
     } catch {

@@ -2,11 +2,11 @@
 // language tag (```python, ```py, ```js, ```ts, ~~~), several blocks, prose around them, an unclosed fence
 // at the end of a cut-off answer, <think>…</think> reasoning, and bare code without any fence.
 //
-// The syntax check is separate (checkCandidateSyntax, tree-sitter): the solve loop calls it on the
-// extracted code, and a syntax error becomes feedback like any failing test.
+// Text only: no parser. The syntax check is separate (core/parse/syntax's checkSyntax, tree-sitter): the
+// solve loop calls it on the extracted code through SolveDeps.checkSyntax, and a syntax error becomes
+// feedback like any failing test. core/model never parses code itself (a lint zone enforces it).
 
 import type { Language } from '../types';
-import { checkSyntax, type SyntaxReport } from '../parse/syntax';
 
 export type ExtractResult = { code: string; blocks: number; note?: string } | { code: null; reason: string };
 
@@ -227,12 +227,4 @@ export function extractCode(answer: string, language: Language, entryPoint?: str
   if (!chosen.closed) notes.push('the last code block was not closed: the answer may have been cut off');
   if (family(chosen.tag, language) === 'sibling') notes.push(`block tagged ${chosen.tag} used for ${language}`);
   return { code, blocks: blocks.length, ...(notes.length ? { note: notes.join('; ') } : {}) };
-}
-
-/**
- * Tree-sitter syntax check of an extracted candidate, before it reaches the sandbox. When `ok` is false,
- * `feedback` (error, source line, caret) goes back to the model as the candidate's feedback.
- */
-export function checkCandidateSyntax(code: string, language: Language): Promise<SyntaxReport> {
-  return checkSyntax(language, code);
 }

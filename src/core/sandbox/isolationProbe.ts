@@ -26,7 +26,7 @@ export interface ProbeContext {
 /** Pids of processes whose command line contains `marker`. */
 export function findProcesses(marker: string): number[] {
   const out: number[] = [];
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {

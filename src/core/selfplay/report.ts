@@ -1,6 +1,6 @@
 // The self-play run report as text (CLI, VS Code log) and accepted puzzles in P3's published layout.
 
-import { p3Entry, type P3Entry } from '../dataset/p3';
+import { p3Entry, p3Notes, type P3Entry } from '../dataset/p3';
 import type { Puzzle } from '../types';
 import { curriculumWindows } from './curriculum';
 import type { SelfPlayState } from './state';
@@ -90,20 +90,7 @@ export function formatReport(report: SelfPlayReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A Puzzle in P3's published JSON layout (train.json's fields). */
 /** A puzzle as a P3 `puzzles.json` entry (exactly P3's fields; Crucible's extras in `notes`). */
 export function toP3(puzzle: Puzzle): P3Entry {
   return { ...p3Entry(puzzle), notes: p3Notes(puzzle) };
-}
-
-/**
- * P3's free-text `notes`, as JSON with a `kind` field (puzzle, deduction or abduction), the solve rate
- * and the known-failing answers when there are any.
- */
-export function p3Notes(puzzle: Puzzle): string {
-  return JSON.stringify({
-    kind: puzzle.kind ?? 'puzzle',
-    ...(puzzle.difficulty !== undefined ? { solveRate: Number(puzzle.difficulty.toFixed(3)) } : {}),
-    ...(puzzle.wrongAnswers && puzzle.wrongAnswers.length ? { wrongAnswers: puzzle.wrongAnswers } : {}),
-  });
 }

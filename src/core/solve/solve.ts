@@ -38,6 +38,7 @@ import {
   testsPrompt,
   testsPromptWorked,
 } from './prompts';
+import { definesEntryPoint, solutionOf, taskForCode } from './placement';
 import { choosePassing, rankFailures } from './select';
 import { failingCall, formatTrace, traceRun } from './trace';
 import type { SolveDeps, SolveEvent, SolveOptions } from './types';
@@ -79,43 +80,6 @@ class Stop extends Error {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Code placement: a continuation task (HumanEval) is prompt + completion, but chat models usually
-// answer with the whole function. Both shapes are accepted.
-
-const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-function definitionRe(task: Task): RegExp | undefined {
-  const name = task.entryPoint;
-  if (!name) return undefined;
-  const n = escapeRe(name);
-  return task.language === 'python'
-    ? new RegExp(`^[ \\t]*(async[ \\t]+)?def[ \\t]+${n}[ \\t]*\\(`, 'm')
-    : new RegExp(`(^|\\W)(function\\*?[ \\t]+${n}[ \\t]*[<(]|(const|let|var)[ \\t]+${n}[ \\t]*[=:])`, 'm');
-}
-
-/** True when `code` defines the task's entry point itself (a whole function, not a continuation body). */
-export function definesEntryPoint(task: Task, code: string): boolean {
-  const re = definitionRe(task);
-  return re !== undefined && re.test(code);
-}
-
-/** The prompt text before the entry point's definition: imports and helpers a whole-function answer still needs. */
-function promptPreamble(task: Task): string {
-  const re = definitionRe(task);
-  const m = re ? re.exec(task.prompt) : null;
-  return m ? task.prompt.slice(0, m.index + (m[1] && task.language !== 'python' ? m[1].length : 0)).trimEnd() : '';
-}
-
-/** The Task as the verifier must see it for this candidate's code. */
-export function taskForCode(task: Task, code: string): Task {
-  if (task.completionStyle !== 'continuation' || !definesEntryPoint(task, code)) return task;
-  const preamble = promptPreamble(task);
-  const context = [preamble, task.context ?? ''].filter((s) => s.trim() !== '').join('\n\n');
-  return { ...task, completionStyle: 'function', ...(context ? { context } : {}) };
-}
-
-/** The code a user would keep: the whole function (for a continuation body, prompt + body). */
 /**
  * True when test code can fail at all: it asserts, raises/throws, or calls a HumanEval-style check().
  * A test file holding only comments, `pass` or prints would "pass" every candidate.
@@ -125,11 +89,6 @@ export function containsChecks(tests: string, language: Task['language']): boole
   return language === 'python'
     ? /\b(assert|raise)\b|\bcheck\s*\(|\.assert\w*\s*\(|\bunittest\b|\bdoctest\b/.test(code)
     : /\bassert\b|\bthrow\b|\bexpect\s*\(/.test(code);
-}
-
-export function solutionOf(task: Task, code: string): string {
-  if (task.completionStyle === 'continuation' && !definesEntryPoint(task, code)) return task.prompt + code;
-  return code;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,7 +345,7 @@ class SolveRun {
         this.control.abort();
       }, wallMs);
     }
-    let stopReason: Outcome['stopReason'] = 'budget';
+    let stopReason: Outcome['stopReason'];
     let error: string | undefined;
     let best: Attempt | undefined;
     try {

@@ -12,7 +12,8 @@
 //   sstar     fresh samples, with S* selection: distinguishing inputs judged by an oracle or the model
 
 import type { Budget, Outcome, Task } from '../types';
-import { solve, taskForCode } from './solve';
+import { taskForCode } from './placement';
+import { solve } from './solve';
 import type { SolveDeps, SolveOptions } from './types';
 
 export const STRATEGIES = ['resample', 'refine', 'trace', 'sstar'] as const;

@@ -5,8 +5,8 @@
 // The tracer runs in the sandbox like any candidate code (Sandbox.run) and never decides a verdict: what
 // it prints only ever becomes text in a prompt. Python only; other languages get no trace.
 //
-// Keep TRACER_SOURCE free of backticks and dollar-brace sequences: it is embedded in a template literal
-// (as the self-play harness is), so that both bundles carry it without a file next to them.
+// Keep TRACER_SOURCE free of backticks and dollar-brace sequences: it is embedded in a template literal,
+// so that both bundles carry it without a file next to them.
 
 import { randomBytes } from 'node:crypto';
 import type { Sandbox } from '../sandbox/types';

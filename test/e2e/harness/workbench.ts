@@ -105,7 +105,7 @@ export class Workbench {
   async runCommand(label: string, timeoutMs = 10_000): Promise<void> {
     await this.typeInPalette(label);
     const deadline = Date.now() + timeoutMs;
-    let rows: string[] = [];
+    let rows: string[];
     for (;;) {
       rows = await this.paletteRows();
       const index = rows.findIndex((r) => r.trim() === label);
@@ -181,7 +181,7 @@ export class Workbench {
         await row.waitFor({ state: 'visible', timeout: 3000 });
         break;
       } catch (err) {
-        if (attempt >= 12) throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`);
+        if (attempt >= 12) throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
         await this.page.waitForTimeout(500);
       }
     }

@@ -14,14 +14,14 @@ const vm = require('vm');
 const { Peer, B, topLevelDeclarations, IDENT, RESERVED } = require('./rpc');
 
 const RPC_FD = 3;
-const exitNow = typeof (/** @type {any} */ (process)).reallyExit === 'function'
+const exitNow = typeof (/** @type {any} */ (process).reallyExit) === 'function'
   ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
 
 function readAll(/** @type {number} */ fd) {
   const chunks = [];
   const buf = Buffer.alloc(65536);
   for (;;) {
-    let n = 0;
+    let n;
     try { n = fs.readSync(fd, buf, 0, buf.length, null); } catch (e) {
       const code = /** @type {any} */ (e).code;
       if (code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); continue; }
@@ -84,7 +84,7 @@ try {
 
 if (loaded) {
   /** @type {string[]} */
-  let names = [];
+  let names;
   try { names = [...topLevelDeclarations(source)].filter((n) => IDENT.test(n) && !RESERVED.has(n)); } catch (e) { names = []; }
   const ex = g.module && (typeof g.module === 'object') ? g.module.exports : undefined;
   /** @type {any} */

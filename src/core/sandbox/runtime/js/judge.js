@@ -17,7 +17,7 @@ const { Peer, WireError, B, tokenize, topLevelDeclarations, endsExpression, cont
 
 const REPORT_FD = 4;
 const RPC_FD = 3;
-const exitNow = typeof (/** @type {any} */ (process)).reallyExit === 'function'
+const exitNow = typeof (/** @type {any} */ (process).reallyExit) === 'function'
   ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
 const JUDGE_GLOBALS = new Set(Object.getOwnPropertyNames(globalThis));
 for (const n of ['require', 'module', 'exports', '__filename', '__dirname', 'assert']) JUDGE_GLOBALS.add(n);
@@ -77,7 +77,7 @@ function readAll(/** @type {number} */ fd) {
   const chunks = [];
   const buf = Buffer.alloc(65536);
   for (;;) {
-    let n = 0;
+    let n;
     try { n = fs.readSync(fd, buf, 0, buf.length, null); } catch (e) {
       const code = /** @type {any} */ (e).code;
       if (code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); continue; }

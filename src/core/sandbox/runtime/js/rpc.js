@@ -300,7 +300,7 @@ class Peer {
   readMore() {
     let spins = 0;
     for (;;) {
-      let n = 0;
+      let n;
       try {
         n = B.readSync(this.fd, this.chunk, 0, this.chunk.length, null);
       } catch (e) {
@@ -330,7 +330,7 @@ class Peer {
     let data = B.bufConcat([head, body]);
     let spins = 0;
     while (data.length) {
-      let n = 0;
+      let n;
       try {
         n = B.writeSync(this.fd, data);
       } catch (e) {
