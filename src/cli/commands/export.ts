@@ -141,7 +141,7 @@ export async function runExport(dirArg: string | undefined, flags: ExportFlags, 
     printResult(result, dir, flags, io);
     return EXIT_OK;
   } catch (err) {
-    if (!interrupted) throw new Error(exportFailure(err, target.folder ?? target.file));
+    if (!interrupted) throw new Error(exportFailure(err, target.folder ?? target.file), { cause: err });
     io.err('crucible export: interrupted; no output file was written (an earlier export at the same --out is untouched); run the command again\n');
     return EXIT_INTERRUPTED;
   } finally {
