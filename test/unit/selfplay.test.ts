@@ -348,7 +348,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
         if (body.messages[0]!.content.startsWith('You write')) {
           generations++;
           if (generations === 1) return puzzleAnswer(VALID_EASY, VALID_EASY_SOL, '"ab" * 4');
-          // A ticket started while the first is stored gets no puzzle (the budget does not count tickets being stored).
+          // A ticket being stored still counts against maxGenerations: a third would be over budget.
           if (generations > 2) return 'No puzzle this time.';
           await archiveStarted;
           return puzzleAnswer(NEAR_DUPLICATE, 'def sol(count=5):\n    return "ab" * count', '"ab"');
@@ -375,6 +375,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     assert.equal(report.rejected.duplicate, 1);
     const dup = events.find((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected' && e.reason === 'duplicate');
     assert.equal(dup?.detail, 'same normalised AST as a puzzle being checked');
+    assert.equal(generations, 2, 'no puzzle is written beyond maxGenerations while one is being stored');
   });
 
   it('stops after repeated model failures instead of burning the budget', async () => {

@@ -205,17 +205,17 @@ class SelfPlayRun {
       outcome = await runTicket(this.tickets, t);
     } catch (err) {
       if (!(err instanceof Cancelled) && !this.stop.signal.aborted) this.fail(asError(err), true);
-    } finally {
-      this.inFlight--;
     }
-    if (!outcome) return;
     try {
-      await this.settle(t, outcome);
+      if (outcome) await this.settle(t, outcome);
     } catch (err) {
       this.fail(asError(err));
     } finally {
+      // In flight until settled (settle counts it as generated): a ticket being stored still holds its place
+      // in the generation budget, so the run never writes more puzzles than maxGenerations.
+      this.inFlight--;
       // An accepted puzzle's hash stays taken while it is stored (see TicketRun.pending).
-      if (outcome.kind === 'accepted') this.tickets.pending.delete(outcome.hash);
+      if (outcome?.kind === 'accepted') this.tickets.pending.delete(outcome.hash);
     }
   }
 
