@@ -19,6 +19,7 @@ import { recordFromOutcome } from '../../core/dataset/record';
 import { solve, solutionOf } from '../../core/solve/solve';
 import type { SolveDeps } from '../../core/solve/types';
 import type { Sandbox } from '../../core/sandbox/types';
+import { transpileTypeScript } from '../../core/sandbox/transpile';
 import type { Budget, Outcome } from '../../core/types';
 import { VERSION } from '../../core/version';
 import { syncDirectorySync } from '../../core/durable';
@@ -308,6 +309,8 @@ export function lazySandbox(options: ProcessSandboxOptions): Sandbox {
   return {
     run: (request, signal) => get().run(request, signal),
     runPair: (request, signal) => get().runPair(request, signal),
+    // Transpiling needs no worker: a TypeScript task that does not compile starts none.
+    transpile: (source, options) => transpileTypeScript(source, options),
     isolation: () => get().isolation(),
     async dispose() {
       if (!real) return;
