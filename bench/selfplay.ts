@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModelClient } from '../src/core/model/client';
 import { createProcessSandbox } from '../src/core/sandbox/processSandbox';
-import type { PairRequest, RunRequest, Sandbox } from '../src/core/sandbox/types';
+import type { PairRequest, RunRequest, Sandbox, TranspileOptions } from '../src/core/sandbox/types';
 import { createVerifier } from '../src/core/verify/verifier';
 import { selfPlay } from '../src/core/selfplay/loop';
 import { GENERATE_SYSTEM } from '../src/core/selfplay/prompts';
@@ -61,6 +61,9 @@ class BusySandbox implements Sandbox {
     } finally {
       if (--this.active === 0) this.busyMs += performance.now() - this.since;
     }
+  }
+  transpile(source: string, options?: TranspileOptions) {
+    return this.inner.transpile(source, options);
   }
   isolation() {
     return this.inner.isolation();

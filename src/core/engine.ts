@@ -6,6 +6,7 @@
 import type { ModelSettings } from './model/types';
 import { createProcessSandbox, type ProcessSandboxOptions } from './sandbox/processSandbox';
 import type { Sandbox } from './sandbox/types';
+import { transpileTypeScript } from './sandbox/transpile';
 import { solve } from './solve/solve';
 import { isSandboxFailureText } from './solve/infra';
 import type { SolveDeps, SolveOptions } from './solve/types';
@@ -46,6 +47,8 @@ export function lazySandbox(options: ProcessSandboxOptions, create: (options: Pr
   return {
     run: (request, signal) => get().run(request, signal),
     runPair: (request, signal) => get().runPair(request, signal),
+    // Transpiling needs no worker: a TypeScript task that does not compile starts none.
+    transpile: (source, opts) => transpileTypeScript(source, opts),
     isolation: () => get().isolation(),
     dispose: () => (disposing ??= dispose()),
   };

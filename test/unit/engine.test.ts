@@ -109,6 +109,7 @@ describe('core/engine: lazySandbox', () => {
       return {
         run: async () => ({ status: 'ok' }) as never,
         runPair: async () => ({}) as never,
+        transpile: async () => ({}) as never,
         isolation: async () => ({}) as never,
         dispose: async () => void state.disposed++,
       };

@@ -519,6 +519,44 @@ interface OpenAiChunk {
   error?: unknown;
 }
 
+/** What a chat stream has delivered so far; kept when the stream fails (partial text, the usage estimate). */
+interface OpenAiStreamed {
+  text: string;
+  reasoning: string;
+  finish?: string;
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  /** The model the server says answered. */
+  answeredModel?: string;
+  /** The stream ended with `data: [DONE]`. */
+  sawDone: boolean;
+}
+
+/** One chat request in flight, as reading its stream needs it. */
+interface OpenAiExchange {
+  request: ChatRequest;
+  /** The name sent to the server. */
+  model: string;
+  guard: RequestGuard;
+  state: ExchangeState;
+  cap: AnswerCap;
+}
+
+/** The /chat/completions body: streamed, with usage, and only the options the request sets. */
+function openAiChatBody(request: ChatRequest, model: string, o: GenerationOptions, limit: number | undefined): { [k: string]: unknown } {
+  const body: { [k: string]: unknown } = {
+    model,
+    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (o.temperature !== undefined) body.temperature = o.temperature;
+  if (o.top_p !== undefined) body.top_p = o.top_p;
+  if (o.seed !== undefined) body.seed = o.seed;
+  if (limit !== undefined) body.max_tokens = limit;
+  if (o.stop && o.stop.length) body.stop = o.stop;
+  return body;
+}
+
 /** One entry of /v1/models, with the context fields vLLM (max_model_len) and llama.cpp (meta) report. */
 interface OpenAiModelEntry {
   id: string;
@@ -577,103 +615,98 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     const s = this.settings;
     const model = await this.servedName(s.model, request.signal);
     const o = this.mergedOptions(request);
-    const body: { [k: string]: unknown } = {
-      model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
-      stream: true,
-      stream_options: { include_usage: true },
-    };
-    if (o.temperature !== undefined) body.temperature = o.temperature;
-    if (o.top_p !== undefined) body.top_p = o.top_p;
-    if (o.seed !== undefined) body.seed = o.seed;
     const limit = answerLimit(o.num_predict, this.thinks.has(model) || (request.think ?? s.think ?? false));
-    if (limit !== undefined) body.max_tokens = limit;
-    if (o.stop && o.stop.length) body.stop = o.stop;
     const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs, 'first-token', this.activity);
     const state: ExchangeState = { headersReceived: false };
     const started = Date.now();
-    let text = '';
-    let reasoning = '';
-    let finish: string | undefined;
+    const got: OpenAiStreamed = { text: '', reasoning: '', sawDone: false };
     const cap = new AnswerCap(o.num_predict);
-    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-    let answeredModel: string | undefined;
     try {
       const f = guardedFetch(this.fetchImpl, guard.signal, state, false);
       const res = await f(`${s.host}/chat/completions`, {
         method: 'POST',
         headers: this.headers({ 'Content-Type': 'application/json', Accept: 'text/event-stream' }),
-        body: JSON.stringify(body),
+        body: JSON.stringify(openAiChatBody(request, model, o, limit)),
       });
       await this.checkOk(res, s.model);
       if (!res.body) throw new SyntaxError('no response body');
-      let sawDone = false;
-      for await (const data of sseData(res.body)) {
-        guard.progress();
-        if (data === '[DONE]') {
-          sawDone = true;
-          break;
-        }
-        let chunk: OpenAiChunk;
-        try {
-          chunk = JSON.parse(data) as OpenAiChunk;
-        } catch {
-          throw new MalformedSse(data);
-        }
-        // vLLM sends `data: {"error": …}` then `data: [DONE]`; llama.cpp sends the error event and closes.
-        if (chunk.error !== undefined) {
-          state.streamError = typeof chunk.error === 'string' ? chunk.error : openAiErrorText(JSON.stringify({ error: chunk.error }));
-          throw new Error(state.streamError);
-        }
-        if (chunk.model) answeredModel = chunk.model;
-        if (chunk.usage) usage = chunk.usage;
-        const choice = chunk.choices?.[0];
-        const delta = choice?.delta ?? choice?.message;
-        const thought = delta?.reasoning ?? delta?.reasoning_content ?? '';
-        if (thought) {
-          reasoning += thought;
-          this.thinks.add(model);
-        }
-        const piece = cap.take(delta?.content ?? '');
-        if (piece) {
-          text += piece;
-          request.onToken?.(piece);
-        }
-        if (choice?.finish_reason) finish = choice.finish_reason;
-        if (cap.truncated) {
-          finish = 'length';
-          guard.controller.abort();
-          break;
-        }
-      }
+      await this.readChatStream(res.body, { request, model, guard, state, cap }, got);
       if (guard.reason) throw new Error('aborted');
-      if (!sawDone && !finish) throw new Error('stream ended without [DONE] or a finish_reason');
+      if (!got.sawDone && !got.finish) throw new Error('stream ended without [DONE] or a finish_reason');
     } catch (err) {
-      const e = toModelError(err instanceof MalformedSse ? malformedAsLine(err) : err, { settings: s, guard, state, model: s.model, what: `generating with ${s.model}`, partialText: text });
-      e.usage = failedUsage(request.messages, text, reasoning, started);
+      const e = toModelError(err instanceof MalformedSse ? malformedAsLine(err) : err, { settings: s, guard, state, model: s.model, what: `generating with ${s.model}`, partialText: got.text });
+      e.usage = failedUsage(request.messages, got.text, got.reasoning, started);
       throw e;
     } finally {
       guard.dispose();
     }
     const used: Usage = {
-      promptTokens: usage?.prompt_tokens ?? estimateMessagesTokens(request.messages),
-      completionTokens: usage?.completion_tokens ?? estimateTokens(text) + estimateTokens(reasoning),
+      promptTokens: got.usage?.prompt_tokens ?? estimateMessagesTokens(request.messages),
+      completionTokens: got.usage?.completion_tokens ?? estimateTokens(got.text) + estimateTokens(got.reasoning),
       durationMs: Date.now() - started,
     };
-    if (!text.trim()) {
-      const e = emptyAnswerError(s, s.model, finish, reasoning, limit);
+    if (!got.text.trim()) {
+      const e = emptyAnswerError(s, s.model, got.finish, got.reasoning, limit);
       e.usage = used;
       throw e;
     }
     return {
-      text,
-      model: answeredModel ?? model,
+      text: got.text,
+      model: got.answeredModel ?? model,
       usage: used,
-      ...(finish ? { doneReason: finish } : {}),
-      ...(reasoning ? { reasoning } : {}),
+      ...(got.finish ? { doneReason: got.finish } : {}),
+      ...(got.reasoning ? { reasoning: got.reasoning } : {}),
       host: s.host,
       ...(cap.truncated ? { truncated: cap.truncated } : {}),
     };
+  }
+
+  /** Reads a chat completion's event stream into `got`, until `[DONE]`, its end, or the answer cap. */
+  private async readChatStream(body: ReadableStream<Uint8Array>, ex: OpenAiExchange, got: OpenAiStreamed): Promise<void> {
+    for await (const data of sseData(body)) {
+      ex.guard.progress();
+      if (data === '[DONE]') {
+        got.sawDone = true;
+        break;
+      }
+      let chunk: OpenAiChunk;
+      try {
+        chunk = JSON.parse(data) as OpenAiChunk;
+      } catch {
+        throw new MalformedSse(data);
+      }
+      if (!this.takeChunk(chunk, ex, got)) break;
+    }
+  }
+
+  /** Adds one streamed chunk to `got`; false once the answer cap cut the answer (the request is then aborted). */
+  private takeChunk(chunk: OpenAiChunk, ex: OpenAiExchange, got: OpenAiStreamed): boolean {
+    // vLLM sends `data: {"error": …}` then `data: [DONE]`; llama.cpp sends the error event and closes.
+    if (chunk.error !== undefined) {
+      ex.state.streamError = typeof chunk.error === 'string' ? chunk.error : openAiErrorText(JSON.stringify({ error: chunk.error }));
+      throw new Error(ex.state.streamError);
+    }
+    if (chunk.model) got.answeredModel = chunk.model;
+    if (chunk.usage) got.usage = chunk.usage;
+    const choice = chunk.choices?.[0];
+    const delta = choice?.delta ?? choice?.message;
+    const thought = delta?.reasoning ?? delta?.reasoning_content ?? '';
+    if (thought) {
+      got.reasoning += thought;
+      this.thinks.add(ex.model);
+    }
+    const piece = ex.cap.take(delta?.content ?? '');
+    if (piece) {
+      got.text += piece;
+      ex.request.onToken?.(piece);
+    }
+    if (choice?.finish_reason) got.finish = choice.finish_reason;
+    if (ex.cap.truncated) {
+      got.finish = 'length';
+      ex.guard.controller.abort();
+      return false;
+    }
+    return true;
   }
 
   private async getJson(path: string, what: string, signal?: AbortSignal, model?: string, base = this.settings.host): Promise<unknown> {

@@ -323,113 +323,144 @@ export interface FailureContext {
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
-/** Turns whatever a request threw into a ModelError whose message names the fix. */
-export function toModelError(err: unknown, ctx: FailureContext): ModelError {
-  const { settings, guard, state } = ctx;
-  const partial = ctx.partialText !== undefined && ctx.partialText !== '' ? { partialText: ctx.partialText } : {};
-  const model = ctx.model !== undefined ? { model: ctx.model } : {};
-  const host = settings.host;
-  if (guard.reason === 'cancelled') return cancelledError(settings, ctx.partialText);
-  if (guard.reason === 'first-token') {
-    return new ModelError(
+/** The ModelError for each timer RequestGuard can fire; the message names the setting to raise. */
+const TIMEOUT_ERRORS: { [R in Exclude<AbortReason, 'cancelled'>]: (ctx: FailureContext) => ModelError } = {
+  'first-token': ({ settings, state, model }) =>
+    new ModelError(
       'timeout',
-      `No answer from ${ctx.model ?? 'the model'} at ${host} within ${seconds(settings.firstTokenTimeoutMs)} (first-token timeout)${state.headersReceived ? ': the server accepted the request but sent no token' : ''}. A cold model can take minutes to load: raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout), or check the server's load.`,
-      { host, timeout: 'first-token', ...model },
-    );
-  }
-  if (guard.reason === 'queued') {
-    return new ModelError(
+      `No answer from ${model ?? 'the model'} at ${settings.host} within ${seconds(settings.firstTokenTimeoutMs)} (first-token timeout)${state.headersReceived ? ': the server accepted the request but sent no token' : ''}. A cold model can take minutes to load: raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout), or check the server's load.`,
+      { host: settings.host, timeout: 'first-token', ...modelOf(model) },
+    ),
+  queued: ({ settings, guard, model }) =>
+    new ModelError(
       'timeout',
-      `${ctx.model ?? 'The model'} at ${host} queued this request for ${seconds(guard.queuedMs || 0)} behind other requests, then sent no token within ${seconds(settings.firstTokenTimeoutMs)} after they finished (queued, then first-token timeout). The server runs fewer requests at once than crucible.request.maxParallel (CLI: --max-parallel): lower it, raise OLLAMA_NUM_PARALLEL on the server, or raise crucible.request.firstTokenTimeoutSeconds.`,
-      { host, timeout: 'queued', ...model },
-    );
-  }
-  if (guard.reason === 'stall') {
-    return new ModelError(
+      `${model ?? 'The model'} at ${settings.host} queued this request for ${seconds(guard.queuedMs || 0)} behind other requests, then sent no token within ${seconds(settings.firstTokenTimeoutMs)} after they finished (queued, then first-token timeout). The server runs fewer requests at once than crucible.request.maxParallel (CLI: --max-parallel): lower it, raise OLLAMA_NUM_PARALLEL on the server, or raise crucible.request.firstTokenTimeoutSeconds.`,
+      { host: settings.host, timeout: 'queued', ...modelOf(model) },
+    ),
+  stall: ({ settings, model, partialText }) =>
+    new ModelError(
       'timeout',
-      `${ctx.model ?? 'The model'} at ${host} stalled: it stopped streaming for ${seconds(settings.requestTimeoutMs)} after ${ctx.partialText?.length ?? 0} characters (stall timeout). Check the server's load and log, or raise crucible.request.stallTimeoutSeconds (CLI: --stall-timeout).`,
-      { host, timeout: 'stall', ...model, ...partial },
-    );
-  }
-  if (guard.reason === 'request') {
-    return new ModelError(
+      `${model ?? 'The model'} at ${settings.host} stalled: it stopped streaming for ${seconds(settings.requestTimeoutMs)} after ${partialText?.length ?? 0} characters (stall timeout). Check the server's load and log, or raise crucible.request.stallTimeoutSeconds (CLI: --stall-timeout).`,
+      { host: settings.host, timeout: 'stall', ...modelOf(model), ...partialOf(partialText) },
+    ),
+  request: ({ settings, model, requestMs, what }) =>
+    new ModelError(
       'timeout',
-      `No answer from ${host} within ${seconds(ctx.requestMs ?? settings.requestTimeoutMs)} while ${ctx.what}. Check that crucible.ollama.host points at a working server, or raise crucible.request.stallTimeoutSeconds (CLI: --stall-timeout).`,
-      { host, timeout: 'request', ...model },
-    );
-  }
-  if (err instanceof ModelError) return err;
+      `No answer from ${settings.host} within ${seconds(requestMs ?? settings.requestTimeoutMs)} while ${what}. Check that crucible.ollama.host points at a working server, or raise crucible.request.stallTimeoutSeconds (CLI: --stall-timeout).`,
+      { host: settings.host, timeout: 'request', ...modelOf(model) },
+    ),
+};
+
+function modelOf(model: string | undefined): { model?: string } {
+  return model !== undefined ? { model } : {};
+}
+
+function partialOf(partialText: string | undefined): { partialText?: string } {
+  return partialText !== undefined && partialText !== '' ? { partialText } : {};
+}
+
+/** What a real server of the configured provider is called, for messages about answers that are not its. */
+function serverKind(settings: FailureContext['settings']): string {
+  return settings.provider === 'openai' ? 'OpenAI-compatible server' : 'Ollama server';
+}
+
+/** An error the server reported in the stream, or a streamed line that is not JSON; undefined for anything else. */
+function streamFailure(err: unknown, ctx: FailureContext): ModelError | undefined {
+  const { settings, state } = ctx;
+  const details = { host: settings.host, ...modelOf(ctx.model), ...partialOf(ctx.partialText) };
   if (state.streamError !== undefined) {
     return new ModelError(
       'http',
-      `${settings.provider === 'openai' ? 'The server' : 'Ollama'} at ${host} reported an error while ${ctx.what}: ${state.streamError}. Check the server's log; a runner crash often means too little memory for the model or num_ctx.`,
-      { host, ...model, ...partial },
+      `${settings.provider === 'openai' ? 'The server' : 'Ollama'} at ${settings.host} reported an error while ${ctx.what}: ${state.streamError}. Check the server's log; a runner crash often means too little memory for the model or num_ctx.`,
+      details,
     );
   }
   if (err instanceof MalformedLineError || state.malformed) {
     const bad = err instanceof MalformedLineError ? err : state.malformed!;
     return new ModelError(
       'bad_response',
-      `The server at ${host} sent a line that is not JSON while ${ctx.what} (${bad.message}). The answer was discarded; try again, and check that crucible.ollama.host and crucible.provider point at a real ${settings.provider === 'openai' ? 'OpenAI-compatible server' : 'Ollama server'} (not a proxy error page).`,
-      { host, ...model, ...partial, retryable: true },
+      `The server at ${settings.host} sent a line that is not JSON while ${ctx.what} (${bad.message}). The answer was discarded; try again, and check that crucible.ollama.host and crucible.provider point at a real ${serverKind(settings)} (not a proxy error page).`,
+      { ...details, retryable: true },
     );
   }
+  return undefined;
+}
+
+/** An HTTP error status (the `ResponseError` shape: `status_code`, `error`, `body`); undefined for anything else. */
+function statusFailure(err: unknown, ctx: FailureContext): ModelError | undefined {
+  const { settings, state } = ctx;
   const status = (err as { status_code?: unknown })?.status_code;
-  if (typeof status === 'number') {
-    const text = String((err as { error?: unknown }).error ?? (err as Error).message ?? '');
-    const body = String((err as { body?: unknown }).body ?? text);
-    if (status === 404 && /not found|does not exist/i.test(text) && ctx.model !== undefined) return modelMissingError(settings, ctx.model, text);
-    if (status === 503 && /loading/i.test(text)) {
-      const e = loadingError(settings, 0, text, ctx.model);
-      return withRetryAfter(e, state);
-    }
-    if (status === 400 && /exceed_context_size_error|exceeds the available context size/i.test(body)) return contextSizeError(settings, body, text, ctx.model);
-    return withRetryAfter(httpError(settings, status, text, ctx.model), state);
+  if (typeof status !== 'number') return undefined;
+  const text = String((err as { error?: unknown }).error ?? (err as Error).message ?? '');
+  const body = String((err as { body?: unknown }).body ?? text);
+  if (status === 404 && /not found|does not exist/i.test(text) && ctx.model !== undefined) return modelMissingError(settings, ctx.model, text);
+  if (status === 503 && /loading/i.test(text)) return withRetryAfter(loadingError(settings, 0, text, ctx.model), state);
+  if (status === 400 && /exceed_context_size_error|exceeds the available context size/i.test(body)) return contextSizeError(settings, body, text, ctx.model);
+  return withRetryAfter(httpError(settings, status, text, ctx.model), state);
+}
+
+/** A connection that failed before any header arrived: nothing answers, or it dropped; undefined for anything else. */
+function connectFailure(err: unknown, ctx: FailureContext, message: string, code: string | undefined): ModelError | undefined {
+  const { settings } = ctx;
+  if (ctx.state.headersReceived) return undefined;
+  if (code && UNREACHABLE_CODES.has(code)) return unreachableError(settings, code, err);
+  if (code && RESET_CODES.has(code)) {
+    return new ModelError(
+      'bad_response',
+      `The connection to ${settings.host} dropped before an answer while ${ctx.what} (${code}). Try again; if it keeps happening, check the server's log and any proxy in front of it.`,
+      { host: settings.host, ...modelOf(ctx.model), retryable: true, cause: err },
+    );
   }
-  const message = err instanceof Error ? err.message : String(err);
-  const code = causeCode(err);
-  if (!state.headersReceived) {
-    if (code && UNREACHABLE_CODES.has(code)) return unreachableError(settings, code, err);
-    if (code && RESET_CODES.has(code)) {
-      return new ModelError(
-        'bad_response',
-        `The connection to ${host} dropped before an answer while ${ctx.what} (${code}). Try again; if it keeps happening, check the server's log and any proxy in front of it.`,
-        { host, ...model, retryable: true, cause: err },
-      );
-    }
-    if (err instanceof TypeError) {
-      const cause = (err as { cause?: unknown }).cause;
-      const why = code ?? (cause instanceof Error && cause.message ? cause.message : message);
-      return unreachableError(settings, why, err);
-    }
+  if (err instanceof TypeError) {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = code ?? (cause instanceof Error && cause.message ? cause.message : message);
+    return unreachableError(settings, why, err);
   }
+  return undefined;
+}
+
+/** A stream cut short, a body that is not JSON, a dropped connection, or (last) an unexpected failure. */
+function answerFailure(err: unknown, ctx: FailureContext, message: string, code: string | undefined): ModelError {
+  const host = ctx.settings.host;
+  const details = { host, ...modelOf(ctx.model), ...partialOf(ctx.partialText) };
   if (/did not receive done or success response/i.test(message) || /ended without/i.test(message)) {
     return new ModelError(
       'bad_response',
       `The answer from ${host} ended early while ${ctx.what}: the stream closed without its final message. Try again; if it keeps happening, check the server's log and any proxy timeout in front of it.`,
-      { host, ...model, ...partial, retryable: true },
+      { ...details, retryable: true },
     );
   }
   if (err instanceof SyntaxError) {
     return new ModelError(
       'bad_response',
-      `The server at ${host} sent a body that is not JSON while ${ctx.what} (${message}). Check that crucible.ollama.host and crucible.provider point at a real ${settings.provider === 'openai' ? 'OpenAI-compatible server' : 'Ollama server'}.`,
-      { host, ...model, retryable: true },
+      `The server at ${host} sent a body that is not JSON while ${ctx.what} (${message}). Check that crucible.ollama.host and crucible.provider point at a real ${serverKind(ctx.settings)}.`,
+      { host, ...modelOf(ctx.model), retryable: true },
     );
   }
   if (message === 'terminated' || (code && RESET_CODES.has(code)) || /terminated|other side closed|socket/i.test(message)) {
     return new ModelError(
       'bad_response',
       `The connection to ${host} dropped while ${ctx.what}${ctx.partialText ? ` (after ${ctx.partialText.length} characters)` : ''}. Try again; if it keeps happening, check the server's log and any proxy timeout in front of it.`,
-      { host, ...model, ...partial, retryable: true, cause: err },
+      { ...details, retryable: true, cause: err },
     );
   }
   return new ModelError('bad_response', `Unexpected failure from ${host} while ${ctx.what}: ${message}. Try again, and run \`crucible doctor\` to check the setup.`, {
-    host,
-    ...model,
-    ...partial,
+    ...details,
     cause: err,
   });
+}
+
+/** Turns whatever a request threw into a ModelError whose message names the fix. */
+export function toModelError(err: unknown, ctx: FailureContext): ModelError {
+  const reason = ctx.guard.reason;
+  if (reason === 'cancelled') return cancelledError(ctx.settings, ctx.partialText);
+  if (reason) return TIMEOUT_ERRORS[reason](ctx);
+  if (err instanceof ModelError) return err;
+  const reported = streamFailure(err, ctx) ?? statusFailure(err, ctx);
+  if (reported) return reported;
+  const message = err instanceof Error ? err.message : String(err);
+  const code = causeCode(err);
+  return connectFailure(err, ctx, message, code) ?? answerFailure(err, ctx, message, code);
 }
 
 function withRetryAfter(e: ModelError, state: ExchangeState): ModelError {

@@ -25,33 +25,78 @@ function prlimitPath(): string | undefined {
   return undefined;
 }
 
+/** The command line: Node under `prlimit` where there is one (Linux), else Node alone. */
+function directArgv(job: DirectNodeJob, file: string): string[] {
+  const lim = job.limits;
+  const prlimit = process.platform === 'linux' ? prlimitPath() : undefined;
+  const nodeArgv = [job.node, ...job.nodeArgs, file];
+  if (!prlimit) return nodeArgv;
+  return [
+    prlimit,
+    `--as=${lim.asMb * 1024 * 1024}`,
+    `--cpu=${Math.max(1, Math.ceil(lim.cpuMs / 1000))}`,
+    `--fsize=${lim.fileSizeBytes}`,
+    `--nofile=${Math.max(8, lim.openFiles)}`,
+    '--core=0',
+    '--',
+    ...nodeArgv,
+  ];
+}
+
+type Channel = 'stdout' | 'stderr' | 'report';
+type StopReason = 'timeout' | 'output_limit' | 'cancelled';
+
+/** The job's three output channels, each kept up to its cap; `onOver` is called the first time one overflows. */
+class Outputs {
+  readonly bufs: { [c in Channel]: Buffer[] } = { stdout: [], stderr: [], report: [] };
+  readonly over: { [c in Channel]: boolean } = { stdout: false, stderr: false, report: false };
+  private readonly sizes: { [c in Channel]: number } = { stdout: 0, stderr: 0, report: 0 };
+
+  constructor(private readonly onOver: () => void) {}
+
+  collector(name: Channel, cap: number): (chunk: Buffer) => void {
+    return (chunk) => {
+      const room = cap - this.sizes[name];
+      if (chunk.length > room) {
+        if (room > 0) this.bufs[name].push(chunk.subarray(0, room));
+        this.sizes[name] = cap;
+        if (!this.over[name]) {
+          this.over[name] = true;
+          this.onOver();
+        }
+      } else {
+        this.bufs[name].push(chunk);
+        this.sizes[name] += chunk.length;
+      }
+    };
+  }
+
+  text(name: Channel): string {
+    return Buffer.concat(this.bufs[name]).toString('utf8');
+  }
+}
+
+/** The RunResult of a finished direct job, from why the host stopped it (if it did) and how it ended. */
+function directResult(base: RunResult, reason: StopReason | undefined, reportOver: boolean, spawnError: string | undefined): RunResult {
+  if (spawnError) return { ...base, status: 'error', error: spawnError };
+  if (reason === 'output_limit' || reportOver) return { ...base, status: 'output_limit' };
+  if (reason === 'timeout' || base.signal === 'SIGXCPU') return { ...base, status: 'timeout' };
+  if (reason === 'cancelled') return { ...base, status: 'error', error: 'cancelled' };
+  if ((base.exitCode !== 0 || base.signal) && MEMORY_PATTERNS.some((p) => p.test(base.stderr.slice(-8192)))) return { ...base, status: 'memory' };
+  return base;
+}
+
 export function runNodeDirect(job: DirectNodeJob, signal?: AbortSignal): Promise<RunResult> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'crucible-job-'));
   const file = join(dir, 'main.js');
   writeFileSync(file, job.source);
   const lim = job.limits;
-  const prlimit = process.platform === 'linux' ? prlimitPath() : undefined;
-  const nodeArgv = [job.node, ...job.nodeArgs, file];
-  const argv = prlimit
-    ? [
-        prlimit,
-        `--as=${lim.asMb * 1024 * 1024}`,
-        `--cpu=${Math.max(1, Math.ceil(lim.cpuMs / 1000))}`,
-        `--fsize=${lim.fileSizeBytes}`,
-        `--nofile=${Math.max(8, lim.openFiles)}`,
-        '--core=0',
-        '--',
-        ...nodeArgv,
-      ]
-    : nodeArgv;
+  const argv = directArgv(job, file);
   const env = { ...job.env, HOME: dir, TMPDIR: dir, TMP: dir, TEMP: dir, PWD: dir };
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
-    const bufs = { stdout: [] as Buffer[], stderr: [] as Buffer[], report: [] as Buffer[] };
-    const sizes = { stdout: 0, stderr: 0, report: 0 };
-    const over = { stdout: false, stderr: false, report: false };
-    let reason: 'timeout' | 'output_limit' | 'cancelled' | undefined;
+    let reason: StopReason | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let done = false;
     const killGroup = () => {
@@ -61,30 +106,17 @@ export function runNodeDirect(job: DirectNodeJob, signal?: AbortSignal): Promise
         /* already gone */
       }
     };
-    const stop = (why: typeof reason) => {
+    const stop = (why: StopReason) => {
       reason ??= why;
       killGroup();
     };
     const wall = setTimeout(() => stop('timeout'), lim.wallMs);
     const onAbort = () => stop('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
-    const collect = (name: 'stdout' | 'stderr' | 'report', cap: number) => (chunk: Buffer) => {
-      const room = cap - sizes[name];
-      if (chunk.length > room) {
-        if (room > 0) bufs[name].push(chunk.subarray(0, room));
-        sizes[name] = cap;
-        if (!over[name]) {
-          over[name] = true;
-          stop('output_limit');
-        }
-      } else {
-        bufs[name].push(chunk);
-        sizes[name] += chunk.length;
-      }
-    };
-    child.stdout!.on('data', collect('stdout', lim.outputBytes));
-    child.stderr!.on('data', collect('stderr', lim.outputBytes));
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', collect('report', lim.reportBytes));
+    const outputs = new Outputs(() => stop('output_limit'));
+    child.stdout!.on('data', outputs.collector('stdout', lim.outputBytes));
+    child.stderr!.on('data', outputs.collector('stderr', lim.outputBytes));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', outputs.collector('report', lim.reportBytes));
     const stdin = child.stdin as Writable;
     stdin.on('error', () => undefined);
     stdin.end(job.stdin);
@@ -95,24 +127,18 @@ export function runNodeDirect(job: DirectNodeJob, signal?: AbortSignal): Promise
       signal?.removeEventListener('abort', onAbort);
       killGroup();
       rmSync(dir, { recursive: true, force: true });
-      const stderr = Buffer.concat(bufs.stderr).toString('utf8');
       const base: RunResult = {
         status: 'exited',
         exitCode: exit?.code ?? null,
         signal: exit?.signal ?? null,
-        stdout: Buffer.concat(bufs.stdout).toString('utf8'),
-        stderr,
-        stdoutTruncated: over.stdout,
-        stderrTruncated: over.stderr,
-        report: Buffer.concat(bufs.report).toString('utf8'),
+        stdout: outputs.text('stdout'),
+        stderr: outputs.text('stderr'),
+        stdoutTruncated: outputs.over.stdout,
+        stderrTruncated: outputs.over.stderr,
+        report: outputs.text('report'),
         durationMs: Date.now() - started,
       };
-      if (spawnError) resolve({ ...base, status: 'error', error: `cannot start ${argv[0]}: ${spawnError.message}` });
-      else if (reason === 'output_limit' || over.report) resolve({ ...base, status: 'output_limit' });
-      else if (reason === 'timeout' || base.signal === 'SIGXCPU') resolve({ ...base, status: 'timeout' });
-      else if (reason === 'cancelled') resolve({ ...base, status: 'error', error: 'cancelled' });
-      else if ((base.exitCode !== 0 || base.signal) && MEMORY_PATTERNS.some((p) => p.test(stderr.slice(-8192)))) resolve({ ...base, status: 'memory' });
-      else resolve(base);
+      resolve(directResult(base, reason, outputs.over.report, spawnError && `cannot start ${argv[0]}: ${spawnError.message}`));
     };
     child.on('error', (e) => finish(e));
     child.on('exit', (code, sig) => {

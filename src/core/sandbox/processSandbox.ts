@@ -10,10 +10,11 @@ import { dirname } from 'node:path';
 import { existsSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS } from './types';
-import type { IsolationReport, Limits, PairRequest, PairResult, RunRequest, RunResult, Sandbox } from './types';
+import type { IsolationReport, Limits, PairRequest, PairResult, RunRequest, RunResult, Sandbox, TranspileOptions, TranspileResult } from './types';
 import { join } from 'node:path';
 import { probeIsolation } from './isolationProbe';
 import { runNodeDirect } from './directRunner';
+import { transpileTypeScript } from './transpile';
 
 export { formatIsolationReport } from './isolationProbe';
 
@@ -50,7 +51,6 @@ export interface PreludeRunRequest extends RunRequest {
 /** The sandbox plus a few introspection hooks the tests and `crucible doctor` use. */
 export interface ProcessSandbox extends Sandbox {
   /** Python requests may carry a `prelude` (see PreludeRunRequest). */
-  readonly supportsPrelude: true;
   run(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult>;
   /** Pids of the live worker processes. */
   workerPids(): number[];
@@ -628,63 +628,6 @@ class Pool {
   }
 }
 
-type EsbuildTransform = (
-  code: string,
-  options: { loader: 'ts'; format: 'cjs'; target: string; sourcefile: string; sourcemap?: 'inline' },
-) => Promise<{ code: string }>;
-let esbuildTransform: Promise<EsbuildTransform | string> | undefined;
-
-function loadEsbuild(): Promise<EsbuildTransform | string> {
-  if (!esbuildTransform) {
-    // Computed specifiers keep bundlers from inlining esbuild (its JS API must stay next to its binary).
-    // The native package is used where it is installed (development, the CLI from a checkout); the packaged
-    // extension ships the portable esbuild-wasm instead, so no platform-specific binary goes into the .vsix.
-    const load = (name: string) =>
-      import(name).then((m: { transform?: EsbuildTransform; default?: { transform?: EsbuildTransform } }) => {
-        const transform = m.transform ?? m.default?.transform;
-        if (!transform) throw new Error(`${name} has no transform()`);
-        return transform;
-      });
-    const native = ['es', 'build'].join('');
-    const portable = [native, 'wasm'].join('-');
-    esbuildTransform = load(native).catch(() => load(portable)).catch(
-      (e: Error) => `TypeScript needs esbuild (or esbuild-wasm) to transpile: ${e.message}. Reinstall the extension or run \`npm ci\`.`,
-    );
-  }
-  return esbuildTransform;
-}
-
-/**
- * Transpile TypeScript to CommonJS JavaScript. Returns the code, or the compiler's message for a syntax error.
- * With `sourceMap`, an inline source map is appended (the sandbox runs such code with --enable-source-maps).
- */
-export async function transpileTypeScript(
-  source: string,
-  options: { sourceMap?: boolean } = {},
-): Promise<{ code: string } | { error: string; sandboxError: boolean }> {
-  const transform = await loadEsbuild();
-  if (typeof transform === 'string') return { error: transform, sandboxError: true };
-  try {
-    const out = await transform(source, {
-      loader: 'ts',
-      format: 'cjs',
-      target: 'node20',
-      sourcefile: 'main.ts',
-      ...(options.sourceMap ? { sourcemap: 'inline' as const } : {}),
-    });
-    return { code: out.code };
-  } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] }).errors;
-    if (errors?.length) {
-      const text = errors
-        .map((er) => (er.location ? `main.ts:${er.location.line}:${er.location.column + 1}: error: ${er.text}\n    ${er.location.lineText}` : `main.ts: error: ${er.text}`))
-        .join('\n');
-      return { error: text, sandboxError: false };
-    }
-    return { error: (e as Error).message, sandboxError: false };
-  }
-}
-
 let instanceCounter = 0;
 
 const interpreters = new Map<string, string>();
@@ -707,24 +650,119 @@ function realInterpreter(python: string): string {
   return real;
 }
 
+/** What the job functions share: the worker pool, the Node they start, and the sandbox's own default limits. */
+interface JobHost {
+  pool: Pool;
+  node: string;
+  baseLimits: Partial<Limits> | undefined;
+}
+
+/** Address space Python jobs add for the interpreter itself, as the first worker measured it. */
+async function pythonVmMb(pool: Pool): Promise<number> {
+  await pool.workers[0]?.started;
+  return pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
+}
+
+async function runPairJob(host: JobHost, request: PairRequest, signal?: AbortSignal): Promise<PairResult> {
+  const started = Date.now();
+  const limits = resolveLimits(host.baseLimits, request.limits);
+  if (typeof limits === 'string') return { ...errorResult(limits, started), judgeStdout: '', judgeStderr: '' };
+  const vm = await pythonVmMb(host.pool);
+  const js = request.language === 'javascript';
+  const result = await host.pool.submit(
+    {
+      kind: 'pair',
+      language: request.language,
+      candidate: request.candidate,
+      spec: request.spec,
+      env: JOB_ENV,
+      // P3 solutions use typing's names (List[int]) without importing them, as the P3 harness allows.
+      ...(request.spec.mode === 'puzzle' || request.spec.mode === 'audit' ? { preamble: 'from typing import *' } : {}),
+      ...(js ? { node: host.node, nodeArgs: [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '--stack-size=2000'] } : {}),
+      limits: {
+        ...limits,
+        // Answers and reports travel on their own channels: P3 answers of any size fit.
+        reportBytes: Math.max(32 * 1024 * 1024, limits.outputBytes * 16),
+        processes: 64,
+        asMb: limits.memoryMb + (js ? NODE_AS_OVERHEAD_MB : vm),
+      },
+    },
+    signal,
+  );
+  return { judgeStdout: '', judgeStderr: '', ...result };
+}
+
+/** Limits beyond the request's own that a single-program job carries. */
+function runExtras(limits: Limits): { reportBytes: number; processes: number } {
+  return { reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16), processes: 64 };
+}
+
+async function runPythonJob(host: JobHost, request: PreludeRunRequest, limits: Limits, signal?: AbortSignal): Promise<RunResult> {
+  const vm = await pythonVmMb(host.pool);
+  return host.pool.submit(
+    {
+      kind: 'python',
+      file: 'main.py',
+      source: request.source,
+      stdin: request.stdin ?? '',
+      env: JOB_ENV,
+      limits: { ...limits, ...runExtras(limits), asMb: limits.memoryMb + vm },
+      ...(request.prelude !== undefined ? { prelude: request.prelude } : {}),
+    },
+    signal,
+  );
+}
+
+async function runNodeJob(host: JobHost, request: RunRequest, limits: Limits, started: number, signal?: AbortSignal): Promise<RunResult> {
+  const { pool, node } = host;
+  let source = request.source;
+  const stdin = request.stdin ?? '';
+  const nodeArgs = [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`];
+  if (request.language === 'typescript') {
+    // Stack traces then point at main.ts lines, not at the transpiled JavaScript.
+    nodeArgs.push('--enable-source-maps');
+    const out = await transpileTypeScript(source, { sourceMap: true });
+    if ('error' in out) {
+      if (out.sandboxError) return errorResult(out.error, started);
+      return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
+    }
+    source = out.code;
+  }
+  const jobLimits = { ...limits, ...runExtras(limits), asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB };
+  await pool.workers[0]?.started;
+  if (pool.fatal) return runNodeDirect({ node, nodeArgs, source, stdin, env: JOB_ENV, limits: jobLimits }, signal);
+  return pool.submit({ kind: 'exec', file: 'main.js', source, argv: [node, ...nodeArgs, '{file}'], stdin, env: JOB_ENV, limits: jobLimits }, signal);
+}
+
+async function runJob(host: JobHost, request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
+  const started = Date.now();
+  const limits = resolveLimits(host.baseLimits, request.limits);
+  if (typeof limits === 'string') return errorResult(limits, started);
+  if (request.language === 'python') return runPythonJob(host, request, limits, signal);
+  if (request.language === 'javascript' || request.language === 'typescript') return runNodeJob(host, request, limits, started, signal);
+  return errorResult(`unsupported language: ${String(request.language)}`, started);
+}
+
 export function createProcessSandbox(options: ProcessSandboxOptions = {}): ProcessSandbox {
   const size = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
   const python = realInterpreter(options.python ?? 'python3');
   const node = options.node ?? process.execPath;
   const uidBase = options.uidBase ?? 2_000_000 + ((process.pid * 16 + instanceCounter++) % 100_000) * 256;
   const pool = new Pool(Math.min(size, 256), python, node, options.namespaces ?? true, uidBase, options.backstopMs ?? BACKSTOP_MS);
-  const baseLimits = options.limits;
+  const host: JobHost = { pool, node, baseLimits: options.limits };
   const onExit = () => pool.killAllSync();
   process.once('exit', onExit);
   let isolation: Promise<IsolationReport> | undefined;
 
   const sandbox: ProcessSandbox = {
-    supportsPrelude: true,
     run(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
-      return pool.hold(() => runJob(request, signal));
+      return pool.hold(() => runJob(host, request, signal));
     },
     runPair(request: PairRequest, signal?: AbortSignal): Promise<PairResult> {
-      return pool.hold(() => runPairJob(request, signal));
+      return pool.hold(() => runPairJob(host, request, signal));
+    },
+    transpile(source: string, options?: TranspileOptions): Promise<TranspileResult> {
+      return transpileTypeScript(source, options);
     },
     isolation(): Promise<IsolationReport> {
       isolation ??= pool.hold(() => probeIsolation(sandbox, { python, node, hello: () => pool.workers.find((w) => w.hello)?.hello }));
@@ -746,94 +784,5 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       return pool.hold(() => Promise.all(pool.workers.map((w) => w.started)).then(() => undefined));
     },
   };
-
-  async function runPairJob(request: PairRequest, signal?: AbortSignal): Promise<PairResult> {
-    const started = Date.now();
-    const limits = resolveLimits(baseLimits, request.limits);
-    if (typeof limits === 'string') return { ...errorResult(limits, started), judgeStdout: '', judgeStderr: '' };
-    await pool.workers[0]?.started;
-    const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
-    const js = request.language === 'javascript';
-    const result = await pool.submit(
-      {
-        kind: 'pair',
-        language: request.language,
-        candidate: request.candidate,
-        spec: request.spec,
-        env: JOB_ENV,
-        // P3 solutions use typing's names (List[int]) without importing them, as the P3 harness allows.
-        ...(request.spec.mode === 'puzzle' || request.spec.mode === 'audit' ? { preamble: 'from typing import *' } : {}),
-        ...(js ? { node, nodeArgs: [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '--stack-size=2000'] } : {}),
-        limits: {
-          ...limits,
-          // Answers and reports travel on their own channels: P3 answers of any size fit.
-          reportBytes: Math.max(32 * 1024 * 1024, limits.outputBytes * 16),
-          processes: 64,
-          asMb: limits.memoryMb + (js ? NODE_AS_OVERHEAD_MB : vm),
-        },
-      },
-      signal,
-    );
-    return { judgeStdout: '', judgeStderr: '', ...result };
-  }
-
-  async function runJob(request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
-    const started = Date.now();
-    const limits = resolveLimits(baseLimits, request.limits);
-    if (typeof limits === 'string') return errorResult(limits, started);
-    const extra = {
-      reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16),
-      processes: 64,
-    };
-    const stdin = request.stdin ?? '';
-    if (request.language === 'python') {
-      await pool.workers[0]?.started;
-      const vm = pool.workers.find((w) => w.hello?.vmMb)?.hello?.vmMb ?? 0;
-      return pool.submit(
-        {
-          kind: 'python',
-          file: 'main.py',
-          source: request.source,
-          stdin,
-          env: JOB_ENV,
-          limits: { ...limits, ...extra, asMb: limits.memoryMb + vm },
-          ...(request.prelude !== undefined ? { prelude: request.prelude } : {}),
-        },
-        signal,
-      );
-    }
-    if (request.language === 'javascript' || request.language === 'typescript') {
-      let source = request.source;
-      const nodeArgs = [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`];
-      if (request.language === 'typescript') {
-        // Stack traces then point at main.ts lines, not at the transpiled JavaScript.
-        nodeArgs.push('--enable-source-maps');
-        const out = await transpileTypeScript(source, { sourceMap: true });
-        if ('error' in out) {
-          if (out.sandboxError) return errorResult(out.error, started);
-          return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
-        }
-        source = out.code;
-      }
-      await pool.workers[0]?.started;
-      if (pool.fatal) {
-        return runNodeDirect({ node, nodeArgs, source, stdin, env: JOB_ENV, limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB } }, signal);
-      }
-      return pool.submit(
-        {
-          kind: 'exec',
-          file: 'main.js',
-          source,
-          argv: [node, ...nodeArgs, '{file}'],
-          stdin,
-          env: JOB_ENV,
-          limits: { ...limits, ...extra, asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB },
-        },
-        signal,
-      );
-    }
-    return errorResult(`unsupported language: ${String(request.language)}`, started);
-  }
   return sandbox;
 }
-

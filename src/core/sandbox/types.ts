@@ -118,10 +118,24 @@ export interface IsolationReport {
   node?: string;
 }
 
+/** TypeScript (or ES-module JavaScript) as CommonJS, or the compiler's message. */
+export type TranspileResult = { code: string } | { error: string; sandboxError: boolean };
+
+export interface TranspileOptions {
+  /** Append an inline source map (the sandbox runs such code with --enable-source-maps). */
+  sourceMap?: boolean;
+}
+
 export interface Sandbox {
   run(request: RunRequest, signal?: AbortSignal): Promise<RunResult>;
   /** Runs a candidate and a judge as two processes joined only by an RPC channel; the judge writes the report. */
   runPair(request: PairRequest, signal?: AbortSignal): Promise<PairResult>;
+  /**
+   * Turns TypeScript or ES-module source into the CommonJS the JavaScript runtimes take (pair jobs run only
+   * CommonJS). `error` carries the compiler's message, with `sandboxError` set when no compiler could be loaded.
+   * Runs nothing of the source.
+   */
+  transpile(source: string, options?: TranspileOptions): Promise<TranspileResult>;
   isolation(): Promise<IsolationReport>;
   dispose(): Promise<void>;
 }

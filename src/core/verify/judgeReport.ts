@@ -100,7 +100,8 @@ function failureOf(t: JudgeLine, candidateSource: string): TestFailure {
   return f;
 }
 
-const LIMIT_TEXT: { [k: string]: [VerdictStatus, string] } = {
+/** Status and text for a run the sandbox ended at a limit. */
+export const LIMIT_TEXT: { [k: string]: [VerdictStatus, string] } = {
   timeout: ['timeout', 'Timeout: the program did not finish within the time limit.'],
   memory: ['memory', 'Memory limit: the program used more memory than allowed.'],
   output_limit: ['output_limit', 'Output limit: the program wrote more output than allowed.'],
@@ -114,63 +115,60 @@ export interface VerdictOptions {
   /** Text for the status line when a mode needs its own (puzzles). */
 }
 
-/** The Verdict for a `tests` pair job. */
-export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict {
-  const rep = parseJudgeReport(run.report);
-  const results = rep.tests.map((t) => ({ test: testText(t), passed: t.ok === true }));
-  const failing = rep.tests.filter((t) => t.ok !== true);
-  // Checks not reached because an earlier one failed count against the total, but are not failures to show.
-  const failures = failing.filter((t) => t.unreached !== true).map((t) => failureOf(t, opts.candidateSource));
-  const testsPassed = rep.tests.length - failing.length;
-  let testsTotal = rep.tests.length;
+/** What a report says about the run as a whole: its status, the notes under the count, and the adjusted total. */
+interface Classified {
+  status: VerdictStatus;
+  notes: string[];
+  testsTotal: number;
+}
+
+/**
+ * Decides the status of a `tests` pair job from how the run ended and what the judge reported. `failures` gains
+ * the entries a load error, a candidate crash or an empty run add (the feedback lists them with the rest).
+ */
+function classify(run: PairResult, rep: ParsedReport, failing: JudgeLine[], failures: TestFailure[], opts: VerdictOptions): Classified {
   const notes: string[] = [];
-  let status: VerdictStatus;
+  let testsTotal = rep.tests.length;
   const limit = LIMIT_TEXT[run.status];
-  if (limit) {
-    status = limit[0];
-    notes.push(limit[1]);
-  } else if (run.status === 'error') {
-    status = 'error';
-    notes.push(`Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`);
-  } else if (rep.load) {
+  if (limit) return { status: limit[0], notes: [limit[1]], testsTotal };
+  if (run.status === 'error') return { status: 'error', notes: [`Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`], testsTotal };
+  if (rep.load) {
     const err = str(rep.load.error) ?? 'the program failed to load';
     const syntax = /^(SyntaxError|IndentationError|TabError)\b/.test(err);
-    status = syntax ? 'error' : 'failed';
     const line = typeof rep.load.line === 'number' ? rep.load.line : undefined;
     const text = [`The candidate's program raised ${err}${line ? ` (candidate line ${line})` : ''} before any test ran.`, ...formatFrames(rep.load.frames, opts.candidateSource)];
     failures.unshift({ test: 'loading the candidate', error: err, ...(line ? { line } : {}) });
-    notes.push(text.join('\n'));
-    testsTotal = Math.max(1, testsTotal);
-  } else if (rep.fatal && rep.fatal.where !== 'candidate') {
-    status = 'error';
-    notes.push(`The tests could not be judged: ${str(rep.fatal.error) ?? 'the judge failed'}.`);
-  } else if (rep.fatal && /raised while loading: (SyntaxError|IndentationError)\b/.test(str(rep.fatal.error) ?? '')) {
-    status = 'error';
-    notes.push(`The candidate's program ${str(rep.fatal.error)!.replace(/^the candidate /, '')}.`);
-  } else if (rep.fatal) {
-    status = 'failed';
+    return { status: syntax ? 'error' : 'failed', notes: [text.join('\n')], testsTotal: Math.max(1, testsTotal) };
+  }
+  if (rep.fatal && rep.fatal.where !== 'candidate') {
+    return { status: 'error', notes: [`The tests could not be judged: ${str(rep.fatal.error) ?? 'the judge failed'}.`], testsTotal };
+  }
+  if (rep.fatal && /raised while loading: (SyntaxError|IndentationError)\b/.test(str(rep.fatal.error) ?? '')) {
+    return { status: 'error', notes: [`The candidate's program ${str(rep.fatal.error)!.replace(/^the candidate /, '')}.`], testsTotal };
+  }
+  if (rep.fatal) {
     if (!failing.some((t) => t.fatal === true)) notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);
     if (failures.length === 0) failures.push({ test: 'tests', error: str(rep.fatal.error) ?? 'the candidate process ended early' });
-    testsTotal = Math.max(1, testsTotal);
-  } else if (!rep.ended) {
-    status = 'error';
-    notes.push('ERROR: the judge stopped before the tests finished; a run that does not finish cannot pass.');
-  } else if (rep.tests.length === 0) {
-    status = opts.noTests ? 'passed' : 'failed';
-    if (!opts.noTests) {
-      notes.push('No test ran: the tests define checks but nothing calls them.');
-      failures.push({ test: 'tests', error: 'No test ran' });
-      testsTotal = 1;
-    }
-  } else {
-    status = failing.length === 0 ? 'passed' : 'failed';
-    if (failing.some((t) => /^MemoryError\b/.test(str(t.error) ?? ''))) status = 'memory';
+    return { status: 'failed', notes, testsTotal: Math.max(1, testsTotal) };
   }
-  const passed = status === 'passed';
+  if (!rep.ended) return { status: 'error', notes: ['ERROR: the judge stopped before the tests finished; a run that does not finish cannot pass.'], testsTotal };
+  if (rep.tests.length === 0) {
+    if (opts.noTests) return { status: 'passed', notes, testsTotal };
+    failures.push({ test: 'tests', error: 'No test ran' });
+    return { status: 'failed', notes: ['No test ran: the tests define checks but nothing calls them.'], testsTotal: 1 };
+  }
+  let status: VerdictStatus = failing.length === 0 ? 'passed' : 'failed';
+  if (failing.some((t) => /^MemoryError\b/.test(str(t.error) ?? ''))) status = 'memory';
+  return { status, notes, testsTotal };
+}
+
+/** The feedback text: the count line, the notes, up to five failures, and the candidate's output when it failed. */
+function feedbackText(run: PairResult, rep: ParsedReport, c: Classified, testsPassed: number, failures: TestFailure[]): string {
+  const passed = c.status === 'passed';
   const out: string[] = [];
   if (passed && rep.tests.length === 0) out.push('PASSED: no tests; the program ran without error.');
-  else out.push(`${passed ? 'PASSED' : status.toUpperCase()}: ${testsPassed}/${testsTotal} tests passed.`);
-  out.push(...notes);
+  else out.push(`${passed ? 'PASSED' : c.status.toUpperCase()}: ${testsPassed}/${c.testsTotal} tests passed.`);
+  out.push(...c.notes);
   const shown = failures.filter((f) => f.test !== 'loading the candidate');
   for (const f of shown.slice(0, 5)) {
     out.push(`Test${f.line ? ` (line ${f.line})` : ''}: ${f.test}`);
@@ -185,13 +183,25 @@ export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict 
     if (so) out.push(so);
     if (se) out.push(se);
   }
+  return out.join('\n');
+}
+
+/** The Verdict for a `tests` pair job. */
+export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict {
+  const rep = parseJudgeReport(run.report);
+  const results = rep.tests.map((t) => ({ test: testText(t), passed: t.ok === true }));
+  const failing = rep.tests.filter((t) => t.ok !== true);
+  // Checks not reached because an earlier one failed count against the total, but are not failures to show.
+  const failures = failing.filter((t) => t.unreached !== true).map((t) => failureOf(t, opts.candidateSource));
+  const testsPassed = rep.tests.length - failing.length;
+  const c = classify(run, rep, failing, failures, opts);
   return {
-    status,
-    passed,
+    status: c.status,
+    passed: c.status === 'passed',
     testsPassed,
-    testsTotal,
+    testsTotal: c.testsTotal,
     durationMs: Math.round(run.durationMs),
-    feedback: out.join('\n'),
+    feedback: feedbackText(run, rep, c, testsPassed, failures),
     failures,
     results,
     stdout: run.stdout,

@@ -796,6 +796,178 @@ def program_cpu_seconds(pid):
     except (OSError, ValueError, IndexError):
         return None
 
+class JobPump:
+    """
+    The worker's side of a running job: pumps the job's output pipes (and its stdin) into capped buffers until the
+    process it waits on has ended and every pipe has closed. Enforces the wall limit, a sampled CPU limit and the
+    output caps, and listens to the host meanwhile (a cancel, jobs queued behind this one, the host going away).
+    run_job (one program) and run_pair (the judge, with the candidate in its zygote) differ only in what they pass.
+    """
+
+    def __init__(self, job, pid, pidfd, deadline, caps, kill_on_over, lost_status, cpu_used, cpu_limit_s,
+                 poll_cap_ms, stdin=None, on_end=None, before_kill=None):
+        self.job, self.pid, self.pidfd, self.deadline, self.caps = job, pid, pidfd, deadline, caps
+        # Output past the cap on these pipes ends the job; on the others it is only cut.
+        self.kill_on_over = set(kill_on_over)
+        # The status recorded when the process was already reaped elsewhere (None keeps the job unfinished).
+        self.lost_status = lost_status
+        self.cpu_used, self.cpu_limit_s, self.poll_cap_ms = cpu_used, cpu_limit_s, poll_cap_ms
+        self.on_end, self.before_kill = on_end, before_kill
+        self.bufs = {fd: bytearray() for fd in caps}
+        self.over = {fd: False for fd in caps}
+        self.open_fds = set(caps)
+        self.reason = None
+        self.status = None
+        self.rusage = None
+        self.ended_at = None
+        self.host_gone = False
+        self.poller = select.poll()
+        for fd in caps:
+            os.set_blocking(fd, False)
+            self.poller.register(fd, select.POLLIN)
+        self.in_w, self.stdin_data, self.stdin_pos = None, b'', 0
+        if stdin is not None:
+            in_w, data = stdin
+            if data:
+                self.in_w, self.stdin_data = in_w, data
+                os.set_blocking(in_w, False)
+                self.poller.register(in_w, select.POLLOUT)
+            else:
+                os.close(in_w)
+        if pidfd is not None:
+            self.poller.register(pidfd, select.POLLIN)
+        self.poller.register(PROTO_IN, select.POLLIN)
+
+    def reap(self, block):
+        if self.status is not None:
+            return True
+        try:
+            pid, st, ru = os.wait4(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            pid, st, ru = self.pid, self.lost_status, None
+        if pid == 0:
+            return False
+        self.status, self.rusage = st, ru
+        self.ended_at = time.monotonic()
+        if self.on_end is not None:
+            self.on_end()
+        clean_processes(self.pid)
+        return True
+
+    def kill(self, why):
+        if self.reason is None:
+            self.reason = why
+        if self.before_kill is not None:
+            self.before_kill()
+        if self.status is not None:
+            return
+        if CAPS['pid']:
+            # One signal stops the program and everything it started (a fork bomb stops competing for CPU).
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.reap(True)
+
+    def wait_ms(self, now):
+        if self.status is not None:
+            return 50
+        wait = max(1, int((self.deadline - now) * 1000) + 1)
+        if self.poll_cap_ms is not None:
+            wait = min(wait, self.poll_cap_ms)
+        if self.pidfd is None:
+            wait = min(wait, 5)
+        return wait
+
+    def run(self):
+        while self.open_fds or self.status is None:
+            now = time.monotonic()
+            if self.status is None and now >= self.deadline:
+                self.kill('timeout')
+                continue
+            if self.status is not None and now - self.ended_at > 0.5:
+                break  # only possible without a PID namespace: a stray process kept a pipe open
+            if self.status is None and self.cpu_used is not None:
+                used = self.cpu_used()
+                if used is not None and used >= self.cpu_limit_s:
+                    self.kill('cpu')
+                    continue
+            try:
+                events = self.poller.poll(self.wait_ms(now))
+            except InterruptedError:
+                continue
+            if self.pidfd is None and self.status is None:
+                self.reap(False)
+            for fd, ev in events:
+                if fd == PROTO_IN:
+                    self.host_messages()
+                elif fd == self.pidfd:
+                    self.poller.unregister(fd)
+                    self.reap(True)
+                elif fd == self.in_w:
+                    self.feed_stdin(ev)
+                else:
+                    self.read(fd)
+
+    def host_messages(self):
+        msgs, eof = recv_nonblocking()
+        if eof:
+            self.host_gone = True
+            self.poller.unregister(PROTO_IN)
+            self.kill('error')
+        for m in msgs:
+            if m.get('type') == 'cancel' and m.get('id') == self.job['id']:
+                self.kill('cancelled')
+            elif m.get('type') == 'job':
+                QUEUED.append(m)
+
+    def feed_stdin(self, ev):
+        if not ev & (select.POLLERR | select.POLLHUP):
+            try:
+                self.stdin_pos += os.write(self.in_w, self.stdin_data[self.stdin_pos:self.stdin_pos + 65536])
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.stdin_pos = len(self.stdin_data)
+            if self.stdin_pos < len(self.stdin_data):
+                return
+        self.poller.unregister(self.in_w)
+        os.close(self.in_w)
+        self.in_w = None
+
+    def read(self, fd):
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b''
+        if not chunk:
+            self.poller.unregister(fd)
+            self.open_fds.discard(fd)
+            return
+        room = self.caps[fd] - len(self.bufs[fd])
+        if len(chunk) > room:
+            self.bufs[fd].extend(chunk[:max(0, room)])
+            if not self.over[fd]:
+                self.over[fd] = True
+                if fd in self.kill_on_over:
+                    self.kill('output_limit')
+        else:
+            self.bufs[fd].extend(chunk)
+
+    def close(self):
+        if self.in_w is not None:
+            os.close(self.in_w)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+        for fd in self.caps:
+            os.close(fd)
+
 def run_job(job):
     t0 = time.monotonic()
     lim = job['limits']
@@ -836,151 +1008,19 @@ def run_job(job):
         pidfd = os.pidfd_open(kpid)
     except (AttributeError, OSError):
         pidfd = None
-    caps = {out_r: int(lim['outputBytes']), err_r: int(lim['outputBytes']), rep_r: int(lim['reportBytes'])}
-    bufs = {out_r: bytearray(), err_r: bytearray(), rep_r: bytearray()}
-    over = {out_r: False, err_r: False, rep_r: False}
-    poller = select.poll()
-    for fd in (out_r, err_r, rep_r):
-        os.set_blocking(fd, False)
-        poller.register(fd, select.POLLIN)
-    open_fds = {out_r, err_r, rep_r}
-    stdin_pos = 0
-    if stdin_data:
-        os.set_blocking(in_w, False)
-        poller.register(in_w, select.POLLOUT)
-    else:
-        os.close(in_w)
-        in_w = None
-    if pidfd is not None:
-        poller.register(pidfd, select.POLLIN)
-    poller.register(PROTO_IN, select.POLLIN)
     deadline = t0 + lim['wallMs'] / 1000.0
     # RLIMIT_CPU counts whole seconds; sample the program's CPU time for a finer limit.
     cpu_limit_s = int(lim['cpuMs']) / 1000.0
     sample_cpu = cpu_limit_s < lim['wallMs'] / 1000.0 and os.path.exists('/proc/%d/stat' % kpid)
-    reason = None
-    kst = None
-    rusage = None
-    ended_at = None
-    host_gone = False
-
-    def reap_program(block):
-        nonlocal kst, rusage, ended_at
-        if kst is not None:
-            return True
-        try:
-            pid, st, ru = os.wait4(kpid, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            pid, st, ru = kpid, None, None
-        if pid == 0:
-            return False
-        kst, rusage = st, ru
-        ended_at = time.monotonic()
-        clean_processes(kpid)
-        return True
-
-    def kill_job(why):
-        nonlocal reason
-        if reason is None:
-            reason = why
-        if kst is not None:
-            return
-        if CAPS['pid']:
-            # One signal stops the program and everything it started (a fork bomb stops competing for CPU).
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except OSError:
-                pass
-        try:
-            os.kill(kpid, signal.SIGKILL)
-        except OSError:
-            pass
-        reap_program(True)
-
-    while open_fds or kst is None:
-        now = time.monotonic()
-        if kst is None and now >= deadline:
-            kill_job('timeout')
-            continue
-        if kst is not None and now - ended_at > 0.5:
-            break  # only possible without a PID namespace: a stray process kept a pipe open
-        if kst is None and sample_cpu:
-            used = program_cpu_seconds(kpid)
-            if used is not None and used >= cpu_limit_s:
-                kill_job('cpu')
-                continue
-        if kst is not None:
-            wait_ms = 50
-        else:
-            wait_ms = max(1, int((deadline - now) * 1000) + 1)
-            if pidfd is None:
-                wait_ms = min(wait_ms, 5)
-            if sample_cpu:
-                wait_ms = min(wait_ms, 50)
-        try:
-            events = poller.poll(wait_ms)
-        except InterruptedError:
-            continue
-        if pidfd is None and kst is None:
-            reap_program(False)
-        for fd, ev in events:
-            if fd == PROTO_IN:
-                msgs, eof = recv_nonblocking()
-                if eof:
-                    host_gone = True
-                    poller.unregister(PROTO_IN)
-                    kill_job('error')
-                for m in msgs:
-                    if m.get('type') == 'cancel' and m.get('id') == job['id']:
-                        kill_job('cancelled')
-                    elif m.get('type') == 'job':
-                        QUEUED.append(m)
-                continue
-            if fd == pidfd:
-                poller.unregister(pidfd)
-                reap_program(True)
-                continue
-            if fd == in_w:
-                if ev & (select.POLLERR | select.POLLHUP):
-                    poller.unregister(in_w)
-                    os.close(in_w)
-                    in_w = None
-                    continue
-                try:
-                    stdin_pos += os.write(in_w, stdin_data[stdin_pos:stdin_pos + 65536])
-                except BlockingIOError:
-                    pass
-                except OSError:
-                    stdin_pos = len(stdin_data)
-                if stdin_pos >= len(stdin_data):
-                    poller.unregister(in_w)
-                    os.close(in_w)
-                    in_w = None
-                continue
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                chunk = b''
-            if not chunk:
-                poller.unregister(fd)
-                open_fds.discard(fd)
-                continue
-            room = caps[fd] - len(bufs[fd])
-            if len(chunk) > room:
-                bufs[fd].extend(chunk[:max(0, room)])
-                if not over[fd]:
-                    over[fd] = True
-                    kill_job('output_limit')
-            else:
-                bufs[fd].extend(chunk)
-    if in_w is not None:
-        os.close(in_w)
-    if pidfd is not None:
-        os.close(pidfd)
-    for fd in (out_r, err_r, rep_r):
-        os.close(fd)
+    out_cap = int(lim['outputBytes'])
+    pump = JobPump(
+        job, kpid, pidfd, deadline, {out_r: out_cap, err_r: out_cap, rep_r: int(lim['reportBytes'])},
+        kill_on_over=(out_r, err_r, rep_r), lost_status=None,
+        cpu_used=(lambda: program_cpu_seconds(kpid)) if sample_cpu else None, cpu_limit_s=cpu_limit_s,
+        poll_cap_ms=50 if sample_cpu else None, stdin=(in_w, stdin_data))
+    pump.run()
+    pump.close()
+    bufs, over, reason, kst, rusage, ended_at = pump.bufs, pump.over, pump.reason, pump.status, pump.rusage, pump.ended_at
     duration_ms = ((ended_at or time.monotonic()) - t0) * 1000.0
     try:
         os.set_blocking(ctl_r, False)
@@ -1042,7 +1082,7 @@ def run_job(job):
     }
     if error:
         res['error'] = error
-    return res, host_gone
+    return res, pump.host_gone
 
 # ---- per-job cgroups ---------------------------------------------------------------------------------------------
 
@@ -1710,25 +1750,6 @@ def run_pair(job):
         pidfd = os.pidfd_open(jpid)
     except (AttributeError, OSError):
         pidfd = None
-    out_cap = int(lim['outputBytes'])
-    caps = {c_out_r: out_cap, c_err_r: out_cap, j_out_r: out_cap, j_err_r: out_cap, rep_r: int(lim['reportBytes'])}
-    bufs = {fd: bytearray() for fd in caps}
-    over = {fd: False for fd in caps}
-    poller = select.poll()
-    for fd in caps:
-        os.set_blocking(fd, False)
-        poller.register(fd, select.POLLIN)
-    open_fds = set(caps)
-    if pidfd is not None:
-        poller.register(pidfd, select.POLLIN)
-    poller.register(PROTO_IN, select.POLLIN)
-    deadline = t0 + lim['wallMs'] / 1000.0
-    cpu_limit_s = int(lim['cpuMs']) / 1000.0
-    reason = None
-    jst = None
-    jru = None
-    ended_at = None
-    host_gone = False
     cz_ended = None
 
     def end_candidate():
@@ -1739,100 +1760,16 @@ def run_pair(job):
             if cz_ended is None:
                 raise RuntimeError('the candidate zygote is gone')
 
-    def reap_judge(block):
-        nonlocal jst, jru, ended_at
-        if jst is not None:
-            return True
-        try:
-            p, st, ru = os.wait4(jpid, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            p, st, ru = jpid, 0, None
-        if p == 0:
-            return False
-        jst, jru = st, ru
-        ended_at = time.monotonic()
-        end_candidate()
-        clean_processes(jpid)
-        return True
-
-    def kill_job(why):
-        nonlocal reason
-        if reason is None:
-            reason = why
-        end_candidate()
-        if jst is None:
-            if CAPS['pid']:
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                os.kill(jpid, signal.SIGKILL)
-            except OSError:
-                pass
-            reap_judge(True)
-
-    while open_fds or jst is None:
-        now = time.monotonic()
-        if jst is None and now >= deadline:
-            kill_job('timeout')
-            continue
-        if jst is not None and now - ended_at > 0.5:
-            break
-        if jst is None:
-            used = side_cpu_seconds(jpid)
-            if used is not None and used >= cpu_limit_s:
-                kill_job('cpu')
-                continue
-        wait_ms = 50 if jst is not None else max(1, min(100, int((deadline - now) * 1000) + 1))
-        if pidfd is None and jst is None:
-            wait_ms = min(wait_ms, 5)
-        try:
-            events = poller.poll(wait_ms)
-        except InterruptedError:
-            continue
-        if pidfd is None and jst is None:
-            reap_judge(False)
-        for fd, _ in events:
-            if fd == PROTO_IN:
-                msgs, eof = recv_nonblocking()
-                if eof:
-                    host_gone = True
-                    poller.unregister(PROTO_IN)
-                    kill_job('error')
-                for m in msgs:
-                    if m.get('type') == 'cancel' and m.get('id') == job['id']:
-                        kill_job('cancelled')
-                    elif m.get('type') == 'job':
-                        QUEUED.append(m)
-                continue
-            if fd == pidfd:
-                poller.unregister(pidfd)
-                reap_judge(True)
-                continue
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                chunk = b''
-            if not chunk:
-                poller.unregister(fd)
-                open_fds.discard(fd)
-                continue
-            room = caps[fd] - len(bufs[fd])
-            if len(chunk) > room:
-                bufs[fd].extend(chunk[:max(0, room)])
-                if not over[fd]:
-                    over[fd] = True
-                    if fd in (c_out_r, c_err_r, rep_r):
-                        kill_job('output_limit')
-            else:
-                bufs[fd].extend(chunk)
-    if pidfd is not None:
-        os.close(pidfd)
-    for fd in caps:
-        os.close(fd)
+    out_cap = int(lim['outputBytes'])
+    caps = {c_out_r: out_cap, c_err_r: out_cap, j_out_r: out_cap, j_err_r: out_cap, rep_r: int(lim['reportBytes'])}
+    # The judge's own output past its cap is cut; the candidate's, or the report's, ends the job.
+    pump = JobPump(
+        job, jpid, pidfd, t0 + lim['wallMs'] / 1000.0, caps, kill_on_over=(c_out_r, c_err_r, rep_r), lost_status=0,
+        cpu_used=lambda: side_cpu_seconds(jpid), cpu_limit_s=int(lim['cpuMs']) / 1000.0, poll_cap_ms=100,
+        on_end=end_candidate, before_kill=end_candidate)
+    pump.run()
+    pump.close()
+    bufs, over, reason, jst, jru, ended_at = pump.bufs, pump.over, pump.reason, pump.status, pump.rusage, pump.ended_at
     if cz_ended is None:
         end_candidate()
     duration_ms = ((ended_at or time.monotonic()) - t0) * 1000.0
@@ -1876,7 +1813,7 @@ def run_pair(job):
     }
     if error:
         res['error'] = error
-    return res, host_gone
+    return res, pump.host_gone
 
 QUEUED = collections.deque()
 
