@@ -128,7 +128,7 @@ interface Classified {
  */
 function classify(run: PairResult, rep: ParsedReport, failing: JudgeLine[], failures: TestFailure[], opts: VerdictOptions): Classified {
   const notes: string[] = [];
-  let testsTotal = rep.tests.length;
+  const testsTotal = rep.tests.length;
   const limit = LIMIT_TEXT[run.status];
   if (limit) return { status: limit[0], notes: [limit[1]], testsTotal };
   if (run.status === 'error') return { status: 'error', notes: [`Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`], testsTotal };
