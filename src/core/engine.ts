@@ -12,7 +12,7 @@ import { isSandboxFailureText } from './solve/infra';
 import type { SolveDeps, SolveOptions } from './solve/types';
 import { recordFromOutcome, type RecordMeta } from './dataset/record';
 import type { DatasetStore } from './dataset/store';
-import type { Outcome, Record as DatasetRecord, Task } from './types';
+import type { Outcome, DatasetRecord, Task } from './types';
 import { VERSION } from './version';
 
 // ───────────────────────── the lazy sandbox

@@ -184,7 +184,7 @@ export interface Puzzle {
 }
 
 /** One entry in the self-training dataset (see core/dataset). */
-export interface Record {
+export interface DatasetRecord {
   schema: 1;
   id: string;
   /** Content hash of the normalised task and solution, used to drop duplicates. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ExportCancelled, exportDataset } from '../../src/core/dataset/export';
 import type { ExportFormat, ExportOptions } from '../../src/core/dataset/export';
 import { DATA_FILE, readRecords } from '../../src/core/dataset/store';
-import type { Record } from '../../src/core/types';
+import type { DatasetRecord } from '../../src/core/types';
 import { fixtureItems, writeFixtureDataset } from '../fixtures/dataset/build';
 
 interface Msg { role: string; content: string }
@@ -27,8 +27,8 @@ function taskOf(example: unknown, format: ExportFormat): string {
   return messages.find((m) => m.role === 'user')!.content;
 }
 
-async function allRecords(dir: string): Promise<Record[]> {
-  const out: Record[] = [];
+async function allRecords(dir: string): Promise<DatasetRecord[]> {
+  const out: DatasetRecord[] = [];
   for await (const r of readRecords(dir)) out.push(r);
   return out;
 }
@@ -36,7 +36,7 @@ async function allRecords(dir: string): Promise<Record[]> {
 describe('dataset export', () => {
   let dir: string;
   let out: string;
-  let records: Record[];
+  let records: DatasetRecord[];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'crucible-export-ds-'));
     await writeFixtureDataset(dir);

@@ -8,13 +8,13 @@ import { build } from 'esbuild';
 import { recordFromOutcome } from '../../src/core/dataset/record';
 import { DATA_FILE, DatasetError, LOCK_FILE, openDataset, readRecords } from '../../src/core/dataset/store';
 import type { DatasetIo, DatasetProblem } from '../../src/core/dataset/store';
-import type { Record } from '../../src/core/types';
+import type { DatasetRecord } from '../../src/core/types';
 import { easyOutcome, failedOutcome } from '../fixtures/dataset/build';
 
 const meta = { extensionVersion: 'test' };
 
-async function collect(dir: string, problems: DatasetProblem[] = []): Promise<Record[]> {
-  const out: Record[] = [];
+async function collect(dir: string, problems: DatasetProblem[] = []): Promise<DatasetRecord[]> {
+  const out: DatasetRecord[] = [];
   for await (const r of readRecords(dir, (p) => problems.push(p))) out.push(r);
   return out;
 }
@@ -34,7 +34,7 @@ describe('dataset store', () => {
     const file = lines(join(dir, 'nested', 'ds'));
     assert.equal(file.length, 4);
     assert.equal(file[3], '', 'ends with a newline');
-    const read: Record[] = [];
+    const read: DatasetRecord[] = [];
     for await (const r of store.read()) read.push(r);
     assert.deepEqual(read.map((r) => r.task.id), ['a', 'b', 'c']);
     assert.ok(!existsSync(join(dir, 'nested', 'ds', LOCK_FILE)), 'lock released');
@@ -228,14 +228,14 @@ describe('dataset store', () => {
       const all = lines(dir);
       assert.equal(all.pop(), '');
       assert.equal(all.length, 60, 'each distinct Record exactly once');
-      const ids = all.map((l) => (JSON.parse(l) as Record).task.id).sort();
+      const ids = all.map((l) => (JSON.parse(l) as DatasetRecord).task.id).sort();
       const expected = [...Array(30).keys()].flatMap((i) => [`a_${i}`, `b_${i}`]).sort();
       assert.deepEqual(ids, expected);
       assert.equal(a.acked.length + c.acked.length, 30, 'each of a_* acknowledged by exactly one writer');
       assert.ok(!existsSync(join(dir, LOCK_FILE)));
     });
 
-    async function killMany(mode: 'big' | 'slow', kills: number): Promise<{ acked: string[]; records: Record[]; problems: DatasetProblem[] }> {
+    async function killMany(mode: 'big' | 'slow', kills: number): Promise<{ acked: string[]; records: DatasetRecord[]; problems: DatasetProblem[] }> {
       const acked: string[] = [];
       for (let round = 0; round < kills; round++) {
         // slow: kill as soon as the writer reports a long line half written, after 0-2 finished Records.

@@ -8,7 +8,7 @@ import { deleteRecords, listRecords } from '../../src/vscode/datasetRecords';
 import { recordFromOutcome } from '../../src/core/dataset/record';
 import { LOCK_FILE, openDataset, readRecords } from '../../src/core/dataset/store';
 import type { DatasetProblem } from '../../src/core/dataset/store';
-import type { Record } from '../../src/core/types';
+import type { DatasetRecord } from '../../src/core/types';
 import { easyOutcome, failedOutcome } from '../fixtures/dataset/build';
 
 describe('editor messages', () => {
@@ -31,8 +31,8 @@ describe('dataset records in the editor (browse and delete)', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function all(): Promise<{ records: Record[]; problems: DatasetProblem[] }> {
-    const records: Record[] = [];
+  async function all(): Promise<{ records: DatasetRecord[]; problems: DatasetProblem[] }> {
+    const records: DatasetRecord[] = [];
     const problems: DatasetProblem[] = [];
     for await (const r of readRecords(dir, (p) => problems.push(p))) records.push(r);
     return { records, problems };

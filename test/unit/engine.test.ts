@@ -4,7 +4,7 @@ import { lazySandbox, recordMeta, recordOutcome, shouldRecord, solveRecord } fro
 import type { DatasetStore } from '../../src/core/dataset/store';
 import type { ModelSettings } from '../../src/core/model/types';
 import type { Sandbox } from '../../src/core/sandbox/types';
-import type { Record as DatasetRecord } from '../../src/core/types';
+import type { DatasetRecord } from '../../src/core/types';
 import { easyOutcome, failedOutcome, makeOutcome, makeTask } from '../fixtures/dataset/build';
 
 const settings: ModelSettings = {

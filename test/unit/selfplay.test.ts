@@ -12,7 +12,7 @@ import type { Sandbox } from '../../src/core/sandbox/types';
 import { createVerifier } from '../../src/core/verify/verifier';
 import type { Verifier } from '../../src/core/verify/types';
 import { openDataset, type DatasetIo } from '../../src/core/dataset/store';
-import type { Record } from '../../src/core/types';
+import type { DatasetRecord } from '../../src/core/types';
 import { SelfPlayError, selfPlay } from '../../src/core/selfplay/loop';
 import { shippedSeeds } from '../../src/core/selfplay/seeds';
 import { readState, StateFileError } from '../../src/core/selfplay/state';
@@ -192,7 +192,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     assert.equal(medium.puzzle.ansType, 'int');
 
     // The dataset holds both, origin self-play, with verified solutions and the failed attempts.
-    const records: Record[] = [];
+    const records: DatasetRecord[] = [];
     for await (const r of dataset.read()) records.push(r);
     assert.equal(records.length, 2);
     for (const r of records) {

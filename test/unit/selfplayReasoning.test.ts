@@ -13,7 +13,7 @@ import { exportDataset } from '../../src/core/dataset/export';
 import { DEFAULT_ALLOWED_IMPORTS } from '../../src/core/selfplay/probe';
 import { reasoningPuzzles, reasoningSourcesFromRecords } from '../../src/core/selfplay/reasoning';
 import { solutionSource } from '../../src/core/selfplay/puzzle';
-import type { Outcome, Record } from '../../src/core/types';
+import type { Outcome, DatasetRecord } from '../../src/core/types';
 
 const RUNNING_MAX = `def running_max(values):
     out = []
@@ -81,7 +81,7 @@ describe('self-play reasoning tasks: deduction and abduction (real sandbox)', fu
     const kinds = entries.map((e) => (JSON.parse(e.notes) as { kind: string }).kind).sort();
     assert.deepEqual(kinds, ['abduction', 'abduction', 'deduction', 'deduction']);
     assert.ok(entries.every((e) => e.sol_bodies.length === 1 && e.sat.startsWith('def sat(')));
-    const records: Record[] = [];
+    const records: DatasetRecord[] = [];
     for await (const r of store.read()) records.push(r);
     assert.ok(records.every((r) => r.task.origin === 'self-play' && r.verified));
   });

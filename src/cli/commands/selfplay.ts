@@ -21,7 +21,7 @@ import { loadSeedFile } from '../../core/selfplay/puzzle';
 import { shippedSeeds } from '../../core/selfplay/seeds';
 import { formatReport, toP3 } from '../../core/selfplay/report';
 import type { SelfPlayDeps, SelfPlayEvent, SelfPlayReport } from '../../core/selfplay/types';
-import type { Puzzle, Record } from '../../core/types';
+import type { Puzzle, DatasetRecord } from '../../core/types';
 import { readRecords } from '../../core/dataset/store';
 import { recordFromPuzzle } from '../../core/dataset/record';
 import { DEFAULT_ALLOWED_IMPORTS } from '../../core/selfplay/probe';
@@ -63,7 +63,7 @@ export function defaultStatePath(opts: Pick<SelfplayOptions, 'dataset' | 'state'
 async function runReasoning(opts: SelfplayOptions): Promise<number> {
   if (!opts.dataset) throw new SelfPlayError('--reasoning reads your verified functions from the dataset: pass --dataset DIR.');
   const dataset = await openDataset(opts.dataset);
-  const records: Record[] = [];
+  const records: DatasetRecord[] = [];
   for await (const r of readRecords(resolve(opts.dataset))) records.push(r);
   const sources = reasoningSourcesFromRecords(records);
   const sandbox = createProcessSandbox();

@@ -11,7 +11,7 @@ import type { Progress } from '../progress';
 import { processIo, type CliIo } from '../io';
 import { DATA_FILE, DatasetError, LOCK_FILE } from '../../core/dataset/store';
 import { isSandboxFailureText, probeSandbox } from '../../core/solve/infra';
-import type { Language, Record as DatasetRecord, Task } from '../../core/types';
+import type { Language, DatasetRecord, Task } from '../../core/types';
 import { createModelClient } from '../../core/model/client';
 import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, extname } from 'node:path';
-import type { Language, Record, TaskOrigin } from '../types';
+import type { Language, DatasetRecord, TaskOrigin } from '../types';
 import { AtomicFile } from './atomicFile';
 import { EXPORT_FORMATS, formatWriter, type ExportFormat, type ExportSink, type FormatWriter, type Side } from './formats';
 import { writeReadme } from './readme';
@@ -76,7 +76,7 @@ function unit(text: string): number {
 }
 
 /** Whether a Record passes the filters (format-independent part). */
-export function passesFilters(record: Record, f: ExportFilters): boolean {
+export function passesFilters(record: DatasetRecord, f: ExportFilters): boolean {
   if (f.model && record.model !== f.model) return false;
   if (f.language && record.task.language !== f.language) return false;
   if (f.origin && record.task.origin !== f.origin) return false;

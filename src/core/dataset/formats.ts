@@ -7,7 +7,7 @@
 //   dpo     {"prompt":[...], "chosen":[...], "rejected":[...]} verified solution vs a failed attempt at the same task
 //   traces  {"messages":[system, user, assistant(wrong), user(feedback), assistant(fixed)]}
 //   p3      JSON array in the Python Programming Puzzles layout (name, sat, ans_type, sol_header, sol_bodies)
-import type { Attempt, Language, Record } from '../types';
+import type { Attempt, Language, DatasetRecord } from '../types';
 import { p3Entry, p3FileText, p3Notes, type P3Entry } from './p3';
 import { normaliseCode } from './record';
 
@@ -38,11 +38,11 @@ export interface FormatWriter {
   /** What the README calls one unit of this format's output. */
   readonly unit: 'examples' | 'pairs' | 'puzzles';
   /** Pass 1: whether a Record that passed the filters gives this format anything. */
-  wants(record: Record): boolean;
+  wants(record: DatasetRecord): boolean;
   /** Pass 1, for each wanted Record: what the format must know about its task before writing. */
-  scan?(record: Record, task: string): void;
+  scan?(record: DatasetRecord, task: string): void;
   /** Pass 2: writes what a wanted Record gives to the task's side. */
-  write(record: Record, task: string, side: Side, sink: ExportSink): Promise<void>;
+  write(record: DatasetRecord, task: string, side: Side, sink: ExportSink): Promise<void>;
   /** After pass 2: writes whatever was gathered. */
   finish?(sink: ExportSink): Promise<void>;
 }
@@ -61,7 +61,7 @@ function fence(code: string, language: string): string {
   return `${ticks}${language}\n${body}\n${ticks}`;
 }
 
-export function userMessage(task: Record['task']): string {
+export function userMessage(task: DatasetRecord['task']): string {
   const parts = [`Write ${LANGUAGE_NAMES[task.language] ?? task.language} code for this task.`, '', task.prompt.replace(/\s+$/, '')];
   if (task.testsOrigin === 'user' && task.tests.trim()) parts.push('', 'It must pass these tests:', fence(task.tests, task.language));
   return parts.join('\n');
@@ -73,7 +73,7 @@ function feedbackMessage(attempt: Attempt): string {
   return `Running the tests on that code gave:\n${fence(trimmed, 'text')}\nFix the code and answer with the complete corrected version.`;
 }
 
-function opening(record: Record): Message[] {
+function opening(record: DatasetRecord): Message[] {
   return [
     { role: 'system', content: SYSTEM_PROMPT },
     { role: 'user', content: userMessage(record.task) },
@@ -81,12 +81,12 @@ function opening(record: Record): Message[] {
 }
 
 /** Whether a Record's solution may serve as a positive example. */
-function usableVerified(record: Record, o: WriterOptions): boolean {
+function usableVerified(record: DatasetRecord, o: WriterOptions): boolean {
   return record.verified && typeof record.solution === 'string' && record.solution.trim() !== '' && (!record.verifiedByGeneratedTests || !!o.includeGenerated);
 }
 
 /** The failing attempts of a Record that may serve as negatives. */
-function usableFailures(record: Record, o: WriterOptions): Attempt[] {
+function usableFailures(record: DatasetRecord, o: WriterOptions): Attempt[] {
   if (record.task.testsOrigin === 'generated' && record.task.origin !== 'self-play' && !o.includeGenerated) return [];
   const seen = new Set<string>();
   return (record.attempts ?? []).filter((a) => {
@@ -99,7 +99,7 @@ function usableFailures(record: Record, o: WriterOptions): Attempt[] {
 }
 
 /** The chain of attempts that led to the verified solution, ending with the passing one. */
-export function fixChain(record: Record): Attempt[] {
+export function fixChain(record: DatasetRecord): Attempt[] {
   const attempts = record.attempts ?? [];
   const solution = normaliseCode(record.solution ?? '');
   const passing = attempts.filter((a) => a.verdict?.passed);

@@ -1,7 +1,7 @@
 // Building dataset Records from solve Outcomes and self-play Puzzles: normalised content hashes for
 // dedupe, a difficulty estimate, and scrubbing so that no secret (API key, token, auth header) is stored.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Attempt, Language, Outcome, Puzzle, Record, Task, Usage } from '../types';
+import type { Attempt, Language, Outcome, Puzzle, DatasetRecord, Task, Usage } from '../types';
 import { solutionOf } from '../solve/placement';
 
 export const RECORD_SCHEMA = 1 as const;
@@ -49,7 +49,7 @@ export function taskKey(task: Pick<Task, 'language' | 'prompt' | 'entryPoint' | 
  * The Record's content hash: the normalised task plus the verified solution, or, for an unverified
  * Record, plus the code of every attempt (so repeated identical failures collapse, new ones are kept).
  */
-export function contentHash(record: Pick<Record, 'task' | 'verified' | 'solution' | 'attempts'>): string {
+export function contentHash(record: Pick<DatasetRecord, 'task' | 'verified' | 'solution' | 'attempts'>): string {
   const body = record.verified
     ? ['verified', normaliseCode(record.solution ?? '')]
     : ['unverified', ...record.attempts.map((a) => normaliseCode(a.candidate.code))];
@@ -85,7 +85,7 @@ export function sanitiseOptions(value: unknown): unknown {
 }
 
 /** Replaces every occurrence of each secret (≥ 4 chars, to avoid mangling ordinary text) throughout the Record. */
-function redactRecord(record: Record, secrets: string[] | undefined): Record {
+function redactRecord(record: DatasetRecord, secrets: string[] | undefined): DatasetRecord {
   const list = (secrets ?? []).filter((s) => typeof s === 'string' && s.length >= 4);
   const bearer = list.flatMap((s) => (/^bearer\s+/i.test(s) ? [s.replace(/^bearer\s+/i, '')] : [])).filter((s) => s.length >= 4);
   const all = [...new Set([...list, ...bearer])].sort((a, b) => b.length - a.length);
@@ -95,11 +95,11 @@ function redactRecord(record: Record, secrets: string[] | undefined): Record {
     const encoded = JSON.stringify(secret).slice(1, -1);
     text = text.split(encoded).join('[redacted]');
   }
-  return JSON.parse(text) as Record;
+  return JSON.parse(text) as DatasetRecord;
 }
 
-function pickTask(task: Task): Record['task'] {
-  const out: Record['task'] = {
+function pickTask(task: Task): DatasetRecord['task'] {
+  const out: DatasetRecord['task'] = {
     id: task.id,
     language: task.language,
     prompt: task.prompt,
@@ -111,16 +111,16 @@ function pickTask(task: Task): Record['task'] {
   return out;
 }
 
-function finish(record: Record, meta: RecordMeta): Record {
+function finish(record: DatasetRecord, meta: RecordMeta): DatasetRecord {
   const redacted = redactRecord(record, meta.redact);
   redacted.hash = contentHash(redacted);
   return redacted;
 }
 
 /** A Record for one solve. Unverified Outcomes are kept too (negatives for preference data). */
-export function recordFromOutcome(outcome: Outcome, meta: RecordMeta): Record {
+export function recordFromOutcome(outcome: Outcome, meta: RecordMeta): DatasetRecord {
   const verified = outcome.verified && !!outcome.best;
-  const record: Record = {
+  const record: DatasetRecord = {
     schema: RECORD_SCHEMA,
     id: randomUUID(),
     hash: '',
@@ -155,11 +155,11 @@ export function puzzleSolution(puzzle: Puzzle, body: string): string {
  * puzzle's `sat` is its own specification, so the Record is not "verified by generated tests".
  * `Puzzle.difficulty` is a solve rate; the Record's `difficulty` is 1 - solve rate (higher = harder).
  */
-export function recordFromPuzzle(puzzle: Puzzle, meta: PuzzleMeta): Record {
+export function recordFromPuzzle(puzzle: Puzzle, meta: PuzzleMeta): DatasetRecord {
   const language: Language = 'python';
   const body = puzzle.solBodies[0];
   const verified = meta.verified ?? body !== undefined;
-  const task: Record['task'] = {
+  const task: DatasetRecord['task'] = {
     id: `p3:${puzzle.name}`,
     language,
     prompt: `${puzzle.sat.replace(/\s+$/, '')}\n\n${puzzle.solHeader.replace(/\s+$/, '')}\n    """Return an answer x of type ${puzzle.ansType} such that sat(x) is True."""\n`,
@@ -168,7 +168,7 @@ export function recordFromPuzzle(puzzle: Puzzle, meta: PuzzleMeta): Record {
     testsOrigin: 'generated',
     origin: 'self-play',
   };
-  const record: Record = {
+  const record: DatasetRecord = {
     schema: RECORD_SCHEMA,
     id: randomUUID(),
     hash: '',

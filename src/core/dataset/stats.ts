@@ -1,6 +1,6 @@
 // Dataset statistics, computed in one streaming pass: counts, pass@1 before vs after refinement,
 // attempts-to-fix, difficulty, records over time, tasks per language, solution diversity, tokens.
-import type { Record } from '../types';
+import type { DatasetRecord } from '../types';
 import { normaliseCode, taskKey } from './record';
 import type { DatasetProblem } from './store';
 import { readRecords } from './store';
@@ -82,7 +82,7 @@ export class StatsBuilder {
   private firstPassed = 0;
   private solvedWithAttempts = 0;
 
-  add(record: Record): void {
+  add(record: DatasetRecord): void {
     const s = this.s;
     s.records++;
     if (record.verified) s.verified++;

@@ -14,7 +14,7 @@ import { constants as fsConstants, createReadStream, existsSync, promises as fsp
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Record } from '../types';
+import type { DatasetRecord } from '../types';
 import { recordProblem } from './record';
 import { syncDirectory } from '../durable';
 import { DATA_FILE, LOCK_FILE } from './files';
@@ -51,22 +51,22 @@ export interface DatasetStore {
   readonly dir: string;
   readonly file: string;
   /** Appends a Record unless one with the same hash is already stored. Retries kept Records first. */
-  append(record: Record): Promise<AppendResult>;
+  append(record: DatasetRecord): Promise<AppendResult>;
   /** Writes Records kept in memory by an earlier failed append. */
   flush(): Promise<void>;
   /** Records kept in memory after a failed write, oldest first. */
-  pending(): readonly Record[];
+  pending(): readonly DatasetRecord[];
   has(hash: string): boolean;
   /** Number of distinct Records indexed (stored, not pending). */
   size(): number;
   /** Corrupt or torn lines seen so far. */
   problems(): readonly DatasetProblem[];
   /** Streams the stored Records, skipping (and reporting) corrupt lines. */
-  read(onProblem?: (problem: DatasetProblem) => void): AsyncIterable<Record>;
+  read(onProblem?: (problem: DatasetProblem) => void): AsyncIterable<DatasetRecord>;
 }
 
 export class DatasetError extends Error {
-  constructor(message: string, readonly code: string, readonly dir: string, readonly kept: readonly Record[] = []) {
+  constructor(message: string, readonly code: string, readonly dir: string, readonly kept: readonly DatasetRecord[] = []) {
     super(message);
     this.name = 'DatasetError';
   }
@@ -92,7 +92,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Turns a failed write into an error that names the folder and what to do. */
-export function writeError(err: unknown, dir: string, kept: readonly Record[]): DatasetError {
+export function writeError(err: unknown, dir: string, kept: readonly DatasetRecord[]): DatasetError {
   const code = errCode(err) || 'EIO';
   const keptText = kept.length ? ` ${kept.length} record(s) are kept in memory and will be written on the next append.` : '';
   if (code === 'ENOSPC' || code === 'EDQUOT') {
@@ -157,7 +157,7 @@ export async function* readLines(file: string, start = 0, firstLine = 1): AsyncG
 }
 
 /** Parses one line; returns the Record or why it is unusable. */
-export function parseLine(raw: RawLine): { record?: Record; problem?: DatasetProblem } {
+export function parseLine(raw: RawLine): { record?: DatasetRecord; problem?: DatasetProblem } {
   const text = raw.text.trim();
   if (text === '') return {};
   let value: unknown;
@@ -171,11 +171,11 @@ export function parseLine(raw: RawLine): { record?: Record; problem?: DatasetPro
   }
   const why = recordProblem(value);
   if (why) return { problem: { line: raw.line, reason: `not a Crucible record, skipped: ${why}` } };
-  return { record: value as Record };
+  return { record: value as DatasetRecord };
 }
 
 /** Streams the Records of a dataset folder (no lock needed: writers only append whole lines). */
-export async function* readRecords(dir: string, onProblem?: (problem: DatasetProblem) => void): AsyncGenerator<Record> {
+export async function* readRecords(dir: string, onProblem?: (problem: DatasetProblem) => void): AsyncGenerator<DatasetRecord> {
   for await (const raw of readLines(join(dir, DATA_FILE))) {
     const { record, problem } = parseLine(raw);
     if (problem) onProblem?.(problem);
@@ -333,7 +333,7 @@ class JsonlStore implements DatasetStore {
   readonly file: string;
   private readonly hashes = new Set<string>();
   private readonly seenProblems: DatasetProblem[] = [];
-  private readonly kept: Record[] = [];
+  private readonly kept: DatasetRecord[] = [];
   /** Bytes of the file already indexed (always at a line start). */
   private indexed = 0;
   private nextLine = 1;
@@ -402,15 +402,15 @@ class JsonlStore implements DatasetStore {
     return this.seenProblems;
   }
 
-  pending(): readonly Record[] {
+  pending(): readonly DatasetRecord[] {
     return this.kept;
   }
 
-  read(onProblem?: (problem: DatasetProblem) => void): AsyncIterable<Record> {
+  read(onProblem?: (problem: DatasetProblem) => void): AsyncIterable<DatasetRecord> {
     return readRecords(this.dir, onProblem);
   }
 
-  append(record: Record): Promise<AppendResult> {
+  append(record: DatasetRecord): Promise<AppendResult> {
     const run = this.tail.then(() => this.appendNow(record));
     this.tail = run.catch(() => undefined);
     return run;
@@ -422,7 +422,7 @@ class JsonlStore implements DatasetStore {
     return run;
   }
 
-  private async appendNow(record: Record | undefined): Promise<AppendResult> {
+  private async appendNow(record: DatasetRecord | undefined): Promise<AppendResult> {
     if (record && this.has(record.hash)) return { appended: false, reason: 'duplicate' };
     if (record) this.kept.push(record);
     if (this.kept.length === 0) return { appended: false };

@@ -4,7 +4,7 @@
 // Both become P3 puzzles (sat/sol), judged like every puzzle (sol() in one sandbox job, sat(answer) in a
 // clean one), and carry their kind (exported in P3's `notes`). The program runs only in the sandbox.
 
-import type { Record, Puzzle } from '../types';
+import type { DatasetRecord, Puzzle } from '../types';
 import type { Sandbox } from '../sandbox/types';
 import type { Verifier } from '../verify/types';
 import { callsOf } from '../solve/generatedTests';
@@ -104,7 +104,7 @@ export async function reasoningPuzzles(
 }
 
 /** The user's own verified Python functions in the dataset, with the calls of their tests as inputs. */
-export function reasoningSourcesFromRecords(records: Iterable<Record>, limitPerFunction = 4): ReasoningSource[] {
+export function reasoningSourcesFromRecords(records: Iterable<DatasetRecord>, limitPerFunction = 4): ReasoningSource[] {
   const out: ReasoningSource[] = [];
   const seen = new Set<string>();
   for (const r of records) {

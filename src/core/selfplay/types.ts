@@ -4,7 +4,7 @@
 import type { ModelClient } from '../model/types';
 import type { Sandbox } from '../sandbox/types';
 import type { Verifier } from '../verify/types';
-import type { Puzzle, Record } from '../types';
+import type { Puzzle, DatasetRecord } from '../types';
 
 /** A self-play run that cannot start as asked (bad options, a saved run in the way, nothing to resume); the message names the fix. */
 export class SelfPlayError extends Error {
@@ -53,7 +53,7 @@ export const BANDS: readonly Band[] = ['easy', 'medium', 'hard'];
 
 /** The dataset store as self-play uses it (core/dataset/store.ts `DatasetStore` fits). */
 export interface PuzzleSink {
-  append(record: Record): Promise<unknown>;
+  append(record: DatasetRecord): Promise<unknown>;
 }
 
 export interface SelfPlayDeps {
