@@ -251,7 +251,7 @@ describe('model client (ollama provider)', () => {
     const client = createModelClient(settingsFor(server.url, { maxParallel: 2, options: { num_ctx: 4096 } }));
     const ac = new AbortController();
     const runs = [0, 1, 2, 3, 4].map((i) => client.chat({ messages: user(`q${i}`), ...(i === 4 ? { signal: ac.signal } : {}) }));
-    await new Promise((r) => setTimeout(r, 20));
+    while (server.activeGenerations < 2) await new Promise((r) => setTimeout(r, 5)); // both answers have started
     assert.deepEqual(client.load, { active: 2, queued: 3, capacity: 2 });
     ac.abort();
     const settled = await Promise.allSettled(runs);

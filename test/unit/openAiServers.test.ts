@@ -57,7 +57,8 @@ describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
       assert.equal(res.status, 503, path);
       assert.deepEqual(await res.json(), { error: { message: 'Loading model', type: 'unavailable_error', code: 503 } });
     }
-    await new Promise((r) => setTimeout(r, 1600));
+    // Ready signal: /health turns 200 once the model has loaded.
+    while ((await fetch(`${server.root}/health`)).status === 503) await new Promise((r) => setTimeout(r, 50));
     const models = await (await fetch(`${server.url}/models`)).json();
     assert.equal(models.data.length, 1);
     assert.equal(models.data[0].id, LLAMA_CPP_PATH);
