@@ -6,6 +6,7 @@ import { createProcessSandbox } from '../../src/core/sandbox/processSandbox';
 import type { Sandbox } from '../../src/core/sandbox/types';
 import { createVerifier } from '../../src/core/verify/verifier';
 import { DEFAULT_ALLOWED_IMPORTS, auditSolutions, inspectPuzzle, normaliseMany } from '../../src/core/selfplay/probe';
+import { solutionSource } from '../../src/core/selfplay/puzzle';
 import { shippedSeeds } from '../../src/core/selfplay/seeds';
 
 const limits = { satTimeoutMs: 300, solTimeoutMs: 3000, allowedImports: DEFAULT_ALLOWED_IMPORTS };

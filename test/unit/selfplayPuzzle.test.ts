@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answerTypeOf, bodyUnderHeader, loadSeedFile, puzzleCodeOf, SeedFileError, solutionCodeOf, solutionSource } from '../../src/core/selfplay/puzzle';
+import { answerTypeOf, bodyUnderHeader, loadSeedFile, puzzleCodeOf, SeedFileError, solutionCodeOf } from '../../src/core/selfplay/puzzle';
 import { P3_TRAIN_FILE, requireData } from '../fixtures/data';
 
 
