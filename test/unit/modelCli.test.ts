@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { Command, CommanderError } from 'commander';
 import { registerModels, runModels, formatBytes, type CliIo } from '../../src/cli/commands/models';
-import { registerDoctor, runDoctorCommand } from '../../src/cli/commands/doctor';
+import { runDoctorCommand } from '../../src/cli/commands/doctor';
 import { addModelOptions, hostFromEnv, modelSettingsFromOptions } from '../../src/cli/modelOptions';
 import { closedPortUrl, startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
 
