@@ -7,7 +7,7 @@ import { recordFromOutcome } from '../../src/core/dataset/record';
 import { DATA_FILE, DatasetError, LOCK_FILE, openDataset, readRecords } from '../../src/core/dataset/store';
 import type { DatasetIo, DatasetProblem } from '../../src/core/dataset/store';
 import type { Record } from '../../src/core/types';
-import { easyOutcome, failedOutcome } from '../fixtures/dataset/build';
+import { easyOutcome } from '../fixtures/dataset/build';
 
 // Writers in other processes, killed mid-write: test/cli/datasetWriters.test.ts.
 
