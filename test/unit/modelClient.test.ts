@@ -169,12 +169,13 @@ describe('model client (ollama provider)', () => {
   it('a dead server is unreachable, with the fix in the message, for chat and for listing', async () => {
     const dead = await closedPortUrl();
     server = await startOllamaServer();
-    const client = createModelClient(settingsFor(dead));
+    // No retries: the backoff after a refused connection is tested in 'retries idempotent calls ...'.
+    const client = createModelClient(settingsFor(dead, { maxRetries: 0 }));
     await rejectsWith(client.chat({ messages: user('x') }), 'unreachable', /Cannot reach Ollama at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\. Start it with `ollama serve` or set crucible\.ollama\.host/);
     await rejectsWith(client.listModels(), 'unreachable', /ollama serve/);
-    await rejectsWith(createModelClient(settingsFor(dead, { options: { num_ctx: 2048 } })).chat({ messages: user('x') }), 'unreachable');
+    await rejectsWith(createModelClient(settingsFor(dead, { maxRetries: 0, options: { num_ctx: 2048 } })).chat({ messages: user('x') }), 'unreachable');
     // A port fetch refuses to use names the reason instead of a bare "fetch failed".
-    await rejectsWith(createModelClient(settingsFor('http://127.0.0.1:1')).listModels(), 'unreachable', /\(bad port\)/);
+    await rejectsWith(createModelClient(settingsFor('http://127.0.0.1:1', { maxRetries: 0 })).listModels(), 'unreachable', /\(bad port\)/);
   });
 
   it('a missing model names `ollama pull` and Select Model (both via /api/show and via /api/chat)', async () => {
