@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTaskDetails, buildTaskFromCode, type TaskDetails } from '../../src/core/parse/taskFromCode';
 import { doctestChecks, parseDoctest } from '../../src/core/parse/tests';
-import type { Task } from '../../src/core/types';
 
 const dir = join(__dirname, '../fixtures/code');
 const fixture = (name: string): string => readFileSync(join(dir, name), 'utf8');
