@@ -7,7 +7,7 @@
 //                                  spawn dist/cli.js, so everything after it waits for it)
 //   typecheck | runtime | unit     run at once, their output held and printed whole as each ends: tsc, the
 //                                  sandbox runtimes' own tests, and test/unit (pure tests, seconds)
-//   cli                            test/cli: real child processes, mostly the built CLI (mocha --parallel, 2 jobs)
+//   cli                            test/cli: real child processes (mostly the built CLI) and real time (timeouts)
 //   sandbox                        test/sandbox: real sandboxes, the differential and hostile suites (one file
 //                                  at a time: the suites run their own worker pools)
 //   package, e2e                   the .vsix, then the end-to-end tests in code-server
