@@ -7,9 +7,12 @@
 //                                  spawn dist/cli.js, so everything after it waits for it)
 //   typecheck | runtime | unit     run at once, their output held and printed whole as each ends: tsc, the
 //                                  sandbox runtimes' own tests, and test/unit (pure tests, seconds)
-//   cli                            test/cli: real child processes (mostly the built CLI) and real time (timeouts)
+//   cli                            test/cli: real child processes (mostly the built CLI) and real time (timeouts);
+//                                  mocha --parallel with 2 jobs (test/cli/.mocharc.json): 194-244 s against
+//                                  430-666 s one file at a time on a loaded 2-core machine
 //   sandbox                        test/sandbox: real sandboxes, the differential and hostile suites (one file
-//                                  at a time: the suites run their own worker pools)
+//                                  at a time: the suites run their own worker pools, and the hostile and limit
+//                                  tests time CPU and wall limits that a second file would disturb)
 //   package, e2e                   the .vsix, then the end-to-end tests in code-server
 import { spawn } from 'node:child_process';
 

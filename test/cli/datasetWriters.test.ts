@@ -82,13 +82,17 @@ describe('dataset store: several processes', function () {
       // slow: kill as soon as the writer reports a long line half written, after 0-2 finished Records.
       const skip = Math.floor(Math.random() * 3);
       let mids = 0;
+      let acknowledged: () => void = () => undefined;
+      const firstAck = new Promise<void>((resolve) => (acknowledged = resolve));
       const w = run([dir, `${mode}${round}`, '0', mode], (line) => {
+        if (line.startsWith('ok ')) acknowledged();
         if (mode === 'slow' && line === 'mid' && mids++ === skip) w.child.kill('SIGKILL');
       });
       await w.ready;
       if (mode === 'big') {
-        // Let it write for a while, then kill at an arbitrary instant.
-        await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 120)));
+        // Once it has written something (however loaded the machine), kill it at an arbitrary instant.
+        await Promise.race([firstAck, w.done]);
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
         w.child.kill('SIGKILL');
       }
       await w.done;
