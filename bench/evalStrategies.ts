@@ -30,7 +30,7 @@ async function main(): Promise<void> {
       '--host', server.url, '--model', 'qwen2.5-coder:7b', '--samples', String(arg('samples', 2)), '--rounds', String(arg('rounds', 2)),
       '--report', report,
     ];
-    const run = await runCrucible(args, 600_000);
+    const run = await runCrucible(args, { timeoutMs: 600_000 });
     process.stdout.write(`$ crucible ${args.join(' ').replace(server.url, '<test server>')}\n`);
     process.stdout.write(run.stdout);
     process.stderr.write(run.stderr);

@@ -61,7 +61,7 @@ export async function listRecords(folder: string, limit = 200): Promise<{ rows: 
   return { rows, total: lines.length };
 }
 
-async function lock(folder: string): Promise<() => Promise<void>> {
+async function lock(folder: string, timeoutMs: number): Promise<() => Promise<void>> {
   const path = join(folder, LOCK_FILE);
   const mine = `${process.pid}@${hostname()} ${Date.now()} delete`;
   const started = Date.now();
@@ -78,17 +78,20 @@ async function lock(folder: string): Promise<() => Promise<void>> {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() - started > LOCK_TIMEOUT_MS) throw new Error(`the dataset is busy (${path} is held by another writer); try again in a moment`, { cause: err });
+      if (Date.now() - started > timeoutMs) throw new Error(`the dataset is busy (${path} is held by another writer); try again in a moment`, { cause: err });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
 
-/** Removes the records with these ids from records.jsonl. Returns how many lines were removed. */
-export async function deleteRecords(folder: string, ids: readonly string[]): Promise<number> {
+/**
+ * Removes the records with these ids from records.jsonl. Returns how many lines were removed.
+ * `lockTimeoutMs` (how long to wait for another writer's lock) is there for tests.
+ */
+export async function deleteRecords(folder: string, ids: readonly string[], lockTimeoutMs = LOCK_TIMEOUT_MS): Promise<number> {
   const want = new Set(ids);
   const file = join(folder, DATA_FILE);
-  const release = await lock(folder);
+  const release = await lock(folder, lockTimeoutMs);
   try {
     const text = await fsp.readFile(file, 'utf8');
     let removed = 0;

@@ -1,12 +1,14 @@
-// Shared machinery for the sandbox suites: the built CLI, `crucible verify` runs, plain-interpreter runs.
+// Shared machinery for the sandbox suites: `crucible verify` runs (the built CLI, through test/fixtures/cli.ts),
+// plain-interpreter runs.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT, startCrucible } from '../fixtures/cli';
 
-export const ROOT = join(__dirname, '../..');
-export const CLI = join(ROOT, 'dist/cli.js');
-export const SHARED_DATA = join(ROOT, '../shared/data');
+export { ensureCli } from '../fixtures/cli';
+export { SHARED_DATA } from '../fixtures/data';
+export const ROOT = REPO_ROOT;
 /** `python3` on PATH, resolved once to the real interpreter (a pyenv shim costs ~100 ms per start). */
 function resolvePython(): string {
   const r = spawnSync(process.env.CRUCIBLE_PLAIN_PYTHON || 'python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
@@ -14,28 +16,6 @@ function resolvePython(): string {
 }
 export const PYTHON = resolvePython();
 export const hasPython = PYTHON !== '';
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  const stack = [dir];
-  while (stack.length) {
-    const d = stack.pop()!;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-/** Builds dist/cli.js when it is missing or older than src/ (set CRUCIBLE_NO_BUILD=1 to use it as is). */
-export function ensureCli(): void {
-  const stale = !existsSync(CLI) || (!process.env.CRUCIBLE_NO_BUILD && statSync(CLI).mtimeMs < newestMtime(join(ROOT, 'src')));
-  if (!stale) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'esbuild.mjs')], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(CLI)) throw new Error(`building dist/cli.js failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-}
 
 export interface VerifyOut { id: string | null; status: string; passed: boolean; durationMs: number; feedback: string; line?: number }
 export interface VerifyRun { code: number | null; signal: NodeJS.Signals | null; results: VerifyOut[]; stderr: string; stdout: string; ms: number; pid: number | undefined }
@@ -45,28 +25,21 @@ export function tempDir(tag: string): string {
 }
 
 /** Runs `node dist/cli.js verify <file> --concurrency 2 [...extra]` on the given job objects. */
-export function runVerify(jobs: object[], extra: string[] = [], tag = 'verify'): Promise<VerifyRun> {
+export async function runVerify(jobs: object[], extra: string[] = [], tag = 'verify'): Promise<VerifyRun> {
   const dir = tempDir(tag);
   const file = join(dir, 'jobs.jsonl');
   writeFileSync(file, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'verify', file, '--concurrency', '2', ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      rmSync(dir, { recursive: true, force: true });
-      const results: VerifyOut[] = [];
-      for (const line of stdout.split('\n')) {
-        if (!line.trim()) continue;
-        try { results.push(JSON.parse(line) as VerifyOut); } catch { results.push({ id: null, status: 'unparsable-output', passed: false, durationMs: 0, feedback: line.slice(0, 500) }); }
-      }
-      resolve({ code, signal, results, stderr, stdout, ms: Date.now() - started, pid: child.pid });
-    });
-  });
+  try {
+    const run = await startCrucible(['verify', file, '--concurrency', '2', ...extra], { cwd: dir, timeoutMs: 3_600_000 }).done;
+    const results: VerifyOut[] = [];
+    for (const line of run.stdout.split('\n')) {
+      if (!line.trim()) continue;
+      try { results.push(JSON.parse(line) as VerifyOut); } catch { results.push({ id: null, status: 'unparsable-output', passed: false, durationMs: 0, feedback: line.slice(0, 500) }); }
+    }
+    return { ...run, results };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Results by job id; throws when the CLI's output does not name every job exactly once. */

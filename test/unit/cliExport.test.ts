@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ interface Run { code: number; stdout: string; stderr: string }
 
 /**
  * The two commands on a program configured like src/cli/main.ts (exitOverride, usage errors → 2),
- * so these tests do not depend on the other subcommands. The last test runs the real main.ts.
+ * so these tests do not depend on the other subcommands. test/cli/entryPoint.test.ts runs the real dist/cli.js.
  */
 async function main(args: string[]): Promise<number> {
   const program = new Command().name('crucible').showHelpAfterError().exitOverride();
@@ -142,16 +141,5 @@ describe('crucible export / stats', () => {
     assert.equal(withBad.code, 0);
     assert.match(withBad.stderr, new RegExp(`line ${stats.records + 1}: corrupt line skipped`));
     assert.equal((JSON.parse(withBad.stdout) as { records: number }).records, stats.records);
-  });
-
-  it('runs as a real process with exit codes', function () {
-    const tsx = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
-    if (!existsSync(tsx)) this.skip();
-    const ok = spawnSync(process.execPath, [tsx, join(__dirname, '../../src/cli/main.ts'), 'stats', ds, '--json'], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(ok.status, 0, ok.stderr);
-    assert.ok((JSON.parse(ok.stdout) as { records: number }).records > 0);
-    const bad = spawnSync(process.execPath, [tsx, join(__dirname, '../../src/cli/main.ts'), 'export', join(root, 'nope'), '--format', 'sft'], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /No dataset folder/);
   });
 });

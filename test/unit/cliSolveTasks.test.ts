@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { HUMANEVAL_FILE, requireData } from '../fixtures/data';
 import { parseTasks, readTasks, taskFromRow } from '../../src/cli/tasks';
 
 const fixtures = join(__dirname, '../fixtures/tasks');
@@ -74,15 +75,10 @@ describe('cli task files', () => {
   });
 
   it('reads the HumanEval file from ../shared/data', function () {
-    const path = join(__dirname, '../../../shared/data/humaneval/HumanEval.jsonl.gz');
-    let file;
-    try {
-      file = readTasks(path);
-    } catch {
-      this.skip();
-    }
-    assert.deepEqual(file!.errors, []);
-    assert.equal(file!.tasks.length, 164);
-    assert.ok(file!.tasks.every((t) => t.task.tests.includes(`check(${t.task.entryPoint})`)));
+    requireData(this, HUMANEVAL_FILE);
+    const file = readTasks(HUMANEVAL_FILE);
+    assert.deepEqual(file.errors, []);
+    assert.equal(file.tasks.length, 164);
+    assert.ok(file.tasks.every((t) => t.task.tests.includes(`check(${t.task.entryPoint})`)));
   });
 });

@@ -1,15 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { recordFromOutcome } from '../../src/core/dataset/record';
 import { DATA_FILE, DatasetError, LOCK_FILE, openDataset, readRecords } from '../../src/core/dataset/store';
 import type { DatasetIo, DatasetProblem } from '../../src/core/dataset/store';
 import type { DatasetRecord } from '../../src/core/types';
-import { easyOutcome, failedOutcome } from '../fixtures/dataset/build';
+import { easyOutcome } from '../fixtures/dataset/build';
+
+// Writers in other processes, killed mid-write: test/cli/datasetWriters.test.ts.
 
 const meta = { extensionVersion: 'test' };
 
@@ -28,7 +28,7 @@ describe('dataset store', () => {
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'crucible-store-')); });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('appends one fsync\'d JSON line per Record and streams them back', async () => {
+  it('appends one fsync\'d JSON line per DatasetRecord and streams them back', async () => {
     const store = await openDataset(join(dir, 'nested', 'ds'));
     for (const id of ['a', 'b', 'c']) assert.equal((await store.append(recordFromOutcome(easyOutcome(id), meta))).appended, true);
     const file = lines(join(dir, 'nested', 'ds'));
@@ -88,7 +88,7 @@ describe('dataset store', () => {
     assert.ok(!existsSync(join(dir, LOCK_FILE)));
   });
 
-  it('gives up on a lock held by a live process with an error naming the lock file, keeping the Record', async () => {
+  it('gives up on a lock held by a live process with an error naming the lock file, keeping the DatasetRecord', async () => {
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)']);
     try {
       writeFileSync(join(dir, LOCK_FILE), `${holder.pid}@${hostname()} ${Date.now()} 1`);
@@ -108,7 +108,7 @@ describe('dataset store', () => {
   });
 
   describe('full disk', () => {
-    it('ENOSPC from the fs layer: clear error, file left as it was, Record kept and written on the next append', async () => {
+    it('ENOSPC from the fs layer: clear error, file left as it was, DatasetRecord kept and written on the next append', async () => {
       let full = true;
       const io: DatasetIo = {
         async write(handle, data) {
@@ -146,7 +146,7 @@ describe('dataset store', () => {
       assert.deepEqual(problems, []);
     });
 
-    it('a real full tmpfs: ENOSPC is reported, nothing torn, the kept Record is written once space is freed', async function () {
+    it('a real full tmpfs: ENOSPC is reported, nothing torn, the kept DatasetRecord is written once space is freed', async function () {
       if (process.platform !== 'linux') this.skip();
       const mnt = join(dir, 'mnt');
       mkdirSync(mnt);
@@ -185,102 +185,6 @@ describe('dataset store', () => {
       } finally {
         spawnSync('umount', [mnt]);
       }
-    });
-  });
-
-  describe('several processes', function () {
-    let writer: string;
-    before(async () => {
-      writer = join(mkdtempSync(join(tmpdir(), 'crucible-writer-')), 'writer.cjs');
-      await build({ entryPoints: [join(__dirname, '../fixtures/dataset/writer.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: writer, logLevel: 'error' });
-    });
-
-    function run(args: string[], onLine?: (line: string) => void): { child: ChildProcess; done: Promise<number>; acked: string[]; ready: Promise<void> } {
-      const child = spawn(process.execPath, [writer, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const acked: string[] = [];
-      let buffer = '';
-      let stderr = '';
-      let onReady: () => void = () => undefined;
-      const ready = new Promise<void>((resolve) => { onReady = resolve; });
-      child.stdout!.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        const parts = buffer.split('\n');
-        buffer = parts.pop()!;
-        for (const line of parts) {
-          if (line === 'ready') onReady();
-          else if (line.startsWith('ok ')) acked.push(line.slice(3));
-          onLine?.(line);
-        }
-      });
-      child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
-      const done = new Promise<number>((resolve) => child.on('exit', (code) => {
-        if (code) process.stderr.write(stderr);
-        resolve(code ?? -1);
-      }));
-      return { child, done, acked, ready };
-    }
-
-    it('three writers at once: no interleaving, duplicates across processes dropped', async () => {
-      const a = run([dir, 'a', '30']);
-      const b = run([dir, 'b', '30']);
-      const c = run([dir, 'a', '30']); // same Records as the first writer
-      assert.deepEqual(await Promise.all([a.done, b.done, c.done]), [0, 0, 0]);
-      const all = lines(dir);
-      assert.equal(all.pop(), '');
-      assert.equal(all.length, 60, 'each distinct Record exactly once');
-      const ids = all.map((l) => (JSON.parse(l) as DatasetRecord).task.id).sort();
-      const expected = [...Array(30).keys()].flatMap((i) => [`a_${i}`, `b_${i}`]).sort();
-      assert.deepEqual(ids, expected);
-      assert.equal(a.acked.length + c.acked.length, 30, 'each of a_* acknowledged by exactly one writer');
-      assert.ok(!existsSync(join(dir, LOCK_FILE)));
-    });
-
-    async function killMany(mode: 'big' | 'slow', kills: number): Promise<{ acked: string[]; records: DatasetRecord[]; problems: DatasetProblem[] }> {
-      const acked: string[] = [];
-      for (let round = 0; round < kills; round++) {
-        // slow: kill as soon as the writer reports a long line half written, after 0-2 finished Records.
-        const skip = Math.floor(Math.random() * 3);
-        let mids = 0;
-        const w = run([dir, `${mode}${round}`, '0', mode], (line) => {
-          if (mode === 'slow' && line === 'mid' && mids++ === skip) w.child.kill('SIGKILL');
-        });
-        await w.ready;
-        if (mode === 'big') {
-          // Let it write for a while, then kill at an arbitrary instant.
-          await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 120)));
-          w.child.kill('SIGKILL');
-        }
-        await w.done;
-        acked.push(...w.acked);
-      }
-      const problems: DatasetProblem[] = [];
-      const records = await collect(dir, problems);
-      const stored = new Set(records.map((r) => r.task.id));
-      for (const id of acked) assert.ok(stored.has(id), `acknowledged ${id} is missing`);
-      assert.ok(problems.length <= kills, `at most one torn line per kill, got ${problems.length}`);
-      for (const p of problems) assert.match(p.reason, /corrupt line|torn/);
-      // Only the torn fragments fail to parse; every other line is a whole Record.
-      const all = lines(dir).filter((l) => l.trim());
-      assert.equal(all.length, records.length + problems.length);
-      assert.equal(new Set(records.map((r) => r.hash)).size, records.length, 'no duplicates');
-      // The store still works after all that (taking over any lock a killed writer held).
-      const store = await openDataset(dir);
-      assert.equal((await store.append(recordFromOutcome(failedOutcome('after'), meta))).appended, true);
-      const final = await collect(dir);
-      assert.equal(final[final.length - 1]!.task.id, 'after');
-      assert.ok(!existsSync(join(dir, LOCK_FILE)));
-      return { acked, records, problems };
-    }
-
-    it('a writer killed at random instants, many times: every acknowledged Record is there, all complete lines parse', async () => {
-      const { acked } = await killMany('big', 6);
-      assert.ok(acked.length >= 1, `writers made progress (${acked.length} acknowledged)`);
-    });
-
-    it('a slow writer killed mid-line, many times: torn lines are reported and skipped, nothing acknowledged is lost', async () => {
-      const { acked, problems } = await killMany('slow', 6);
-      assert.ok(problems.length >= 3, `kills landed mid-line and left torn lines behind (${problems.length} of 6)`);
-      assert.ok(acked.length >= 1, `writers made progress (${acked.length} acknowledged)`);
     });
   });
 });

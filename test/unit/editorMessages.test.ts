@@ -65,7 +65,7 @@ describe('dataset records in the editor (browse and delete)', () => {
     await store.append(recordFromOutcome(easyOutcome('a'), { extensionVersion: 'test' }));
     writeFileSync(join(dir, LOCK_FILE), 'someone else');
     const id = (await listRecords(dir)).rows[0]!.id;
-    await assert.rejects(deleteRecords(dir, [id]), /dataset is busy/);
+    await assert.rejects(deleteRecords(dir, [id], 300), /dataset is busy/);
     rmSync(join(dir, LOCK_FILE));
     assert.equal(await deleteRecords(dir, [id]), 1);
   });

@@ -1,9 +1,6 @@
 // The Ollama-protocol test server, exercised through the real `ollama` client and plain fetch.
+// (Run standalone as its own process: test/cli/ollamaServerStandalone.test.ts.)
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Ollama } from 'ollama';
 import { closedPortUrl, scripted, startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
 
@@ -169,35 +166,5 @@ describe('ollama test server', () => {
     server = await startOllamaServer();
     const dead = await closedPortUrl();
     await assert.rejects(new Ollama({ host: dead }).list(), (err: any) => /fetch failed/.test(err.message) && err.cause?.code === 'ECONNREFUSED');
-  });
-
-  it('runs standalone with a reply script and prints its URL', async function () {
-    this.timeout(20000);
-    server = await startOllamaServer();
-    const dir = mkdtempSync(join(tmpdir(), 'crucible-ollama-'));
-    try {
-      writeFileSync(join(dir, 'replies.json'), JSON.stringify(['first', { content: 'second' }]));
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../fixtures/ollamaServer.ts'), '--port', '0', '--script', join(dir, 'replies.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (d) => {
-            out += String(d);
-            if (out.includes('\n')) resolve(out.split('\n')[0]!);
-          });
-          child.on('exit', (code) => reject(new Error(`exited ${code}`)));
-        });
-        assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-        const client = new Ollama({ host: url });
-        const a = await client.chat({ model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: '1' }] });
-        const b = await client.chat({ model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: '2' }] });
-        const c = await client.chat({ model: 'qwen2.5-coder:7b', messages: [{ role: 'user', content: '3' }] });
-        assert.deepEqual([a.message.content, b.message.content, c.message.content], ['first', 'second', 'second']);
-      } finally {
-        child.kill('SIGTERM');
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

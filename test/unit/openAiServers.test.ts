@@ -1,8 +1,9 @@
 // The vLLM and llama.cpp fixtures on the wire, read with plain fetch: the shapes the client is tested
 // against are the ones the upstream sources write (see the file header of test/fixtures/openAiServers.ts).
+// (llama.cpp while it loads, which takes real time: test/cli/modelClientTimeouts.test.ts.)
 import { strict as assert } from 'node:assert';
 import { startOllamaServer } from '../fixtures/ollamaServer';
-import { LLAMA_CPP_PATH, VLLM_MODEL, startOaiServer, type OaiTestServer } from '../fixtures/openAiServers';
+import { VLLM_MODEL, startOaiServer, type OaiTestServer } from '../fixtures/openAiServers';
 
 async function events(res: Response): Promise<string[]> {
   const text = await res.text();
@@ -48,27 +49,6 @@ describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
     const models = await (await fetch(`${server.url}/models`)).json();
     assert.equal(models.data[0].max_model_len, 32768);
     assert.equal(models.data[0].owned_by, 'vllm');
-  });
-
-  it('llama.cpp: 503 "Loading model" on every path while loading; then the GGUF path as model id, /props, any model name', async () => {
-    server = await startOaiServer({ flavor: 'llama.cpp', loadingMs: 1500, nCtx: 4096, slots: 2, respond: () => ({ content: 'ok', reasoning: 'hm' }) });
-    for (const path of ['/v1/models', '/props', '/health']) {
-      const res: Response = await fetch(`${server.root}${path}`);
-      assert.equal(res.status, 503, path);
-      assert.deepEqual(await res.json(), { error: { message: 'Loading model', type: 'unavailable_error', code: 503 } });
-    }
-    await new Promise((r) => setTimeout(r, 1600));
-    const models = await (await fetch(`${server.url}/models`)).json();
-    assert.equal(models.data.length, 1);
-    assert.equal(models.data[0].id, LLAMA_CPP_PATH);
-    assert.equal(models.data[0].meta.n_ctx_train, 32768);
-    const props = await (await fetch(`${server.root}/props`)).json();
-    assert.equal(props.default_generation_settings.n_ctx, 4096);
-    assert.equal(props.total_slots, 2);
-    const data = await events(await post(`${server.url}/chat/completions`, { model: 'whatever-you-like', messages: [{ role: 'user', content: 'hi' }], stream: true }));
-    const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
-    assert.equal(chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? '').join(''), 'hm');
-    assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'ok');
   });
 
   it('llama.cpp: an error mid-stream is one error event and no [DONE]; an oversized prompt is 400 exceed_context_size_error', async () => {

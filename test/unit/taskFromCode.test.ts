@@ -1,31 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTaskDetails, buildTaskFromCode, type TaskDetails } from '../../src/core/parse/taskFromCode';
 import { doctestChecks, parseDoctest } from '../../src/core/parse/tests';
-import type { Task } from '../../src/core/types';
 
 const dir = join(__dirname, '../fixtures/code');
 const fixture = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
-/** Runs context + candidate + tests as one real program; returns whether it exited 0 and its stderr. */
-function run(task: Task, candidate: string, pythonArgs: string[] = []): { ok: boolean; stderr: string } {
-  const work = mkdtempSync(join(tmpdir(), 'crucible-task-'));
-  const sep = task.language === 'python' ? '\n\n' : '\n';
-  const program = [task.context ?? '', candidate, task.tests].join(sep);
-  const file = join(work, task.language === 'python' ? 'prog.py' : 'prog.cjs');
-  writeFileSync(file, program);
-  try {
-    execFileSync(task.language === 'python' ? 'python3' : process.execPath, [...(task.language === 'python' ? pythonArgs : []), file], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
-    return { ok: true, stderr: '' };
-  } catch (err) {
-    return { ok: false, stderr: String((err as { stderr?: Buffer }).stderr ?? err) };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
+// The built tests run by real interpreters: test/sandbox/taskFromCodeRuns.test.ts.
 
 async function details(input: Parameters<typeof buildTaskDetails>[0]): Promise<TaskDetails> {
   const d = await buildTaskDetails(input);
@@ -77,28 +59,6 @@ describe('parse/taskFromCode', () => {
     assert.equal(d.range.start, shapes.indexOf('def add'));
   });
 
-  it('the Python tests really run: they pass with the right function and fail with a wrong one', async () => {
-    const { task } = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), otherFiles: [testShapes] });
-    const good = run(task, 'def add(a, b):\n    return a + b\n');
-    assert.ok(good.ok, good.stderr);
-    const bad = run(task, 'def add(a, b):\n    return a + b + (1 if (a, b) == (1, 2) else 0)\n');
-    assert.equal(bad.ok, false);
-    assert.match(bad.stderr, /AssertionError/);
-    const noRaise = run(task, 'def add(a, b):\n    if b is None: return a\n    return a + b\n');
-    assert.equal(noRaise.ok, false);
-    assert.match(noRaise.stderr, /expected TypeError/);
-  });
-
-  it('pytest.raises and pytest.approx work where pytest is not installed (python -S hides site-packages)', async () => {
-    const { task } = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), otherFiles: [testShapes] });
-    assert.ok(task.tests.includes('except ImportError:'));
-    const good = run(task, 'def add(a, b):\n    return a + b\n', ['-S']);
-    assert.ok(good.ok, good.stderr);
-    const noRaise = run(task, 'def add(a, b):\n    if a is None: return b\n    if b is None: raise TypeError("no")\n    return a + b\n', ['-S']);
-    assert.equal(noRaise.ok, false);
-    assert.match(noRaise.stderr, /DID NOT RAISE/);
-  });
-
   it('skips a test file with syntax errors in places and still reads its healthy tests', async () => {
     const broken = { path: 'tests/test_broken.py', text: 'from shapes import add\n\ndef test_ok():\n    assert add(2, 2) == 4\n\ndef test_bad(:\n    assert add(\n' };
     const huge = { path: 'tests/test_huge.py', text: `def test_add_big():\n    assert add(1, 1) == 2\n${'x = 1\n'.repeat(6000)}` };
@@ -106,15 +66,6 @@ describe('parse/taskFromCode', () => {
     assert.ok(d.task.tests.includes('test_ok()'), d.task.tests);
     assert.ok(!d.task.tests.includes('test_bad'));
     assert.ok(!d.testSources.includes('tests/test_huge.py'), 'files over the size limit are skipped');
-    assert.ok(run(d.task, 'def add(a, b):\n    return a + b\n').ok);
-  });
-
-  it('a failing unittest method fails the run', async () => {
-    const { task } = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), otherFiles: [testShapes] });
-    // Right on every example except add(10, 1) (only the unittest case uses it).
-    const r = run(task, 'def add(a, b):\n    if a == 10 and b == 1: return 0\n    return a + b\n');
-    assert.equal(r.ok, false);
-    assert.match(r.stderr, /AddCase\.test_base failed/);
   });
 
   it('a Python method is solved as a plain function and re-attached to its class', async () => {
@@ -124,11 +75,9 @@ describe('parse/taskFromCode', () => {
     assert.ok(task.prompt.startsWith('def bump(self, k):'), task.prompt);
     assert.ok(task.context?.includes('class Acc'));
     assert.ok(task.tests.startsWith('Acc.bump = bump'));
-    assert.ok(run(task, 'def bump(self, k):\n    self.n += k\n    return self.n\n').ok);
-    assert.equal(run(task, 'def bump(self, k):\n    return k + 1\n').ok, false);
   });
 
-  it('builds a JavaScript Task with node:assert tests from the file and a test file, and they run in node', async () => {
+  it('builds a JavaScript Task with node:assert tests from the file and a test file', async () => {
     const util = fixture('util.js');
     const other = { path: 'tests/util.test.js', text: fixture('tests/util.test.js') };
     const d = await details({ code: util, language: 'javascript', offset: util.indexOf('Math.max'), otherFiles: [other] });
@@ -139,11 +88,6 @@ describe('parse/taskFromCode', () => {
     assert.ok(d.task.tests.includes("test('clamp keeps values inside'"));
     assert.ok(!d.task.tests.includes('double(3)'));
     assert.equal(d.testCount, 4);
-    const good = run(d.task, 'function clamp(x, lo, hi) {\n  return Math.min(hi, Math.max(lo, x));\n}\n');
-    assert.ok(good.ok, good.stderr);
-    const bad = run(d.task, 'function clamp(x, lo, hi) {\n  return x < lo ? lo : x;\n}\n');
-    assert.equal(bad.ok, false);
-    assert.match(bad.stderr, /AssertionError/);
   });
 
   it('builds a TypeScript Task from an exported function, with JSDoc @example tests and a CommonJS context', async () => {

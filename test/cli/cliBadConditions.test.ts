@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startOllamaServer, type ChatBody, type OllamaTestServer } from '../fixtures/ollamaServer';
-import { REPO_ROOT } from '../fixtures/cli';
+import { CLI, ensureCli, runCrucible, startCrucible } from '../fixtures/cli';
+import { P3_TRAIN_FILE, requireData } from '../fixtures/data';
 import { writeFixtureDataset } from '../fixtures/dataset/build';
 import { cliText, capConcurrency, duration } from '../../src/cli/shared';
 import { parseTasks } from '../../src/cli/tasks';
@@ -17,51 +18,7 @@ import { writeFileAtomic } from '../../src/core/durable';
 import { GENERATE_SYSTEM } from '../../src/core/selfplay/prompts';
 import { fenced } from '../fixtures/selfplay/script';
 
-// CRUCIBLE_TEST_CLI runs the same cases against another build (e.g. main's, to show what failed before).
-const CLI = process.env.CRUCIBLE_TEST_CLI ?? join(REPO_ROOT, 'dist/cli.js');
 const MODEL = 'qwen2.5-coder:7b';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Rebuilds dist/cli.js when a source file is newer (esbuild takes a second or two). */
-function ensureBuilt(): void {
-  if (process.env.CRUCIBLE_TEST_CLI) return;
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newest(join(REPO_ROOT, 'src'))) return;
-  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 0, `build failed: ${r.stderr}`);
-}
-
-function start(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...(opts.env ?? {}) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(opts.stdin ?? '');
-  const done = new Promise<Run>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`crucible ${args.join(' ')} did not finish\n${stderr}`));
-    }, 90_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { child, done, stderr: () => stderr, stdout: () => stdout };
-}
-
-const crucible = (args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {}): Promise<Run> => start(args, opts).done;
 
 const fence = (code: string): string => `\`\`\`python\n${code}\n\`\`\``;
 
@@ -102,7 +59,6 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   let dir: string;
   const mounts: string[] = [];
 
-  before(() => ensureBuilt());
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'crucible-i13-'));
     server = await startOllamaServer({ respond: rightAnswer });
@@ -127,7 +83,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     server.respond = (body) => `${rightAnswer(body)}\n\n${'Explanation of the solution. '.repeat(120)}`;
     const out = join(dir, 'o.jsonl');
     const ds = join(mnt, 'ds');
-    const first = await crucible(solveArgs(tasks, '--limit', '40', '--dataset', ds, '--out', out));
+    const first = await runCrucible(solveArgs(tasks, '--limit', '40', '--dataset', ds, '--out', out));
     assert.equal(first.code, 1, first.stderr);
     assert.match(first.stderr, /stopped: the dataset folder .*full\/ds is full \(ENOSPC\)/);
     assert.match(first.stderr, /dataset record\(s\) could not be written .* kept in .*o\.jsonl: fix the dataset folder and rerun with --resume/);
@@ -137,7 +93,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.ok(carried.length >= 1, 'unwritten records are in the Outcome lines');
     // Make room (a bigger disk), then resume: the carried records and the rest of the tasks are written.
     assert.equal(spawnSync('mount', ['-o', 'remount,size=8m', mnt]).status, 0);
-    const second = await crucible(solveArgs(tasks, '--limit', '40', '--dataset', ds, '--out', out, '--resume'));
+    const second = await runCrucible(solveArgs(tasks, '--limit', '40', '--dataset', ds, '--out', out, '--resume'));
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /wrote \d+ dataset record\(s\) an earlier run kept in/);
     assert.match(second.stderr, /40\/40 verified, \d+ resumed from/);
@@ -156,12 +112,12 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.equal(spawnSync('mount', ['-o', 'remount,ro', mnt]).status, 0);
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(3));
-    const existing = await crucible(solveArgs(tasks, '--dataset', join(mnt, 'ds'), '--out', join(dir, 'o.jsonl')));
+    const existing = await runCrucible(solveArgs(tasks, '--dataset', join(mnt, 'ds'), '--out', join(dir, 'o.jsonl')));
     assert.equal(existing.code, 1, existing.stderr);
     assert.match(existing.stderr, /the dataset folder .*ro\/ds is not writable \(EROFS: read-only file system\); make it writable or pass another --dataset; nothing was run/);
     assert.doesNotMatch(existing.stderr, /free space/);
     // 12: a new folder on the read-only disk is not reported as ENOENT … mkdir.
-    const fresh = await crucible(solveArgs(tasks, '--dataset', join(mnt, 'new', 'ds')));
+    const fresh = await runCrucible(solveArgs(tasks, '--dataset', join(mnt, 'new', 'ds')));
     assert.equal(fresh.code, 1);
     assert.match(fresh.stderr, /not writable \(EROFS/);
     assert.doesNotMatch(fresh.stderr, /ENOENT|mkdir/);
@@ -173,22 +129,22 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const ds = join(dir, 'ds');
     const count = await writeFixtureDataset(ds);
     const before = readFileSync(join(ds, 'records.jsonl'), 'utf8');
-    const onto = await crucible(['export', ds, '--format', 'sft', '--out', join(ds, 'records.jsonl')]);
+    const onto = await runCrucible(['export', ds, '--format', 'sft', '--out', join(ds, 'records.jsonl')]);
     assert.equal(onto.code, 2, onto.stderr);
     assert.match(onto.stderr, /would write .*records\.jsonl, the dataset's records\.jsonl, which this export reads/);
-    const intoFolder = await crucible(['export', ds, '--format', 'sft', '--out', ds]);
+    const intoFolder = await runCrucible(['export', ds, '--format', 'sft', '--out', ds]);
     assert.equal(intoFolder.code, 2, intoFolder.stderr);
     assert.equal(readFileSync(join(ds, 'records.jsonl'), 'utf8'), before);
-    const stats = await crucible(['stats', ds, '--json']);
+    const stats = await runCrucible(['stats', ds, '--json']);
     assert.equal(JSON.parse(stats.stdout).records, count);
 
     const tasks = join(dir, 'x.jsonl');
     writeFileSync(tasks, taskLines(2));
-    const self = await crucible(solveArgs(tasks, '--out', tasks));
+    const self = await runCrucible(solveArgs(tasks, '--out', tasks));
     assert.equal(self.code, 2, self.stderr);
     assert.match(self.stderr, /--out .*x\.jsonl is the task file this run reads/);
     assert.equal(readFileSync(tasks, 'utf8'), taskLines(2));
-    const intoDs = await crucible(solveArgs(tasks, '--dataset', ds, '--out', join(ds, 'records.jsonl')));
+    const intoDs = await runCrucible(solveArgs(tasks, '--dataset', ds, '--out', join(ds, 'records.jsonl')));
     assert.equal(intoDs.code, 2);
     assert.equal(chats(server), 0);
   });
@@ -197,22 +153,22 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   it('3. a missing interpreter (--python or CRUCIBLE_PYTHON) ends solve/eval/verify with exit 1 before any model request', async () => {
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(3));
-    const flag = await crucible(solveArgs(tasks, '--python', '/nonexistent/python', '--out', join(dir, 'o.jsonl')));
+    const flag = await runCrucible(solveArgs(tasks, '--python', '/nonexistent/python', '--out', join(dir, 'o.jsonl')));
     assert.equal(flag.code, 1, flag.stderr);
     assert.match(flag.stderr, /stopped: the python sandbox cannot run: cannot start the Python worker: \/nonexistent\/python \(ENOENT\)/);
     assert.match(flag.stderr, /--python PATH \(or set CRUCIBLE_PYTHON\)/);
     assert.equal(existsSync(join(dir, 'o.jsonl')) ? readFileSync(join(dir, 'o.jsonl'), 'utf8') : '', '', 'no task is recorded as failed');
     const env = { CRUCIBLE_PYTHON: '/nonexistent/python' };
-    const solveEnv = await crucible(solveArgs(tasks), { env });
+    const solveEnv = await runCrucible(solveArgs(tasks), { env });
     assert.equal(solveEnv.code, 1);
     assert.match(solveEnv.stderr, /cannot start the Python worker: \/nonexistent\/python/);
-    const evalEnv = await crucible(['eval', tasks, '--host', server.url, '--model', MODEL, '--json'], { env });
+    const evalEnv = await runCrucible(['eval', tasks, '--host', server.url, '--model', MODEL, '--json'], { env });
     assert.equal(evalEnv.code, 1);
     const report = JSON.parse(evalEnv.stdout);
     assert.equal(report.tasks, 0, 'nothing scored as pass@1 0%');
     const jobs = join(dir, 'jobs.jsonl');
     writeFileSync(jobs, `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\n`);
-    const verifyEnv = await crucible(['verify', jobs], { env });
+    const verifyEnv = await runCrucible(['verify', jobs], { env });
     assert.equal(verifyEnv.code, 1);
     assert.match(verifyEnv.stderr, /stopped: the python sandbox cannot run/);
     assert.equal(chats(server), 0, 'the model was never asked');
@@ -224,19 +180,19 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const tasks = join(dir, 'he.jsonl');
     writeFileSync(tasks, `${JSON.stringify(row)}\n`);
     server.respond = () => fence('def inc(x):\n    return x + 1');
-    const solved = await crucible(solveArgs(tasks));
+    const solved = await runCrucible(solveArgs(tasks));
     assert.equal(solved.code, 0, solved.stderr);
     assert.equal(jsonLines(solved.stdout)[0]!.verified, true);
     const jobs = join(dir, 'he-jobs.jsonl');
     writeFileSync(jobs, `${JSON.stringify({ ...row, completion: '    return x + 1\n' })}\n`);
-    const verified = await crucible(['verify', jobs]);
+    const verified = await runCrucible(['verify', jobs]);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(jsonLines(verified.stdout)[0]!.status, 'passed');
     // No function anywhere: the same message in both.
     const bad = { task_id: 'HE/y', prompt: 'Add one.', test: 'def check(candidate):\n    assert candidate(1) == 2\n' };
     writeFileSync(tasks, `${JSON.stringify(bad)}\n`);
     writeFileSync(jobs, `${JSON.stringify({ ...bad, completion: 'x' })}\n`);
-    const [s, v] = await Promise.all([crucible(solveArgs(tasks)), crucible(['verify', jobs])]);
+    const [s, v] = await Promise.all([runCrucible(solveArgs(tasks)), runCrucible(['verify', jobs])]);
     for (const r of [s, v]) {
       assert.equal(r.code, 1);
       assert.match(r.stderr, /missing "entry_point" and the prompt defines no function to take it from/);
@@ -247,7 +203,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   it('5. verify --concurrency 256 for one job is capped with a note, and the summary line ends the run', async () => {
     const jobs = join(dir, 'one.jsonl');
     writeFileSync(jobs, `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\n`);
-    const r = await crucible(['verify', jobs, '--concurrency', '256']);
+    const r = await runCrucible(['verify', jobs, '--concurrency', '256']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /note: --concurrency 256 lowered to 1 \(there is 1 job\)/);
     assert.match(r.stderr, /crucible verify: 1\/1 jobs \(1 passed\) in [\d.]+ s/);
@@ -259,6 +215,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     if (spawnSync('script', ['--version']).status !== 0) this.skip();
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(3));
+    ensureCli();
     const command = (args: string[]): string => [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // Asynchronous: the test server answers from this process.
     const tty = (args: string[]): Promise<string> =>
@@ -297,7 +254,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     writeFileSync(plain, text);
     writeFileSync(`${plain}.gz`, gzipSync(Buffer.from(text)));
     for (const file of [plain, `${plain}.gz`]) {
-      const r = await crucible(['verify', file]);
+      const r = await runCrucible(['verify', file]);
       assert.equal(r.code, 1, r.stderr);
       const out = jsonLines(r.stdout);
       assert.deepEqual(out.map((o) => [o.id, o.status]), [['1', 'passed'], ['b', 'passed'], ['b', 'error'], [null, 'error']]);
@@ -315,30 +272,29 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   it('8. exit codes: missing file 2, malformed lines 1, --resume without --out 2, Ctrl-C 130 with one line saying what was kept', async () => {
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, `${taskLines(1)}not json\n`);
-    const missing = await Promise.all([crucible(['verify', join(dir, 'nope.jsonl')]), crucible(solveArgs(join(dir, 'nope.jsonl'))), crucible(['eval', join(dir, 'nope.jsonl'), '--host', server.url])]);
+    const missing = await Promise.all([runCrucible(['verify', join(dir, 'nope.jsonl')]), runCrucible(solveArgs(join(dir, 'nope.jsonl'))), runCrucible(['eval', join(dir, 'nope.jsonl'), '--host', server.url])]);
     for (const r of missing) {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /nope\.jsonl: no such file/);
     }
-    const malformedSolve = await crucible(solveArgs(tasks));
+    const malformedSolve = await runCrucible(solveArgs(tasks));
     assert.equal(malformedSolve.code, 1);
     assert.match(malformedSolve.stderr, /line 2: not valid JSON/);
     const jobs = join(dir, 'jobs.jsonl');
     writeFileSync(jobs, `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\nnot json\n`);
-    const malformedVerify = await crucible(['verify', jobs]);
+    const malformedVerify = await runCrucible(['verify', jobs]);
     assert.equal(malformedVerify.code, 1);
     assert.match(malformedVerify.stderr, /line 2: not valid JSON/);
-    const resume = await crucible(solveArgs(tasks, '--resume'));
+    const resume = await runCrucible(solveArgs(tasks, '--resume'));
     assert.equal(resume.code, 2);
     assert.match(resume.stderr, /--resume needs --out/);
 
     // Ctrl-C in verify: 130 and a line saying what was kept.
     const slow = join(dir, 'slow.jsonl');
     writeFileSync(slow, Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `s${i}`, language: 'python', code: 'import time\ndef f():\n    time.sleep(3)\n    return 1', test: 'assert f() == 1' })).join('\n'));
-    const run = start(['verify', slow, '--concurrency', '1']);
+    const run = startCrucible(['verify', slow, '--concurrency', '1']);
     // Interrupt once the first verdict is out (the signal handler is in place by then).
-    const until = Date.now() + 60_000;
-    while (!run.stdout().includes('\n') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await run.waitFor(/\n/, 'stdout');
     run.child.kill('SIGINT');
     const stopped = await run.done;
     assert.equal(stopped.code, 130, stopped.stderr);
@@ -347,22 +303,23 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   });
 
   // 9. P3 exports are not P3.
-  it('9. export --format p3 writes exactly P3\'s puzzles.json, and crucible verify reads it back: every puzzle passes', async () => {
+  it('9. export --format p3 writes exactly P3\'s puzzles.json, and crucible verify reads it back: every puzzle passes', async function () {
+    requireData(this, P3_TRAIN_FILE);
     const ds = join(dir, 'ds');
     await writeFixtureDataset(ds);
     const target = join(dir, 'exports', 'puzzles.json');
-    const exported = await crucible(['export', ds, '--format', 'p3', '--out', target]);
+    const exported = await runCrucible(['export', ds, '--format', 'p3', '--out', target]);
     assert.equal(exported.code, 0, exported.stderr);
     const entries = JSON.parse(readFileSync(target, 'utf8')) as { [key: string]: unknown }[];
     assert.ok(entries.length > 0);
-    const reference = (JSON.parse(readFileSync(join(REPO_ROOT, '../shared/data/p3/train.json'), 'utf8')) as object[])[0]!;
+    const reference = (JSON.parse(readFileSync(P3_TRAIN_FILE, 'utf8')) as object[])[0]!;
     for (const e of entries) {
       assert.deepEqual(Object.keys(e), Object.keys(reference), 'the same fields, in the same order, as P3');
       assert.match(e.module as string, /^[\w.-]+\.py$/, 'module is a file name');
       assert.equal(e.weight, 1);
       assert.equal(typeof e.notes, 'string');
     }
-    const back = await crucible(['verify', target]);
+    const back = await runCrucible(['verify', target]);
     assert.equal(back.code, 0, back.stderr);
     const verdicts = jsonLines(back.stdout);
     assert.equal(verdicts.length, entries.length);
@@ -374,13 +331,13 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(1));
     server.respond = (body) => ({ content: `${rightAnswer(body)}\n${'# padding padding padding\n'.repeat(80_000)}`, chunkSize: 65_536 });
-    const r = await crucible(solveArgs(tasks));
+    const r = await runCrucible(solveArgs(tasks));
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.length < 100_000, `Outcome line is ${r.stdout.length} bytes`);
     const line = jsonLines(r.stdout)[0]!;
     assert.equal(line.verified, true);
     assert.ok(line.notes.some((n: string) => /answer was cut: it ran far past num_predict \(1024 tokens\)/.test(n)), line.notes.join('\n'));
-    const big = await crucible(solveArgs(tasks, '--num-predict', '900000', '--num-ctx', '1000000'));
+    const big = await runCrucible(solveArgs(tasks, '--num-predict', '900000', '--num-ctx', '1000000'));
     const bigLine = jsonLines(big.stdout)[0]!;
     assert.ok(big.stdout.length < 700_000, `Outcome line is ${big.stdout.length} bytes`);
     assert.ok(bigLine.notes.some((n: string) => /cut at 262144 bytes/.test(n)));
@@ -415,7 +372,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
       const m = /k=(\d+)/.exec(body.messages[1]!.content);
       return fenced(`def sol(k=${m ? m[1] : 0}):\n    return k * 7919 + 13`);
     };
-    const r = await crucible(['selfplay', '--host', server.url, '--model', MODEL, '--dataset', join(sp, 'ds'), '--count', '40', '--samples', '1', '--quiet', '--json']);
+    const r = await runCrucible(['selfplay', '--host', server.url, '--model', MODEL, '--dataset', join(sp, 'ds'), '--count', '40', '--samples', '1', '--quiet', '--json']);
     const report = JSON.parse(r.stdout) as { accepted: number };
     const leftovers = readdirSync(join(sp, 'ds')).filter((n) => n.endsWith('.tmp'));
     assert.deepEqual(leftovers, [], 'no checkpoint temp files left behind');
@@ -441,7 +398,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.throws(() => duration('--timeout', 'ms')('soon'), /--timeout takes a duration such as 500ms/);
     // Examples in every --help; models and doctor list no sampling flags.
     for (const cmd of ['verify', 'models', 'doctor', 'solve', 'eval', 'export', 'stats', 'selfplay']) {
-      const h = await crucible([cmd, '--help']);
+      const h = await runCrucible([cmd, '--help']);
       assert.equal(h.code, 0);
       assert.match(h.stdout, /\nExamples:\n {2}crucible /, `${cmd} --help has examples`);
       if (cmd === 'models' || cmd === 'doctor') assert.doesNotMatch(h.stdout, /--temperature|--top-p|--num-predict|--stop|--seed/);
@@ -451,17 +408,17 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     // --out into a folder that does not exist yet: created, and nothing claims outcomes were "kept".
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(1));
-    const nodir = await crucible(solveArgs(tasks, '--out', join(dir, 'nodir', 'o.jsonl'), '--timeout', '5s'));
+    const nodir = await runCrucible(solveArgs(tasks, '--out', join(dir, 'nodir', 'o.jsonl'), '--timeout', '5s'));
     assert.equal(nodir.code, 0, nodir.stderr);
     assert.doesNotMatch(nodir.stderr, /already written are kept/);
-    const fileInWay = await crucible(solveArgs(tasks, '--out', join(tasks, 'o.jsonl')));
+    const fileInWay = await runCrucible(solveArgs(tasks, '--out', join(tasks, 'o.jsonl')));
     assert.equal(fileInWay.code, 1);
     assert.match(fileInWay.stderr, /cannot open --out .*\((ENOTDIR|EEXIST)\): a part of the path is a file, not a folder; nothing was run/);
     // Export: one folder per export with its own README and no empty split file; errors name the target, not a temp file.
     const ds = join(dir, 'ds');
     await writeFixtureDataset(ds);
-    const a = await crucible(['export', ds, '--format', 'sft', '--out', join(dir, 'exports', 'a')]);
-    const b = await crucible(['export', ds, '--format', 'dpo', '--out', join(dir, 'exports', 'b'), '--split', '0.99', '--split-seed', 'x']);
+    const a = await runCrucible(['export', ds, '--format', 'sft', '--out', join(dir, 'exports', 'a')]);
+    const b = await runCrucible(['export', ds, '--format', 'dpo', '--out', join(dir, 'exports', 'b'), '--split', '0.99', '--split-seed', 'x']);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(readdirSync(join(dir, 'exports', 'a')).sort(), ['README.md', 'sft.jsonl']);
@@ -469,21 +426,21 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.match(readFileSync(join(dir, 'exports', 'b', 'README.md'), 'utf8'), /\(dpo\)/);
     for (const f of readdirSync(join(dir, 'exports', 'b'))) assert.ok(statSync(join(dir, 'exports', 'b', f)).size > 0, `${f} is not empty`);
     mkdirSync(join(dir, 'taken.jsonl'));
-    const eisdir = await crucible(['export', ds, '--format', 'sft', '--out', join(dir, 'taken.jsonl', 'x'), '--split', '1']);
+    const eisdir = await runCrucible(['export', ds, '--format', 'sft', '--out', join(dir, 'taken.jsonl', 'x'), '--split', '1']);
     assert.equal(eisdir.code, 0, 'a folder --out is an export folder');
     if (canMount()) {
       const ro = join(dir, 'rofs');
       if (mountTmpfs(ro, '64k')) {
         mounts.push(ro);
         spawnSync('mount', ['-o', 'remount,ro', ro]);
-        const erofs = await crucible(['export', ds, '--format', 'sft', '--out', join(ro, 'x.jsonl')]);
+        const erofs = await runCrucible(['export', ds, '--format', 'sft', '--out', join(ro, 'x.jsonl')]);
         assert.equal(erofs.code, 1);
         assert.match(erofs.stderr, /cannot write the export to .*x\.jsonl \(EROFS: read-only file system\); pick a writable --out/);
         assert.doesNotMatch(erofs.stderr, /\.tmp/);
       }
     }
     // stats: difficulty 1.0 has its own bin.
-    const stats = JSON.parse((await crucible(['stats', ds, '--json'])).stdout) as { difficulty: { [bin: string]: number } };
+    const stats = JSON.parse((await runCrucible(['stats', ds, '--json'])).stdout) as { difficulty: { [bin: string]: number } };
     assert.ok((stats.difficulty['1.0'] ?? 0) > 0, JSON.stringify(stats.difficulty));
   });
 });

@@ -1,13 +1,9 @@
 // Every `crucible …` line in the README's code blocks must be a command the CLI accepts: it runs with
 // --help appended (exit 0), and every flag the line uses is one that command lists in its help.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../fixtures/cli';
-
-// CRUCIBLE_TEST_CLI runs the same cases against another build (e.g. main's, to show what failed before).
-const CLI = process.env.CRUCIBLE_TEST_CLI ?? join(REPO_ROOT, 'dist/cli.js');
+import { REPO_ROOT, runCrucible } from '../fixtures/cli';
 
 /** The `crucible …` lines of the fenced code blocks in a Markdown text, without trailing comments. */
 export function readmeCommands(markdown: string): string[] {
@@ -30,18 +26,8 @@ function words(line: string): string[] {
   return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
 
-function ensureBuilt(): void {
-  if (process.env.CRUCIBLE_TEST_CLI) return;
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newest(join(REPO_ROOT, 'src'))) return;
-  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 0, `build failed: ${r.stderr}`);
-}
-
 describe('README commands', function () {
   this.timeout(60_000);
-  before(() => ensureBuilt());
 
   const commands = readmeCommands(readFileSync(process.env.CRUCIBLE_TEST_README ?? join(REPO_ROOT, 'README.md'), 'utf8'));
 
@@ -50,10 +36,10 @@ describe('README commands', function () {
   });
 
   for (const line of commands) {
-    it(`${line} --help`, () => {
+    it(`${line} --help`, async () => {
       const args = words(line).slice(1);
-      const r = spawnSync(process.execPath, [CLI, ...args, '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
-      assert.equal(r.status, 0, `${line} --help exited ${r.status}: ${r.stderr}`);
+      const r = await runCrucible([...args, '--help']);
+      assert.equal(r.code, 0, `${line} --help exited ${r.code}: ${r.stderr}`);
       const help = r.stdout;
       assert.match(help, new RegExp(`Usage: crucible ${args[0]}`));
       for (const flag of args.filter((a) => a.startsWith('--'))) {
@@ -63,8 +49,8 @@ describe('README commands', function () {
     });
   }
 
-  it('catches a flag a command does not have (the old README line)', () => {
-    const r = spawnSync(process.execPath, [CLI, 'selfplay', '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  it('catches a flag a command does not have (the old README line)', async () => {
+    const r = await runCrucible(['selfplay', '--help']);
     assert.doesNotMatch(r.stdout, /--puzzles/);
   });
 });

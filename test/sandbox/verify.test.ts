@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { HUMANEVAL_FILE, requireData } from '../fixtures/data';
 import { cand, makeFixture, task, type VerifyFixture } from '../fixtures/verify/verifyHelpers';
 import type { Puzzle } from '../../src/core/types';
 import { puzzleSolution } from '../../src/core/verify/jobs';
@@ -69,8 +69,9 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
     assert.match(v.feedback, /candidate line 1/);
   });
 
-  it('runs HumanEval-shaped tasks: prompt + completion, then check(entry_point)', async () => {
-    const rows = gunzipSync(readFileSync(join(__dirname, '../../../shared/data/humaneval/HumanEval.jsonl.gz'))).toString('utf8').trim().split('\n').slice(0, 3).map((l) => JSON.parse(l) as { task_id: string; prompt: string; canonical_solution: string; test: string; entry_point: string });
+  it('runs HumanEval-shaped tasks: prompt + completion, then check(entry_point)', async function () {
+    requireData(this, HUMANEVAL_FILE);
+    const rows = gunzipSync(readFileSync(HUMANEVAL_FILE)).toString('utf8').trim().split('\n').slice(0, 3).map((l) => JSON.parse(l) as { task_id: string; prompt: string; canonical_solution: string; test: string; entry_point: string });
     for (const r of rows) {
       const t = task('python', r.test, { id: r.task_id, prompt: r.prompt, entryPoint: r.entry_point, completionStyle: 'continuation' });
       const good = await fx.verifier.verify(t, cand('python', r.canonical_solution));

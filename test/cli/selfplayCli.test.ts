@@ -12,7 +12,7 @@ import { startCrucible, type StartedCli } from '../fixtures/cli';
 
 const MODEL = 'qwen2.5-coder:7b';
 
-const start = (args: string[]): StartedCli => startCrucible(args, 40_000);
+const start = (args: string[]): StartedCli => startCrucible(args, { timeoutMs: 40_000 });
 
 /** A model whose k-th generation answer is a fresh puzzle `x == k * 7919 + 13`, solved correctly, with a known-wrong answer. */
 function uniquePuzzles(hangAfter: { n: number }): (body: ChatBody) => string | ScriptedReply {

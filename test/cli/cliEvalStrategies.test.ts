@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCrucible } from '../fixtures/cli';
 import { startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
-import { HUMANEVAL_FILE, humanEvalModel, humanEvalRows } from '../fixtures/humanevalModel';
+import { HUMANEVAL_FILE, requireData } from '../fixtures/data';
+import { humanEvalModel, humanEvalRows } from '../fixtures/humanevalModel';
 import { parseStrategies } from '../../src/cli/commands/evalStrategies';
 import { recommendedBudget, type StrategyReport } from '../../src/core/solve/strategies';
 
@@ -16,20 +17,21 @@ describe('crucible eval --strategies (spawned CLI, HumanEval sample, test server
   let server: OllamaTestServer;
   let dir: string;
 
-  before(async () => {
+  before(async function () {
+    requireData(this, HUMANEVAL_FILE);
     server = await startOllamaServer({ respond: humanEvalModel(humanEvalRows()).respond });
     dir = mkdtempSync(join(tmpdir(), 'crucible-eval-strategies-'));
   });
   after(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
+    await server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints the table and writes the JSON report; trace and S* gain where the script says they should', async () => {
     const report = join(dir, 'report.json');
     const r = await runCrucible(
       ['eval', HUMANEVAL_FILE, '--limit', '4', '--strategies', 'resample,refine,trace,sstar', '--host', server.url, '--model', 'qwen2.5-coder:7b', '--samples', '2', '--rounds', '1', '--report', report],
-      230_000,
+      { timeoutMs: 230_000 },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^model qwen2\.5-coder:7b · 4 tasks · equal budget per task: 2 sample\(s\), 1 later round\(s\), 4000 completion tokens/);
@@ -54,7 +56,9 @@ describe('crucible eval --strategies (spawned CLI, HumanEval sample, test server
     assert.ok(row('trace').tokensPerSolved! > 0);
     assert.ok(recommendedBudget(json));
   });
+});
 
+describe('crucible eval --strategies: the flag', () => {
   it('names the strategies it knows when given another', () => {
     assert.deepEqual(parseStrategies('refine, sstar,refine'), ['refine', 'sstar']);
     assert.throws(() => parseStrategies('refine,beam'), /--strategies takes a comma-separated list of resample, refine, trace, sstar/);

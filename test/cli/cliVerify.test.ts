@@ -1,24 +1,14 @@
-// `crucible verify` as a user runs it: a spawned CLI process, real JSONL files, real sandbox.
+// `crucible verify` as a user runs it: a spawned CLI process (dist/cli.js), real JSONL files, real sandbox.
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REPO_ROOT, runCrucible, type CliRun } from '../fixtures/cli';
 
-const root = join(__dirname, '../..');
-const fixture = join(root, 'test/fixtures/verify/mixed.jsonl');
+const fixture = join(REPO_ROOT, 'test/fixtures/verify/mixed.jsonl');
 
-function cli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
+function cli(args: string[], stdin?: string): Promise<CliRun> {
+  return runCrucible(args, { stdin });
 }
 
 interface Out { id: string | null; status: string; passed: boolean; durationMs: number; feedback: string; line?: number }

@@ -130,21 +130,17 @@ describe('solve (end to end through the test server)', function () {
     const long = py(`def add(a, b):\n${'    # thinking\n'.repeat(200)}    return a + b`);
     const deps = await serve(() => ({ content: long, chunkSize: 4, chunkDelayMs: 20 }));
     const control = new AbortController();
-    let abortedAt = 0;
     const outcome = await solve(addTask, deps, {
       budget: budget({ samples: 2 }),
       signal: control.signal,
       onEvent: (e) => {
-        if (e.kind === 'token' && abortedAt === 0) {
-          abortedAt = Date.now();
-          setTimeout(() => control.abort(), 30);
-        }
+        if (e.kind === 'token') control.abort();
       },
     });
-    const took = Date.now() - abortedAt;
     assert.equal(outcome.stopReason, 'cancelled');
     assert.equal(outcome.verified, false);
-    assert.ok(took < 1000, `returned ${took} ms after the first token`);
+    // The stream takes seconds to finish: an aborted one (not a finished one) shows solve did not wait for it.
+    // How soon it returns is measured by bench/latency.ts.
     await server!.waitForAborted(1, 2000);
     assert.ok(server!.abortedStreams >= 1);
   });
@@ -292,11 +288,8 @@ describe('solve (end to end through the test server)', function () {
 
   it('stops at the wall-time budget and aborts the request in flight', async () => {
     const deps = await serve(() => ({ content: WRONG_ADD, delayBeforeHeadersMs: 2000 }));
-    const started = Date.now();
     const outcome = await solve(addTask, deps, { budget: budget({ wallMs: 200 }) });
-    const took = Date.now() - started;
     assert.equal(outcome.stopReason, 'budget');
-    assert.ok(took < 1000, `took ${took} ms`);
     assert.ok(outcome.notes.some((n) => /wall-time budget used up: 200 ms/.test(n)));
     await server!.waitForAborted(1, 2000);
   });
@@ -364,11 +357,9 @@ describe('solve (end to end through the test server)', function () {
   it('stops as soon as a candidate is verified, aborting the other request in flight', async () => {
     const slow = `${RIGHT_ADD}\n${'More explanation follows. '.repeat(100)}`;
     const deps = await serve((_b, i) => (i === 0 ? RIGHT_ADD : { content: slow, chunkSize: 8, chunkDelayMs: 20 }));
-    const started = Date.now();
     const outcome = await solve(addTask, deps, { budget: budget({ samples: 2 }) });
     assert.equal(outcome.stopReason, 'verified');
     assert.equal(outcome.attempts.length, 1, 'the slow second sample was abandoned');
-    assert.ok(Date.now() - started < 3000);
     await server!.waitForAborted(1, 2000);
   });
 
