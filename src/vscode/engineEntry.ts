@@ -18,7 +18,7 @@ export { createParser, defaultParser } from '../core/parse/loader';
 export { dedent, findFunctions, isTooLarge } from '../core/parse/functions';
 export { buildTaskDetails, buildTaskForFunction, isSolvableUnit, isSupportedLanguage, unitAt } from '../core/parse/taskFromCode';
 export { findUserTestsMany } from '../core/parse/tests';
-export { cacheKey, isStale, normaliseCode } from '../core/parse/cacheKey';
+export { cacheKey, isStale, cacheForm } from '../core/parse/cacheKey';
 export { ghostEdit, replacementFor } from '../core/parse/replacement';
 export { selfPlay } from '../core/selfplay/loop';
 export { loadSeedFile } from '../core/selfplay/puzzle';

@@ -14,7 +14,7 @@ import type { Services } from './services';
 import type { SuggestionController } from './suggestionController';
 import type { RunTarget, TraceView } from './traceView';
 import type { VerifyCache } from './verifyCache';
-import { cacheKey, isStale, normaliseCode, replacementFor } from './engine';
+import { cacheForm, cacheKey, isStale, replacementFor } from './engine';
 import { isAbortError } from './cancel';
 import { featureEnabled, Keys } from './config';
 import { log } from './log';
@@ -166,7 +166,7 @@ export class RefineController {
     if (details.task.testsOrigin === 'user') {
       await this.parts.cache.set(cacheKey(replacement, details.task.tests, details.task.language), { testsPassed: v.testsPassed, testsTotal: v.testsTotal, passed: true, summary: '', failures: [], at: Date.now() });
     }
-    if (normaliseCode(replacement) === normaliseCode(current.text)) {
+    if (cacheForm(replacement) === cacheForm(current.text)) {
       void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} is already ${label}; nothing to change`, 6000);
       this.parts.changed();
       return;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheKey, isStale, normaliseCode } from '../../src/core/parse/cacheKey';
+import { cacheKey, isStale, cacheForm } from '../../src/core/parse/cacheKey';
 import { findFunctions } from '../../src/core/parse/functions';
 import { ghostEdit, replacementFor } from '../../src/core/parse/replacement';
 
@@ -12,7 +12,7 @@ describe('parse/cacheKey', () => {
     const a = cacheKey('def f(x):\n    return x\n', 'assert f(1) == 1', 'python');
     assert.match(a, /^[0-9a-f]{64}$/);
     assert.equal(cacheKey('    def f(x):   \r\n        return x', 'assert f(1) == 1\n', 'python'), a);
-    assert.equal(normaliseCode('  a\n    b  \n'), 'a\n  b');
+    assert.equal(cacheForm('  a\n    b  \n'), 'a\n  b');
   });
 
   it('changes with the function body, the tests and the language', () => {

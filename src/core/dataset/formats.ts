@@ -9,7 +9,7 @@
 //   p3      JSON array in the Python Programming Puzzles layout (name, sat, ans_type, sol_header, sol_bodies)
 import type { Attempt, Language, DatasetRecord } from '../types';
 import { p3Entry, p3FileText, p3Notes, type P3Entry } from './p3';
-import { normaliseCode } from './record';
+import { hashForm } from './record';
 
 export const EXPORT_FORMATS = ['sft', 'dpo', 'traces', 'p3'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -91,7 +91,7 @@ function usableFailures(record: DatasetRecord, o: WriterOptions): Attempt[] {
   const seen = new Set<string>();
   return (record.attempts ?? []).filter((a) => {
     if (!a?.verdict || a.verdict.passed || typeof a.candidate?.code !== 'string') return false;
-    const code = normaliseCode(a.candidate.code);
+    const code = hashForm(a.candidate.code);
     if (!code || seen.has(code)) return false;
     seen.add(code);
     return true;
@@ -101,9 +101,9 @@ function usableFailures(record: DatasetRecord, o: WriterOptions): Attempt[] {
 /** The chain of attempts that led to the verified solution, ending with the passing one. */
 export function fixChain(record: DatasetRecord): Attempt[] {
   const attempts = record.attempts ?? [];
-  const solution = normaliseCode(record.solution ?? '');
+  const solution = hashForm(record.solution ?? '');
   const passing = attempts.filter((a) => a.verdict?.passed);
-  const best = passing.find((a) => normaliseCode(a.candidate.code) === solution) ?? passing[passing.length - 1];
+  const best = passing.find((a) => hashForm(a.candidate.code) === solution) ?? passing[passing.length - 1];
   if (!best) return [];
   const byId = new Map(attempts.map((a) => [a.candidate.id, a] as const));
   const chain = [best];
@@ -170,7 +170,7 @@ function dpoWriter(o: WriterOptions): FormatWriter {
       const known = chosen.get(task) ?? { codes: [], keys: new Set<string>() };
       chosen.set(task, known);
       if (!usableVerified(record, o)) return;
-      const norm = normaliseCode(record.solution!);
+      const norm = hashForm(record.solution!);
       if (known.keys.has(norm) || known.codes.length >= 4) return;
       known.keys.add(norm);
       known.codes.push(record.solution!);
@@ -180,7 +180,7 @@ function dpoWriter(o: WriterOptions): FormatWriter {
       if (!known?.codes.length) return;
       const language = record.task.language;
       for (const failure of usableFailures(record, o)) {
-        if (known.keys.has(normaliseCode(failure.candidate.code))) continue;
+        if (known.keys.has(hashForm(failure.candidate.code))) continue;
         const count = pairs.get(task) ?? 0;
         if (count >= o.maxPairsPerTask) break;
         pairs.set(task, count + 1);
@@ -212,7 +212,7 @@ function p3Writer(o: WriterOptions): FormatWriter {
         puzzles[side].set(puzzle.name, entry);
       }
       for (const b of [body, ...puzzle.solBodies]) {
-        if (b.trim() && !entry.sol_bodies.some((x) => normaliseCode(x) === normaliseCode(b))) entry.sol_bodies.push(b);
+        if (b.trim() && !entry.sol_bodies.some((x) => hashForm(x) === hashForm(b))) entry.sol_bodies.push(b);
       }
       sink.useTask(side, task);
     },

@@ -25,8 +25,8 @@ export interface PuzzleMeta extends RecordMeta {
   verified?: boolean;
 }
 
-/** Normalises code for hashing: unified newlines, no trailing whitespace, no blank lines. */
-export function normaliseCode(code: string): string {
+/** The form of code that dataset content hashes use (duplicates differ only in it): unified newlines, no trailing whitespace, no blank lines. */
+export function hashForm(code: string): string {
   return code
     .replace(/\r\n?/g, '\n')
     .split('\n')
@@ -42,7 +42,7 @@ function sha256(text: string): string {
 
 /** Identity of a task independent of its id: same language, prompt, entry point and tests ⇒ same key. */
 export function taskKey(task: Pick<Task, 'language' | 'prompt' | 'entryPoint' | 'tests'>): string {
-  return sha256(['task', task.language, normaliseCode(task.prompt ?? ''), task.entryPoint ?? '', normaliseCode(task.tests ?? '')].join('\u0000'));
+  return sha256(['task', task.language, hashForm(task.prompt ?? ''), task.entryPoint ?? '', hashForm(task.tests ?? '')].join('\u0000'));
 }
 
 /**
@@ -51,8 +51,8 @@ export function taskKey(task: Pick<Task, 'language' | 'prompt' | 'entryPoint' | 
  */
 export function contentHash(record: Pick<DatasetRecord, 'task' | 'verified' | 'solution' | 'attempts'>): string {
   const body = record.verified
-    ? ['verified', normaliseCode(record.solution ?? '')]
-    : ['unverified', ...record.attempts.map((a) => normaliseCode(a.candidate.code))];
+    ? ['verified', hashForm(record.solution ?? '')]
+    : ['unverified', ...record.attempts.map((a) => hashForm(a.candidate.code))];
   return sha256([taskKey(record.task), ...body].join('\u0000'));
 }
 

@@ -1,7 +1,7 @@
 // Dataset statistics, computed in one streaming pass: counts, pass@1 before vs after refinement,
 // attempts-to-fix, difficulty, records over time, tasks per language, solution diversity, tokens.
 import type { DatasetRecord } from '../types';
-import { normaliseCode, taskKey } from './record';
+import { hashForm, taskKey } from './record';
 import type { DatasetProblem } from './store';
 import { readRecords } from './store';
 
@@ -108,7 +108,7 @@ export class StatsBuilder {
       task = { language: record.task.language, solutions: new Set() };
       this.tasks.set(key, task);
     }
-    if (record.verified && record.solution !== undefined) task.solutions.add(normaliseCode(record.solution));
+    if (record.verified && record.solution !== undefined) task.solutions.add(hashForm(record.solution));
 
     const attempts = Array.isArray(record.attempts) ? record.attempts : [];
     if (attempts.length) {

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Language } from '../types';
 import { dedent } from './functions';
 
-/** Normalises code for hashing: CRLF → LF, trailing spaces dropped, common indentation removed, outer blank lines trimmed. */
-export function normaliseCode(text: string): string {
+/** The form of code that verify-cache keys hash (an edit that changes only this is not a new run): CRLF → LF, trailing spaces dropped, common indentation removed, outer blank lines trimmed. */
+export function cacheForm(text: string): string {
   const lines = text
     .replace(/\r\n?/g, '\n')
     .split('\n')
@@ -21,9 +21,9 @@ export function cacheKey(functionText: string, testsText: string, language: Lang
   h.update('crucible-verify-v1\0');
   h.update(language);
   h.update('\0');
-  h.update(normaliseCode(functionText));
+  h.update(cacheForm(functionText));
   h.update('\0');
-  h.update(normaliseCode(testsText));
+  h.update(cacheForm(testsText));
   return h.digest('hex');
 }
 
