@@ -66,7 +66,7 @@ const addTask: Task = {
   origin: 'user',
   completionStyle: 'function',
 };
-const budget = (b: Partial<Budget>): Budget => ({ samples: 1, rounds: 0, maxTokens: 0, wallMs: 0, ...b });
+const budget = (b: Partial<Budget>): Budget => ({ samples: 1, refineRounds: 0, maxTokens: 0, wallMs: 0, ...b });
 const LONG = `\`\`\`python\ndef add(a, b):\n${'    # thinking\n'.repeat(200)}    return a + b\n\`\`\`\n`;
 
 /** Runs one solve against a fresh test server answering `reply`; returns solve's wall time and `mark`'s. */

@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   };
 
   // Warm up the sandbox's worker pool and the parser (not measured).
-  await solve(tasks[1]!, { model: wrappedModel, verifier, checkSyntax: syntax }, { budget: { samples: 1, rounds: 0, maxTokens: 0, wallMs: 0 } });
+  await solve(tasks[1]!, { model: wrappedModel, verifier, checkSyntax: syntax }, { budget: { samples: 1, refineRounds: 0, maxTokens: 0, wallMs: 0 } });
   modelBusy.total = verifyBusy.total = either.total = syntaxBusy.total = 0;
   modelBusy.calls = verifyBusy.calls = syntaxBusy.calls = chatCalls = 0;
 
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < REPEAT; rep++) {
   const started = performance.now();
   for (const task of tasks) {
-    const o = await solve(task, { model: wrappedModel, verifier, checkSyntax: syntax }, { budget: { samples: 1, rounds: ROUNDS, maxTokens: 0, wallMs: 0 } });
+    const o = await solve(task, { model: wrappedModel, verifier, checkSyntax: syntax }, { budget: { samples: 1, refineRounds: ROUNDS, maxTokens: 0, wallMs: 0 } });
     if (o.verified) verified++;
     if (o.verified && o.best!.candidate.round > 0) refined++;
     attempts += o.attempts.length;

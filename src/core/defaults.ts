@@ -39,7 +39,7 @@ export const MODEL_DEFAULTS = {
 export const BUDGET_DEFAULTS = {
   samples: 2,
   /** Refine rounds after the first. */
-  rounds: 3,
+  refineRounds: 3,
   /** 0: no limit. */
   maxTokens: 0,
   /** 0: no limit. */
@@ -83,7 +83,7 @@ export const SELF_PLAY_DEFAULTS = {
 /** BUDGET_DEFAULTS in the shape of the core's Budget (wall time in ms). */
 export const DEFAULT_BUDGET = {
   samples: BUDGET_DEFAULTS.samples,
-  rounds: BUDGET_DEFAULTS.rounds,
+  refineRounds: BUDGET_DEFAULTS.refineRounds,
   maxTokens: BUDGET_DEFAULTS.maxTokens,
   wallMs: BUDGET_DEFAULTS.wallSeconds * 1000,
 } as const;

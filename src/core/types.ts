@@ -99,7 +99,7 @@ export interface Budget {
   /** Candidates sampled in the first round. */
   samples: number;
   /** Refine rounds after the first. */
-  rounds: number;
+  refineRounds: number;
   /** Total completion tokens across all requests; 0 = unlimited. */
   maxTokens: number;
   /** Wall time for the whole solve, ms; 0 = unlimited. */

@@ -92,7 +92,7 @@ export function modelSettings(): ModelSettings {
 export function budget(scope?: vscode.ConfigurationScope): Budget {
   return {
     samples: get<number>(Keys.samples, BUDGET_DEFAULTS.samples, scope),
-    rounds: get<number>(Keys.rounds, BUDGET_DEFAULTS.rounds, scope),
+    refineRounds: get<number>(Keys.rounds, BUDGET_DEFAULTS.refineRounds, scope),
     maxTokens: get<number>(Keys.maxTokens, BUDGET_DEFAULTS.maxTokens, scope),
     wallMs: get<number>(Keys.wallSeconds, BUDGET_DEFAULTS.wallSeconds, scope) * 1000,
   };

@@ -20,7 +20,7 @@ async function tuneBudget(context: vscode.ExtensionContext, services: Services):
   const tasks = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(file))) as Task[];
   const model = services.model();
   const current = config.budget();
-  const budget = { samples: Math.max(2, current.samples), rounds: Math.min(2, Math.max(1, current.rounds)), maxTokens: TUNE_TOKENS, wallMs: 0 };
+  const budget = { samples: Math.max(2, current.samples), refineRounds: Math.min(2, Math.max(1, current.refineRounds)), maxTokens: TUNE_TOKENS, wallMs: 0 };
   const report = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Crucible: tuning the budget for ${model.settings.model}`, cancellable: true },
     async (progress, token) => {

@@ -22,7 +22,7 @@ import { startOllamaServer, type ChatBody, type OllamaTestServer } from '../fixt
 import { LLAMA_CPP_PATH, VLLM_MODEL, startOaiServer } from '../fixtures/openAiServers';
 
 const py = (code: string): string => `Here is the function:\n\n\`\`\`python\n${code}\n\`\`\`\n`;
-const DEFAULT_BUDGET: Budget = { samples: 2, rounds: 3, maxTokens: 0, wallMs: 0 };
+const DEFAULT_BUDGET: Budget = { samples: 2, refineRounds: 3, maxTokens: 0, wallMs: 0 };
 const lastUser = (body: { messages: { content: string }[] }): string => body.messages[body.messages.length - 1]?.content ?? '';
 
 interface HumanEvalRow {

@@ -56,7 +56,7 @@ function chatBodies(server: OllamaTestServer): ChatBody[] {
   return server.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as ChatBody);
 }
 
-const budget = (b: Partial<Budget> = {}): Budget => ({ samples: 1, rounds: 2, maxTokens: 0, wallMs: 0, ...b });
+const budget = (b: Partial<Budget> = {}): Budget => ({ samples: 1, refineRounds: 2, maxTokens: 0, wallMs: 0, ...b });
 
 describe('solve (end to end through the test server)', function () {
   this.timeout(20000);
@@ -116,7 +116,7 @@ describe('solve (end to end through the test server)', function () {
 
   it('ends with stopReason budget when no answer is ever right, keeping the best attempt', async () => {
     const deps = await serve((body) => (kindOf(body) === 'critique' ? 'Still wrong.' : WRONG_ADD));
-    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2, rounds: 2 }) });
+    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2, refineRounds: 2 }) });
     assert.equal(outcome.stopReason, 'budget');
     assert.equal(outcome.verified, false);
     assert.equal(outcome.rounds, 3);
@@ -183,7 +183,7 @@ describe('solve (end to end through the test server)', function () {
       return index % 2 === 0 ? RIGHT_ADD : py('def add(a, b):\n    total = b + a\n    return total');
     });
     const events: SolveEvent[] = [];
-    const outcome = await solve(task, deps, { budget: budget({ samples: 2, rounds: 1 }), onEvent: (e) => events.push(e) });
+    const outcome = await solve(task, deps, { budget: budget({ samples: 2, refineRounds: 1 }), onEvent: (e) => events.push(e) });
     assert.equal(outcome.verified, true, `${outcome.error} ${outcome.notes.join(' / ')}`);
     assert.equal(outcome.verifiedByGeneratedTests, true);
     assert.equal(outcome.task.testsOrigin, 'generated');
@@ -204,7 +204,7 @@ describe('solve (end to end through the test server)', function () {
           ? '```javascript\nfunction larger(a, b) {\n  return Math.max(a, b);\n}\n```'
           : '```javascript\nfunction larger(a, b) {\n  return a > b ? a : b;\n}\n```',
     );
-    const outcome = await solve(task, deps, { budget: budget({ samples: 2, rounds: 1 }) });
+    const outcome = await solve(task, deps, { budget: budget({ samples: 2, refineRounds: 1 }) });
     assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
     assert.equal(outcome.verifiedByGeneratedTests, true);
     assert.equal(outcome.best!.verdict.testsTotal, 3);
@@ -233,7 +233,7 @@ describe('solve (end to end through the test server)', function () {
     for (const tests of ['# TODO write tests\n', 'pass\n', 'print(add(1, 2))\n']) {
       const task: Task = { ...addTask, tests, testsOrigin: 'user' };
       const deps = await serve(() => WRONG_ADD);
-      const outcome = await solve(task, deps, { budget: budget({ rounds: 0 }), generateTests: false });
+      const outcome = await solve(task, deps, { budget: budget({ refineRounds: 0 }), generateTests: false });
       assert.equal(outcome.verified, false, `tests ${JSON.stringify(tests)} verified a wrong answer`);
       assert.equal(outcome.stopReason, 'error');
       assert.ok(outcome.notes.some((n) => /contain no check/.test(n)), outcome.notes.join('\n'));
@@ -266,7 +266,7 @@ describe('solve (end to end through the test server)', function () {
     });
     const model = createModelClient(testModelSettings(server.url, { options: { num_predict: 256 } }));
     const notes: string[] = [];
-    const outcome = await solve(addTask, { model, verifier }, { budget: budget({ rounds: 2 }), onEvent: (e) => e.kind === 'note' && notes.push(e.message) });
+    const outcome = await solve(addTask, { model, verifier }, { budget: budget({ refineRounds: 2 }), onEvent: (e) => e.kind === 'note' && notes.push(e.message) });
     assert.equal(outcome.stopReason, 'budget', outcome.error);
     assert.ok(outcome.notes.some((n) => /^Prompt shrunk: dropped the 1 oldest of 2 earlier attempt/.test(n)), outcome.notes.join('\n'));
     assert.deepEqual(notes, outcome.notes, 'every note was also an event');
@@ -276,7 +276,7 @@ describe('solve (end to end through the test server)', function () {
 
   it('stops at the token budget and caps num_predict to what is left', async () => {
     const deps = await serve((body) => ({ content: kindOf(body) === 'critique' ? 'Wrong sign.' : WRONG_ADD, evalTokens: 50 }));
-    const outcome = await solve(addTask, deps, { budget: budget({ maxTokens: 60, rounds: 3 }) });
+    const outcome = await solve(addTask, deps, { budget: budget({ maxTokens: 60, refineRounds: 3 }) });
     assert.equal(outcome.stopReason, 'budget');
     assert.equal(outcome.usage.completionTokens, 100, 'the sample and the critique, then nothing more');
     const bodies = chatBodies(server!);
@@ -346,7 +346,7 @@ describe('solve (end to end through the test server)', function () {
 
   it('ends in error only when no request of the task could be answered', async () => {
     const deps = await serve(() => ({ content: 'CUDA error: out of memory', fault: 'http-500' }));
-    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2, rounds: 1 }) });
+    const outcome = await solve(addTask, deps, { budget: budget({ samples: 2, refineRounds: 1 }) });
     assert.equal(outcome.stopReason, 'error');
     assert.match(outcome.error!, /HTTP 500: CUDA error: out of memory/);
     assert.equal(outcome.attempts.length, 0);

@@ -52,7 +52,7 @@ function kindOf(body: ChatBody): Kind {
   if (/Two implementations disagree/.test(last)) return 'judge';
   return 'sample';
 }
-const budget = (b: Partial<Budget> = {}): Budget => ({ samples: 2, rounds: 2, maxTokens: 0, wallMs: 0, ...b });
+const budget = (b: Partial<Budget> = {}): Budget => ({ samples: 2, refineRounds: 2, maxTokens: 0, wallMs: 0, ...b });
 
 describe('solve: evidence, S* and traces (test server, real sandbox)', function () {
   this.timeout(30000);
@@ -126,7 +126,7 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
 
   it('keeps a result unconfirmed (not verified) when every candidate is the same program', async () => {
     const deps = await serve((body) => (kindOf(body) === 'tests' ? SLUG_TESTS : FIXED_SLUG));
-    const outcome = await solve(slugTask, deps, { budget: budget({ rounds: 1 }) });
+    const outcome = await solve(slugTask, deps, { budget: budget({ refineRounds: 1 }) });
     assert.equal(outcome.verified, false);
     assert.equal(outcome.unconfirmed, true);
     assert.equal(outcome.stopReason, 'budget');
@@ -158,7 +158,7 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
           ? py('def double(n):\n    return 2 * n')
           : py('def double(n):\n    return n + n'),
     );
-    const outcome = await solve(task, deps, { budget: budget({ rounds: 1 }) });
+    const outcome = await solve(task, deps, { budget: budget({ refineRounds: 1 }) });
     assert.equal(outcome.verified, true, outcome.notes.join(' / '));
     assert.doesNotMatch(outcome.task.tests, /== 7/);
     assert.equal(outcome.evidence?.testsContradictingExamples, 1);
@@ -199,7 +199,7 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
       },
     });
     const deps: SolveDeps = { model: createModelClient(testModelSettings(server.url)), verifier, sandbox };
-    const outcome = await solve(task, deps, { budget: budget({ rounds: 0 }) });
+    const outcome = await solve(task, deps, { budget: budget({ refineRounds: 0 }) });
     assert.equal(outcome.verified, true, outcome.error);
     assert.equal(outcome.attempts.filter((a) => a.verdict.passed).length, 2, `both candidates pass the given tests: ${outcome.notes.join(' / ')} ${outcome.attempts.map((a) => a.candidate.code).join(' | ')}`);
     assert.match(outcome.best!.candidate.code, /max\(x, 0\)/, outcome.notes.join(' / '));
@@ -216,7 +216,7 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     await server.close();
     samples = 0;
     server = await startOllamaServer({ respond: (_b, i) => ({ content: i % 2 === 0 ? ABS : MAX, chunkSize: 4096 }) });
-    const plain = await solve(task, { ...deps, model: createModelClient(testModelSettings(server.url, { maxParallel: 1 })) }, { budget: budget({ rounds: 0 }), distinguish: false });
+    const plain = await solve(task, { ...deps, model: createModelClient(testModelSettings(server.url, { maxParallel: 1 })) }, { budget: budget({ refineRounds: 0 }), distinguish: false });
     assert.match(plain.best!.candidate.code, /abs\(x\)/);
   });
 
@@ -235,7 +235,7 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
       if (kindOf(body) === 'judge') return 'Answer: A'; // never asked: the example decides
       return i % 2 === 0 ? py('def sign(x):\n    return (x > 0) - (x < 0)') : py('def sign(x):\n    return 1 if x > 0 else 0');
     });
-    const outcome = await solve(task, deps, { budget: budget({ rounds: 0 }) });
+    const outcome = await solve(task, deps, { budget: budget({ refineRounds: 0 }) });
     assert.equal(outcome.verified, true, outcome.error);
     assert.match(outcome.best!.candidate.code, /\(x > 0\) - \(x < 0\)/);
     const judged = (outcome.distinguishing ?? []).filter((d) => d.judgedBy !== 'none');

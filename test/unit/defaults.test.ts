@@ -32,7 +32,7 @@ const EXPECTED: { [setting: string]: unknown } = {
   'crucible.request.stallTimeoutSeconds': MODEL_DEFAULTS.stallTimeoutSeconds,
   'crucible.request.maxParallel': MODEL_DEFAULTS.maxParallel,
   'crucible.budget.samples': BUDGET_DEFAULTS.samples,
-  'crucible.budget.rounds': BUDGET_DEFAULTS.rounds,
+  'crucible.budget.rounds': BUDGET_DEFAULTS.refineRounds,
   'crucible.budget.maxTokens': BUDGET_DEFAULTS.maxTokens,
   'crucible.budget.wallSeconds': BUDGET_DEFAULTS.wallSeconds,
   'crucible.tests.generateWhenMissing': GENERATE_TESTS_WHEN_MISSING,
@@ -91,7 +91,7 @@ describe('core/defaults: the one source of defaults', () => {
   }
 
   it('DEFAULT_BUDGET is BUDGET_DEFAULTS in the core Budget shape', () => {
-    assert.deepEqual(DEFAULT_BUDGET, { samples: BUDGET_DEFAULTS.samples, rounds: BUDGET_DEFAULTS.rounds, maxTokens: BUDGET_DEFAULTS.maxTokens, wallMs: BUDGET_DEFAULTS.wallSeconds * 1000 });
+    assert.deepEqual(DEFAULT_BUDGET, { samples: BUDGET_DEFAULTS.samples, refineRounds: BUDGET_DEFAULTS.refineRounds, maxTokens: BUDGET_DEFAULTS.maxTokens, wallMs: BUDGET_DEFAULTS.wallSeconds * 1000 });
   });
 
   it('the CLI without flags or environment gets the same model settings', () => {

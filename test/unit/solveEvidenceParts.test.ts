@@ -98,7 +98,7 @@ describe('issue 15 parts: sameness, examples, S* parsing, traces, evidence, stra
       wallMs: 4000, wallMsPerSolved: solved ? 1000 : null, firstRound: { round: 0, attempted: 8, passed: 4 }, rounds: [{ round: 1, attempted: 4, passed: r1 }, { round: 2, attempted: 2, passed: 0 }],
       loopVerified: solved, loopVerifiedCorrect: solved, unconfirmed: 0, errors: 0,
     });
-    const report: StrategyReport = { model: 'm', tasks: 4, budget: { samples: 2, rounds: 2, maxTokens: 4000, wallMs: 0 }, strategies: [row('resample', 2, 500, 0), row('trace', 3, 300, 2)], ungraded: [], perTask: [] };
+    const report: StrategyReport = { model: 'm', tasks: 4, budget: { samples: 2, refineRounds: 2, maxTokens: 4000, wallMs: 0 }, strategies: [row('resample', 2, 500, 0), row('trace', 3, 300, 2)], ungraded: [], perTask: [] };
     const table = formatStrategyTable(report);
     assert.match(table, /^model m · 4 tasks · equal budget per task: 2 sample\(s\), 2 later round\(s\), 4000 completion tokens/);
     assert.match(table, /\ntrace\s+3\/4 75\.0%\s+300\s+1\.00\s+4\/8 50\.0%\s+2\/4 50\.0%\s+0\/2 0\.0%\s+3 \(3\)\n/);

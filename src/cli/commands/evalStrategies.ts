@@ -70,7 +70,7 @@ export async function runStrategyEval(file: string, opts: StrategyEvalOptions, i
   const verifier = createVerifier(sandbox);
   const budget: Budget = {
     samples: opts.samples,
-    rounds: opts.rounds,
+    refineRounds: opts.rounds,
     maxTokens: opts.maxTokens > 0 ? opts.maxTokens : DEFAULT_STRATEGY_TOKENS,
     wallMs: opts.wallTime ?? 0,
   };

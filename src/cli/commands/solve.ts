@@ -438,7 +438,7 @@ class TaskRun {
 }
 
 function budgetOf(opts: RunOptions): Budget {
-  return { samples: opts.samples, rounds: opts.rounds, maxTokens: opts.maxTokens, wallMs: opts.wallTime };
+  return { samples: opts.samples, refineRounds: opts.rounds, maxTokens: opts.maxTokens, wallMs: opts.wallTime };
 }
 
 /** The solve dependencies of a run: the model client and a sandbox started on first use. */
@@ -565,7 +565,7 @@ function addRunOptions(cmd: Command, defaultSamples: number): Command {
   cmd
     .argument('<tasks>', 'task file: JSON lines (HumanEval, MBPP or {id, prompt, tests}; .gz is fine) or a JSON array; - for stdin')
     .option('--samples <k>', 'candidates sampled in the first round', wholeNumber('--samples', 1), defaultSamples)
-    .option('--rounds <r>', 'critique-and-refine rounds after the first', wholeNumber('--rounds', 0), BUDGET_DEFAULTS.rounds)
+    .option('--rounds <r>', 'critique-and-refine rounds after the first', wholeNumber('--rounds', 0), BUDGET_DEFAULTS.refineRounds)
     .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', wholeNumber('--max-tokens', 0), BUDGET_DEFAULTS.maxTokens)
     .option('--wall-time <duration>', 'most wall time per task, e.g. 90s or 5m (0: no limit)', duration('--wall-time', 's', 0), BUDGET_DEFAULTS.wallSeconds * 1000)
     .addOption(new Option('--wall-seconds <s>', 'old name of --wall-time').argParser(duration('--wall-seconds', 's', 0)).hideHelp())

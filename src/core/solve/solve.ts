@@ -434,7 +434,7 @@ class SolveRun {
 
     // Round 0: k samples (and, when the task has no tests, a request for tests alongside).
     this.rounds = 1;
-    this.emit({ kind: 'round', round: 0, rounds: budget.rounds + 1 });
+    this.emit({ kind: 'round', round: 0, rounds: budget.refineRounds + 1 });
     const testsPromise = wantGenerated ? this.writeTests() : undefined;
     if (testsPromise) {
       testsPromise.catch(() => undefined); // awaited below; this only marks the rejection as handled
@@ -444,14 +444,14 @@ class SolveRun {
     if (testsPromise) await testsPromise;
     let found = await this.verifiedAmong(round0);
     if (found) return found;
-    if (budget.rounds === 0) this.endIfNothingAnswered();
+    if (budget.refineRounds === 0) this.endIfNothingAnswered();
 
     // Refine rounds.
     const refined = new Set<string>();
-    for (let round = 1; round <= budget.rounds; round++) {
+    for (let round = 1; round <= budget.refineRounds; round++) {
       this.checkBudget();
       this.rounds = round + 1;
-      this.emit({ kind: 'round', round, rounds: budget.rounds + 1 });
+      this.emit({ kind: 'round', round, rounds: budget.refineRounds + 1 });
       let attempts: Attempt[];
       const ranked = this.generated ? this.rankedByGenerated() : rankFailures(this.attempts);
       if (this.options.refineMode === 'resample' || this.unconfirmed || ranked.length === 0) {

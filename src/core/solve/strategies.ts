@@ -206,7 +206,7 @@ export function formatStrategyTable(r: StrategyReport): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const b = r.budget;
   const lines = [
-    `model ${r.model} · ${r.tasks} tasks · equal budget per task: ${b.samples} sample(s), ${b.rounds} later round(s)${b.maxTokens > 0 ? `, ${b.maxTokens} completion tokens` : ''}`,
+    `model ${r.model} · ${r.tasks} tasks · equal budget per task: ${b.samples} sample(s), ${b.refineRounds} later round(s)${b.maxTokens > 0 ? `, ${b.maxTokens} completion tokens` : ''}`,
     'the loop sees each task\'s description only (it writes its own tests); the task\'s tests grade the one answer it returns',
     line(header),
     ...rows.map(line),
@@ -225,11 +225,11 @@ export function formatStrategyTable(r: StrategyReport): string {
 export function recommendedBudget(r: StrategyReport): { strategy: StrategyName; samples: number; rounds: number } | undefined {
   const best = [...r.strategies].sort((a, b) => b.passAt1 - a.passAt1 || (a.tokensPerSolved ?? Infinity) - (b.tokensPerSolved ?? Infinity))[0];
   if (!best) return undefined;
-  const { samples, rounds } = r.budget;
+  const { samples, refineRounds } = r.budget;
   if (best.strategy === 'resample' || best.strategy === 'sstar') {
-    return { strategy: best.strategy, samples: Math.min(16, samples * (rounds + 1)), rounds: 0 };
+    return { strategy: best.strategy, samples: Math.min(16, samples * (refineRounds + 1)), rounds: 0 };
   }
   // Refining: keep as many rounds as still fixed something.
   const useful = best.rounds.filter((x) => x.passed > 0).map((x) => x.round);
-  return { strategy: best.strategy, samples, rounds: useful.length > 0 ? Math.max(...useful) : Math.min(1, rounds) };
+  return { strategy: best.strategy, samples, rounds: useful.length > 0 ? Math.max(...useful) : Math.min(1, refineRounds) };
 }
