@@ -172,7 +172,7 @@ export interface Puzzle {
   solBodies: string[];
   module?: string;
   /** Solve rate in [0, 1] measured by self-play; undefined when unknown. */
-  difficulty?: number;
+  solveRate?: number;
   /**
    * What kind of task the puzzle encodes: a model-written puzzle, or (Absolute Zero's task types) a
    * deduction (predict a program's output for an input) or an abduction (find an input for an output).

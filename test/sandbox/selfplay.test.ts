@@ -183,7 +183,7 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
 
     // The accepted puzzles: one of the "ab" twins (solve rate 1) and the medium one (2 of 4 solved).
     const state = (await readState(join(dir, 'state.json')))!;
-    const byRate = state.accepted.map((a) => [a.puzzle.sat.includes('"ab"'), a.puzzle.difficulty]).sort();
+    const byRate = state.accepted.map((a) => [a.puzzle.sat.includes('"ab"'), a.puzzle.solveRate]).sort();
     assert.deepEqual(byRate, [[false, 0.5], [true, 1]]);
     const medium = state.accepted.find((a) => a.puzzle.sat.includes('x % a == b'))!;
     assert.equal(medium.solved, 2);

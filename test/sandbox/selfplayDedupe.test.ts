@@ -100,7 +100,7 @@ describe('self-play: duplicates and known-failing answers (test server, real san
     const accepted = events.find((e): e is Extract<SelfPlayEvent, { kind: 'accepted' }> => e.kind === 'accepted')!;
     assert.match(accepted.puzzle.sat, /x - base == 242/);
     assert.deepEqual(accepted.puzzle.wrongAnswers, ['4241', '4200'], 'the generator\'s wrong() and the failed solver\'s answer');
-    assert.equal(accepted.puzzle.difficulty, 0.5);
+    assert.equal(accepted.puzzle.solveRate, 0.5);
     assert.deepEqual(report.solveRates, { '0.5': 1 }, 'the distribution of accepted difficulties');
   });
 });

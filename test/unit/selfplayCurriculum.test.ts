@@ -76,7 +76,7 @@ describe('self-play curriculum', () => {
       { name: 'Other:0', sat: 'def sat(x: int):\n    return x == 9', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 9'], module: 'numbers.py' },
       ...shippedSeeds(),
     ];
-    const accepted: Puzzle = { name: 'SelfPlay_1_3:0', sat: 'def sat(x: int):\n    return x == 77', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 77'], module: 'numbers', difficulty: 0.5 };
+    const accepted: Puzzle = { name: 'SelfPlay_1_3:0', sat: 'def sat(x: int):\n    return x == 77', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 77'], module: 'numbers', solveRate: 0.5 };
     const rng = new Rng(1);
     for (let i = 0; i < 20; i++) {
       const picked = pickExamples(rng, 'numbers', 'medium', seeds, [accepted], 3);

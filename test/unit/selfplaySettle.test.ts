@@ -7,7 +7,7 @@ import { MAX_HISTORY, MAX_LADDER_QUEUE, settle, type Ledger } from '../../src/co
 import type { Accepted, Rejected } from '../../src/core/selfplay/ticket';
 import type { Puzzle } from '../../src/core/types';
 
-const PUZZLE: Puzzle = { name: 'SelfPlay_r_1:0', sat: 'def sat(x: int):\n    return x == 3', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 3'], difficulty: 0.5 };
+const PUZZLE: Puzzle = { name: 'SelfPlay_r_1:0', sat: 'def sat(x: int):\n    return x == 3', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 3'], solveRate: 0.5 };
 
 function ledger(): Ledger {
   const state = startState(undefined, { count: 3, samples: 2, seedCount: 1, seed: 1 }, () => 0);
@@ -67,7 +67,7 @@ describe('self-play buildReport', () => {
   it('reports every reason, solve rates by tenths, the arms that were pulled and this session\'s throughput', () => {
     const l = ledger();
     settle(l, { ticket: 0, arm: 'numbers/medium' }, accepted());
-    settle(l, { ticket: 1, arm: 'numbers/medium' }, accepted({ hash: 'h2', puzzle: { ...PUZZLE, name: 'b', difficulty: 0.54 } }));
+    settle(l, { ticket: 1, arm: 'numbers/medium' }, accepted({ hash: 'h2', puzzle: { ...PUZZLE, name: 'b', solveRate: 0.54 } }));
     settle(l, { ticket: 2, arm: 'numbers/easy' }, { kind: 'rejected', reason: 'slow', detail: '' });
     const report = buildReport(l.state, l.curriculum.report(), { stopReason: 'budget', durationMs: 2000, generatedBefore: 1, resumed: true, statePath: '/tmp/s.json' });
     assert.equal(report.stopReason, 'budget');

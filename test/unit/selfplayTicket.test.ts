@@ -49,7 +49,7 @@ describe('self-play ticket: classify', () => {
     assert.equal(d.solved, 2);
     assert.equal(d.answered, 3);
     assert.equal(d.hash, 'h1');
-    assert.equal(d.puzzle.difficulty, 2 / 3);
+    assert.equal(d.puzzle.solveRate, 2 / 3);
     assert.deepEqual(d.puzzle.solBodies, ['    return 3', '    return 10']);
     // The generator's wrong() first, then the failed solver's answer (0x2a = 42).
     assert.deepEqual(d.puzzle.wrongAnswers, ['4', '42']);

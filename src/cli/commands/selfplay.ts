@@ -250,7 +250,7 @@ export function registerSelfplay(program: Command): void {
     .description('The model writes P3 programming puzzles and solves them; verified pairs go to the dataset (origin: self-play).')
     .option('--count <n>', 'stop once this many puzzles are accepted (default 10; a resumed run keeps its own)', wholeNumber('--count', 1))
     .option('--seeds <file>', 'P3-format JSON file of example puzzles (default: the shipped seed set), e.g. ../shared/data/p3/train.json')
-    .option('--samples <n>', 'independent solutions per puzzle; the solve rate is its difficulty', wholeNumber('--samples', 1), 4)
+    .option('--samples <n>', 'independent solutions per puzzle (the share that pass is the puzzle\'s solve rate)', wholeNumber('--samples', 1), 4)
     .option('--dataset <dir>', 'append accepted puzzles to the dataset in this folder')
     .option('--state <file>', 'checkpoint file (default: <dataset>/selfplay-state.json or ./crucible-selfplay-state.json)')
     .option('--resume', 'continue the run saved in the checkpoint')

@@ -26,7 +26,7 @@ export function p3Module(module: string | undefined): string {
 export function p3Entry(puzzle: Puzzle, bodies: string[] = puzzle.solBodies, docstring = ''): P3Entry {
   const notes: string[] = [];
   if (puzzle.module && !/\.py$/.test(puzzle.module)) notes.push(`Crucible self-play topic: ${puzzle.module}.`);
-  if (typeof puzzle.difficulty === 'number') notes.push(`Crucible self-play solve rate: ${puzzle.difficulty.toFixed(3)}.`);
+  if (typeof puzzle.solveRate === 'number') notes.push(`Crucible self-play solve rate: ${puzzle.solveRate.toFixed(3)}.`);
   return {
     name: puzzle.name,
     sat: puzzle.sat,
@@ -47,7 +47,7 @@ export function p3Entry(puzzle: Puzzle, bodies: string[] = puzzle.solBodies, doc
 export function p3Notes(puzzle: Puzzle): string {
   return JSON.stringify({
     kind: puzzle.kind ?? 'puzzle',
-    ...(puzzle.difficulty !== undefined ? { solveRate: Number(puzzle.difficulty.toFixed(3)) } : {}),
+    ...(puzzle.solveRate !== undefined ? { solveRate: Number(puzzle.solveRate.toFixed(3)) } : {}),
     ...(puzzle.wrongAnswers && puzzle.wrongAnswers.length ? { wrongAnswers: puzzle.wrongAnswers } : {}),
   });
 }
@@ -55,4 +55,15 @@ export function p3Notes(puzzle: Puzzle): string {
 /** A `puzzles.json` text: a JSON array, one entry per line (diff-friendly), as P3 tools read it. */
 export function p3FileText(entries: P3Entry[]): string {
   return `[\n${entries.map((e) => `  ${JSON.stringify(e)}`).join(',\n')}${entries.length ? '\n' : ''}]\n`;
+}
+
+/**
+ * A Puzzle as read from disk. Datasets and self-play checkpoints written before Crucible 0.9 kept the solve
+ * rate under `difficulty`, a word the Record uses for 1 − solve rate; it is read as `solveRate`.
+ */
+export function upgradePuzzle<T extends Puzzle | undefined>(puzzle: T): T {
+  const old = puzzle as (Puzzle & { difficulty?: unknown }) | undefined;
+  if (!old || typeof old !== 'object' || !('difficulty' in old)) return puzzle;
+  const { difficulty, ...rest } = old;
+  return (rest.solveRate === undefined && typeof difficulty === 'number' ? { ...rest, solveRate: difficulty } : rest) as T;
 }

@@ -153,7 +153,7 @@ export function puzzleSolution(puzzle: Puzzle, body: string): string {
 /**
  * A Record for one self-play Puzzle. The task is "write `sol()` so that `sat(sol())` is True"; the
  * puzzle's `sat` is its own specification, so the Record is not "verified by generated tests".
- * `Puzzle.difficulty` is a solve rate; the Record's `difficulty` is 1 - solve rate (higher = harder).
+ * `Puzzle.solveRate` is a solve rate; the Record's `difficulty` is 1 - solve rate (higher = harder), the one meaning of difficulty.
  */
 export function recordFromPuzzle(puzzle: Puzzle, meta: PuzzleMeta): DatasetRecord {
   const language: Language = 'python';
@@ -185,7 +185,7 @@ export function recordFromPuzzle(puzzle: Puzzle, meta: PuzzleMeta): DatasetRecor
   if (record.verified && body !== undefined) record.solution = puzzleSolution(puzzle, body);
   if (meta.model) record.model = meta.model;
   if (meta.options) record.options = sanitiseOptions(meta.options) as { [key: string]: unknown };
-  if (typeof puzzle.difficulty === 'number') record.difficulty = 1 - puzzle.difficulty;
+  if (typeof puzzle.solveRate === 'number') record.difficulty = 1 - puzzle.solveRate;
   else {
     const d = difficultyOf(record.attempts);
     if (d !== undefined) record.difficulty = d;

@@ -10,6 +10,7 @@
 //   skipped; the next append starts on a fresh line so it never glues onto the fragment.
 // - A full disk (ENOSPC) or another write failure leaves the file as it was (the partial line is
 //   truncated away), keeps the Record in memory and throws an error that names the folder and the fix.
+import { upgradePuzzle } from './p3';
 import { constants as fsConstants, createReadStream, existsSync, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -171,7 +172,9 @@ export function parseLine(raw: RawLine): { record?: DatasetRecord; problem?: Dat
   }
   const why = recordProblem(value);
   if (why) return { problem: { line: raw.line, reason: `not a Crucible record, skipped: ${why}` } };
-  return { record: value as DatasetRecord };
+  const record = value as DatasetRecord;
+  if (record.puzzle) record.puzzle = upgradePuzzle(record.puzzle);
+  return { record };
 }
 
 /** Streams the Records of a dataset folder (no lock needed: writers only append whole lines). */

@@ -203,7 +203,7 @@ export function curriculumWindows(history: readonly HistoryEntry[], windows = 10
  * the topic, then other seeds; never two from the same P3 family, so the examples stay diverse.
  */
 export function pickExamples(rng: Rng, topic: string, band: Band, seeds: readonly Puzzle[], accepted: readonly Puzzle[], count: number): Puzzle[] {
-  const inBand = accepted.filter((p) => topicOf(p) === topic && p.difficulty !== undefined && bandOf(p.difficulty) === band);
+  const inBand = accepted.filter((p) => topicOf(p) === topic && p.solveRate !== undefined && bandOf(p.solveRate) === band);
   const topicSeeds = seeds.filter((p) => topicOf(p) === topic);
   const others = seeds.filter((p) => topicOf(p) !== topic);
   const out: Puzzle[] = [];

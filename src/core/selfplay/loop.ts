@@ -5,7 +5,7 @@
 // puzzle that beat the solver), prompt with a few diverse examples, extract the code, run the validity
 // filters in the sandbox (parse, typed answer, imports, near-duplicate, time, determinism, triviality), then
 // ask for n independent solutions and judge each (sol() in one sandbox job, sat(answer) in a clean one). A
-// puzzle with at least one verified solution of the annotated type is accepted; its solve rate is its difficulty.
+// puzzle with at least one verified solution of the annotated type is accepted; its solve rate (the share of samples that solved it) is kept as Puzzle.solveRate.
 //
 // Several tickets run at once (`concurrency`), so while one puzzle waits for the model another is being
 // probed or judged: the sandbox and the model overlap. Each settled ticket (settle.ts) updates the

@@ -39,7 +39,7 @@ export function buildReport(state: SelfPlayState, arms: readonly ArmReport[], se
   const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, state.rejected[r] ?? 0])) as SelfPlayReport['rejected'];
   const solveRates: { [rate: string]: number } = {};
   for (const a of state.accepted) {
-    const key = (a.puzzle.difficulty ?? 0).toFixed(1);
+    const key = (a.puzzle.solveRate ?? 0).toFixed(1);
     solveRates[key] = (solveRates[key] ?? 0) + 1;
   }
   const { durationMs } = session;

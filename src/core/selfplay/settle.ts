@@ -39,7 +39,7 @@ export function settle(ledger: Ledger, t: Ticket, outcome: Settled): void {
     if (outcome.ladder && state.ladder.length < MAX_LADDER_QUEUE) state.ladder.push(outcome.ladder);
   }
   state.generated++;
-  const solveRate = outcome.kind === 'accepted' ? outcome.puzzle.difficulty : outcome.solveRate;
+  const solveRate = outcome.kind === 'accepted' ? outcome.puzzle.solveRate : outcome.solveRate;
   // Variants answer an earlier ticket's arm; only the curriculum's own draws teach it.
   if (!t.variant) curriculum.update(t.arm, solveRate, outcome.kind === 'accepted');
   state.history.push({ ticket: t.ticket, arm: t.arm, accepted: outcome.kind === 'accepted', ...(t.variant ? { variant: true } : {}), ...(solveRate !== undefined ? { solveRate } : {}) });

@@ -1,6 +1,7 @@
 // The self-play checkpoint: everything a killed run needs to resume, rewritten atomically (temp file,
 // fsync, rename) after every settled puzzle, so a crash loses at most the puzzles in flight.
 
+import { upgradePuzzle } from '../dataset/p3';
 import { promises as fsp } from 'node:fs';
 import type { Puzzle, Usage } from '../types';
 import type { CurriculumState, HistoryEntry } from './curriculum';
@@ -75,7 +76,10 @@ export async function readState(path: string): Promise<SelfPlayState | undefined
   if (!s || typeof s !== 'object' || s.version !== STATE_VERSION || !Array.isArray(s.accepted) || typeof s.generated !== 'number' || typeof s.runId !== 'string') {
     throw new StateFileError(`The self-play state ${path} is not a Crucible self-play checkpoint (version ${STATE_VERSION}). Delete it or pass another --state file.`, path);
   }
-  return s as SelfPlayState;
+  const state = s as SelfPlayState;
+  for (const a of state.accepted) a.puzzle = upgradePuzzle(a.puzzle);
+  for (const item of state.ladder ?? []) item.parent = upgradePuzzle(item.parent);
+  return state;
 }
 
 /** Writes the state atomically: a crash leaves either the old or the new file, never a torn one. */

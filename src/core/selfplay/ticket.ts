@@ -338,7 +338,7 @@ export function classify(e: Evidence): Decision {
     return { kind: 'rejected', reason: 'duplicate', detail: `same verdicts as ${twin.accepted ? 'accepted puzzle' : 'seed'} ${twin.name} on every probe answer (a duplicate in behaviour)` };
   }
   // Solver bodies come first (they are what the model can do unaided), then the generator's.
-  const accepted: Puzzle = { ...puzzle, solBodies: e.audit.bodies, difficulty: solveRate, wrongAnswers };
+  const accepted: Puzzle = { ...puzzle, solBodies: e.audit.bodies, solveRate, wrongAnswers };
   return { kind: 'accepted', puzzle: accepted, hash: e.hash, solved, answered, attempts: e.generator ? [...attempts, e.generator] : attempts };
 }
 
