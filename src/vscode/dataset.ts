@@ -26,25 +26,24 @@ interface OptionItem extends vscode.QuickPickItem {
   key: 'split' | 'balance' | 'includeGenerated';
 }
 
-async function exportCommand(getFolder: () => string): Promise<void> {
-  const folder = getFolder();
-  const problem = await checkDatasetDir(folder);
-  if (problem) {
-    const choice = await vscode.window.showErrorMessage(`Crucible: ${problem}`, 'Open Settings');
-    if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
-    return;
-  }
+type ExportResult = Awaited<ReturnType<typeof exportDataset>>;
+
+/** The format and the options, asked with two quick picks; undefined when either is dismissed. */
+async function pickExport(): Promise<{ picked: FormatItem; on: (key: OptionItem['key']) => boolean } | undefined> {
   const picked = await vscode.window.showQuickPick(FORMAT_ITEMS, { title: 'Export Dataset: format', placeHolder: 'Which training format?', matchOnDetail: true });
-  if (!picked) return;
+  if (!picked) return undefined;
   const optionItems: OptionItem[] = [
     { key: 'split', label: 'Split 90 / 10 into train and validation (by task)', picked: true },
     { key: 'balance', label: 'Balance difficulty', description: 'thin crowded easy bands' },
     { key: 'includeGenerated', label: 'Include records verified only by generated tests' },
   ];
   const chosen = await vscode.window.showQuickPick(optionItems, { title: 'Export Dataset: options', canPickMany: true, placeHolder: 'Options (Enter to accept)' });
-  if (!chosen) return;
-  const on = (key: OptionItem['key']): boolean => chosen.some((c) => c.key === key);
+  if (!chosen) return undefined;
+  return { picked, on: (key) => chosen.some((c) => c.key === key) };
+}
 
+/** The file to write, from a save dialog that proposes a fresh folder; undefined when dismissed. */
+async function pickTarget(picked: FormatItem): Promise<{ target: vscode.Uri; base: vscode.Uri } | undefined> {
   const ext = picked.format === 'p3' ? 'json' : 'jsonl';
   // Not the workspace root: each export gets its own folder under crucible-exports/ (its data file and its README).
   const root = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(homedir());
@@ -61,43 +60,66 @@ async function exportCommand(getFolder: () => string): Promise<void> {
     // The folder made for the default target stays only if the export goes there.
     await vscode.workspace.fs.delete(base, { recursive: false }).then(undefined, () => undefined);
   }
-  if (!target) return;
+  return target ? { target, base } : undefined;
+}
 
+/** Runs the export under a cancellable progress notification. */
+function runExport(folder: string, picked: FormatItem, on: (key: OptionItem['key']) => boolean, target: vscode.Uri, base: vscode.Uri): Thenable<ExportResult> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Crucible: exporting ${picked.label}`, cancellable: true },
+    async (progress, token) => {
+      const controller = new AbortController();
+      const sub = token.onCancellationRequested(() => controller.abort());
+      try {
+        const options: ExportOptions = {
+          format: picked.format,
+          out: target.fsPath,
+          // The folder we made for this export holds only it: its README is README.md there.
+          ...(target.fsPath.startsWith(base.fsPath) ? { readmePath: vscode.Uri.joinPath(base, 'README.md').fsPath } : {}),
+          split: on('split') ? 0.9 : 1,
+          signal: controller.signal,
+          onProgress: (p) => progress.report({ message: `${p.phase === 'scan' ? 'reading' : 'writing'} ${p.records}${p.total ? ` / ${p.total}` : ''} records` }),
+        };
+        if (on('balance')) options.balance = true;
+        if (on('includeGenerated')) options.includeGenerated = true;
+        return await exportDataset(folder, options);
+      } finally {
+        sub.dispose();
+      }
+    },
+  );
+}
+
+/** The summary of a finished export, with buttons to open what it wrote. */
+async function showExportResult(picked: FormatItem, result: ExportResult): Promise<void> {
+  const unit = picked.format === 'p3' ? 'puzzles' : picked.format === 'dpo' ? 'pairs' : 'examples';
+  const skipped = result.problems.length ? ` ${result.problems.length} corrupt line(s) skipped (first: line ${result.problems[0]!.line}).` : '';
+  const summary = `Exported ${result.train}${result.files.valid ? ` + ${result.valid} validation` : ''} ${unit} from ${result.selected} of ${result.records} records.${skipped}`;
+  if (result.train + result.valid === 0) {
+    void vscode.window.showWarningMessage(`Crucible: nothing to export as ${picked.label} yet: ${summary}`);
+    return;
+  }
+  const actions = ['Open File', ...(result.files.readme ? ['Open README'] : [])];
+  const action = await vscode.window.showInformationMessage(`Crucible: ${summary}`, ...actions);
+  if (action === 'Open File') await vscode.window.showTextDocument(vscode.Uri.file(result.files.train));
+  if (action === 'Open README' && result.files.readme) await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(result.files.readme));
+}
+
+async function exportCommand(getFolder: () => string): Promise<void> {
+  const folder = getFolder();
+  const problem = await checkDatasetDir(folder);
+  if (problem) {
+    const choice = await vscode.window.showErrorMessage(`Crucible: ${problem}`, 'Open Settings');
+    if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
+    return;
+  }
+  const asked = await pickExport();
+  if (!asked) return;
+  const { picked, on } = asked;
+  const where = await pickTarget(picked);
+  if (!where) return;
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Crucible: exporting ${picked.label}`, cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        const sub = token.onCancellationRequested(() => controller.abort());
-        try {
-          const options: ExportOptions = {
-            format: picked.format,
-            out: target.fsPath,
-            // The folder we made for this export holds only it: its README is README.md there.
-            ...(target.fsPath.startsWith(base.fsPath) ? { readmePath: vscode.Uri.joinPath(base, 'README.md').fsPath } : {}),
-            split: on('split') ? 0.9 : 1,
-            signal: controller.signal,
-            onProgress: (p) => progress.report({ message: `${p.phase === 'scan' ? 'reading' : 'writing'} ${p.records}${p.total ? ` / ${p.total}` : ''} records` }),
-          };
-          if (on('balance')) options.balance = true;
-          if (on('includeGenerated')) options.includeGenerated = true;
-          return await exportDataset(folder, options);
-        } finally {
-          sub.dispose();
-        }
-      },
-    );
-    const unit = picked.format === 'p3' ? 'puzzles' : picked.format === 'dpo' ? 'pairs' : 'examples';
-    const skipped = result.problems.length ? ` ${result.problems.length} corrupt line(s) skipped (first: line ${result.problems[0]!.line}).` : '';
-    const summary = `Exported ${result.train}${result.files.valid ? ` + ${result.valid} validation` : ''} ${unit} from ${result.selected} of ${result.records} records.${skipped}`;
-    if (result.train + result.valid === 0) {
-      void vscode.window.showWarningMessage(`Crucible: nothing to export as ${picked.label} yet: ${summary}`);
-      return;
-    }
-    const actions = ['Open File', ...(result.files.readme ? ['Open README'] : [])];
-    const action = await vscode.window.showInformationMessage(`Crucible: ${summary}`, ...actions);
-    if (action === 'Open File') await vscode.window.showTextDocument(vscode.Uri.file(result.files.train));
-    if (action === 'Open README' && result.files.readme) await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(result.files.readme));
+    await showExportResult(picked, await runExport(folder, picked, on, where.target, where.base));
   } catch (err) {
     if (err instanceof ExportCancelled) {
       void vscode.window.showInformationMessage('Crucible: export cancelled; no file was written.');

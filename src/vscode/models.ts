@@ -76,15 +76,13 @@ function pickFor(m: ModelInfo, current: string, contextLength?: number): ModelPi
   };
 }
 
-/** QuickPick of the server's models; context lengths fill in as /api/show answers. Writes crucible.model. */
-async function selectModel(getClient: () => ModelClient): Promise<string | undefined> {
-  const client = getClient();
+/** The model QuickPick, shown; `chosen` is the item accepted, a name typed, or undefined once it is hidden. */
+function showModelPick(client: ModelClient, controller: AbortController): { qp: vscode.QuickPick<ModelPick>; chosen: Promise<string | undefined> } {
   const qp = vscode.window.createQuickPick<ModelPick>();
   qp.title = `Crucible: Select Model (${client.settings.host})`;
   qp.placeholder = 'Pick the model that writes candidates';
   qp.busy = true;
   qp.matchOnDescription = true;
-  const controller = new AbortController();
   const chosen = new Promise<string | undefined>((resolve) => {
     qp.onDidAccept(() => {
       const item = qp.selectedItems[0];
@@ -104,35 +102,48 @@ async function selectModel(getClient: () => ModelClient): Promise<string | undef
     });
   });
   qp.show();
-  try {
-    const models = await client.listModels(controller.signal);
-    if (models.length === 0) {
-      qp.busy = false;
-      qp.placeholder = `No models installed at ${client.settings.host}: type a name (e.g. qwen2.5-coder:7b) and press Enter to pull it`;
-    } else {
-      const ctx = new Map<string, number | undefined>();
-      const render = (): void => {
-        if (controller.signal.aborted) return; // the QuickPick is gone
-        const active = qp.activeItems[0]?.model;
-        qp.items = models.map((m) => pickFor(m, client.settings.model, ctx.get(m.name)));
-        const again = qp.items.find((i) => i.model === (active ?? client.settings.model)) ?? qp.items.find((i) => sameModel(i.model, client.settings.model));
-        if (again) qp.activeItems = [again];
-      };
+  return { qp, chosen };
+}
+
+/** Lists the server's models in the QuickPick, then fills in each one's context length as /api/show answers. */
+async function listModelsInto(qp: vscode.QuickPick<ModelPick>, client: ModelClient, controller: AbortController): Promise<void> {
+  const models = await client.listModels(controller.signal);
+  if (models.length === 0) {
+    qp.busy = false;
+    qp.placeholder = `No models installed at ${client.settings.host}: type a name (e.g. qwen2.5-coder:7b) and press Enter to pull it`;
+    return;
+  }
+  const ctx = new Map<string, number | undefined>();
+  const render = (): void => {
+    if (controller.signal.aborted) return; // the QuickPick is gone
+    const active = qp.activeItems[0]?.model;
+    qp.items = models.map((m) => pickFor(m, client.settings.model, ctx.get(m.name)));
+    const again = qp.items.find((i) => i.model === (active ?? client.settings.model)) ?? qp.items.find((i) => sameModel(i.model, client.settings.model));
+    if (again) qp.activeItems = [again];
+  };
+  render();
+  await Promise.all(
+    models.map(async (m) => {
+      try {
+        const show = (client as { showModel?: (n: string, s?: AbortSignal) => Promise<{ contextLength?: number; numCtxParameter?: number }> }).showModel;
+        const d = show ? await show.call(client, m.name, controller.signal) : undefined;
+        ctx.set(m.name, d?.contextLength ?? d?.numCtxParameter);
+      } catch {
+        ctx.set(m.name, undefined);
+      }
       render();
-      await Promise.all(
-        models.map(async (m) => {
-          try {
-            const show = (client as { showModel?: (n: string, s?: AbortSignal) => Promise<{ contextLength?: number; numCtxParameter?: number }> }).showModel;
-            const d = show ? await show.call(client, m.name, controller.signal) : undefined;
-            ctx.set(m.name, d?.contextLength ?? d?.numCtxParameter);
-          } catch {
-            ctx.set(m.name, undefined);
-          }
-          render();
-        }),
-      );
-      if (!controller.signal.aborted) qp.busy = false;
-    }
+    }),
+  );
+  if (!controller.signal.aborted) qp.busy = false;
+}
+
+/** QuickPick of the server's models; context lengths fill in as /api/show answers. Writes crucible.model. */
+async function selectModel(getClient: () => ModelClient): Promise<string | undefined> {
+  const client = getClient();
+  const controller = new AbortController();
+  const { qp, chosen } = showModelPick(client, controller);
+  try {
+    await listModelsInto(qp, client, controller);
   } catch (err) {
     qp.hide();
     if (!controller.signal.aborted) await handleFailure(err, 'Could not list models');
@@ -150,6 +161,41 @@ async function selectModel(getClient: () => ModelClient): Promise<string | undef
     void vscode.window.showInformationMessage(`Crucible will use ${name} (saved in ${where}).`);
   }
   return name;
+}
+
+/** Pulls `model` under a cancellable progress notification fed by the pull's streamed progress. */
+function pullWithProgress(pull: NonNullable<ModelClient['pull']>, model: string): Thenable<void> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Pulling ${model}`, cancellable: true },
+    async (progress, token) => {
+      const { signal, dispose } = toAbortSignal(token);
+      let lastPercent = 0;
+      let lastDigestStatus = '';
+      try {
+        await pull(
+          model,
+          (p: PullProgress) => {
+            if (p.total && p.completed !== undefined && p.total > 0) {
+              // Progress per layer: restart the bar when a new layer begins.
+              if (p.status !== lastDigestStatus) {
+                lastDigestStatus = p.status;
+                lastPercent = 0;
+              }
+              const percent = Math.min(100, (p.completed / p.total) * 100);
+              const increment = Math.max(0, percent - lastPercent);
+              lastPercent = percent;
+              progress.report({ message: `${p.status} ${formatBytes(p.completed)} / ${formatBytes(p.total)}`, increment });
+            } else {
+              progress.report({ message: p.status });
+            }
+          },
+          signal,
+        );
+      } finally {
+        dispose();
+      }
+    },
+  );
 }
 
 /**
@@ -178,37 +224,7 @@ export async function ensureModel(client: ModelClient, model: string): Promise<b
   }
   const pull = client.pull.bind(client);
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Pulling ${model}`, cancellable: true },
-      async (progress, token) => {
-        const { signal, dispose } = toAbortSignal(token);
-        let lastPercent = 0;
-        let lastDigestStatus = '';
-        try {
-          await pull(
-            model,
-            (p: PullProgress) => {
-              if (p.total && p.completed !== undefined && p.total > 0) {
-                // Progress per layer: restart the bar when a new layer begins.
-                if (p.status !== lastDigestStatus) {
-                  lastDigestStatus = p.status;
-                  lastPercent = 0;
-                }
-                const percent = Math.min(100, (p.completed / p.total) * 100);
-                const increment = Math.max(0, percent - lastPercent);
-                lastPercent = percent;
-                progress.report({ message: `${p.status} ${formatBytes(p.completed)} / ${formatBytes(p.total)}`, increment });
-              } else {
-                progress.report({ message: p.status });
-              }
-            },
-            signal,
-          );
-        } finally {
-          dispose();
-        }
-      },
-    );
+    await pullWithProgress(pull, model);
   } catch (err) {
     if (err instanceof ModelError && err.kind === 'cancelled') {
       void vscode.window.showInformationMessage(`Pulling ${model} was cancelled. Ollama keeps what it downloaded; pulling again resumes.`);

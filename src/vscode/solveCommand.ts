@@ -272,13 +272,8 @@ export function nameFromPrompt(prompt: string): string | undefined {
   return undefined;
 }
 
-async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void> {
-  // Remember where the user came from, so the result can be inserted there.
-  const from = vscode.window.activeTextEditor;
-  const origin =
-    from && from.document.uri.scheme !== PROPOSED_SCHEME
-      ? { uri: from.document.uri, position: from.selection.active, file: from.document.isUntitled ? from.document.uri.path : vscode.workspace.asRelativePath(from.document.uri) }
-      : undefined;
+/** Asks for the typed task and its language; undefined when either prompt is dismissed. */
+async function askTypedTask(from: vscode.TextEditor | undefined): Promise<Task | undefined> {
   const prompt = await vscode.window.showInputBox({
     title: 'Crucible: Solve and Verify a Typed Task',
     prompt: 'Describe the function to write, with its name. Include examples if you have them; without tests the model writes some, labelled as generated.',
@@ -286,7 +281,7 @@ async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void
     ignoreFocusOut: true,
     validateInput: (v) => (v.trim().length < 8 ? 'Describe the task in a few words at least.' : undefined),
   });
-  if (!prompt) return;
+  if (!prompt) return undefined;
   const guessed = /\b(typescript|\bts\b)/i.test(prompt) ? 'typescript' : /\b(javascript|\bjs\b|node)/i.test(prompt) ? 'javascript' : from && SUPPORTED.has(from.document.languageId) && !/\bpython\b/i.test(prompt) ? from.document.languageId : 'python';
   const pick = await vscode.window.showQuickPick(
     [
@@ -296,9 +291,9 @@ async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void
     ].sort((a, b) => Number(b.language === guessed) - Number(a.language === guessed)),
     { title: 'Language of the solution' },
   );
-  if (!pick) return;
+  if (!pick) return undefined;
   const entryPoint = nameFromPrompt(prompt);
-  const task: Task = {
+  return {
     id: `typed-${entryPoint ? `${entryPoint}-` : ''}${Date.now().toString(36)}`,
     language: pick.language,
     prompt: prompt.trim(),
@@ -308,7 +303,18 @@ async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void
     origin: 'user',
     completionStyle: 'function',
   };
-  const name = entryPoint ?? 'the typed task';
+}
+
+async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void> {
+  // Remember where the user came from, so the result can be inserted there.
+  const from = vscode.window.activeTextEditor;
+  const origin =
+    from && from.document.uri.scheme !== PROPOSED_SCHEME
+      ? { uri: from.document.uri, position: from.selection.active, file: from.document.isUntitled ? from.document.uri.path : vscode.workspace.asRelativePath(from.document.uri) }
+      : undefined;
+  const task = await askTypedTask(from);
+  if (!task) return;
+  const name = task.entryPoint ?? 'the typed task';
   const outcome = await runWithProgress(ui, task, `Solving ${name}`, {});
   if (!outcome) return;
   if (outcome.stopReason === 'cancelled') {
@@ -319,19 +325,25 @@ async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void
     showUnsolved(outcome, name);
     return;
   }
-  const doc = await vscode.workspace.openTextDocument({ language: task.language, content: outcome.best.candidate.code });
+  await showTypedResult(typed, task, outcome, outcome.best, origin);
+}
+
+/** The typed task's result in a new editor, its status on a code lens, and a button to insert it where the user was. */
+async function showTypedResult(typed: TypedResultLens, task: Task, outcome: Outcome, best: Attempt, origin: TypedResult['origin']): Promise<void> {
+  const name = task.entryPoint ?? 'the typed task';
+  const doc = await vscode.workspace.openTextDocument({ language: task.language, content: best.candidate.code });
   // The result's status stays on the editor (a code lens) after the notification fades.
-  const v = outcome.best.verdict;
+  const v = best.verdict;
   typed.set(doc.uri, {
     status: outcome.verified ? describeOutcome(outcome) : `the best attempt ${v.testsTotal ? `passes ${v.testsPassed}/${v.testsTotal} tests` : 'ran no test'}`,
     verified: outcome.verified,
-    code: outcome.best.candidate.code,
+    code: best.candidate.code,
     ...(origin ? { origin } : {}),
   });
   await vscode.window.showTextDocument(doc);
   const message = outcome.verified
     ? `Crucible: ${name} ${describeOutcome(outcome)}.${outcome.verifiedByGeneratedTests ? ' The tests were written by the model: review them in the trace.' : ''}`
-    : `Crucible: ${name} is NOT verified: the budget ended and ${failingText(outcome.best)}`;
+    : `Crucible: ${name} is NOT verified: the budget ended and ${failingText(best)}`;
   const show = outcome.verified ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
   const choice = await show(message, ...(origin ? [`Insert at Cursor in ${origin.file}`] : []), 'Show Trace');
   if (choice?.startsWith('Insert at Cursor')) await insertAtCursor(typed, doc.uri);
@@ -432,7 +444,7 @@ async function showModelError(err: unknown): Promise<void> {
   followUp(choice);
 }
 
-async function presentOutcome(ui: SolveUi, outcome: Outcome, target: RunTarget & { name: string; file: string }): Promise<void> {
+async function presentOutcome(ui: SolveUi, outcome: Outcome, target: PresentTarget): Promise<void> {
   const { name, file } = target;
   if (outcome.stopReason === 'cancelled') {
     void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
@@ -457,41 +469,59 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: RunTarget &
     return;
   }
   const doc = open ?? (await vscode.workspace.openTextDocument(target.uri));
+  const replacement = await replacementIn(doc, target, best.candidate.code, outcome.task.language);
+  if (outcome.verified) await proposeVerified(ui, outcome, best, target, replacement);
+  else await offerBestAttempt(ui, best, target, replacement);
+}
+
+type PresentTarget = RunTarget & { name: string; file: string };
+
+/**
+ * The text that replaces the target: only the target function from the candidate (keeping `export` and
+ * indentation); a selection without a function gets the whole candidate, re-indented to the selection's column.
+ */
+async function replacementIn(doc: vscode.TextDocument, target: PresentTarget, code: string, language: Language): Promise<string> {
   const indent = /^[ \t]*/.exec(doc.lineAt(target.range.start.line).text)?.[0] ?? '';
-  // Only the target function from the candidate replaces the user's function (keeping `export` and indentation);
-  // a selection without a function gets the whole candidate, re-indented to the selection's column.
-  const replacement = target.fn
-    ? await replacementFor(target.fn, best.candidate.code, outcome.task.language, undefined, indent)
-    : best.candidate.code
+  return target.fn
+    ? await replacementFor(target.fn, code, language, undefined, indent)
+    : code
         .trim()
         .split('\n')
         .map((line, i) => (i === 0 || !line.trim() || target.range.start.character === 0 ? line : indent + line))
         .join('\n');
+}
+
+/** A verified result: shown as a proposal, with Apply and Discard. */
+async function proposeVerified(ui: SolveUi, outcome: Outcome, best: Attempt, target: PresentTarget, replacement: string): Promise<void> {
+  const { name, file } = target;
   const v = best.verdict;
-  if (outcome.verified) {
-    const label = `verified ${v.testsPassed}/${v.testsTotal}${outcome.verifiedByGeneratedTests ? ' by generated tests' : ''}`;
-    const proposal = await ui.proposals.show({
-      target: target.uri,
-      range: target.range,
-      originalText: target.originalText,
-      replacement,
-      verified: true,
-      name,
-      file,
-      status: label,
-    });
-    const choice = await vscode.window.showInformationMessage(
-      `Crucible: ${name} in ${file} ${describeOutcome(outcome)}.${outcome.verifiedByGeneratedTests ? ' The tests were written by the model, not by you: review them.' : ''}`,
-      'Apply',
-      'Discard',
-    );
-    // The buttons act on this run's proposal, even if another run has finished since.
-    if (choice === 'Apply') {
-      const problem = await ui.proposals.apply(proposal);
-      if (problem) void vscode.window.showWarningMessage(problem);
-    } else if (choice === 'Discard') await ui.proposals.discard(proposal);
-    return;
-  }
+  const label = `verified ${v.testsPassed}/${v.testsTotal}${outcome.verifiedByGeneratedTests ? ' by generated tests' : ''}`;
+  const proposal = await ui.proposals.show({
+    target: target.uri,
+    range: target.range,
+    originalText: target.originalText,
+    replacement,
+    verified: true,
+    name,
+    file,
+    status: label,
+  });
+  const choice = await vscode.window.showInformationMessage(
+    `Crucible: ${name} in ${file} ${describeOutcome(outcome)}.${outcome.verifiedByGeneratedTests ? ' The tests were written by the model, not by you: review them.' : ''}`,
+    'Apply',
+    'Discard',
+  );
+  // The buttons act on this run's proposal, even if another run has finished since.
+  if (choice === 'Apply') {
+    const problem = await ui.proposals.apply(proposal);
+    if (problem) void vscode.window.showWarningMessage(problem);
+  } else if (choice === 'Discard') await ui.proposals.discard(proposal);
+}
+
+/** An unverified result: a warning that can show the best attempt as a proposal marked NOT verified. */
+async function offerBestAttempt(ui: SolveUi, best: Attempt, target: PresentTarget, replacement: string): Promise<void> {
+  const { name, file } = target;
+  const v = best.verdict;
   const choice = await vscode.window.showWarningMessage(
     `Crucible: ${name} in ${file} is not verified, the budget ended. ${v.testsTotal ? `The best attempt passes ${v.testsPassed}/${v.testsTotal} tests` : 'No attempt ran a test'}${v.failures.length ? `; failing: ${v.failures.slice(0, 3).map((f) => f.test).filter(Boolean).join('; ')}` : ''}.`,
     'Show Best Attempt',

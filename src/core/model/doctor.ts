@@ -161,20 +161,32 @@ async function serverChecks(client: ModelClient, signal: AbortSignal | undefined
   // An OpenAI-compatible server with exactly one model serves it under any name (llama.cpp without --alias lists its GGUF path).
   const servedAs = !listed && s.provider === 'openai' && installed.length === 1 ? installed[0] : undefined;
   if (!listed && servedAs === undefined) {
-    const some = installed.slice(0, 5).join(', ');
-    checks.push({
-      id: 'model',
-      title: 'Model',
-      status: 'fail',
-      detail: `${s.model} is not installed at ${s.host}${installed.length ? ` (installed: ${some}${installed.length > 5 ? ', …' : ''})` : ' (no models installed)'}`,
-      fix:
-        s.provider === 'openai'
-          ? 'Pick a model the server offers: set crucible.model (CLI: --model), see `crucible models --provider openai`.'
-          : `Run \`ollama pull ${s.model}\`, or pick an installed model with Crucible: Select Model (CLI: --model, see \`crucible models\`).`,
-      required: true,
-    });
+    checks.push(missingModelCheck(s, installed));
     return checks;
   }
+  checks.push(await modelCheck(client, signal, servedAs));
+  return checks;
+}
+
+/** The model check when the server does not list the configured model. */
+function missingModelCheck(s: ModelClient['settings'], installed: string[]): Check {
+  const some = installed.slice(0, 5).join(', ');
+  return {
+    id: 'model',
+    title: 'Model',
+    status: 'fail',
+    detail: `${s.model} is not installed at ${s.host}${installed.length ? ` (installed: ${some}${installed.length > 5 ? ', …' : ''})` : ' (no models installed)'}`,
+    fix:
+      s.provider === 'openai'
+        ? 'Pick a model the server offers: set crucible.model (CLI: --model), see `crucible models --provider openai`.'
+        : `Run \`ollama pull ${s.model}\`, or pick an installed model with Crucible: Select Model (CLI: --model, see \`crucible models\`).`,
+    required: true,
+  };
+}
+
+/** The model check for an installed model: its context length, a warning when it is small or unknown. */
+async function modelCheck(client: ModelClient, signal: AbortSignal | undefined, servedAs: string | undefined): Promise<Check> {
+  const s = client.settings;
   let ctxText = 'context length unknown';
   let status: CheckStatus = 'ok';
   let fix: string | undefined;
@@ -199,8 +211,7 @@ async function serverChecks(client: ModelClient, signal: AbortSignal | undefined
     ctxText = `context length unknown: ${err instanceof Error ? err.message : String(err)}`;
   }
   const name = servedAs !== undefined ? `${s.model} (served as ${servedAs}, the server's only model)` : s.model;
-  checks.push({ id: 'model', title: 'Model', status, detail: `${name}, ${ctxText}`, ...(fix ? { fix } : {}), required: true });
-  return checks;
+  return { id: 'model', title: 'Model', status, detail: `${name}, ${ctxText}`, ...(fix ? { fix } : {}), required: true };
 }
 
 /** Runs every check; dependent checks are skipped when the server cannot be reached. */

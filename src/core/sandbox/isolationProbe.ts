@@ -303,7 +303,25 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
     probeHostFiles(sandbox, fsNotes),
   ]);
   notes.push(...netNotes, ...procNotes, ...fsNotes, ...memNotes, ...extraNotes);
+  notes.push(...setupNotes(setup));
+  const cgroup = setup.caps.cgroup ?? null;
+  const fsState: IsolationReport['filesystem'] = filesystem === 'private' && hostReadable.length === 0 ? 'private' : filesystem === 'private' ? 'partial' : 'shared';
+  const report: IsolationReport = {
+    platform: process.platform, network, processes, filesystem: fsState, memory: cgroup && memory === 'enforced' ? 'per-job' : memory, ipc, keyring, sockets,
+    verdict: 'separate processes', path: sandboxPath(setup), notes, python: setup.python,
+  };
+  const advice = desktopAdvice(report, setup);
+  if (advice) notes.push(advice);
+  if (node) report.node = node;
+  else notes.push(`node: ${ctx.node} did not run inside the sandbox`);
+  return report;
+}
+
+/** The notes on how this machine's sandbox isolates jobs: its mechanisms, the two sides of a verdict, cgroups, limits. */
+function setupNotes(setup: WorkerSetup): string[] {
+  const notes: string[] = [];
   const c = setup.caps;
+  const cgroup = c.cgroup ?? null;
   const mechanisms = [
     c.userns ? 'user namespace' : '',
     c.net ? 'network namespace' : '',
@@ -321,22 +339,12 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
     `verdicts: the judge and the candidate are two processes${separate ? ` (uids ${judgeUid} and ${candUid})` : ' of the same uid'}` +
       `${cc?.pid && c.pid ? ' in separate PID namespaces' : ''}; the tests never reach the candidate's process and only the judge holds the report channel`,
   );
-  const cgroup = c.cgroup ?? null;
   notes.push(cgroup
     ? `cgroup: one per side (${cgroup}): memory and pids for a job's whole process tree, a CPU quota of one core, CPU counted for the whole tree`
     : `cgroup: none (${setup.notes.find((n) => n.startsWith('cgroup:'))?.slice(8) ?? 'unavailable'}); CPU is counted over the job's processes and memory is limited per process`);
   notes.push('limits: wall time (SIGKILL), CPU (sampled every 50 ms, RLIMIT_CPU as backstop), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' + (c.uid ? ', RLIMIT_NPROC 64 (per-worker uid)' : '; no process-count limit (jobs share the host uid)'));
   for (const n of setup.notes) notes.push(`worker: ${n}`);
-  const fsState: IsolationReport['filesystem'] = filesystem === 'private' && hostReadable.length === 0 ? 'private' : filesystem === 'private' ? 'partial' : 'shared';
-  const report: IsolationReport = {
-    platform: process.platform, network, processes, filesystem: fsState, memory: cgroup && memory === 'enforced' ? 'per-job' : memory, ipc, keyring, sockets,
-    verdict: 'separate processes', path: sandboxPath(setup), notes, python: setup.python,
-  };
-  const advice = desktopAdvice(report, setup);
-  if (advice) notes.push(advice);
-  if (node) report.node = node;
-  else notes.push(`node: ${ctx.node} did not run inside the sandbox`);
-  return report;
+  return notes;
 }
 
 /** Which isolation path this machine gives the sandbox. */

@@ -258,6 +258,25 @@ export function programKey(code: string, language: Language): string {
     if (py && t.kind === 'str' && (i === 0 || toks[i - 1]!.text === ':') && (i + 1 >= toks.length || toks[i + 1]!.kind === 'id')) continue;
     kept.push(t);
   }
+  const bound = boundNames(kept, keywords);
+  const names = new Map<string, string>();
+  const parts: string[] = [];
+  for (let i = 0; i < kept.length; i++) {
+    const t = kept[i]!;
+    const prev = kept[i - 1]?.text;
+    if (t.kind === 'id' && bound.has(t.text) && prev !== '.' && prev !== '?.') {
+      if (!names.has(t.text)) names.set(t.text, `v${names.size}`);
+      parts.push(names.get(t.text)!);
+    } else if (t.kind === 'num') parts.push(numberValue(t.text));
+    else if (t.kind === 'str') parts.push(stringValue(t.text));
+    else parts.push(t.text);
+  }
+  // Trailing commas and semicolons are formatting.
+  return parts.join(' ').replace(/ [,;] (?=[)\]}])/g, ' ').replace(/ ;/g, '');
+}
+
+/** The identifiers the code binds: assigned, declared, or parameters. */
+function boundNames(kept: Token[], keywords: Set<string>): Set<string> {
   // Which identifiers are bound in the code.
   const bound = new Set<string>();
   for (let i = 0; i < kept.length; i++) {
@@ -284,20 +303,7 @@ export function programKey(code: string, language: Language): string {
       } else if (depth === 1 && u.kind === 'id' && (kept[j - 1]!.text === '(' || kept[j - 1]!.text === ',' || kept[j - 1]!.text === '*' || kept[j - 1]!.text === '**')) bound.add(u.text);
     }
   }
-  const names = new Map<string, string>();
-  const parts: string[] = [];
-  for (let i = 0; i < kept.length; i++) {
-    const t = kept[i]!;
-    const prev = kept[i - 1]?.text;
-    if (t.kind === 'id' && bound.has(t.text) && prev !== '.' && prev !== '?.') {
-      if (!names.has(t.text)) names.set(t.text, `v${names.size}`);
-      parts.push(names.get(t.text)!);
-    } else if (t.kind === 'num') parts.push(numberValue(t.text));
-    else if (t.kind === 'str') parts.push(stringValue(t.text));
-    else parts.push(t.text);
-  }
-  // Trailing commas and semicolons are formatting.
-  return parts.join(' ').replace(/ [,;] (?=[)\]}])/g, ' ').replace(/ ;/g, '');
+  return bound;
 }
 
 /** Per candidate, the index of its program: candidates with equal programKey share one index. */

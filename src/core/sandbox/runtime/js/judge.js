@@ -294,218 +294,196 @@ function candidateExports() {
 
 // ───────── node:test, faithfully enough: test/it/describe bodies run (incl. async and subtests), each test is reported
 
+/** @typedef {{kind: 'suite'|'test', name: string, fn: any, opts: any, line: number|undefined, children: any[], hooks: any, parent: any}} Node */
+/**
+ * The state of the node:test stand-in: the root suite, the suite whose body is being collected, the test whose
+ * body is running, and whether a run of the queue is scheduled or under way.
+ * @typedef {{root: Node, collecting: Node, running: any, scheduled: boolean, active: number, idleWaiters: (() => void)[]}} NodeTestState
+ */
+
 /** @type {any} */
 let nodeTestModule;
-function makeNodeTest() {
-  /** @typedef {{kind: 'suite'|'test', name: string, fn: any, opts: any, line: number|undefined, children: any[], hooks: any, parent: any}} Node */
-  /** @type {Node} */
-  const root = { kind: 'suite', name: '', fn: null, opts: {}, line: undefined, children: [], hooks: { before: [], after: [], beforeEach: [], afterEach: [] }, parent: null };
-  /** @type {Node} */
-  let collecting = root;
-  /** @type {any} */
-  let running = null;
-  let scheduled = false;
-  let active = 0;
-  /** @type {(() => void)[]} */
-  let idleWaiters = [];
 
-  function callerLine() {
-    const m = /tests\.js:(\d+):\d+/.exec(String(new Error().stack));
-    return m ? Number(m[1]) : undefined;
-  }
+/** @returns {Node} */
+function newNode(/** @type {'suite'|'test'} */ kind, /** @type {string} */ name, /** @type {any} */ fn, /** @type {any} */ opts, /** @type {number|undefined} */ line, /** @type {any} */ parent) {
+  return { kind, name, fn, opts, line, children: [], hooks: { before: [], after: [], beforeEach: [], afterEach: [] }, parent };
+}
 
-  /** @param {any[]} args */
-  function norm(args) {
-    let name = '';
-    let opts = {};
-    let fn;
-    for (const a of args) {
-      if (typeof a === 'string') name = a;
-      else if (typeof a === 'function') fn = a;
-      else if (a && typeof a === 'object') opts = a;
-    }
-    if (!name && fn && fn.name) name = fn.name;
-    return { name: name || '<anonymous>', opts, fn };
-  }
+function callerLine() {
+  const m = /tests\.js:(\d+):\d+/.exec(String(new Error().stack));
+  return m ? Number(m[1]) : undefined;
+}
 
-  function fullName(/** @type {Node} */ n) {
-    const parts = [];
-    for (let p = n; p && p !== root; p = p.parent) if (p.name) parts.unshift(p.name);
-    return parts.join(' > ');
+/** @param {any[]} args */
+function norm(args) {
+  let name = '';
+  let opts = {};
+  let fn;
+  for (const a of args) {
+    if (typeof a === 'string') name = a;
+    else if (typeof a === 'function') fn = a;
+    else if (a && typeof a === 'object') opts = a;
   }
+  if (!name && fn && fn.name) name = fn.name;
+  return { name: name || '<anonymous>', opts, fn };
+}
 
-  function hooksOf(/** @type {Node} */ n, /** @type {'beforeEach'|'afterEach'} */ which) {
-    const chain = [];
-    for (let p = n.parent; p; p = p.parent) chain.unshift(p);
-    const out = [];
-    for (const p of chain) out.push(...p.hooks[which]);
-    return which === 'afterEach' ? out.reverse() : out;
-  }
+/** The names from the outermost suite down to n (the root suite has no name). */
+function fullName(/** @type {Node} */ n) {
+  const parts = [];
+  for (let p = n; p; p = p.parent) if (p.name) parts.unshift(p.name);
+  return parts.join(' > ');
+}
 
-  async function callWith(/** @type {any} */ fn, /** @type {any} */ ctx) {
-    if (typeof fn !== 'function') return;
-    if (fn.length >= 2 && !util.types.isAsyncFunction(fn)) {
-      await new Promise((resolve, reject) => {
-        try {
-          const r = fn(ctx, (/** @type {any} */ err) => (err ? reject(err) : resolve(undefined)));
-          if (r && typeof r.then === 'function') r.then(undefined, reject);
-        } catch (e) { reject(e); }
-      });
-      return;
-    }
-    await fn(ctx);
-  }
+function hooksOf(/** @type {Node} */ n, /** @type {'beforeEach'|'afterEach'} */ which) {
+  const chain = [];
+  for (let p = n.parent; p; p = p.parent) chain.unshift(p);
+  const out = [];
+  for (const p of chain) out.push(...p.hooks[which]);
+  return which === 'afterEach' ? out.reverse() : out;
+}
 
-  async function runTest(/** @type {Node} */ n) {
-    const name = fullName(n);
-    if (n.opts && (n.opts.skip || n.opts.todo)) {
-      report({ t: 'skip', name, line: n.line, why: n.opts.skip ? 'skipped' : 'todo' });
-      return;
-    }
-    /** @type {any} */
-    const state = { skipped: false, todo: false, subtests: [] };
-    const ctx = {
-      name: n.name,
-      fullName: name,
-      signal: new AbortController().signal,
-      skip() { state.skipped = true; },
-      todo() { state.todo = true; },
-      diagnostic() {},
-      plan() {},
-      runOnly() {},
-      test(/** @type {any[]} */ ...args) {
-        const { name: sn, opts, fn } = norm(args);
-        const sub = { kind: /** @type {'test'} */ ('test'), name: sn, fn, opts, line: callerLine(), children: [], hooks: { before: [], after: [], beforeEach: [], afterEach: [] }, parent: n };
-        const p = runTest(sub);
-        state.subtests.push(p);
-        return p;
-      },
-      before(/** @type {any} */ f) { n.hooks.before.push(f); },
-      after(/** @type {any} */ f) { n.hooks.after.push(f); },
-      beforeEach(/** @type {any} */ f) { n.hooks.beforeEach.push(f); },
-      afterEach(/** @type {any} */ f) { n.hooks.afterEach.push(f); },
-      get assert() { return realAssert; },
-      get mock() { return require('node:test').mock; },
-    };
-    /** @type {any} */
-    let err;
-    let ok = true;
-    const prev = running;
-    try {
-      for (const h of hooksOf(n, 'beforeEach')) await callWith(h, ctx);
-      running = { node: n, ctx };
-      await callWith(n.fn, ctx);
-      running = prev;
-      await Promise.all(state.subtests);
-      for (const h of n.hooks.after) await callWith(h, ctx);
-      for (const h of hooksOf(n, 'afterEach')) await callWith(h, ctx);
-    } catch (e) {
-      ok = false;
-      err = e;
-    } finally {
-      running = prev;
-    }
-    if (ok && (state.skipped || state.todo)) {
-      report({ t: 'skip', name, line: n.line, why: state.skipped ? 'skipped' : 'todo' });
-      return;
-    }
-    if (ok) report({ t: 'test', name, ok: true, line: n.line });
-    else report({ t: 'test', name, ok: false, line: n.line, ...failure(err) });
+async function callWith(/** @type {any} */ fn, /** @type {any} */ ctx) {
+  if (typeof fn !== 'function') return;
+  if (fn.length >= 2 && !util.types.isAsyncFunction(fn)) {
+    await new Promise((resolve, reject) => {
+      try {
+        const r = fn(ctx, (/** @type {any} */ err) => (err ? reject(err) : resolve(undefined)));
+        if (r && typeof r.then === 'function') r.then(undefined, reject);
+      } catch (e) { reject(e); }
+    });
+    return;
   }
+  await fn(ctx);
+}
 
-  async function runSuite(/** @type {Node} */ s) {
-    if (s.opts && (s.opts.skip || s.opts.todo)) {
-      report({ t: 'skip', name: fullName(s), line: s.line, why: 'skipped' });
-      return;
-    }
-    try {
-      for (const h of s.hooks.before) await callWith(h, {});
-    } catch (e) {
-      report({ t: 'test', name: fullName(s) + ' (before hook)', ok: false, line: s.line, ...failure(e) });
-      return;
-    }
-    for (const c of s.children) {
-      if (c.kind === 'suite') await runSuite(c);
-      else await runTest(c);
-    }
-    try {
-      for (const h of s.hooks.after) await callWith(h, {});
-    } catch (e) {
-      report({ t: 'test', name: fullName(s) + ' (after hook)', ok: false, line: s.line, ...failure(e) });
-    }
-  }
-
-  async function runQueue() {
-    active++;
-    try {
-      // Root hooks around the whole queue; children may be added while earlier ones run.
-      for (const h of root.hooks.before) await callWith(h, {});
-      for (let k = 0; k < root.children.length; k++) {
-        const c = root.children[k];
-        if (c.kind === 'suite') await runSuite(c);
-        else await runTest(c);
-      }
-      root.children = [];
-      for (const h of root.hooks.after) await callWith(h, {});
-    } catch (e) {
-      report({ t: 'test', name: '(hook)', ok: false, ...failure(e) });
-    } finally {
-      active--;
-      scheduled = false;
-      if (root.children.length) schedule();
-      else if (!active) { const w = idleWaiters; idleWaiters = []; for (const f of w) f(); }
-    }
-  }
-
-  function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(() => { runQueue(); });
-  }
-
-  /** @param {any[]} args */
-  function test(...args) {
-    const { name, opts, fn } = norm(args);
-    /** @type {Node} */
-    const n = { kind: 'test', name, fn, opts, line: callerLine(), children: [], hooks: { before: [], after: [], beforeEach: [], afterEach: [] }, parent: collecting };
-    if (running && collecting === root) {
-      // test() called inside a running test: a subtest of it
-      n.parent = running.node;
-      return runTest(n);
-    }
-    collecting.children.push(n);
-    if (collecting === root) schedule();
-    return Promise.resolve();
-  }
-  /** @param {any[]} args */
-  function describe(...args) {
-    const { name, opts, fn } = norm(args);
-    /** @type {Node} */
-    const s = { kind: 'suite', name, fn, opts, line: callerLine(), children: [], hooks: { before: [], after: [], beforeEach: [], afterEach: [] }, parent: collecting };
-    collecting.children.push(s);
-    const prev = collecting;
-    collecting = s;
-    try {
-      const r = typeof fn === 'function' ? fn({ name }) : undefined;
-      if (r && typeof r.then === 'function') r.then(undefined, (/** @type {any} */ e) => report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) }));
-    } catch (e) {
-      report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) });
-    } finally {
-      collecting = prev;
-    }
-    if (prev === root) schedule();
-    return Promise.resolve();
-  }
-  const variants = (/** @type {any} */ f) => {
-    f.skip = (/** @type {any[]} */ ...a) => { const x = norm(a); return f(x.name, { ...x.opts, skip: true }, x.fn); };
-    f.todo = (/** @type {any[]} */ ...a) => { const x = norm(a); return f(x.name, { ...x.opts, todo: true }, x.fn); };
-    f.only = (/** @type {any[]} */ ...a) => f(...a);
-    return f;
+/** The context a test body receives (node:test's TestContext); `state` collects skip/todo and subtests. */
+function testContext(/** @type {NodeTestState} */ st, /** @type {Node} */ n, /** @type {string} */ name, /** @type {any} */ state) {
+  return {
+    name: n.name,
+    fullName: name,
+    signal: new AbortController().signal,
+    skip() { state.skipped = true; },
+    todo() { state.todo = true; },
+    diagnostic() {},
+    plan() {},
+    runOnly() {},
+    test(/** @type {any[]} */ ...args) {
+      const { name: sn, opts, fn } = norm(args);
+      const sub = newNode('test', sn, fn, opts, callerLine(), n);
+      const p = runTest(st, sub);
+      state.subtests.push(p);
+      return p;
+    },
+    before(/** @type {any} */ f) { n.hooks.before.push(f); },
+    after(/** @type {any} */ f) { n.hooks.after.push(f); },
+    beforeEach(/** @type {any} */ f) { n.hooks.beforeEach.push(f); },
+    afterEach(/** @type {any} */ f) { n.hooks.afterEach.push(f); },
+    get assert() { return realAssert; },
+    get mock() { return require('node:test').mock; },
   };
-  variants(test);
-  variants(describe);
+}
+
+async function runTest(/** @type {NodeTestState} */ st, /** @type {Node} */ n) {
+  const name = fullName(n);
+  if (n.opts && (n.opts.skip || n.opts.todo)) {
+    report({ t: 'skip', name, line: n.line, why: n.opts.skip ? 'skipped' : 'todo' });
+    return;
+  }
+  /** @type {any} */
+  const state = { skipped: false, todo: false, subtests: [] };
+  const ctx = testContext(st, n, name, state);
+  /** @type {any} */
+  let err;
+  let ok = true;
+  const prev = st.running;
+  try {
+    for (const h of hooksOf(n, 'beforeEach')) await callWith(h, ctx);
+    st.running = { node: n, ctx };
+    await callWith(n.fn, ctx);
+    st.running = prev;
+    await Promise.all(state.subtests);
+    for (const h of n.hooks.after) await callWith(h, ctx);
+    for (const h of hooksOf(n, 'afterEach')) await callWith(h, ctx);
+  } catch (e) {
+    ok = false;
+    err = e;
+  } finally {
+    st.running = prev;
+  }
+  if (ok && (state.skipped || state.todo)) {
+    report({ t: 'skip', name, line: n.line, why: state.skipped ? 'skipped' : 'todo' });
+    return;
+  }
+  if (ok) report({ t: 'test', name, ok: true, line: n.line });
+  else report({ t: 'test', name, ok: false, line: n.line, ...failure(err) });
+}
+
+async function runSuite(/** @type {NodeTestState} */ st, /** @type {Node} */ s) {
+  if (s.opts && (s.opts.skip || s.opts.todo)) {
+    report({ t: 'skip', name: fullName(s), line: s.line, why: 'skipped' });
+    return;
+  }
+  try {
+    for (const h of s.hooks.before) await callWith(h, {});
+  } catch (e) {
+    report({ t: 'test', name: fullName(s) + ' (before hook)', ok: false, line: s.line, ...failure(e) });
+    return;
+  }
+  for (const c of s.children) {
+    if (c.kind === 'suite') await runSuite(st, c);
+    else await runTest(st, c);
+  }
+  try {
+    for (const h of s.hooks.after) await callWith(h, {});
+  } catch (e) {
+    report({ t: 'test', name: fullName(s) + ' (after hook)', ok: false, line: s.line, ...failure(e) });
+  }
+}
+
+async function runQueue(/** @type {NodeTestState} */ st) {
+  const root = st.root;
+  st.active++;
+  try {
+    // Root hooks around the whole queue; children may be added while earlier ones run.
+    for (const h of root.hooks.before) await callWith(h, {});
+    for (let k = 0; k < root.children.length; k++) {
+      const c = root.children[k];
+      if (c.kind === 'suite') await runSuite(st, c);
+      else await runTest(st, c);
+    }
+    root.children = [];
+    for (const h of root.hooks.after) await callWith(h, {});
+  } catch (e) {
+    report({ t: 'test', name: '(hook)', ok: false, ...failure(e) });
+  } finally {
+    st.active--;
+    st.scheduled = false;
+    if (root.children.length) schedule(st);
+    else if (!st.active) { const w = st.idleWaiters; st.idleWaiters = []; for (const f of w) f(); }
+  }
+}
+
+function schedule(/** @type {NodeTestState} */ st) {
+  if (st.scheduled) return;
+  st.scheduled = true;
+  setImmediate(() => { runQueue(st); });
+}
+
+/** Adds .skip, .todo and .only to test() or describe(). */
+function withVariants(/** @type {any} */ f) {
+  f.skip = (/** @type {any[]} */ ...a) => { const x = norm(a); return f(x.name, { ...x.opts, skip: true }, x.fn); };
+  f.todo = (/** @type {any[]} */ ...a) => { const x = norm(a); return f(x.name, { ...x.opts, todo: true }, x.fn); };
+  f.only = (/** @type {any[]} */ ...a) => f(...a);
+  return f;
+}
+
+/** The module object: test() with its aliases, the hooks, mock, and idle() for the judge to wait on. */
+function nodeTestExports(/** @type {NodeTestState} */ st, /** @type {any} */ test, /** @type {any} */ describe) {
+  withVariants(test);
+  withVariants(describe);
   const hook = (/** @type {'before'|'after'|'beforeEach'|'afterEach'} */ which) => (/** @type {any} */ fn) => {
-    const target = running && collecting === root ? running.node : collecting;
+    const target = st.running && st.collecting === st.root ? st.running.node : st.collecting;
     target.hooks[which].push(fn);
   };
   /** @type {any} */
@@ -520,8 +498,47 @@ function makeNodeTest() {
   mod.afterEach = hook('afterEach');
   Object.defineProperty(mod, 'mock', { get() { return require('node:test').mock; }, enumerable: true });
   mod.default = mod;
-  mod.idle = () => (active || scheduled || root.children.length ? new Promise((r) => { idleWaiters.push(() => r(undefined)); }) : Promise.resolve());
+  mod.idle = () => (st.active || st.scheduled || st.root.children.length ? new Promise((r) => { st.idleWaiters.push(() => r(undefined)); }) : Promise.resolve());
   return mod;
+}
+
+function makeNodeTest() {
+  const root = newNode('suite', '', null, {}, undefined, null);
+  /** @type {NodeTestState} */
+  const st = { root, collecting: root, running: null, scheduled: false, active: 0, idleWaiters: [] };
+
+  /** @param {any[]} args */
+  function test(...args) {
+    const { name, opts, fn } = norm(args);
+    const n = newNode('test', name, fn, opts, callerLine(), st.collecting);
+    if (st.running && st.collecting === root) {
+      // test() called inside a running test: a subtest of it
+      n.parent = st.running.node;
+      return runTest(st, n);
+    }
+    st.collecting.children.push(n);
+    if (st.collecting === root) schedule(st);
+    return Promise.resolve();
+  }
+  /** @param {any[]} args */
+  function describe(...args) {
+    const { name, opts, fn } = norm(args);
+    const s = newNode('suite', name, fn, opts, callerLine(), st.collecting);
+    st.collecting.children.push(s);
+    const prev = st.collecting;
+    st.collecting = s;
+    try {
+      const r = typeof fn === 'function' ? fn({ name }) : undefined;
+      if (r && typeof r.then === 'function') r.then(undefined, (/** @type {any} */ e) => report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) }));
+    } catch (e) {
+      report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) });
+    } finally {
+      st.collecting = prev;
+    }
+    if (prev === root) schedule(st);
+    return Promise.resolve();
+  }
+  return nodeTestExports(st, test, describe);
 }
 
 /** require() as the tests see it. */
@@ -541,21 +558,15 @@ const TEST_MODULES = new Set(['node:test', 'test']);
 const TEST_FNS = new Set(['test', 'it', 'describe', 'suite']);
 
 /**
- * Finds the top-level statements of the tests and wraps each one that is a test (an assert call or a statement
- * that holds one, or a call of a test()/it() that does not report itself) so it reports ok or its failure.
- * Line numbers are kept: everything is inserted on existing lines.
- * @returns {{source: string, tests: {line: number, src: string}[]}}
+ * The local names the tests bind to require('assert'…) and to require('node:test'), as written or as esbuild
+ * writes imports.
  */
-function instrument(/** @type {string} */ src) {
-  const toks = tokenize(src);
+function requireBindings(/** @type {{type: string, text: string}[]} */ toks) {
   const N = toks.length;
   /** @type {Set<string>} */
   const assertNames = new Set(['assert']);
   /** @type {Set<string>} */
   const nodeTestAliases = new Set();
-  /** @type {Set<string>} */
-  const declared = topLevelDeclarations(src);
-  // Bindings of require('assert'…) / require('node:test'), as written or as esbuild writes imports.
   for (let k = 0; k < N; k++) {
     const t = toks[k];
     if (t.type !== 'id' || (t.text !== 'const' && t.text !== 'let' && t.text !== 'var')) continue;
@@ -581,135 +592,161 @@ function instrument(/** @type {string} */ src) {
     if (ASSERT_MODULES.has(mod)) for (const [local] of bound) assertNames.add(local);
     if (TEST_MODULES.has(mod)) for (const [local, key] of bound) if (key === '*' || TEST_FNS.has(key) || key === 'default') nodeTestAliases.add(local);
   }
+  return { assertNames, nodeTestAliases };
+}
+
+/** Index of the token closing the bracket at k. */
+function closeOf(/** @type {any[]} */ toks, /** @type {number} */ k) {
+  const N = toks.length;
+  let d = 0;
+  for (let j = k; j < N; j++) {
+    const x = toks[j];
+    if (x.type === 'punct') {
+      if (x.text === '(' || x.text === '[' || x.text === '{') d++;
+      else if (x.text === ')' || x.text === ']' || x.text === '}') { d--; if (d === 0) return j; }
+    } else if (x.type === 'tmpl') {
+      if (x.text.endsWith('${')) d++;
+      if (x.text.startsWith('}')) d--;
+    }
+  }
+  throw new Error('unbalanced');
+}
+
+/** Index of the last token of the expression statement starting at k. */
+function exprEnd(/** @type {any[]} */ toks, /** @type {number} */ k) {
+  const N = toks.length;
+  let d = 0;
+  for (let j = k; j < N; j++) {
+    const x = toks[j];
+    if (x.type === 'punct') {
+      if (x.text === '(' || x.text === '[' || x.text === '{') d++;
+      else if (x.text === ')' || x.text === ']' || x.text === '}') { if (d === 0) return j - 1; d--; }
+      else if (x.text === ';' && d === 0) return j;
+    } else if (x.type === 'tmpl') {
+      if (x.text.endsWith('${')) d++;
+      if (x.text.startsWith('}')) d--;
+    }
+    const nx = toks[j + 1];
+    if (!nx) return j;
+    if (d === 0 && nx.nl && endsExpression(x) && !continues(nx)) return j;
+  }
+  return N - 1;
+}
+
+/** Index of the last token of the statement starting at k. @returns {number} */
+function stmtEnd(/** @type {any[]} */ toks, /** @type {number} */ k) {
+  const t = toks[k];
+  if (t.type === 'punct') {
+    if (t.text === '{') return closeOf(toks, k);
+    if (t.text === ';') return k;
+    return exprEnd(toks, k);
+  }
+  if (t.type !== 'id') return exprEnd(toks, k);
+  const nx = toks[k + 1];
+  switch (t.text) {
+    case 'if': {
+      const e = stmtEnd(toks, closeOf(toks, k + 1) + 1);
+      if (toks[e + 1] && toks[e + 1].text === 'else') return stmtEnd(toks, e + 2);
+      return e;
+    }
+    case 'for': {
+      const open = nx && nx.text === 'await' ? k + 2 : k + 1;
+      return stmtEnd(toks, closeOf(toks, open) + 1);
+    }
+    case 'while': case 'with': return stmtEnd(toks, closeOf(toks, k + 1) + 1);
+    case 'do': {
+      const e = stmtEnd(toks, k + 1);
+      const c = closeOf(toks, e + 2);
+      return toks[c + 1] && toks[c + 1].text === ';' ? c + 1 : c;
+    }
+    case 'try': return tryEnd(toks, k);
+    case 'switch': return closeOf(toks, closeOf(toks, k + 1) + 1);
+    case 'function': {
+      let j = k + 1;
+      while (j < toks.length && toks[j].text !== '(') j++;
+      return closeOf(toks, closeOf(toks, j) + 1);
+    }
+    case 'async':
+      if (nx && nx.text === 'function' && !nx.nl) return stmtEnd(toks, k + 1);
+      return exprEnd(toks, k);
+    case 'class': {
+      let j = k + 1;
+      while (j < toks.length && toks[j].text !== '{') j++;
+      const e = closeOf(toks, j);
+      return e;
+    }
+    default:
+      if (nx && nx.text === ':' && !['case', 'default'].includes(t.text)) return stmtEnd(toks, k + 2);
+      return exprEnd(toks, k);
+  }
+}
+
+/** Index of the last token of the try statement at k (with its catch and finally). */
+function tryEnd(/** @type {any[]} */ toks, /** @type {number} */ k) {
+  let e = closeOf(toks, k + 1);
+  if (toks[e + 1] && toks[e + 1].text === 'catch') {
+    e += 2;
+    if (toks[e].text === '(') e = closeOf(toks, e) + 1;
+    e = closeOf(toks, e);
+  }
+  if (toks[e + 1] && toks[e + 1].text === 'finally') e = closeOf(toks, e + 2);
+  return e;
+}
+
+/** Root identifier of a call statement: skips `await` and esbuild's `(0, x.y)`. */
+function rootOf(/** @type {any[]} */ toks, /** @type {number} */ k, /** @type {number} */ e) {
+  let j = k;
+  if (toks[j] && toks[j].text === 'await') j++;
+  if (toks[j] && toks[j].text === '(' && toks[j + 1] && toks[j + 1].text === '0' && toks[j + 2] && toks[j + 2].text === ',') j += 3;
+  return j <= e && toks[j].type === 'id' ? toks[j].text : undefined;
+}
+
+/** Whether tokens k..e call (or pass on) an assert binding or one of the tests' own test functions. */
+function holdsTest(/** @type {any[]} */ toks, /** @type {number} */ k, /** @type {number} */ e, /** @type {Set<string>} */ assertNames, /** @type {Set<string>} */ ownTestFns) {
+  for (let j = k; j <= e; j++) {
+    const x = toks[j];
+    if (x.type !== 'id') continue;
+    const p = toks[j - 1];
+    if (p && (p.text === '.' || p.text === '?.')) continue;
+    const nx = toks[j + 1];
+    if (!nx || (nx.text !== '(' && nx.text !== '.' && nx.text !== ')')) continue;
+    if (assertNames.has(x.text) || ownTestFns.has(x.text)) return true;
+  }
+  return false;
+}
+
+const DECL = new Set(['function', 'class', 'const', 'let', 'var', 'import', 'export']);
+
+/**
+ * Finds the top-level statements of the tests and wraps each one that is a test (an assert call or a statement
+ * that holds one, or a call of a test()/it() that does not report itself) so it reports ok or its failure.
+ * Line numbers are kept: everything is inserted on existing lines.
+ * @returns {{source: string, tests: {line: number, src: string}[]}}
+ */
+function instrument(/** @type {string} */ src) {
+  const toks = tokenize(src);
+  const N = toks.length;
+  /** @type {Set<string>} */
+  const declared = topLevelDeclarations(src);
+  const { assertNames, nodeTestAliases } = requireBindings(toks);
   // test/it/describe not declared by the tests are ours (node:test); declared otherwise they are the tests' own.
   /** @type {Set<string>} */
   const ownTestFns = new Set();
   for (const n of TEST_FNS) if (!declared.has(n) && !candidateBound.has(n)) nodeTestAliases.add(n); else if (!nodeTestAliases.has(n) && declared.has(n)) ownTestFns.add(n);
-
-  /** @param {number} k */
-  const closeOf = (k) => { // index of the token closing the bracket at k
-    let d = 0;
-    for (let j = k; j < N; j++) {
-      const x = toks[j];
-      if (x.type === 'punct') {
-        if (x.text === '(' || x.text === '[' || x.text === '{') d++;
-        else if (x.text === ')' || x.text === ']' || x.text === '}') { d--; if (d === 0) return j; }
-      } else if (x.type === 'tmpl') {
-        if (x.text.endsWith('${')) d++;
-        if (x.text.startsWith('}')) d--;
-      }
-    }
-    throw new Error('unbalanced');
-  };
-  /** @param {number} k */
-  const exprEnd = (k) => {
-    let d = 0;
-    for (let j = k; j < N; j++) {
-      const x = toks[j];
-      if (x.type === 'punct') {
-        if (x.text === '(' || x.text === '[' || x.text === '{') d++;
-        else if (x.text === ')' || x.text === ']' || x.text === '}') { if (d === 0) return j - 1; d--; }
-        else if (x.text === ';' && d === 0) return j;
-      } else if (x.type === 'tmpl') {
-        if (x.text.endsWith('${')) d++;
-        if (x.text.startsWith('}')) d--;
-      }
-      const nx = toks[j + 1];
-      if (!nx) return j;
-      if (d === 0 && nx.nl && endsExpression(x) && !continues(nx)) return j;
-    }
-    return N - 1;
-  };
-  /** @param {number} k @returns {number} */
-  const stmtEnd = (k) => {
-    const t = toks[k];
-    if (t.type === 'punct') {
-      if (t.text === '{') return closeOf(k);
-      if (t.text === ';') return k;
-      return exprEnd(k);
-    }
-    if (t.type !== 'id') return exprEnd(k);
-    const nx = toks[k + 1];
-    switch (t.text) {
-      case 'if': {
-        const e = stmtEnd(closeOf(k + 1) + 1);
-        if (toks[e + 1] && toks[e + 1].text === 'else') return stmtEnd(e + 2);
-        return e;
-      }
-      case 'for': {
-        const open = nx && nx.text === 'await' ? k + 2 : k + 1;
-        return stmtEnd(closeOf(open) + 1);
-      }
-      case 'while': case 'with': return stmtEnd(closeOf(k + 1) + 1);
-      case 'do': {
-        const e = stmtEnd(k + 1);
-        const c = closeOf(e + 2);
-        return toks[c + 1] && toks[c + 1].text === ';' ? c + 1 : c;
-      }
-      case 'try': {
-        let e = closeOf(k + 1);
-        if (toks[e + 1] && toks[e + 1].text === 'catch') {
-          e += 2;
-          if (toks[e].text === '(') e = closeOf(e) + 1;
-          e = closeOf(e);
-        }
-        if (toks[e + 1] && toks[e + 1].text === 'finally') e = closeOf(e + 2);
-        return e;
-      }
-      case 'switch': return closeOf(closeOf(k + 1) + 1);
-      case 'function': {
-        let j = k + 1;
-        while (j < N && toks[j].text !== '(') j++;
-        return closeOf(closeOf(j) + 1);
-      }
-      case 'async':
-        if (nx && nx.text === 'function' && !nx.nl) return stmtEnd(k + 1);
-        return exprEnd(k);
-      case 'class': {
-        let j = k + 1;
-        while (j < N && toks[j].text !== '{') j++;
-        const e = closeOf(j);
-        return e;
-      }
-      default:
-        if (nx && nx.text === ':' && !['case', 'default'].includes(t.text)) return stmtEnd(k + 2);
-        return exprEnd(k);
-    }
-  };
-  /** Root identifier of a call statement: skips `await` and esbuild's `(0, x.y)`. */
-  const rootOf = (/** @type {number} */ k, /** @type {number} */ e) => {
-    let j = k;
-    if (toks[j] && toks[j].text === 'await') j++;
-    if (toks[j] && toks[j].text === '(' && toks[j + 1] && toks[j + 1].text === '0' && toks[j + 2] && toks[j + 2].text === ',') j += 3;
-    return j <= e && toks[j].type === 'id' ? toks[j].text : undefined;
-  };
-  const DECL = new Set(['function', 'class', 'const', 'let', 'var', 'import', 'export']);
   /** @type {{start: number, end: number, text: string}[]} */
   const edits = [];
   /** @type {{line: number, src: string}[]} */
   const tests = [];
   let k = 0;
   while (k < N) {
-    const e = stmtEnd(k);
+    const e = stmtEnd(toks, k);
     if (e < k) throw new Error('bad statement');
     const first = toks[k];
     const isDecl = first.type === 'id' && (DECL.has(first.text) || (first.text === 'async' && toks[k + 1] && toks[k + 1].text === 'function'));
     if (!isDecl) {
-      const root = rootOf(k, e);
+      const root = rootOf(toks, k, e);
       const selfReporting = root !== undefined && nodeTestAliases.has(root) && !ownTestFns.has(root);
-      let holds = false;
-      if (!selfReporting) {
-        for (let j = k; j <= e; j++) {
-          const x = toks[j];
-          if (x.type !== 'id') continue;
-          const p = toks[j - 1];
-          if (p && (p.text === '.' || p.text === '?.')) continue;
-          const nx = toks[j + 1];
-          if (!nx || (nx.text !== '(' && nx.text !== '.' && nx.text !== ')')) continue;
-          if (assertNames.has(x.text) || ownTestFns.has(x.text)) { holds = true; break; }
-        }
-      }
-      if (holds) {
+      if (!selfReporting && holdsTest(toks, k, e, assertNames, ownTestFns)) {
         const i = tests.length;
         const stmtSrc = src.slice(first.start, toks[e].end);
         tests.push({ line: lineOf(src, first.start), src: stmtSrc.replace(/\s+/g, ' ').slice(0, 300) });
@@ -719,6 +756,11 @@ function instrument(/** @type {string} */ src) {
     }
     k = e + 1;
   }
+  return { source: applyEdits(src, edits), tests };
+}
+
+/** src with each edit's range replaced by its text (edits in order, not overlapping). */
+function applyEdits(/** @type {string} */ src, /** @type {{start: number, end: number, text: string}[]} */ edits) {
   let out = '';
   let pos = 0;
   for (const ed of edits) {
@@ -726,7 +768,7 @@ function instrument(/** @type {string} */ src) {
     pos = ed.end;
   }
   out += src.slice(pos);
-  return { source: out, tests };
+  return out;
 }
 
 function lineOf(/** @type {string} */ src, /** @type {number} */ pos) {
@@ -781,10 +823,11 @@ process.on('uncaughtException', (e) => {
   report({ t: 'test', name: 'uncaught exception', ok: false, line: testsLine(e), ...failure(e) });
 });
 
-async function main() {
-  waitReady();
-  if (finished) return;
-  nodeTestModule = makeNodeTest();
+/**
+ * Binds the candidate's names the tests use as globals of the judge (with assert, node:test's functions, require
+ * and module), then runs the trusted context. Undefined when that failed (fatal has reported it).
+ */
+function bindCandidate() {
   const inTests = mentionedNames(spec.tests + '\n' + spec.context + '\n' + spec.calls.join('\n'));
   mentioned = inTests;
   const own = candidateNames();
@@ -794,7 +837,7 @@ async function main() {
   if (entry.length) bind = entry;
   else bind = [...inTests].filter((n) => own.has(n) && IDENT.test(n) && !RESERVED.has(n) && !JUDGE_GLOBALS.has(n));
   const values = resolveNames(bind);
-  for (const n of entry) if (!values.has(n)) { fatal(`the candidate does not define '${n}'`); return; }
+  for (const n of entry) if (!values.has(n)) { fatal(`the candidate does not define '${n}'`); return undefined; }
   for (const [n, v] of values) setGlobal(n, v);
   // What the tests may use without declaring: assert, and node:test's functions.
   if (inTests.has('assert')) setGlobal('assert', realAssert);
@@ -810,28 +853,35 @@ async function main() {
       new vm.Script(spec.context, { filename: 'context.js' }).runInThisContext();
     } catch (e) {
       fatal('the task context raised: ' + (failure(e).error || ''), 'context');
-      return;
+      return undefined;
     }
     for (const n of entry) setGlobal(n, values.get(n)); // entry points are the candidate's, whatever the context says
   }
+  return mod;
+}
 
-  if (spec.mode === 'evaluate') {
-    /** @type {(string|null)[]} */
-    const out = [];
-    for (const c of spec.calls) {
-      try {
-        let v = new vm.Script('(' + c + '\n)', { filename: 'call.js' }).runInThisContext();
-        if (util.types.isPromise(v)) v = await v;
-        out.push(JSON.stringify(canon(v, [], { n: 0 })));
-      } catch (e) {
-        out.push(null);
-      }
+/** Evaluate mode: each call's canonical rendering, null where it raised. */
+async function evaluateCalls() {
+  /** @type {(string|null)[]} */
+  const out = [];
+  for (const c of spec.calls) {
+    try {
+      let v = new vm.Script('(' + c + '\n)', { filename: 'call.js' }).runInThisContext();
+      if (util.types.isPromise(v)) v = await v;
+      out.push(JSON.stringify(canon(v, [], { n: 0 })));
+    } catch (e) {
+      out.push(null);
     }
-    report({ t: 'values', values: out });
-    end();
-    return;
   }
+  report({ t: 'values', values: out });
+  end();
+}
 
+/**
+ * The tests, instrumented, compiled into one async function, with the `__crucible` object their wrapped
+ * statements report through. Undefined when they do not compile (fatal has reported it).
+ */
+function compileTests() {
   /** @type {{source: string, tests: {line: number, src: string}[]}} */
   let plan;
   try {
@@ -839,7 +889,6 @@ async function main() {
   } catch (e) {
     plan = { source: spec.tests, tests: [] };
   }
-  const whole = plan.tests.length === 0; // nothing recognised as a test statement: the whole file is one test
   const crucible = {
     ok(/** @type {number} */ i) { const t = plan.tests[i]; report({ t: 'test', name: t.src, ok: true, line: t.line, source: t.src }); },
     fail(/** @type {number} */ i, /** @type {any} */ e) {
@@ -853,8 +902,27 @@ async function main() {
     fn = new vm.Script(`(async function (exports, require, module, __filename, __dirname, __crucible) {${plan.source}\n})`, { filename: 'tests.js' }).runInThisContext();
   } catch (e) {
     fatal('the tests do not compile: ' + (failure(e).error || ''), 'tests');
+    return undefined;
+  }
+  return { plan, crucible, fn };
+}
+
+async function main() {
+  waitReady();
+  if (finished) return;
+  nodeTestModule = makeNodeTest();
+  const mod = bindCandidate();
+  if (!mod) return;
+
+  if (spec.mode === 'evaluate') {
+    await evaluateCalls();
     return;
   }
+
+  const compiled = compileTests();
+  if (!compiled) return;
+  const { plan, crucible, fn } = compiled;
+  const whole = plan.tests.length === 0; // nothing recognised as a test statement: the whole file is one test
   let bodyOk = true;
   try {
     await fn.call(mod.exports, mod.exports, judgeRequire, mod, '/tests.js', '/', crucible);
