@@ -21,6 +21,7 @@ function walk(dir: string): string[] {
  */
 const RANK: { [layer: string]: number } = {
   'core (foundation)': 0,
+  'core/util': 1,
   'core/sandbox': 1,
   'core/parse': 1,
   'core/model': 2,
