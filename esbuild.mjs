@@ -40,9 +40,15 @@ const vscodeOnce = {
   name: 'crucible-vscode-once',
   setup(b) {
     b.onResolve({ filter: /^vscode$/ }, (args) =>
-      args.namespace === 'crucible-vscode' ? { path: 'vscode', external: true } : { path: 'vscode', namespace: 'crucible-vscode' },
+      args.namespace === 'crucible-vscode'
+        ? { path: 'vscode', external: true }
+        : { path: 'vscode', namespace: 'crucible-vscode' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'crucible-vscode' }, () => ({ contents: "export * from 'vscode';", loader: 'js', resolveDir: root }));
+    b.onLoad({ filter: /.*/, namespace: 'crucible-vscode' }, () => ({
+      contents: "export * from 'vscode';",
+      loader: 'js',
+      resolveDir: root,
+    }));
   },
 };
 /**
@@ -51,7 +57,12 @@ const vscodeOnce = {
  * dist/engine.js. eslint.config.mjs (type-only imports of the rest of core) and test/unit/bundle.test.ts (the
  * bundle's inputs) read this list.
  */
-export const THIN_BUNDLE_CORE_LEAVES = ['src/core/version.ts', 'src/core/solve/evidence.ts', 'src/core/dataset/files.ts', 'src/core/defaults.ts'];
+export const THIN_BUNDLE_CORE_LEAVES = [
+  'src/core/version.ts',
+  'src/core/solve/evidence.ts',
+  'src/core/dataset/files.ts',
+  'src/core/defaults.ts',
+];
 
 // Marks the moment the bundle starts evaluating; src/extension.ts logs the load and activate() times.
 const timingBanner = 'var __crucibleBundleStart = performance.now();';
@@ -72,7 +83,12 @@ export function extensionOptions(isProduction = production) {
 async function main() {
   await Promise.all([
     build(extensionOptions()),
-    build({ ...common, entryPoints: [join(root, 'src/vscode/engineEntry.ts')], outfile: join(root, 'dist/engine.js'), banner: { js: importMetaShim } }),
+    build({
+      ...common,
+      entryPoints: [join(root, 'src/vscode/engineEntry.ts')],
+      outfile: join(root, 'dist/engine.js'),
+      banner: { js: importMetaShim },
+    }),
     build({
       ...common,
       entryPoints: [join(root, 'src/cli/main.ts')],
@@ -89,7 +105,8 @@ function copyAssets() {
   // The sandbox's own programs (worker, judge and candidate runtimes), run by the sandbox's interpreters as files.
   cpSync(join(root, 'src/core/sandbox/runtime'), join(root, 'dist/runtime'), {
     recursive: true,
-    filter: (src) => !/(__pycache__|\.pyc$|\.test\.|tests?$)/.test(src.slice(join(root, 'src/core/sandbox/runtime').length)),
+    filter: (src) =>
+      !/(__pycache__|\.pyc$|\.test\.|tests?$)/.test(src.slice(join(root, 'src/core/sandbox/runtime').length)),
   });
 
   // The dataset export's README template, read at run time beside the bundle (src/core/dataset/readme.ts).

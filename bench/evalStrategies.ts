@@ -26,16 +26,36 @@ async function main(): Promise<void> {
   const report = join(dir, `eval-strategies-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   try {
     const args = [
-      'eval', HUMANEVAL_FILE, '--limit', String(tasks), '--strategies', 'resample,refine,trace,sstar',
-      '--host', server.url, '--model', 'qwen2.5-coder:7b', '--samples', String(arg('samples', 2)), '--rounds', String(arg('rounds', 2)),
-      '--report', report,
+      'eval',
+      HUMANEVAL_FILE,
+      '--limit',
+      String(tasks),
+      '--strategies',
+      'resample,refine,trace,sstar',
+      '--host',
+      server.url,
+      '--model',
+      'qwen2.5-coder:7b',
+      '--samples',
+      String(arg('samples', 2)),
+      '--rounds',
+      String(arg('rounds', 2)),
+      '--report',
+      report,
     ];
     const run = await runCrucible(args, { timeoutMs: 600_000 });
     process.stdout.write(`$ crucible ${args.join(' ').replace(server.url, '<test server>')}\n`);
     process.stdout.write(run.stdout);
     process.stderr.write(run.stderr);
-    process.stdout.write(`\ntask kinds (scripted): ${rows.slice(0, tasks).map((r, i) => `${r.task_id}=${KINDS[i % KINDS.length]}`).join(', ')}\n`);
-    process.stdout.write(`model requests: ${server.requests.filter((r) => r.path === '/api/chat').length}; exit code ${run.code}\n`);
+    process.stdout.write(
+      `\ntask kinds (scripted): ${rows
+        .slice(0, tasks)
+        .map((r, i) => `${r.task_id}=${KINDS[i % KINDS.length]}`)
+        .join(', ')}\n`,
+    );
+    process.stdout.write(
+      `model requests: ${server.requests.filter((r) => r.path === '/api/chat').length}; exit code ${run.code}\n`,
+    );
   } finally {
     await server.close();
   }

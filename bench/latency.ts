@@ -70,7 +70,11 @@ const budget = (b: Partial<Budget>): Budget => ({ samples: 1, refineRounds: 0, m
 const LONG = `\`\`\`python\ndef add(a, b):\n${'    # thinking\n'.repeat(200)}    return a + b\n\`\`\`\n`;
 
 /** Runs one solve against a fresh test server answering `reply`; returns solve's wall time and `mark`'s. */
-async function timedSolve(reply: ScriptedReply, b: Budget, cancelOnToken: boolean): Promise<{ totalMs: number; sinceMarkMs: number }> {
+async function timedSolve(
+  reply: ScriptedReply,
+  b: Budget,
+  cancelOnToken: boolean,
+): Promise<{ totalMs: number; sinceMarkMs: number }> {
   const server = await startOllamaServer({ respond: () => reply });
   const sandbox = createProcessSandbox({ workers: 1 });
   try {
@@ -99,23 +103,36 @@ async function timedSolve(reply: ScriptedReply, b: Budget, cancelOnToken: boolea
 async function main(): Promise<void> {
   const load = loadavg()[0]!.toFixed(2);
   const sandbox = await sandboxWarmVsFresh();
-  console.log(`sandbox: trivial Python job, warm pool ${ms(sandbox.warmMs)}/job vs fresh interpreter ${ms(sandbox.freshMs)}/job (${sandbox.ratio.toFixed(1)}x)`);
+  console.log(
+    `sandbox: trivial Python job, warm pool ${ms(sandbox.warmMs)}/job vs fresh interpreter ${ms(sandbox.freshMs)}/job (${sandbox.ratio.toFixed(1)}x)`,
+  );
 
   const chunkDelayMs = 20;
   const streamMs = (LONG.length / 4) * chunkDelayMs;
   const cancels: number[] = [];
-  for (let i = 0; i < REPEAT; i++) cancels.push((await timedSolve({ content: LONG, chunkSize: 4, chunkDelayMs }, budget({}), true)).sinceMarkMs);
-  console.log(`solve cancelled on its first token: returns in ${ms(median(cancels))} (median of ${REPEAT}) vs ${ms(streamMs)} for the whole stream (${(median(cancels) / streamMs).toFixed(3)} of it)`);
+  for (let i = 0; i < REPEAT; i++)
+    cancels.push((await timedSolve({ content: LONG, chunkSize: 4, chunkDelayMs }, budget({}), true)).sinceMarkMs);
+  console.log(
+    `solve cancelled on its first token: returns in ${ms(median(cancels))} (median of ${REPEAT}) vs ${ms(streamMs)} for the whole stream (${(median(cancels) / streamMs).toFixed(3)} of it)`,
+  );
 
   const delayMs = 2000;
   const walls: number[] = [];
-  for (let i = 0; i < REPEAT; i++) walls.push((await timedSolve({ content: LONG, delayBeforeHeadersMs: delayMs }, budget({ wallMs: 200 }), false)).totalMs);
-  console.log(`solve with a 200 ms wall budget: returns in ${ms(median(walls))} (median of ${REPEAT}) vs the server's ${delayMs} ms delay`);
+  for (let i = 0; i < REPEAT; i++)
+    walls.push(
+      (await timedSolve({ content: LONG, delayBeforeHeadersMs: delayMs }, budget({ wallMs: 200 }), false)).totalMs,
+    );
+  console.log(
+    `solve with a 200 ms wall budget: returns in ${ms(median(walls))} (median of ${REPEAT}) vs the server's ${delayMs} ms delay`,
+  );
 
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ load, jobs: JOBS, repeat: REPEAT, sandbox, cancelMs: cancels, streamMs, wallBudgetMs: walls, delayMs }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ load, jobs: JOBS, repeat: REPEAT, sandbox, cancelMs: cancels, streamMs, wallBudgetMs: walls, delayMs }, null, 2)}\n`,
+  );
   console.log(`load ${load}; written to ${file}`);
 }
 

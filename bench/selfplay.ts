@@ -75,7 +75,9 @@ class BusySandbox implements Sandbox {
 
 function loadP3(): Puzzle[] {
   const raw = JSON.parse(readFileSync(join(__dirname, '../../shared/data/p3/train.json'), 'utf8')) as unknown[];
-  return raw.map((e, i) => puzzleFromP3(e, i)).filter((p): p is Puzzle => typeof p !== 'string' && p.solBodies.length > 0);
+  return raw
+    .map((e, i) => puzzleFromP3(e, i))
+    .filter((p): p is Puzzle => typeof p !== 'string' && p.solBodies.length > 0);
 }
 
 interface Measured {
@@ -108,19 +110,41 @@ async function measure(label: string, pool: Puzzle[], concurrency: number, laten
   const dir = mkdtempSync(join(tmpdir(), 'crucible-bench-selfplay-'));
   try {
     const model = createModelClient({
-      provider: 'ollama', host: server.url, model: 'qwen2.5-coder:7b', options: { num_ctx: 4096 },
-      firstTokenTimeoutMs: 30_000, requestTimeoutMs: 30_000, maxParallel: Math.max(2, concurrency * SAMPLES), headers: {}, maxRetries: 0,
+      provider: 'ollama',
+      host: server.url,
+      model: 'qwen2.5-coder:7b',
+      options: { num_ctx: 4096 },
+      firstTokenTimeoutMs: 30_000,
+      requestTimeoutMs: 30_000,
+      maxParallel: Math.max(2, concurrency * SAMPLES),
+      headers: {},
+      maxRetries: 0,
     });
     const started = performance.now();
     const report = await selfPlay(
       { model, verifier: createVerifier(sandbox), sandbox },
-      { seeds: shippedSeeds(), count: PUZZLES, maxGenerations: PUZZLES, samples: SAMPLES, concurrency, statePath: join(dir, 'state.json'), seed: 1 },
+      {
+        seeds: shippedSeeds(),
+        count: PUZZLES,
+        maxGenerations: PUZZLES,
+        samples: SAMPLES,
+        concurrency,
+        statePath: join(dir, 'state.json'),
+        seed: 1,
+      },
     );
     const seconds = (performance.now() - started) / 1000;
     if (report.stopReason === 'error') throw new Error(report.error);
     return {
-      label, concurrency, latencyMs, seconds: round(seconds), puzzlesPerSecond: round(report.generated / seconds), accepted: report.accepted,
-      rejected: report.rejected, sandboxBusyShare: round(sandbox.busyMs / (seconds * 1000)), sandboxJobs: sandbox.jobs,
+      label,
+      concurrency,
+      latencyMs,
+      seconds: round(seconds),
+      puzzlesPerSecond: round(report.generated / seconds),
+      accepted: report.accepted,
+      rejected: report.rejected,
+      sandboxBusyShare: round(sandbox.busyMs / (seconds * 1000)),
+      sandboxJobs: sandbox.jobs,
     };
   } finally {
     await sandbox.dispose();
@@ -150,7 +174,9 @@ async function main(): Promise<void> {
     );
   }
   const kept = runs[0]!;
-  console.log(`P3 train puzzles kept by the filters: ${kept.accepted}/${PUZZLES}; rejected ${JSON.stringify(Object.fromEntries(Object.entries(kept.rejected).filter(([, n]) => n > 0)))}`);
+  console.log(
+    `P3 train puzzles kept by the filters: ${kept.accepted}/${PUZZLES}; rejected ${JSON.stringify(Object.fromEntries(Object.entries(kept.rejected).filter(([, n]) => n > 0)))}`,
+  );
   mkdirSync(join(__dirname, 'results'), { recursive: true });
   const out = join(__dirname, 'results', `selfplay-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({ puzzles: PUZZLES, samples: SAMPLES, concurrency: CONCURRENCY, runs }, null, 1));

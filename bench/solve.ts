@@ -78,16 +78,20 @@ for (const line of gunzipSync(readFileSync(dataFile)).toString('utf8').split('\n
   const row = JSON.parse(line) as { task_id: string; canonical_solution: string };
   canonical.set(row.task_id, row.canonical_solution);
 }
-const tasks: Task[] = readTasks(dataFile).tasks.slice(0, TASKS).map((t) => t.task);
+const tasks: Task[] = readTasks(dataFile)
+  .tasks.slice(0, TASKS)
+  .map((t) => t.task);
 const wrongFirst = new Set(tasks.filter((_, i) => i % 4 === 0).map((t) => t.id));
 
-const fence = (code: string): string => `Here is the completed function:\n\n\`\`\`python\n${code.replace(/\s+$/, '')}\n\`\`\`\n`;
+const fence = (code: string): string =>
+  `Here is the completed function:\n\n\`\`\`python\n${code.replace(/\s+$/, '')}\n\`\`\`\n`;
 function answerFor(body: ChatBody): string {
   const last = body.messages[body.messages.length - 1]?.content ?? '';
   const text = body.messages.map((m) => m.content).join('\n');
   const task = tasks.find((t) => text.includes(`def ${t.entryPoint}(`));
   if (!task) return 'I do not know this task.';
-  if (/Explain in a few sentences what is wrong/.test(last)) return 'The function returns None instead of computing the result.';
+  if (/Explain in a few sentences what is wrong/.test(last))
+    return 'The function returns None instead of computing the result.';
   const right = fence(task.prompt + canonical.get(task.id)!);
   if (/Now write the corrected/.test(last)) return right;
   return wrongFirst.has(task.id) ? fence(`${task.prompt}    return None\n`) : right;
@@ -117,20 +121,37 @@ async function main(): Promise<void> {
   const wrappedModel: ModelClient = {
     settings: model.settings,
     listModels: (s) => model.listModels(s),
-    contextLength: (m, s) => modelBusy.time(async () => {
-      either.enter();
-      try { return await model.contextLength(m, s); } finally { either.leave(); }
-    }),
-    chat: (req: ChatRequest) => modelBusy.time(async () => {
-      chatCalls++;
-      either.enter();
-      try { return await model.chat(req); } finally { either.leave(); }
-    }),
+    contextLength: (m, s) =>
+      modelBusy.time(async () => {
+        either.enter();
+        try {
+          return await model.contextLength(m, s);
+        } finally {
+          either.leave();
+        }
+      }),
+    chat: (req: ChatRequest) =>
+      modelBusy.time(async () => {
+        chatCalls++;
+        either.enter();
+        try {
+          return await model.chat(req);
+        } finally {
+          either.leave();
+        }
+      }),
   };
-  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => (...a: A): Promise<R> => verifyBusy.time(async () => {
-    either.enter();
-    try { return await fn(...a); } finally { either.leave(); }
-  });
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    (...a: A): Promise<R> =>
+      verifyBusy.time(async () => {
+        either.enter();
+        try {
+          return await fn(...a);
+        } finally {
+          either.leave();
+        }
+      });
   const verifier: Verifier = {
     verify: wrap(realVerifier.verify.bind(realVerifier)),
     evaluate: wrap(realVerifier.evaluate.bind(realVerifier)),
@@ -139,7 +160,11 @@ async function main(): Promise<void> {
   };
 
   // Warm up the sandbox's worker pool and the parser (not measured).
-  await solve(tasks[1]!, { model: wrappedModel, verifier, checkSyntax: syntax }, { budget: { samples: 1, refineRounds: 0, maxTokens: 0, wallMs: 0 } });
+  await solve(
+    tasks[1]!,
+    { model: wrappedModel, verifier, checkSyntax: syntax },
+    { budget: { samples: 1, refineRounds: 0, maxTokens: 0, wallMs: 0 } },
+  );
   modelBusy.total = verifyBusy.total = either.total = syntaxBusy.total = 0;
   modelBusy.calls = verifyBusy.calls = syntaxBusy.calls = chatCalls = 0;
 
@@ -149,31 +174,39 @@ async function main(): Promise<void> {
   let refined = 0;
   let attempts = 0;
   for (let rep = 0; rep < REPEAT; rep++) {
-  const started = performance.now();
-  for (const task of tasks) {
-    const o = await solve(task, { model: wrappedModel, verifier, checkSyntax: syntax }, { budget: { samples: 1, refineRounds: ROUNDS, maxTokens: 0, wallMs: 0 } });
-    if (o.verified) verified++;
-    if (o.verified && o.best!.candidate.round > 0) refined++;
-    attempts += o.attempts.length;
-    if (o.stopReason === 'error') console.error(`${task.id}: ${o.error}`);
-  }
-  wall += performance.now() - started;
-
-  // Baseline: the same requests and verifications, made directly in sequence with no loop around them.
-  const bStart = performance.now();
-  for (const task of tasks) {
-    const first = await model.chat({ messages: [{ role: 'user', content: task.prompt }] });
-    let code = extractCode(first.text, 'python', task.entryPoint).code ?? '';
-    const cand = (c: string, round: number): Candidate => ({ id: `b${round}`, code: c, language: 'python', round });
-    const v = await realVerifier.verify(taskForCode(task, code), cand(code, 0));
-    if (!v.passed) {
-      await model.chat({ messages: [{ role: 'user', content: `${task.prompt}\nExplain in a few sentences what is wrong` }] });
-      const r = await model.chat({ messages: [{ role: 'user', content: `${task.prompt}\nNow write the corrected` }] });
-      code = extractCode(r.text, 'python', task.entryPoint).code ?? '';
-      await realVerifier.verify(taskForCode(task, code), cand(code, 1)); // timed like the loop's, result unused
+    const started = performance.now();
+    for (const task of tasks) {
+      const o = await solve(
+        task,
+        { model: wrappedModel, verifier, checkSyntax: syntax },
+        { budget: { samples: 1, refineRounds: ROUNDS, maxTokens: 0, wallMs: 0 } },
+      );
+      if (o.verified) verified++;
+      if (o.verified && o.best!.candidate.round > 0) refined++;
+      attempts += o.attempts.length;
+      if (o.stopReason === 'error') console.error(`${task.id}: ${o.error}`);
     }
-  }
-  baseline += performance.now() - bStart;
+    wall += performance.now() - started;
+
+    // Baseline: the same requests and verifications, made directly in sequence with no loop around them.
+    const bStart = performance.now();
+    for (const task of tasks) {
+      const first = await model.chat({ messages: [{ role: 'user', content: task.prompt }] });
+      let code = extractCode(first.text, 'python', task.entryPoint).code ?? '';
+      const cand = (c: string, round: number): Candidate => ({ id: `b${round}`, code: c, language: 'python', round });
+      const v = await realVerifier.verify(taskForCode(task, code), cand(code, 0));
+      if (!v.passed) {
+        await model.chat({
+          messages: [{ role: 'user', content: `${task.prompt}\nExplain in a few sentences what is wrong` }],
+        });
+        const r = await model.chat({
+          messages: [{ role: 'user', content: `${task.prompt}\nNow write the corrected` }],
+        });
+        code = extractCode(r.text, 'python', task.entryPoint).code ?? '';
+        await realVerifier.verify(taskForCode(task, code), cand(code, 1)); // timed like the loop's, result unused
+      }
+    }
+    baseline += performance.now() - bStart;
   }
   const own = wall - either.total;
   verified /= REPEAT;
@@ -212,13 +245,27 @@ async function main(): Promise<void> {
     loopVsBaseline: round(wall / baseline, 3),
     target: 'loop own overhead < 5% of a solve',
   };
-  console.log(`solve bench: ${tasks.length} HumanEval tasks × ${REPEAT} (every 4th with a wrong first answer), samples 1, rounds ${ROUNDS}; times summed over all runs`);
-  console.log(`  per pass: verified ${verified}/${tasks.length} (${refined} after refinement), ${attempts} attempts; in all: ${chatCalls} model requests, ${verifyBusy.calls} sandbox runs`);
-  console.log(`  wall ${fmt(wall)} = model wait ${fmt(modelBusy.total)} + sandbox wait ${fmt(verifyBusy.total)} + loop's own ${fmt(own)} (overlaps counted once)`);
-  console.log(`  loop's own overhead: ${perSolve.toFixed(1)} ms per solve = ${(100 * result.ownShareOfWall).toFixed(1)}% of wall with the instant server`);
-  console.log(`    of which the tree-sitter syntax pre-check: ${(syntaxBusy.total / n).toFixed(1)} ms per solve (${syntaxBusy.calls} checks); the rest: ${(ownWithoutSyntax / n).toFixed(2)} ms per solve = ${(100 * result.ownWithoutSyntaxShareOfWall).toFixed(1)}% of wall`);
-  console.log(`  with a model needing ${REALISTIC_MODEL_MS} ms per answer: ${(100 * result.ownShareWithRealisticModel).toFixed(2)}% of a solve (target < 5%); everything but the model (sandbox included): ${(100 * result.nonModelShareWithRealisticModel).toFixed(2)}%`);
-  console.log(`  baseline (same requests and runs, no loop): ${fmt(baseline)}; loop/baseline = ${result.loopVsBaseline}x`);
+  console.log(
+    `solve bench: ${tasks.length} HumanEval tasks × ${REPEAT} (every 4th with a wrong first answer), samples 1, rounds ${ROUNDS}; times summed over all runs`,
+  );
+  console.log(
+    `  per pass: verified ${verified}/${tasks.length} (${refined} after refinement), ${attempts} attempts; in all: ${chatCalls} model requests, ${verifyBusy.calls} sandbox runs`,
+  );
+  console.log(
+    `  wall ${fmt(wall)} = model wait ${fmt(modelBusy.total)} + sandbox wait ${fmt(verifyBusy.total)} + loop's own ${fmt(own)} (overlaps counted once)`,
+  );
+  console.log(
+    `  loop's own overhead: ${perSolve.toFixed(1)} ms per solve = ${(100 * result.ownShareOfWall).toFixed(1)}% of wall with the instant server`,
+  );
+  console.log(
+    `    of which the tree-sitter syntax pre-check: ${(syntaxBusy.total / n).toFixed(1)} ms per solve (${syntaxBusy.calls} checks); the rest: ${(ownWithoutSyntax / n).toFixed(2)} ms per solve = ${(100 * result.ownWithoutSyntaxShareOfWall).toFixed(1)}% of wall`,
+  );
+  console.log(
+    `  with a model needing ${REALISTIC_MODEL_MS} ms per answer: ${(100 * result.ownShareWithRealisticModel).toFixed(2)}% of a solve (target < 5%); everything but the model (sandbox included): ${(100 * result.nonModelShareWithRealisticModel).toFixed(2)}%`,
+  );
+  console.log(
+    `  baseline (same requests and runs, no loop): ${fmt(baseline)}; loop/baseline = ${result.loopVsBaseline}x`,
+  );
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `solve-${result.date.replace(/[:.]/g, '-')}.json`);

@@ -18,7 +18,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const data = join(root, '..', 'shared', 'data');
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
 const concurrency = opt('--concurrency', 2);
 const limit = opt('--limit', Infinity);
 
@@ -31,11 +34,32 @@ if (!existsSync(cli)) {
 }
 
 // --- jobs ---
-const humaneval = gunzipSync(readFileSync(join(data, 'humaneval', 'HumanEval.jsonl.gz'))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+const humaneval = gunzipSync(readFileSync(join(data, 'humaneval', 'HumanEval.jsonl.gz')))
+  .toString('utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const p3 = JSON.parse(readFileSync(join(data, 'p3', 'train.json'), 'utf8'));
 const p3WithSol = p3.filter((p) => p.sol_bodies.length > 0);
-const heJobs = humaneval.map((r) => ({ task_id: r.task_id, prompt: r.prompt, completion: r.canonical_solution, test: r.test, entry_point: r.entry_point })).slice(0, limit);
-const p3Jobs = p3WithSol.map((p) => ({ name: p.name, sat: p.sat, ans_type: p.ans_type, sol_header: p.sol_header, sol_docstring: p.sol_docstring, sol_bodies: p.sol_bodies })).slice(0, limit);
+const heJobs = humaneval
+  .map((r) => ({
+    task_id: r.task_id,
+    prompt: r.prompt,
+    completion: r.canonical_solution,
+    test: r.test,
+    entry_point: r.entry_point,
+  }))
+  .slice(0, limit);
+const p3Jobs = p3WithSol
+  .map((p) => ({
+    name: p.name,
+    sat: p.sat,
+    ans_type: p.ans_type,
+    sol_header: p.sol_header,
+    sol_docstring: p.sol_docstring,
+    sol_bodies: p.sol_bodies,
+  }))
+  .slice(0, limit);
 const work = mkdtempSync(join(tmpdir(), 'crucible-bench-'));
 
 // CPU seconds (user + system) of finished, reaped child processes and all their reaped descendants (the CLI's
@@ -55,7 +79,11 @@ function withCpu(run) {
     const c0 = childStat();
     const r = await run(...args);
     const c1 = childStat();
-    return { ...r, cpu: c0 === null || c1 === null ? null : c1.cpu - c0.cpu, faults: c0 === null || c1 === null ? null : c1.faults - c0.faults };
+    return {
+      ...r,
+      cpu: c0 === null || c1 === null ? null : c1.cpu - c0.cpu,
+      faults: c0 === null || c1 === null ? null : c1.faults - c0.faults,
+    };
   };
 }
 
@@ -65,8 +93,12 @@ function runPython(args) {
     const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       try {
@@ -82,11 +114,17 @@ function runPython(args) {
 function runCli(jobsFile) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [cli, 'verify', jobsFile, '--concurrency', String(concurrency)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'verify', jobsFile, '--concurrency', String(concurrency)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err, seconds: (performance.now() - t0) / 1000 }));
   });
@@ -101,17 +139,29 @@ function plainProgram(j) {
 function runBaseline(jobs, tag) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const files = jobs.map((j, i) => { const f = join(work, `${tag}${i}.py`); writeFileSync(f, plainProgram(j)); return f; });
+    const files = jobs.map((j, i) => {
+      const f = join(work, `${tag}${i}.py`);
+      writeFileSync(f, plainProgram(j));
+      return f;
+    });
     const passed = new Array(jobs.length).fill(false);
     let next = 0;
     let running = 0;
     const startOne = () => {
-      if (next >= jobs.length) { if (running === 0) resolve({ passed, seconds: (performance.now() - t0) / 1000 }); return; }
+      if (next >= jobs.length) {
+        if (running === 0) resolve({ passed, seconds: (performance.now() - t0) / 1000 });
+        return;
+      }
       const i = next++;
       running++;
       const child = spawn(python, ['-I', files[i]], { cwd: work, stdio: ['ignore', 'ignore', 'ignore'] });
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.on('close', (code) => { clearTimeout(timer); passed[i] = code === 0; running--; startOne(); });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        passed[i] = code === 0;
+        running--;
+        startOne();
+      });
     };
     for (let k = 0; k < concurrency; k++) startOne();
   });
@@ -125,34 +175,64 @@ function runBaseline(jobs, tag) {
   const once = {
     crucible: async () => {
       const r = await withCpu(runCli)(jobsFile);
-      const lines = r.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      return { seconds: r.seconds, cpuSeconds: r.cpu, minorFaults: r.faults, passed: lines.filter((l) => l.passed).length };
+      const lines = r.out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      return {
+        seconds: r.seconds,
+        cpuSeconds: r.cpu,
+        minorFaults: r.faults,
+        passed: lines.filter((l) => l.passed).length,
+      };
     },
     official: () => runPython([join(root, 'bench', 'officialHarness.py'), jobsFile, String(concurrency)]),
     floor: () => runPython([join(root, 'bench', 'forkFloor.py'), String(heJobs.length), String(concurrency)]),
   };
-  for (const side of ['crucible', 'official', 'floor', 'floor', 'official', 'crucible']) runs[side].push(await once[side]());
+  for (const side of ['crucible', 'official', 'floor', 'floor', 'official', 'crucible'])
+    runs[side].push(await once[side]());
   const mean = (xs, k) => xs.reduce((a, x) => a + (x[k] ?? 0), 0) / xs.length;
   const row = (side) => {
     const xs = runs[side];
     const seconds = mean(xs, 'seconds');
-    return { jobsPerSecond: heJobs.length / seconds, cpuMsPerJob: (mean(xs, 'cpuSeconds') * 1000) / heJobs.length, faultsPerJob: mean(xs, 'minorFaults') / heJobs.length, passed: xs[0].passed };
+    return {
+      jobsPerSecond: heJobs.length / seconds,
+      cpuMsPerJob: (mean(xs, 'cpuSeconds') * 1000) / heJobs.length,
+      faultsPerJob: mean(xs, 'minorFaults') / heJobs.length,
+      passed: xs[0].passed,
+    };
   };
   const table = { crucible: row('crucible'), official: row('official'), floor: row('floor') };
   console.log(`HumanEval (${heJobs.length} canonical solutions, concurrency ${concurrency}, mean of 2 runs each):`);
   console.log('  | side | jobs/s | CPU ms per job | minor faults per job | passed |');
   console.log('  |---|---|---|---|---|');
-  for (const [name, label] of [['official', 'official human-eval harness model'], ['floor', 'bare fork per job (floor)'], ['crucible', 'crucible verify (judge + candidate)']]) {
+  for (const [name, label] of [
+    ['official', 'official human-eval harness model'],
+    ['floor', 'bare fork per job (floor)'],
+    ['crucible', 'crucible verify (judge + candidate)'],
+  ]) {
     const r = table[name];
-    console.log(`  | ${label} | ${r.jobsPerSecond.toFixed(1)} | ${r.cpuMsPerJob.toFixed(1)} | ${Math.round(r.faultsPerJob)} | ${r.passed ?? '-'} |`);
+    console.log(
+      `  | ${label} | ${r.jobsPerSecond.toFixed(1)} | ${r.cpuMsPerJob.toFixed(1)} | ${Math.round(r.faultsPerJob)} | ${r.passed ?? '-'} |`,
+    );
   }
-  console.log(`  crucible vs official: ${(table.crucible.jobsPerSecond / table.official.jobsPerSecond).toFixed(2)}x jobs/s; crucible CPU per job is ${(table.crucible.cpuMsPerJob / table.floor.cpuMsPerJob).toFixed(1)}x the fork floor's`);
+  console.log(
+    `  crucible vs official: ${(table.crucible.jobsPerSecond / table.official.jobsPerSecond).toFixed(2)}x jobs/s; crucible CPU per job is ${(table.crucible.cpuMsPerJob / table.floor.cpuMsPerJob).toFixed(1)}x the fork floor's`,
+  );
   globalThis.heTable = table;
 }
 
-console.log(`jobs: ${heJobs.length} HumanEval canonical + ${p3Jobs.length} P3 reference (${p3.length - p3WithSol.length} P3 puzzles have no reference solution and are skipped); concurrency ${concurrency}; ${cpus().length} cores; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `jobs: ${heJobs.length} HumanEval canonical + ${p3Jobs.length} P3 reference (${p3.length - p3WithSol.length} P3 puzzles have no reference solution and are skipped); concurrency ${concurrency}; ${cpus().length} cores; load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const sets = [];
-for (const [name, jobs] of [['humaneval', heJobs], ['p3', p3Jobs]]) {
+for (const [name, jobs] of [
+  ['humaneval', heJobs],
+  ['p3', p3Jobs],
+]) {
   if (!jobs.length) continue;
   const jobsFile = join(work, `${name}.jsonl`);
   writeFileSync(jobsFile, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
@@ -164,25 +244,62 @@ for (const [name, jobs] of [['humaneval', heJobs], ['p3', p3Jobs]]) {
   const cpuMean = (a, b) => (a.cpu === null || b.cpu === null ? null : (a.cpu + b.cpu) / 2);
   const oursCpu = cpuMean(ours1, ours2);
   const baseCpu = cpuMean(base1, base2);
-  for (const o of [ours1, ours2]) if (o.code !== 0) console.log(`crucible verify exited ${o.code}: ${o.err.slice(-2000)}`);
+  for (const o of [ours1, ours2])
+    if (o.code !== 0) console.log(`crucible verify exited ${o.code}: ${o.err.slice(-2000)}`);
   const ours = { ...ours1, seconds: (ours1.seconds + ours2.seconds) / 2 };
-  const base = { passed: base1.passed.map((p, i) => p && base2.passed[i]), seconds: (base1.seconds + base2.seconds) / 2 };
-  const lines = ours1.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const lines2 = ours2.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const base = {
+    passed: base1.passed.map((p, i) => p && base2.passed[i]),
+    seconds: (base1.seconds + base2.seconds) / 2,
+  };
+  const lines = ours1.out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const lines2 = ours2.out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const flaky = lines.filter((l, i) => lines2[i] && lines2[i].status !== l.status).map((l) => l.id);
   if (flaky.length) console.log(`  verdicts that differed between the two runs: ${flaky.join(', ')}`);
-  const failures = lines.filter((l) => !l.passed).map((l) => ({ id: l.id, status: l.status, why: l.feedback.split('\n').slice(0, 4).join(' | ').slice(0, 400) }));
-  const baseFailed = jobs.map((j, i) => (!base.passed[i] ? j.task_id ?? j.name : null)).filter(Boolean);
+  const failures = lines
+    .filter((l) => !l.passed)
+    .map((l) => ({ id: l.id, status: l.status, why: l.feedback.split('\n').slice(0, 4).join(' | ').slice(0, 400) }));
+  const baseFailed = jobs.map((j, i) => (!base.passed[i] ? (j.task_id ?? j.name) : null)).filter(Boolean);
   const set = {
-    name, jobs: jobs.length,
-    crucible: { seconds: ours.seconds, jobsPerSecond: jobs.length / ours.seconds, cpuSeconds: oursCpu, cpuMsPerJob: oursCpu === null ? null : (oursCpu * 1000) / jobs.length, passed: lines.filter((l) => l.passed).length, summary: ours.err.trim().split('\n').pop() },
-    baseline: { seconds: base.seconds, jobsPerSecond: jobs.length / base.seconds, cpuSeconds: baseCpu, cpuMsPerJob: baseCpu === null ? null : (baseCpu * 1000) / jobs.length, passed: jobs.length - baseFailed.length },
+    name,
+    jobs: jobs.length,
+    crucible: {
+      seconds: ours.seconds,
+      jobsPerSecond: jobs.length / ours.seconds,
+      cpuSeconds: oursCpu,
+      cpuMsPerJob: oursCpu === null ? null : (oursCpu * 1000) / jobs.length,
+      passed: lines.filter((l) => l.passed).length,
+      summary: ours.err.trim().split('\n').pop(),
+    },
+    baseline: {
+      seconds: base.seconds,
+      jobsPerSecond: jobs.length / base.seconds,
+      cpuSeconds: baseCpu,
+      cpuMsPerJob: baseCpu === null ? null : (baseCpu * 1000) / jobs.length,
+      passed: jobs.length - baseFailed.length,
+    },
     cpuRatio: oursCpu && baseCpu ? baseCpu / oursCpu : null,
-    ratio: base.seconds / ours.seconds, runs: { crucible: [ours1.seconds, ours2.seconds], baseline: [base1.seconds, base2.seconds] }, failures, baselineFailures: baseFailed, flaky,
+    ratio: base.seconds / ours.seconds,
+    runs: { crucible: [ours1.seconds, ours2.seconds], baseline: [base1.seconds, base2.seconds] },
+    failures,
+    baselineFailures: baseFailed,
+    flaky,
   };
   sets.push(set);
-  console.log(`${name}: crucible verify ${set.crucible.jobsPerSecond.toFixed(1)} jobs/s (${ours.seconds.toFixed(2)} s, ${set.crucible.passed}/${jobs.length} passed) | baseline ${set.baseline.jobsPerSecond.toFixed(1)} jobs/s (${base.seconds.toFixed(2)} s, ${set.baseline.passed}/${jobs.length} exited 0) | ratio ${set.ratio.toFixed(2)}x`);
-  if (set.cpuRatio !== null) console.log(`  CPU per job: crucible verify ${set.crucible.cpuMsPerJob.toFixed(1)} ms, baseline ${set.baseline.cpuMsPerJob.toFixed(1)} ms (CPU ratio ${set.cpuRatio.toFixed(2)}x; crucible's includes starting the CLI and its workers)`);
+  console.log(
+    `${name}: crucible verify ${set.crucible.jobsPerSecond.toFixed(1)} jobs/s (${ours.seconds.toFixed(2)} s, ${set.crucible.passed}/${jobs.length} passed) | baseline ${set.baseline.jobsPerSecond.toFixed(1)} jobs/s (${base.seconds.toFixed(2)} s, ${set.baseline.passed}/${jobs.length} exited 0) | ratio ${set.ratio.toFixed(2)}x`,
+  );
+  if (set.cpuRatio !== null)
+    console.log(
+      `  CPU per job: crucible verify ${set.crucible.cpuMsPerJob.toFixed(1)} ms, baseline ${set.baseline.cpuMsPerJob.toFixed(1)} ms (CPU ratio ${set.cpuRatio.toFixed(2)}x; crucible's includes starting the CLI and its workers)`,
+    );
   if (failures.length) {
     console.log(`  reference solutions that did not pass (${failures.length}):`);
     for (const f of failures) console.log(`    ${f.id}: ${f.status}: ${f.why}`);
@@ -193,14 +310,32 @@ rmSync(work, { recursive: true, force: true });
 const totalJobs = sets.reduce((s, x) => s + x.jobs, 0);
 const oursSec = sets.reduce((s, x) => s + x.crucible.seconds, 0);
 const baseSec = sets.reduce((s, x) => s + x.baseline.seconds, 0);
-console.log(`all: crucible verify ${(totalJobs / oursSec).toFixed(1)} jobs/s, baseline (fresh ${python} -I per job) ${(totalJobs / baseSec).toFixed(1)} jobs/s, ratio ${(baseSec / oursSec).toFixed(2)}x`);
+console.log(
+  `all: crucible verify ${(totalJobs / oursSec).toFixed(1)} jobs/s, baseline (fresh ${python} -I per job) ${(totalJobs / baseSec).toFixed(1)} jobs/s, ratio ${(baseSec / oursSec).toFixed(2)}x`,
+);
 
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const outFile = join(root, 'bench', 'results', `verify-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(outFile, JSON.stringify({
-  date: new Date().toISOString(), cores: cpus().length, loadavg: loadavg(), concurrency, python,
-  all: { jobs: totalJobs, crucibleJobsPerSecond: totalJobs / oursSec, baselineJobsPerSecond: totalJobs / baseSec, ratio: baseSec / oursSec },
-  humanevalVsOfficial: globalThis.heTable,
-  sets,
-}, null, 2));
+writeFileSync(
+  outFile,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      cores: cpus().length,
+      loadavg: loadavg(),
+      concurrency,
+      python,
+      all: {
+        jobs: totalJobs,
+        crucibleJobsPerSecond: totalJobs / oursSec,
+        baselineJobsPerSecond: totalJobs / baseSec,
+        ratio: baseSec / oursSec,
+      },
+      humanevalVsOfficial: globalThis.heTable,
+      sets,
+    },
+    null,
+    2,
+  ),
+);
 console.log(`wrote ${outFile}`);

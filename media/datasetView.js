@@ -28,7 +28,8 @@
     return Object.keys(count).sort((a, b) => {
       if (a === 'unknown') return 1;
       if (b === 'unknown') return -1;
-      const na = Number(a), nb = Number(b);
+      const na = Number(a),
+        nb = Number(b);
       return Number.isNaN(na) || Number.isNaN(nb) ? a.localeCompare(b) : na - nb;
     });
   }
@@ -84,8 +85,19 @@
         animation: false,
         plugins: { legend: { display: datasets.length > 1, labels: { color: p.text } } },
         scales: {
-          x: { stacked, ticks: { color: p.text }, grid: { color: p.grid }, title: options && options.x ? { display: true, text: options.x, color: p.text } : undefined },
-          y: { stacked, beginAtZero: true, max: options && options.max, ticks: { color: p.text, precision: 0, callback: options && options.percent ? (v) => v + '%' : undefined }, grid: { color: p.grid } },
+          x: {
+            stacked,
+            ticks: { color: p.text },
+            grid: { color: p.grid },
+            title: options && options.x ? { display: true, text: options.x, color: p.text } : undefined,
+          },
+          y: {
+            stacked,
+            beginAtZero: true,
+            max: options && options.max,
+            ticks: { color: p.text, precision: 0, callback: options && options.percent ? (v) => v + '%' : undefined },
+            grid: { color: p.grid },
+          },
         },
       },
     };
@@ -96,41 +108,116 @@
     Chart.defaults.color = p.text;
     Chart.defaults.font.family = cssVar('--vscode-font-family', 'sans-serif');
 
-    draw('overTime', barConfig(s.overTime.map((d) => d.day), [
-      { label: 'verified', data: s.overTime.map((d) => d.verified), backgroundColor: p.green },
-      { label: 'unverified', data: s.overTime.map((d) => d.unverified), backgroundColor: p.red },
-    ], p, { stacked: true }));
+    draw(
+      'overTime',
+      barConfig(
+        s.overTime.map((d) => d.day),
+        [
+          { label: 'verified', data: s.overTime.map((d) => d.verified), backgroundColor: p.green },
+          { label: 'unverified', data: s.overTime.map((d) => d.unverified), backgroundColor: p.red },
+        ],
+        p,
+        { stacked: true },
+      ),
+    );
 
     const origins = sortedKeys(s.verifiedByTestsOrigin);
     const originColors = { user: p.green, generated: p.yellow, puzzle: p.purple, none: p.blue, unknown: p.grid };
     draw('verified', {
       type: 'doughnut',
       data: {
-        labels: [...origins.map((o) => 'verified · ' + o + (o === 'generated' ? ' tests only' : o === 'puzzle' ? ' (self-play)' : ' tests')), 'unverified'],
-        datasets: [{ data: [...origins.map((o) => s.verifiedByTestsOrigin[o]), s.unverified], backgroundColor: [...origins.map((o) => originColors[o] || p.blue), p.red], borderWidth: 0 }],
+        labels: [
+          ...origins.map(
+            (o) => 'verified · ' + o + (o === 'generated' ? ' tests only' : o === 'puzzle' ? ' (self-play)' : ' tests'),
+          ),
+          'unverified',
+        ],
+        datasets: [
+          {
+            data: [...origins.map((o) => s.verifiedByTestsOrigin[o]), s.unverified],
+            backgroundColor: [...origins.map((o) => originColors[o] || p.blue), p.red],
+            borderWidth: 0,
+          },
+        ],
       },
-      options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { position: 'right', labels: { color: p.text } } } },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { position: 'right', labels: { color: p.text } } },
+      },
     });
 
-    draw('passAt1', barConfig(['first attempt', 'after refinement'], [
-      { label: 'pass@1', data: [s.passAt1.before * 100, s.passAt1.after * 100], backgroundColor: [p.blue, p.green] },
-    ], p, { max: 100, percent: true }));
+    draw(
+      'passAt1',
+      barConfig(
+        ['first attempt', 'after refinement'],
+        [
+          {
+            label: 'pass@1',
+            data: [s.passAt1.before * 100, s.passAt1.after * 100],
+            backgroundColor: [p.blue, p.green],
+          },
+        ],
+        p,
+        { max: 100, percent: true },
+      ),
+    );
 
     const attempts = sortedKeys(s.attemptsToFix);
-    draw('attempts', barConfig(attempts, [{ label: 'records', data: attempts.map((k) => s.attemptsToFix[k]), backgroundColor: p.blue }], p, { x: 'attempts until verified' }));
+    draw(
+      'attempts',
+      barConfig(
+        attempts,
+        [{ label: 'records', data: attempts.map((k) => s.attemptsToFix[k]), backgroundColor: p.blue }],
+        p,
+        { x: 'attempts until verified' },
+      ),
+    );
 
     const rounds = sortedKeys(s.roundsToFix);
-    draw('rounds', barConfig(rounds, [{ label: 'records', data: rounds.map((k) => s.roundsToFix[k]), backgroundColor: p.orange }], p, { x: 'refine round (0 = first samples)' }));
+    draw(
+      'rounds',
+      barConfig(
+        rounds,
+        [{ label: 'records', data: rounds.map((k) => s.roundsToFix[k]), backgroundColor: p.orange }],
+        p,
+        { x: 'refine round (0 = first samples)' },
+      ),
+    );
 
     const bins = ['0.0', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '0.7', '0.8', '0.9'];
     if (s.difficulty.unknown) bins.push('unknown');
-    draw('difficulty', barConfig(bins, [{ label: 'records', data: bins.map((k) => s.difficulty[k] || 0), backgroundColor: p.purple }], p, { x: 'difficulty (0 easy … 1 hard)' }));
+    draw(
+      'difficulty',
+      barConfig(
+        bins,
+        [{ label: 'records', data: bins.map((k) => s.difficulty[k] || 0), backgroundColor: p.purple }],
+        p,
+        { x: 'difficulty (0 easy … 1 hard)' },
+      ),
+    );
 
     const languages = Object.keys(s.tasksByLanguage).sort();
-    draw('languages', barConfig(languages, [{ label: 'tasks', data: languages.map((k) => s.tasksByLanguage[k]), backgroundColor: p.blue }], p));
+    draw(
+      'languages',
+      barConfig(
+        languages,
+        [{ label: 'tasks', data: languages.map((k) => s.tasksByLanguage[k]), backgroundColor: p.blue }],
+        p,
+      ),
+    );
 
     const diversity = sortedKeys(s.solutionsPerTask);
-    draw('diversity', barConfig(diversity, [{ label: 'tasks', data: diversity.map((k) => s.solutionsPerTask[k]), backgroundColor: p.green }], p, { x: 'distinct verified solutions' }));
+    draw(
+      'diversity',
+      barConfig(
+        diversity,
+        [{ label: 'tasks', data: diversity.map((k) => s.solutionsPerTask[k]), backgroundColor: p.green }],
+        p,
+        { x: 'distinct verified solutions' },
+      ),
+    );
   }
 
   function renderProblems(problems) {
@@ -154,7 +241,12 @@
     const box = $('records');
     box.replaceChildren();
     box.hidden = false;
-    box.append(text('h2', 'Records' + (total > rows.length ? ' (newest ' + rows.length + ' of ' + total + ')' : ' (' + rows.length + ')')));
+    box.append(
+      text(
+        'h2',
+        'Records' + (total > rows.length ? ' (newest ' + rows.length + ' of ' + total + ')' : ' (' + rows.length + ')'),
+      ),
+    );
     if (!rows.length) {
       box.append(text('p', 'No records.', 'folder'));
       return;
@@ -168,7 +260,14 @@
       tr.dataset.id = r.id;
       const when = r.createdAt ? new Date(r.createdAt).toLocaleString() : '';
       const verdict = r.verified ? (r.generatedTests ? 'verified (generated tests)' : 'verified') : 'not verified';
-      tr.append(text('td', when), text('td', r.name, 'task'), text('td', r.language), text('td', verdict, r.verified ? 'ok' : 'bad'), text('td', String(r.attempts)), text('td', r.model));
+      tr.append(
+        text('td', when),
+        text('td', r.name, 'task'),
+        text('td', r.language),
+        text('td', verdict, r.verified ? 'ok' : 'bad'),
+        text('td', String(r.attempts)),
+        text('td', r.model),
+      );
       const cell = document.createElement('td');
       const del = text('button', 'Delete', 'secondary');
       del.type = 'button';
@@ -202,7 +301,9 @@
     renderProblems(s.problems || []);
     if (typeof Chart === 'undefined') {
       $('charts').hidden = true;
-      showMessage('The charting library (dist/media/chart.umd.min.js) is missing; run the build. Counts are shown above.');
+      showMessage(
+        'The charting library (dist/media/chart.umd.min.js) is missing; run the build. Counts are shown above.',
+      );
       return;
     }
     showMessage(s.records === 0 ? 'No records yet: solve something with dataset logging on.' : '');

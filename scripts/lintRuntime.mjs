@@ -42,7 +42,9 @@ for (const file of files) {
   const diagnostics = ws.check(readFileSync(file, 'utf8'));
   for (const d of diagnostics) {
     findings++;
-    console.log(`${relative(root, file)}:${d.start_location.row}:${d.start_location.column}: ${d.code ?? ''} ${d.message}`);
+    console.log(
+      `${relative(root, file)}:${d.start_location.row}:${d.start_location.column}: ${d.code ?? ''} ${d.message}`,
+    );
   }
 }
 console.log(`ruff ${Workspace.version()}: ${files.length} files, ${findings} finding${findings === 1 ? '' : 's'}`);

@@ -28,14 +28,21 @@ function step(name, cmd, args, parse) {
 }
 
 step('ruff', process.execPath, [join(root, 'scripts', 'lintRuntime.mjs')]);
-if (existsSync(join(root, 'tsconfig.runtime.json'))) step('tsc runtime', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.runtime.json']);
+if (existsSync(join(root, 'tsconfig.runtime.json')))
+  step('tsc runtime', process.execPath, [
+    join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    'tsconfig.runtime.json',
+  ]);
 const python = process.env.CRUCIBLE_PYTHON || 'python3';
 const hasPytest = spawnSync(python, ['-c', 'import pytest'], { stdio: 'ignore' }).status === 0;
 if (hasPytest) {
   step('pytest', python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'test/runtime'], (out) => {
     const line = out.trim().split('\n').pop() ?? '';
     const n = (word) => Number((new RegExp(`(\\d+) ${word}`).exec(line) ?? [0, 0])[1]);
-    return /passed|failed|error/.test(line) ? { passed: n('passed'), failed: n('failed') + n('error'), skipped: n('skipped') } : null;
+    return /passed|failed|error/.test(line)
+      ? { passed: n('passed'), failed: n('failed') + n('error'), skipped: n('skipped') }
+      : null;
   });
 } else {
   process.stdout.write(`pytest is not importable by ${python}: the Python runtime unit tests are skipped\n`);

@@ -16,7 +16,9 @@ export function activate(context: vscode.ExtensionContext): void {
   activateCrucible(context);
   const done = performance.now();
   const load = bundleStart === undefined ? 'n/a (not bundled)' : `${(bundleEvaluated - bundleStart).toFixed(1)} ms`;
-  log.info(`Activation timing: bundle evaluation ${load}, activate() ${(done - started).toFixed(1)} ms, engine ${engineLoaded() ? 'loaded during activation' : 'deferred to first use'}`);
+  log.info(
+    `Activation timing: bundle evaluation ${load}, activate() ${(done - started).toFixed(1)} ms, engine ${engineLoaded() ? 'loaded during activation' : 'deferred to first use'}`,
+  );
 }
 
 export function deactivate(): void {

@@ -41,18 +41,30 @@ export interface InputRows {
 export function readInputText(path: string, what = 'input file'): string {
   let bytes: Buffer;
   try {
-    if (path !== '-' && statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (path !== '-' && statSync(path).isDirectory())
+      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     bytes = path === '-' ? readFileSync(0) : readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new InputFileError(`cannot read ${what} ${path}: ${why}; pass a JSON-lines file (one object per line, .gz is fine) or a JSON array`);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
+    throw new InputFileError(
+      `cannot read ${what} ${path}: ${why}; pass a JSON-lines file (one object per line, .gz is fine) or a JSON array`,
+    );
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = gunzipSync(bytes);
     } catch (err) {
-      throw new InputFileError(`${what} ${path} looks gzip-compressed but does not decompress (${(err as Error).message}); check the download`);
+      throw new InputFileError(
+        `${what} ${path} looks gzip-compressed but does not decompress (${(err as Error).message}); check the download`,
+      );
     }
   }
   let text = bytes.toString('utf8');
@@ -82,7 +94,11 @@ export function inputRows(text: string): InputRows {
         /* not JSON lines either */
       }
       if (!firstParses) {
-        problems.push({ line: 1, where: 'the JSON array', message: `not valid JSON (${(err as Error).message}); a file that starts with "[" must be one JSON array of objects` });
+        problems.push({
+          line: 1,
+          where: 'the JSON array',
+          message: `not valid JSON (${(err as Error).message}); a file that starts with "[" must be one JSON array of objects`,
+        });
         return { rows, problems, layout: 'array' };
       }
     }
@@ -93,7 +109,11 @@ export function inputRows(text: string): InputRows {
     try {
       rows.push({ value: JSON.parse(trimmed) as unknown, line: i + 1, where: `line ${i + 1}` });
     } catch (err) {
-      problems.push({ line: i + 1, where: `line ${i + 1}`, message: `not valid JSON (${err instanceof Error ? err.message : String(err)}); each line must be one JSON object` });
+      problems.push({
+        line: i + 1,
+        where: `line ${i + 1}`,
+        message: `not valid JSON (${err instanceof Error ? err.message : String(err)}); each line must be one JSON object`,
+      });
     }
   });
   return { rows, problems, layout: 'jsonl' };
@@ -147,13 +167,15 @@ export class IdRegistry {
  * defines (HumanEval prompts put helpers first). Undefined when the prompt defines none.
  */
 export function inferEntryPoint(prompt: string, language: Language): string | undefined {
-  const re = language === 'python'
-    ? /^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/gm
-    : /^(?:export\s+)?(?:async\s+)?(?:function\s*\*?\s*([A-Za-z_$][\w$]*)\s*[(<]|(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[A-Za-z_$][\w$]*\s*=>))/gm;
+  const re =
+    language === 'python'
+      ? /^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/gm
+      : /^(?:export\s+)?(?:async\s+)?(?:function\s*\*?\s*([A-Za-z_$][\w$]*)\s*[(<]|(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[A-Za-z_$][\w$]*\s*=>))/gm;
   let name: string | undefined;
   for (const m of prompt.matchAll(re)) name = m[1] ?? m[2];
   return name;
 }
 
 /** The message for a row that needs an entry point and has none anywhere: the same in every command. */
-export const MISSING_ENTRY_POINT = 'missing "entry_point" and the prompt defines no function to take it from; add "entry_point": "<the function the tests call>"';
+export const MISSING_ENTRY_POINT =
+  'missing "entry_point" and the prompt defines no function to take it from; add "entry_point": "<the function the tests call>"';

@@ -66,14 +66,20 @@ export async function main(argv: string[]): Promise<number> {
 function quietOnClosedStdout(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     // A command that handles it itself (solve/eval stop and keep finished work) has its own listener.
-    if (err.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1);
+    if (err.code === 'EPIPE' && process.stdout.listenerCount('error') === 1)
+      process.exit(typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1);
   });
 }
 
 if (require.main === module) {
   quietOnClosedStdout();
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
-    (err) => { process.stderr.write(`crucible: ${String(err)}\n`); process.exitCode = 1; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`crucible: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
   );
 }

@@ -17,7 +17,10 @@ export interface Progress {
   readonly drawn: boolean;
 }
 
-export function shouldDrawBar(resultsOnStdout: boolean, streams: { stderr: { isTTY?: boolean }; stdout: { isTTY?: boolean } } = process): boolean {
+export function shouldDrawBar(
+  resultsOnStdout: boolean,
+  streams: { stderr: { isTTY?: boolean }; stdout: { isTTY?: boolean } } = process,
+): boolean {
   if (streams.stderr.isTTY !== true) return false;
   if (resultsOnStdout && streams.stdout.isTTY === true) return false;
   return true;
@@ -26,7 +29,10 @@ export function shouldDrawBar(resultsOnStdout: boolean, streams: { stderr: { isT
 export function createProgress(format: string, resultsOnStdout: boolean): Progress {
   const draw = shouldDrawBar(resultsOnStdout);
   const bar = draw
-    ? new SingleBar({ format, stream: process.stderr, hideCursor: true, linewrap: true, clearOnComplete: true, barsize: 20 }, undefined)
+    ? new SingleBar(
+        { format, stream: process.stderr, hideCursor: true, linewrap: true, clearOnComplete: true, barsize: 20 },
+        undefined,
+      )
     : undefined;
   let running = false;
   return {

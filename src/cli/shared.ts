@@ -18,7 +18,12 @@ export function wholeNumber(flag: string, min: number): (value: string) => numbe
  * reported on stderr as `crucible <command>: <message>` (setting names turned into flags) and ends with
  * `codeFor(err)` (default: 2 for usage errors, else 1). Writes through `io` (default: the real process).
  */
-export async function guarded(command: string, fn: () => Promise<number>, codeFor: (err: unknown) => number = exitCodeFor, io: CliIo = processIo()): Promise<void> {
+export async function guarded(
+  command: string,
+  fn: () => Promise<number>,
+  codeFor: (err: unknown) => number = exitCodeFor,
+  io: CliIo = processIo(),
+): Promise<void> {
   try {
     io.setExitCode(await fn());
   } catch (err) {
@@ -43,7 +48,9 @@ export class UsageError extends Error {
 
 /** Exit code for a thrown error: usage errors (and unreadable input files) are 2, anything else 1. */
 export function exitCodeFor(err: unknown): number {
-  return err instanceof UsageError || (err as { usage?: unknown } | undefined)?.usage === true ? EXIT_USAGE : EXIT_FAILED;
+  return err instanceof UsageError || (err as { usage?: unknown } | undefined)?.usage === true
+    ? EXIT_USAGE
+    : EXIT_FAILED;
 }
 
 /**
@@ -86,7 +93,10 @@ export function duration(flag: string, bareUnit: 'ms' | 's', minMs = 1): (value:
   return (value: string) => {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(value);
     const ms = m ? Number(m[1]) * DURATION_UNITS[(m[2] ?? bareUnit).toLowerCase()]! : NaN;
-    if (!Number.isFinite(ms) || ms < minMs) throw new InvalidArgumentError(`${flag} takes a duration such as 500ms, 10s or 5m (at least ${minMs} ms), got "${value}".`);
+    if (!Number.isFinite(ms) || ms < minMs)
+      throw new InvalidArgumentError(
+        `${flag} takes a duration such as 500ms, 10s or 5m (at least ${minMs} ms), got "${value}".`,
+      );
     return Math.round(ms);
   };
 }
@@ -105,9 +115,17 @@ export function pythonFrom(flag: string | undefined, env: NodeJS.ProcessEnv = pr
  * Caps a requested concurrency at the work there is and at 4× the cores (past that, workers only
  * contend); returns the value to use and, when it was lowered, a note saying so.
  */
-export function capConcurrency(requested: number, jobs: number, cores: number, flag = '--concurrency'): { value: number; note?: string } {
+export function capConcurrency(
+  requested: number,
+  jobs: number,
+  cores: number,
+  flag = '--concurrency',
+): { value: number; note?: string } {
   const limit = Math.max(1, Math.min(Math.max(1, jobs), Math.max(1, cores) * 4));
   if (requested <= limit) return { value: requested };
-  const why = jobs < requested && jobs <= cores * 4 ? `there ${jobs === 1 ? 'is 1 job' : `are ${jobs} jobs`}` : `4 × ${cores} core${cores === 1 ? '' : 's'}`;
+  const why =
+    jobs < requested && jobs <= cores * 4
+      ? `there ${jobs === 1 ? 'is 1 job' : `are ${jobs} jobs`}`
+      : `4 × ${cores} core${cores === 1 ? '' : 's'}`;
   return { value: limit, note: `${flag} ${requested} lowered to ${limit} (${why})` };
 }

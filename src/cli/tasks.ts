@@ -6,7 +6,15 @@
 // A malformed line is reported with its line number and skipped; the other lines still run.
 
 import type { Language, Task } from '../core/types';
-import { IdRegistry, MISSING_ENTRY_POINT, idOf as rowId, inferEntryPoint, inputRows, languageOf, readInputText } from './input';
+import {
+  IdRegistry,
+  MISSING_ENTRY_POINT,
+  idOf as rowId,
+  inferEntryPoint,
+  inputRows,
+  languageOf,
+  readInputText,
+} from './input';
 
 export interface TaskLine {
   task: Task;
@@ -32,7 +40,8 @@ function str(row: { [key: string]: unknown }, key: string, required: boolean): s
     if (required) throw new Error(`missing "${key}"`);
     return undefined;
   }
-  if (typeof v !== 'string') throw new Error(`"${key}" must be a string, not ${Array.isArray(v) ? 'an array' : typeof v}`);
+  if (typeof v !== 'string')
+    throw new Error(`"${key}" must be a string, not ${Array.isArray(v) ? 'an array' : typeof v}`);
   return v;
 }
 
@@ -59,10 +68,13 @@ function mbppEntryPoint(tests: string[], code: string | undefined): string | und
 
 /** Turns one parsed row into a Task; throws an Error whose message says what is wrong. */
 export function taskFromRow(row: unknown): Task {
-  if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error('a task line must be a JSON object');
+  if (row === null || typeof row !== 'object' || Array.isArray(row))
+    throw new Error('a task line must be a JSON object');
   const r = row as { [key: string]: unknown };
   if ('sat' in r || 'sol_bodies' in r || 'ans_type' in r) {
-    throw new Error('this is a P3 puzzle (sat, sol_bodies); crucible solve runs tasks with tests. Check its solutions with crucible verify, or seed self-play with it: crucible selfplay --seeds FILE');
+    throw new Error(
+      'this is a P3 puzzle (sat, sol_bodies); crucible solve runs tasks with tests. Check its solutions with crucible verify, or seed self-play with it: crucible selfplay --seeds FILE',
+    );
   }
   const id = idOf(r);
   const language = languageOf(r.language);
@@ -92,7 +104,10 @@ export function taskFromRow(row: unknown): Task {
   const context = str(r, 'context', false);
   // HumanEval: tests that define check(candidate). The harness calls check(entry_point), so the entry point
   // is taken from the prompt when the row has none, and the row is rejected when the prompt has none either.
-  const humanEval = r.task_id !== undefined && typeof r.test === 'string' && (r.entry_point !== undefined || /^def check\(/m.test(rawTests));
+  const humanEval =
+    r.task_id !== undefined &&
+    typeof r.test === 'string' &&
+    (r.entry_point !== undefined || /^def check\(/m.test(rawTests));
   const entryPoint = str(r, 'entry_point', false) ?? str(r, 'entryPoint', false) ?? inferEntryPoint(prompt, language);
   if (humanEval && entryPoint === undefined) throw new Error(MISSING_ENTRY_POINT);
   const tests = humanEval ? humanEvalTests(rawTests, entryPoint!, language) : rawTests;
@@ -106,7 +121,8 @@ export function taskFromRow(row: unknown): Task {
     testsOrigin: tests.trim() === '' ? 'none' : 'user',
     origin: humanEval ? 'benchmark' : 'user',
     ...(context ? { context } : {}),
-    completionStyle: style === 'function' ? 'function' : style === 'continuation' || humanEval ? 'continuation' : 'function',
+    completionStyle:
+      style === 'function' ? 'function' : style === 'continuation' || humanEval ? 'continuation' : 'function',
   };
 }
 

@@ -25,7 +25,10 @@ const DISPOSE_WAIT_MS = 5000;
  * worker) and disposed once: a second dispose() waits for the first. While it disposes, a timer keeps the
  * event loop alive (idle workers are unref'd), for at most DISPOSE_WAIT_MS.
  */
-export function lazySandbox(options: ProcessSandboxOptions, create: (options: ProcessSandboxOptions) => Sandbox = createProcessSandbox): Sandbox {
+export function lazySandbox(
+  options: ProcessSandboxOptions,
+  create: (options: ProcessSandboxOptions) => Sandbox = createProcessSandbox,
+): Sandbox {
   let real: Sandbox | undefined;
   let disposing: Promise<void> | undefined;
   const get = (): Sandbox => {
@@ -38,7 +41,10 @@ export function lazySandbox(options: ProcessSandboxOptions, create: (options: Pr
     const keep = setInterval(() => undefined, 250);
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([real.dispose(), new Promise<void>((resolve) => (timer = setTimeout(resolve, DISPOSE_WAIT_MS)))]);
+      await Promise.race([
+        real.dispose(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, DISPOSE_WAIT_MS))),
+      ]);
     } finally {
       clearInterval(keep);
       if (timer) clearTimeout(timer);
@@ -86,8 +92,14 @@ export function recordMeta(outcome: Outcome, settings: ModelSettings, extensionV
 }
 
 /** The Record of a solve, under the one rule and with the one metadata set; undefined when the rule skips it. */
-export function solveRecord(outcome: Outcome, settings: ModelSettings, extensionVersion: string = VERSION): DatasetRecord | undefined {
-  return shouldRecord(outcome) ? recordFromOutcome(outcome, recordMeta(outcome, settings, extensionVersion)) : undefined;
+export function solveRecord(
+  outcome: Outcome,
+  settings: ModelSettings,
+  extensionVersion: string = VERSION,
+): DatasetRecord | undefined {
+  return shouldRecord(outcome)
+    ? recordFromOutcome(outcome, recordMeta(outcome, settings, extensionVersion))
+    : undefined;
 }
 
 /** Where and how a solve is logged. Without it (or with no dataset) nothing is recorded. */
@@ -128,7 +140,12 @@ export async function recordOutcome(outcome: Outcome, recording: Recording | und
 }
 
 /** Solves `task`, then records the Outcome (see recordOutcome): the one path both front ends take. */
-export async function solveAndRecord(task: Task, deps: SolveDeps, options: SolveOptions, recording?: Recording): Promise<Recorded> {
+export async function solveAndRecord(
+  task: Task,
+  deps: SolveDeps,
+  options: SolveOptions,
+  recording?: Recording,
+): Promise<Recorded> {
   return recordOutcome(await solve(task, deps, options), recording);
 }
 

@@ -41,7 +41,10 @@ export function activateCrucible(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('crucible.showLog', () => log.show()),
     vscode.commands.registerCommand('crucible.openSample', async () => {
       const sample = vscode.Uri.joinPath(context.extensionUri, 'walkthrough', 'sample.py');
-      const doc = await vscode.workspace.openTextDocument({ language: 'python', content: new TextDecoder().decode(await vscode.workspace.fs.readFile(sample)) });
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'python',
+        content: new TextDecoder().decode(await vscode.workspace.fs.readFile(sample)),
+      });
       await vscode.window.showTextDocument(doc);
     }),
   );
@@ -55,10 +58,19 @@ export function activateCrucible(context: vscode.ExtensionContext): void {
   // After a result is applied, the function's lens and test item show its verdict again (a quick re-run of
   // its tests, no model), instead of falling back to "Verify".
   context.subscriptions.push(proposals.onDidApply((p) => inline?.verifyAfterEdit(p.target, p.range.start)));
-  registerModelCommands(context, () => services.model(), () => status.refresh());
+  registerModelCommands(
+    context,
+    () => services.model(),
+    () => status.refresh(),
+  );
   registerDatasetFeatures(context, () => services.datasetFolder());
   registerTuneBudget(context, services);
-  registerSelfPlay(context, { model: () => services.model(), verifier: () => services.verifier(), sandbox: () => services.sandbox(), datasetFolder: () => services.datasetFolder() });
+  registerSelfPlay(context, {
+    model: () => services.model(),
+    verifier: () => services.verifier(),
+    sandbox: () => services.sandbox(),
+    datasetFolder: () => services.datasetFolder(),
+  });
   log.info('Crucible activated');
 }
 
@@ -66,7 +78,13 @@ const NOTICE_KEY = 'crucible.datasetNoticeShown';
 
 /** Once per installation: say that solves are logged as training data, where, and how to turn it off. */
 function datasetNotice(context: vscode.ExtensionContext, outcome: Outcome): void {
-  if (context.globalState.get<boolean>(NOTICE_KEY) || !datasetEnabled() || outcome.stopReason === 'cancelled' || outcome.attempts.length === 0) return;
+  if (
+    context.globalState.get<boolean>(NOTICE_KEY) ||
+    !datasetEnabled() ||
+    outcome.stopReason === 'cancelled' ||
+    outcome.attempts.length === 0
+  )
+    return;
   void context.globalState.update(NOTICE_KEY, true);
   const folder = datasetFolder(context);
   void vscode.window
@@ -78,8 +96,13 @@ function datasetNotice(context: vscode.ExtensionContext, outcome: Outcome): void
     .then(async (choice) => {
       if (choice === 'Show Dataset') await vscode.commands.executeCommand('crucible.showDataset');
       else if (choice === 'Turn Off Logging') {
-        await vscode.workspace.getConfiguration('crucible').update('dataset.enabled', false, vscode.ConfigurationTarget.Global);
-        void vscode.window.setStatusBarMessage('Crucible: solves are no longer logged (crucible.dataset.enabled)', 6000);
+        await vscode.workspace
+          .getConfiguration('crucible')
+          .update('dataset.enabled', false, vscode.ConfigurationTarget.Global);
+        void vscode.window.setStatusBarMessage(
+          'Crucible: solves are no longer logged (crucible.dataset.enabled)',
+          6000,
+        );
       }
     });
 }

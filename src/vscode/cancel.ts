@@ -1,7 +1,10 @@
 // Cancellation: VS Code's CancellationToken at the edge, an AbortSignal everywhere in core.
 import type * as vscode from 'vscode';
 
-export function toAbortSignal(token: vscode.CancellationToken, ...more: AbortSignal[]): { signal: AbortSignal; dispose(): void } {
+export function toAbortSignal(
+  token: vscode.CancellationToken,
+  ...more: AbortSignal[]
+): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const abort = () => controller.abort(new Error('Cancelled'));
   if (token.isCancellationRequested) abort();

@@ -12,7 +12,8 @@ export const FIX_KIND = vscode.CodeActionKind.QuickFix.append('crucible');
 /** The hint handed to the model for a diagnostic. */
 export function diagnosticHint(diagnostic: vscode.Diagnostic): string {
   const source = diagnostic.source ? `${diagnostic.source}` : 'the editor';
-  const code = typeof diagnostic.code === 'object' && diagnostic.code !== null ? diagnostic.code.value : diagnostic.code;
+  const code =
+    typeof diagnostic.code === 'object' && diagnostic.code !== null ? diagnostic.code.value : diagnostic.code;
   const where = `line ${diagnostic.range.start.line + 1}`;
   return `Fix this problem reported by ${source}${code !== undefined ? ` (${String(code)})` : ''} at ${where}: ${diagnostic.message}`;
 }
@@ -22,7 +23,12 @@ export class CrucibleCodeActions implements vscode.CodeActionProvider {
 
   constructor(private readonly functionsOf: (doc: vscode.TextDocument) => Promise<FunctionInfo[]>) {}
 
-  async provideCodeActions(document: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext, token: vscode.CancellationToken): Promise<vscode.CodeAction[]> {
+  async provideCodeActions(
+    document: vscode.TextDocument,
+    range: vscode.Range | vscode.Selection,
+    context: vscode.CodeActionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.CodeAction[]> {
     if (!featureEnabled(Keys.codeActions, document.uri)) return [];
     const functions = await this.functionsOf(document);
     if (token.isCancellationRequested || !functions.length) return [];
@@ -43,7 +49,11 @@ export class CrucibleCodeActions implements vscode.CodeActionProvider {
     for (const [fn, diagnostics] of byFunction) {
       const fix = new vscode.CodeAction('Fix with Crucible (verified)', FIX_KIND);
       fix.diagnostics = diagnostics;
-      fix.command = { title: fix.title, command: REFINE_COMMAND, arguments: [document.uri, fn.startOffset, diagnostics.map(diagnosticHint).join('\n')] };
+      fix.command = {
+        title: fix.title,
+        command: REFINE_COMMAND,
+        arguments: [document.uri, fn.startOffset, diagnostics.map(diagnosticHint).join('\n')],
+      };
       actions.push(fix);
     }
     return actions;

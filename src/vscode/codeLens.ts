@@ -36,7 +36,10 @@ export interface LensSource {
   readonly onDidChange: vscode.Event<void>;
 }
 
-export function lensTitle(cached: CachedVerification | undefined, running: 'verify' | 'refine' | undefined): { title: string; command: string } {
+export function lensTitle(
+  cached: CachedVerification | undefined,
+  running: 'verify' | 'refine' | undefined,
+): { title: string; command: string } {
   if (running === 'verify') return { title: '$(sync~spin) Crucible: verifying…', command: VERIFY_COMMAND };
   if (running === 'refine') return { title: '$(sync~spin) Crucible: refining…', command: REFINE_COMMAND };
   if (!cached) return { title: '▶ Verify', command: VERIFY_COMMAND };
@@ -61,25 +64,56 @@ export class CrucibleCodeLens implements vscode.CodeLensProvider {
     for (const p of pending) {
       const range = new vscode.Range(p.fn.startLine, p.fn.startColumn, p.fn.startLine, p.fn.startColumn);
       lenses.push(
-        new vscode.CodeLens(range, { title: `$(sparkle) ${p.label} refinement ready: Accept`, command: ACCEPT_COMMAND, arguments: [uri, p.id], tooltip: 'Replace the function with the verified refinement (one undo step). With the cursor in the function it also shows as ghost text, the removed lines struck through: Tab accepts.' }),
-        new vscode.CodeLens(range, { title: 'Show', command: SHOW_COMMAND, arguments: [uri, p.id], tooltip: 'Show the refinement as ghost text (Tab accepts, Escape dismisses)' }),
+        new vscode.CodeLens(range, {
+          title: `$(sparkle) ${p.label} refinement ready: Accept`,
+          command: ACCEPT_COMMAND,
+          arguments: [uri, p.id],
+          tooltip:
+            'Replace the function with the verified refinement (one undo step). With the cursor in the function it also shows as ghost text, the removed lines struck through: Tab accepts.',
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Show',
+          command: SHOW_COMMAND,
+          arguments: [uri, p.id],
+          tooltip: 'Show the refinement as ghost text (Tab accepts, Escape dismisses)',
+        }),
         new vscode.CodeLens(range, { title: 'Dismiss', command: DISMISS_COMMAND, arguments: [uri, p.id] }),
       );
     }
     // A function with a refinement ready shows only that: its old verdict describes code about to be replaced.
     const withPending = new Set(pending.map((p) => p.fn.qualifiedName));
-    return lenses.concat(tested.filter(({ fn }) => !withPending.has(fn.qualifiedName)).map(({ fn, key, testCount, testSources }) => {
-      const cached = this.source.cached(key);
-      const { title, command } = lensTitle(cached, this.source.running(uri, fn.qualifiedName));
-      const range = new vscode.Range(fn.startLine, fn.startColumn, fn.startLine, fn.startColumn);
-      const failing = cached?.failures?.length ? cached.failures.map((f) => [f.test, f.expected !== undefined ? `expected ${f.expected}` : '', f.actual !== undefined ? `got ${f.actual}` : '', f.error ?? ''].filter(Boolean).join(' · ')) : cached?.summary ? [cached.summary] : [];
-      const detail = cached && !cached.passed && failing.length ? `\n\nFailing:\n${failing.map((f) => `- ${f}`).join('\n')}\n\nClick to refine with Crucible.` : '';
-      return new vscode.CodeLens(range, {
-        title,
-        command,
-        arguments: [document.uri, fn.startOffset],
-        tooltip: `${testCount} test(s) for ${fn.qualifiedName} from ${testSources.join(', ')}${detail}`,
-      });
-    }));
+    return lenses.concat(
+      tested
+        .filter(({ fn }) => !withPending.has(fn.qualifiedName))
+        .map(({ fn, key, testCount, testSources }) => {
+          const cached = this.source.cached(key);
+          const { title, command } = lensTitle(cached, this.source.running(uri, fn.qualifiedName));
+          const range = new vscode.Range(fn.startLine, fn.startColumn, fn.startLine, fn.startColumn);
+          const failing = cached?.failures?.length
+            ? cached.failures.map((f) =>
+                [
+                  f.test,
+                  f.expected !== undefined ? `expected ${f.expected}` : '',
+                  f.actual !== undefined ? `got ${f.actual}` : '',
+                  f.error ?? '',
+                ]
+                  .filter(Boolean)
+                  .join(' · '),
+              )
+            : cached?.summary
+              ? [cached.summary]
+              : [];
+          const detail =
+            cached && !cached.passed && failing.length
+              ? `\n\nFailing:\n${failing.map((f) => `- ${f}`).join('\n')}\n\nClick to refine with Crucible.`
+              : '';
+          return new vscode.CodeLens(range, {
+            title,
+            command,
+            arguments: [document.uri, fn.startOffset],
+            tooltip: `${testCount} test(s) for ${fn.qualifiedName} from ${testSources.join(', ')}${detail}`,
+          });
+        }),
+    );
   }
 }

@@ -6,7 +6,15 @@ import type { Budget } from '../core/types';
 import type { ModelSettings } from '../core/model/types';
 import type { Limits } from '../core/sandbox/types';
 // A leaf of plain constants: the one core module this thin bundle imports values from.
-import { BUDGET_DEFAULTS, DATASET_DEFAULTS, FEATURE_DEFAULTS, GENERATE_TESTS_WHEN_MISSING, MODEL_DEFAULTS as M, SANDBOX_DEFAULTS, SELF_PLAY_DEFAULTS } from '../core/defaults';
+import {
+  BUDGET_DEFAULTS,
+  DATASET_DEFAULTS,
+  FEATURE_DEFAULTS,
+  GENERATE_TESTS_WHEN_MISSING,
+  MODEL_DEFAULTS as M,
+  SANDBOX_DEFAULTS,
+  SELF_PLAY_DEFAULTS,
+} from '../core/defaults';
 
 export const SECTION = 'crucible';
 
@@ -65,7 +73,9 @@ export function modelSettings(): ModelSettings {
   const seed = cfg().get<number | null>(Keys.seed) ?? M.seed;
   const numCtx = get<number>(Keys.numCtx, M.numCtx);
   const stop = get<string[]>(Keys.stop, [...M.stop]);
-  const hosts = get<unknown[]>(Keys.hosts, [...M.hosts]).filter((h): h is string => typeof h === 'string' && h.trim() !== '').map((h) => h.trim());
+  const hosts = get<unknown[]>(Keys.hosts, [...M.hosts])
+    .filter((h): h is string => typeof h === 'string' && h.trim() !== '')
+    .map((h) => h.trim());
   return {
     provider: get<'ollama' | 'openai'>(Keys.provider, M.provider),
     host: hosts[0] ?? get<string>(Keys.host, M.host),
@@ -120,7 +130,12 @@ export function datasetFolder(context: vscode.ExtensionContext): string {
   return configured || vscode.Uri.joinPath(context.globalStorageUri, 'dataset').fsPath;
 }
 
-type FeatureKey = typeof Keys.codeActions | typeof Keys.inlineSuggestions | typeof Keys.codeLens | typeof Keys.verifyOnSave | typeof Keys.testing;
+type FeatureKey =
+  | typeof Keys.codeActions
+  | typeof Keys.inlineSuggestions
+  | typeof Keys.codeLens
+  | typeof Keys.verifyOnSave
+  | typeof Keys.testing;
 
 const FEATURE_DEFAULT: { [K in FeatureKey]: boolean } = {
   [Keys.codeActions]: FEATURE_DEFAULTS.codeActions,
@@ -135,14 +150,19 @@ export function featureEnabled(key: FeatureKey, scope?: vscode.ConfigurationScop
 }
 
 export function selfPlaySettings(): { samples: number; seedsFile: string } {
-  return { samples: get<number>(Keys.selfPlaySamples, SELF_PLAY_DEFAULTS.samples), seedsFile: get<string>(Keys.selfPlaySeeds, SELF_PLAY_DEFAULTS.seeds).trim() };
+  return {
+    samples: get<number>(Keys.selfPlaySamples, SELF_PLAY_DEFAULTS.samples),
+    seedsFile: get<string>(Keys.selfPlaySeeds, SELF_PLAY_DEFAULTS.seeds).trim(),
+  };
 }
 
 /** Writes the model to the scope it is set in now (a workspace that pins a model keeps pinning the new one). */
 export async function setModel(name: string): Promise<void> {
   const source = settingSource(Keys.model);
   const target =
-    source.scope === 'Folder settings' || source.scope === 'Workspace settings' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    source.scope === 'Folder settings' || source.scope === 'Workspace settings'
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
   await cfg().update(Keys.model, name, target);
 }
 

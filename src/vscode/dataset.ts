@@ -16,10 +16,30 @@ interface FormatItem extends vscode.QuickPickItem {
 }
 
 const FORMAT_ITEMS: FormatItem[] = [
-  { format: 'sft', label: 'SFT', description: 'chat messages JSONL', detail: 'Task → verified solution, for TRL SFTTrainer or OpenAI-style fine-tuning.' },
-  { format: 'dpo', label: 'DPO', description: 'prompt / chosen / rejected JSONL', detail: 'Verified solution preferred over a failed attempt at the same task.' },
-  { format: 'traces', label: 'Self-correction traces', description: 'multi-turn chat JSONL', detail: 'Wrong attempt → execution feedback → corrected answer.' },
-  { format: 'p3', label: 'P3 puzzles', description: 'JSON array', detail: 'Self-play puzzles in the Python Programming Puzzles layout.' },
+  {
+    format: 'sft',
+    label: 'SFT',
+    description: 'chat messages JSONL',
+    detail: 'Task → verified solution, for TRL SFTTrainer or OpenAI-style fine-tuning.',
+  },
+  {
+    format: 'dpo',
+    label: 'DPO',
+    description: 'prompt / chosen / rejected JSONL',
+    detail: 'Verified solution preferred over a failed attempt at the same task.',
+  },
+  {
+    format: 'traces',
+    label: 'Self-correction traces',
+    description: 'multi-turn chat JSONL',
+    detail: 'Wrong attempt → execution feedback → corrected answer.',
+  },
+  {
+    format: 'p3',
+    label: 'P3 puzzles',
+    description: 'JSON array',
+    detail: 'Self-play puzzles in the Python Programming Puzzles layout.',
+  },
 ];
 
 interface OptionItem extends vscode.QuickPickItem {
@@ -30,14 +50,22 @@ type ExportResult = Awaited<ReturnType<typeof exportDataset>>;
 
 /** The format and the options, asked with two quick picks; undefined when either is dismissed. */
 async function pickExport(): Promise<{ picked: FormatItem; on: (key: OptionItem['key']) => boolean } | undefined> {
-  const picked = await vscode.window.showQuickPick(FORMAT_ITEMS, { title: 'Export Dataset: format', placeHolder: 'Which training format?', matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(FORMAT_ITEMS, {
+    title: 'Export Dataset: format',
+    placeHolder: 'Which training format?',
+    matchOnDetail: true,
+  });
   if (!picked) return undefined;
   const optionItems: OptionItem[] = [
     { key: 'split', label: 'Split 90 / 10 into train and validation (by task)', picked: true },
     { key: 'balance', label: 'Balance difficulty', description: 'thin crowded easy bands' },
     { key: 'includeGenerated', label: 'Include records verified only by generated tests' },
   ];
-  const chosen = await vscode.window.showQuickPick(optionItems, { title: 'Export Dataset: options', canPickMany: true, placeHolder: 'Options (Enter to accept)' });
+  const chosen = await vscode.window.showQuickPick(optionItems, {
+    title: 'Export Dataset: options',
+    canPickMany: true,
+    placeHolder: 'Options (Enter to accept)',
+  });
   if (!chosen) return undefined;
   return { picked, on: (key) => chosen.some((c) => c.key === key) };
 }
@@ -53,7 +81,7 @@ async function pickTarget(picked: FormatItem): Promise<{ target: vscode.Uri; bas
   const target = await vscode.window.showSaveDialog({
     title: `Export Dataset as ${picked.label}`,
     defaultUri: vscode.Uri.joinPath(base, picked.format === 'p3' ? 'puzzles.json' : `${picked.format}.${ext}`),
-    filters: picked.format === 'p3' ? { 'JSON': ['json'] } : { 'JSON Lines': ['jsonl'] },
+    filters: picked.format === 'p3' ? { JSON: ['json'] } : { 'JSON Lines': ['jsonl'] },
     saveLabel: 'Export',
   });
   if (!target || !target.fsPath.startsWith(base.fsPath)) {
@@ -64,7 +92,13 @@ async function pickTarget(picked: FormatItem): Promise<{ target: vscode.Uri; bas
 }
 
 /** Runs the export under a cancellable progress notification. */
-function runExport(folder: string, picked: FormatItem, on: (key: OptionItem['key']) => boolean, target: vscode.Uri, base: vscode.Uri): Thenable<ExportResult> {
+function runExport(
+  folder: string,
+  picked: FormatItem,
+  on: (key: OptionItem['key']) => boolean,
+  target: vscode.Uri,
+  base: vscode.Uri,
+): Thenable<ExportResult> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Crucible: exporting ${picked.label}`, cancellable: true },
     async (progress, token) => {
@@ -75,10 +109,15 @@ function runExport(folder: string, picked: FormatItem, on: (key: OptionItem['key
           format: picked.format,
           out: target.fsPath,
           // The folder we made for this export holds only it: its README is README.md there.
-          ...(target.fsPath.startsWith(base.fsPath) ? { readmePath: vscode.Uri.joinPath(base, 'README.md').fsPath } : {}),
+          ...(target.fsPath.startsWith(base.fsPath)
+            ? { readmePath: vscode.Uri.joinPath(base, 'README.md').fsPath }
+            : {}),
           split: on('split') ? 0.9 : 1,
           signal: controller.signal,
-          onProgress: (p) => progress.report({ message: `${p.phase === 'scan' ? 'reading' : 'writing'} ${p.records}${p.total ? ` / ${p.total}` : ''} records` }),
+          onProgress: (p) =>
+            progress.report({
+              message: `${p.phase === 'scan' ? 'reading' : 'writing'} ${p.records}${p.total ? ` / ${p.total}` : ''} records`,
+            }),
         };
         if (on('balance')) options.balance = true;
         if (on('includeGenerated')) options.includeGenerated = true;
@@ -93,7 +132,9 @@ function runExport(folder: string, picked: FormatItem, on: (key: OptionItem['key
 /** The summary of a finished export, with buttons to open what it wrote. */
 async function showExportResult(picked: FormatItem, result: ExportResult): Promise<void> {
   const unit = picked.format === 'p3' ? 'puzzles' : picked.format === 'dpo' ? 'pairs' : 'examples';
-  const skipped = result.problems.length ? ` ${result.problems.length} corrupt line(s) skipped (first: line ${result.problems[0]!.line}).` : '';
+  const skipped = result.problems.length
+    ? ` ${result.problems.length} corrupt line(s) skipped (first: line ${result.problems[0]!.line}).`
+    : '';
   const summary = `Exported ${result.train}${result.files.valid ? ` + ${result.valid} validation` : ''} ${unit} from ${result.selected} of ${result.records} records.${skipped}`;
   if (result.train + result.valid === 0) {
     void vscode.window.showWarningMessage(`Crucible: nothing to export as ${picked.label} yet: ${summary}`);
@@ -102,7 +143,8 @@ async function showExportResult(picked: FormatItem, result: ExportResult): Promi
   const actions = ['Open File', ...(result.files.readme ? ['Open README'] : [])];
   const action = await vscode.window.showInformationMessage(`Crucible: ${summary}`, ...actions);
   if (action === 'Open File') await vscode.window.showTextDocument(vscode.Uri.file(result.files.train));
-  if (action === 'Open README' && result.files.readme) await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(result.files.readme));
+  if (action === 'Open README' && result.files.readme)
+    await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(result.files.readme));
 }
 
 async function exportCommand(getFolder: () => string): Promise<void> {
@@ -126,7 +168,10 @@ async function exportCommand(getFolder: () => string): Promise<void> {
       return;
     }
     void vscode.window
-      .showErrorMessage(`Crucible: export failed: ${err instanceof Error ? err.message : String(err)}. Pick another target folder, or see the log.`, 'Show Log')
+      .showErrorMessage(
+        `Crucible: export failed: ${err instanceof Error ? err.message : String(err)}. Pick another target folder, or see the log.`,
+        'Show Log',
+      )
       .then((choice) => choice && vscode.commands.executeCommand('crucible.showLog'));
   }
 }
@@ -152,12 +197,19 @@ class DatasetPanel implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel('crucible.dataset', 'Crucible Dataset', vscode.ViewColumn.Active, {
       enableScripts: true,
       retainContextWhenHidden: false,
-      localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'media'), vscode.Uri.joinPath(context.extensionUri, 'media')],
+      localResourceRoots: [
+        vscode.Uri.joinPath(context.extensionUri, 'dist', 'media'),
+        vscode.Uri.joinPath(context.extensionUri, 'media'),
+      ],
     });
     DatasetPanel.current = new DatasetPanel(panel, context, getFolder);
   }
 
-  private constructor(private readonly panel: vscode.WebviewPanel, private readonly context: vscode.ExtensionContext, private readonly getFolder: () => string) {
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly context: vscode.ExtensionContext,
+    private readonly getFolder: () => string,
+  ) {
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'crucible.svg');
     panel.webview.html = this.html();
     this.disposables.push(
@@ -165,7 +217,8 @@ class DatasetPanel implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((message: { type?: string }) => {
         if (message?.type === 'ready' || message?.type === 'refresh') this.refresh();
         else if (message?.type === 'export') void vscode.commands.executeCommand('crucible.exportDataset');
-        else if (message?.type === 'settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
+        else if (message?.type === 'settings')
+          void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
         else if (message?.type === 'delete') void this.deleteRecord(message as { id?: string; name?: string });
       }),
       panel.onDidChangeViewState(() => {
@@ -182,15 +235,23 @@ class DatasetPanel implements vscode.Disposable {
     const DELETE = 'Delete Record';
     const choice = await vscode.window.showWarningMessage(
       `Delete the dataset record for ${message.name ?? 'this task'}?`,
-      { modal: true, detail: `It is removed from ${this.getFolder()} (records.jsonl) and will not be exported. This cannot be undone.` },
+      {
+        modal: true,
+        detail: `It is removed from ${this.getFolder()} (records.jsonl) and will not be exported. This cannot be undone.`,
+      },
       DELETE,
     );
     if (choice !== DELETE) return;
     try {
       const n = await deleteRecords(this.getFolder(), [message.id]);
-      void vscode.window.setStatusBarMessage(n ? `Crucible: deleted the record for ${message.name ?? 'the task'}` : 'Crucible: the record was already gone', 5000);
+      void vscode.window.setStatusBarMessage(
+        n ? `Crucible: deleted the record for ${message.name ?? 'the task'}` : 'Crucible: the record was already gone',
+        5000,
+      );
     } catch (err) {
-      void vscode.window.showErrorMessage(`Crucible could not delete the record: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(
+        `Crucible could not delete the record: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     this.refresh();
   }
@@ -235,7 +296,11 @@ class DatasetPanel implements vscode.Disposable {
         const { rows, total } = await listRecords(folder);
         void this.panel.webview.postMessage({ type: 'records', folder, rows, total });
       } catch (err) {
-        void this.panel.webview.postMessage({ type: 'empty', folder, message: err instanceof Error ? err.message : String(err) });
+        void this.panel.webview.postMessage({
+          type: 'empty',
+          folder,
+          message: err instanceof Error ? err.message : String(err),
+        });
       }
     })();
   }
@@ -243,7 +308,8 @@ class DatasetPanel implements vscode.Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const nonce = randomBytes(16).toString('base64');
-    const uri = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...parts)).toString();
+    const uri = (...parts: string[]) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...parts)).toString();
     const csp = [
       "default-src 'none'",
       `img-src ${webview.cspSource} data:`,

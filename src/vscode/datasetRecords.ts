@@ -78,7 +78,10 @@ async function lock(folder: string, timeoutMs: number): Promise<() => Promise<vo
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() - started > timeoutMs) throw new Error(`the dataset is busy (${path} is held by another writer); try again in a moment`, { cause: err });
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`the dataset is busy (${path} is held by another writer); try again in a moment`, {
+          cause: err,
+        });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -88,7 +91,11 @@ async function lock(folder: string, timeoutMs: number): Promise<() => Promise<vo
  * Removes the records with these ids from records.jsonl. Returns how many lines were removed.
  * `lockTimeoutMs` (how long to wait for another writer's lock) is there for tests.
  */
-export async function deleteRecords(folder: string, ids: readonly string[], lockTimeoutMs = LOCK_TIMEOUT_MS): Promise<number> {
+export async function deleteRecords(
+  folder: string,
+  ids: readonly string[],
+  lockTimeoutMs = LOCK_TIMEOUT_MS,
+): Promise<number> {
   const want = new Set(ids);
   const file = join(folder, DATA_FILE);
   const release = await lock(folder, lockTimeoutMs);

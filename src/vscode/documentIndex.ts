@@ -9,7 +9,16 @@ import type { TaskDetails } from '../core/parse/taskFromCode';
 import type { SourceFile } from '../core/parse/tests';
 import type { Language } from '../core/types';
 import type { TestedFunction } from './codeLens';
-import { buildTaskForFunction, cacheKey, defaultParser, findFunctions, findUserTestsMany, isSolvableUnit, isSupportedLanguage, isTooLarge } from './engine';
+import {
+  buildTaskForFunction,
+  cacheKey,
+  defaultParser,
+  findFunctions,
+  findUserTestsMany,
+  isSolvableUnit,
+  isSupportedLanguage,
+  isTooLarge,
+} from './engine';
 import { log } from './log';
 
 const TEST_GLOBS: { [L in Language]: string } = {
@@ -112,10 +121,12 @@ export class DocumentIndex implements vscode.Disposable {
     const text = doc.getText();
     const fns = isTooLarge(text)
       ? Promise.resolve<FunctionInfo[]>([])
-      : findFunctions(text, doc.languageId as Language, this.parser, { includeBroken: broken }).catch((err: unknown) => {
-          log.warn(`Crucible: could not parse ${doc.uri.fsPath || uri}: ${(err as Error)?.message ?? String(err)}`);
-          return [];
-        });
+      : findFunctions(text, doc.languageId as Language, this.parser, { includeBroken: broken }).catch(
+          (err: unknown) => {
+            log.warn(`Crucible: could not parse ${doc.uri.fsPath || uri}: ${(err as Error)?.message ?? String(err)}`);
+            return [];
+          },
+        );
     if (isTooLarge(text)) log.debug(`Crucible: ${uri} is too large for editor features`);
     this.parsed.set(slot, { version: doc.version, fns });
     return fns;
@@ -147,7 +158,14 @@ export class DocumentIndex implements vscode.Disposable {
     const language = doc.languageId as Language;
     const otherFiles = await this.testFiles(language, doc.uri);
     return buildTaskForFunction(
-      { code: doc.getText(), language, path: vscode.workspace.asRelativePath(doc.uri), otherFiles, parser: this.parser, ...(hint ? { hint } : {}) },
+      {
+        code: doc.getText(),
+        language,
+        path: vscode.workspace.asRelativePath(doc.uri),
+        otherFiles,
+        parser: this.parser,
+        ...(hint ? { hint } : {}),
+      },
       fn,
     );
   }
@@ -180,14 +198,28 @@ export class DocumentIndex implements vscode.Disposable {
     const language = doc.languageId as Language;
     try {
       const otherFiles = await this.testFiles(language, doc.uri);
-      const found = await findUserTestsMany({ code: doc.getText(), language, fns: units, otherFiles, path: vscode.workspace.asRelativePath(doc.uri), parser: this.parser });
+      const found = await findUserTestsMany({
+        code: doc.getText(),
+        language,
+        fns: units,
+        otherFiles,
+        path: vscode.workspace.asRelativePath(doc.uri),
+        parser: this.parser,
+      });
       for (const fn of units) {
         const tests = found.get(fn.qualifiedName);
         if (!tests || tests.origin !== 'user' || !tests.count) continue;
-        out.push({ fn, key: cacheKey(fn.text, tests.tests, language), testCount: tests.count, testSources: tests.sources });
+        out.push({
+          fn,
+          key: cacheKey(fn.text, tests.tests, language),
+          testCount: tests.count,
+          testSources: tests.sources,
+        });
       }
     } catch (err) {
-      log.debug(`Crucible: could not collect tests of ${doc.uri.toString()}: ${(err as Error)?.message ?? String(err)}`);
+      log.debug(
+        `Crucible: could not collect tests of ${doc.uri.toString()}: ${(err as Error)?.message ?? String(err)}`,
+      );
     }
     return out;
   }

@@ -44,7 +44,10 @@ function lazyClass<K extends 'ModelError' | 'ExportCancelled'>(name: K): Engine[
   const target = function () {} as unknown as object;
   return new Proxy(target, {
     construct: (_t, args) => Reflect.construct(engine()[name], args) as object,
-    get: (_t, prop) => (prop === Symbol.hasInstance ? (value: unknown) => loaded !== undefined && value instanceof loaded[name] : Reflect.get(engine()[name], prop)),
+    get: (_t, prop) =>
+      prop === Symbol.hasInstance
+        ? (value: unknown) => loaded !== undefined && value instanceof loaded[name]
+        : Reflect.get(engine()[name], prop),
   }) as Engine[K];
 }
 

@@ -16,7 +16,13 @@ export { ExportCancelled, exportDataset } from '../core/dataset/export';
 export { datasetStats } from '../core/dataset/stats';
 export { createParser, defaultParser } from '../core/parse/loader';
 export { dedent, findFunctions, isTooLarge } from '../core/parse/functions';
-export { buildTaskDetails, buildTaskForFunction, isSolvableUnit, isSupportedLanguage, unitAt } from '../core/parse/taskFromCode';
+export {
+  buildTaskDetails,
+  buildTaskForFunction,
+  isSolvableUnit,
+  isSupportedLanguage,
+  unitAt,
+} from '../core/parse/taskFromCode';
 export { findUserTestsMany } from '../core/parse/tests';
 export { cacheKey, isStale, cacheForm } from '../core/parse/cacheKey';
 export { ghostEdit, replacementFor } from '../core/parse/replacement';

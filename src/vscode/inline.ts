@@ -97,10 +97,37 @@ export class InlineFeatures implements vscode.Disposable, LensSource {
       functionsOf: (doc, broken) => index.functionsOf(doc, broken),
       verifyNow: (doc, fn, signal) => this.verifier.verify(doc, fn, true, signal),
     });
-    const verifier = (this.verifier = new FunctionVerifier({ index, cache, services, jobs, runs: this.runs, report: (doc, fn, r) => testing.report(doc, fn, r) }));
-    const suggestions = (this.suggestions = new SuggestionController(index, changed, () => this.toggles.inlineSuggestions));
-    const refiner = new RefineController({ index, services, jobs, runs: this.runs, cache, suggestions, changed, ...(trace ? { trace } : {}), ...(onOutcome ? { onOutcome } : {}) });
-    this.disposables.push(testing, suggestions, this.lensChanged, ...this.providers(), ...registerInlineCommands({ index, verifier, refiner, suggestions }));
+    const verifier = (this.verifier = new FunctionVerifier({
+      index,
+      cache,
+      services,
+      jobs,
+      runs: this.runs,
+      report: (doc, fn, r) => testing.report(doc, fn, r),
+    }));
+    const suggestions = (this.suggestions = new SuggestionController(
+      index,
+      changed,
+      () => this.toggles.inlineSuggestions,
+    ));
+    const refiner = new RefineController({
+      index,
+      services,
+      jobs,
+      runs: this.runs,
+      cache,
+      suggestions,
+      changed,
+      ...(trace ? { trace } : {}),
+      ...(onOutcome ? { onOutcome } : {}),
+    });
+    this.disposables.push(
+      testing,
+      suggestions,
+      this.lensChanged,
+      ...this.providers(),
+      ...registerInlineCommands({ index, verifier, refiner, suggestions }),
+    );
     this.disposables.push(
       suggestions.store.onDidChange(changed),
       index.onDidChangeTests(changed),
@@ -117,10 +144,16 @@ export class InlineFeatures implements vscode.Disposable, LensSource {
   private providers(): vscode.Disposable[] {
     const functionsOf = (doc: vscode.TextDocument) => this.index.functionsOf(doc, true);
     return [
-      vscode.languages.registerCodeActionsProvider(SELECTOR, new CrucibleCodeActions(functionsOf), CrucibleCodeActions.metadata),
+      vscode.languages.registerCodeActionsProvider(
+        SELECTOR,
+        new CrucibleCodeActions(functionsOf),
+        CrucibleCodeActions.metadata,
+      ),
       vscode.languages.registerInlineCompletionItemProvider(
         SELECTOR,
-        new CrucibleInlineSuggestions(this.suggestions.store, functionsOf, (doc, s, fn) => this.suggestions.strike(doc, s, fn)),
+        new CrucibleInlineSuggestions(this.suggestions.store, functionsOf, (doc, s, fn) =>
+          this.suggestions.strike(doc, s, fn),
+        ),
       ),
       vscode.languages.registerCodeLensProvider(SELECTOR, new CrucibleCodeLens(this)),
     ];

@@ -41,7 +41,10 @@ async function resolveTarget(
   }
   if (!isSupportedLanguage(doc.languageId)) {
     log.info(`Crucible: ${doc.languageId} is not supported by the editor features`);
-    void vscode.window.setStatusBarMessage(`Crucible supports Python, JavaScript and TypeScript; this file is ${doc.languageId}`, 5000);
+    void vscode.window.setStatusBarMessage(
+      `Crucible supports Python, JavaScript and TypeScript; this file is ${doc.languageId}`,
+      5000,
+    );
     return undefined;
   }
   const fns = await index.functionsOf(doc, true);
@@ -55,17 +58,28 @@ async function resolveTarget(
 }
 
 /** "Verify Function": runs the function's tests now (no cache) and says the result in the status bar. */
-async function verifyCommand(parts: InlineCommandParts, uriArg?: vscode.Uri | string, offsetArg?: number): Promise<void> {
+async function verifyCommand(
+  parts: InlineCommandParts,
+  uriArg?: vscode.Uri | string,
+  offsetArg?: number,
+): Promise<void> {
   const target = await resolveTarget(parts.index, uriArg, offsetArg);
   if (!target) return;
   const result = await parts.verifier.verify(target.doc, target.fn, true);
   if (result) {
-    const text = result.passed ? `${target.fn.name}: verified ${result.testsPassed}/${result.testsTotal}` : `${target.fn.name}: ${result.testsPassed}/${result.testsTotal} passing`;
+    const text = result.passed
+      ? `${target.fn.name}: verified ${result.testsPassed}/${result.testsTotal}`
+      : `${target.fn.name}: ${result.testsPassed}/${result.testsTotal} passing`;
     void vscode.window.setStatusBarMessage(`${result.passed ? '$(pass)' : '$(error)'} Crucible: ${text}`, 6000);
   }
 }
 
-async function refineCommand(parts: InlineCommandParts, uriArg?: vscode.Uri | string, offsetArg?: number, hint?: string): Promise<void> {
+async function refineCommand(
+  parts: InlineCommandParts,
+  uriArg?: vscode.Uri | string,
+  offsetArg?: number,
+  hint?: string,
+): Promise<void> {
   const target = await resolveTarget(parts.index, uriArg, offsetArg);
   if (target) await parts.refiner.refine(target.doc, target.fn, hint);
 }
@@ -78,7 +92,9 @@ function command<A extends unknown[]>(id: string, run: (...args: A) => unknown):
 export function registerInlineCommands(parts: InlineCommandParts): vscode.Disposable[] {
   const { suggestions } = parts;
   return [
-    command(REFINE_COMMAND, (uri?: vscode.Uri | string, offset?: number, hint?: string) => refineCommand(parts, uri, offset, hint)),
+    command(REFINE_COMMAND, (uri?: vscode.Uri | string, offset?: number, hint?: string) =>
+      refineCommand(parts, uri, offset, hint),
+    ),
     command(VERIFY_COMMAND, (uri?: vscode.Uri | string, offset?: number) => verifyCommand(parts, uri, offset)),
     command(ACCEPTED_COMMAND, (uri: string, id: number, deleteAt?: number, removed?: string, replacement?: string) =>
       suggestions.accepted(uri, id, deleteAt, removed, replacement),

@@ -96,7 +96,12 @@ export function ghostPlan(fn: FunctionInfo, replacement: string): GhostPlan | un
   const edit = ghostEdit(fn.text, replacement);
   if (!edit.insertText) return undefined;
   if (edit.deleteLength === 0) {
-    return { at: fn.startOffset + edit.offset, insertText: edit.insertText, deleteAt: fn.startOffset + edit.deleteOffset, removed: '' };
+    return {
+      at: fn.startOffset + edit.offset,
+      insertText: edit.insertText,
+      deleteAt: fn.startOffset + edit.deleteOffset,
+      removed: '',
+    };
   }
   // ghostEdit offers `added + "\n" + indent` above the old lines; offer `"\n" + indent + added` below them instead.
   const lineStart = fn.text.lastIndexOf('\n', edit.offset - 1) + 1;
@@ -125,7 +130,12 @@ export function ghostStart(fn: FunctionInfo, replacement: string): number | unde
 }
 
 /** The suggestion (if any) for the function around `offset`, dropping stale ones on the way. */
-export function liveSuggestionAt(store: SuggestionStore, uri: string, functions: readonly FunctionInfo[], offset: number): { suggestion: Suggestion; fn: FunctionInfo } | undefined {
+export function liveSuggestionAt(
+  store: SuggestionStore,
+  uri: string,
+  functions: readonly FunctionInfo[],
+  offset: number,
+): { suggestion: Suggestion; fn: FunctionInfo } | undefined {
   for (const s of [...store.forUri(uri)]) {
     const candidates = functions.filter((f) => f.qualifiedName === s.qualifiedName);
     if (!candidates.length) {
@@ -153,7 +163,12 @@ export class CrucibleInlineSuggestions implements vscode.InlineCompletionItemPro
     private readonly onOffer?: (doc: vscode.TextDocument, suggestion: Suggestion, fn: FunctionInfo) => void,
   ) {}
 
-  async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[] | undefined> {
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    _context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[] | undefined> {
     if (!featureEnabled(Keys.inlineSuggestions, document.uri)) return undefined;
     const uri = document.uri.toString();
     if (!this.store.forUri(uri).length) return undefined;

@@ -25,7 +25,14 @@ export class Jobs implements vscode.Disposable {
     work: (signal: AbortSignal, report: (detail: string) => void, job: Job) => Promise<T>,
     parent?: AbortSignal,
   ): Promise<T> {
-    const job: Job = { id: ++this.seq, title, detail: '', startedAt: Date.now(), background: true, controller: new AbortController() };
+    const job: Job = {
+      id: ++this.seq,
+      title,
+      detail: '',
+      startedAt: Date.now(),
+      background: true,
+      controller: new AbortController(),
+    };
     if (parent) {
       if (parent.aborted) job.controller.abort(parent.reason);
       else parent.addEventListener('abort', () => job.controller.abort(parent.reason), { once: true });
@@ -101,7 +108,8 @@ export class Jobs implements vscode.Disposable {
               { title: 'Crucible: Cancel a Job', placeHolder: 'Which job should stop?' },
             )
           )?.job;
-    if (chosen && this.cancel(chosen.id)) void vscode.window.setStatusBarMessage(`Crucible: cancelled ${chosen.title}`, 4000);
+    if (chosen && this.cancel(chosen.id))
+      void vscode.window.setStatusBarMessage(`Crucible: cancelled ${chosen.title}`, 4000);
   }
 
   private add(job: Job): void {

@@ -9,7 +9,10 @@ export function forEditor(message: string): string {
     .replace(/`([^`]+)`/g, "'$1'");
   // A host name that does not resolve is a typo in the setting, not a server that is not running.
   if (/\b(ENOTFOUND|EAI_AGAIN)\b/.test(text)) {
-    text = text.replace(/Start it with 'ollama serve' or set crucible\.ollama\.host/, 'The host name does not resolve: check crucible.ollama.host for a typo');
+    text = text.replace(
+      /Start it with 'ollama serve' or set crucible\.ollama\.host/,
+      'The host name does not resolve: check crucible.ollama.host for a typo',
+    );
   }
   return text;
 }

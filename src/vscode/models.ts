@@ -49,13 +49,20 @@ async function handleFailure(err: unknown, what: string): Promise<void> {
   const host = config.modelSettings().host;
   const message = `${what}: ${errorText(err)}${err instanceof ModelError && err.kind === 'unreachable' ? remoteHostNote(host) : ''}`;
   log.error(message);
-  const actions = err instanceof ModelError && err.kind === 'model_missing' ? [SELECT_MODEL] : [CHECK_SETUP, OPEN_SETTINGS];
+  const actions =
+    err instanceof ModelError && err.kind === 'model_missing' ? [SELECT_MODEL] : [CHECK_SETUP, OPEN_SETTINGS];
   const choice = await vscode.window.showErrorMessage(message, ...actions);
-  await runAction(choice, err instanceof ModelError && err.kind === 'model_missing' ? config.Keys.model : config.Keys.host);
+  await runAction(
+    choice,
+    err instanceof ModelError && err.kind === 'model_missing' ? config.Keys.model : config.Keys.host,
+  );
 }
 
 /** Runs a notification's button; "Open Settings" opens the scope in effect, filtered to `setting`. */
-export async function runAction(choice: string | undefined, setting: config.SettingKey = config.Keys.host): Promise<void> {
+export async function runAction(
+  choice: string | undefined,
+  setting: config.SettingKey = config.Keys.host,
+): Promise<void> {
   if (choice === SELECT_MODEL) await vscode.commands.executeCommand('crucible.selectModel');
   else if (choice === OPEN_SETTINGS) await config.openSettingFor(setting);
   else if (choice === CHECK_SETUP) await vscode.commands.executeCommand('crucible.checkSetup');
@@ -67,17 +74,27 @@ interface ModelPick extends vscode.QuickPickItem {
 }
 
 function pickFor(m: ModelInfo, current: string, contextLength?: number): ModelPick {
-  const bits = [formatBytes(m.sizeBytes), m.parameterSize ? `${m.parameterSize} parameters` : '', m.family ?? ''].filter(Boolean);
+  const bits = [
+    formatBytes(m.sizeBytes),
+    m.parameterSize ? `${m.parameterSize} parameters` : '',
+    m.family ?? '',
+  ].filter(Boolean);
   return {
     label: m.name,
     description: [sameModel(m.name, current) ? '(current)' : '', bits.join(' · ')].filter(Boolean).join(' '),
-    detail: contextLength !== undefined ? `Context length ${contextLength.toLocaleString('en-US')} tokens` : 'Context length: reading…',
+    detail:
+      contextLength !== undefined
+        ? `Context length ${contextLength.toLocaleString('en-US')} tokens`
+        : 'Context length: reading…',
     model: m.name,
   };
 }
 
 /** The model QuickPick, shown; `chosen` is the item accepted, a name typed, or undefined once it is hidden. */
-function showModelPick(client: ModelClient, controller: AbortController): { qp: vscode.QuickPick<ModelPick>; chosen: Promise<string | undefined> } {
+function showModelPick(
+  client: ModelClient,
+  controller: AbortController,
+): { qp: vscode.QuickPick<ModelPick>; chosen: Promise<string | undefined> } {
   const qp = vscode.window.createQuickPick<ModelPick>();
   qp.title = `Crucible: Select Model (${client.settings.host})`;
   qp.placeholder = 'Pick the model that writes candidates';
@@ -106,7 +123,11 @@ function showModelPick(client: ModelClient, controller: AbortController): { qp: 
 }
 
 /** Lists the server's models in the QuickPick, then fills in each one's context length as /api/show answers. */
-async function listModelsInto(qp: vscode.QuickPick<ModelPick>, client: ModelClient, controller: AbortController): Promise<void> {
+async function listModelsInto(
+  qp: vscode.QuickPick<ModelPick>,
+  client: ModelClient,
+  controller: AbortController,
+): Promise<void> {
   const models = await client.listModels(controller.signal);
   if (models.length === 0) {
     qp.busy = false;
@@ -118,14 +139,20 @@ async function listModelsInto(qp: vscode.QuickPick<ModelPick>, client: ModelClie
     if (controller.signal.aborted) return; // the QuickPick is gone
     const active = qp.activeItems[0]?.model;
     qp.items = models.map((m) => pickFor(m, client.settings.model, ctx.get(m.name)));
-    const again = qp.items.find((i) => i.model === (active ?? client.settings.model)) ?? qp.items.find((i) => sameModel(i.model, client.settings.model));
+    const again =
+      qp.items.find((i) => i.model === (active ?? client.settings.model)) ??
+      qp.items.find((i) => sameModel(i.model, client.settings.model));
     if (again) qp.activeItems = [again];
   };
   render();
   await Promise.all(
     models.map(async (m) => {
       try {
-        const show = (client as { showModel?: (n: string, s?: AbortSignal) => Promise<{ contextLength?: number; numCtxParameter?: number }> }).showModel;
+        const show = (
+          client as {
+            showModel?: (n: string, s?: AbortSignal) => Promise<{ contextLength?: number; numCtxParameter?: number }>;
+          }
+        ).showModel;
         const d = show ? await show.call(client, m.name, controller.signal) : undefined;
         ctx.set(m.name, d?.contextLength ?? d?.numCtxParameter);
       } catch {
@@ -184,7 +211,10 @@ function pullWithProgress(pull: NonNullable<ModelClient['pull']>, model: string)
               const percent = Math.min(100, (p.completed / p.total) * 100);
               const increment = Math.max(0, percent - lastPercent);
               lastPercent = percent;
-              progress.report({ message: `${p.status} ${formatBytes(p.completed)} / ${formatBytes(p.total)}`, increment });
+              progress.report({
+                message: `${p.status} ${formatBytes(p.completed)} / ${formatBytes(p.total)}`,
+                increment,
+              });
             } else {
               progress.report({ message: p.status });
             }
@@ -212,12 +242,20 @@ export async function ensureModel(client: ModelClient, model: string): Promise<b
   }
   if (models.some((m) => sameModel(m.name, model))) return true;
   if (!client.pull) {
-    const choice = await vscode.window.showErrorMessage(`Model '${model}' is not offered by ${client.settings.host}.`, SELECT_MODEL, OPEN_SETTINGS);
+    const choice = await vscode.window.showErrorMessage(
+      `Model '${model}' is not offered by ${client.settings.host}.`,
+      SELECT_MODEL,
+      OPEN_SETTINGS,
+    );
     await runAction(choice, config.Keys.model);
     return false;
   }
   const PULL = `Pull ${model}`;
-  const choice = await vscode.window.showWarningMessage(`Model '${model}' is not installed at ${client.settings.host}. Pull it now? (this downloads several GB)`, PULL, SELECT_MODEL);
+  const choice = await vscode.window.showWarningMessage(
+    `Model '${model}' is not installed at ${client.settings.host}. Pull it now? (this downloads several GB)`,
+    PULL,
+    SELECT_MODEL,
+  );
   if (choice !== PULL) {
     await runAction(choice, config.Keys.model);
     return false;
@@ -227,7 +265,9 @@ export async function ensureModel(client: ModelClient, model: string): Promise<b
     await pullWithProgress(pull, model);
   } catch (err) {
     if (err instanceof ModelError && err.kind === 'cancelled') {
-      void vscode.window.showInformationMessage(`Pulling ${model} was cancelled. Ollama keeps what it downloaded; pulling again resumes.`);
+      void vscode.window.showInformationMessage(
+        `Pulling ${model} was cancelled. Ollama keeps what it downloaded; pulling again resumes.`,
+      );
       return false;
     }
     await handleFailure(err, `Could not pull ${model}`);
@@ -240,10 +280,15 @@ export async function ensureModel(client: ModelClient, model: string): Promise<b
 
 function summary(report: DoctorReport): string {
   const mark = { ok: '✓', warn: '!', fail: '✗', skip: '-' } as const;
-  const checks = report.checks.map((c) => `${mark[c.status]} ${c.title}: ${forEditor(c.detail)}${c.fix && c.status !== 'ok' ? ` Fix: ${forEditor(c.fix)}` : ''}`);
+  const checks = report.checks.map(
+    (c) =>
+      `${mark[c.status]} ${c.title}: ${forEditor(c.detail)}${c.fix && c.status !== 'ok' ? ` Fix: ${forEditor(c.fix)}` : ''}`,
+  );
   const scopes = settingScopes().map((l) => `  ${l}`);
   const note = remoteHostNote(config.modelSettings().host).trim();
-  return [...checks, 'Settings in effect (and the scope each comes from):', ...scopes, ...(note ? [note] : [])].join('\n');
+  return [...checks, 'Settings in effect (and the scope each comes from):', ...scopes, ...(note ? [note] : [])].join(
+    '\n',
+  );
 }
 
 /** Runs the doctor checks with the current settings; returns the report (for tests and the walkthrough). */
@@ -286,22 +331,37 @@ async function checkSetup(getClient: () => ModelClient, onChecked?: () => void):
     : vscode.window.showErrorMessage;
   // Toasts show no `detail`: the message itself carries what failed and the fix; the log has every check.
   const warned = report.checks.filter((c) => c.status === 'warn');
-  const line = (c: DoctorReport['checks'][number]): string => `${c.title}: ${forEditor(c.detail)}${c.fix ? ` Fix: ${forEditor(c.fix)}` : ''}`;
+  const line = (c: DoctorReport['checks'][number]): string =>
+    `${c.title}: ${forEditor(c.detail)}${c.fix ? ` Fix: ${forEditor(c.fix)}` : ''}`;
   const host = config.settingSource(config.Keys.host);
   const model = config.settingSource(config.Keys.model);
   const scopes = ` Host from ${host.scope}, model from ${model.scope}.${remoteHostNote(String(host.value))}`;
   const headline = report.ok
-    ? `Crucible is ready. ${report.checks.filter((c) => c.id === 'server' || c.id === 'model').map((c) => forEditor(c.detail)).join('; ')}.${scopes}${warned.length ? ` · ${warned.map(line).join(' ')}` : ''}`
+    ? `Crucible is ready. ${report.checks
+        .filter((c) => c.id === 'server' || c.id === 'model')
+        .map((c) => forEditor(c.detail))
+        .join('; ')}.${scopes}${warned.length ? ` · ${warned.map(line).join(' ')}` : ''}`
     : `Crucible setup needs attention. ${failing.map(line).join(' ')}${scopes}`;
   // The walkthrough's "Check Ollama" step is ticked only when the check passed.
   await vscode.commands.executeCommand('setContext', 'crucible.setupOk', report.ok);
   onChecked?.();
   const choice = await show(headline, ...actions);
-  await runAction(choice, failing.some((c) => c.id === 'model') ? config.Keys.model : failing.some((c) => c.id === 'python') ? config.Keys.python : config.Keys.host);
+  await runAction(
+    choice,
+    failing.some((c) => c.id === 'model')
+      ? config.Keys.model
+      : failing.some((c) => c.id === 'python')
+        ? config.Keys.python
+        : config.Keys.host,
+  );
   return report;
 }
 
-export function registerModelCommands(context: vscode.ExtensionContext, getClient: () => ModelClient, onChecked?: () => void): void {
+export function registerModelCommands(
+  context: vscode.ExtensionContext,
+  getClient: () => ModelClient,
+  onChecked?: () => void,
+): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('crucible.selectModel', () => selectModel(getClient)),
     vscode.commands.registerCommand('crucible.checkSetup', () => checkSetup(getClient, onChecked)),

@@ -28,7 +28,12 @@ export type NewProposal = Omit<Proposal, 'id' | 'title'> & { title?: string };
 
 /** The right-hand side of a proposal's diff: the authority says whether it is verified (menus and keys use it). */
 export function proposalUri(p: Pick<Proposal, 'id' | 'target' | 'verified'>): vscode.Uri {
-  return vscode.Uri.from({ scheme: PROPOSED_SCHEME, authority: p.verified ? 'verified' : 'unverified', path: p.target.path || '/result', query: p.id });
+  return vscode.Uri.from({
+    scheme: PROPOSED_SCHEME,
+    authority: p.verified ? 'verified' : 'unverified',
+    path: p.target.path || '/result',
+    query: p.id,
+  });
 }
 
 export class Proposals implements vscode.TextDocumentContentProvider, vscode.Disposable {
@@ -79,7 +84,9 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
 
   /** Opens (or re-opens) the diff of a pending proposal. */
   async open(proposal: Proposal): Promise<void> {
-    await vscode.commands.executeCommand('vscode.diff', proposal.target, proposalUri(proposal), proposal.title, { preview: false });
+    await vscode.commands.executeCommand('vscode.diff', proposal.target, proposalUri(proposal), proposal.title, {
+      preview: false,
+    });
   }
 
   pending(): Proposal | undefined {
@@ -97,7 +104,8 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
   /** The proposal in the active diff editor, if the user is looking at one. */
   shown(): Proposal | undefined {
     const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    if (input instanceof vscode.TabInputTextDiff && input.modified.scheme === PROPOSED_SCHEME) return this.byId.get(input.modified.query);
+    if (input instanceof vscode.TabInputTextDiff && input.modified.scheme === PROPOSED_SCHEME)
+      return this.byId.get(input.modified.query);
     return undefined;
   }
 
@@ -121,7 +129,10 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
         p.range = new vscode.Range(doc.positionAt(best), doc.positionAt(best + p.originalText.length));
         this.changed.fire(proposalUri(p));
       } else {
-        void vscode.window.setStatusBarMessage(`Crucible: the result for ${p.name} was dropped because its code changed`, 8000);
+        void vscode.window.setStatusBarMessage(
+          `Crucible: the result for ${p.name} was dropped because its code changed`,
+          8000,
+        );
         void this.discard(p);
       }
     }
@@ -138,12 +149,16 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
    * when the user chose not to).
    */
   async apply(proposal = this.current): Promise<string | undefined> {
-    if (!proposal || !this.byId.has(proposal.id)) return 'There is no result to apply: it was applied or discarded, or its code changed.';
+    if (!proposal || !this.byId.has(proposal.id))
+      return 'There is no result to apply: it was applied or discarded, or its code changed.';
     if (!proposal.verified) {
       const APPLY = 'Apply Unverified Code';
       const choice = await vscode.window.showWarningMessage(
         `${proposal.name} in ${proposal.file}: this attempt is NOT verified.`,
-        { modal: true, detail: `${proposal.failing ?? proposal.status}\n\nApplying it writes code that fails its tests.` },
+        {
+          modal: true,
+          detail: `${proposal.failing ?? proposal.status}\n\nApplying it writes code that fails its tests.`,
+        },
         APPLY,
       );
       if (choice !== APPLY) return undefined;
@@ -172,7 +187,11 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
     for (const group of vscode.window.tabGroups.all) {
       for (const tab of group.tabs) {
         const input = tab.input;
-        if (input instanceof vscode.TabInputTextDiff && input.modified.scheme === PROPOSED_SCHEME && input.modified.query === proposal.id) {
+        if (
+          input instanceof vscode.TabInputTextDiff &&
+          input.modified.scheme === PROPOSED_SCHEME &&
+          input.modified.query === proposal.id
+        ) {
           await vscode.window.tabGroups.close(tab);
         }
       }
@@ -187,10 +206,15 @@ export class Proposals implements vscode.TextDocumentContentProvider, vscode.Dis
       proposal: p,
     }));
     if (!items.length) {
-      void vscode.window.showInformationMessage('Crucible: no pending results. Results wait here until you apply or discard them, or their code changes.');
+      void vscode.window.showInformationMessage(
+        'Crucible: no pending results. Results wait here until you apply or discard them, or their code changes.',
+      );
       return;
     }
-    const chosen = await vscode.window.showQuickPick(items, { title: 'Crucible: Pending Results', placeHolder: 'Open a result to review, apply or discard it' });
+    const chosen = await vscode.window.showQuickPick(items, {
+      title: 'Crucible: Pending Results',
+      placeHolder: 'Open a result to review, apply or discard it',
+    });
     if (chosen) await this.open(chosen.proposal);
   }
 

@@ -53,25 +53,38 @@ function describeEvent(event: SolveEvent): string | undefined {
 /** Says why a run gave no verified refinement: the best attempt's score and its first failing tests. */
 function reportUnverified(fn: FunctionInfo, outcome: Outcome): void {
   const v = outcome.best?.verdict;
-  const failing = v?.failures.map((f) => f.test).slice(0, 3).join('; ');
-  log.info(`Crucible: no verified refinement of ${fn.qualifiedName} (${outcome.stopReason})${v ? `: best ${v.testsPassed}/${v.testsTotal}\n${v.feedback}` : ''}`);
-  void vscode.window.showWarningMessage(
-    `Crucible could not verify a refinement of ${fn.name} within the budget${v && v.testsTotal ? ` (best attempt: ${v.testsPassed}/${v.testsTotal} passing${failing ? `; failing: ${failing}` : ''})` : v ? ' (no attempt ran a test)' : ''}.`,
-    'Show Trace',
-    'Show Log',
-  ).then((c) => {
-    if (c === 'Show Trace') void vscode.commands.executeCommand('crucible.trace.focus');
-    else if (c) log.show();
-  });
+  const failing = v?.failures
+    .map((f) => f.test)
+    .slice(0, 3)
+    .join('; ');
+  log.info(
+    `Crucible: no verified refinement of ${fn.qualifiedName} (${outcome.stopReason})${v ? `: best ${v.testsPassed}/${v.testsTotal}\n${v.feedback}` : ''}`,
+  );
+  void vscode.window
+    .showWarningMessage(
+      `Crucible could not verify a refinement of ${fn.name} within the budget${v && v.testsTotal ? ` (best attempt: ${v.testsPassed}/${v.testsTotal} passing${failing ? `; failing: ${failing}` : ''})` : v ? ' (no attempt ran a test)' : ''}.`,
+      'Show Trace',
+      'Show Log',
+    )
+    .then((c) => {
+      if (c === 'Show Trace') void vscode.commands.executeCommand('crucible.trace.focus');
+      else if (c) log.show();
+    });
 }
 
 /** Says a refinement run failed (not cancelled): a warning with "Check Setup" and "Show Log". */
 function reportFailure(fn: FunctionInfo, file: string, err: unknown): void {
   log.error(`Crucible: refining ${fn.qualifiedName} failed: ${(err as Error)?.message ?? String(err)}`);
-  void vscode.window.showWarningMessage(`Crucible could not refine ${fn.name} in ${file}: ${forEditor((err as Error)?.message ?? String(err))}`, 'Check Setup', 'Show Log').then((c) => {
-    if (c === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
-    else if (c) log.show();
-  });
+  void vscode.window
+    .showWarningMessage(
+      `Crucible could not refine ${fn.name} in ${file}: ${forEditor((err as Error)?.message ?? String(err))}`,
+      'Check Setup',
+      'Show Log',
+    )
+    .then((c) => {
+      if (c === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
+      else if (c) log.show();
+    });
 }
 
 export class RefineController {
@@ -108,10 +121,21 @@ export class RefineController {
   }
 
   /** The solve as a background job, with its attempts and progress in the trace history. */
-  private solve(doc: vscode.TextDocument, fn: FunctionInfo, details: TaskDetails, hint: string | undefined, trace: { run?: ReturnType<TraceView['begin']> }): Promise<Outcome> {
+  private solve(
+    doc: vscode.TextDocument,
+    fn: FunctionInfo,
+    details: TaskDetails,
+    hint: string | undefined,
+    trace: { run?: ReturnType<TraceView['begin']> },
+  ): Promise<Outcome> {
     const view = this.parts.trace;
     const file = doc.isUntitled ? doc.uri.path : vscode.workspace.asRelativePath(doc.uri);
-    const target: RunTarget = { uri: doc.uri, range: new vscode.Range(doc.positionAt(fn.startOffset), doc.positionAt(fn.endOffset)), originalText: fn.text, fn };
+    const target: RunTarget = {
+      uri: doc.uri,
+      range: new vscode.Range(doc.positionAt(fn.startOffset), doc.positionAt(fn.endOffset)),
+      originalText: fn.text,
+      fn,
+    };
     return this.parts.jobs.run(`${hint ? 'Fixing' : 'Refining'} ${fn.name}`, async (signal, report, job) => {
       // Background refinements are in the trace history too, each cancellable on its own.
       const run = (trace.run = view?.begin(details.task, { background: true, jobId: job.id, target, file }));
@@ -133,7 +157,13 @@ export class RefineController {
     });
   }
 
-  private async present(doc: vscode.TextDocument, fn: FunctionInfo, originalText: string, details: TaskDetails, outcome: Outcome): Promise<void> {
+  private async present(
+    doc: vscode.TextDocument,
+    fn: FunctionInfo,
+    originalText: string,
+    details: TaskDetails,
+    outcome: Outcome,
+  ): Promise<void> {
     const best = outcome.best;
     if (outcome.stopReason === 'cancelled') {
       void vscode.window.setStatusBarMessage('Crucible: cancelled', 4000);
@@ -141,7 +171,12 @@ export class RefineController {
     }
     if (outcome.stopReason === 'error') {
       log.error(`Crucible: refining ${fn.qualifiedName}: ${outcome.error ?? 'unknown error'}`);
-      void vscode.window.showWarningMessage(`Crucible could not refine ${fn.name}: ${forEditor(outcome.error ?? 'the solve failed')}`, 'Show Log').then((c) => c && log.show());
+      void vscode.window
+        .showWarningMessage(
+          `Crucible could not refine ${fn.name}: ${forEditor(outcome.error ?? 'the solve failed')}`,
+          'Show Log',
+        )
+        .then((c) => c && log.show());
       return;
     }
     if (!outcome.verified || !best) {
@@ -151,20 +186,38 @@ export class RefineController {
     // The document may have changed during the run: find the function again and drop stale results.
     const fresh = await vscode.workspace.openTextDocument(doc.uri);
     const now = (await this.parts.index.functionsOf(fresh, true)).filter((f) => f.qualifiedName === fn.qualifiedName);
-    const current = now.sort((a, b) => Math.abs(a.startOffset - fn.startOffset) - Math.abs(b.startOffset - fn.startOffset))[0];
+    const current = now.sort(
+      (a, b) => Math.abs(a.startOffset - fn.startOffset) - Math.abs(b.startOffset - fn.startOffset),
+    )[0];
     if (!current || isStale(originalText, current.text)) {
       log.info(`Crucible: ${fn.qualifiedName} changed while it was being refined; the verified result was dropped`);
-      void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} changed during the run; the result was dropped`, 6000);
+      void vscode.window.setStatusBarMessage(
+        `Crucible: ${fn.name} changed during the run; the result was dropped`,
+        6000,
+      );
       return;
     }
     const lineIndent = /^[ \t]*/.exec(fresh.lineAt(current.startLine).text)?.[0] ?? '';
-    const replacement = await replacementFor(current, best.candidate.code, fresh.languageId as Language, this.parts.index.parser, lineIndent);
+    const replacement = await replacementFor(
+      current,
+      best.candidate.code,
+      fresh.languageId as Language,
+      this.parts.index.parser,
+      lineIndent,
+    );
     const v = best.verdict;
     const evidence = evidenceText(outcome);
     const label = evidence ? `verified (${evidence})` : `verified ${v.testsPassed}/${v.testsTotal}`;
     // Remember the verdict for the new text, so the lens shows it right after the suggestion is accepted.
     if (details.task.testsOrigin === 'user') {
-      await this.parts.cache.set(cacheKey(replacement, details.task.tests, details.task.language), { testsPassed: v.testsPassed, testsTotal: v.testsTotal, passed: true, summary: '', failures: [], at: Date.now() });
+      await this.parts.cache.set(cacheKey(replacement, details.task.tests, details.task.language), {
+        testsPassed: v.testsPassed,
+        testsTotal: v.testsTotal,
+        passed: true,
+        summary: '',
+        failures: [],
+        at: Date.now(),
+      });
     }
     if (cacheForm(replacement) === cacheForm(current.text)) {
       void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} is already ${label}; nothing to change`, 6000);
@@ -177,7 +230,12 @@ export class RefineController {
       await vscode.window.showTextDocument(side, { preview: true, viewColumn: vscode.ViewColumn.Beside });
       return;
     }
-    await this.parts.suggestions.offer(fresh, current, { uri: fresh.uri.toString(), qualifiedName: fn.qualifiedName, originalText, replacement, label }, fn.name);
+    await this.parts.suggestions.offer(
+      fresh,
+      current,
+      { uri: fresh.uri.toString(), qualifiedName: fn.qualifiedName, originalText, replacement, label },
+      fn.name,
+    );
     this.parts.changed();
   }
 }

@@ -9,7 +9,16 @@ import type { Sandbox } from '../core/sandbox/types';
 import type { Verifier } from '../core/verify/types';
 import type { Puzzle } from '../core/types';
 import type { ResumePlan } from '../core/selfplay/resume';
-import { createModelClient, createProcessSandbox, formatReport, loadSeedFile, planResume, selfPlay, sharedDataset, shippedSeeds } from './engine';
+import {
+  createModelClient,
+  createProcessSandbox,
+  formatReport,
+  loadSeedFile,
+  planResume,
+  selfPlay,
+  sharedDataset,
+  shippedSeeds,
+} from './engine';
 import type { SelfPlayEvent, SelfPlayReport } from '../core/selfplay/types';
 import { selfPlaySettings } from './config';
 import { log } from './log';
@@ -80,7 +89,10 @@ class SelfPlayFeature implements vscode.Disposable {
 
   async generate(): Promise<void> {
     if (this.current) {
-      const choice = await vscode.window.showInformationMessage('Crucible: a self-play run is already going on.', 'Stop It');
+      const choice = await vscode.window.showInformationMessage(
+        'Crucible: a self-play run is already going on.',
+        'Stop It',
+      );
       if (choice === 'Stop It') this.stop();
       return;
     }
@@ -96,7 +108,15 @@ class SelfPlayFeature implements vscode.Disposable {
     const settings = selfPlaySettings();
     const seeds = await loadSeeds(settings.seedsFile);
     if (!seeds) return;
-    await this.run({ folder, statePath, resume: plan.kind === 'resume', count, model, seeds, samples: settings.samples });
+    await this.run({
+      folder,
+      statePath,
+      resume: plan.kind === 'resume',
+      count,
+      model,
+      seeds,
+      samples: settings.samples,
+    });
   }
 
   /** Runs self-play with a cancellable notification and the status-bar item, then announces the report. */
@@ -115,15 +135,27 @@ class SelfPlayFeature implements vscode.Disposable {
       const sandbox = deps.sandbox ? await deps.sandbox() : (ownSandbox = createProcessSandbox());
       const dataset = await sharedDataset(request.folder);
       const { model, seeds, count, samples, statePath, resume } = request;
-      finished = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Crucible self-play', cancellable: true }, async (progress, token) => {
-        const sub = token.onCancellationRequested(() => controller.abort(new Error('Cancelled')));
-        try {
-          const options = { seeds, count, samples, statePath, resume, extensionVersion: VERSION, signal: controller.signal, onEvent: this.listener(progress) };
-          return await selfPlay({ model, verifier, sandbox, dataset }, options);
-        } finally {
-          sub.dispose();
-        }
-      });
+      finished = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Crucible self-play', cancellable: true },
+        async (progress, token) => {
+          const sub = token.onCancellationRequested(() => controller.abort(new Error('Cancelled')));
+          try {
+            const options = {
+              seeds,
+              count,
+              samples,
+              statePath,
+              resume,
+              extensionVersion: VERSION,
+              signal: controller.signal,
+              onEvent: this.listener(progress),
+            };
+            return await selfPlay({ model, verifier, sandbox, dataset }, options);
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
     } catch (err) {
       showFailure(err as Error);
     } finally {
@@ -151,8 +183,10 @@ class SelfPlayFeature implements vscode.Disposable {
       item.text = `$(beaker~spin) Self-play ${p.accepted}/${p.target} · ${p.rejected} rejected`;
       item.tooltip = 'Crucible self-play is running. Click to stop it (accepted puzzles are kept).';
       item.show();
-      if (event.kind === 'rejected') log.debug(`self-play: ticket ${event.ticket} rejected (${event.reason}): ${event.detail}`);
-      if (event.kind === 'accepted') log.info(`self-play: accepted ${event.puzzle.name} (solved ${event.solved}/${event.answered})`);
+      if (event.kind === 'rejected')
+        log.debug(`self-play: ticket ${event.ticket} rejected (${event.reason}): ${event.detail}`);
+      if (event.kind === 'accepted')
+        log.info(`self-play: accepted ${event.puzzle.name} (solved ${event.solved}/${event.answered})`);
     };
   }
 }
@@ -167,7 +201,10 @@ async function chooseResume(statePath: string): Promise<ResumePlan | undefined> 
   try {
     plan = await planResume(statePath, 'ask');
   } catch (err) {
-    const fix = await vscode.window.showWarningMessage(`Crucible: ${(err as Error).message}`, 'Delete It and Start Over');
+    const fix = await vscode.window.showWarningMessage(
+      `Crucible: ${(err as Error).message}`,
+      'Delete It and Start Over',
+    );
     if (fix !== 'Delete It and Start Over') return undefined;
     await fsp.rm(statePath, { force: true });
     return { kind: 'new' };
@@ -180,8 +217,16 @@ async function chooseResume(statePath: string): Promise<ResumePlan | undefined> 
   const { saved } = plan;
   const pick = await vscode.window.showQuickPick(
     [
-      { label: `Resume the saved run`, description: `${saved.accepted.length}/${saved.target} accepted, ${saved.generated} written`, resume: true },
-      { label: 'Start a new run', description: 'the saved progress is discarded; accepted puzzles stay in the dataset', resume: false },
+      {
+        label: `Resume the saved run`,
+        description: `${saved.accepted.length}/${saved.target} accepted, ${saved.generated} written`,
+        resume: true,
+      },
+      {
+        label: 'Start a new run',
+        description: 'the saved progress is discarded; accepted puzzles stay in the dataset',
+        resume: false,
+      },
     ],
     { title: 'Crucible: Self-Play', placeHolder: 'A self-play run was stopped before it finished' },
   );
@@ -196,7 +241,8 @@ async function askCount(initial: number): Promise<number | undefined> {
     title: 'Crucible: Self-Play',
     prompt: 'How many puzzles should be accepted?',
     value: String(initial),
-    validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 100_000 ? undefined : 'A whole number from 1 to 100000'),
+    validateInput: (v) =>
+      /^\d+$/.test(v.trim()) && Number(v) >= 1 && Number(v) <= 100_000 ? undefined : 'A whole number from 1 to 100000',
   });
   return countText === undefined ? undefined : Number(countText.trim());
 }
@@ -205,14 +251,23 @@ async function askCount(initial: number): Promise<number | undefined> {
 async function chooseModel(model: ModelClient): Promise<ModelClient | undefined> {
   try {
     const models = await model.listModels();
-    const items = models.map((m) => ({ label: m.name, description: [m.parameterSize, m.name === model.settings.model ? 'current' : ''].filter(Boolean).join(' · ') }));
+    const items = models.map((m) => ({
+      label: m.name,
+      description: [m.parameterSize, m.name === model.settings.model ? 'current' : ''].filter(Boolean).join(' · '),
+    }));
     items.sort((a, b) => Number(b.label === model.settings.model) - Number(a.label === model.settings.model));
     if (!items.length) return model;
-    const pick = await vscode.window.showQuickPick(items, { title: 'Crucible: Self-Play', placeHolder: 'Model that writes and solves the puzzles' });
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'Crucible: Self-Play',
+      placeHolder: 'Model that writes and solves the puzzles',
+    });
     if (!pick) return undefined;
     return pick.label !== model.settings.model ? createModelClient({ ...model.settings, model: pick.label }) : model;
   } catch (err) {
-    const go = await vscode.window.showWarningMessage(`Crucible: cannot list models (${(err as Error).message}). Use ${model.settings.model}?`, 'Use It');
+    const go = await vscode.window.showWarningMessage(
+      `Crucible: cannot list models (${(err as Error).message}). Use ${model.settings.model}?`,
+      'Use It',
+    );
     return go === 'Use It' ? model : undefined;
   }
 }
@@ -230,11 +285,14 @@ async function loadSeeds(seedsFile: string): Promise<Puzzle[] | undefined> {
 
 function showFailure(err: Error): void {
   log.error(`self-play failed: ${err.message}`);
-  void vscode.window.showErrorMessage(`Crucible self-play: ${err.message}`, 'Check Setup', 'Open Settings', 'Show Log').then((choice) => {
-    if (choice === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
-    else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible');
-    else if (choice === 'Show Log') void vscode.commands.executeCommand('crucible.showLog');
-  });
+  void vscode.window
+    .showErrorMessage(`Crucible self-play: ${err.message}`, 'Check Setup', 'Open Settings', 'Show Log')
+    .then((choice) => {
+      if (choice === 'Check Setup') void vscode.commands.executeCommand('crucible.checkSetup');
+      else if (choice === 'Open Settings')
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible');
+      else if (choice === 'Show Log') void vscode.commands.executeCommand('crucible.showLog');
+    });
 }
 
 async function announce(report: SelfPlayReport): Promise<void> {
@@ -242,8 +300,16 @@ async function announce(report: SelfPlayReport): Promise<void> {
   const summary = `${report.accepted}/${report.target} puzzles accepted, ${report.generated - report.accepted} rejected`;
   const actions = ['Show Report', 'Show Dataset'];
   let choice: string | undefined;
-  if (report.stopReason === 'error') choice = await vscode.window.showErrorMessage(`Crucible self-play stopped: ${report.error}. ${summary}; run it again to resume.`, ...actions);
-  else if (report.stopReason === 'cancelled') choice = await vscode.window.showInformationMessage(`Crucible self-play stopped: ${summary}. Run it again to resume.`, ...actions);
+  if (report.stopReason === 'error')
+    choice = await vscode.window.showErrorMessage(
+      `Crucible self-play stopped: ${report.error}. ${summary}; run it again to resume.`,
+      ...actions,
+    );
+  else if (report.stopReason === 'cancelled')
+    choice = await vscode.window.showInformationMessage(
+      `Crucible self-play stopped: ${summary}. Run it again to resume.`,
+      ...actions,
+    );
   else choice = await vscode.window.showInformationMessage(`Crucible self-play: ${summary}.`, ...actions);
   if (choice === 'Show Report') log.show();
   if (choice === 'Show Dataset') void vscode.commands.executeCommand('crucible.showDataset');

@@ -62,7 +62,10 @@ export class ExtensionServices implements Services, vscode.Disposable {
       this.sandboxPromise = Promise.resolve().then(() => {
         const sandbox = lazySandbox({ python: config.pythonPath(), limits: config.sandboxLimits() });
         void sandbox.isolation().then(
-          (report) => log.info(`Sandbox ready in ${Date.now() - started} ms: network ${report.network}, processes ${report.processes}, filesystem ${report.filesystem}, memory ${report.memory}`),
+          (report) =>
+            log.info(
+              `Sandbox ready in ${Date.now() - started} ms: network ${report.network}, processes ${report.processes}, filesystem ${report.filesystem}, memory ${report.memory}`,
+            ),
           (err) => log.warn(`Sandbox isolation probe failed: ${String(err)}`),
         );
         return sandbox;
@@ -77,7 +80,9 @@ export class ExtensionServices implements Services, vscode.Disposable {
 
   verifier(): Promise<Verifier> {
     if (!this.verifierPromise) {
-      this.verifierPromise = this.sandbox().then((sandbox) => createVerifier(sandbox, { limits: config.sandboxLimits() }));
+      this.verifierPromise = this.sandbox().then((sandbox) =>
+        createVerifier(sandbox, { limits: config.sandboxLimits() }),
+      );
       this.verifierPromise.catch(() => {
         this.verifierPromise = undefined;
       });
@@ -111,7 +116,9 @@ export class ExtensionServices implements Services, vscode.Disposable {
       },
       { dataset: config.datasetEnabled() ? () => sharedDataset(folder) : undefined, settings: model.settings },
     );
-    log.info(`Solve ${request.task.id}: ${outcome.stopReason}, ${outcome.attempts.length} attempt(s), ${Math.round(outcome.durationMs)} ms`);
+    log.info(
+      `Solve ${request.task.id}: ${outcome.stopReason}, ${outcome.attempts.length} attempt(s), ${Math.round(outcome.durationMs)} ms`,
+    );
     if (error !== undefined) this.reportDatasetFailure(folder, error);
     return outcome;
   }
@@ -120,9 +127,11 @@ export class ExtensionServices implements Services, vscode.Disposable {
   private reportDatasetFailure(folder: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     log.error(`Could not write the dataset record to ${folder}: ${message}`);
-    void vscode.window.showWarningMessage(`Crucible could not log this result to the dataset: ${message}`, 'Open Settings').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
-    });
+    void vscode.window
+      .showWarningMessage(`Crucible could not log this result to the dataset: ${message}`, 'Open Settings')
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'crucible.dataset');
+      });
   }
 
   /**
@@ -136,7 +145,10 @@ export class ExtensionServices implements Services, vscode.Disposable {
     if (!old) return;
     const retire = () => {
       this.retired.delete(retire);
-      return old.then((s) => s.dispose(), () => undefined);
+      return old.then(
+        (s) => s.dispose(),
+        () => undefined,
+      );
     };
     this.retired.add(retire);
     setTimeout(() => void retire(), RETIRED_SANDBOX_GRACE_MS).unref?.();

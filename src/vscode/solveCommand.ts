@@ -60,7 +60,13 @@ class TypedResultLens implements vscode.CodeLensProvider, vscode.Disposable {
       }),
     ];
     if (r.origin) {
-      lenses.push(new vscode.CodeLens(top, { title: `Insert at Cursor in ${r.origin.file}`, command: 'crucible.insertAtCursor', arguments: [document.uri] }));
+      lenses.push(
+        new vscode.CodeLens(top, {
+          title: `Insert at Cursor in ${r.origin.file}`,
+          command: 'crucible.insertAtCursor',
+          arguments: [document.uri],
+        }),
+      );
     }
     return lenses;
   }
@@ -87,7 +93,9 @@ export function registerSolveCommands(context: vscode.ExtensionContext, ui: Solv
       const problem = await ui.proposals.apply(ui.proposals.shown() ?? ui.proposals.pending());
       if (problem) void vscode.window.showWarningMessage(problem);
     }),
-    vscode.commands.registerCommand('crucible.discardResult', () => ui.proposals.discard(ui.proposals.shown() ?? ui.proposals.pending())),
+    vscode.commands.registerCommand('crucible.discardResult', () =>
+      ui.proposals.discard(ui.proposals.shown() ?? ui.proposals.pending()),
+    ),
     vscode.commands.registerCommand('crucible.showPendingResults', () => ui.proposals.pick()),
     vscode.commands.registerCommand('crucible.cancel', () => {
       const n = ui.jobs.cancelAll();
@@ -100,13 +108,18 @@ export function registerSolveCommands(context: vscode.ExtensionContext, ui: Solv
     }),
     vscode.commands.registerCommand('crucible.clearTrace', () => ui.trace.clear()),
     vscode.commands.registerCommand('crucible.showAttemptCode', async (attempt: Attempt) => {
-      const doc = await vscode.workspace.openTextDocument({ language: attempt.candidate.language, content: attempt.candidate.code });
+      const doc = await vscode.workspace.openTextDocument({
+        language: attempt.candidate.language,
+        content: attempt.candidate.code,
+      });
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
     vscode.commands.registerCommand('crucible.applyAttempt', (node?: TraceNode) => applyAttempt(ui, node)),
     vscode.commands.registerCommand('crucible.compareAttempt', (node?: TraceNode) => compareAttempt(node)),
     vscode.commands.registerCommand('crucible.insertAtCursor', (uri?: vscode.Uri) => insertAtCursor(typed, uri)),
-    vscode.workspace.registerTextDocumentContentProvider(ATTEMPT_SCHEME, { provideTextDocumentContent: (uri) => attemptContent(ui, uri) }),
+    vscode.workspace.registerTextDocumentContentProvider(ATTEMPT_SCHEME, {
+      provideTextDocumentContent: (uri) => attemptContent(ui, uri),
+    }),
   );
 }
 
@@ -118,7 +131,11 @@ function attemptOf(node: TraceNode | undefined): { run: Run; attempt: Attempt; i
 }
 
 /** The attempt's code as it would replace the run's target (only the target function, keeping indentation). */
-async function attemptReplacement(ui: SolveUi, run: Run, attempt: Attempt): Promise<{ doc: vscode.TextDocument; replacement: string; range: vscode.Range } | undefined> {
+async function attemptReplacement(
+  ui: SolveUi,
+  run: Run,
+  attempt: Attempt,
+): Promise<{ doc: vscode.TextDocument; replacement: string; range: vscode.Range } | undefined> {
   const target = run.target;
   if (!target) return undefined;
   const doc = await vscode.workspace.openTextDocument(target.uri);
@@ -148,9 +165,14 @@ async function applyAttempt(ui: SolveUi, node: TraceNode | undefined): Promise<v
   if (!found) return;
   const { run, attempt, index } = found;
   const v = attempt.verdict;
-  const status = v.passed ? `attempt ${index + 1}, verified ${v.testsPassed}/${v.testsTotal}` : `attempt ${index + 1}, NOT verified: ${passing(v)}`;
+  const status = v.passed
+    ? `attempt ${index + 1}, verified ${v.testsPassed}/${v.testsTotal}`
+    : `attempt ${index + 1}, NOT verified: ${passing(v)}`;
   if (!run.target) {
-    const doc = await vscode.workspace.openTextDocument({ language: run.task.language, content: attempt.candidate.code });
+    const doc = await vscode.workspace.openTextDocument({
+      language: run.task.language,
+      content: attempt.candidate.code,
+    });
     await vscode.window.showTextDocument(doc);
     return;
   }
@@ -174,9 +196,27 @@ async function compareAttempt(node: TraceNode | undefined): Promise<void> {
   const found = attemptOf(node);
   if (!found) return;
   const { run, attempt, index } = found;
-  const right = vscode.Uri.from({ scheme: ATTEMPT_SCHEME, path: run.target?.uri.path ?? `/attempt.${run.task.language === 'python' ? 'py' : run.task.language === 'typescript' ? 'ts' : 'js'}`, query: `${run.id}/${index}` });
-  const left = run.target?.uri ?? vscode.Uri.from({ scheme: ATTEMPT_SCHEME, path: right.path, query: `${run.id}/${run.attempts.indexOf(run.outcome?.best ?? attempt)}` });
-  await vscode.commands.executeCommand('vscode.diff', left, right, `${run.name}: current ↔ round ${attempt.candidate.round + 1} attempt ${index + 1} (${attempt.verdict.passed ? 'passed' : passing(attempt.verdict)})`, { preview: true });
+  const right = vscode.Uri.from({
+    scheme: ATTEMPT_SCHEME,
+    path:
+      run.target?.uri.path ??
+      `/attempt.${run.task.language === 'python' ? 'py' : run.task.language === 'typescript' ? 'ts' : 'js'}`,
+    query: `${run.id}/${index}`,
+  });
+  const left =
+    run.target?.uri ??
+    vscode.Uri.from({
+      scheme: ATTEMPT_SCHEME,
+      path: right.path,
+      query: `${run.id}/${run.attempts.indexOf(run.outcome?.best ?? attempt)}`,
+    });
+  await vscode.commands.executeCommand(
+    'vscode.diff',
+    left,
+    right,
+    `${run.name}: current ↔ round ${attempt.candidate.round + 1} attempt ${index + 1} (${attempt.verdict.passed ? 'passed' : passing(attempt.verdict)})`,
+    { preview: true },
+  );
 }
 
 async function insertAtCursor(typed: TypedResultLens, uri?: vscode.Uri): Promise<void> {
@@ -191,7 +231,10 @@ async function insertAtCursor(typed: TypedResultLens, uri?: vscode.Uri): Promise
   const at = doc.validatePosition(result.origin.position);
   const code = result.code.endsWith('\n') ? result.code : `${result.code}\n`;
   await editor.edit((b) => b.insert(at, code));
-  void vscode.window.setStatusBarMessage(`Crucible: inserted ${result.verified ? 'the verified' : 'the NOT verified'} result into ${result.origin.file}`, 6000);
+  void vscode.window.setStatusBarMessage(
+    `Crucible: inserted ${result.verified ? 'the verified' : 'the NOT verified'} result into ${result.origin.file}`,
+    6000,
+  );
 }
 
 function passing(v: Attempt['verdict']): string {
@@ -202,7 +245,18 @@ function passing(v: Attempt['verdict']): string {
 function failingText(attempt: Attempt): string {
   const v = attempt.verdict;
   if (!v.testsTotal) return `It ran no test (${v.status}).${v.feedback ? ` ${v.feedback.split('\n')[0]}` : ''}`;
-  const f = v.failures.slice(0, 3).map((x) => [x.test, x.expected !== undefined ? `expected ${x.expected}` : '', x.actual !== undefined ? `got ${x.actual}` : '', x.error ?? ''].filter(Boolean).join(', '));
+  const f = v.failures
+    .slice(0, 3)
+    .map((x) =>
+      [
+        x.test,
+        x.expected !== undefined ? `expected ${x.expected}` : '',
+        x.actual !== undefined ? `got ${x.actual}` : '',
+        x.error ?? '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+    );
   return `It passes ${v.testsPassed} of ${v.testsTotal} tests.${f.length ? ` Failing: ${f.join('; ')}.` : ''}`;
 }
 
@@ -241,7 +295,9 @@ async function solveAtCursor(ui: SolveUi, typed: TypedResultLens): Promise<void>
     code,
     language,
     offset,
-    selection: selection.isEmpty ? undefined : { start: doc.offsetAt(selection.start), end: doc.offsetAt(selection.end) },
+    selection: selection.isEmpty
+      ? undefined
+      : { start: doc.offsetAt(selection.start), end: doc.offsetAt(selection.end) },
     otherFiles,
     path: vscode.workspace.asRelativePath(doc.uri),
     parser: ui.index.parser,
@@ -276,13 +332,20 @@ export function nameFromPrompt(prompt: string): string | undefined {
 async function askTypedTask(from: vscode.TextEditor | undefined): Promise<Task | undefined> {
   const prompt = await vscode.window.showInputBox({
     title: 'Crucible: Solve and Verify a Typed Task',
-    prompt: 'Describe the function to write, with its name. Include examples if you have them; without tests the model writes some, labelled as generated.',
+    prompt:
+      'Describe the function to write, with its name. Include examples if you have them; without tests the model writes some, labelled as generated.',
     placeHolder: 'e.g. Write a Python function is_palindrome(s) that ignores case and punctuation',
     ignoreFocusOut: true,
     validateInput: (v) => (v.trim().length < 8 ? 'Describe the task in a few words at least.' : undefined),
   });
   if (!prompt) return undefined;
-  const guessed = /\b(typescript|\bts\b)/i.test(prompt) ? 'typescript' : /\b(javascript|\bjs\b|node)/i.test(prompt) ? 'javascript' : from && SUPPORTED.has(from.document.languageId) && !/\bpython\b/i.test(prompt) ? from.document.languageId : 'python';
+  const guessed = /\b(typescript|\bts\b)/i.test(prompt)
+    ? 'typescript'
+    : /\b(javascript|\bjs\b|node)/i.test(prompt)
+      ? 'javascript'
+      : from && SUPPORTED.has(from.document.languageId) && !/\bpython\b/i.test(prompt)
+        ? from.document.languageId
+        : 'python';
   const pick = await vscode.window.showQuickPick(
     [
       { label: 'Python', language: 'python' as Language },
@@ -310,7 +373,11 @@ async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void
   const from = vscode.window.activeTextEditor;
   const origin =
     from && from.document.uri.scheme !== PROPOSED_SCHEME
-      ? { uri: from.document.uri, position: from.selection.active, file: from.document.isUntitled ? from.document.uri.path : vscode.workspace.asRelativePath(from.document.uri) }
+      ? {
+          uri: from.document.uri,
+          position: from.selection.active,
+          file: from.document.isUntitled ? from.document.uri.path : vscode.workspace.asRelativePath(from.document.uri),
+        }
       : undefined;
   const task = await askTypedTask(from);
   if (!task) return;
@@ -329,13 +396,21 @@ async function solveTypedTask(ui: SolveUi, typed: TypedResultLens): Promise<void
 }
 
 /** The typed task's result in a new editor, its status on a code lens, and a button to insert it where the user was. */
-async function showTypedResult(typed: TypedResultLens, task: Task, outcome: Outcome, best: Attempt, origin: TypedResult['origin']): Promise<void> {
+async function showTypedResult(
+  typed: TypedResultLens,
+  task: Task,
+  outcome: Outcome,
+  best: Attempt,
+  origin: TypedResult['origin'],
+): Promise<void> {
   const name = task.entryPoint ?? 'the typed task';
   const doc = await vscode.workspace.openTextDocument({ language: task.language, content: best.candidate.code });
   // The result's status stays on the editor (a code lens) after the notification fades.
   const v = best.verdict;
   typed.set(doc.uri, {
-    status: outcome.verified ? describeOutcome(outcome) : `the best attempt ${v.testsTotal ? `passes ${v.testsPassed}/${v.testsTotal} tests` : 'ran no test'}`,
+    status: outcome.verified
+      ? describeOutcome(outcome)
+      : `the best attempt ${v.testsTotal ? `passes ${v.testsPassed}/${v.testsTotal} tests` : 'ran no test'}`,
     verified: outcome.verified,
     code: best.candidate.code,
     ...(origin ? { origin } : {}),
@@ -351,15 +426,22 @@ async function showTypedResult(typed: TypedResultLens, task: Task, outcome: Outc
 }
 
 /** Progress text; rounds are counted from 1, and the request counter only goes up. */
-function progressText(event: SolveEvent, state: { rounds: number; round: number; requests: number }): string | undefined {
+function progressText(
+  event: SolveEvent,
+  state: { rounds: number; round: number; requests: number },
+): string | undefined {
   switch (event.kind) {
     case 'round':
       state.rounds = event.rounds;
       state.round = event.round;
       state.requests = 0;
-      return event.round === 0 ? `round 1 of ${event.rounds}: sampling candidates` : `round ${event.round + 1} of ${event.rounds}: refining with the feedback`;
+      return event.round === 0
+        ? `round 1 of ${event.rounds}: sampling candidates`
+        : `round ${event.round + 1} of ${event.rounds}: refining with the feedback`;
     case 'tests':
-      return event.origin === 'generated' ? `the model wrote ${event.count} test(s) (generated, not yours)` : `${event.count} test(s) found`;
+      return event.origin === 'generated'
+        ? `the model wrote ${event.count} test(s) (generated, not yours)`
+        : `${event.count} test(s) found`;
     case 'generating':
       state.requests++;
       return `round ${event.round + 1} of ${state.rounds || '?'}: asking the model (request ${state.requests})`;
@@ -377,7 +459,12 @@ function progressText(event: SolveEvent, state: { rounds: number; round: number;
 }
 
 /** Runs one solve under a cancellable notification, feeding the trace view. Undefined when it could not start. */
-async function runWithProgress(ui: SolveUi, task: Task, title: string, where: { scope?: vscode.Uri; target?: RunTarget; file?: string }): Promise<Outcome | undefined> {
+async function runWithProgress(
+  ui: SolveUi,
+  task: Task,
+  title: string,
+  where: { scope?: vscode.Uri; target?: RunTarget; file?: string },
+): Promise<Outcome | undefined> {
   const client = ui.services.model();
   try {
     if (!(await ensureModel(client, client.settings.model))) return undefined;
@@ -387,7 +474,11 @@ async function runWithProgress(ui: SolveUi, task: Task, title: string, where: { 
   }
   const controller = new AbortController();
   const tracked = ui.jobs.track(title, controller);
-  const run = ui.trace.begin(task, { jobId: tracked.job.id, ...(where.target ? { target: where.target } : {}), ...(where.file ? { file: where.file } : {}) });
+  const run = ui.trace.begin(task, {
+    jobId: tracked.job.id,
+    ...(where.target ? { target: where.target } : {}),
+    ...(where.file ? { file: where.file } : {}),
+  });
   await vscode.commands.executeCommand('crucible.trace.focus').then(undefined, () => undefined);
   const state = { rounds: 0, round: 0, requests: 0 };
   try {
@@ -422,7 +513,9 @@ async function runWithProgress(ui: SolveUi, task: Task, title: string, where: { 
   } catch (err) {
     ui.trace.fail(run, 'failed to start');
     log.error(err instanceof Error ? err : String(err));
-    void vscode.window.showErrorMessage(`Crucible could not run: ${errorText(err)}`, 'Check Setup', 'Show Log').then(followUp);
+    void vscode.window
+      .showErrorMessage(`Crucible could not run: ${errorText(err)}`, 'Check Setup', 'Show Log')
+      .then(followUp);
     return undefined;
   } finally {
     tracked.dispose();
@@ -440,7 +533,12 @@ function followUp(choice: string | undefined): void {
 async function showModelError(err: unknown): Promise<void> {
   const message = errorText(err);
   log.error(`Model check failed: ${message}`);
-  const choice = await vscode.window.showErrorMessage(`Crucible: ${message}`, 'Check Setup', 'Select Model', 'Open Settings');
+  const choice = await vscode.window.showErrorMessage(
+    `Crucible: ${message}`,
+    'Check Setup',
+    'Select Model',
+    'Open Settings',
+  );
   followUp(choice);
 }
 
@@ -451,7 +549,12 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: PresentTarg
     return;
   }
   if (outcome.stopReason === 'error') {
-    const choice = await vscode.window.showErrorMessage(`Crucible: ${name} in ${file}: ${forEditor(outcome.error ?? 'the solve failed')}`, 'Check Setup', 'Show Trace', 'Show Log');
+    const choice = await vscode.window.showErrorMessage(
+      `Crucible: ${name} in ${file}: ${forEditor(outcome.error ?? 'the solve failed')}`,
+      'Check Setup',
+      'Show Trace',
+      'Show Log',
+    );
     followUp(choice);
     return;
   }
@@ -463,9 +566,14 @@ async function presentOutcome(ui: SolveUi, outcome: Outcome, target: PresentTarg
   const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.uri.toString());
   if (!open && target.uri.scheme === 'untitled') {
     // The untitled file was closed while the run went on: show the result in a new one instead of a diff.
-    const doc = await vscode.workspace.openTextDocument({ language: outcome.task.language, content: best.candidate.code });
+    const doc = await vscode.workspace.openTextDocument({
+      language: outcome.task.language,
+      content: best.candidate.code,
+    });
     await vscode.window.showTextDocument(doc);
-    void vscode.window.showInformationMessage(`Crucible: ${name} ${describeOutcome(outcome)}. The original file was closed, so the result opened in a new editor.`);
+    void vscode.window.showInformationMessage(
+      `Crucible: ${name} ${describeOutcome(outcome)}. The original file was closed, so the result opened in a new editor.`,
+    );
     return;
   }
   const doc = open ?? (await vscode.workspace.openTextDocument(target.uri));
@@ -480,7 +588,12 @@ type PresentTarget = RunTarget & { name: string; file: string };
  * The text that replaces the target: only the target function from the candidate (keeping `export` and
  * indentation); a selection without a function gets the whole candidate, re-indented to the selection's column.
  */
-async function replacementIn(doc: vscode.TextDocument, target: PresentTarget, code: string, language: Language): Promise<string> {
+async function replacementIn(
+  doc: vscode.TextDocument,
+  target: PresentTarget,
+  code: string,
+  language: Language,
+): Promise<string> {
   const indent = /^[ \t]*/.exec(doc.lineAt(target.range.start.line).text)?.[0] ?? '';
   return target.fn
     ? await replacementFor(target.fn, code, language, undefined, indent)
@@ -492,7 +605,13 @@ async function replacementIn(doc: vscode.TextDocument, target: PresentTarget, co
 }
 
 /** A verified result: shown as a proposal, with Apply and Discard. */
-async function proposeVerified(ui: SolveUi, outcome: Outcome, best: Attempt, target: PresentTarget, replacement: string): Promise<void> {
+async function proposeVerified(
+  ui: SolveUi,
+  outcome: Outcome,
+  best: Attempt,
+  target: PresentTarget,
+  replacement: string,
+): Promise<void> {
   const { name, file } = target;
   const v = best.verdict;
   const label = `verified ${v.testsPassed}/${v.testsTotal}${outcome.verifiedByGeneratedTests ? ' by generated tests' : ''}`;
@@ -523,7 +642,15 @@ async function offerBestAttempt(ui: SolveUi, best: Attempt, target: PresentTarge
   const { name, file } = target;
   const v = best.verdict;
   const choice = await vscode.window.showWarningMessage(
-    `Crucible: ${name} in ${file} is not verified, the budget ended. ${v.testsTotal ? `The best attempt passes ${v.testsPassed}/${v.testsTotal} tests` : 'No attempt ran a test'}${v.failures.length ? `; failing: ${v.failures.slice(0, 3).map((f) => f.test).filter(Boolean).join('; ')}` : ''}.`,
+    `Crucible: ${name} in ${file} is not verified, the budget ended. ${v.testsTotal ? `The best attempt passes ${v.testsPassed}/${v.testsTotal} tests` : 'No attempt ran a test'}${
+      v.failures.length
+        ? `; failing: ${v.failures
+            .slice(0, 3)
+            .map((f) => f.test)
+            .filter(Boolean)
+            .join('; ')}`
+        : ''
+    }.`,
     'Show Best Attempt',
     'Show Trace',
   );
@@ -544,6 +671,10 @@ async function offerBestAttempt(ui: SolveUi, best: Attempt, target: PresentTarge
 
 function showUnsolved(outcome: Outcome, what: string): void {
   void vscode.window
-    .showWarningMessage(`Crucible: ${what}: ${describeOutcome(outcome)}. No attempt produced code that could run.`, 'Show Trace', 'Show Log')
+    .showWarningMessage(
+      `Crucible: ${what}: ${describeOutcome(outcome)}. No attempt produced code that could run.`,
+      'Show Trace',
+      'Show Log',
+    )
     .then(followUp);
 }

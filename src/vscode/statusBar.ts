@@ -94,10 +94,14 @@ export class StatusBar implements vscode.Disposable {
         this.detail = `${base} answered HTTP ${res.status}`;
       } else {
         const body = (await res.json()) as { models?: { name?: string; model?: string }[]; data?: { id?: string }[] };
-        const names = openai ? (body.data ?? []).map((m) => m.id ?? '') : (body.models ?? []).map((m) => m.name ?? m.model ?? '');
+        const names = openai
+          ? (body.data ?? []).map((m) => m.id ?? '')
+          : (body.models ?? []).map((m) => m.name ?? m.model ?? '');
         const installed = names.some((n) => n && sameModel(n, settings.model));
         this.state = installed || (openai && names.length === 0) ? 'up' : 'model-missing';
-        this.detail = installed ? `${settings.model} is available at ${base}` : `${settings.model} is not installed at ${base} (${names.length} other model(s))`;
+        this.detail = installed
+          ? `${settings.model} is available at ${base}`
+          : `${settings.model} is not installed at ${base} (${names.length} other model(s))`;
       }
     } catch (err) {
       if (controller !== this.inFlight) return; // superseded by a newer check
@@ -138,29 +142,59 @@ export class StatusBar implements vscode.Disposable {
       down: '$(error) server down',
       unauthorized: '$(lock) server refused',
     }[this.state];
-    const work = jobs.length === 0 ? '' : jobs.length === 1 ? ` · $(sync~spin) ${jobs[0]!.title}${jobs[0]!.detail ? `: ${jobs[0]!.detail}` : ''}` : ` · $(sync~spin) ${jobs.length} jobs`;
+    const work =
+      jobs.length === 0
+        ? ''
+        : jobs.length === 1
+          ? ` · $(sync~spin) ${jobs[0]!.title}${jobs[0]!.detail ? `: ${jobs[0]!.detail}` : ''}`
+          : ` · $(sync~spin) ${jobs.length} jobs`;
     const pending = this.proposals.all().length;
     this.item.text = `$(beaker) ${settings.model} · ${server}${work}${pending ? ` · $(diff) ${pending} pending` : ''}`;
     const md = new vscode.MarkdownString(undefined, true);
-    md.appendMarkdown(`**Crucible** · model \`${settings.model}\` (${config.settingSource(config.Keys.model).scope})\n\n`);
-    md.appendMarkdown(`Server \`${settings.host}\` (${config.settingSource(config.Keys.host).scope}): ${this.detail || this.state}\n\n`);
-    if (jobs.length) md.appendMarkdown(`Running:\n${jobs.map((j) => `- ${j.title}${j.detail ? `: ${j.detail}` : ''}`).join('\n')}\n\n`);
+    md.appendMarkdown(
+      `**Crucible** · model \`${settings.model}\` (${config.settingSource(config.Keys.model).scope})\n\n`,
+    );
+    md.appendMarkdown(
+      `Server \`${settings.host}\` (${config.settingSource(config.Keys.host).scope}): ${this.detail || this.state}\n\n`,
+    );
+    if (jobs.length)
+      md.appendMarkdown(
+        `Running:\n${jobs.map((j) => `- ${j.title}${j.detail ? `: ${j.detail}` : ''}`).join('\n')}\n\n`,
+      );
     if (pending) md.appendMarkdown(`${pending} result(s) waiting for Apply or Discard\n\n`);
     md.appendMarkdown('Click for model, setup, jobs and log.');
     this.item.tooltip = md;
-    this.item.backgroundColor = this.state === 'down' || this.state === 'unauthorized' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    this.item.accessibilityInformation = { label: `Crucible: model ${settings.model}, ${server.replace(/\$\([^)]+\)\s*/g, '')}, ${jobs.length} job(s) running` };
+    this.item.backgroundColor =
+      this.state === 'down' || this.state === 'unauthorized'
+        ? new vscode.ThemeColor('statusBarItem.warningBackground')
+        : undefined;
+    this.item.accessibilityInformation = {
+      label: `Crucible: model ${settings.model}, ${server.replace(/\$\([^)]+\)\s*/g, '')}, ${jobs.length} job(s) running`,
+    };
   }
 
   private async menu(): Promise<void> {
     type Item = vscode.QuickPickItem & { run?: () => unknown };
     const settings = config.modelSettings();
     const items: Item[] = [
-      { label: '$(symbol-class) Select Model…', description: settings.model, run: () => vscode.commands.executeCommand('crucible.selectModel') },
-      { label: '$(pulse) Check Setup', description: `${settings.host} · ${this.detail || this.state}`, run: () => vscode.commands.executeCommand('crucible.checkSetup') },
+      {
+        label: '$(symbol-class) Select Model…',
+        description: settings.model,
+        run: () => vscode.commands.executeCommand('crucible.selectModel'),
+      },
+      {
+        label: '$(pulse) Check Setup',
+        description: `${settings.host} · ${this.detail || this.state}`,
+        run: () => vscode.commands.executeCommand('crucible.checkSetup'),
+      },
     ];
     const pending = this.proposals.all();
-    if (pending.length) items.push({ label: '$(diff) Show Pending Results', description: `${pending.length} waiting`, run: () => vscode.commands.executeCommand('crucible.showPendingResults') });
+    if (pending.length)
+      items.push({
+        label: '$(diff) Show Pending Results',
+        description: `${pending.length} waiting`,
+        run: () => vscode.commands.executeCommand('crucible.showPendingResults'),
+      });
     const jobs = this.jobs.list();
     if (jobs.length) {
       items.push({ label: 'Running', kind: vscode.QuickPickItemKind.Separator });
@@ -175,7 +209,10 @@ export class StatusBar implements vscode.Disposable {
       items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
     }
     items.push({ label: '$(output) Show Log', run: () => vscode.commands.executeCommand('crucible.showLog') });
-    const chosen = await vscode.window.showQuickPick(items, { title: `Crucible · ${settings.model} · ${this.detail || this.state}`, placeHolder: 'Crucible' });
+    const chosen = await vscode.window.showQuickPick(items, {
+      title: `Crucible · ${settings.model} · ${this.detail || this.state}`,
+      placeHolder: 'Crucible',
+    });
     await chosen?.run?.();
   }
 

@@ -17,12 +17,19 @@ const DELETED_LINES = vscode.window.createTextEditorDecorationType({
   isWholeLine: true,
   overviewRulerColor: new vscode.ThemeColor('editorOverviewRuler.deletedForeground'),
   overviewRulerLane: vscode.OverviewRulerLane.Left,
-  after: { contentText: '  ← removed by the refinement', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' },
+  after: {
+    contentText: '  ← removed by the refinement',
+    color: new vscode.ThemeColor('editorCodeLens.foreground'),
+    fontStyle: 'italic',
+  },
 });
 
 /** Tells the user a suggestion no longer fits its function. */
 function droppedMessage(s: Suggestion): void {
-  void vscode.window.setStatusBarMessage(`Crucible: ${s.qualifiedName} changed since the refinement began; the suggestion was dropped`, 6000);
+  void vscode.window.setStatusBarMessage(
+    `Crucible: ${s.qualifiedName} changed since the refinement began; the suggestion was dropped`,
+    6000,
+  );
 }
 
 export class SuggestionController implements vscode.Disposable {
@@ -57,7 +64,8 @@ export class SuggestionController implements vscode.Disposable {
         }
       }),
       vscode.window.onDidChangeActiveTextEditor(() => {
-        for (const [editor, shown] of this.struck) if (editor !== vscode.window.activeTextEditor) this.unstrike(shown.uri);
+        for (const [editor, shown] of this.struck)
+          if (editor !== vscode.window.activeTextEditor) this.unstrike(shown.uri);
       }),
     ];
   }
@@ -93,11 +101,20 @@ export class SuggestionController implements vscode.Disposable {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === doc.uri.toString());
     const cursor = editor ? doc.offsetAt(editor.selection.active) : -1;
     if (editor && cursor >= current.startOffset && cursor <= current.endOffset) {
-      const shown = vscode.window.activeTextEditor === editor ? editor : await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+      const shown =
+        vscode.window.activeTextEditor === editor
+          ? editor
+          : await vscode.window.showTextDocument(editor.document, editor.viewColumn);
       await this.revealGhost(shown, current, s.replacement);
-      void vscode.window.setStatusBarMessage(`Crucible: ${s.label} refinement of ${name}: Tab accepts, Escape dismisses`, 8000);
+      void vscode.window.setStatusBarMessage(
+        `Crucible: ${s.label} refinement of ${name}: Tab accepts, Escape dismisses`,
+        8000,
+      );
     } else {
-      void vscode.window.setStatusBarMessage(`Crucible: ${s.label} refinement of ${name} is ready: put the cursor in the function to see it`, 8000);
+      void vscode.window.setStatusBarMessage(
+        `Crucible: ${s.label} refinement of ${name} is ready: put the cursor in the function to see it`,
+        8000,
+      );
     }
   }
 
@@ -120,7 +137,10 @@ export class SuggestionController implements vscode.Disposable {
    * A pending suggestion with its document opened and its function found as the code stands now: `live` is the
    * suggestion that still fits that function, undefined when the function changed or is gone.
    */
-  private async locate(uri: string, id: number): Promise<{ s: Suggestion; doc: vscode.TextDocument; live: ReturnType<typeof liveSuggestionAt> } | undefined> {
+  private async locate(
+    uri: string,
+    id: number,
+  ): Promise<{ s: Suggestion; doc: vscode.TextDocument; live: ReturnType<typeof liveSuggestionAt> } | undefined> {
     const s = this.store.get(uri, id);
     if (!s) return undefined;
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
@@ -141,7 +161,11 @@ export class SuggestionController implements vscode.Disposable {
       return;
     }
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(doc.uri, new vscode.Range(doc.positionAt(live.fn.startOffset), doc.positionAt(live.fn.endOffset)), s.replacement);
+    edit.replace(
+      doc.uri,
+      new vscode.Range(doc.positionAt(live.fn.startOffset), doc.positionAt(live.fn.endOffset)),
+      s.replacement,
+    );
     const ok = await vscode.workspace.applyEdit(edit);
     if (ok) await this.accepted(uri, id);
     else void vscode.window.setStatusBarMessage('Crucible: the edit could not be applied', 6000);
@@ -171,7 +195,10 @@ export class SuggestionController implements vscode.Disposable {
       if (replacement && s) {
         const fns = await this.index.functionsOf(editor.document, true);
         const now = fns.find((f) => f.qualifiedName === s.qualifiedName);
-        if (!now || isStale(replacement, now.text)) log.warn(`Crucible: after accepting, ${s.qualifiedName} does not read as the verified code; check the result (Undo restores the old code)`);
+        if (!now || isStale(replacement, now.text))
+          log.warn(
+            `Crucible: after accepting, ${s.qualifiedName} does not read as the verified code; check the result (Undo restores the old code)`,
+          );
       }
     }
     if (s) log.info(`Crucible: accepted the ${s.label} refinement of ${s.qualifiedName}`);
@@ -181,11 +208,18 @@ export class SuggestionController implements vscode.Disposable {
   }
 
   /** Deletes the old lines an accepted ghost text replaces; false when they were not where expected (left in place). */
-  private async removeReplaced(editor: vscode.TextEditor, deleteAt: number, removed: string, s: Suggestion | undefined): Promise<boolean> {
+  private async removeReplaced(
+    editor: vscode.TextEditor,
+    deleteAt: number,
+    removed: string,
+    s: Suggestion | undefined,
+  ): Promise<boolean> {
     const doc = editor.document;
     const range = new vscode.Range(doc.positionAt(deleteAt), doc.positionAt(deleteAt + removed.length));
     if (doc.getText(range) !== removed) {
-      log.warn(`Crucible: after accepting, the old lines of ${s?.qualifiedName ?? 'the function'} were not where expected; they were left in place (Undo restores the old code)`);
+      log.warn(
+        `Crucible: after accepting, the old lines of ${s?.qualifiedName ?? 'the function'} were not where expected; they were left in place (Undo restores the old code)`,
+      );
       void vscode.window.setStatusBarMessage('Crucible: the old lines were left in place; check the function', 8000);
       return false;
     }
@@ -210,7 +244,10 @@ export class SuggestionController implements vscode.Disposable {
   private async revealGhost(editor: vscode.TextEditor, fn: FunctionInfo, replacement: string): Promise<void> {
     const start = ghostStart(fn, replacement);
     if (start === undefined) {
-      void vscode.window.setStatusBarMessage('Crucible: this refinement only removes code: use "Accept" above the function', 6000);
+      void vscode.window.setStatusBarMessage(
+        'Crucible: this refinement only removes code: use "Accept" above the function',
+        6000,
+      );
       return;
     }
     const at = editor.document.positionAt(start);
@@ -229,7 +266,12 @@ export class SuggestionController implements vscode.Disposable {
         if (vscode.window.activeTextEditor !== editor) return;
         const offset = editor.document.offsetAt(editor.selection.active);
         const fns = await this.index.functionsOf(editor.document, true);
-        const inside = fns.some((f) => offset >= f.startOffset && offset <= f.endOffset && this.store.forUri(uri).some((s) => s.qualifiedName === f.qualifiedName));
+        const inside = fns.some(
+          (f) =>
+            offset >= f.startOffset &&
+            offset <= f.endOffset &&
+            this.store.forUri(uri).some((s) => s.qualifiedName === f.qualifiedName),
+        );
         if (inside) await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
       })();
     }, 250);

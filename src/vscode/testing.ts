@@ -46,7 +46,14 @@ export function failureLine(doc: vscode.TextDocument, fn: FunctionInfo, failure:
 }
 
 export function failureText(f: TestFailure): string {
-  return [f.test, f.expected !== undefined ? `expected ${f.expected}` : '', f.actual !== undefined ? `got ${f.actual}` : '', f.error ?? ''].filter(Boolean).join(' · ');
+  return [
+    f.test,
+    f.expected !== undefined ? `expected ${f.expected}` : '',
+    f.actual !== undefined ? `got ${f.actual}` : '',
+    f.error ?? '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 export class CrucibleTesting implements vscode.Disposable {
@@ -62,7 +69,12 @@ export class CrucibleTesting implements vscode.Disposable {
     this.controller.refreshHandler = async () => {
       for (const doc of vscode.workspace.textDocuments) await this.refresh(doc);
     };
-    this.controller.createRunProfile('Verify with Crucible', vscode.TestRunProfileKind.Run, (request, token) => this.run(request, token), true);
+    this.controller.createRunProfile(
+      'Verify with Crucible',
+      vscode.TestRunProfileKind.Run,
+      (request, token) => this.run(request, token),
+      true,
+    );
     this.disposables.push(
       this.controller,
       this.diagnostics,
@@ -83,7 +95,10 @@ export class CrucibleTesting implements vscode.Disposable {
         this.diagnostics.clear();
         for (const doc of vscode.workspace.textDocuments) this.schedule(doc, 0);
       }),
-      vscode.commands.registerCommand(FIX_FROM_TEST_COMMAND, (arg?: vscode.TestItem | { test?: vscode.TestItem; message?: vscode.TestMessage }) => this.fix(arg)),
+      vscode.commands.registerCommand(
+        FIX_FROM_TEST_COMMAND,
+        (arg?: vscode.TestItem | { test?: vscode.TestItem; message?: vscode.TestMessage }) => this.fix(arg),
+      ),
     );
     for (const doc of vscode.workspace.textDocuments) this.schedule(doc, 0);
   }
@@ -119,7 +134,11 @@ export class CrucibleTesting implements vscode.Disposable {
       }
       let file = this.controller.items.get(key);
       if (!file) {
-        file = this.controller.createTestItem(key, doc.isUntitled ? doc.uri.path : vscode.workspace.asRelativePath(doc.uri), doc.uri);
+        file = this.controller.createTestItem(
+          key,
+          doc.isUntitled ? doc.uri.path : vscode.workspace.asRelativePath(doc.uri),
+          doc.uri,
+        );
         this.controller.items.add(file);
       }
       const children = tested.map((t) => {
@@ -172,17 +191,29 @@ export class CrucibleTesting implements vscode.Disposable {
       const name = item.id.slice(item.id.lastIndexOf('#') + 1);
       const fn = (await this.source.functionsOf(doc, true)).find((f) => f.qualifiedName === name);
       if (!fn) {
-        run.errored(item, new vscode.TestMessage(`${name} is no longer in ${vscode.workspace.asRelativePath(doc.uri)}.`));
+        run.errored(
+          item,
+          new vscode.TestMessage(`${name} is no longer in ${vscode.workspace.asRelativePath(doc.uri)}.`),
+        );
         return;
       }
       const result = await this.source.verifyNow(doc, fn, signal);
       const duration = result?.durationMs ?? Date.now() - started;
       if (!result) {
         if (signal.aborted) run.skipped(item);
-        else run.errored(item, new vscode.TestMessage(`Crucible could not run the tests of ${name}; see Crucible: Show Log.`), duration);
+        else
+          run.errored(
+            item,
+            new vscode.TestMessage(`Crucible could not run the tests of ${name}; see Crucible: Show Log.`),
+            duration,
+          );
         return;
       }
-      run.appendOutput(`${name}: ${result.passed ? 'verified' : 'failed'} ${result.testsPassed}/${result.testsTotal}\r\n`, undefined, item);
+      run.appendOutput(
+        `${name}: ${result.passed ? 'verified' : 'failed'} ${result.testsPassed}/${result.testsTotal}\r\n`,
+        undefined,
+        item,
+      );
       if (result.passed) run.passed(item, duration);
       else run.failed(item, this.messages(doc, fn, result), duration);
     } catch (err) {
@@ -192,10 +223,15 @@ export class CrucibleTesting implements vscode.Disposable {
 
   /** Test messages for a failed verification: expected versus actual, at the failing test's line. */
   private messages(doc: vscode.TextDocument, fn: FunctionInfo, result: VerifyResult): vscode.TestMessage[] {
-    const failures = result.failures.length ? result.failures : [{ test: fn.qualifiedName, error: `${result.testsPassed}/${result.testsTotal} tests pass` }];
+    const failures = result.failures.length
+      ? result.failures
+      : [{ test: fn.qualifiedName, error: `${result.testsPassed}/${result.testsTotal} tests pass` }];
     return failures.slice(0, 10).map((f) => {
       const text = `${fn.qualifiedName}: ${f.test}${f.error ? `\n${f.error}` : ''}`;
-      const message = f.expected !== undefined && f.actual !== undefined ? vscode.TestMessage.diff(text, f.expected, f.actual) : new vscode.TestMessage(failureText(f));
+      const message =
+        f.expected !== undefined && f.actual !== undefined
+          ? vscode.TestMessage.diff(text, f.expected, f.actual)
+          : new vscode.TestMessage(failureText(f));
       message.location = new vscode.Location(doc.uri, new vscode.Position(failureLine(doc, fn, f), 0));
       message.contextValue = 'crucibleFailure';
       return message;
@@ -204,31 +240,45 @@ export class CrucibleTesting implements vscode.Disposable {
 
   /** Shows a verification's failures in the Problems panel (and clears them when it passes). */
   report(doc: vscode.TextDocument, fn: FunctionInfo, result: VerifyResult): void {
-    const others = (this.diagnostics.get(doc.uri) ?? []).filter((d) => (d as vscode.Diagnostic & { fnName?: string }).fnName !== fn.qualifiedName);
-    const mine = result.passed || !featureEnabled(Keys.testing, doc.uri)
-      ? []
-      : result.failures.slice(0, 10).map((f) => {
-          const line = failureLine(doc, fn, f);
-          const d = new vscode.Diagnostic(doc.lineAt(line).range, `${fn.qualifiedName} fails a test: ${failureText(f)}`, vscode.DiagnosticSeverity.Warning) as vscode.Diagnostic & { fnName?: string };
-          d.source = 'Crucible';
-          d.fnName = fn.qualifiedName;
-          return d;
-        });
+    const others = (this.diagnostics.get(doc.uri) ?? []).filter(
+      (d) => (d as vscode.Diagnostic & { fnName?: string }).fnName !== fn.qualifiedName,
+    );
+    const mine =
+      result.passed || !featureEnabled(Keys.testing, doc.uri)
+        ? []
+        : result.failures.slice(0, 10).map((f) => {
+            const line = failureLine(doc, fn, f);
+            const d = new vscode.Diagnostic(
+              doc.lineAt(line).range,
+              `${fn.qualifiedName} fails a test: ${failureText(f)}`,
+              vscode.DiagnosticSeverity.Warning,
+            ) as vscode.Diagnostic & { fnName?: string };
+            d.source = 'Crucible';
+            d.fnName = fn.qualifiedName;
+            return d;
+          });
     this.diagnostics.set(doc.uri, [...others, ...mine]);
   }
 
   private fix(arg?: vscode.TestItem | { test?: vscode.TestItem; message?: vscode.TestMessage }): void {
-    const item = arg && 'id' in arg && typeof (arg as vscode.TestItem).id === 'string' ? (arg as vscode.TestItem) : (arg as { test?: vscode.TestItem })?.test;
+    const item =
+      arg && 'id' in arg && typeof (arg as vscode.TestItem).id === 'string'
+        ? (arg as vscode.TestItem)
+        : (arg as { test?: vscode.TestItem })?.test;
     const message = arg && 'message' in arg ? (arg as { message?: vscode.TestMessage }).message : undefined;
     if (!item?.uri || !item.range) {
       void vscode.window.setStatusBarMessage('Crucible: pick a function in the Testing view', 4000);
       return;
     }
     const text = message ? (typeof message.message === 'string' ? message.message : message.message.value) : '';
-    const hint = text ? `This test fails: ${text}${message?.expectedOutput !== undefined ? `\nExpected: ${message.expectedOutput}\nActual: ${message.actualOutput ?? ''}` : ''}` : undefined;
-    void vscode.workspace.openTextDocument(item.uri).then((doc) =>
-      vscode.commands.executeCommand('crucible.refineFunction', item.uri, doc.offsetAt(item.range!.start), hint),
-    );
+    const hint = text
+      ? `This test fails: ${text}${message?.expectedOutput !== undefined ? `\nExpected: ${message.expectedOutput}\nActual: ${message.actualOutput ?? ''}` : ''}`
+      : undefined;
+    void vscode.workspace
+      .openTextDocument(item.uri)
+      .then((doc) =>
+        vscode.commands.executeCommand('crucible.refineFunction', item.uri, doc.offsetAt(item.range!.start), hint),
+      );
   }
 
   dispose(): void {

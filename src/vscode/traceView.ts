@@ -114,9 +114,19 @@ export class TraceView implements vscode.TreeDataProvider<TraceNode>, vscode.Dis
       case 'run': {
         const { run } = node;
         const newest = this.runs[0] === run;
-        const item = new vscode.TreeItem(run.name, newest ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(
+          run.name,
+          newest ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+        );
         item.id = `run-${run.id}`;
-        item.description = [run.status, run.file, run.background ? 'background' : '', new Date(run.startedAt).toLocaleTimeString()].filter(Boolean).join(' · ');
+        item.description = [
+          run.status,
+          run.file,
+          run.background ? 'background' : '',
+          new Date(run.startedAt).toLocaleTimeString(),
+        ]
+          .filter(Boolean)
+          .join(' · ');
         const outcome = run.outcome;
         item.iconPath =
           run.jobId !== undefined
@@ -136,7 +146,10 @@ export class TraceView implements vscode.TreeDataProvider<TraceNode>, vscode.Dis
         const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `run-${node.run.id}-attempt-${node.index}`;
         item.description = `${verdict.passed ? 'passed' : verdict.status}${verdict.testsTotal ? ` · ${verdict.testsPassed}/${verdict.testsTotal} tests` : verdict.passed ? '' : ' · no test ran'} · ${Math.round(verdict.durationMs)} ms`;
-        item.iconPath = new vscode.ThemeIcon(verdict.passed ? 'pass' : 'error', new vscode.ThemeColor(verdict.passed ? 'testing.iconPassed' : 'testing.iconFailed'));
+        item.iconPath = new vscode.ThemeIcon(
+          verdict.passed ? 'pass' : 'error',
+          new vscode.ThemeColor(verdict.passed ? 'testing.iconPassed' : 'testing.iconFailed'),
+        );
         item.tooltip = new vscode.MarkdownString().appendCodeblock(verdict.feedback || verdict.status, 'text');
         item.contextValue = verdict.passed ? 'crucibleAttempt.passed' : 'crucibleAttempt.failed';
         return item;
@@ -179,12 +192,26 @@ export class TraceView implements vscode.TreeDataProvider<TraceNode>, vscode.Dis
       const lines: TraceNode[] = verdict.failures.slice(0, 20).map((f): TraceNode => ({
         kind: 'line',
         icon: 'debug-breakpoint-log',
-        text: [f.test, f.expected !== undefined ? `expected ${f.expected}` : '', f.actual !== undefined ? `got ${f.actual}` : '', f.error ?? ''].filter(Boolean).join(' · '),
+        text: [
+          f.test,
+          f.expected !== undefined ? `expected ${f.expected}` : '',
+          f.actual !== undefined ? `got ${f.actual}` : '',
+          f.error ?? '',
+        ]
+          .filter(Boolean)
+          .join(' · '),
       }));
       if (!lines.length && !verdict.passed) {
-        lines.push(...verdict.feedback.split('\n').filter((l) => l.trim()).slice(0, 8).map((text): TraceNode => ({ kind: 'line', text })));
+        lines.push(
+          ...verdict.feedback
+            .split('\n')
+            .filter((l) => l.trim())
+            .slice(0, 8)
+            .map((text): TraceNode => ({ kind: 'line', text })),
+        );
       }
-      if (critique) lines.push({ kind: 'line', icon: 'comment', text: `Critique: ${critique.replace(/\s+/g, ' ').slice(0, 300)}` });
+      if (critique)
+        lines.push({ kind: 'line', icon: 'comment', text: `Critique: ${critique.replace(/\s+/g, ' ').slice(0, 300)}` });
       lines.push({ kind: 'code', run: node.run, attempt: node.attempt });
       return lines;
     }

@@ -12,7 +12,9 @@ import type { Services } from './services';
 const TUNE_TOKENS = 3000;
 
 export function registerTuneBudget(context: vscode.ExtensionContext, services: Services): void {
-  context.subscriptions.push(vscode.commands.registerCommand('crucible.tuneBudget', () => tuneBudget(context, services)));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('crucible.tuneBudget', () => tuneBudget(context, services)),
+  );
 }
 
 async function tuneBudget(context: vscode.ExtensionContext, services: Services): Promise<void> {
@@ -20,26 +22,45 @@ async function tuneBudget(context: vscode.ExtensionContext, services: Services):
   const tasks = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(file))) as Task[];
   const model = services.model();
   const current = config.budget();
-  const budget = { samples: Math.max(2, current.samples), refineRounds: Math.min(2, Math.max(1, current.refineRounds)), maxTokens: TUNE_TOKENS, wallMs: 0 };
+  const budget = {
+    samples: Math.max(2, current.samples),
+    refineRounds: Math.min(2, Math.max(1, current.refineRounds)),
+    maxTokens: TUNE_TOKENS,
+    wallMs: 0,
+  };
   const report = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Crucible: tuning the budget for ${model.settings.model}`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Crucible: tuning the budget for ${model.settings.model}`,
+      cancellable: true,
+    },
     async (progress, token) => {
       const control = new AbortController();
       token.onCancellationRequested(() => control.abort());
       const [verifier, sandbox] = await Promise.all([services.verifier(), services.sandbox()]);
-      return evaluateStrategies(tasks, { model, verifier, sandbox }, {
-        strategies: ['resample', 'refine', 'trace', 'sstar'],
-        budget,
-        signal: control.signal,
-        onTask: (strategy, task, _solved, done, total) => progress.report({ message: `${strategy}: ${task.id} (${done}/${total})`, increment: 100 / total }),
-      });
+      return evaluateStrategies(
+        tasks,
+        { model, verifier, sandbox },
+        {
+          strategies: ['resample', 'refine', 'trace', 'sstar'],
+          budget,
+          signal: control.signal,
+          onTask: (strategy, task, _solved, done, total) =>
+            progress.report({ message: `${strategy}: ${task.id} (${done}/${total})`, increment: 100 / total }),
+        },
+      );
     },
   );
   log.info(`Tune budget for ${model.settings.model}:\n${formatStrategyTable(report)}`);
   const errors = report.strategies.reduce((n, s) => n + s.errors, 0);
   const pick = recommendedBudget(report);
   if (!pick || errors === report.tasks * report.strategies.length) {
-    void vscode.window.showWarningMessage('Crucible: the tuning run could not solve anything (see the log); the budget was left as it was.', 'Show Log').then((c) => c && log.show());
+    void vscode.window
+      .showWarningMessage(
+        'Crucible: the tuning run could not solve anything (see the log); the budget was left as it was.',
+        'Show Log',
+      )
+      .then((c) => c && log.show());
     return;
   }
   const best = report.strategies.find((s) => s.strategy === pick.strategy)!;
@@ -53,5 +74,7 @@ async function tuneBudget(context: vscode.ExtensionContext, services: Services):
   const settings = vscode.workspace.getConfiguration(config.SECTION);
   await settings.update(config.Keys.samples, pick.samples, vscode.ConfigurationTarget.Global);
   await settings.update(config.Keys.rounds, pick.rounds, vscode.ConfigurationTarget.Global);
-  void vscode.window.showInformationMessage(`Crucible: budget set to ${pick.samples} sample(s) and ${pick.rounds} round(s) (user settings).`);
+  void vscode.window.showInformationMessage(
+    `Crucible: budget set to ${pick.samples} sample(s) and ${pick.rounds} round(s) (user settings).`,
+  );
 }

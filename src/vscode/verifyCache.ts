@@ -25,7 +25,8 @@ export class VerifyCache {
     const saved = state?.get<{ [key: string]: CachedVerification }>(STATE_KEY);
     if (saved && typeof saved === 'object') {
       for (const [key, value] of Object.entries(saved)) {
-        if (value && typeof value.testsPassed === 'number' && typeof value.testsTotal === 'number') this.entries.set(key, value);
+        if (value && typeof value.testsPassed === 'number' && typeof value.testsTotal === 'number')
+          this.entries.set(key, value);
       }
     }
   }

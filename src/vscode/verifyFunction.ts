@@ -35,11 +35,19 @@ export class FunctionVerifier {
   constructor(private readonly parts: VerifierParts) {}
 
   /** Verifies the function's current code against its tests (no model). Uses the cache unless `force`. */
-  async verify(doc: vscode.TextDocument, fn: FunctionInfo, force: boolean, signal?: AbortSignal): Promise<VerifyResult | undefined> {
+  async verify(
+    doc: vscode.TextDocument,
+    fn: FunctionInfo,
+    force: boolean,
+    signal?: AbortSignal,
+  ): Promise<VerifyResult | undefined> {
     const { index, cache, runs } = this.parts;
     const d = await index.taskFor(doc, fn);
     if (d.task.testsOrigin !== 'user' || !d.task.tests.trim()) {
-      void vscode.window.setStatusBarMessage(`Crucible: ${fn.name} has no tests to verify against (doctest, assert, pytest/unittest or node:assert)`, 6000);
+      void vscode.window.setStatusBarMessage(
+        `Crucible: ${fn.name} has no tests to verify against (doctest, assert, pytest/unittest or node:assert)`,
+        6000,
+      );
       return undefined;
     }
     const key = keyOf(d);
@@ -57,9 +65,18 @@ export class FunctionVerifier {
       const first = verdict.failures[0];
       const summary = first ? failureText(first) : verdict.status;
       const failures = verdict.failures.slice(0, 10);
-      const entry = { testsPassed: verdict.testsPassed, testsTotal: verdict.testsTotal || d.testCount, passed: verdict.passed, summary, failures, at: Date.now() };
+      const entry = {
+        testsPassed: verdict.testsPassed,
+        testsTotal: verdict.testsTotal || d.testCount,
+        passed: verdict.passed,
+        summary,
+        failures,
+        at: Date.now(),
+      };
       await cache.set(key, entry);
-      log.info(`Crucible: ${fn.qualifiedName} ${verdict.passed ? 'verified' : 'failed'} ${entry.testsPassed}/${entry.testsTotal}${verdict.passed ? '' : `\n${verdict.feedback}`}`);
+      log.info(
+        `Crucible: ${fn.qualifiedName} ${verdict.passed ? 'verified' : 'failed'} ${entry.testsPassed}/${entry.testsTotal}${verdict.passed ? '' : `\n${verdict.feedback}`}`,
+      );
       const result: VerifyResult = { ...entry, durationMs: verdict.durationMs };
       this.parts.report(doc, fn, result);
       return result;
@@ -68,7 +85,12 @@ export class FunctionVerifier {
         void vscode.window.setStatusBarMessage('Crucible: verification cancelled', 4000);
       } else {
         log.error(`Crucible: verifying ${fn.qualifiedName} failed: ${(err as Error)?.message ?? String(err)}`);
-        void vscode.window.showWarningMessage(`Crucible could not run the tests of ${fn.name}: ${forEditor((err as Error)?.message ?? String(err))}`, 'Show Log').then((c) => c && log.show());
+        void vscode.window
+          .showWarningMessage(
+            `Crucible could not run the tests of ${fn.name}: ${forEditor((err as Error)?.message ?? String(err))}`,
+            'Show Log',
+          )
+          .then((c) => c && log.show());
       }
       return undefined;
     } finally {

@@ -42,7 +42,9 @@ export class VerifyOnSave implements vscode.Disposable {
       uri,
       setTimeout(() => {
         this.timers.delete(uri);
-        void this.verifySaved(doc).catch((err: unknown) => log.warn(`Crucible: verify on save failed: ${(err as Error)?.message ?? String(err)}`));
+        void this.verifySaved(doc).catch((err: unknown) =>
+          log.warn(`Crucible: verify on save failed: ${(err as Error)?.message ?? String(err)}`),
+        );
       }, SAVE_DEBOUNCE_MS),
     );
   }
@@ -50,9 +52,13 @@ export class VerifyOnSave implements vscode.Disposable {
   private async verifySaved(doc: vscode.TextDocument): Promise<void> {
     const source = new vscode.CancellationTokenSource();
     try {
-      const tested = (await this.index.testedFunctions(doc, source.token)).filter((t) => !this.cache.has(t.key)).slice(0, MAX_VERIFY_ON_SAVE);
+      const tested = (await this.index.testedFunctions(doc, source.token))
+        .filter((t) => !this.cache.has(t.key))
+        .slice(0, MAX_VERIFY_ON_SAVE);
       if (!tested.length) return;
-      log.info(`Crucible: verifying ${tested.length} function(s) of ${vscode.workspace.asRelativePath(doc.uri)} on save`);
+      log.info(
+        `Crucible: verifying ${tested.length} function(s) of ${vscode.workspace.asRelativePath(doc.uri)} on save`,
+      );
       // One cancellable job for the whole batch: "Crucible: Cancel" stops it, not just the current function.
       const controller = new AbortController();
       const tracked = this.jobs.track(`Verifying ${tested.length} function(s) on save`, controller);

@@ -3,7 +3,16 @@
 // skipped otherwise), a missing interpreter, a terminal (util-linux `script`), a P3 round trip.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -26,7 +35,14 @@ const fence = (code: string): string => `\`\`\`python\n${code}\n\`\`\``;
 function taskLines(n: number, from = 0): string {
   const rows: string[] = [];
   for (let i = from; i < from + n; i++) {
-    rows.push(JSON.stringify({ task_id: `T/${i}`, prompt: `def f${i}(x):\n    """Return x plus ${i}."""\n`, entry_point: `f${i}`, test: `def check(candidate):\n    assert candidate(1) == ${1 + i}\n` }));
+    rows.push(
+      JSON.stringify({
+        task_id: `T/${i}`,
+        prompt: `def f${i}(x):\n    """Return x plus ${i}."""\n`,
+        entry_point: `f${i}`,
+        test: `def check(candidate):\n    assert candidate(1) == ${1 + i}\n`,
+      }),
+    );
   }
   return `${rows.join('\n')}\n`;
 }
@@ -39,7 +55,10 @@ function rightAnswer(body: ChatBody): string {
 }
 
 function jsonLines(text: string): { [key: string]: any }[] {
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 }
 
 const chats = (server: OllamaTestServer): number => server.requests.filter((r) => r.path === '/api/chat').length;
@@ -69,7 +88,19 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const solveArgs = (tasks: string, ...rest: string[]): string[] => ['solve', tasks, '--host', server.url, '--model', MODEL, '--samples', '1', '--rounds', '0', ...rest];
+  const solveArgs = (tasks: string, ...rest: string[]): string[] => [
+    'solve',
+    tasks,
+    '--host',
+    server.url,
+    '--model',
+    MODEL,
+    '--samples',
+    '1',
+    '--rounds',
+    '0',
+    ...rest,
+  ];
 
   // 1. Records lost for good after a write failure.
   it('1a. full 64 KiB tmpfs: the run stops on the second ENOSPC, unwritten records travel in --out, --resume writes every one', async function () {
@@ -86,7 +117,10 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const first = await runCrucible(solveArgs(tasks, '--limit', '40', '--dataset', ds, '--out', out));
     assert.equal(first.code, 1, first.stderr);
     assert.match(first.stderr, /stopped: the dataset folder .*full\/ds is full \(ENOSPC\)/);
-    assert.match(first.stderr, /dataset record\(s\) could not be written .* kept in .*o\.jsonl: fix the dataset folder and rerun with --resume/);
+    assert.match(
+      first.stderr,
+      /dataset record\(s\) could not be written .* kept in .*o\.jsonl: fix the dataset folder and rerun with --resume/,
+    );
     const written = jsonLines(readFileSync(out, 'utf8'));
     assert.ok(written.length < 40, 'the run stopped early instead of failing every record');
     const carried = written.filter((l) => l.datasetRecord);
@@ -97,7 +131,10 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /wrote \d+ dataset record\(s\) an earlier run kept in/);
     assert.match(second.stderr, /40\/40 verified, \d+ resumed from/);
-    const records = readFileSync(join(ds, 'records.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).task.id as string);
+    const records = readFileSync(join(ds, 'records.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).task.id as string);
     assert.equal(new Set(records).size, 40, 'one record per task, none lost');
     assert.equal(records.length, 40, 'and none twice');
   });
@@ -114,7 +151,10 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     writeFileSync(tasks, taskLines(3));
     const existing = await runCrucible(solveArgs(tasks, '--dataset', join(mnt, 'ds'), '--out', join(dir, 'o.jsonl')));
     assert.equal(existing.code, 1, existing.stderr);
-    assert.match(existing.stderr, /the dataset folder .*ro\/ds is not writable \(EROFS: read-only file system\); make it writable or pass another --dataset; nothing was run/);
+    assert.match(
+      existing.stderr,
+      /the dataset folder .*ro\/ds is not writable \(EROFS: read-only file system\); make it writable or pass another --dataset; nothing was run/,
+    );
     assert.doesNotMatch(existing.stderr, /free space/);
     // 12: a new folder on the read-only disk is not reported as ENOENT … mkdir.
     const fresh = await runCrucible(solveArgs(tasks, '--dataset', join(mnt, 'new', 'ds')));
@@ -155,9 +195,16 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     writeFileSync(tasks, taskLines(3));
     const flag = await runCrucible(solveArgs(tasks, '--python', '/nonexistent/python', '--out', join(dir, 'o.jsonl')));
     assert.equal(flag.code, 1, flag.stderr);
-    assert.match(flag.stderr, /stopped: the python sandbox cannot run: cannot start the Python worker: \/nonexistent\/python \(ENOENT\)/);
+    assert.match(
+      flag.stderr,
+      /stopped: the python sandbox cannot run: cannot start the Python worker: \/nonexistent\/python \(ENOENT\)/,
+    );
     assert.match(flag.stderr, /--python PATH \(or set CRUCIBLE_PYTHON\)/);
-    assert.equal(existsSync(join(dir, 'o.jsonl')) ? readFileSync(join(dir, 'o.jsonl'), 'utf8') : '', '', 'no task is recorded as failed');
+    assert.equal(
+      existsSync(join(dir, 'o.jsonl')) ? readFileSync(join(dir, 'o.jsonl'), 'utf8') : '',
+      '',
+      'no task is recorded as failed',
+    );
     const env = { CRUCIBLE_PYTHON: '/nonexistent/python' };
     const solveEnv = await runCrucible(solveArgs(tasks), { env });
     assert.equal(solveEnv.code, 1);
@@ -167,7 +214,10 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const report = JSON.parse(evalEnv.stdout);
     assert.equal(report.tasks, 0, 'nothing scored as pass@1 0%');
     const jobs = join(dir, 'jobs.jsonl');
-    writeFileSync(jobs, `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\n`);
+    writeFileSync(
+      jobs,
+      `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\n`,
+    );
     const verifyEnv = await runCrucible(['verify', jobs], { env });
     assert.equal(verifyEnv.code, 1);
     assert.match(verifyEnv.stderr, /stopped: the python sandbox cannot run/);
@@ -176,7 +226,11 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
 
   // 4. A HumanEval row without entry_point can never pass in solve.
   it('4. a HumanEval row without entry_point takes it from the prompt, in solve and in verify alike', async () => {
-    const row = { task_id: 'HE/x', prompt: 'def helper(y):\n    return y\n\ndef inc(x):\n    """Return x + 1."""\n', test: 'def check(candidate):\n    assert candidate(1) == 2\n' };
+    const row = {
+      task_id: 'HE/x',
+      prompt: 'def helper(y):\n    return y\n\ndef inc(x):\n    """Return x + 1."""\n',
+      test: 'def check(candidate):\n    assert candidate(1) == 2\n',
+    };
     const tasks = join(dir, 'he.jsonl');
     writeFileSync(tasks, `${JSON.stringify(row)}\n`);
     server.respond = () => fence('def inc(x):\n    return x + 1');
@@ -202,12 +256,18 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   // 5. verify --concurrency N starts N workers whatever the job count.
   it('5. verify --concurrency 256 for one job is capped with a note, and the summary line ends the run', async () => {
     const jobs = join(dir, 'one.jsonl');
-    writeFileSync(jobs, `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\n`);
+    writeFileSync(
+      jobs,
+      `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\n`,
+    );
     const r = await runCrucible(['verify', jobs, '--concurrency', '256']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /note: --concurrency 256 lowered to 1 \(there is 1 job\)/);
     assert.match(r.stderr, /crucible verify: 1\/1 jobs \(1 passed\) in [\d.]+ s/);
-    assert.deepEqual(capConcurrency(256, 10_000, 2), { value: 8, note: '--concurrency 256 lowered to 8 (4 × 2 cores)' });
+    assert.deepEqual(capConcurrency(256, 10_000, 2), {
+      value: 8,
+      note: '--concurrency 256 lowered to 8 (4 × 2 cores)',
+    });
   });
 
   // 6. On a terminal, the progress bar corrupts results on stdout.
@@ -216,11 +276,15 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(3));
     ensureCli();
-    const command = (args: string[]): string => [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const command = (args: string[]): string =>
+      [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // Asynchronous: the test server answers from this process.
     const tty = (args: string[]): Promise<string> =>
       new Promise((resolve, reject) => {
-        const child = spawn('script', ['-qfec', `stty cols 60; ${command(args)}`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn('script', ['-qfec', `stty cols 60; ${command(args)}`, '/dev/null'], {
+          env: { ...process.env, NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let text = '';
         child.stdout.on('data', (d: Buffer) => (text += d.toString()));
         const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
@@ -235,8 +299,12 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     const rows = both.split(/\r?\n/).filter((l) => l.trim());
     const results = rows.filter((l) => l.startsWith('{'));
     assert.equal(results.length, 3, both);
-    for (const l of results) assert.equal(JSON.parse(l).verified, true, 'each result line is whole JSON with nothing before it');
-    assert.ok(rows.some((l) => /crucible solve: 3\/3 verified/.test(l)), 'summary line');
+    for (const l of results)
+      assert.equal(JSON.parse(l).verified, true, 'each result line is whole JSON with nothing before it');
+    assert.ok(
+      rows.some((l) => /crucible solve: 3\/3 verified/.test(l)),
+      'summary line',
+    );
     // With --out, stderr alone is the terminal: the bar is drawn there, still without ESC[?7l, and the summary follows it.
     const out = join(dir, 'o.jsonl');
     const barred = await tty(solveArgs(tasks, '--out', out));
@@ -257,14 +325,25 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
       const r = await runCrucible(['verify', file]);
       assert.equal(r.code, 1, r.stderr);
       const out = jsonLines(r.stdout);
-      assert.deepEqual(out.map((o) => [o.id, o.status]), [['1', 'passed'], ['b', 'passed'], ['b', 'error'], [null, 'error']]);
+      assert.deepEqual(
+        out.map((o) => [o.id, o.status]),
+        [
+          ['1', 'passed'],
+          ['b', 'passed'],
+          ['b', 'error'],
+          [null, 'error'],
+        ],
+      );
       assert.match(r.stderr, /line 3: id "b" repeats line 2/);
       assert.match(r.stderr, /line 4: "id" or "task_id" must be a non-empty string or a number/);
       assert.match(r.stderr, /2 malformed line\(s\) skipped/);
     }
     // solve reads the same file the same way (ids, duplicates, BOM), with the same messages.
     const parsed = parseTasks(text.replace(/"code":"[^"]*",/g, '"prompt":"def f():",').replace(/"test":/g, '"tests":'));
-    assert.deepEqual(parsed.tasks.map((t) => t.task.id), ['1', 'b']);
+    assert.deepEqual(
+      parsed.tasks.map((t) => t.task.id),
+      ['1', 'b'],
+    );
     assert.match(parsed.errors[0]!.message, /id "b" repeats line 2/);
   });
 
@@ -272,7 +351,11 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   it('8. exit codes: missing file 2, malformed lines 1, --resume without --out 2, Ctrl-C 130 with one line saying what was kept', async () => {
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, `${taskLines(1)}not json\n`);
-    const missing = await Promise.all([runCrucible(['verify', join(dir, 'nope.jsonl')]), runCrucible(solveArgs(join(dir, 'nope.jsonl'))), runCrucible(['eval', join(dir, 'nope.jsonl'), '--host', server.url])]);
+    const missing = await Promise.all([
+      runCrucible(['verify', join(dir, 'nope.jsonl')]),
+      runCrucible(solveArgs(join(dir, 'nope.jsonl'))),
+      runCrucible(['eval', join(dir, 'nope.jsonl'), '--host', server.url]),
+    ]);
     for (const r of missing) {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /nope\.jsonl: no such file/);
@@ -281,7 +364,10 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.equal(malformedSolve.code, 1);
     assert.match(malformedSolve.stderr, /line 2: not valid JSON/);
     const jobs = join(dir, 'jobs.jsonl');
-    writeFileSync(jobs, `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\nnot json\n`);
+    writeFileSync(
+      jobs,
+      `${JSON.stringify({ id: 'a', language: 'python', code: 'def f():\n    return 1', test: 'assert f() == 1' })}\nnot json\n`,
+    );
     const malformedVerify = await runCrucible(['verify', jobs]);
     assert.equal(malformedVerify.code, 1);
     assert.match(malformedVerify.stderr, /line 2: not valid JSON/);
@@ -291,7 +377,17 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
 
     // Ctrl-C in verify: 130 and a line saying what was kept.
     const slow = join(dir, 'slow.jsonl');
-    writeFileSync(slow, Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `s${i}`, language: 'python', code: 'import time\ndef f():\n    time.sleep(3)\n    return 1', test: 'assert f() == 1' })).join('\n'));
+    writeFileSync(
+      slow,
+      Array.from({ length: 6 }, (_, i) =>
+        JSON.stringify({
+          id: `s${i}`,
+          language: 'python',
+          code: 'import time\ndef f():\n    time.sleep(3)\n    return 1',
+          test: 'assert f() == 1',
+        }),
+      ).join('\n'),
+    );
     const run = startCrucible(['verify', slow, '--concurrency', '1']);
     // Interrupt once the first verdict is out (the signal handler is in place by then).
     await run.waitFor(/\n/, 'stdout');
@@ -303,7 +399,7 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   });
 
   // 9. P3 exports are not P3.
-  it('9. export --format p3 writes exactly P3\'s puzzles.json, and crucible verify reads it back: every puzzle passes', async function () {
+  it("9. export --format p3 writes exactly P3's puzzles.json, and crucible verify reads it back: every puzzle passes", async function () {
     requireData(this, P3_TRAIN_FILE);
     const ds = join(dir, 'ds');
     await writeFixtureDataset(ds);
@@ -323,20 +419,29 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.equal(back.code, 0, back.stderr);
     const verdicts = jsonLines(back.stdout);
     assert.equal(verdicts.length, entries.length);
-    assert.ok(verdicts.every((v) => v.status === 'passed'), back.stdout);
+    assert.ok(
+      verdicts.every((v) => v.status === 'passed'),
+      back.stdout,
+    );
   });
 
   // 10. No cap on a model answer.
   it('10. a 2 MB answer is cut (num_predict client-side, then the byte cap) and the cut is noted', async () => {
     const tasks = join(dir, 'tasks.jsonl');
     writeFileSync(tasks, taskLines(1));
-    server.respond = (body) => ({ content: `${rightAnswer(body)}\n${'# padding padding padding\n'.repeat(80_000)}`, chunkSize: 65_536 });
+    server.respond = (body) => ({
+      content: `${rightAnswer(body)}\n${'# padding padding padding\n'.repeat(80_000)}`,
+      chunkSize: 65_536,
+    });
     const r = await runCrucible(solveArgs(tasks));
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.length < 100_000, `Outcome line is ${r.stdout.length} bytes`);
     const line = jsonLines(r.stdout)[0]!;
     assert.equal(line.verified, true);
-    assert.ok(line.notes.some((n: string) => /answer was cut: it ran far past num_predict \(1024 tokens\)/.test(n)), line.notes.join('\n'));
+    assert.ok(
+      line.notes.some((n: string) => /answer was cut: it ran far past num_predict \(1024 tokens\)/.test(n)),
+      line.notes.join('\n'),
+    );
     const big = await runCrucible(solveArgs(tasks, '--num-predict', '900000', '--num-ctx', '1000000'));
     const bigLine = jsonLines(big.stdout)[0]!;
     assert.ok(big.stdout.length < 700_000, `Outcome line is ${big.stdout.length} bytes`);
@@ -367,18 +472,41 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     server.respond = (body) => {
       if (body.messages[0]!.content === GENERATE_SYSTEM) {
         k++;
-        return fenced(`def sat(x: int, k=${k}):${pad}    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13\n\ndef wrong():\n    return -1`);
+        return fenced(
+          `def sat(x: int, k=${k}):${pad}    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13\n\ndef wrong():\n    return -1`,
+        );
       }
       const m = /k=(\d+)/.exec(body.messages[1]!.content);
       return fenced(`def sol(k=${m ? m[1] : 0}):\n    return k * 7919 + 13`);
     };
-    const r = await runCrucible(['selfplay', '--host', server.url, '--model', MODEL, '--dataset', join(sp, 'ds'), '--count', '40', '--samples', '1', '--quiet', '--json']);
+    const r = await runCrucible([
+      'selfplay',
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--dataset',
+      join(sp, 'ds'),
+      '--count',
+      '40',
+      '--samples',
+      '1',
+      '--quiet',
+      '--json',
+    ]);
     const report = JSON.parse(r.stdout) as { accepted: number };
     const leftovers = readdirSync(join(sp, 'ds')).filter((n) => n.endsWith('.tmp'));
     assert.deepEqual(leftovers, [], 'no checkpoint temp files left behind');
-    const records = existsSync(join(sp, 'ds', 'records.jsonl')) ? readFileSync(join(sp, 'ds', 'records.jsonl'), 'utf8').split('\n').filter(Boolean).length : 0;
+    const records = existsSync(join(sp, 'ds', 'records.jsonl'))
+      ? readFileSync(join(sp, 'ds', 'records.jsonl'), 'utf8')
+          .split('\n')
+          .filter(Boolean).length
+      : 0;
     // The checkpoint shares the full disk and may lag; the run's own report counts what it accepted.
-    assert.ok(records <= report.accepted, `records ${records} vs accepted ${report.accepted}: never a record for a puzzle the run did not accept`);
+    assert.ok(
+      records <= report.accepted,
+      `records ${records} vs accepted ${report.accepted}: never a record for a puzzle the run did not accept`,
+    );
     assert.ok(records <= 40, `a 40-puzzle run wrote ${records} records`);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /stopped: .*(ENOSPC|full)/);
@@ -387,9 +515,18 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
   // 12. Messages.
   it('12. messages: flags not settings, examples in every --help, no unused sampling flags, durations, no temp-file or raw errors', async function () {
     // The CLI names flags, not VS Code settings.
-    assert.equal(cliText('raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout) or crucible.ollama.host'), 'raise --first-token-timeout or --host');
-    assert.equal(cliText('Raise num_ctx (crucible.generation.numCtx, CLI: --num-ctx), lower crucible.generation.numPredict'), 'Raise num_ctx (--num-ctx), lower --num-predict');
-    assert.doesNotMatch(cliText('Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST).'), /crucible\./);
+    assert.equal(
+      cliText('raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout) or crucible.ollama.host'),
+      'raise --first-token-timeout or --host',
+    );
+    assert.equal(
+      cliText('Raise num_ctx (crucible.generation.numCtx, CLI: --num-ctx), lower crucible.generation.numPredict'),
+      'Raise num_ctx (--num-ctx), lower --num-predict',
+    );
+    assert.doesNotMatch(
+      cliText('Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST).'),
+      /crucible\./,
+    );
     // Durations.
     assert.equal(duration('--timeout', 'ms')('500ms'), 500);
     assert.equal(duration('--timeout', 'ms')('10s'), 10_000);
@@ -401,7 +538,8 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
       const h = await runCrucible([cmd, '--help']);
       assert.equal(h.code, 0);
       assert.match(h.stdout, /\nExamples:\n {2}crucible /, `${cmd} --help has examples`);
-      if (cmd === 'models' || cmd === 'doctor') assert.doesNotMatch(h.stdout, /--temperature|--top-p|--num-predict|--stop|--seed/);
+      if (cmd === 'models' || cmd === 'doctor')
+        assert.doesNotMatch(h.stdout, /--temperature|--top-p|--num-predict|--stop|--seed/);
       if (['solve', 'eval', 'verify'].includes(cmd)) assert.match(h.stdout, /--timeout <duration>/);
       if (cmd === 'export') assert.match(h.stdout, /--split-seed/);
     }
@@ -413,20 +551,44 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
     assert.doesNotMatch(nodir.stderr, /already written are kept/);
     const fileInWay = await runCrucible(solveArgs(tasks, '--out', join(tasks, 'o.jsonl')));
     assert.equal(fileInWay.code, 1);
-    assert.match(fileInWay.stderr, /cannot open --out .*\((ENOTDIR|EEXIST)\): a part of the path is a file, not a folder; nothing was run/);
+    assert.match(
+      fileInWay.stderr,
+      /cannot open --out .*\((ENOTDIR|EEXIST)\): a part of the path is a file, not a folder; nothing was run/,
+    );
     // Export: one folder per export with its own README and no empty split file; errors name the target, not a temp file.
     const ds = join(dir, 'ds');
     await writeFixtureDataset(ds);
     const a = await runCrucible(['export', ds, '--format', 'sft', '--out', join(dir, 'exports', 'a')]);
-    const b = await runCrucible(['export', ds, '--format', 'dpo', '--out', join(dir, 'exports', 'b'), '--split', '0.99', '--split-seed', 'x']);
+    const b = await runCrucible([
+      'export',
+      ds,
+      '--format',
+      'dpo',
+      '--out',
+      join(dir, 'exports', 'b'),
+      '--split',
+      '0.99',
+      '--split-seed',
+      'x',
+    ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(readdirSync(join(dir, 'exports', 'a')).sort(), ['README.md', 'sft.jsonl']);
     assert.match(readFileSync(join(dir, 'exports', 'a', 'README.md'), 'utf8'), /\(sft\)/);
     assert.match(readFileSync(join(dir, 'exports', 'b', 'README.md'), 'utf8'), /\(dpo\)/);
-    for (const f of readdirSync(join(dir, 'exports', 'b'))) assert.ok(statSync(join(dir, 'exports', 'b', f)).size > 0, `${f} is not empty`);
+    for (const f of readdirSync(join(dir, 'exports', 'b')))
+      assert.ok(statSync(join(dir, 'exports', 'b', f)).size > 0, `${f} is not empty`);
     mkdirSync(join(dir, 'taken.jsonl'));
-    const eisdir = await runCrucible(['export', ds, '--format', 'sft', '--out', join(dir, 'taken.jsonl', 'x'), '--split', '1']);
+    const eisdir = await runCrucible([
+      'export',
+      ds,
+      '--format',
+      'sft',
+      '--out',
+      join(dir, 'taken.jsonl', 'x'),
+      '--split',
+      '1',
+    ]);
     assert.equal(eisdir.code, 0, 'a folder --out is an export folder');
     if (canMount()) {
       const ro = join(dir, 'rofs');
@@ -435,12 +597,17 @@ describe('issue 13: the CLI and the dataset under bad conditions (spawned dist/c
         spawnSync('mount', ['-o', 'remount,ro', ro]);
         const erofs = await runCrucible(['export', ds, '--format', 'sft', '--out', join(ro, 'x.jsonl')]);
         assert.equal(erofs.code, 1);
-        assert.match(erofs.stderr, /cannot write the export to .*x\.jsonl \(EROFS: read-only file system\); pick a writable --out/);
+        assert.match(
+          erofs.stderr,
+          /cannot write the export to .*x\.jsonl \(EROFS: read-only file system\); pick a writable --out/,
+        );
         assert.doesNotMatch(erofs.stderr, /\.tmp/);
       }
     }
     // stats: difficulty 1.0 has its own bin.
-    const stats = JSON.parse((await runCrucible(['stats', ds, '--json'])).stdout) as { difficulty: { [bin: string]: number } };
+    const stats = JSON.parse((await runCrucible(['stats', ds, '--json'])).stdout) as {
+      difficulty: { [bin: string]: number };
+    };
     assert.ok((stats.difficulty['1.0'] ?? 0) > 0, JSON.stringify(stats.difficulty));
   });
 });

@@ -34,9 +34,20 @@ describe('CLI with a closed stdout', function () {
   }
 
   it('crucible solve (Outcomes on stdout) stops when its reader is gone and exits 1: not every task ran', async () => {
-    const server = await startOllamaServer({ respond: () => 'Here:\n```python\ndef add(a, b):\n    return a + b\n```\n' });
+    const server = await startOllamaServer({
+      respond: () => 'Here:\n```python\ndef add(a, b):\n    return a + b\n```\n',
+    });
     try {
-      const run = startCrucible(['solve', join(REPO_ROOT, 'test/fixtures/tasks/small.jsonl'), '--host', server.url, '--model', 'qwen2.5-coder:7b', '--rounds', '0']);
+      const run = startCrucible([
+        'solve',
+        join(REPO_ROOT, 'test/fixtures/tasks/small.jsonl'),
+        '--host',
+        server.url,
+        '--model',
+        'qwen2.5-coder:7b',
+        '--rounds',
+        '0',
+      ]);
       run.child.stdout!.destroy();
       const result = await run.done;
       assert.doesNotMatch(result.stderr, /Unhandled 'error' event|at .*\(node:/, result.stderr);

@@ -24,7 +24,10 @@ function fnOf(body: ChatBody): string {
 }
 
 function lines(file: string): { [key: string]: any }[] {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 describe('crucible solve / eval (spawned CLI)', function () {
@@ -52,7 +55,20 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('solves a task file and writes one Outcome line per task, with attempts and feedback', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--rounds', '2', '--out', out]);
+    const r = await runCrucible([
+      'solve',
+      join(fixtures, 'small.jsonl'),
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--samples',
+      '1',
+      '--rounds',
+      '2',
+      '--out',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '', 'with --out, stdout stays quiet (not a TTY)');
     assert.match(r.stderr, /2\/2 verified/);
@@ -75,27 +91,65 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('reports malformed lines with their numbers, still runs the others, and exits 1', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const r = await runCrucible(['solve', join(fixtures, 'malformed.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out]);
+    const r = await runCrucible([
+      'solve',
+      join(fixtures, 'malformed.jsonl'),
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--samples',
+      '1',
+      '--out',
+      out,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /malformed\.jsonl line 2: not valid JSON/);
     assert.match(r.stderr, /line 3: missing "prompt"/);
     assert.match(r.stderr, /line 5: "language" is "cobol"/);
     assert.match(r.stderr, /line 6: id "T\/add" repeats line 1/);
-    assert.deepEqual(lines(out).map((l) => [l.task_id, l.verified]), [['T/add', true], ['T/double', true]]);
+    assert.deepEqual(
+      lines(out).map((l) => [l.task_id, l.verified]),
+      [
+        ['T/add', true],
+        ['T/double', true],
+      ],
+    );
   });
 
   it('--resume skips the tasks already in --out and repairs a torn last line', async () => {
     const out = join(dir, 'outcomes.jsonl');
     // What an earlier run left: T/add finished, an error outcome for T/double (runs again), then a line torn by a kill.
     const finished = { task_id: 'T/add', verified: true, stopReason: 'verified', attempts: [] };
-    const failed = { task_id: 'T/double', verified: false, stopReason: 'error', error: 'Cannot reach Ollama', attempts: [] };
+    const failed = {
+      task_id: 'T/double',
+      verified: false,
+      stopReason: 'error',
+      error: 'Cannot reach Ollama',
+      attempts: [],
+    };
     writeFileSync(out, `${JSON.stringify(finished)}\n${JSON.stringify(failed)}\n{"task_id": "T/dou`);
     const before = server.requests.filter((q) => q.path === '/api/chat').length;
-    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--resume']);
+    const r = await runCrucible([
+      'solve',
+      join(fixtures, 'small.jsonl'),
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--samples',
+      '1',
+      '--out',
+      out,
+      '--resume',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /line 3 is not a complete outcome; that task runs again/);
     assert.match(r.stderr, /1 resumed from/);
-    const chats = server.requests.filter((q) => q.path === '/api/chat').slice(before).map((q) => fnOf(q.body as ChatBody));
+    const chats = server.requests
+      .filter((q) => q.path === '/api/chat')
+      .slice(before)
+      .map((q) => fnOf(q.body as ChatBody));
     assert.deepEqual(chats, ['double'], 'only the unfinished task ran');
     const text = readFileSync(out, 'utf8').split('\n');
     assert.equal(text[2], '{"task_id": "T/dou', 'the torn line is left as it was');
@@ -107,8 +161,21 @@ describe('crucible solve / eval (spawned CLI)', function () {
     const out = join(dir, 'outcomes.jsonl');
     const original = server.respond;
     server.respond = (body, index) =>
-      fnOf(body) === 'double' ? { content: `${RIGHT.double!}\n${'Some words. '.repeat(400)}`, chunkSize: 4, chunkDelayMs: 20 } : original(body, index);
-    const run = startCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out]);
+      fnOf(body) === 'double'
+        ? { content: `${RIGHT.double!}\n${'Some words. '.repeat(400)}`, chunkSize: 4, chunkDelayMs: 20 }
+        : original(body, index);
+    const run = startCrucible([
+      'solve',
+      join(fixtures, 'small.jsonl'),
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--samples',
+      '1',
+      '--out',
+      out,
+    ]);
     // Wait until the slow task is streaming, then interrupt.
     const deadline = Date.now() + 20000;
     while (server.activeGenerations === 0 || !existsSync(out) || lines(out).length < 1) {
@@ -118,8 +185,15 @@ describe('crucible solve / eval (spawned CLI)', function () {
     run.child.kill('SIGINT');
     const { code, stderr } = await run.done;
     assert.equal(code, 130);
-    assert.match(stderr, /interrupted; 1 finished outcome\(s\) of this run are kept in .*outcomes\.jsonl; rerun the same command with --resume to continue/);
-    assert.deepEqual(lines(out).map((l) => l.task_id), ['T/add'], 'the finished task is on disk, the interrupted one is not');
+    assert.match(
+      stderr,
+      /interrupted; 1 finished outcome\(s\) of this run are kept in .*outcomes\.jsonl; rerun the same command with --resume to continue/,
+    );
+    assert.deepEqual(
+      lines(out).map((l) => l.task_id),
+      ['T/add'],
+      'the finished task is on disk, the interrupted one is not',
+    );
     await server.waitForAborted(1, 2000);
   });
 
@@ -145,18 +219,42 @@ describe('crucible solve / eval (spawned CLI)', function () {
   });
 
   it('eval runs the tasks and reports before/after as JSON (and logs to --dataset)', async () => {
-    const json = await runCrucible(['eval', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--json', '--dataset', join(dir, 'ds')]);
+    const json = await runCrucible([
+      'eval',
+      join(fixtures, 'small.jsonl'),
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--json',
+      '--dataset',
+      join(dir, 'ds'),
+    ]);
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);
     assert.deepEqual([report.tasks, report.before.passed, report.after.passed, report.samples], [2, 1, 2, 1]);
     assert.equal(report.model, MODEL);
     assert.ok(existsSync(join(dir, 'ds', 'records.jsonl')), 'the dataset got the records');
-    assert.equal(readFileSync(join(dir, 'ds', 'records.jsonl'), 'utf8').split('\n').filter(Boolean).length, 2);
+    assert.equal(
+      readFileSync(join(dir, 'ds', 'records.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean).length,
+      2,
+    );
   });
 
   it('names the fix and exits 1 when the server is down', async () => {
     const out = join(dir, 'outcomes.jsonl');
-    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', await closedPortUrl(), '--model', MODEL, '--out', out]);
+    const r = await runCrucible([
+      'solve',
+      join(fixtures, 'small.jsonl'),
+      '--host',
+      await closedPortUrl(),
+      '--model',
+      MODEL,
+      '--out',
+      out,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ollama serve/);
     assert.match(r.stderr, /stopped: 2 tasks in a row ended in error/);
@@ -165,9 +263,23 @@ describe('crucible solve / eval (spawned CLI)', function () {
 
   it('stops with a fix-naming error when --out cannot be written (full disk)', async function () {
     if (!existsSync('/dev/full')) this.skip(); // /dev/full (always ENOSPC) is Linux-only
-    const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', '/dev/full']);
+    const r = await runCrucible([
+      'solve',
+      join(fixtures, 'small.jsonl'),
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--samples',
+      '1',
+      '--out',
+      '/dev/full',
+    ]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot write outcomes to \/dev\/full \(ENOSPC\): free disk space or pick another --out; no outcome was written yet/);
+    assert.match(
+      r.stderr,
+      /cannot write outcomes to \/dev\/full \(ENOSPC\): free disk space or pick another --out; no outcome was written yet/,
+    );
   });
 
   it('exits 1 and names the folder when dataset records cannot be written (a full tmpfs), keeping the Outcomes', async function () {
@@ -178,11 +290,30 @@ describe('crucible solve / eval (spawned CLI)', function () {
     if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt]).status !== 0) this.skip();
     try {
       const out = join(dir, 'outcomes.jsonl');
-      const r = await runCrucible(['solve', join(fixtures, 'small.jsonl'), '--host', server.url, '--model', MODEL, '--samples', '1', '--out', out, '--dataset', join(mnt, 'ds')]);
+      const r = await runCrucible([
+        'solve',
+        join(fixtures, 'small.jsonl'),
+        '--host',
+        server.url,
+        '--model',
+        MODEL,
+        '--samples',
+        '1',
+        '--out',
+        out,
+        '--dataset',
+        join(mnt, 'ds'),
+      ]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /dataset record\(s\) could not be written to .*full\/ds; they are kept in .*outcomes\.jsonl: fix the dataset folder and rerun with --resume/);
+      assert.match(
+        r.stderr,
+        /dataset record\(s\) could not be written to .*full\/ds; they are kept in .*outcomes\.jsonl: fix the dataset folder and rerun with --resume/,
+      );
       assert.equal(lines(out).length, 2, 'every Outcome is still in --out');
-      assert.ok(lines(out).every((l) => l.datasetRecord?.task?.id === l.task_id), 'each unwritten Record travels in its Outcome line');
+      assert.ok(
+        lines(out).every((l) => l.datasetRecord?.task?.id === l.task_id),
+        'each unwritten Record travels in its Outcome line',
+      );
     } finally {
       spawnSync('umount', [mnt]);
     }

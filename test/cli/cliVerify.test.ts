@@ -11,25 +11,56 @@ function cli(args: string[], stdin?: string): Promise<CliRun> {
   return runCrucible(args, { stdin });
 }
 
-interface Out { id: string | null; status: string; passed: boolean; durationMs: number; feedback: string; line?: number }
+interface Out {
+  id: string | null;
+  status: string;
+  passed: boolean;
+  durationMs: number;
+  feedback: string;
+  line?: number;
+}
 
 describe('crucible verify (spawned CLI)', function () {
   this.timeout(90_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'crucible-cli-verify-')); });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crucible-cli-verify-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('verifies all three shapes in input order, reports malformed lines and exits 1 (input was skipped)', async () => {
     const r = await cli(['verify', fixture, '--concurrency', '2', '--timeout-ms', '3000']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /5 malformed line\(s\) skipped/);
-    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Out);
-    assert.deepEqual(out.map((o) => [o.id, o.status]), [
-      ['py-pass', 'passed'], ['py-fail', 'failed'], [null, 'error'], ['no-test', 'error'], ['cobol', 'error'],
-      ['js-pass', 'passed'], ['HE/1', 'passed'], ['P/1', 'passed'], ['P/2', 'error'], ['exit-cheat', 'failed'], [null, 'error'],
-    ]);
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Out);
+    assert.deepEqual(
+      out.map((o) => [o.id, o.status]),
+      [
+        ['py-pass', 'passed'],
+        ['py-fail', 'failed'],
+        [null, 'error'],
+        ['no-test', 'error'],
+        ['cobol', 'error'],
+        ['js-pass', 'passed'],
+        ['HE/1', 'passed'],
+        ['P/1', 'passed'],
+        ['P/2', 'error'],
+        ['exit-cheat', 'failed'],
+        [null, 'error'],
+      ],
+    );
     for (const o of out) {
-      assert.deepEqual(Object.keys(o).filter((k) => k !== 'line').sort(), ['durationMs', 'feedback', 'id', 'passed', 'status']);
+      assert.deepEqual(
+        Object.keys(o)
+          .filter((k) => k !== 'line')
+          .sort(),
+        ['durationMs', 'feedback', 'id', 'passed', 'status'],
+      );
       assert.equal(o.passed, o.status === 'passed');
       assert.equal(typeof o.durationMs, 'number');
     }
@@ -46,7 +77,12 @@ describe('crucible verify (spawned CLI)', function () {
   });
 
   it('reads jobs from stdin with -', async () => {
-    const line = JSON.stringify({ id: 'stdin', language: 'javascript', code: 'const f = () => 2;', test: "const assert = require('assert');\nassert.strictEqual(f(), 2);\n" });
+    const line = JSON.stringify({
+      id: 'stdin',
+      language: 'javascript',
+      code: 'const f = () => 2;',
+      test: "const assert = require('assert');\nassert.strictEqual(f(), 2);\n",
+    });
     const r = await cli(['verify', '-'], line + '\n');
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim()) as Out;
@@ -56,7 +92,15 @@ describe('crucible verify (spawned CLI)', function () {
 
   it('applies --timeout-ms as its own status', async () => {
     const file = join(dir, 'loop.jsonl');
-    writeFileSync(file, JSON.stringify({ id: 'loop', language: 'python', code: 'def f():\n    while True:\n        pass\n', test: 'assert f() == 1\n' }) + '\n');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'loop',
+        language: 'python',
+        code: 'def f():\n    while True:\n        pass\n',
+        test: 'assert f() == 1\n',
+      }) + '\n',
+    );
     const r = await cli(['verify', file, '--timeout-ms', '700']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim()) as Out;

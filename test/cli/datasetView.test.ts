@@ -11,7 +11,9 @@ import { writeFixtureDataset } from '../fixtures/dataset/build';
 
 const root = join(__dirname, '../..');
 const CHART = join(root, 'node_modules/chart.js/dist/chart.umd.min.js');
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) =>
+  existsSync(p),
+);
 
 describe('dataset view (webview script)', function () {
   let dir: string;
@@ -26,7 +28,10 @@ describe('dataset view (webview script)', function () {
     copyFileSync(join(root, 'media/datasetView.js'), join(dir, 'datasetView.js'));
     copyFileSync(join(root, 'media/datasetView.css'), join(dir, 'datasetView.css'));
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--allow-file-access-from-files'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--allow-file-access-from-files'],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -38,7 +43,9 @@ describe('dataset view (webview script)', function () {
     // The extension's page, with file: standing in for the webview resource origin and a stub for acquireVsCodeApi.
     const canvases = ['overTime', 'verified', 'passAt1', 'attempts', 'rounds', 'difficulty', 'languages', 'diversity'];
     const html = `index-${withChart ? 'chart' : 'plain'}.html`;
-    writeFileSync(join(dir, html), `<!DOCTYPE html><html><head><meta charset="UTF-8">
+    writeFileSync(
+      join(dir, html),
+      `<!DOCTYPE html><html><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src file:; img-src file: data:; script-src 'nonce-${nonce}'">
 <link rel="stylesheet" href="datasetView.css"></head><body>
 <button id="refresh"></button><button id="export"></button><button id="settings"></button>
@@ -48,11 +55,17 @@ describe('dataset view (webview script)', function () {
 <script nonce="${nonce}" src="stub.js"></script>
 ${withChart ? `<script nonce="${nonce}" src="chart.umd.min.js"></script>` : ''}
 <script nonce="${nonce}" src="datasetView.js"></script>
-</body></html>`);
-    writeFileSync(join(dir, 'stub.js'), 'window.posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.posted.push(m) });');
+</body></html>`,
+    );
+    writeFileSync(
+      join(dir, 'stub.js'),
+      'window.posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.posted.push(m) });',
+    );
     const page = await browser!.newPage({ viewport: { width: 1100, height: 1400 } });
     const errors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(pathToFileURL(join(dir, html)).href);
     return { page, errors, canvases };
@@ -62,14 +75,19 @@ ${withChart ? `<script nonce="${nonce}" src="chart.umd.min.js"></script>` : ''}
     const { page, errors, canvases } = await open(true);
     try {
       assert.deepEqual(await page.evaluate('window.posted'), [{ type: 'ready' }]);
-      await page.evaluate((s) => window.postMessage({ type: 'stats', folder: '/data/ds', stats: s }, '*'), stats as unknown as object);
+      await page.evaluate(
+        (s) => window.postMessage({ type: 'stats', folder: '/data/ds', stats: s }, '*'),
+        stats as unknown as object,
+      );
       await page.waitForFunction(`!document.getElementById('charts').hidden`);
       const drawn = await page.evaluate(`${JSON.stringify(canvases)}.filter((id) => Chart.getChart(id))`);
       assert.deepEqual(drawn, canvases);
       const passAt1 = (await page.evaluate(`Chart.getChart('passAt1').data.datasets[0].data`)) as number[];
       assert.ok(Math.abs(passAt1[0]! - stats.passAt1.before * 100) < 1e-9);
       assert.ok(Math.abs(passAt1[1]! - stats.passAt1.after * 100) < 1e-9);
-      const doughnut = (await page.evaluate(`Chart.getChart('verified').data.datasets[0].data.reduce((a, b) => a + b, 0)`)) as number;
+      const doughnut = (await page.evaluate(
+        `Chart.getChart('verified').data.datasets[0].data.reduce((a, b) => a + b, 0)`,
+      )) as number;
       assert.equal(doughnut, stats.records);
       const cards = await page.locator('#counts .card').allTextContents();
       assert.ok(cards.some((c) => c.startsWith(String(stats.records)) && c.endsWith('Records')));
@@ -78,7 +96,8 @@ ${withChart ? `<script nonce="${nonce}" src="chart.umd.min.js"></script>` : ''}
       assert.deepEqual(await page.evaluate('window.posted.map((m) => m.type)'), ['ready', 'export']);
       assert.deepEqual(errors, []);
     } finally {
-      if (process.env.CRUCIBLE_VIEW_SHOT) await page.screenshot({ path: process.env.CRUCIBLE_VIEW_SHOT, fullPage: true });
+      if (process.env.CRUCIBLE_VIEW_SHOT)
+        await page.screenshot({ path: process.env.CRUCIBLE_VIEW_SHOT, fullPage: true });
       await page.close();
     }
   });
@@ -86,16 +105,22 @@ ${withChart ? `<script nonce="${nonce}" src="chart.umd.min.js"></script>` : ''}
   it('shows the fix-naming message for a missing dataset, and counts without the chart library', async () => {
     const { page, errors } = await open(false);
     try {
-      await page.evaluate(() => window.postMessage({ type: 'empty', folder: '/nope', message: 'No dataset folder at /nope.' }, '*'));
+      await page.evaluate(() =>
+        window.postMessage({ type: 'empty', folder: '/nope', message: 'No dataset folder at /nope.' }, '*'),
+      );
       await page.waitForFunction(`!document.getElementById('message').hidden`);
       assert.equal(await page.textContent('#message'), 'No dataset folder at /nope.');
-      await page.evaluate((s) => window.postMessage({ type: 'stats', folder: '/d', stats: s }, '*'), stats as unknown as object);
+      await page.evaluate(
+        (s) => window.postMessage({ type: 'stats', folder: '/d', stats: s }, '*'),
+        stats as unknown as object,
+      );
       await page.waitForFunction(`document.querySelectorAll('#counts .card').length > 0`);
       assert.match((await page.textContent('#message'))!, /charting library .* is missing; run the build/);
       assert.equal(await page.evaluate(`document.getElementById('charts').hidden`), true);
       assert.deepEqual(errors, []);
     } finally {
-      if (process.env.CRUCIBLE_VIEW_SHOT) await page.screenshot({ path: process.env.CRUCIBLE_VIEW_SHOT, fullPage: true });
+      if (process.env.CRUCIBLE_VIEW_SHOT)
+        await page.screenshot({ path: process.env.CRUCIBLE_VIEW_SHOT, fullPage: true });
       await page.close();
     }
   });

@@ -27,22 +27,36 @@ function lines(dir: string): string[] {
 describe('dataset store: several processes', function () {
   this.timeout(60_000);
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'crucible-store-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crucible-store-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   let writer: string;
   before(async () => {
     writer = join(mkdtempSync(join(tmpdir(), 'crucible-writer-')), 'writer.cjs');
-    await build({ entryPoints: [join(__dirname, '../fixtures/dataset/writer.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: writer, logLevel: 'error' });
+    await build({
+      entryPoints: [join(__dirname, '../fixtures/dataset/writer.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: writer,
+      logLevel: 'error',
+    });
   });
 
-  function run(args: string[], onLine?: (line: string) => void): { child: ChildProcess; done: Promise<number>; acked: string[]; ready: Promise<void> } {
+  function run(
+    args: string[],
+    onLine?: (line: string) => void,
+  ): { child: ChildProcess; done: Promise<number>; acked: string[]; ready: Promise<void> } {
     const child = spawn(process.execPath, [writer, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: string[] = [];
     let buffer = '';
     let stderr = '';
     let onReady: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => { onReady = resolve; });
+    const ready = new Promise<void>((resolve) => {
+      onReady = resolve;
+    });
     child.stdout!.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       const parts = buffer.split('\n');
@@ -53,11 +67,15 @@ describe('dataset store: several processes', function () {
         onLine?.(line);
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
-    const done = new Promise<number>((resolve) => child.on('exit', (code) => {
-      if (code) process.stderr.write(stderr);
-      resolve(code ?? -1);
-    }));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const done = new Promise<number>((resolve) =>
+      child.on('exit', (code) => {
+        if (code) process.stderr.write(stderr);
+        resolve(code ?? -1);
+      }),
+    );
     return { child, done, acked, ready };
   }
 
@@ -76,7 +94,10 @@ describe('dataset store: several processes', function () {
     assert.ok(!existsSync(join(dir, LOCK_FILE)));
   });
 
-  async function killMany(mode: 'big' | 'slow', kills: number): Promise<{ acked: string[]; records: DatasetRecord[]; problems: DatasetProblem[] }> {
+  async function killMany(
+    mode: 'big' | 'slow',
+    kills: number,
+  ): Promise<{ acked: string[]; records: DatasetRecord[]; problems: DatasetProblem[] }> {
     const acked: string[] = [];
     for (let round = 0; round < kills; round++) {
       // slow: kill as soon as the writer reports a long line half written, after 0-2 finished Records.

@@ -17,7 +17,13 @@ describe('crucible entry point (spawned dist/cli.js)', function () {
     await writeFixtureDataset(join(root, 'ds'));
     server = await startOllamaServer({
       models: [
-        { name: 'qwen2.5-coder:7b', contextLength: 32768, family: 'qwen2', parameterSize: '7.6B', sizeBytes: 4_683_087_332 },
+        {
+          name: 'qwen2.5-coder:7b',
+          contextLength: 32768,
+          family: 'qwen2',
+          parameterSize: '7.6B',
+          sizeBytes: 4_683_087_332,
+        },
         { name: 'tiny:1b', contextLength: 2048, family: 'gemma3', parameterSize: '1B', sizeBytes: 815_000_000 },
       ],
     });
@@ -40,6 +46,9 @@ describe('crucible entry point (spawned dist/cli.js)', function () {
     // Asynchronous on purpose: the test server lives in this process and must keep answering.
     const r = await runCrucible(['models', '--host', server.url, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).map((m: { name: string }) => m.name), ['qwen2.5-coder:7b', 'tiny:1b']);
+    assert.deepEqual(
+      JSON.parse(r.stdout).map((m: { name: string }) => m.name),
+      ['qwen2.5-coder:7b', 'tiny:1b'],
+    );
   });
 });

@@ -5,7 +5,13 @@ import { strict as assert } from 'node:assert';
 import { createModelClient } from '../../src/core/model/client';
 import { ModelError } from '../../src/core/model/errors';
 import type { ModelSettings } from '../../src/core/model/types';
-import { closedPortUrl, scripted, startOllamaServer, type OllamaTestServer, type StartOptions } from '../fixtures/ollamaServer';
+import {
+  closedPortUrl,
+  scripted,
+  startOllamaServer,
+  type OllamaTestServer,
+  type StartOptions,
+} from '../fixtures/ollamaServer';
 import { LLAMA_CPP_PATH, startOaiServer, type OaiTestServer } from '../fixtures/openAiServers';
 
 const MODEL = 'qwen2.5-coder:7b';
@@ -48,13 +54,26 @@ describe('model client: timeouts and retries (ollama provider)', () => {
   });
 
   it('first-token timeout fires while the model loads, and is separate from the stall timeout', async () => {
-    await start({ respond: scripted([{ content: 'late', delayBeforeHeadersMs: 2000 }, { content: 'slow start ok', delayBeforeHeadersMs: 300, chunkDelayMs: 5 }]) });
-    const quickFirst = createModelClient(settingsFor(server.url, { firstTokenTimeoutMs: 150, requestTimeoutMs: 5000, options: { num_ctx: 4096 } }));
-    const err = await rejectsWith(quickFirst.chat({ messages: user('x') }), 'timeout', /first-token timeout.*firstTokenTimeoutSeconds/);
+    await start({
+      respond: scripted([
+        { content: 'late', delayBeforeHeadersMs: 2000 },
+        { content: 'slow start ok', delayBeforeHeadersMs: 300, chunkDelayMs: 5 },
+      ]),
+    });
+    const quickFirst = createModelClient(
+      settingsFor(server.url, { firstTokenTimeoutMs: 150, requestTimeoutMs: 5000, options: { num_ctx: 4096 } }),
+    );
+    const err = await rejectsWith(
+      quickFirst.chat({ messages: user('x') }),
+      'timeout',
+      /first-token timeout.*firstTokenTimeoutSeconds/,
+    );
     assert.equal(err.timeout, 'first-token');
     await server.waitForAborted(1, 500);
     // A 300 ms wait for the first token is fine when only the stall timeout (100 ms) is short.
-    const shortStall = createModelClient(settingsFor(server.url, { firstTokenTimeoutMs: 2000, requestTimeoutMs: 100, options: { num_ctx: 4096 } }));
+    const shortStall = createModelClient(
+      settingsFor(server.url, { firstTokenTimeoutMs: 2000, requestTimeoutMs: 100, options: { num_ctx: 4096 } }),
+    );
     assert.equal((await shortStall.chat({ messages: user('y') })).text, 'slow start ok');
     // Headers first, then a long prompt evaluation: still the first-token timeout's business.
     server.respond = () => ({ content: 'evaluated', delayBeforeFirstChunkMs: 300 });
@@ -63,7 +82,6 @@ describe('model client: timeouts and retries (ollama provider)', () => {
     const err2 = await rejectsWith(quickFirst.chat({ messages: user('w') }), 'timeout');
     assert.equal(err2.timeout, 'first-token');
   });
-
 
   it('retries idempotent calls after dropped connections and 503, with a limit', async () => {
     await start();
@@ -78,7 +96,6 @@ describe('model client: timeouts and retries (ollama provider)', () => {
     server.failNext('/api/tags', 1, 401);
     await rejectsWith(client.listModels(), 'http', /HTTP 401.*crucible\.ollama\.headers/);
   });
-
 });
 
 describe('model client: timeouts (openai provider)', () => {
@@ -86,7 +103,8 @@ describe('model client: timeouts (openai provider)', () => {
   afterEach(async () => {
     await server?.close();
   });
-  const openai = (url: string, over: Partial<ModelSettings> = {}) => createModelClient(settingsFor(url, { provider: 'openai', ...over }));
+  const openai = (url: string, over: Partial<ModelSettings> = {}) =>
+    createModelClient(settingsFor(url, { provider: 'openai', ...over }));
 
   it('faults: missing model, 500, malformed event, error mid-stream, cancel, both timeouts, dead host', async () => {
     server = await startOllamaServer({
@@ -96,13 +114,26 @@ describe('model client: timeouts (openai provider)', () => {
         { content: 'z'.repeat(300), chunkSize: 1, chunkDelayMs: 10 },
       ]),
     });
-    await rejectsWith(openai(server.url, { model: 'ghost' }).chat({ messages: user('x') }), 'model_missing', /Model 'ghost' is not installed.*model "ghost" not found/);
+    await rejectsWith(
+      openai(server.url, { model: 'ghost' }).chat({ messages: user('x') }),
+      'model_missing',
+      /Model 'ghost' is not installed.*model "ghost" not found/,
+    );
     const client = openai(`${server.url}/v1`);
     await rejectsWith(client.chat({ messages: user('x') }), 'http', /HTTP 500: boom/);
     await rejectsWith(client.chat({ messages: user('x') }), 'bad_response', /not JSON/);
     const ac = new AbortController();
     let n = 0;
-    await rejectsWith(client.chat({ messages: user('x'), signal: ac.signal, onToken: () => { if (++n === 3) ac.abort(); } }), 'cancelled');
+    await rejectsWith(
+      client.chat({
+        messages: user('x'),
+        signal: ac.signal,
+        onToken: () => {
+          if (++n === 3) ac.abort();
+        },
+      }),
+      'cancelled',
+    );
     await server.waitForAborted(1, 1000);
     // Headers at once, first chunk 300 ms later: judged by the first-token timeout, not the stall timeout.
     server.respond = scripted([
@@ -111,14 +142,22 @@ describe('model client: timeouts (openai provider)', () => {
       { content: 'late', delayBeforeHeadersMs: 1000 },
       { content: 'abcdefgh', chunkSize: 2, fault: 'stall' },
     ]);
-    assert.equal((await openai(server.url, { firstTokenTimeoutMs: 2000, requestTimeoutMs: 100 }).chat({ messages: user('x') })).text, 'prompt took a while');
+    assert.equal(
+      (await openai(server.url, { firstTokenTimeoutMs: 2000, requestTimeoutMs: 100 }).chat({ messages: user('x') }))
+        .text,
+      'prompt took a while',
+    );
     await rejectsWith(client.chat({ messages: user('x') }), 'http', /server overloaded/);
     const timed = openai(server.url, { firstTokenTimeoutMs: 100, requestTimeoutMs: 100 });
     await rejectsWith(timed.chat({ messages: user('x') }), 'timeout', /first-token timeout/);
     const stalled = await rejectsWith(timed.chat({ messages: user('x') }), 'timeout', /stall timeout/);
     assert.equal(stalled.partialText, 'abcd');
     const dead = await closedPortUrl();
-    await rejectsWith(openai(dead).chat({ messages: user('x') }), 'unreachable', /OpenAI-compatible server.*including \/v1/);
+    await rejectsWith(
+      openai(dead).chat({ messages: user('x') }),
+      'unreachable',
+      /OpenAI-compatible server.*including \/v1/,
+    );
   });
 });
 
@@ -131,12 +170,17 @@ describe('model client: loading, queued, stalled', () => {
   it('a llama.cpp server that is still loading when the first-token time is up says "still loading", not "cannot be reached"', async () => {
     const server = await startOaiServer({ flavor: 'llama.cpp', loadingMs: 60_000 });
     servers.push(server);
-    const client = createModelClient(settingsFor(server.url, { provider: 'openai', model: 'm', firstTokenTimeoutMs: 1200 }));
-    const err = await rejectsWith(client.chat({ messages: user('hi') }), 'loading', /still loading the model after \d+ s \(HTTP 503: Loading model\).*--first-token-timeout/);
+    const client = createModelClient(
+      settingsFor(server.url, { provider: 'openai', model: 'm', firstTokenTimeoutMs: 1200 }),
+    );
+    const err = await rejectsWith(
+      client.chat({ messages: user('hi') }),
+      'loading',
+      /still loading the model after \d+ s \(HTTP 503: Loading model\).*--first-token-timeout/,
+    );
     assert.equal(err.status, 503);
     assert.ok(server.requests.length >= 2, 'it asked again meanwhile');
   });
-
 
   it('a request queued behind others that then gets no token says "queued"; a started answer that stops says "stalled"', async () => {
     const server = await startOllamaServer({
@@ -154,7 +198,11 @@ describe('model client: loading, queued, stalled', () => {
     while (server.activeGenerations === 0) await new Promise((r) => setTimeout(r, 10));
     const stuck = client.chat({ messages: user('stuck') });
     await slow;
-    const q = await rejectsWith(stuck, 'timeout', /queued this request for .* behind other requests.*\(queued, then first-token timeout\).*--max-parallel/);
+    const q = await rejectsWith(
+      stuck,
+      'timeout',
+      /queued this request for .* behind other requests.*\(queued, then first-token timeout\).*--max-parallel/,
+    );
     assert.equal(q.timeout, 'queued');
     const s = await rejectsWith(client.chat({ messages: user('stall') }), 'timeout', /stalled: it stopped streaming/);
     assert.equal(s.timeout, 'stall');
@@ -181,7 +229,13 @@ describe('llama.cpp fixture while loading', () => {
   });
 
   it('llama.cpp: 503 "Loading model" on every path while loading; then the GGUF path as model id, /props, any model name', async () => {
-    server = await startOaiServer({ flavor: 'llama.cpp', loadingMs: 1500, nCtx: 4096, slots: 2, respond: () => ({ content: 'ok', reasoning: 'hm' }) });
+    server = await startOaiServer({
+      flavor: 'llama.cpp',
+      loadingMs: 1500,
+      nCtx: 4096,
+      slots: 2,
+      respond: () => ({ content: 'ok', reasoning: 'hm' }),
+    });
     for (const path of ['/v1/models', '/props', '/health']) {
       const res: Response = await fetch(`${server.root}${path}`);
       assert.equal(res.status, 503, path);
@@ -196,10 +250,15 @@ describe('llama.cpp fixture while loading', () => {
     const props = await (await fetch(`${server.root}/props`)).json();
     assert.equal(props.default_generation_settings.n_ctx, 4096);
     assert.equal(props.total_slots, 2);
-    const data = await events(await post(`${server.url}/chat/completions`, { model: 'whatever-you-like', messages: [{ role: 'user', content: 'hi' }], stream: true }));
+    const data = await events(
+      await post(`${server.url}/chat/completions`, {
+        model: 'whatever-you-like',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      }),
+    );
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
     assert.equal(chunks.map((c) => c.choices[0]?.delta?.reasoning_content ?? '').join(''), 'hm');
     assert.equal(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join(''), 'ok');
   });
-
 });

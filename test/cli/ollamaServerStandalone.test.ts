@@ -13,7 +13,19 @@ describe('ollama test server, standalone', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crucible-ollama-'));
     try {
       writeFileSync(join(dir, 'replies.json'), JSON.stringify(['first', { content: 'second' }]));
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../fixtures/ollamaServer.ts'), '--port', '0', '--script', join(dir, 'replies.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(__dirname, '../fixtures/ollamaServer.ts'),
+          '--port',
+          '0',
+          '--script',
+          join(dir, 'replies.json'),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       try {
         const url = await new Promise<string>((resolve, reject) => {
           let out = '';

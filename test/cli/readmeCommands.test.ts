@@ -29,7 +29,9 @@ function words(line: string): string[] {
 describe('README commands', function () {
   this.timeout(60_000);
 
-  const commands = readmeCommands(readFileSync(process.env.CRUCIBLE_TEST_README ?? join(REPO_ROOT, 'README.md'), 'utf8'));
+  const commands = readmeCommands(
+    readFileSync(process.env.CRUCIBLE_TEST_README ?? join(REPO_ROOT, 'README.md'), 'utf8'),
+  );
 
   it('the README shows crucible commands', () => {
     assert.ok(commands.length >= 7, commands.join('\n'));
@@ -44,7 +46,10 @@ describe('README commands', function () {
       assert.match(help, new RegExp(`Usage: crucible ${args[0]}`));
       for (const flag of args.filter((a) => a.startsWith('--'))) {
         const name = flag.split('=')[0]!;
-        assert.ok(new RegExp(`(^|[\\s,])${name}(?=[\\s,=<[]|$)`, 'm').test(help), `${line}: ${name} is not a flag of crucible ${args[0]}`);
+        assert.ok(
+          new RegExp(`(^|[\\s,])${name}(?=[\\s,=<[]|$)`, 'm').test(help),
+          `${line}: ${name} is not a flag of crucible ${args[0]}`,
+        );
       }
     });
   }

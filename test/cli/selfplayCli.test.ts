@@ -20,7 +20,9 @@ function uniquePuzzles(hangAfter: { n: number }): (body: ChatBody) => string | S
   return (body) => {
     if (body.messages[0]!.content === GENERATE_SYSTEM) {
       k++;
-      const reply = fenced(`def sat(x: int, k=${k}):\n    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13\n\ndef wrong():\n    return ${k} * 7919 + 14`);
+      const reply = fenced(
+        `def sat(x: int, k=${k}):\n    return x == k * 7919 + 13\n\ndef sol(k=${k}):\n    return k * 7919 + 13\n\ndef wrong():\n    return ${k} * 7919 + 14`,
+      );
       return k > hangAfter.n ? { content: reply, delayBeforeHeadersMs: 60_000 } : reply;
     }
     const m = /k=(\d+)/.exec(body.messages[1]!.content);
@@ -38,7 +40,9 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
 
 function acceptedIn(statePath: string): string[] {
   try {
-    return (JSON.parse(readFileSync(statePath, 'utf8')) as { accepted: { puzzle: { sat: string } }[] }).accepted.map((a) => a.puzzle.sat);
+    return (JSON.parse(readFileSync(statePath, 'utf8')) as { accepted: { puzzle: { sat: string } }[] }).accepted.map(
+      (a) => a.puzzle.sat,
+    );
   } catch {
     return [];
   }
@@ -63,7 +67,23 @@ describe('crucible selfplay (spawned CLI)', function () {
     server = await startOllamaServer({ respond: uniquePuzzles(hang) });
     const dataset = join(dir, 'dataset');
     const statePath = join(dataset, 'selfplay-state.json');
-    const base = ['selfplay', '--host', server.url, '--model', MODEL, '--count', '4', '--samples', '2', '--dataset', dataset, '--concurrency', '1', '--run-seed', '3'];
+    const base = [
+      'selfplay',
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--count',
+      '4',
+      '--samples',
+      '2',
+      '--dataset',
+      dataset,
+      '--concurrency',
+      '1',
+      '--run-seed',
+      '3',
+    ];
 
     const first = start(base);
     await waitFor(() => acceptedIn(statePath).length >= 2, 30_000, 'two accepted puzzles in the checkpoint');
@@ -76,7 +96,20 @@ describe('crucible selfplay (spawned CLI)', function () {
 
     hang.n = Infinity;
     // No --count: the resumed run keeps the target it was started with.
-    const again = start(['selfplay', '--host', server.url, '--model', MODEL, '--samples', '2', '--dataset', dataset, '--concurrency', '1', '--resume']);
+    const again = start([
+      'selfplay',
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--samples',
+      '2',
+      '--dataset',
+      dataset,
+      '--concurrency',
+      '1',
+      '--resume',
+    ]);
     const run = await again.done;
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /4\/4 puzzles accepted/);
@@ -84,7 +117,10 @@ describe('crucible selfplay (spawned CLI)', function () {
     const after = acceptedIn(statePath);
     assert.equal(after.length, 4);
     assert.deepEqual(after.slice(0, 2), before, 'the puzzles accepted before the kill are kept');
-    const records = readFileSync(join(dataset, 'records.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { task: { origin: string }; puzzle: { sat: string } });
+    const records = readFileSync(join(dataset, 'records.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { task: { origin: string }; puzzle: { sat: string } });
     assert.equal(records.length, 4);
     assert.equal(new Set(records.map((r) => r.puzzle.sat)).size, 4);
     assert.ok(records.every((r) => r.task.origin === 'self-play'));
@@ -93,30 +129,86 @@ describe('crucible selfplay (spawned CLI)', function () {
   it('Ctrl-C stops the run cleanly: the hanging request is aborted, the checkpoint kept, the report printed', async () => {
     server = await startOllamaServer({ respond: uniquePuzzles({ n: 1 }) });
     const statePath = join(dir, 'state.json');
-    const run = start(['selfplay', '--host', server.url, '--model', MODEL, '--count', '3', '--samples', '1', '--state', statePath, '--concurrency', '1']);
-    await waitFor(() => acceptedIn(statePath).length >= 1 && server!.activeGenerations > 0, 30_000, 'one accepted puzzle and a hanging request');
+    const run = start([
+      'selfplay',
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--count',
+      '3',
+      '--samples',
+      '1',
+      '--state',
+      statePath,
+      '--concurrency',
+      '1',
+    ]);
+    await waitFor(
+      () => acceptedIn(statePath).length >= 1 && server!.activeGenerations > 0,
+      30_000,
+      'one accepted puzzle and a hanging request',
+    );
     run.child.kill('SIGINT');
     const result = await run.done;
     assert.equal(result.code, 130);
-    assert.match(result.stderr, /interrupted; 1 accepted puzzle\(s\) are kept in .*state\.json; rerun the same command with --resume to continue/);
+    assert.match(
+      result.stderr,
+      /interrupted; 1 accepted puzzle\(s\) are kept in .*state\.json; rerun the same command with --resume to continue/,
+    );
     assert.match(result.stdout, /1\/3 puzzles accepted.*stopped/);
     await server.waitForAborted(1, 5000);
     assert.equal(acceptedIn(statePath).length, 1);
   });
 
-  it('writes the report as JSON, and the accepted puzzles as P3\'s puzzles.json with --out, which crucible verify reads back', async () => {
+  it("writes the report as JSON, and the accepted puzzles as P3's puzzles.json with --out, which crucible verify reads back", async () => {
     server = await startOllamaServer({ respond: uniquePuzzles({ n: Infinity }) });
     const out = join(dir, 'run.json');
-    const run = await start(['selfplay', '--host', server.url, '--model', MODEL, '--count', '2', '--samples', '1', '--state', join(dir, 's.json'), '--out', out, '--json']).done;
+    const run = await start([
+      'selfplay',
+      '--host',
+      server.url,
+      '--model',
+      MODEL,
+      '--count',
+      '2',
+      '--samples',
+      '1',
+      '--state',
+      join(dir, 's.json'),
+      '--out',
+      out,
+      '--json',
+    ]).done;
     assert.equal(run.code, 0, run.stderr);
-    const report = JSON.parse(run.stdout) as { accepted: number; stopReason: string; rejected: { [k: string]: number } };
+    const report = JSON.parse(run.stdout) as {
+      accepted: number;
+      stopReason: string;
+      rejected: { [k: string]: number };
+    };
     assert.equal(report.accepted, 2);
     assert.equal(report.stopReason, 'count');
-    const written = JSON.parse(readFileSync(out, 'utf8')) as { sat: string; ans_type: string; sol_header: string; sol_bodies: string[]; module: string }[];
+    const written = JSON.parse(readFileSync(out, 'utf8')) as {
+      sat: string;
+      ans_type: string;
+      sol_header: string;
+      sol_bodies: string[];
+      module: string;
+    }[];
     assert.ok(Array.isArray(written), 'a P3 puzzles.json is a JSON array');
     assert.equal(written.length, 2);
     for (const p of written) {
-      assert.deepEqual(Object.keys(p), ['name', 'sat', 'ans_type', 'sol_header', 'sol_docstring', 'sol_bodies', 'module', 'notes', 'weight']);
+      assert.deepEqual(Object.keys(p), [
+        'name',
+        'sat',
+        'ans_type',
+        'sol_header',
+        'sol_docstring',
+        'sol_bodies',
+        'module',
+        'notes',
+        'weight',
+      ]);
       assert.equal(p.ans_type, 'int');
       assert.match(p.sol_header, /^def sol\(k=\d+\):$/);
       assert.equal(p.sol_bodies.length, 1);
@@ -124,7 +216,13 @@ describe('crucible selfplay (spawned CLI)', function () {
     }
     const back = await start(['verify', out]).done;
     assert.equal(back.code, 0, back.stderr);
-    assert.deepEqual(back.stdout.trim().split('\n').map((l) => JSON.parse(l).status), ['passed', 'passed']);
+    assert.deepEqual(
+      back.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).status),
+      ['passed', 'passed'],
+    );
   });
 
   it('gives clear errors and exit codes for bad flags, seed files and checkpoints', async () => {
@@ -133,7 +231,15 @@ describe('crucible selfplay (spawned CLI)', function () {
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--count must be a whole number/);
 
-    const missing = await start(['selfplay', '--host', server.url, '--seeds', join(dir, 'nope.json'), '--state', join(dir, 's.json')]).done;
+    const missing = await start([
+      'selfplay',
+      '--host',
+      server.url,
+      '--seeds',
+      join(dir, 'nope.json'),
+      '--state',
+      join(dir, 's.json'),
+    ]).done;
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /Seed file .*nope\.json does not exist.*--seeds/);
 

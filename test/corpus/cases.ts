@@ -32,7 +32,11 @@ export interface CorpusCase {
   kind: 'honest' | 'wrong' | 'hostile';
 }
 
-export interface CaseFile { file: string; options: string[]; cases: CorpusCase[] }
+export interface CaseFile {
+  file: string;
+  options: string[];
+  cases: CorpusCase[];
+}
 
 function tidy(lines: string[]): string {
   while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
@@ -43,7 +47,14 @@ function tidy(lines: string[]): string {
 export function parseCaseFile(text: string, file: string, prefix: string, hostile: boolean): CaseFile {
   const options: string[] = [];
   const cases: CorpusCase[] = [];
-  interface Open { name: string; flags: string[]; kind: 'case' | 'honest'; code: string[]; test?: string[]; wrongs: { label: string; code: string[] }[] }
+  interface Open {
+    name: string;
+    flags: string[];
+    kind: 'case' | 'honest';
+    code: string[];
+    test?: string[];
+    wrongs: { label: string; code: string[] }[];
+  }
   let cur: Open | undefined;
   let section: string[] | undefined;
   const close = (): void => {
@@ -52,12 +63,33 @@ export function parseCaseFile(text: string, file: string, prefix: string, hostil
     const runner: Runner = cur.flags.includes('pytest') ? 'pytest' : 'python';
     const base = `${prefix}/${file}/${cur.name}`;
     const test = tidy(cur.test);
-    const honestExpect: Expect = hostile ? (cur.kind === 'honest' ? 'pass' : 'not-passed') : cur.flags.includes('any') ? 'any' : 'pass';
-    cases.push({ id: base, file, name: cur.name, code: tidy(cur.code), test, runner, expect: honestExpect, kind: hostile && cur.kind === 'case' ? 'hostile' : 'honest' });
+    const honestExpect: Expect = hostile
+      ? cur.kind === 'honest'
+        ? 'pass'
+        : 'not-passed'
+      : cur.flags.includes('any')
+        ? 'any'
+        : 'pass';
+    cases.push({
+      id: base,
+      file,
+      name: cur.name,
+      code: tidy(cur.code),
+      test,
+      runner,
+      expect: honestExpect,
+      kind: hostile && cur.kind === 'case' ? 'hostile' : 'honest',
+    });
     cur.wrongs.forEach((w, i) => {
       cases.push({
-        id: `${base}/${w.label || `wrong${i + 1}`}`, file, name: cur!.name, code: tidy(w.code), test, runner,
-        expect: hostile ? 'not-passed' : cur!.flags.includes('any') ? 'any' : 'fail', kind: hostile ? 'hostile' : 'wrong',
+        id: `${base}/${w.label || `wrong${i + 1}`}`,
+        file,
+        name: cur!.name,
+        code: tidy(w.code),
+        test,
+        runner,
+        expect: hostile ? 'not-passed' : cur!.flags.includes('any') ? 'any' : 'fail',
+        kind: hostile ? 'hostile' : 'wrong',
       });
     });
     cur = undefined;
@@ -72,7 +104,10 @@ export function parseCaseFile(text: string, file: string, prefix: string, hostil
     }
     const [, dir, rest] = m;
     const args = rest.trim().split(/\s+/).filter(Boolean);
-    if (dir === 'options') { options.push(...args); return; }
+    if (dir === 'options') {
+      options.push(...args);
+      return;
+    }
     if (dir === 'case' || dir === 'honest') {
       close();
       const name = args[0];
@@ -84,7 +119,11 @@ export function parseCaseFile(text: string, file: string, prefix: string, hostil
       return;
     }
     if (!cur) throw new Error(`${file}:${i + 1}: "#@ ${dir}" outside a case`);
-    if (dir === 'test') { cur.test = []; section = cur.test; return; }
+    if (dir === 'test') {
+      cur.test = [];
+      section = cur.test;
+      return;
+    }
     if (dir === 'wrong') {
       if (!cur.test) throw new Error(`${file}:${i + 1}: "#@ wrong" before "#@ test"`);
       const w = { label: args[0] ?? '', code: [] as string[] };
@@ -100,12 +139,19 @@ export function parseCaseFile(text: string, file: string, prefix: string, hostil
 
 /** Every *.cases file in `dir`, sorted by name. */
 export function loadCaseDir(dir: string, prefix: string, hostile = false): CaseFile[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.cases')).sort()
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.cases'))
+    .sort()
     .map((f) => parseCaseFile(readFileSync(join(dir, f), 'utf8'), basename(f, '.cases'), prefix, hostile));
 }
 
 /** The generic `crucible verify` job for a case. */
-export function toJob(c: Pick<CorpusCase, 'id' | 'code' | 'test'>): { id: string; language: 'python'; code: string; test: string } {
+export function toJob(c: Pick<CorpusCase, 'id' | 'code' | 'test'>): {
+  id: string;
+  language: 'python';
+  code: string;
+  test: string;
+} {
   return { id: c.id, language: 'python', code: c.code, test: c.test };
 }
 

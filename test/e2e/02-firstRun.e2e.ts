@@ -60,7 +60,9 @@ describe('first run', () => {
     const asked = ollama.requests.length;
     await workbench.page.locator('.getting-started-step.expanded .monaco-button', { hasText: 'Check Setup' }).click();
     // The step is ticked only when the check passed, so only after Doctor finished (the sandbox probe included).
-    const checked = workbench.page.locator('.getting-started-step', { hasText: 'Check Ollama' }).locator('.codicon-getting-started-step-checked');
+    const checked = workbench.page
+      .locator('.getting-started-step', { hasText: 'Check Ollama' })
+      .locator('.codicon-getting-started-step-checked');
     await checked.waitFor({ timeout: 90_000 });
     // The doctor really talked to the server named in the settings.
     const deadline = Date.now() + 15_000;

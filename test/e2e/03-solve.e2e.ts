@@ -18,7 +18,9 @@ async function openSampleAtBody(): Promise<string> {
 
 function chatRequests(): { messages: { role: string; content: string }[] }[] {
   return session()
-    .ollama.requests.filter((r) => r.path === '/api/chat' || r.path === '/api/generate' || r.path === '/v1/chat/completions')
+    .ollama.requests.filter(
+      (r) => r.path === '/api/chat' || r.path === '/api/generate' || r.path === '/v1/chat/completions',
+    )
     .map((r) => r.body as { messages: { role: string; content: string }[] });
 }
 
@@ -42,14 +44,22 @@ describe('Solve and Verify', () => {
     await workbench.runCommand('Crucible: Solve and Verify');
     const progress = await workbench.notification(/Crucible: Solving/, 20_000);
     await workbench.shot('progress');
-    assert.ok((await workbench.toastButtons(progress)).includes('Cancel'), 'the progress notification offers no Cancel');
+    assert.ok(
+      (await workbench.toastButtons(progress)).includes('Cancel'),
+      'the progress notification offers no Cancel',
+    );
 
     const result = await workbench.notification(/verified/i, 60_000);
     measurements.solveToResultMs = Date.now() - started;
     const diff = workbench.page.locator('.monaco-diff-editor').first();
     await diff.waitFor({ timeout: 15_000 });
-    await workbench.page.locator('.tabs-container .tab.active', { hasText: /running_max/ }).waitFor({ timeout: 10_000 });
-    await workbench.page.locator('.monaco-diff-editor .editor.modified .view-line', { hasText: 'best_so_far' }).first().waitFor({ timeout: 10_000 });
+    await workbench.page
+      .locator('.tabs-container .tab.active', { hasText: /running_max/ })
+      .waitFor({ timeout: 10_000 });
+    await workbench.page
+      .locator('.monaco-diff-editor .editor.modified .view-line', { hasText: 'best_so_far' })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await workbench.shot('diff');
     assert.ok(!/not verified/i.test(result.message), `the result says: ${result.message}`);
     assert.equal(readFileSync(file, 'utf8'), SAMPLE_PY, 'the file changed before Apply');
@@ -70,8 +80,13 @@ describe('Solve and Verify', () => {
 
     // Self-correction really happened: a later request carried the failing test's feedback.
     const chats = chatRequests().slice(chatsBefore);
-    assert.ok(chats.length >= 2, `expected a refine request after the wrong first answer, saw ${chats.length} request(s)`);
-    const fed = chats.slice(1).some((c) => c.messages.some((m) => m.content.includes('[1, 3, 3, 5, 5]') && m.role === 'user'));
+    assert.ok(
+      chats.length >= 2,
+      `expected a refine request after the wrong first answer, saw ${chats.length} request(s)`,
+    );
+    const fed = chats
+      .slice(1)
+      .some((c) => c.messages.some((m) => m.content.includes('[1, 3, 3, 5, 5]') && m.role === 'user'));
     assert.ok(fed, 'no request after the first carried the failing doctest');
 
     const records = await waitFor('a new dataset record', () => {
@@ -91,7 +106,9 @@ describe('Solve and Verify', () => {
     await workbench.shot('budget-ended');
     assert.match(warning.message, /passes \d+\/\d+ tests/);
     await workbench.clickToastButton(warning, 'Show Best Attempt');
-    await workbench.page.locator('.tabs-container .tab.active', { hasText: /NOT verified/ }).waitFor({ timeout: 10_000 });
+    await workbench.page
+      .locator('.tabs-container .tab.active', { hasText: /NOT verified/ })
+      .waitFor({ timeout: 10_000 });
     await workbench.shot('best-attempt');
     assert.equal(readFileSync(file, 'utf8'), SAMPLE_PY, 'an unverified result changed the file');
   });
@@ -125,7 +142,10 @@ describe('Solve and Verify', () => {
     await workbench.runCommand('Crucible: Solve and Verify');
     const error = await workbench.notification(/Cannot reach|not running|ollama serve/i, 30_000);
     await workbench.shot('server-down');
-    assert.ok(error.message.includes(dead.replace('http://', '')) || error.message.includes(dead), `the message does not say which host: ${error.message}`);
+    assert.ok(
+      error.message.includes(dead.replace('http://', '')) || error.message.includes(dead),
+      `the message does not say which host: ${error.message}`,
+    );
     assert.match(error.message, /ollama serve/);
     assert.match(error.message, /crucible\.ollama\.host/);
     assert.ok((await workbench.toastButtons(error)).includes('Check Setup'), 'no Check Setup button on the error');

@@ -15,15 +15,24 @@ function savedModel(file: string): string | undefined {
 }
 
 describe('Select Model', () => {
-  it('lists the server\'s models and saves the one picked', async () => {
+  it("lists the server's models and saves the one picked", async () => {
     const { workbench, codeServer, ollama } = session();
     const before = ollama.requests.filter((r) => r.path === '/api/tags').length;
     await workbench.runCommand('Crucible: Select Model');
     const rows = await workbench.quickPickRows();
     await workbench.shot('models');
-    assert.ok(rows.some((r) => r.includes(E2E_MODEL)), `the list lacks ${E2E_MODEL}: ${rows.join(', ')}`);
-    assert.ok(rows.some((r) => r.includes(OTHER_MODEL)), `the list lacks ${OTHER_MODEL}: ${rows.join(', ')}`);
-    assert.ok(ollama.requests.filter((r) => r.path === '/api/tags').length > before, 'the list did not come from the server (/api/tags)');
+    assert.ok(
+      rows.some((r) => r.includes(E2E_MODEL)),
+      `the list lacks ${E2E_MODEL}: ${rows.join(', ')}`,
+    );
+    assert.ok(
+      rows.some((r) => r.includes(OTHER_MODEL)),
+      `the list lacks ${OTHER_MODEL}: ${rows.join(', ')}`,
+    );
+    assert.ok(
+      ollama.requests.filter((r) => r.path === '/api/tags').length > before,
+      'the list did not come from the server (/api/tags)',
+    );
     await workbench.pick(OTHER_MODEL);
     const where = await waitFor(
       `crucible.model = ${OTHER_MODEL} in the settings`,

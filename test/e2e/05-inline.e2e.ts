@@ -29,9 +29,15 @@ describe('editor features', () => {
     await workbench.shot('lens-before');
     const t0 = Date.now();
     await lens.click();
-    await workbench.editor.locator('.codelens-decoration', { hasText: /✓ verified/ }).first().waitFor({ timeout: 30_000 });
+    await workbench.editor
+      .locator('.codelens-decoration', { hasText: /✓ verified/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     measurements.codeLensVerifyMs = Date.now() - t0;
-    const text = await workbench.editor.locator('.codelens-decoration', { hasText: /✓ verified/ }).first().innerText();
+    const text = await workbench.editor
+      .locator('.codelens-decoration', { hasText: /✓ verified/ })
+      .first()
+      .innerText();
     assert.match(text, /3\/3/, `the lens says "${text}"`);
     await workbench.shot('lens-verified');
 
@@ -63,8 +69,13 @@ describe('editor features', () => {
     measurements.refineToReadyMs = Date.now() - t0;
     await workbench.shot('refinement-ready');
     assert.equal(readFileSync(file, 'utf8'), SAMPLE_PY, 'the refinement changed the file before it was accepted');
-    await workbench.editor.locator('.codelens-decoration a', { hasText: /^Show$/ }).first().click();
-    const ghost = workbench.editor.locator('.ghost-text-decoration, .ghost-text, .ghost-text-decoration-preview').first();
+    await workbench.editor
+      .locator('.codelens-decoration a', { hasText: /^Show$/ })
+      .first()
+      .click();
+    const ghost = workbench.editor
+      .locator('.ghost-text-decoration, .ghost-text, .ghost-text-decoration-preview')
+      .first();
     await ghost.waitFor({ timeout: 15_000 });
     await workbench.shot('ghost-text');
     assert.equal(readFileSync(file, 'utf8'), SAMPLE_PY, 'the file changed before the suggestion was accepted');
@@ -72,7 +83,10 @@ describe('editor features', () => {
     await workbench.page.keyboard.press('Tab');
     await workbench.editor.locator('.view-line', { hasText: 'best_so_far' }).first().waitFor({ timeout: 10_000 });
     await workbench.save();
-    await waitFor('the accepted suggestion on disk', () => readFileSync(file, 'utf8').includes('best_so_far') || undefined);
+    await waitFor(
+      'the accepted suggestion on disk',
+      () => readFileSync(file, 'utf8').includes('best_so_far') || undefined,
+    );
     await workbench.shot('accepted');
     const text = readFileSync(file, 'utf8');
     assert.ok(!text.includes('raise NotImplementedError'), `the old body is still there:\n${text}`);

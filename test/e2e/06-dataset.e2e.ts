@@ -62,14 +62,23 @@ describe('dataset', () => {
       `${out} (or its .train/.valid split) to be written`,
       () => {
         const written = candidates.filter((f) => existsSync(f));
-        return written.length ? written.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.trim())) : undefined;
+        return written.length
+          ? written.flatMap((f) =>
+              readFileSync(f, 'utf8')
+                .split('\n')
+                .filter((l) => l.trim()),
+            )
+          : undefined;
       },
       20_000,
     );
     await workbench.shot('exported');
     assert.ok(lines.length >= 1, 'the export is empty');
     const parsed = lines.map((l) => JSON.parse(l) as unknown);
-    assert.ok(parsed.some((p) => JSON.stringify(p).includes('running_max')), 'the verified running_max pair is not in the export');
+    assert.ok(
+      parsed.some((p) => JSON.stringify(p).includes('running_max')),
+      'the verified running_max pair is not in the export',
+    );
     // An export to a named .jsonl file gets its own README beside it (my-training-data.README.md).
     assert.ok(existsSync(out.replace(/\.jsonl$/, '.README.md')), 'no README beside the exported data');
   });

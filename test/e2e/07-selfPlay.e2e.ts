@@ -21,7 +21,10 @@ describe('self-play', () => {
     await waitFor('a self-play request to the model', () => ollama.activeGenerations > 0 || undefined, 30_000);
     assert.ok(ollama.requests.length > asked);
     await workbench.shot('running');
-    assert.ok(await workbench.paletteHas('Crucible: Stop Self-Play'), '"Stop Self-Play" is not offered while self-play runs');
+    assert.ok(
+      await workbench.paletteHas('Crucible: Stop Self-Play'),
+      '"Stop Self-Play" is not offered while self-play runs',
+    );
 
     await workbench.runCommand('Crucible: Stop Self-Play');
     await ollama.waitForAborted(abortedBefore + 1, 15_000);
@@ -30,6 +33,9 @@ describe('self-play', () => {
     assert.match(stopped.message, /\d+\/\d+ puzzles accepted/);
     assert.equal(ollama.activeGenerations, 0, 'a model request is still running after Stop');
     // The `when` clause of "Stop Self-Play" must clear as soon as the run ends, not when the message is closed.
-    assert.ok(!(await workbench.paletteHas('Crucible: Stop Self-Play')), '"Stop Self-Play" is still offered after self-play stopped');
+    assert.ok(
+      !(await workbench.paletteHas('Crucible: Stop Self-Play')),
+      '"Stop Self-Play" is still offered after self-play stopped',
+    );
   });
 });

@@ -14,13 +14,31 @@
 // host instead, driven by headless Chromium: no desktop VS Code or network needed, only what
 // `.ci/setup.sh` installs for the e2e suite. Skipped with a message when code-server or Chromium is missing.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { downloadAndUnzipVSCode, ProgressReportStage, runTests, type ProgressReport, type ProgressReporter } from '@vscode/test-electron';
+import {
+  downloadAndUnzipVSCode,
+  ProgressReportStage,
+  runTests,
+  type ProgressReport,
+  type ProgressReporter,
+} from '@vscode/test-electron';
 import { chromium, type Browser } from 'playwright-core';
 import { chromiumBin, codeServerBin } from '../e2e/harness/paths';
 import type { ItestSummary } from './suite/index';
@@ -47,7 +65,9 @@ function skip(reason: string): never {
   const required = process.env.CRUCIBLE_INTEGRATION_REQUIRED === '1';
   say(`${required ? 'FAILED' : 'SKIPPED'}: ${reason}`);
   say('To run it: set CRUCIBLE_VSCODE_PATH to a desktop VS Code executable (e.g. /usr/share/code/code,');
-  say('  "/Applications/Visual Studio Code.app/Contents/MacOS/Electron", or %LOCALAPPDATA%\\Programs\\Microsoft VS Code\\Code.exe),');
+  say(
+    '  "/Applications/Visual Studio Code.app/Contents/MacOS/Electron", or %LOCALAPPDATA%\\Programs\\Microsoft VS Code\\Code.exe),',
+  );
   say('  or run where update.code.visualstudio.com is reachable. The code-server suite (npm run test:e2e) covers CI.');
   process.exit(required ? EXIT_FAILED : EXIT_OK);
 }
@@ -94,7 +114,11 @@ function firstLine(err: unknown): string {
 
 /** The VS Code executable: an installed one named by the environment, or a downloaded/cached one; skips otherwise. */
 async function findVSCode(): Promise<string> {
-  const envName = process.env.CRUCIBLE_VSCODE_PATH ? 'CRUCIBLE_VSCODE_PATH' : process.env.VSCODE_EXECUTABLE ? 'VSCODE_EXECUTABLE' : undefined;
+  const envName = process.env.CRUCIBLE_VSCODE_PATH
+    ? 'CRUCIBLE_VSCODE_PATH'
+    : process.env.VSCODE_EXECUTABLE
+      ? 'VSCODE_EXECUTABLE'
+      : undefined;
   if (envName) {
     const path = process.env[envName]!;
     try {
@@ -102,19 +126,26 @@ async function findVSCode(): Promise<string> {
       if (!statSync(path).isFile()) throw new Error('not a file');
     } catch {
       say(`${envName}=${path} is not an executable file. Point it at the VS Code binary itself`);
-      say('  (Linux: /usr/share/code/code; macOS: "/Applications/Visual Studio Code.app/Contents/MacOS/Electron"; Windows: ...\\Code.exe).');
+      say(
+        '  (Linux: /usr/share/code/code; macOS: "/Applications/Visual Studio Code.app/Contents/MacOS/Electron"; Windows: ...\\Code.exe).',
+      );
       process.exit(EXIT_USAGE);
     }
     say(`using VS Code from ${envName}: ${path}`);
     return path;
   }
   const version = process.env.CRUCIBLE_VSCODE_VERSION || 'stable';
-  say(`no CRUCIBLE_VSCODE_PATH; downloading VS Code ${version} (or reusing .vscode-test/), giving up after ${NETWORK_TIMEOUT_MS} ms without an answer...`);
+  say(
+    `no CRUCIBLE_VSCODE_PATH; downloading VS Code ${version} (or reusing .vscode-test/), giving up after ${NETWORK_TIMEOUT_MS} ms without an answer...`,
+  );
   const started = Date.now();
   // The download has its own idle timeout; this race is a hard stop for anything that still hangs (e.g. DNS).
   let timer: NodeJS.Timeout | undefined;
   const hardStop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the download did not finish within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`the download did not finish within ${RUN_TIMEOUT_MS} ms`)),
+      RUN_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([
@@ -128,7 +159,9 @@ async function findVSCode(): Promise<string> {
       hardStop,
     ]);
   } catch (err) {
-    skip(`VS Code could not be downloaded (${firstLine(err)}, after ${Date.now() - started} ms) and no copy is cached in .vscode-test/.`);
+    skip(
+      `VS Code could not be downloaded (${firstLine(err)}, after ${Date.now() - started} ms) and no copy is cached in .vscode-test/.`,
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -202,7 +235,9 @@ function printSummary(summary: ItestSummary): void {
     say(`  FAIL  ${failure.title}`);
     for (const line of failure.error.split('\n').slice(0, 12)) say(`          ${line}`);
   }
-  say(`${summary.passed.length} passed, ${summary.failed.length} failed, ${summary.pending.length} skipped (${(summary.durationMs / 1000).toFixed(1)} s)`);
+  say(
+    `${summary.passed.length} passed, ${summary.failed.length} failed, ${summary.pending.length} skipped (${(summary.durationMs / 1000).toFixed(1)} s)`,
+  );
 }
 
 /**
@@ -215,7 +250,9 @@ async function runInCodeServer(): Promise<number> {
   const server = codeServerBin();
   const browserBin = chromiumBin();
   if (!existsSync(server) || !existsSync(browserBin)) {
-    skip(`--code-server needs code-server (${server}) and Chromium (${browserBin}); install them with "bash .ci/setup.sh" or set CRUCIBLE_CODE_SERVER / CRUCIBLE_CHROMIUM.`);
+    skip(
+      `--code-server needs code-server (${server}) and Chromium (${browserBin}); install them with "bash .ci/setup.sh" or set CRUCIBLE_CODE_SERVER / CRUCIBLE_CHROMIUM.`,
+    );
   }
   buildExtension();
   const suiteIndex = await buildSuite();
@@ -226,9 +263,26 @@ async function runInCodeServer(): Promise<number> {
   let log = '';
   const child = spawn(
     server,
-    ['--auth', 'none', '--bind-addr', authority, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-      '--disable-getting-started-override', '--extensions-dir', dirs.extensions, '--user-data-dir', dirs.userData, dirs.workspace],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, CRUCIBLE_ITEST_RESULT: resultFile, CRUCIBLE_ITEST: '1' } },
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      authority,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--extensions-dir',
+      dirs.extensions,
+      '--user-data-dir',
+      dirs.userData,
+      dirs.workspace,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, CRUCIBLE_ITEST_RESULT: resultFile, CRUCIBLE_ITEST: '1' },
+    },
   );
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -249,7 +303,8 @@ async function runInCodeServer(): Promise<number> {
   const listenDeadline = Date.now() + 60_000;
   try {
     while (!/HTTP server listening/.test(log)) {
-      if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode} before listening:\n${log}`);
+      if (child.exitCode !== null)
+        throw new Error(`code-server exited with ${child.exitCode} before listening:\n${log}`);
       if (Date.now() > listenDeadline) throw new Error(`code-server did not listen within 60 s:\n${log}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -261,17 +316,28 @@ async function runInCodeServer(): Promise<number> {
     browser = await chromium.launch({
       executablePath: browserBin,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage();
     page.on('console', (message) => {
       consoleLines.push(message.text());
       if (consoleLines.length > 300) consoleLines.shift();
     });
-    await page.goto(`http://${authority}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(payload)}`);
+    await page.goto(
+      `http://${authority}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(payload)}`,
+    );
     while (!existsSync(resultFile)) {
       if (child.exitCode !== null) throw new Error(`code-server exited with ${child.exitCode} during the run`);
-      if (Date.now() > deadline) throw new Error(`no result within ${RUN_TIMEOUT_MS} ms (CRUCIBLE_ITEST_RUN_TIMEOUT_MS)`);
+      if (Date.now() > deadline)
+        throw new Error(`no result within ${RUN_TIMEOUT_MS} ms (CRUCIBLE_ITEST_RUN_TIMEOUT_MS)`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const summary = JSON.parse(readFileSync(resultFile, 'utf8')) as ItestSummary;
@@ -296,7 +362,9 @@ async function main(): Promise<void> {
   }
   const vscodeExecutablePath = await findVSCode();
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    skip('no display (DISPLAY and WAYLAND_DISPLAY are unset). On a headless Linux run it as: xvfb-run -a npm run test:integration');
+    skip(
+      'no display (DISPLAY and WAYLAND_DISPLAY are unset). On a headless Linux run it as: xvfb-run -a npm run test:integration',
+    );
   }
   buildExtension();
   if (!existsSync(join(root, 'dist', 'extension.js'))) {
@@ -306,7 +374,9 @@ async function main(): Promise<void> {
   const extensionTestsPath = await buildSuite();
   const dirs = prepareDirs();
   const guard = setTimeout(() => {
-    say(`FAILED: VS Code did not finish within ${RUN_TIMEOUT_MS} ms (CRUCIBLE_ITEST_RUN_TIMEOUT_MS). Temp files: ${dirs.base}`);
+    say(
+      `FAILED: VS Code did not finish within ${RUN_TIMEOUT_MS} ms (CRUCIBLE_ITEST_RUN_TIMEOUT_MS). Temp files: ${dirs.base}`,
+    );
     process.exit(EXIT_FAILED);
   }, RUN_TIMEOUT_MS);
   let code: number;

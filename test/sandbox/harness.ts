@@ -11,14 +11,31 @@ export { SHARED_DATA } from '../fixtures/data';
 export const ROOT = REPO_ROOT;
 /** `python3` on PATH, resolved once to the real interpreter (a pyenv shim costs ~100 ms per start). */
 function resolvePython(): string {
-  const r = spawnSync(process.env.CRUCIBLE_PLAIN_PYTHON || 'python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' });
+  const r = spawnSync(process.env.CRUCIBLE_PLAIN_PYTHON || 'python3', ['-c', 'import sys; print(sys.executable)'], {
+    encoding: 'utf8',
+  });
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : '';
 }
 export const PYTHON = resolvePython();
 export const hasPython = PYTHON !== '';
 
-export interface VerifyOut { id: string | null; status: string; passed: boolean; durationMs: number; feedback: string; line?: number }
-export interface VerifyRun { code: number | null; signal: NodeJS.Signals | null; results: VerifyOut[]; stderr: string; stdout: string; ms: number; pid: number | undefined }
+export interface VerifyOut {
+  id: string | null;
+  status: string;
+  passed: boolean;
+  durationMs: number;
+  feedback: string;
+  line?: number;
+}
+export interface VerifyRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  results: VerifyOut[];
+  stderr: string;
+  stdout: string;
+  ms: number;
+  pid: number | undefined;
+}
 
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `crucible-${tag}-`));
@@ -30,11 +47,24 @@ export async function runVerify(jobs: object[], extra: string[] = [], tag = 'ver
   const file = join(dir, 'jobs.jsonl');
   writeFileSync(file, jobs.map((j) => JSON.stringify(j)).join('\n') + '\n');
   try {
-    const run = await startCrucible(['verify', file, '--concurrency', '2', ...extra], { cwd: dir, timeoutMs: 3_600_000 }).done;
+    const run = await startCrucible(['verify', file, '--concurrency', '2', ...extra], {
+      cwd: dir,
+      timeoutMs: 3_600_000,
+    }).done;
     const results: VerifyOut[] = [];
     for (const line of run.stdout.split('\n')) {
       if (!line.trim()) continue;
-      try { results.push(JSON.parse(line) as VerifyOut); } catch { results.push({ id: null, status: 'unparsable-output', passed: false, durationMs: 0, feedback: line.slice(0, 500) }); }
+      try {
+        results.push(JSON.parse(line) as VerifyOut);
+      } catch {
+        results.push({
+          id: null,
+          status: 'unparsable-output',
+          passed: false,
+          durationMs: 0,
+          feedback: line.slice(0, 500),
+        });
+      }
     }
     return { ...run, results };
   } finally {
@@ -48,13 +78,26 @@ export function byId(run: VerifyRun, ids: string[]): Map<string, VerifyOut> {
   for (const r of run.results) if (r.id !== null) m.set(r.id, r);
   const missing = ids.filter((id) => !m.has(id));
   if (missing.length) {
-    throw new Error(`crucible verify (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}) printed no result for ${missing.length} of ${ids.length} jobs, e.g. ${missing.slice(0, 5).join(', ')}\nstderr tail:\n${run.stderr.slice(-3000)}`);
+    throw new Error(
+      `crucible verify (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}) printed no result for ${missing.length} of ${ids.length} jobs, e.g. ${missing.slice(0, 5).join(', ')}\nstderr tail:\n${run.stderr.slice(-3000)}`,
+    );
   }
   return m;
 }
 
-export interface PlainJob { id: string; program: string; runner: 'python' | 'pytest' }
-export interface PlainResult { id: string; pass: boolean; exitCode: number | null; timedOut: boolean; stderr: string; stdout: string }
+export interface PlainJob {
+  id: string;
+  program: string;
+  runner: 'python' | 'pytest';
+}
+export interface PlainResult {
+  id: string;
+  pass: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  stderr: string;
+  stdout: string;
+}
 
 /** Runs one program with the plain interpreter in a fresh temp dir: pass = exit 0. */
 export function runPlainOne(job: PlainJob, timeoutMs: number): Promise<PlainResult> {
@@ -63,13 +106,29 @@ export function runPlainOne(job: PlainJob, timeoutMs: number): Promise<PlainResu
   writeFileSync(join(dir, name), job.program);
   const args = job.runner === 'pytest' ? ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', name] : [name];
   return new Promise((resolve) => {
-    const child = spawn(PYTHON, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, detached: true });
+    const child = spawn(PYTHON, args, {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-    child.stdout.on('data', (d) => { if (stdout.length < 200_000) stdout += d; });
-    child.stderr.on('data', (d) => { if (stderr.length < 200_000) stderr += d; });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    child.stdout.on('data', (d) => {
+      if (stdout.length < 200_000) stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      if (stderr.length < 200_000) stderr += d;
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });

@@ -76,8 +76,14 @@ let port = 0;
 let connections = 0;
 
 function fill(text: string): string {
-  return text.replace(/\{\{STEAL\}\}/g, STEAL).replace(/\{\{SAFE_WRITE\}\}/g, SAFE_WRITE).replace(/\{\{SQUARE_TESTS\}\}/g, SQUARE_TESTS).replace(/\{\{RUN\}\}/g, RUN)
-    .replace(/\{\{KEY\}\}/g, String(KEY)).replace(/\{\{SECRET\}\}/g, SECRET).replace(/\{\{PORT\}\}/g, String(port))
+  return text
+    .replace(/\{\{STEAL\}\}/g, STEAL)
+    .replace(/\{\{SAFE_WRITE\}\}/g, SAFE_WRITE)
+    .replace(/\{\{SQUARE_TESTS\}\}/g, SQUARE_TESTS)
+    .replace(/\{\{RUN\}\}/g, RUN)
+    .replace(/\{\{KEY\}\}/g, String(KEY))
+    .replace(/\{\{SECRET\}\}/g, SECRET)
+    .replace(/\{\{PORT\}\}/g, String(port))
     .replace(/\{\{REPO\}\}/g, ROOT);
 }
 
@@ -87,15 +93,27 @@ function job(c: Pick<CorpusCase, 'id' | 'code' | 'test'>): object {
 
 const CANARIES: Pick<CorpusCase, 'id' | 'code' | 'test'>[] = [
   { id: 'canary/square', code: 'def f(x):\n    return x * x\n', test: SQUARE_TESTS },
-  { id: 'canary/files', code: 'import os, tempfile\ndef f(n):\n    d = tempfile.mkdtemp()\n    for i in range(n):\n        with open(os.path.join(d, str(i)), "w") as fh:\n            fh.write("x" * 1000)\n    return len(os.listdir(d))\n', test: 'assert f(20) == 20\n' },
+  {
+    id: 'canary/files',
+    code: 'import os, tempfile\ndef f(n):\n    d = tempfile.mkdtemp()\n    for i in range(n):\n        with open(os.path.join(d, str(i)), "w") as fh:\n            fh.write("x" * 1000)\n    return len(os.listdir(d))\n',
+    test: 'assert f(20) == 20\n',
+  },
   { id: 'canary/sum', code: 'def total(xs):\n    return sum(xs)\n', test: 'assert total([1, 2.5]) == 3.5\n' },
 ];
 
-interface Problem { id: string; why: string; v?: VerifyOut }
+interface Problem {
+  id: string;
+  why: string;
+  v?: VerifyOut;
+}
 
 function judgeBatch(run: VerifyRun, hostile: string[], honest: string[], clearStatus: Set<string>): Problem[] {
   const problems: Problem[] = [];
-  if (run.code !== 0) problems.push({ id: '(crucible verify)', why: `exited ${run.code}${run.signal ? ` by ${run.signal}` : ''}; stderr: ${tail(run.stderr, 800)}` });
+  if (run.code !== 0)
+    problems.push({
+      id: '(crucible verify)',
+      why: `exited ${run.code}${run.signal ? ` by ${run.signal}` : ''}; stderr: ${tail(run.stderr, 800)}`,
+    });
   let got: Map<string, VerifyOut>;
   try {
     got = byId(run, [...hostile, ...honest]);
@@ -105,7 +123,11 @@ function judgeBatch(run: VerifyRun, hostile: string[], honest: string[], clearSt
   for (const id of hostile) {
     const v = got.get(id)!;
     if (v.passed || v.status === 'passed') problems.push({ id, why: 'HOSTILE JOB PASSED', v });
-    else if (clearStatus.has(id) && (!['error', 'failed'].includes(v.status) || /Maximum call stack|RangeError/.test(v.feedback))) problems.push({ id, why: `not a clear error/failed: ${v.status}`, v });
+    else if (
+      clearStatus.has(id) &&
+      (!['error', 'failed'].includes(v.status) || /Maximum call stack|RangeError/.test(v.feedback))
+    )
+      problems.push({ id, why: `not a clear error/failed: ${v.status}`, v });
   }
   for (const id of honest) {
     const v = got.get(id)!;
@@ -116,7 +138,10 @@ function judgeBatch(run: VerifyRun, hostile: string[], honest: string[], clearSt
 
 function report(label: string, problems: Problem[]): void {
   if (!problems.length) return;
-  const lines = problems.map((p) => `  ✗ ${p.id}: ${p.why}${p.v ? `\n      feedback: ${tail(p.v.feedback, 400).replace(/\n/g, '\n                ')}` : ''}`);
+  const lines = problems.map(
+    (p) =>
+      `  ✗ ${p.id}: ${p.why}${p.v ? `\n      feedback: ${tail(p.v.feedback, 400).replace(/\n/g, '\n                ')}` : ''}`,
+  );
   process.stdout.write(`    [${label}] PROBLEMS:\n${lines.join('\n')}\n`);
 }
 
@@ -126,7 +151,8 @@ function sysvLeftovers(): string[] {
     if (!existsSync(f)) continue;
     for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) {
       const key = Number(line.trim().split(/\s+/)[0]);
-      if (line.trim() && (key & 0xffffff00) === (KEY & 0xffffff00)) out.push(`${f.split('/').pop()} key ${key}: ${line.trim().replace(/\s+/g, ' ').slice(0, 120)}`);
+      if (line.trim() && (key & 0xffffff00) === (KEY & 0xffffff00))
+        out.push(`${f.split('/').pop()} key ${key}: ${line.trim().replace(/\s+/g, ' ').slice(0, 120)}`);
     }
   }
   return out;
@@ -162,7 +188,11 @@ for f, get, ctl in (('/proc/sysvipc/shm', 'shmget', 'shmctl'), ('/proc/sysvipc/m
 function removeFileLeftovers(): void {
   for (const top of ['/tmp', '/var/tmp', '/dev/shm', homedir()]) {
     let names: string[];
-    try { names = readdirSync(top); } catch { continue; }
+    try {
+      names = readdirSync(top);
+    } catch {
+      continue;
+    }
     for (const n of names.filter((x) => x.includes(RUN))) {
       const p = join(top, n);
       // Make directories writable without following symlinks (lstat), iteratively, then remove.
@@ -170,12 +200,28 @@ function removeFileLeftovers(): void {
       while (stack.length) {
         const d = stack.pop()!;
         let st;
-        try { st = lstatSync(d); } catch { continue; }
+        try {
+          st = lstatSync(d);
+        } catch {
+          continue;
+        }
         if (!st.isDirectory()) continue;
-        try { chmodSync(d, 0o700); } catch { /* best effort */ }
-        try { for (const e of readdirSync(d)) stack.push(join(d, e)); } catch { /* best effort */ }
+        try {
+          chmodSync(d, 0o700);
+        } catch {
+          /* best effort */
+        }
+        try {
+          for (const e of readdirSync(d)) stack.push(join(d, e));
+        } catch {
+          /* best effort */
+        }
       }
-      try { rmSync(p, { recursive: true, force: true }); } catch { /* best effort */ }
+      try {
+        rmSync(p, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
     }
   }
 }
@@ -190,13 +236,25 @@ function heCases(tasks: HumanEvalTask[]): { id: string; job: object }[] {
     out.push({ id, job: { task_id: id, prompt: t.prompt, completion, test: t.test, entry_point: t.entry_point } });
   };
   add('HumanEval/38', 'redefine-encode_cyclic', '    return s\n\n\ndef encode_cyclic(s: str):\n    return s\n');
-  add('HumanEval/38', 'patch-random-choice', '    return s\n\n\nimport random\nrandom.choice = lambda seq: "a"\nrandom.randint = lambda a, b: 12\n');
+  add(
+    'HumanEval/38',
+    'patch-random-choice',
+    '    return s\n\n\nimport random\nrandom.choice = lambda seq: "a"\nrandom.randint = lambda a, b: 12\n',
+  );
   add('HumanEval/50', 'redefine-encode_shift', '    return s\n\n\ndef encode_shift(s: str):\n    return s\n');
-  add('HumanEval/50', 'patch-random-choice', '    return s[::-1][::-1] if False else s\n\n\nimport random\nrandom.choice = lambda seq: "z"\nrandom.randint = lambda a, b: 10\nencode_shift = lambda s: s\n');
+  add(
+    'HumanEval/50',
+    'patch-random-choice',
+    '    return s[::-1][::-1] if False else s\n\n\nimport random\nrandom.choice = lambda seq: "z"\nrandom.randint = lambda a, b: 10\nencode_shift = lambda s: s\n',
+  );
   add('HumanEval/32', 'redefine-poly', '    return 0.0\n\n\ndef poly(xs, x):\n    return 0.0\n');
   add('HumanEval/32', 'patch-math-fabs', '    return 0.0\n\n\nimport math\nmath.fabs = lambda x: 0.0\n');
   add('HumanEval/32', 'patch-math-pow', '    return 0.0\n\n\nimport math\nmath.pow = lambda x, y: 0.0\n');
-  add('HumanEval/10', 'redefine-is_palindrome', '    return string\n\n\ndef is_palindrome(string: str) -> bool:\n    return True\n');
+  add(
+    'HumanEval/10',
+    'redefine-is_palindrome',
+    '    return string\n\n\ndef is_palindrome(string: str) -> bool:\n    return True\n',
+  );
   add('HumanEval/0', 'shadow-abs', '    return True\n\n\ndef abs(x):\n    return 0\n');
   return out;
 }
@@ -226,7 +284,25 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
 
   it('the hostile corpus parses and covers every attack class', () => {
     const names = new Set(loadCaseDir(HOSTILE_DIR, 'hostile', true).map((f) => f.file));
-    for (const want of ['report_channel', 'frames', 'audit', 'shadowing', 'operators', 'disk', 'patched', 'exits', 'kill', 'ipc', 'keyring', 'poisoning', 'cpu', 'memory', 'nesting', 'sizes', 'sockets']) {
+    for (const want of [
+      'report_channel',
+      'frames',
+      'audit',
+      'shadowing',
+      'operators',
+      'disk',
+      'patched',
+      'exits',
+      'kill',
+      'ipc',
+      'keyring',
+      'poisoning',
+      'cpu',
+      'memory',
+      'nesting',
+      'sizes',
+      'sockets',
+    ]) {
       assert.ok(names.has(want), `missing hostile/python/${want}.cases`);
     }
   });
@@ -241,32 +317,63 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
       const run = await runVerify(jobs, file.options, `hostile-${file.file}`);
       const hostile = cases.filter((c) => c.kind === 'hostile').map((c) => c.id);
       const honest = [...cases.filter((c) => c.kind !== 'hostile').map((c) => c.id), ...canaries.map((c) => c.id)];
-      const problems = judgeBatch(run, hostile, honest, CLEAR_STATUS_FILES.has(file.file) ? new Set(hostile) : new Set());
+      const problems = judgeBatch(
+        run,
+        hostile,
+        honest,
+        CLEAR_STATUS_FILES.has(file.file) ? new Set(hostile) : new Set(),
+      );
       const left = sysvLeftovers();
       if (left.length) problems.push({ id: '(host)', why: `SysV IPC objects outlived the run: ${left.join('; ')}` });
       removeSysvLeftovers();
-      if (connections > connBefore) problems.push({ id: '(host)', why: `${connections - connBefore} connection(s) reached the host listener on 127.0.0.1:${port}` });
+      if (connections > connBefore)
+        problems.push({
+          id: '(host)',
+          why: `${connections - connBefore} connection(s) reached the host listener on 127.0.0.1:${port}`,
+        });
       // A fresh batch after the hostile one: the workers of a new run must be clean too.
-      const after = await runVerify(CANARIES.map((c) => job({ ...c, id: `${c.id}/fresh-after-${file.file}` })), [], 'hostile-after');
-      problems.push(...judgeBatch(after, [], CANARIES.map((c) => `${c.id}/fresh-after-${file.file}`), new Set()));
-      process.stdout.write(`    [${file.file}] ${hostile.length} hostile, ${honest.length} honest, ${(run.ms / 1000).toFixed(1)} s; ` +
-        `statuses: ${JSON.stringify(run.results.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {}))}\n`);
+      const after = await runVerify(
+        CANARIES.map((c) => job({ ...c, id: `${c.id}/fresh-after-${file.file}` })),
+        [],
+        'hostile-after',
+      );
+      problems.push(
+        ...judgeBatch(
+          after,
+          [],
+          CANARIES.map((c) => `${c.id}/fresh-after-${file.file}`),
+          new Set(),
+        ),
+      );
+      process.stdout.write(
+        `    [${file.file}] ${hostile.length} hostile, ${honest.length} honest, ${(run.ms / 1000).toFixed(1)} s; ` +
+          `statuses: ${JSON.stringify(run.results.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {}))}\n`,
+      );
       report(file.file, problems);
       assert.equal(problems.length, 0, `${file.file}: ${problems.length} problem(s), listed above`);
     });
   }
 
-  it('every candidate is born inside its worker\'s memory cgroup, and a run leaves no cgroup behind', async function () {
+  it("every candidate is born inside its worker's memory cgroup, and a run leaves no cgroup behind", async function () {
     // Workers start together and each sweeps stale cgroups: a sibling's fresh, still empty cgroup must survive
     // that sweep, or its jobs would run with no memory limit for the whole tree.
     if (ONLY.length && !ONLY.includes('cgroups')) this.skip();
     const roots = cgroupRoots();
     if (process.getuid?.() !== 0 || roots.length === 0) this.skip();
-    const code = 'def where():\n    return [l.split(":", 2)[2] for l in open("/proc/self/cgroup").read().splitlines() if l.split(":")[1] in ("memory", "")][0]\n';
-    const jobs = Array.from({ length: 8 }, (_, i) => ({ id: `cgroup/${i}`, language: 'python', code, test: 'assert "-cand-" in where().rsplit("/", 1)[-1], where()' }));
+    const code =
+      'def where():\n    return [l.split(":", 2)[2] for l in open("/proc/self/cgroup").read().splitlines() if l.split(":")[1] in ("memory", "")][0]\n';
+    const jobs = Array.from({ length: 8 }, (_, i) => ({
+      id: `cgroup/${i}`,
+      language: 'python',
+      code,
+      test: 'assert "-cand-" in where().rsplit("/", 1)[-1], where()',
+    }));
     for (let round = 0; round < 3; round++) {
       const run = await runVerify(jobs, ['--concurrency', '4'], 'cgroups');
-      const got = byId(run, jobs.map((j) => j.id));
+      const got = byId(
+        run,
+        jobs.map((j) => j.id),
+      );
       for (const j of jobs) assert.equal(got.get(j.id)!.status, 'passed', `${j.id}: ${got.get(j.id)!.feedback}`);
       const left = roots.flatMap((r) => leftCgroups(r, `crucible-${run.pid}-`));
       assert.deepEqual(left, [], `cgroups of run ${run.pid} outlived it`);
@@ -282,7 +389,12 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
     }
     const cases = heCases(tasks!);
     const run = await runVerify([...cases.map((c) => c.job), ...CANARIES.map(job)], [], 'hostile-he');
-    const problems = judgeBatch(run, cases.map((c) => c.id), CANARIES.map((c) => c.id), new Set());
+    const problems = judgeBatch(
+      run,
+      cases.map((c) => c.id),
+      CANARIES.map((c) => c.id),
+      new Set(),
+    );
     report('humaneval', problems);
     assert.equal(problems.length, 0, `humaneval: ${problems.length} problem(s), listed above`);
   });
@@ -292,24 +404,48 @@ describe('hostile: every attack ends not-passed, with no cross-job effect', func
     const honestAll = idiomCases().filter((_, i) => i % 3 === 0);
     const honest = honestAll.map((c) => ({ ...(c.job as { id: string }), id: `mixed/${c.id}` }));
     const solo = await runVerify(honest, [], 'mixed-solo');
-    const soloBy = byId(solo, honest.map((h) => h.id));
-    const hostile = files.flatMap((f) => f.cases.filter((c) => c.kind === 'hostile')).map((c) => job({ ...c, id: `mixed/${c.id}` }) as { id: string });
+    const soloBy = byId(
+      solo,
+      honest.map((h) => h.id),
+    );
+    const hostile = files
+      .flatMap((f) => f.cases.filter((c) => c.kind === 'hostile'))
+      .map((c) => job({ ...c, id: `mixed/${c.id}` }) as { id: string });
     const jobs: object[] = [];
     for (let i = 0; i < Math.max(hostile.length, honest.length); i++) {
       if (i < hostile.length) jobs.push(hostile[i]);
       if (i < honest.length) jobs.push(honest[i]);
     }
     const run = await runVerify(jobs, ['--memory-mb', '256', '--timeout-ms', '10000'], 'mixed');
-    const problems = judgeBatch(run, hostile.map((h) => h.id), [], new Set());
+    const problems = judgeBatch(
+      run,
+      hostile.map((h) => h.id),
+      [],
+      new Set(),
+    );
     let got: Map<string, VerifyOut> | undefined;
-    try { got = byId(run, honest.map((h) => h.id)); } catch (e) { problems.push({ id: '(crucible verify)', why: (e as Error).message }); }
+    try {
+      got = byId(
+        run,
+        honest.map((h) => h.id),
+      );
+    } catch (e) {
+      problems.push({ id: '(crucible verify)', why: (e as Error).message });
+    }
     for (const h of honest) {
       const a = soloBy.get(h.id)!;
       const b = got?.get(h.id);
-      if (b && (a.passed !== b.passed || a.status !== b.status)) problems.push({ id: h.id, why: `verdict changed in the mixed batch: alone ${a.status}, mixed ${b.status}`, v: b });
+      if (b && (a.passed !== b.passed || a.status !== b.status))
+        problems.push({
+          id: h.id,
+          why: `verdict changed in the mixed batch: alone ${a.status}, mixed ${b.status}`,
+          v: b,
+        });
     }
     removeSysvLeftovers();
-    process.stdout.write(`    [mixed] ${hostile.length} hostile + ${honest.length} honest jobs, ${(run.ms / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `    [mixed] ${hostile.length} hostile + ${honest.length} honest jobs, ${(run.ms / 1000).toFixed(1)} s\n`,
+    );
     report('mixed', problems);
     assert.equal(problems.length, 0, `mixed batch: ${problems.length} problem(s), listed above`);
   });
@@ -330,7 +466,9 @@ function cgroupRoots(): string[] {
 
 function leftCgroups(dir: string, prefix: string): string[] {
   try {
-    return readdirSync(dir).filter((n) => n.startsWith(prefix)).map((n) => join(dir, n));
+    return readdirSync(dir)
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => join(dir, n));
   } catch {
     return [];
   }

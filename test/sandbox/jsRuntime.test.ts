@@ -18,19 +18,39 @@ export interface PairJob {
   candidate: string;
   timeout?: number;
 }
-export interface ReportLine { t: string; ok?: boolean; [k: string]: unknown }
-export interface PairResult { report: ReportLine[]; judge: { code: number | null; stdout: string; stderr: string; timeout?: boolean }; candidate: { code: number | null; stdout: string; stderr: string } }
+export interface ReportLine {
+  t: string;
+  ok?: boolean;
+  [k: string]: unknown;
+}
+export interface PairResult {
+  report: ReportLine[];
+  judge: { code: number | null; stdout: string; stderr: string; timeout?: boolean };
+  candidate: { code: number | null; stdout: string; stderr: string };
+}
 
-function run(cmd: string, args: string[], input: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  input: string,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = opts.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs) : undefined;
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     p.on('error', reject);
-    p.on('close', (code) => { if (timer) clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    p.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     p.stdin.end(input);
   });
 }
@@ -46,18 +66,31 @@ export async function runPair(jobs: PairJob[]): Promise<PairResult[]> {
   sandbox ??= createProcessSandbox({ workers: 2 });
   const sb = sandbox;
   return mapLimit(jobs, 2, async (job) => {
-    const wallMs = (job.timeout ?? 20) * 1000;   // PairJob.timeout is in seconds
-    const r = await sb.runPair({ language: 'javascript', candidate: job.candidate, spec: job.spec, limits: { wallMs, cpuMs: wallMs } });
-    const report = r.report.split('\n').filter((l) => l.trim()).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as ReportLine];
-      } catch {
-        return [];
-      }
+    const wallMs = (job.timeout ?? 20) * 1000; // PairJob.timeout is in seconds
+    const r = await sb.runPair({
+      language: 'javascript',
+      candidate: job.candidate,
+      spec: job.spec,
+      limits: { wallMs, cpuMs: wallMs },
     });
+    const report = r.report
+      .split('\n')
+      .filter((l) => l.trim())
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as ReportLine];
+        } catch {
+          return [];
+        }
+      });
     return {
       report,
-      judge: { code: r.exitCode, stdout: r.judgeStdout, stderr: r.judgeStderr + (r.error ? `\nsandbox: ${r.error}` : ''), timeout: r.status === 'timeout' },
+      judge: {
+        code: r.exitCode,
+        stdout: r.judgeStdout,
+        stderr: r.judgeStderr + (r.error ? `\nsandbox: ${r.error}` : ''),
+        timeout: r.status === 'timeout',
+      },
       candidate: { code: null, stdout: r.stdout, stderr: r.stderr },
     };
   });
@@ -67,18 +100,25 @@ export async function runPair(jobs: PairJob[]): Promise<PairResult[]> {
 export function passed(r: PairResult): boolean {
   const rep = r.report;
   const tests = rep.filter((l) => l.t === 'test');
-  return rep.some((l) => l.t === 'end') && !rep.some((l) => l.t === 'fatal') && tests.length > 0 && tests.every((l) => l.ok === true);
+  return (
+    rep.some((l) => l.t === 'end') &&
+    !rep.some((l) => l.t === 'fatal') &&
+    tests.length > 0 &&
+    tests.every((l) => l.ok === true)
+  );
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const k = next++;
-      out[k] = await fn(items[k]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const k = next++;
+        out[k] = await fn(items[k]);
+      }
+    }),
+  );
   return out;
 }
 
@@ -88,11 +128,20 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R
 // tests use top-level await: plain node runs them inside an async function), `module` (plain node loads the candidate
 // as ./util.js and the tests as a separate file).
 
-interface Case { file: string; name: string; flags: Set<string>; candidate: string; wrong: string[]; tests: string }
+interface Case {
+  file: string;
+  name: string;
+  flags: Set<string>;
+  candidate: string;
+  wrong: string[];
+  tests: string;
+}
 
 function loadCases(): Case[] {
   const out: Case[] = [];
-  for (const f of readdirSync(CASES).filter((n) => /\.cases\.(js|txt)$/.test(n)).sort()) {
+  for (const f of readdirSync(CASES)
+    .filter((n) => /\.cases\.(js|txt)$/.test(n))
+    .sort()) {
     const text = readFileSync(join(CASES, f), 'utf8');
     const parts = text.split(/^\/\/## /m).slice(1);
     for (const part of parts) {
@@ -100,7 +149,10 @@ function loadCases(): Case[] {
       const [name, ...flags] = part.slice(0, nl).trim().split(/\s+/);
       const c: Case = { file: f, name: name!, flags: new Set(flags), candidate: '', wrong: [], tests: '' };
       if (f.startsWith('typescript.')) c.flags.add('ts');
-      const sections = part.slice(nl + 1).split(/^\/\/# /m).slice(1);
+      const sections = part
+        .slice(nl + 1)
+        .split(/^\/\/# /m)
+        .slice(1);
       for (const s of sections) {
         const snl = s.indexOf('\n');
         const kind = s.slice(0, snl).trim();
@@ -120,7 +172,13 @@ async function ts(src: string): Promise<string> {
   return (await transform(src, { loader: 'ts', format: 'cjs', target: 'node20' })).code;
 }
 
-interface Program { label: string; candidate: string; tests: string; flags: Set<string>; honest: boolean }
+interface Program {
+  label: string;
+  candidate: string;
+  tests: string;
+  flags: Set<string>;
+  honest: boolean;
+}
 
 async function programs(): Promise<Program[]> {
   const out: Program[] = [];
@@ -130,7 +188,13 @@ async function programs(): Promise<Program[]> {
     for (const v of variants) {
       const candidate = c.flags.has('ts') ? await ts(v.code) : v.code;
       const tests = c.flags.has('ts') ? await ts(c.tests) : c.tests;
-      out.push({ label: `${c.file}:${c.name}${v.honest ? '' : `#wrong${++k}`}`, candidate, tests, flags: c.flags, honest: v.honest });
+      out.push({
+        label: `${c.file}:${c.name}${v.honest ? '' : `#wrong${++k}`}`,
+        candidate,
+        tests,
+        flags: c.flags,
+        honest: v.honest,
+      });
     }
   }
   return out;
@@ -154,7 +218,11 @@ async function plainNode(p: Program): Promise<boolean> {
 }
 
 function describeReport(r: PairResult): string {
-  return JSON.stringify(r.report).slice(0, 1500) + (r.judge?.stderr ? `\njudge stderr: ${r.judge.stderr.slice(0, 800)}` : '') + (r.candidate?.stderr ? `\ncandidate stderr: ${r.candidate.stderr.slice(0, 500)}` : '');
+  return (
+    JSON.stringify(r.report).slice(0, 1500) +
+    (r.judge?.stderr ? `\njudge stderr: ${r.judge.stderr.slice(0, 800)}` : '') +
+    (r.candidate?.stderr ? `\ncandidate stderr: ${r.candidate.stderr.slice(0, 500)}` : '')
+  );
 }
 
 describe('JS runtime pair: differential against plain node', function () {
@@ -165,7 +233,13 @@ describe('JS runtime pair: differential against plain node', function () {
     const sel = only ? progs.filter((p) => p.label.includes(only)) : progs;
     const [plain, pair] = await Promise.all([
       mapLimit(sel, 1, plainNode),
-      runPair(sel.map((p) => ({ spec: { mode: 'tests' as const, tests: p.tests, context: '', entryPoints: [] }, candidate: p.candidate, timeout: 30 }))),
+      runPair(
+        sel.map((p) => ({
+          spec: { mode: 'tests' as const, tests: p.tests, context: '', entryPoints: [] },
+          candidate: p.candidate,
+          timeout: 30,
+        })),
+      ),
     ]);
     const disagree: string[] = [];
     let honestPass = 0;
@@ -175,7 +249,10 @@ describe('JS runtime pair: differential against plain node', function () {
       const b = passed(pair[k]!);
       if (sel[k]!.honest && a) honestPass++;
       if (!sel[k]!.honest && !a) wrongFail++;
-      if (a !== b) disagree.push(`${sel[k]!.label}: node ${a ? 'passed' : 'failed'}, pair ${b ? 'passed' : 'failed'}\n  ${describeReport(pair[k]!)}`);
+      if (a !== b)
+        disagree.push(
+          `${sel[k]!.label}: node ${a ? 'passed' : 'failed'}, pair ${b ? 'passed' : 'failed'}\n  ${describeReport(pair[k]!)}`,
+        );
     }
     const summary = `${sel.length} programs (${sel.filter((p) => p.honest).length} honest, ${sel.filter((p) => !p.honest).length} wrong); node passes ${honestPass} honest, fails ${wrongFail} wrong; agreement ${sel.length - disagree.length}/${sel.length}`;
     console.log(`      ${summary}`);
@@ -231,7 +308,8 @@ function f(x) { return 0; }`,
   },
   {
     name: 'a global assert replaced (tests use assert undeclared)',
-    candidate: 'globalThis.assert = Object.assign(() => {}, { equal() {}, strictEqual() {}, deepStrictEqual() {}, ok() {}, rejects: async () => {} });\nfunction f(x) { return 0; }',
+    candidate:
+      'globalThis.assert = Object.assign(() => {}, { equal() {}, strictEqual() {}, deepStrictEqual() {}, ok() {}, rejects: async () => {} });\nfunction f(x) { return 0; }',
     tests: 'assert.equal(f(2), 4);\nassert.strictEqual(f(3), 9);\n',
   },
   {
@@ -241,7 +319,8 @@ function f(x) { return 0; }`,
   },
   {
     name: "the assert module patched in the candidate's realm",
-    candidate: "const a = require('assert');\na.strictEqual = () => {};\na.equal = () => {};\nfunction f(x) { return 0; }",
+    candidate:
+      "const a = require('assert');\na.strictEqual = () => {};\na.equal = () => {};\nfunction f(x) { return 0; }",
   },
   {
     name: 'assert.rejects with a global assert patched',
@@ -268,7 +347,8 @@ function f(x) { return 0; }`,
   },
   {
     name: 'class instance with valueOf/toString (class not named by the tests)',
-    candidate: 'class N { constructor(v) { this.v = v; } valueOf() { return this.v; } toString() { return String(this.v); } }\nfunction f(x) { return new N(x * x); }',
+    candidate:
+      'class N { constructor(v) { this.v = v; } valueOf() { return this.v; } toString() { return String(this.v); } }\nfunction f(x) { return new N(x * x); }',
   },
   {
     name: 'a Proxy that impersonates the expected array',
@@ -277,7 +357,8 @@ function f(x) { return 0; }`,
   },
   {
     name: 'a Proxy that claims every key and value',
-    candidate: 'function f() { return new Proxy({}, { ownKeys: () => ["a"], getOwnPropertyDescriptor: () => ({ value: 1, enumerable: true, configurable: true }), get: () => 1 }); }',
+    candidate:
+      'function f() { return new Proxy({}, { ownKeys: () => ["a"], getOwnPropertyDescriptor: () => ({ value: 1, enumerable: true, configurable: true }), get: () => 1 }); }',
     tests: "const assert = require('assert');\nassert.deepStrictEqual(f(), { a: 1 });\n",
   },
   {
@@ -291,19 +372,23 @@ function f(x) { return 0; }`,
   },
   {
     name: "process.on('exit') forcing exit code 0",
-    candidate: "process.on('exit', () => { process.exitCode = 0; });\nfunction f(x) { if (x === 3) process.exit(1); return x * x; }",
+    candidate:
+      "process.on('exit', () => { process.exitCode = 0; });\nfunction f(x) { if (x === 3) process.exit(1); return x * x; }",
   },
   {
     name: 'forged report lines on fd 4 and fd 1',
-    candidate: "const fs = require('fs');\ntry { fs.writeSync(4, '{\"t\":\"test\",\"name\":\"x\",\"ok\":true}\\n{\"t\":\"end\"}\\n'); } catch (e) {}\nconsole.log('{\"t\":\"end\"}');\nfunction f(x) { return 0; }",
+    candidate:
+      'const fs = require(\'fs\');\ntry { fs.writeSync(4, \'{"t":"test","name":"x","ok":true}\\n{"t":"end"}\\n\'); } catch (e) {}\nconsole.log(\'{"t":"end"}\');\nfunction f(x) { return 0; }',
   },
   {
     name: 'forged frames on fd 3 (a reply before the question)',
-    candidate: "const fs = require('fs');\nconst body = Buffer.from(JSON.stringify({ k: 'ok', i: 2, v: 4 }));\nconst h = Buffer.alloc(4); h.writeUInt32BE(body.length);\nfs.writeSync(3, Buffer.concat([h, body]));\nfunction f(x) { return 0; }",
+    candidate:
+      "const fs = require('fs');\nconst body = Buffer.from(JSON.stringify({ k: 'ok', i: 2, v: 4 }));\nconst h = Buffer.alloc(4); h.writeUInt32BE(body.length);\nfs.writeSync(3, Buffer.concat([h, body]));\nfunction f(x) { return 0; }",
   },
   {
     name: 'garbage written to fd 3 in the middle of a call',
-    candidate: "const fs = require('fs');\nfunction f(x) { if (x === 2) { fs.writeSync(3, 'junk'); return 4; } return x * x; }",
+    candidate:
+      "const fs = require('fs');\nfunction f(x) { if (x === 2) { fs.writeSync(3, 'junk'); return 4; } return x * x; }",
     tests: "const assert = require('assert');\nfor (const i of [1, 2, 3]) assert.strictEqual(f(i), i * i);\n",
   },
   {
@@ -312,11 +397,13 @@ function f(x) { return 0; }`,
   },
   {
     name: 'reading the tests from disk (cwd and parent directories)',
-    candidate: "const fs = require('fs');\nconst files = fs.readdirSync('.');\nconst table = files.length ? fs.readFileSync(files[0], 'utf8') : '';\nfunction f(x) { return table.includes('f(2)') ? x * x : 0; }",
+    candidate:
+      "const fs = require('fs');\nconst files = fs.readdirSync('.');\nconst table = files.length ? fs.readFileSync(files[0], 'utf8') : '';\nfunction f(x) { return table.includes('f(2)') ? x * x : 0; }",
   },
   {
     name: "a judge callback's constructor (Function) used to run code",
-    candidate: "function apply(cb, x) { try { const F = cb.constructor; F('return process')().binding('fs'); } catch (e) {} try { cb.__proto__.constructor('throw 1')(); } catch (e) {} return 0; }",
+    candidate:
+      "function apply(cb, x) { try { const F = cb.constructor; F('return process')().binding('fs'); } catch (e) {} try { cb.__proto__.constructor('throw 1')(); } catch (e) {} return 0; }",
     tests: "const assert = require('assert');\nassert.strictEqual(apply((v) => v + 1, 1), 2);\n",
   },
   {
@@ -326,7 +413,8 @@ function f(x) { return 0; }`,
   },
   {
     name: 'deeply nested object via a thrown error',
-    candidate: 'function f(x) { let v = {}; for (let i = 0; i < 100000; i++) v = { v }; const e = new Error("deep"); e.payload = v; throw e; }',
+    candidate:
+      'function f(x) { let v = {}; for (let i = 0; i < 100000; i++) v = { v }; const e = new Error("deep"); e.payload = v; throw e; }',
     tests: "const assert = require('assert');\nassert.throws(() => f(1), /deep/);\nassert.strictEqual(f(2), 4);\n",
   },
   {
@@ -340,19 +428,27 @@ function f(x) { return 0; }`,
   },
   {
     name: 'monkeypatched Object.prototype and Function.prototype in the candidate',
-    candidate: 'Object.prototype.equals = () => true;\nFunction.prototype.call = function () { return 4; };\nObject.defineProperty(Object.prototype, "length", { get() { return 4; } });\nfunction f(x) { return {}; }',
+    candidate:
+      'Object.prototype.equals = () => true;\nFunction.prototype.call = function () { return 4; };\nObject.defineProperty(Object.prototype, "length", { get() { return 4; } });\nfunction f(x) { return {}; }',
   },
 ];
 
 describe('JS runtime pair: hostile candidates end not-passed', function () {
   this.timeout(600_000);
   it(`all ${HOSTILE.length} attacks fail`, async () => {
-    const results = await runPair(HOSTILE.map((h) => ({ spec: { mode: 'tests' as const, tests: h.tests ?? T, context: '', entryPoints: [] }, candidate: h.candidate, timeout: 20 })));
+    const results = await runPair(
+      HOSTILE.map((h) => ({
+        spec: { mode: 'tests' as const, tests: h.tests ?? T, context: '', entryPoints: [] },
+        candidate: h.candidate,
+        timeout: 20,
+      })),
+    );
     const bad: string[] = [];
     results.forEach((r, k) => {
       const h = HOSTILE[k]!;
       if (passed(r)) bad.push(`${h.name}: PASSED\n  ${describeReport(r)}`);
-      else if (h.why && !h.why.test(JSON.stringify(r.report))) bad.push(`${h.name}: not passed, but not for the expected reason\n  ${describeReport(r)}`);
+      else if (h.why && !h.why.test(JSON.stringify(r.report)))
+        bad.push(`${h.name}: not passed, but not for the expected reason\n  ${describeReport(r)}`);
     });
     assert.equal(bad.length, 0, bad.join('\n'));
   });
@@ -371,35 +467,79 @@ describe('JS runtime pair: hostile candidates end not-passed', function () {
   });
 
   it('evaluate mode renders canonical values, null where a call raised', async () => {
-    const [r] = await runPair([{ spec: { mode: 'evaluate', tests: '', calls: ['f(1)', 'g()', 'f(null)'] }, candidate: 'function f(x) { return { a: x }; }' }]);
+    const [r] = await runPair([
+      {
+        spec: { mode: 'evaluate', tests: '', calls: ['f(1)', 'g()', 'f(null)'] },
+        candidate: 'function f(x) { return { a: x }; }',
+      },
+    ]);
     const values = r!.report.find((l) => l.t === 'values') as unknown as { values: (string | null)[] };
-    assert.deepEqual(values.values, [JSON.stringify(['dict', [['a', ['num', '1']]]]), null, JSON.stringify(['dict', [['a', ['null']]]])]);
+    assert.deepEqual(values.values, [
+      JSON.stringify(['dict', [['a', ['num', '1']]]]),
+      null,
+      JSON.stringify(['dict', [['a', ['null']]]]),
+    ]);
   });
 
   it('entry points: bound even when the tests do not declare them; a missing one is fatal', async () => {
     const [ok, missing] = await runPair([
-      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(solve(2), 3);\n", entryPoints: ['solve'] }, candidate: 'function solve(x) { return x + 1; }' },
-      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(solve(2), 3);\n", entryPoints: ['solve'] }, candidate: 'function other(x) { return x + 1; }' },
+      {
+        spec: {
+          mode: 'tests',
+          tests: "const assert = require('assert');\nassert.strictEqual(solve(2), 3);\n",
+          entryPoints: ['solve'],
+        },
+        candidate: 'function solve(x) { return x + 1; }',
+      },
+      {
+        spec: {
+          mode: 'tests',
+          tests: "const assert = require('assert');\nassert.strictEqual(solve(2), 3);\n",
+          entryPoints: ['solve'],
+        },
+        candidate: 'function other(x) { return x + 1; }',
+      },
     ]);
     assert.ok(passed(ok!), describeReport(ok!));
     assert.match(JSON.stringify(missing!.report), /does not define 'solve'/);
   });
 
-  it('trusted context runs in the judge: its helpers are the task\'s, not the candidate\'s', async () => {
+  it("trusted context runs in the judge: its helpers are the task's, not the candidate's", async () => {
     const context = 'function helper(x) { return x * 10; }';
     const [r, cheat] = await runPair([
-      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(f(helper(1)), 11);\n", context }, candidate: 'function f(x) { return x + 1; }' },
-      { spec: { mode: 'tests', tests: "const assert = require('assert');\nassert.strictEqual(f(helper(1)), 11);\n", context }, candidate: 'function helper(x) { return 9; }\nfunction f(x) { return x + 2; }' },
+      {
+        spec: {
+          mode: 'tests',
+          tests: "const assert = require('assert');\nassert.strictEqual(f(helper(1)), 11);\n",
+          context,
+        },
+        candidate: 'function f(x) { return x + 1; }',
+      },
+      {
+        spec: {
+          mode: 'tests',
+          tests: "const assert = require('assert');\nassert.strictEqual(f(helper(1)), 11);\n",
+          context,
+        },
+        candidate: 'function helper(x) { return 9; }\nfunction f(x) { return x + 2; }',
+      },
     ]);
     assert.ok(passed(r!), describeReport(r!));
     assert.ok(!passed(cheat!));
   });
 
   it("the host's current test()/describe() shim still works: each top-level call is a test, async failures fail", async () => {
-    const shim = "const assert = require('node:assert');\nconst __crucibleRun = (_name, body) => {\n  const result = body();\n  if (result && typeof result.then === 'function') result.then(undefined, (error) => { process.exitCode = 1; throw error; });\n};\nconst test = __crucibleRun;\nconst it = __crucibleRun;\nconst describe = (_name, body) => { body(); };\ntest('adds', () => { assert.strictEqual(add(1, 2), 3); });\ndescribe('more', () => { it('async', async () => { assert.strictEqual(await later(2), 4); }); });\n";
+    const shim =
+      "const assert = require('node:assert');\nconst __crucibleRun = (_name, body) => {\n  const result = body();\n  if (result && typeof result.then === 'function') result.then(undefined, (error) => { process.exitCode = 1; throw error; });\n};\nconst test = __crucibleRun;\nconst it = __crucibleRun;\nconst describe = (_name, body) => { body(); };\ntest('adds', () => { assert.strictEqual(add(1, 2), 3); });\ndescribe('more', () => { it('async', async () => { assert.strictEqual(await later(2), 4); }); });\n";
     const [good, bad] = await runPair([
-      { spec: { mode: 'tests', tests: shim }, candidate: 'function add(a, b) { return a + b; }\nasync function later(x) { return x * 2; }' },
-      { spec: { mode: 'tests', tests: shim }, candidate: 'function add(a, b) { return a + b; }\nasync function later(x) { return x * 3; }' },
+      {
+        spec: { mode: 'tests', tests: shim },
+        candidate: 'function add(a, b) { return a + b; }\nasync function later(x) { return x * 2; }',
+      },
+      {
+        spec: { mode: 'tests', tests: shim },
+        candidate: 'function add(a, b) { return a + b; }\nasync function later(x) { return x * 3; }',
+      },
     ]);
     assert.ok(passed(good!), describeReport(good!));
     assert.equal(good!.report.filter((l) => l.t === 'test').length, 2);

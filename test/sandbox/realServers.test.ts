@@ -23,7 +23,8 @@ import { LLAMA_CPP_PATH, VLLM_MODEL, startOaiServer } from '../fixtures/openAiSe
 
 const py = (code: string): string => `Here is the function:\n\n\`\`\`python\n${code}\n\`\`\`\n`;
 const DEFAULT_BUDGET: Budget = { samples: 2, refineRounds: 3, maxTokens: 0, wallMs: 0 };
-const lastUser = (body: { messages: { content: string }[] }): string => body.messages[body.messages.length - 1]?.content ?? '';
+const lastUser = (body: { messages: { content: string }[] }): string =>
+  body.messages[body.messages.length - 1]?.content ?? '';
 
 interface HumanEvalRow {
   task_id: string;
@@ -64,8 +65,16 @@ function simpleTask(id: string, name: string, op: string): Task {
 }
 
 /** The CLI's defaults for a host (and model), as `crucible solve --host … --model …` would use them. */
-function defaults(host: string | string[], model: string, over: Partial<ModelSettings> = {}, provider?: 'openai'): ModelSettings {
-  return { ...modelSettingsFromOptions({ host: host as string, model, ...(provider ? { provider } : {}) }, {}), ...over };
+function defaults(
+  host: string | string[],
+  model: string,
+  over: Partial<ModelSettings> = {},
+  provider?: 'openai',
+): ModelSettings {
+  return {
+    ...modelSettingsFromOptions({ host: host as string, model, ...(provider ? { provider } : {}) }, {}),
+    ...over,
+  };
 }
 
 describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function () {
@@ -102,11 +111,18 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       const model = createModelClient(defaults(server.url, 'qwen3:8b'));
       for (const row of humanEval) {
         const outcome = await solve(taskFromRow(row), { model, verifier }, { budget: DEFAULT_BUDGET });
-        assert.equal(outcome.stopReason, 'verified', `${row.task_id}: ${outcome.error ?? ''} ${outcome.notes.join('; ')}`);
+        assert.equal(
+          outcome.stopReason,
+          'verified',
+          `${row.task_id}: ${outcome.error ?? ''} ${outcome.notes.join('; ')}`,
+        );
       }
       const chats = server.requests.filter((r) => r.path === '/api/chat' && (r.body as ChatBody).messages.length > 0);
       assert.ok(chats.length >= humanEval.length);
-      assert.ok(chats.every((r) => r.body.think === false), 'think: false is sent explicitly');
+      assert.ok(
+        chats.every((r) => r.body.think === false),
+        'think: false is sent explicitly',
+      );
     });
 
     it('Ollama with thinking turned on: the reasoning stays in the trace, out of the code, and num_predict leaves room for the answer', async () => {
@@ -128,15 +144,30 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
     });
 
     it('vLLM: a model that always reasons, starving the answer, is asked once more with a larger limit and verifies; the Outcome says so', async () => {
-      const server = track(await startOaiServer({ flavor: 'vllm', respond: (body) => ({ content: humanEvalAnswer(body), reasoning: LONG_THOUGHT }) }));
+      const server = track(
+        await startOaiServer({
+          flavor: 'vllm',
+          respond: (body) => ({ content: humanEvalAnswer(body), reasoning: LONG_THOUGHT }),
+        }),
+      );
       const model = createModelClient(defaults(server.url, VLLM_MODEL, {}, 'openai'));
       const outcome = await solve(taskFromRow(humanEval[1]!), { model, verifier }, { budget: DEFAULT_BUDGET });
       assert.equal(outcome.stopReason, 'verified', `${outcome.error ?? ''} ${outcome.notes.join('; ')}`);
-      assert.ok(outcome.notes.some((n) => /empty because it used up the token limit while thinking.*asked for once more/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) =>
+          /empty because it used up the token limit while thinking.*asked for once more/.test(n),
+        ),
+        outcome.notes.join('\n'),
+      );
       assert.match(outcome.best!.candidate.reasoning!, /edge cases/);
-      const limits = server.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.body.max_tokens as number);
+      const limits = server.requests
+        .filter((r) => r.path === '/v1/chat/completions')
+        .map((r) => r.body.max_tokens as number);
       assert.equal(limits[0], 1024);
-      assert.ok(limits.slice(1).some((l) => l >= 4096), `later limits ${limits.join(', ')}`);
+      assert.ok(
+        limits.slice(1).some((l) => l >= 4096),
+        `later limits ${limits.join(', ')}`,
+      );
     });
   });
 
@@ -144,33 +175,83 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
     const addTask = simpleTask('add', 'add', '+');
     const RIGHT = py('def add(a, b):\n    return a + b');
 
-    it("Ollama: an {\"error\"} line mid-stream (a runner crash) loses that sample; the other verifies", async () => {
-      const server = track(await startOllamaServer({ respond: (_b, i) => (i === 0 ? { content: RIGHT, fault: 'error-mid-stream', chunkDelayMs: 5 } : { content: RIGHT, delayBeforeHeadersMs: 50 }) }));
-      const outcome = await solve(addTask, { model: createModelClient(defaults(server.url, 'qwen2.5-coder:7b')), verifier }, { budget: DEFAULT_BUDGET });
+    it('Ollama: an {"error"} line mid-stream (a runner crash) loses that sample; the other verifies', async () => {
+      const server = track(
+        await startOllamaServer({
+          respond: (_b, i) =>
+            i === 0
+              ? { content: RIGHT, fault: 'error-mid-stream', chunkDelayMs: 5 }
+              : { content: RIGHT, delayBeforeHeadersMs: 50 },
+        }),
+      );
+      const outcome = await solve(
+        addTask,
+        { model: createModelClient(defaults(server.url, 'qwen2.5-coder:7b')), verifier },
+        { budget: DEFAULT_BUDGET },
+      );
       assert.equal(outcome.stopReason, 'verified', outcome.error);
       assert.equal(outcome.attempts.length, 1);
-      assert.ok(outcome.notes.some((n) => /one sample was lost.*reported an error.*unexpected EOF/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) => /one sample was lost.*reported an error.*unexpected EOF/.test(n)),
+        outcome.notes.join('\n'),
+      );
     });
 
-    it("Ollama: the repeat-limit stream that ends with no done line loses that sample only", async () => {
-      const server = track(await startOllamaServer({ respond: (_b, i) => (i === 0 ? { content: RIGHT, fault: 'truncated' } : { content: RIGHT, delayBeforeHeadersMs: 50 }) }));
-      const outcome = await solve(addTask, { model: createModelClient(defaults(server.url, 'qwen2.5-coder:7b')), verifier }, { budget: DEFAULT_BUDGET });
+    it('Ollama: the repeat-limit stream that ends with no done line loses that sample only', async () => {
+      const server = track(
+        await startOllamaServer({
+          respond: (_b, i) =>
+            i === 0 ? { content: RIGHT, fault: 'truncated' } : { content: RIGHT, delayBeforeHeadersMs: 50 },
+        }),
+      );
+      const outcome = await solve(
+        addTask,
+        { model: createModelClient(defaults(server.url, 'qwen2.5-coder:7b')), verifier },
+        { budget: DEFAULT_BUDGET },
+      );
       assert.equal(outcome.stopReason, 'verified', outcome.error);
-      assert.ok(outcome.notes.some((n) => /one sample was lost.*ended early/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) => /one sample was lost.*ended early/.test(n)),
+        outcome.notes.join('\n'),
+      );
     });
 
     it('vLLM: a CUDA error event followed by [DONE] loses that sample only, and its text is shown', async () => {
-      const server = track(await startOaiServer({ flavor: 'vllm', respond: (_b, i) => (i === 0 ? { content: RIGHT, fault: 'error-mid-stream' } : RIGHT) }));
-      const outcome = await solve(addTask, { model: createModelClient(defaults(server.url, VLLM_MODEL, {}, 'openai')), verifier }, { budget: DEFAULT_BUDGET });
+      const server = track(
+        await startOaiServer({
+          flavor: 'vllm',
+          respond: (_b, i) => (i === 0 ? { content: RIGHT, fault: 'error-mid-stream' } : RIGHT),
+        }),
+      );
+      const outcome = await solve(
+        addTask,
+        { model: createModelClient(defaults(server.url, VLLM_MODEL, {}, 'openai')), verifier },
+        { budget: DEFAULT_BUDGET },
+      );
       assert.equal(outcome.stopReason, 'verified', outcome.error);
-      assert.ok(outcome.notes.some((n) => /one sample was lost.*CUDA error: an illegal memory access/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) => /one sample was lost.*CUDA error: an illegal memory access/.test(n)),
+        outcome.notes.join('\n'),
+      );
     });
 
     it('llama.cpp: an error event mid-stream loses that sample only, and its text is shown', async () => {
-      const server = track(await startOaiServer({ flavor: 'llama.cpp', respond: (_b, i) => (i === 0 ? { content: RIGHT, fault: 'error-mid-stream' } : RIGHT) }));
-      const outcome = await solve(addTask, { model: createModelClient(defaults(server.url, 'qwen2.5-coder-7b', {}, 'openai')), verifier }, { budget: DEFAULT_BUDGET });
+      const server = track(
+        await startOaiServer({
+          flavor: 'llama.cpp',
+          respond: (_b, i) => (i === 0 ? { content: RIGHT, fault: 'error-mid-stream' } : RIGHT),
+        }),
+      );
+      const outcome = await solve(
+        addTask,
+        { model: createModelClient(defaults(server.url, 'qwen2.5-coder-7b', {}, 'openai')), verifier },
+        { budget: DEFAULT_BUDGET },
+      );
       assert.equal(outcome.stopReason, 'verified', outcome.error);
-      assert.ok(outcome.notes.some((n) => /one sample was lost.*Compute error/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) => /one sample was lost.*Compute error/.test(n)),
+        outcome.notes.join('\n'),
+      );
     });
   });
 
@@ -207,7 +288,10 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       const model = createModelClient(defaults(server.url, 'any', {}, 'openai'));
       await assert.rejects(model.chat({ messages: [{ role: 'user', content: 'x'.repeat(2000) }] }), (err: unknown) => {
         assert.ok(err instanceof ModelError);
-        assert.match(err.message, /does not fit the context window .*\(500 tokens against a context of 64\).*--num-ctx/);
+        assert.match(
+          err.message,
+          /does not fit the context window .*\(500 tokens against a context of 64\).*--num-ctx/,
+        );
         return true;
       });
     });
@@ -218,7 +302,10 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       const server = track(
         await startOllamaServer({
           numParallel: 1,
-          respond: (body) => (lastUser(body).includes('slow') ? { content: 'a'.repeat(320), chunkSize: 8, chunkDelayMs: 100 } : 'quick answer'),
+          respond: (body) =>
+            lastUser(body).includes('slow')
+              ? { content: 'a'.repeat(320), chunkSize: 8, chunkDelayMs: 100 }
+              : 'quick answer',
         }),
       );
       const model = createModelClient(defaults(server.url, 'qwen2.5-coder:7b', { firstTokenTimeoutMs: 3000 }));
@@ -237,7 +324,10 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       const server = track(
         await startOllamaServer({
           numParallel: 1,
-          respond: (body) => (lastUser(body).includes('slow') ? { content: 'a'.repeat(80), chunkSize: 8, chunkDelayMs: 40 } : 'quick answer'),
+          respond: (body) =>
+            lastUser(body).includes('slow')
+              ? { content: 'a'.repeat(80), chunkSize: 8, chunkDelayMs: 40 }
+              : 'quick answer',
         }),
       );
       const model = createModelClient(defaults(server.url, 'qwen2.5-coder:7b'));
@@ -258,15 +348,29 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       const server = track(
         await startOllamaServer({
           respond: (body) =>
-            /cut off at the token limit/.test(lastUser(body)) ? py('def add(a, b):\n    return a + b') : { content: 'Here is the function:\n\n```python\ndef add(a, b):\n    return (a +', doneReason: 'length' },
+            /cut off at the token limit/.test(lastUser(body))
+              ? py('def add(a, b):\n    return a + b')
+              : {
+                  content: 'Here is the function:\n\n```python\ndef add(a, b):\n    return (a +',
+                  doneReason: 'length',
+                },
         }),
       );
       const model = createModelClient(defaults(server.url, 'qwen2.5-coder:7b'));
-      const outcome = await solve(simpleTask('add', 'add', '+'), { model, verifier }, { budget: { ...DEFAULT_BUDGET, samples: 1 } });
+      const outcome = await solve(
+        simpleTask('add', 'add', '+'),
+        { model, verifier },
+        { budget: { ...DEFAULT_BUDGET, samples: 1 } },
+      );
       assert.equal(outcome.stopReason, 'verified', outcome.error);
       assert.equal(outcome.attempts[0]!.doneReason, 'length');
       assert.equal(outcome.attempts[1]!.doneReason, undefined);
-      assert.ok(outcome.notes.some((n) => /answer r0c0 was cut at the token limit \(1024 tokens\) \(done_reason "length"\)/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) =>
+          /answer r0c0 was cut at the token limit \(1024 tokens\) \(done_reason "length"\)/.test(n),
+        ),
+        outcome.notes.join('\n'),
+      );
       const chats = server.requests.filter((r) => r.path === '/api/chat' && r.body.messages.length > 0);
       assert.equal(chats[0]!.body.options.num_predict, 1024);
       assert.equal(chats.at(-1)!.body.options.num_predict, 2048);
@@ -283,24 +387,45 @@ describe('real server behaviour (Ollama, vLLM, llama.cpp fixtures)', function ()
       const a = track(await startOllamaServer({ respond }));
       const b = track(await startOllamaServer({ respond }));
       const model = createModelClient(defaults([a.url, b.url], 'qwen2.5-coder:7b'));
-      assert.deepEqual(model.members.map((m) => m.settings.host), [a.url, b.url]);
-      const tasks = [simpleTask('t1', 'add', '+'), simpleTask('t2', 'sub', '-'), simpleTask('t3', 'mul', '*'), simpleTask('t4', 'mod', '%'), simpleTask('t5', 'fdiv', '//')];
-      const served = (s: OllamaTestServer, name: string) => s.requests.filter((r) => r.path === '/api/chat' && r.body.messages.length > 0 && JSON.stringify(r.body.messages).includes(`def ${name}(`)).length;
+      assert.deepEqual(
+        model.members.map((m) => m.settings.host),
+        [a.url, b.url],
+      );
+      const tasks = [
+        simpleTask('t1', 'add', '+'),
+        simpleTask('t2', 'sub', '-'),
+        simpleTask('t3', 'mul', '*'),
+        simpleTask('t4', 'mod', '%'),
+        simpleTask('t5', 'fdiv', '//'),
+      ];
+      const served = (s: OllamaTestServer, name: string) =>
+        s.requests.filter(
+          (r) =>
+            r.path === '/api/chat' &&
+            r.body.messages.length > 0 &&
+            JSON.stringify(r.body.messages).includes(`def ${name}(`),
+        ).length;
       const outcomes = [];
       for (const [i, task] of tasks.entries()) {
         const running = solve(task, { model, verifier }, { budget: DEFAULT_BUDGET });
         if (i === 2) {
           // Take down the host that is streaming this task's answer, mid-stream.
           const deadline = Date.now() + 10000;
-          while (a.activeGenerations === 0 && b.activeGenerations === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+          while (a.activeGenerations === 0 && b.activeGenerations === 0 && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 5));
           await (a.activeGenerations > 0 ? a : b).close();
         }
         outcomes.push(await running);
       }
-      for (const o of outcomes) assert.equal(o.stopReason, 'verified', `${o.task.id}: ${o.error ?? ''} ${o.notes.join('; ')}`);
+      for (const o of outcomes)
+        assert.equal(o.stopReason, 'verified', `${o.task.id}: ${o.error ?? ''} ${o.notes.join('; ')}`);
       // Both hosts answered before the loss, and each of those tasks stayed on one host.
-      for (const name of ['add', 'sub']) assert.ok((served(a, name) === 0) !== (served(b, name) === 0), `${name} went to one host`);
-      assert.ok(served(a, 'add') + served(a, 'sub') > 0 && served(b, 'add') + served(b, 'sub') > 0, 'both hosts took part');
+      for (const name of ['add', 'sub'])
+        assert.ok((served(a, name) === 0) !== (served(b, name) === 0), `${name} went to one host`);
+      assert.ok(
+        served(a, 'add') + served(a, 'sub') > 0 && served(b, 'add') + served(b, 'sub') > 0,
+        'both hosts took part',
+      );
     });
   });
 });

@@ -4,7 +4,14 @@ import { existsSync } from 'node:fs';
 import { createProcessSandbox, formatIsolationReport, resolveLimits } from '../../src/core/sandbox/processSandbox';
 import type { ProcessSandbox } from '../../src/core/sandbox/processSandbox';
 import type { IsolationReport, RunResult } from '../../src/core/sandbox/types';
-import { childrenOf, isAlive, jobsStarted, processesOwnedBy, processesWithMarker, settle } from '../fixtures/hostile/leftovers';
+import {
+  childrenOf,
+  isAlive,
+  jobsStarted,
+  processesOwnedBy,
+  processesWithMarker,
+  settle,
+} from '../fixtures/hostile/leftovers';
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 
@@ -14,7 +21,11 @@ function py(source: string): string {
 
 async function noLeftovers(sb: ProcessSandbox): Promise<void> {
   const uids = sb.jobUids();
-  assert.deepEqual(await settle(() => processesOwnedBy(uids)), [], `processes still running as job uids ${uids.join(',')}`);
+  assert.deepEqual(
+    await settle(() => processesOwnedBy(uids)),
+    [],
+    `processes still running as job uids ${uids.join(',')}`,
+  );
   // A worker's children are its judge zygote (PID 1 of its namespace) and its candidate zygote (which, in its own
   // PID namespace, has one child: the zygote proper). Between jobs none of them has a job process.
   const workers = sb.workerPids();
@@ -71,7 +82,10 @@ sys.exit(3)
   });
 
   it('runs Python isolated (-I), with a fresh module state per job', async () => {
-    const a = await sb.run({ language: 'python', source: 'import sys, json\njson.MARK = 1\nprint(sys.flags.isolated, __name__, "" in sys.path)' });
+    const a = await sb.run({
+      language: 'python',
+      source: 'import sys, json\njson.MARK = 1\nprint(sys.flags.isolated, __name__, "" in sys.path)',
+    });
     assert.equal(a.stdout, '1 __main__ False\n');
     const b = await sb.run({ language: 'python', source: 'import json\nprint(hasattr(json, "MARK"))' });
     assert.equal(b.stdout, 'False\n');
@@ -151,8 +165,15 @@ print(sorted(os.listdir(".")))
       const r = await sb.run({ language: 'python', source: 'import os\nprint(sorted(os.environ))' });
       const names = JSON.parse(r.stdout.trim().replace(/'/g, '"')) as string[];
       assert.ok(!names.includes('CRUCIBLE_TEST_TOKEN'));
-      for (const n of names) assert.match(n, /^(PATH|LANG|LC_ALL|TZ|USER|LOGNAME|HOME|TMPDIR|TMP|TEMP|PWD|PYTHONIOENCODING|PYTHONDONTWRITEBYTECODE|NODE_NO_WARNINGS)$/);
-      const js = await sb.run({ language: 'javascript', source: 'console.log(JSON.stringify(Object.keys(process.env)))' });
+      for (const n of names)
+        assert.match(
+          n,
+          /^(PATH|LANG|LC_ALL|TZ|USER|LOGNAME|HOME|TMPDIR|TMP|TEMP|PWD|PYTHONIOENCODING|PYTHONDONTWRITEBYTECODE|NODE_NO_WARNINGS)$/,
+        );
+      const js = await sb.run({
+        language: 'javascript',
+        source: 'console.log(JSON.stringify(Object.keys(process.env)))',
+      });
       assert.ok(!(JSON.parse(js.stdout) as string[]).includes('CRUCIBLE_TEST_TOKEN'));
     } finally {
       delete process.env.CRUCIBLE_TEST_TOKEN;
@@ -177,7 +198,10 @@ print(sorted(os.listdir(".")))
   });
 
   it('a JavaScript exception exits 1 with its stack', async () => {
-    const r = await sb.run({ language: 'javascript', source: 'function f() { throw new TypeError("bad thing"); }\nf();' });
+    const r = await sb.run({
+      language: 'javascript',
+      source: 'function f() { throw new TypeError("bad thing"); }\nf();',
+    });
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /TypeError: bad thing/);
     assert.match(r.stderr, /main\.js:1/);
@@ -200,7 +224,10 @@ print(sorted(os.listdir(".")))
   });
 
   it('TypeScript stack traces point at main.ts lines', async () => {
-    const r = await sb.run({ language: 'typescript', source: 'type N = number;\n\n\nfunction boom(n: N): N {\n  throw new Error("boom " + n);\n}\nboom(1);\n' });
+    const r = await sb.run({
+      language: 'typescript',
+      source: 'type N = number;\n\n\nfunction boom(n: N): N {\n  throw new Error("boom " + n);\n}\nboom(1);\n',
+    });
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /Error: boom 1/);
     assert.match(r.stderr, /main\.ts:5:/);
@@ -216,7 +243,11 @@ print(sorted(os.listdir(".")))
   describe('limits, each with its own status', () => {
     it('wall time -> timeout (Python sleep)', async () => {
       const t = Date.now();
-      const r = await sb.run({ language: 'python', source: 'import time\nprint("start", flush=True)\ntime.sleep(30)', limits: { wallMs: 400 } });
+      const r = await sb.run({
+        language: 'python',
+        source: 'import time\nprint("start", flush=True)\ntime.sleep(30)',
+        limits: { wallMs: 400 },
+      });
       assert.equal(r.status, 'timeout');
       assert.equal(r.stdout, 'start\n', 'output before the timeout is kept');
       assert.ok(Date.now() - t < 3000, `took ${Date.now() - t} ms`);
@@ -229,7 +260,11 @@ print(sorted(os.listdir(".")))
 
     it('CPU time -> timeout, before the wall limit', async () => {
       const t = Date.now();
-      const r = await sb.run({ language: 'python', source: 'while True:\n    pass', limits: { cpuMs: 500, wallMs: 8000 } });
+      const r = await sb.run({
+        language: 'python',
+        source: 'while True:\n    pass',
+        limits: { cpuMs: 500, wallMs: 8000 },
+      });
       assert.equal(r.status, 'timeout');
       assert.ok(r.signal === 'SIGXCPU' || r.signal === 'SIGKILL', `signal ${r.signal}`);
       assert.ok(Date.now() - t < 6000, `took ${Date.now() - t} ms`);
@@ -238,7 +273,8 @@ print(sorted(os.listdir(".")))
     it('CPU time counts all threads of the program', async () => {
       const r = await sb.run({
         language: 'python',
-        source: 'import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(3):\n    threading.Thread(target=spin, daemon=True).start()\nimport time\ntime.sleep(30)',
+        source:
+          'import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(3):\n    threading.Thread(target=spin, daemon=True).start()\nimport time\ntime.sleep(30)',
         limits: { cpuMs: 400, wallMs: 8000 },
       });
       assert.equal(r.status, 'timeout');
@@ -246,31 +282,51 @@ print(sorted(os.listdir(".")))
     });
 
     it('memory -> memory (Python)', async () => {
-      const r = await sb.run({ language: 'python', source: 'x = [bytearray(50 * 1024 * 1024) for _ in range(20)]\nprint("allocated")', limits: { memoryMb: 128 } });
+      const r = await sb.run({
+        language: 'python',
+        source: 'x = [bytearray(50 * 1024 * 1024) for _ in range(20)]\nprint("allocated")',
+        limits: { memoryMb: 128 },
+      });
       assert.equal(r.status, 'memory');
       assert.equal(r.stdout, '');
     });
 
     it('memory -> memory (JavaScript heap)', async () => {
-      const r = await sb.run({ language: 'javascript', source: 'const a = []; for (;;) a.push(new Array(1e5).fill(1.5));', limits: { memoryMb: 96 } });
+      const r = await sb.run({
+        language: 'javascript',
+        source: 'const a = []; for (;;) a.push(new Array(1e5).fill(1.5));',
+        limits: { memoryMb: 96 },
+      });
       assert.equal(r.status, 'memory');
     });
 
     it('memory limit lets a program use what it was given', async () => {
-      const r = await sb.run({ language: 'python', source: 'b = bytearray(100 * 1024 * 1024)\nprint(len(b))', limits: { memoryMb: 160 } });
+      const r = await sb.run({
+        language: 'python',
+        source: 'b = bytearray(100 * 1024 * 1024)\nprint(len(b))',
+        limits: { memoryMb: 160 },
+      });
       assert.equal(r.status, 'exited');
       assert.equal(r.stdout, `${100 * 1024 * 1024}\n`);
     });
 
     it('stdout over the cap -> output_limit, keeping exactly the cap', async () => {
-      const r = await sb.run({ language: 'python', source: 'import sys\nwhile True:\n    sys.stdout.write("y" * 1000)', limits: { outputBytes: 5000 } });
+      const r = await sb.run({
+        language: 'python',
+        source: 'import sys\nwhile True:\n    sys.stdout.write("y" * 1000)',
+        limits: { outputBytes: 5000 },
+      });
       assert.equal(r.status, 'output_limit');
       assert.equal(r.stdoutTruncated, true);
       assert.equal(r.stdout, 'y'.repeat(5000));
     });
 
     it('stderr over the cap -> output_limit', async () => {
-      const r = await sb.run({ language: 'javascript', source: 'for (;;) process.stderr.write("e".repeat(1000));', limits: { outputBytes: 4096 } });
+      const r = await sb.run({
+        language: 'javascript',
+        source: 'for (;;) process.stderr.write("e".repeat(1000));',
+        limits: { outputBytes: 4096 },
+      });
       assert.equal(r.status, 'output_limit');
       assert.equal(r.stderrTruncated, true);
       assert.equal(r.stderr.length, 4096);
@@ -430,11 +486,18 @@ except OSError as e:
       const r = await broken.run({ language: 'python', source: 'print(1)' });
       assert.equal(r.status, 'error');
       assert.match(r.error ?? '', /\/nonexistent\/python3 \(ENOENT\)\. Install Python 3/);
-      const js = await broken.run({ language: 'javascript', source: 'console.log(6 * 7); require("fs").writeSync(3, "r")' });
+      const js = await broken.run({
+        language: 'javascript',
+        source: 'console.log(6 * 7); require("fs").writeSync(3, "r")',
+      });
       assert.deepEqual([js.status, js.exitCode, js.stdout, js.report], ['exited', 0, '42\n', 'r']);
       const loop = await broken.run({ language: 'javascript', source: 'for (;;) {}', limits: { wallMs: 400 } });
       assert.equal(loop.status, 'timeout');
-      const flood = await broken.run({ language: 'javascript', source: 'for (;;) console.log("x".repeat(100))', limits: { outputBytes: 1000 } });
+      const flood = await broken.run({
+        language: 'javascript',
+        source: 'for (;;) console.log("x".repeat(100))',
+        limits: { outputBytes: 1000 },
+      });
       assert.equal(flood.status, 'output_limit');
       const report = await broken.isolation();
       assert.equal(report.network, 'open');
@@ -484,7 +547,11 @@ describe('sandbox: through bubblewrap (the path for machines without unprivilege
     process.env.CRUCIBLE_SANDBOX_BWRAP = '1';
     const local = createProcessSandbox({ workers: 1 });
     try {
-      const good = await local.runPair({ language: 'python', candidate: 'def add(a, b):\n    return a + b\n', spec: { mode: 'tests', tests: 'assert add(1, 2) == 3\n' } });
+      const good = await local.runPair({
+        language: 'python',
+        candidate: 'def add(a, b):\n    return a + b\n',
+        spec: { mode: 'tests', tests: 'assert add(1, 2) == 3\n' },
+      });
       assert.match(good.report, /"ok": true/);
       assert.match(good.report, /"t": "end"/);
       const report = await local.isolation();

@@ -37,13 +37,24 @@ interface Case {
   check: (r: RunResult, ctx: Ctx) => void | Promise<void>;
 }
 
-const needsContainment = (r: IsolationReport) => (r.processes === 'contained' ? undefined : `processes are only ${r.processes} here: ${r.notes.find((n) => n.startsWith('processes:')) ?? ''}`);
-const needsNetworkBlocked = (r: IsolationReport) => (r.network === 'blocked' ? undefined : `network is open here: ${r.notes.find((n) => n.startsWith('network:')) ?? ''}`);
-const needsPrivateFs = (r: IsolationReport) => (r.filesystem === 'private' ? undefined : `home is readable by jobs here: ${r.notes.find((n) => n.startsWith('filesystem:')) ?? ''}`);
-const needsMemory = (r: IsolationReport) => (r.memory === 'enforced' ? undefined : `memory limits are only ${r.memory} here`);
+const needsContainment = (r: IsolationReport) =>
+  r.processes === 'contained'
+    ? undefined
+    : `processes are only ${r.processes} here: ${r.notes.find((n) => n.startsWith('processes:')) ?? ''}`;
+const needsNetworkBlocked = (r: IsolationReport) =>
+  r.network === 'blocked' ? undefined : `network is open here: ${r.notes.find((n) => n.startsWith('network:')) ?? ''}`;
+const needsPrivateFs = (r: IsolationReport) =>
+  r.filesystem === 'private'
+    ? undefined
+    : `home is readable by jobs here: ${r.notes.find((n) => n.startsWith('filesystem:')) ?? ''}`;
+const needsMemory = (r: IsolationReport) =>
+  r.memory === 'enforced' ? undefined : `memory limits are only ${r.memory} here`;
 
 function notSucceeded(r: RunResult): void {
-  assert.ok(!(r.status === 'exited' && r.exitCode === 0), `expected the program not to finish cleanly, got ${r.status}/${r.exitCode}: ${r.stdout.slice(0, 200)}`);
+  assert.ok(
+    !(r.status === 'exited' && r.exitCode === 0),
+    `expected the program not to finish cleanly, got ${r.status}/${r.exitCode}: ${r.stdout.slice(0, 200)}`,
+  );
 }
 
 const CANARY_DIRS = ['/tmp', '/var/tmp', '/dev/shm', '/run/lock', process.cwd(), homedir(), '/etc'];
@@ -113,7 +124,9 @@ const cases: Case[] = [
   {
     name: 'Python fork bomb is bounded and leaves nothing behind',
     language: 'python',
-    source: ['import os', 'while True:', '    try:', '        os.fork()', '    except OSError:', '        pass'].join('\n'),
+    source: ['import os', 'while True:', '    try:', '        os.fork()', '    except OSError:', '        pass'].join(
+      '\n',
+    ),
     limits: { wallMs: 1200 },
     needs: needsContainment,
     check: (r) => notSucceeded(r),
@@ -121,7 +134,8 @@ const cases: Case[] = [
   {
     name: 'shell fork bomb started from JavaScript is bounded and leaves nothing behind',
     language: 'javascript',
-    source: "require('child_process').spawn('/bin/sh', ['-c', 'f() { f | f & }; f'], { stdio: 'ignore', detached: true }).unref();\nsetTimeout(() => {}, 60000);",
+    source:
+      "require('child_process').spawn('/bin/sh', ['-c', 'f() { f | f & }; f'], { stdio: 'ignore', detached: true }).unref();\nsetTimeout(() => {}, 60000);",
     limits: { wallMs: 1200 },
     needs: needsContainment,
     check: (r) => notSucceeded(r),
@@ -171,7 +185,13 @@ const cases: Case[] = [
   {
     name: 'background process holding stdout open does not hold the job open',
     language: 'python',
-    source: ['import os, time', 'if os.fork() == 0:', '    time.sleep(60)', '    os._exit(0)', 'print("main exits")'].join('\n'),
+    source: [
+      'import os, time',
+      'if os.fork() == 0:',
+      '    time.sleep(60)',
+      '    os._exit(0)',
+      'print("main exits")',
+    ].join('\n'),
     limits: { wallMs: 5000 },
     check: (r) => {
       assert.equal(r.stdout, 'main exits\n');
@@ -181,7 +201,8 @@ const cases: Case[] = [
   {
     name: 'JavaScript detached child (spawn detached + unref) is killed with the job',
     language: 'javascript',
-    source: "const cp = require('child_process');\ncp.spawn('/bin/sleep', ['60', 'MARKER'], { detached: true, stdio: 'ignore' }).unref();\nconsole.log('spawned');",
+    source:
+      "const cp = require('child_process');\ncp.spawn('/bin/sleep', ['60', 'MARKER'], { detached: true, stdio: 'ignore' }).unref();\nconsole.log('spawned');",
     needs: needsContainment,
     check: (r) => assert.equal(r.stdout, 'spawned\n'),
   },
@@ -248,7 +269,8 @@ const cases: Case[] = [
   {
     name: 'invalid UTF-8 on stdout, stderr and fd 3 is decoded with replacement characters',
     language: 'python',
-    source: 'import os, sys\nsys.stdout.buffer.write(b"ok\\xff\\xfe\\x80abc\\xc3")\nsys.stderr.buffer.write(b"\\xed\\xa0\\x80err")\nos.write(3, b"\\xffrep")',
+    source:
+      'import os, sys\nsys.stdout.buffer.write(b"ok\\xff\\xfe\\x80abc\\xc3")\nsys.stderr.buffer.write(b"\\xed\\xa0\\x80err")\nos.write(3, b"\\xffrep")',
     check: (r) => {
       assert.equal(r.status, 'exited');
       assert.equal(r.stdout, 'ok\uFFFD\uFFFD\uFFFDabc\uFFFD');
@@ -362,7 +384,18 @@ const cases: Case[] = [
     check: async (r, ctx) => {
       assert.equal(r.stdout, 'seen []\n');
       // Run the same check twice more; both workers must have wiped what the previous job wrote.
-      const again = await Promise.all([0, 1].map(() => ctx.sb.run({ language: 'python', source: 'import os\nprint([p for p in ("/tmp/CANARY", "/var/tmp/CANARY", "/dev/shm/CANARY") if os.path.exists(p)])'.replace(/CANARY/g, `${RUN_ID}-canary`) })));
+      const again = await Promise.all(
+        [0, 1].map(() =>
+          ctx.sb.run({
+            language: 'python',
+            source:
+              'import os\nprint([p for p in ("/tmp/CANARY", "/var/tmp/CANARY", "/dev/shm/CANARY") if os.path.exists(p)])'.replace(
+                /CANARY/g,
+                `${RUN_ID}-canary`,
+              ),
+          }),
+        ),
+      );
       for (const a of again) assert.equal(a.stdout, '[]\n');
     },
   },
@@ -399,7 +432,10 @@ const cases: Case[] = [
       'except OSError as e:',
       '    print("refused", e.errno)',
     ].join('\n'),
-    needs: (r) => (r.notes.some((n) => /hidden [^)]*\/run/.test(n)) ? undefined : '/run is not hidden from jobs here (no mount namespace)'),
+    needs: (r) =>
+      r.notes.some((n) => /hidden [^)]*\/run/.test(n))
+        ? undefined
+        : '/run is not hidden from jobs here (no mount namespace)',
     check: (r, ctx) => {
       assert.match(r.stdout, /^refused /);
       assert.equal(ctx.connections, 0);
@@ -422,19 +458,22 @@ const cases: Case[] = [
   {
     name: 'Python kill of its parent (os.kill(os.getppid(), 9)) does not reach the worker',
     language: 'python',
-    source: 'import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n    print("sent")\nexcept OSError as e:\n    print("refused", e.errno)\nimport time\ntime.sleep(0.2)\nprint("still here")',
+    source:
+      'import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n    print("sent")\nexcept OSError as e:\n    print("refused", e.errno)\nimport time\ntime.sleep(0.2)\nprint("still here")',
     check: () => undefined,
   },
   {
     name: 'Python kill(-1, SIGKILL) reaches nothing outside the job',
     language: 'python',
-    source: 'import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError as e:\n    print("refused", e.errno)\nprint("after")',
+    source:
+      'import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError as e:\n    print("refused", e.errno)\nprint("after")',
     check: () => undefined,
   },
   {
     name: 'JavaScript kill of its parent does not reach the worker',
     language: 'javascript',
-    source: "try { process.kill(process.ppid, 'SIGKILL'); console.log('sent'); } catch (e) { console.log('refused', e.code); }",
+    source:
+      "try { process.kill(process.ppid, 'SIGKILL'); console.log('sent'); } catch (e) { console.log('refused', e.code); }",
     check: () => undefined,
   },
   {
@@ -456,7 +495,10 @@ const cases: Case[] = [
       'r = subprocess.run(["/bin/sh", "-c", "id -u; su -c id root 2>&1 || true; sudo -n id 2>&1 || true"], capture_output=True, text=True)',
       'print(r.stdout)',
     ].join('\n'),
-    needs: (r) => (r.notes.some((n) => /jobs run as uid \d+/.test(n)) ? undefined : 'jobs keep the host user here (no uid to drop to)'),
+    needs: (r) =>
+      r.notes.some((n) => /jobs run as uid \d+/.test(n))
+        ? undefined
+        : 'jobs keep the host user here (no uid to drop to)',
     check: (r) => {
       assert.doesNotMatch(r.stdout, /RAISED|ROOT/);
       assert.doesNotMatch(r.stdout.split('\n').slice(2).join('\n'), /uid=0\b|^0$/m);
@@ -465,13 +507,15 @@ const cases: Case[] = [
   {
     name: 'only fds 0-3 are open in a job (no handle on the worker protocol to forge results)',
     language: 'python',
-    source: 'import os\nprint(sorted(int(f) for f in os.listdir("/proc/self/fd") if int(f) < 1000 and os.path.exists("/proc/self/fd/" + f)))',
+    source:
+      'import os\nprint(sorted(int(f) for f in os.listdir("/proc/self/fd") if int(f) < 1000 and os.path.exists("/proc/self/fd/" + f)))',
     check: (r) => assert.equal(r.stdout, '[0, 1, 2, 3]\n'),
   },
   {
     name: 'JavaScript cannot write to fds beyond 3',
     language: 'javascript',
-    source: "const fs = require('fs');\nconst ok = [];\nfor (let fd = 4; fd < 64; fd++) { try { fs.writeSync(fd, 'x'); ok.push(fd); } catch {} }\nconsole.log(JSON.stringify(ok));",
+    source:
+      "const fs = require('fs');\nconst ok = [];\nfor (let fd = 4; fd < 64; fd++) { try { fs.writeSync(fd, 'x'); ok.push(fd); } catch {} }\nconsole.log(JSON.stringify(ok));",
     check: (r) => {
       // Node opens a few descriptors of its own (epoll, eventfd); none of them is a pipe to the worker.
       assert.equal(r.status, 'exited');
@@ -511,7 +555,10 @@ const cases: Case[] = [
       '    raise',
     ].join('\n'),
     limits: { wallMs: 4000 },
-    needs: (r) => (r.notes.some((n) => n.includes('mount namespace')) ? undefined : 'no private /tmp here: the job dir is on the host disk'),
+    needs: (r) =>
+      r.notes.some((n) => n.includes('mount namespace'))
+        ? undefined
+        : 'no private /tmp here: the job dir is on the host disk',
     check: (r) => {
       notSucceeded(r);
       assert.match(r.stdout, /stopped after \d+ files/);
@@ -564,10 +611,13 @@ function hostileSuite(opts: SuiteOptions): void {
       // running kill(-1, SIGKILL) or a fork bomb here would hurt the machine: skip the suite instead.
       const probe = await ctx.sb.run({
         language: 'python',
-        source: 'import os\nfor t in (-1, 1, os.getppid()):\n    try:\n        os.kill(t, 0)\n        print("SIGNALABLE", t)\n    except OSError:\n        pass\nprint(os.getuid())',
+        source:
+          'import os\nfor t in (-1, 1, os.getppid()):\n    try:\n        os.kill(t, 0)\n        print("SIGNALABLE", t)\n    except OSError:\n        pass\nprint(os.getuid())',
       });
       if (probe.status !== 'exited' || /SIGNALABLE/.test(probe.stdout) || probe.stdout.trim() === '0') {
-        console.log(`      skipped on this machine: jobs can signal other processes or run as root (${probe.stdout.trim() || probe.status}${probe.error ? `: ${probe.error}` : ""})`);
+        console.log(
+          `      skipped on this machine: jobs can signal other processes or run as root (${probe.stdout.trim() || probe.status}${probe.error ? `: ${probe.error}` : ''})`,
+        );
         ctx.unsafe = true;
       }
     });
@@ -614,9 +664,14 @@ function hostileSuite(opts: SuiteOptions): void {
         assert.ok(kids.length <= 2 * workers.length, `workers have extra children: ${kids.join(',')}`);
         const zygotes = opts.namespaces ? await settle(() => childrenOf(kids), 200) : [];
         assert.ok(zygotes.length <= workers.length, `zygotes have extra children: ${zygotes.join(',')}`);
-        assert.deepEqual(await settle(() => childrenOf(opts.namespaces ? zygotes : kids)), [], 'an idle worker still runs job processes');
+        assert.deepEqual(
+          await settle(() => childrenOf(opts.namespaces ? zygotes : kids)),
+          [],
+          'an idle worker still runs job processes',
+        );
         // Nothing changed outside: no canary file anywhere the job tried to write.
-        for (const d of CANARY_DIRS) assert.equal(existsSync(`${d}/${RUN_ID}-canary`), false, `the job wrote ${d}/${RUN_ID}-canary`);
+        for (const d of CANARY_DIRS)
+          assert.equal(existsSync(`${d}/${RUN_ID}-canary`), false, `the job wrote ${d}/${RUN_ID}-canary`);
         assert.equal(existsSync(`${process.cwd()}/../${RUN_ID}-canary`), false);
         // The test process and the workers are untouched (a job killed nothing outside itself).
         assert.ok(isAlive(process.pid));

@@ -38,7 +38,11 @@ describe('sandbox: Python prelude kept per worker', function () {
   });
 
   it('a job changing prelude state does not affect later jobs', async () => {
-    const a = await sb.run({ language: 'python', prelude, source: 'COUNTER[0] = 100\ndef helper(x):\n    return -1\nprint(helper(1))\n' });
+    const a = await sb.run({
+      language: 'python',
+      prelude,
+      source: 'COUNTER[0] = 100\ndef helper(x):\n    return -1\nprint(helper(1))\n',
+    });
     assert.equal(a.stdout.trim(), '-1');
     for (let i = 0; i < 4; i++) {
       const b = await sb.run({ language: 'python', prelude, source: 'print(helper(3), COUNTER[0])\n' });
@@ -60,7 +64,11 @@ describe('sandbox: Python prelude kept per worker', function () {
   });
 
   it('an exception raised by the prelude shows up as the job failing', async () => {
-    const r = await sb.run({ language: 'python', prelude: 'raise ValueError("prelude says no")\n', source: 'print("never")\n' });
+    const r = await sb.run({
+      language: 'python',
+      prelude: 'raise ValueError("prelude says no")\n',
+      source: 'print("never")\n',
+    });
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /ValueError: prelude says no/);
   });

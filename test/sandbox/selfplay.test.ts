@@ -75,7 +75,9 @@ const TYPE_MISMATCH = `def sat(x: int):
 
 /** A generation answer: sat, optionally the solver and a known-wrong answer `wrong()` (Self-Challenging). */
 function puzzleAnswer(sat: string, sol?: string, wrong?: string): string {
-  const code = [sat, sol, wrong !== undefined ? `def wrong():\n    return ${wrong}` : undefined].filter(Boolean).join('\n\n');
+  const code = [sat, sol, wrong !== undefined ? `def wrong():\n    return ${wrong}` : undefined]
+    .filter(Boolean)
+    .join('\n\n');
   return `Here is a new puzzle.\n\n${fenced(code)}\n\nIt is a nice one.`;
 }
 
@@ -99,7 +101,10 @@ function fullScript(): SelfPlayScript {
       puzzleAnswer(STATEFUL),
     ],
     solvers: [
-      { match: '"ab" *', answers: [fenced('def sol(n=5):\n    return "ab" * n'), fenced('def sol(count=5):\n    return "ab" * count')] },
+      {
+        match: '"ab" *',
+        answers: [fenced('def sol(n=5):\n    return "ab" * n'), fenced('def sol(count=5):\n    return "ab" * count')],
+      },
       {
         match: 'x % a == b',
         answers: [
@@ -109,7 +114,13 @@ function fullScript(): SelfPlayScript {
           `<think>easy</think>\n${fenced('def sol(a=17, b=5):\n    return 1000 + (b - 1000) % a')}`,
         ],
       },
-      { match: 'v * v for v in li', answers: [fenced('def sol(target=91):\n    return [1, 2, 3]'), fenced('def sol(target=91):\n    return [9, 1]')] },
+      {
+        match: 'v * v for v in li',
+        answers: [
+          fenced('def sol(target=91):\n    return [1, 2, 3]'),
+          fenced('def sol(target=91):\n    return [9, 1]'),
+        ],
+      },
       { match: 'x == 2.5', answers: [fenced('def sol():\n    return 2.5')] },
       { match: 'len(calls) % 2', answers: [fenced('def sol():\n    return 4242')] },
     ],
@@ -175,16 +186,27 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
       no_wrong_answer: 0,
       model_error: 1,
     });
-    const rejectedEvents = events.filter((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected');
+    const rejectedEvents = events.filter(
+      (e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected',
+    );
     assert.equal(rejectedEvents.length, 13);
-    assert.ok(rejectedEvents.some((e) => e.reason === 'nondeterministic' && /same verified answer/.test(e.detail)), 'the audit caught the stateful sat');
+    assert.ok(
+      rejectedEvents.some((e) => e.reason === 'nondeterministic' && /same verified answer/.test(e.detail)),
+      'the audit caught the stateful sat',
+    );
     const dup = rejectedEvents.filter((e) => e.reason === 'duplicate').map((e) => e.detail);
-    assert.ok(dup.some((d) => /seed IntegerRoot:0/.test(d)), dup.join(' | '));
+    assert.ok(
+      dup.some((d) => /seed IntegerRoot:0/.test(d)),
+      dup.join(' | '),
+    );
 
     // The accepted puzzles: one of the "ab" twins (solve rate 1) and the medium one (2 of 4 solved).
     const state = (await readState(join(dir, 'state.json')))!;
     const byRate = state.accepted.map((a) => [a.puzzle.sat.includes('"ab"'), a.puzzle.solveRate]).sort();
-    assert.deepEqual(byRate, [[false, 0.5], [true, 1]]);
+    assert.deepEqual(byRate, [
+      [false, 0.5],
+      [true, 1],
+    ]);
     const medium = state.accepted.find((a) => a.puzzle.sat.includes('x % a == b'))!;
     assert.equal(medium.solved, 2);
     assert.equal(medium.answered, 4);
@@ -239,7 +261,10 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     const variantAsk = model.generationRequests[1]!.messages[1]!.content;
     assert.match(variantAsk, /easier variant/);
     assert.ok(variantAsk.includes('li[i] * li[i] == li[i + 1]'), 'the variant prompt shows the unsolved puzzle');
-    assert.equal(report.curriculum.windows.reduce((n, w) => n + w.variants, 0), 1);
+    assert.equal(
+      report.curriculum.windows.reduce((n, w) => n + w.variants, 0),
+      1,
+    );
   });
 
   it('stops promptly when cancelled, aborting the model request, and keeps the checkpoint', async () => {
@@ -269,7 +294,11 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     let i = 0;
     const unique = (): string => {
       i++;
-      return puzzleAnswer(`def sat(x: int, k=${i}):\n    return x == k * 7919 + 13`, `def sol(k=${i}):\n    return k * 7919 + 13`, '7919 + 14');
+      return puzzleAnswer(
+        `def sat(x: int, k=${i}):\n    return x == k * 7919 + 13`,
+        `def sol(k=${i}):\n    return k * 7919 + 13`,
+        '7919 + 14',
+      );
     };
     server = await startOllamaServer({
       respond: (body) => {
@@ -279,12 +308,27 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
       },
     });
     const statePath = join(dir, 'state.json');
-    const deps = { model: createModelClient(settings(server.url)), verifier, sandbox, dataset: await openDataset(join(dir, 'ds')) };
+    const deps = {
+      model: createModelClient(settings(server.url)),
+      verifier,
+      sandbox,
+      dataset: await openDataset(join(dir, 'ds')),
+    };
     const first = await selfPlay(deps, { seeds: shippedSeeds(), count: 1, samples: 1, statePath, concurrency: 1 });
     assert.equal(first.stopReason, 'count');
     assert.equal(first.accepted, 1);
-    await assert.rejects(selfPlay(deps, { seeds: shippedSeeds(), count: 3, samples: 1, statePath }), (err: Error) => err instanceof SelfPlayError && /--resume/.test(err.message));
-    const second = await selfPlay(deps, { seeds: shippedSeeds(), count: 3, samples: 1, statePath, resume: true, concurrency: 1 });
+    await assert.rejects(
+      selfPlay(deps, { seeds: shippedSeeds(), count: 3, samples: 1, statePath }),
+      (err: Error) => err instanceof SelfPlayError && /--resume/.test(err.message),
+    );
+    const second = await selfPlay(deps, {
+      seeds: shippedSeeds(),
+      count: 3,
+      samples: 1,
+      statePath,
+      resume: true,
+      concurrency: 1,
+    });
     assert.equal(second.stopReason, 'count');
     assert.equal(second.resumed, true);
     assert.equal(second.accepted, 3);
@@ -299,9 +343,15 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     server = await startOllamaServer({ respond: () => 'nothing' });
     const deps = { model: createModelClient(settings(server.url)), verifier, sandbox };
     const statePath = join(dir, 'state.json');
-    await assert.rejects(selfPlay(deps, { seeds: shippedSeeds(), count: 1, samples: 1, statePath, resume: true }), /Nothing to resume.*without --resume/);
+    await assert.rejects(
+      selfPlay(deps, { seeds: shippedSeeds(), count: 1, samples: 1, statePath, resume: true }),
+      /Nothing to resume.*without --resume/,
+    );
     writeFileSync(statePath, '{"version": 1, "accep');
-    await assert.rejects(selfPlay(deps, { seeds: shippedSeeds(), count: 1, samples: 1, statePath, resume: true }), (err: Error) => err instanceof StateFileError && /not valid JSON.*Delete it/.test(err.message));
+    await assert.rejects(
+      selfPlay(deps, { seeds: shippedSeeds(), count: 1, samples: 1, statePath, resume: true }),
+      (err: Error) => err instanceof StateFileError && /not valid JSON.*Delete it/.test(err.message),
+    );
     await assert.rejects(selfPlay(deps, { seeds: [], count: 1, samples: 1 }), /No seed puzzles/);
   });
 
@@ -318,10 +368,12 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     assert.equal(saved.generated, 0, 'the puzzle lost to the dead server is not counted');
   });
 
-  it('stops with the dataset\'s fix when the disk is full, claiming nothing it could not store', async () => {
+  it("stops with the dataset's fix when the disk is full, claiming nothing it could not store", async () => {
     server = await startOllamaServer({
       respond: (body) =>
-        body.messages[0]!.content.startsWith('You write') ? puzzleAnswer(VALID_MEDIUM, MEDIUM_SOL, '1005') : fenced(MEDIUM_SOL),
+        body.messages[0]!.content.startsWith('You write')
+          ? puzzleAnswer(VALID_MEDIUM, MEDIUM_SOL, '1005')
+          : fenced(MEDIUM_SOL),
     });
     const full: DatasetIo = {
       write: async () => {
@@ -374,11 +426,21 @@ describe('self-play loop (test server, real sandbox and verifier)', function () 
     const events: SelfPlayEvent[] = [];
     const report = await selfPlay(
       { model: createModelClient(settings(server.url)), verifier, sandbox, dataset },
-      { seeds: shippedSeeds(), count: 2, maxGenerations: 2, samples: 1, concurrency: 2, seed: 5, onEvent: (e) => (events.push(e), e.kind === 'rejected' && release()) },
+      {
+        seeds: shippedSeeds(),
+        count: 2,
+        maxGenerations: 2,
+        samples: 1,
+        concurrency: 2,
+        seed: 5,
+        onEvent: (e) => (events.push(e), e.kind === 'rejected' && release()),
+      },
     );
     assert.equal(report.accepted, 1, report.error);
     assert.equal(report.rejected.duplicate, 1);
-    const dup = events.find((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected' && e.reason === 'duplicate');
+    const dup = events.find(
+      (e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected' && e.reason === 'duplicate',
+    );
     assert.equal(dup?.detail, 'same normalised AST as a puzzle being checked');
     assert.equal(generations, 2, 'no puzzle is written beyond maxGenerations while one is being stored');
   });

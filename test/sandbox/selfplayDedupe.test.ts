@@ -16,7 +16,12 @@ import { testModelSettings } from '../fixtures/stack';
 const SEED_SAT = `def sat(s: str, target="hello", reps=3):
     """Find a string that is target repeated reps times."""
     return s == target * reps`;
-const SEED = puzzleFromSource('Repeat_1:0', SEED_SAT, 'def sol(target="hello", reps=3):\n    return target * reps', 'strings.py');
+const SEED = puzzleFromSource(
+  'Repeat_1:0',
+  SEED_SAT,
+  'def sol(target="hello", reps=3):\n    return target * reps',
+  'strings.py',
+);
 
 // The seed with its answer variable and parameters renamed and its docstring dropped.
 const RENAMED = `def sat(answer: str, word="hello", times=3):
@@ -57,7 +62,12 @@ describe('self-play: duplicates and known-failing answers (test server, real san
   });
 
   it('hashes alpha-equivalent puzzles alike: renamed, undocumented, shadowing builtins, imports moved', async () => {
-    const [seed, renamed, shadowing, other] = await normaliseMany(sandbox, [SEED_SAT, RENAMED, SHADOWING, 'def sat(s: str, target="hello", reps=4):\n    return s == target * reps']);
+    const [seed, renamed, shadowing, other] = await normaliseMany(sandbox, [
+      SEED_SAT,
+      RENAMED,
+      SHADOWING,
+      'def sat(s: str, target="hello", reps=4):\n    return s == target * reps',
+    ]);
     assert.equal(renamed, seed);
     assert.equal(shadowing, seed);
     assert.notEqual(other, seed, 'another constant is another puzzle');
@@ -66,15 +76,22 @@ describe('self-play: duplicates and known-failing answers (test server, real san
   it('rejects a renamed-and-undocumented duplicate of a seed, a behaviour twin, and puzzles without a known-failing answer', async () => {
     const model = scriptedModel({
       puzzles: [
-        answer(`${RENAMED}\n\ndef sol(word="hello", times=3):\n    return word * times\n\ndef wrong():\n    return "hellohello"`),
-        answer(`${SHADOWING}\n\ndef sol(target='hello', reps=3):\n    return target * reps\n\ndef wrong():\n    return "hello"`),
+        answer(
+          `${RENAMED}\n\ndef sol(word="hello", times=3):\n    return word * times\n\ndef wrong():\n    return "hellohello"`,
+        ),
+        answer(
+          `${SHADOWING}\n\ndef sol(target='hello', reps=3):\n    return target * reps\n\ndef wrong():\n    return "hello"`,
+        ),
         answer(`${FIRST}\n\ndef sol(base=4000):\n    return base + 242\n\ndef wrong():\n    return 4241`),
         answer(`${TWIN}\n\ndef sol():\n    return 4242\n\ndef wrong():\n    return 4243`),
         answer(`${NO_WRONG}\n\ndef sol(m=97):\n    return 5 + 6 * m`),
         answer(`${BAD_WRONG}\n\ndef sol():\n    return [1, 2, 3, 4]\n\ndef wrong():\n    return [4, 3, 2, 1]`),
       ],
       solvers: [
-        { match: 'x - base == 242', answers: [fenced('def sol(base=4000):\n    return 4242'), fenced('def sol(base=4000):\n    return 4200')] },
+        {
+          match: 'x - base == 242',
+          answers: [fenced('def sol(base=4000):\n    return 4242'), fenced('def sol(base=4000):\n    return 4200')],
+        },
         { match: 'n == 4242', answers: [fenced('def sol():\n    return 4242')] },
         { match: 'x % m == 5', answers: [fenced('def sol(m=97):\n    return 5 + 6 * m')] },
         { match: 'sum(li) == 10', answers: [fenced('def sol():\n    return [1, 2, 3, 4]')] },
@@ -83,8 +100,22 @@ describe('self-play: duplicates and known-failing answers (test server, real san
     server = await startOllamaServer({ respond: model.respond });
     const events: SelfPlayEvent[] = [];
     const report = await selfPlay(
-      { model: createModelClient(testModelSettings(server.url, { maxParallel: 1 })), verifier: createVerifier(sandbox), sandbox },
-      { seeds: [SEED], count: 10, maxGenerations: 6, samples: 2, concurrency: 1, satTimeoutMs: 300, seed: 3, allowedImports: [...DEFAULT_ALLOWED_IMPORTS], onEvent: (e) => events.push(e) },
+      {
+        model: createModelClient(testModelSettings(server.url, { maxParallel: 1 })),
+        verifier: createVerifier(sandbox),
+        sandbox,
+      },
+      {
+        seeds: [SEED],
+        count: 10,
+        maxGenerations: 6,
+        samples: 2,
+        concurrency: 1,
+        satTimeoutMs: 300,
+        seed: 3,
+        allowedImports: [...DEFAULT_ALLOWED_IMPORTS],
+        onEvent: (e) => events.push(e),
+      },
     );
     const rejected = events.filter((e): e is Extract<SelfPlayEvent, { kind: 'rejected' }> => e.kind === 'rejected');
     const why = rejected.map((e) => `${e.reason}: ${e.detail}`).join(' | ');
@@ -93,13 +124,26 @@ describe('self-play: duplicates and known-failing answers (test server, real san
     assert.equal(report.rejected.no_wrong_answer, 2, why);
     const dup = rejected.filter((e) => e.reason === 'duplicate').map((e) => e.detail);
     assert.equal(dup.filter((d) => /same normalised AST as seed Repeat_1:0/.test(d)).length, 2, dup.join(' | '));
-    assert.ok(dup.some((d) => /same verdicts as accepted puzzle SelfPlay_\w+_2:0 on every probe answer/.test(d)), dup.join(' | '));
+    assert.ok(
+      dup.some((d) => /same verdicts as accepted puzzle SelfPlay_\w+_2:0 on every probe answer/.test(d)),
+      dup.join(' | '),
+    );
     const noWrong = rejected.filter((e) => e.reason === 'no_wrong_answer').map((e) => e.detail);
-    assert.ok(noWrong.some((d) => /the generator wrote no wrong\(\) and every solver was right/.test(d)), noWrong.join(' | '));
-    assert.ok(noWrong.some((d) => /sat accepts the wrong answer \[4, 3, 2, 1\]/.test(d)), noWrong.join(' | '));
+    assert.ok(
+      noWrong.some((d) => /the generator wrote no wrong\(\) and every solver was right/.test(d)),
+      noWrong.join(' | '),
+    );
+    assert.ok(
+      noWrong.some((d) => /sat accepts the wrong answer \[4, 3, 2, 1\]/.test(d)),
+      noWrong.join(' | '),
+    );
     const accepted = events.find((e): e is Extract<SelfPlayEvent, { kind: 'accepted' }> => e.kind === 'accepted')!;
     assert.match(accepted.puzzle.sat, /x - base == 242/);
-    assert.deepEqual(accepted.puzzle.wrongAnswers, ['4241', '4200'], 'the generator\'s wrong() and the failed solver\'s answer');
+    assert.deepEqual(
+      accepted.puzzle.wrongAnswers,
+      ['4241', '4200'],
+      "the generator's wrong() and the failed solver's answer",
+    );
     assert.equal(accepted.puzzle.solveRate, 0.5);
     assert.deepEqual(report.solveRates, { '0.5': 1 }, 'the distribution of accepted difficulties');
   });

@@ -27,7 +27,12 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
   };
 
   it('accepts a sound puzzle and reports its answer type, solver header and source', async () => {
-    const r = await inspectPuzzle(sandbox, 'from typing import List\nimport math\n\ndef sat(li: List[int], n=4):\n    """Squares."""\n    return len(li) == n and all(math.isqrt(v) ** 2 == v and v > 0 for v in li) and len(set(li)) == n\n\ndef sol(n=4):\n    return [(i + 1) ** 2 for i in range(n)]', limits, 1);
+    const r = await inspectPuzzle(
+      sandbox,
+      'from typing import List\nimport math\n\ndef sat(li: List[int], n=4):\n    """Squares."""\n    return len(li) == n and all(math.isqrt(v) ** 2 == v and v > 0 for v in li) and len(set(li)) == n\n\ndef sol(n=4):\n    return [(i + 1) ** 2 for i in range(n)]',
+      limits,
+      1,
+    );
     assert.equal(r.ok, true, r.detail);
     assert.equal(r.ansType, 'List[int]');
     assert.equal(r.solHeader, 'def sol(n=4):');
@@ -46,7 +51,10 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
     assert.equal(await reasonOf('def sat(x: str):\n    return open(x).read() == "a"'), 'unsafe');
     assert.equal(await reasonOf('def sat(x: str):\n    return x.__class__ is str and x == "zz"'), 'unsafe');
     assert.equal(await reasonOf('def sat(x: int):\n    while True:\n        pass'), 'slow');
-    assert.equal(await reasonOf('def sat(x: int):\n    import random\n    return random.random() < 0.5'), 'nondeterministic');
+    assert.equal(
+      await reasonOf('def sat(x: int):\n    import random\n    return random.random() < 0.5'),
+      'nondeterministic',
+    );
     assert.equal(await reasonOf('def sat(x: int):\n    return True'), 'trivial');
     assert.equal(await reasonOf('def sat(s: str):\n    return s == ""'), 'trivial');
     assert.equal(await reasonOf('def sat(li: List[int]):\n    return all(v > 5 for v in li)'), 'trivial');
@@ -72,7 +80,13 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
     const verifier = createVerifier(sandbox);
     const puzzle = (sat: string) => ({ name: 'p', sat, ansType: 'int', solHeader: 'def sol():', solBodies: [] });
     const sat = 'def sat(x: int):\n    return x == 7';
-    const entries = await auditSolutions(verifier, puzzle(sat), ['def sol():\n    return 7', 'def sol(m=3):\n    return 7'], [0], limits);
+    const entries = await auditSolutions(
+      verifier,
+      puzzle(sat),
+      ['def sol():\n    return 7', 'def sol(m=3):\n    return 7'],
+      [0],
+      limits,
+    );
     assert.equal(entries[0]!.satResults, 'TTTTT');
     const wrongType = await verifier.judgePuzzle(puzzle(sat), 'def sol():\n    return 7.0');
     assert.equal(wrongType.passed, false);
@@ -81,7 +95,10 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
     const [flip] = await auditSolutions(verifier, puzzle(stateful), ['def sol():\n    return 7'], [0], limits);
     assert.equal(flip!.satResults, 'TFTFT');
     const slowOnAnswer = 'def sat(x: int):\n    return x == 7 and sum(range(30_000_000)) > 0';
-    const [slow] = await auditSolutions(verifier, puzzle(slowOnAnswer), ['def sol():\n    return 7'], [0], { ...limits, satTimeoutMs: 50 });
+    const [slow] = await auditSolutions(verifier, puzzle(slowOnAnswer), ['def sol():\n    return 7'], [0], {
+      ...limits,
+      satTimeoutMs: 50,
+    });
     assert.equal(slow!.satResults, 'S', 'stops at the first call over the limit');
   });
 
@@ -90,7 +107,10 @@ describe('self-play puzzles: validity filters in the sandbox', function () {
     assert.ok(seeds.length >= 12);
     assert.ok(new Set(seeds.map((s) => s.module)).size >= 4, 'the seed set covers several topics');
     const verifier = createVerifier(sandbox);
-    const hashes = await normaliseMany(sandbox, seeds.map((s) => s.sat));
+    const hashes = await normaliseMany(
+      sandbox,
+      seeds.map((s) => s.sat),
+    );
     assert.equal(new Set(hashes).size, seeds.length, 'no two seeds are near-duplicates');
     for (const seed of seeds) {
       const r = await inspectPuzzle(sandbox, `${seed.sat}\n\n${solutionSource(seed)}`, limits, 2);

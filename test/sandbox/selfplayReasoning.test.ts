@@ -41,10 +41,30 @@ describe('self-play reasoning tasks: deduction and abduction (real sandbox)', fu
     const verifier = createVerifier(sandbox);
     // A verified solve of the user's own function, as the dataset holds it.
     const outcome = {
-      task: { id: 'sample.py::running_max', language: 'python', prompt: 'def running_max(values):\n    """Running maximum."""\n', entryPoint: 'running_max', tests: 'assert running_max([1, 3, 2, 5, 4]) == [1, 3, 3, 5, 5]\nassert running_max([-2, -5, -1]) == [-2, -2, -1]\nassert running_max(open("x")) == []', testsOrigin: 'user', origin: 'user' },
+      task: {
+        id: 'sample.py::running_max',
+        language: 'python',
+        prompt: 'def running_max(values):\n    """Running maximum."""\n',
+        entryPoint: 'running_max',
+        tests:
+          'assert running_max([1, 3, 2, 5, 4]) == [1, 3, 3, 5, 5]\nassert running_max([-2, -5, -1]) == [-2, -2, -1]\nassert running_max(open("x")) == []',
+        testsOrigin: 'user',
+        origin: 'user',
+      },
       verified: true,
       verifiedByGeneratedTests: false,
-      best: { candidate: { id: 'r0c0', code: RUNNING_MAX, language: 'python', round: 0 }, verdict: { status: 'passed', passed: true, testsPassed: 3, testsTotal: 3, durationMs: 1, feedback: '', failures: [] } },
+      best: {
+        candidate: { id: 'r0c0', code: RUNNING_MAX, language: 'python', round: 0 },
+        verdict: {
+          status: 'passed',
+          passed: true,
+          testsPassed: 3,
+          testsTotal: 3,
+          durationMs: 1,
+          feedback: '',
+          failures: [],
+        },
+      },
       attempts: [],
       rounds: 1,
       stopReason: 'verified',
@@ -55,11 +75,26 @@ describe('self-play reasoning tasks: deduction and abduction (real sandbox)', fu
     outcome.attempts = [outcome.best!];
     const sources = reasoningSourcesFromRecords([recordFromOutcome(outcome, { extensionVersion: 'test' })]);
     assert.equal(sources.length, 1);
-    assert.deepEqual(sources[0]!.calls, ['running_max([1, 3, 2, 5, 4])', 'running_max([-2, -5, -1])', 'running_max(open("x"))']);
+    assert.deepEqual(sources[0]!.calls, [
+      'running_max([1, 3, 2, 5, 4])',
+      'running_max([-2, -5, -1])',
+      'running_max(open("x"))',
+    ]);
 
-    const { puzzles, skipped } = await reasoningPuzzles({ sandbox, verifier }, sources[0]!, ['deduction', 'abduction'], limits);
-    assert.deepEqual(puzzles.map((p) => p.kind), ['deduction', 'abduction', 'deduction', 'abduction']);
-    assert.ok(skipped.some((s) => /open\("x"\)\): arguments are not literals/.test(s)), skipped.join(' | '));
+    const { puzzles, skipped } = await reasoningPuzzles(
+      { sandbox, verifier },
+      sources[0]!,
+      ['deduction', 'abduction'],
+      limits,
+    );
+    assert.deepEqual(
+      puzzles.map((p) => p.kind),
+      ['deduction', 'abduction', 'deduction', 'abduction'],
+    );
+    assert.ok(
+      skipped.some((s) => /open\("x"\)\): arguments are not literals/.test(s)),
+      skipped.join(' | '),
+    );
     const deduction = puzzles[0]!;
     assert.equal(deduction.ansType, 'List[int]');
     assert.match(deduction.sat, /^def sat\(answer: List\[int\]\):/);
@@ -76,7 +111,12 @@ describe('self-play reasoning tasks: deduction and abduction (real sandbox)', fu
     for (const p of puzzles) await store.append(recordFromPuzzle(p, { extensionVersion: 'test', verified: true }));
     const out = join(dir, 'p3.json');
     await exportDataset(join(dir, 'ds'), { format: 'p3', out, readme: false });
-    const entries = JSON.parse(readFileSync(out, 'utf8')) as { name: string; notes: string; sat: string; sol_bodies: string[] }[];
+    const entries = JSON.parse(readFileSync(out, 'utf8')) as {
+      name: string;
+      notes: string;
+      sat: string;
+      sol_bodies: string[];
+    }[];
     assert.equal(entries.length, 4);
     const kinds = entries.map((e) => (JSON.parse(e.notes) as { kind: string }).kind).sort();
     assert.deepEqual(kinds, ['abduction', 'abduction', 'deduction', 'deduction']);

@@ -10,7 +10,13 @@ import type { Verifier } from '../../src/core/verify/types';
 import { NO_CODE_FEEDBACK, solve } from '../../src/core/solve/solve';
 import type { SolveEvent } from '../../src/core/solve/types';
 import type { Budget, Task } from '../../src/core/types';
-import { closedPortUrl, startOllamaServer, type ChatBody, type OllamaTestServer, type ScriptedReply } from '../fixtures/ollamaServer';
+import {
+  closedPortUrl,
+  startOllamaServer,
+  type ChatBody,
+  type OllamaTestServer,
+  type ScriptedReply,
+} from '../fixtures/ollamaServer';
 import { TEST_MODEL, testModelSettings } from '../fixtures/stack';
 
 const addTask: Task = {
@@ -76,7 +82,10 @@ describe('solve (end to end through the test server)', function () {
     server = undefined;
   });
 
-  async function serve(respond: (body: ChatBody, index: number) => string | ScriptedReply | Promise<ScriptedReply>, extra: Partial<ModelSettings> = {}) {
+  async function serve(
+    respond: (body: ChatBody, index: number) => string | ScriptedReply | Promise<ScriptedReply>,
+    extra: Partial<ModelSettings> = {},
+  ) {
     server = await startOllamaServer({ respond });
     const model = createModelClient(testModelSettings(server.url, extra));
     return { model, verifier };
@@ -111,7 +120,8 @@ describe('solve (end to end through the test server)', function () {
     assert.match(text, /return a - b/, 'the refine prompt shows the failed code');
     assert.match(text, /It subtracts b instead of adding it\./, 'the refine prompt carries the critique');
     const kinds = events.map((e) => e.kind);
-    for (const k of ['round', 'generating', 'token', 'candidate', 'verdict', 'critique', 'done'] as const) assert.ok(kinds.includes(k), `event ${k}`);
+    for (const k of ['round', 'generating', 'token', 'candidate', 'verdict', 'critique', 'done'] as const)
+      assert.ok(kinds.includes(k), `event ${k}`);
   });
 
   it('ends with stopReason budget when no answer is ever right, keeping the best attempt', async () => {
@@ -146,7 +156,13 @@ describe('solve (end to end through the test server)', function () {
   });
 
   it('turns an answer with no code into a failed attempt and asks again', async () => {
-    const deps = await serve((body, index) => (index === 0 ? 'Sorry, I would rather describe it: add the numbers.' : kindOf(body) === 'refine' ? RIGHT_ADD : WRONG_ADD));
+    const deps = await serve((body, index) =>
+      index === 0
+        ? 'Sorry, I would rather describe it: add the numbers.'
+        : kindOf(body) === 'refine'
+          ? RIGHT_ADD
+          : WRONG_ADD,
+    );
     const outcome = await solve(addTask, deps, { budget: budget() });
     assert.equal(outcome.verified, true, outcome.error);
     const first = outcome.attempts[0]!;
@@ -183,20 +199,31 @@ describe('solve (end to end through the test server)', function () {
       return index % 2 === 0 ? RIGHT_ADD : py('def add(a, b):\n    total = b + a\n    return total');
     });
     const events: SolveEvent[] = [];
-    const outcome = await solve(task, deps, { budget: budget({ samples: 2, refineRounds: 1 }), onEvent: (e) => events.push(e) });
+    const outcome = await solve(task, deps, {
+      budget: budget({ samples: 2, refineRounds: 1 }),
+      onEvent: (e) => events.push(e),
+    });
     assert.equal(outcome.verified, true, `${outcome.error} ${outcome.notes.join(' / ')}`);
     assert.equal(outcome.verifiedByGeneratedTests, true);
     assert.equal(outcome.task.testsOrigin, 'generated');
     assert.doesNotMatch(outcome.task.tests, /== 5/, 'the wrong test was dropped');
     assert.match(outcome.task.tests, /assert add\(-1, 1\) == 0/);
     assert.equal(outcome.best!.verdict.passed, true);
-    assert.ok(outcome.notes.some((n) => /dropped 1 generated test/.test(n)), outcome.notes.join(' / '));
+    assert.ok(
+      outcome.notes.some((n) => /dropped 1 generated test/.test(n)),
+      outcome.notes.join(' / '),
+    );
     const t = events.find((e) => e.kind === 'tests');
     assert.deepEqual(t, { kind: 'tests', origin: 'generated', count: 4 });
   });
 
   it('writes node:assert tests for an untested JavaScript task and labels the result', async () => {
-    const task = jsTask({ id: 'js-untested', prompt: '/** Returns the larger of a and b. */\nfunction larger(a, b) {}\n', entryPoint: 'larger', tests: '' });
+    const task = jsTask({
+      id: 'js-untested',
+      prompt: '/** Returns the larger of a and b. */\nfunction larger(a, b) {}\n',
+      entryPoint: 'larger',
+      tests: '',
+    });
     const deps = await serve((body) =>
       kindOf(body) === 'tests'
         ? '```javascript\nassert.strictEqual(larger(1, 2), 2);\nassert.strictEqual(larger(5, -1), 5);\nassert.deepStrictEqual(larger(3, 3), 3);\n```'
@@ -205,19 +232,31 @@ describe('solve (end to end through the test server)', function () {
           : '```javascript\nfunction larger(a, b) {\n  return a > b ? a : b;\n}\n```',
     );
     const outcome = await solve(task, deps, { budget: budget({ samples: 2, refineRounds: 1 }) });
-    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
+    assert.equal(
+      outcome.verified,
+      true,
+      `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`,
+    );
     assert.equal(outcome.verifiedByGeneratedTests, true);
     assert.equal(outcome.best!.verdict.testsTotal, 3);
-    assert.match(outcome.task.tests, /^const assert = require\('node:assert'\);\nassert\.strictEqual\(larger\(1, 2\), 2\);/);
+    assert.match(
+      outcome.task.tests,
+      /^const assert = require\('node:assert'\);\nassert\.strictEqual\(larger\(1, 2\), 2\);/,
+    );
   });
 
   it('ends with an error naming the fix when the model writes no usable tests for an untested task', async () => {
     const task: Task = { ...addTask, tests: '', testsOrigin: 'none' };
-    const deps = await serve((body) => (kindOf(body) === 'tests' ? 'You could test it with a few numbers.' : RIGHT_ADD));
+    const deps = await serve((body) =>
+      kindOf(body) === 'tests' ? 'You could test it with a few numbers.' : RIGHT_ADD,
+    );
     const outcome = await solve(task, deps, { budget: budget() });
     assert.equal(outcome.stopReason, 'error');
     assert.equal(outcome.verified, false);
-    assert.match(outcome.error!, /has no tests and the model wrote none that could be used: add assert lines or doctest examples/);
+    assert.match(
+      outcome.error!,
+      /has no tests and the model wrote none that could be used: add assert lines or doctest examples/,
+    );
   });
 
   it('does not verify anything without tests when generated tests are off, and says how to fix it', async () => {
@@ -229,14 +268,17 @@ describe('solve (end to end through the test server)', function () {
     assert.equal(chatBodies(server!).length, 0);
   });
 
-  it('treats tests that cannot fail (comments, pass) as no tests: a wrong answer is never verified as the user\'s', async () => {
+  it("treats tests that cannot fail (comments, pass) as no tests: a wrong answer is never verified as the user's", async () => {
     for (const tests of ['# TODO write tests\n', 'pass\n', 'print(add(1, 2))\n']) {
       const task: Task = { ...addTask, tests, testsOrigin: 'user' };
       const deps = await serve(() => WRONG_ADD);
       const outcome = await solve(task, deps, { budget: budget({ refineRounds: 0 }), generateTests: false });
       assert.equal(outcome.verified, false, `tests ${JSON.stringify(tests)} verified a wrong answer`);
       assert.equal(outcome.stopReason, 'error');
-      assert.ok(outcome.notes.some((n) => /contain no check/.test(n)), outcome.notes.join('\n'));
+      assert.ok(
+        outcome.notes.some((n) => /contain no check/.test(n)),
+        outcome.notes.join('\n'),
+      );
       await server?.close();
       server = undefined;
     }
@@ -262,20 +304,33 @@ describe('solve (end to end through the test server)', function () {
   it('shrinks the prompt to the context window and records that in the notes', async () => {
     server = await startOllamaServer({
       models: [{ name: TEST_MODEL, contextLength: 1400, family: 'qwen2' }],
-      respond: (body) => (kindOf(body) === 'critique' ? 'Wrong sign.' : py(`def add(a, b):\n${'    # a long explanation of the approach\n'.repeat(30)}    return a - b`)),
+      respond: (body) =>
+        kindOf(body) === 'critique'
+          ? 'Wrong sign.'
+          : py(`def add(a, b):\n${'    # a long explanation of the approach\n'.repeat(30)}    return a - b`),
     });
     const model = createModelClient(testModelSettings(server.url, { options: { num_predict: 256 } }));
     const notes: string[] = [];
-    const outcome = await solve(addTask, { model, verifier }, { budget: budget({ refineRounds: 2 }), onEvent: (e) => e.kind === 'note' && notes.push(e.message) });
+    const outcome = await solve(
+      addTask,
+      { model, verifier },
+      { budget: budget({ refineRounds: 2 }), onEvent: (e) => e.kind === 'note' && notes.push(e.message) },
+    );
     assert.equal(outcome.stopReason, 'budget', outcome.error);
-    assert.ok(outcome.notes.some((n) => /^Prompt shrunk: dropped the 1 oldest of 2 earlier attempt/.test(n)), outcome.notes.join('\n'));
+    assert.ok(
+      outcome.notes.some((n) => /^Prompt shrunk: dropped the 1 oldest of 2 earlier attempt/.test(n)),
+      outcome.notes.join('\n'),
+    );
     assert.deepEqual(notes, outcome.notes, 'every note was also an event');
     // The window came from /api/ps (the loaded model's); num_ctx is not sent, so Ollama keeps its own choice.
     assert.equal(chatBodies(server).at(-1)!.options?.num_ctx, undefined);
   });
 
   it('stops at the token budget and caps num_predict to what is left', async () => {
-    const deps = await serve((body) => ({ content: kindOf(body) === 'critique' ? 'Wrong sign.' : WRONG_ADD, evalTokens: 50 }));
+    const deps = await serve((body) => ({
+      content: kindOf(body) === 'critique' ? 'Wrong sign.' : WRONG_ADD,
+      evalTokens: 50,
+    }));
     const outcome = await solve(addTask, deps, { budget: budget({ maxTokens: 60, refineRounds: 3 }) });
     assert.equal(outcome.stopReason, 'budget');
     assert.equal(outcome.usage.completionTokens, 100, 'the sample and the critique, then nothing more');
@@ -299,16 +354,23 @@ describe('solve (end to end through the test server)', function () {
       id: 'js-add',
       prompt: '/** Returns the sum of a and b. */\nfunction add(a, b) {}\n',
       entryPoint: 'add',
-      tests: "const assert = require('node:assert');\nassert.strictEqual(add(1, 2), 3);\nassert.strictEqual(add(2, 2), 4);",
+      tests:
+        "const assert = require('node:assert');\nassert.strictEqual(add(1, 2), 3);\nassert.strictEqual(add(2, 2), 4);",
     });
     const js = (code: string): string => `\`\`\`javascript\n${code}\n\`\`\``;
     const deps = await serve((body) => {
       const k = kindOf(body);
       if (k === 'critique') return 'It subtracts.';
-      return js(k === 'refine' ? 'function add(a, b) {\n  return a + b;\n}' : 'function add(a, b) {\n  return a - b;\n}');
+      return js(
+        k === 'refine' ? 'function add(a, b) {\n  return a + b;\n}' : 'function add(a, b) {\n  return a - b;\n}',
+      );
     });
     const outcome = await solve(task, deps, { budget: budget() });
-    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
+    assert.equal(
+      outcome.verified,
+      true,
+      `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`,
+    );
     assert.equal(outcome.attempts.length, 2);
     const refine = chatBodies(server!).find((b) => kindOf(b) === 'refine')!;
     assert.match(lastUser(refine), /assert\.strictEqual\(add\(1, 2\), 3\)/);
@@ -320,26 +382,44 @@ describe('solve (end to end through the test server)', function () {
       language: 'python',
       prompt: 'from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum of xs."""\n',
       entryPoint: 'total',
-      tests: 'def check(candidate):\n    assert candidate([1, 2]) == 3\n    assert candidate([]) == 0\n\ncheck(total)\n',
+      tests:
+        'def check(candidate):\n    assert candidate([1, 2]) == 3\n    assert candidate([]) == 0\n\ncheck(total)\n',
       testsOrigin: 'user',
       origin: 'benchmark',
       completionStyle: 'continuation',
     };
-    const deps = await serve((_b, i) => (i === 0 ? py('    return sum(xs) + 1') : py('def total(xs: List[int]) -> int:\n    return sum(xs)')));
+    const deps = await serve((_b, i) =>
+      i === 0 ? py('    return sum(xs) + 1') : py('def total(xs: List[int]) -> int:\n    return sum(xs)'),
+    );
     const outcome = await solve(task, deps, { budget: budget() });
-    assert.equal(outcome.verified, true, `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`);
+    assert.equal(
+      outcome.verified,
+      true,
+      `${outcome.error} ${outcome.attempts.map((a) => a.verdict.feedback).join('\n')}`,
+    );
     const [body, whole] = outcome.attempts;
-    assert.equal(body!.verdict.status, 'failed', `the body ran after the prompt and failed on its value: ${body!.verdict.feedback}`);
+    assert.equal(
+      body!.verdict.status,
+      'failed',
+      `the body ran after the prompt and failed on its value: ${body!.verdict.feedback}`,
+    );
     assert.ok(body!.verdict.testsPassed < body!.verdict.testsTotal);
     assert.equal(whole!.verdict.passed, true, 'the whole function ran with the prompt imports as context');
   });
 
   it('a server failing mid-solve costs the failed samples, not the task: the attempts so far are kept and the failure is named', async () => {
-    const deps = await serve((_b, i) => (i === 0 ? WRONG_ADD : { content: 'CUDA error: out of memory', fault: 'http-500' }));
+    const deps = await serve((_b, i) =>
+      i === 0 ? WRONG_ADD : { content: 'CUDA error: out of memory', fault: 'http-500' },
+    );
     const outcome = await solve(addTask, deps, { budget: budget() });
     assert.equal(outcome.stopReason, 'budget', outcome.error);
     assert.equal(outcome.error, undefined);
-    assert.ok(outcome.notes.some((n) => /a model request failed, so one sample was lost.*HTTP 500: CUDA error: out of memory/.test(n)), outcome.notes.join('\n'));
+    assert.ok(
+      outcome.notes.some((n) =>
+        /a model request failed, so one sample was lost.*HTTP 500: CUDA error: out of memory/.test(n),
+      ),
+      outcome.notes.join('\n'),
+    );
     assert.equal(outcome.attempts.length, 1);
     assert.equal(outcome.best!.candidate.id, outcome.attempts[0]!.candidate.id);
   });
@@ -381,11 +461,11 @@ describe('solve (end to end through the test server)', function () {
     const allAsked = new Promise<void>((resolve) => (release = resolve));
     let asked = 0;
     const deps = await serve(
-      (async (_b: ChatBody, i: number) => {
+      async (_b: ChatBody, i: number) => {
         if (++asked === 3) release();
         await allAsked;
         return { content: answers[i % 3]!, chunkSize: 4096 };
-      }),
+      },
       { maxParallel: 3 },
     );
     const outcome = await solve(task, deps, { budget: budget({ samples: 3 }) });

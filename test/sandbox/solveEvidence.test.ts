@@ -19,7 +19,8 @@ const py = (code: string): string => `\`\`\`python\n${code}\n\`\`\``;
 const slugTask: Task = {
   id: 'slugify',
   language: 'python',
-  prompt: 'def slugify(text):\n    """Lower-case text, with each run of characters other than letters and digits turned into one hyphen, and no hyphen at either end."""\n',
+  prompt:
+    'def slugify(text):\n    """Lower-case text, with each run of characters other than letters and digits turned into one hyphen, and no hyphen at either end."""\n',
   entryPoint: 'slugify',
   tests: '',
   testsOrigin: 'none',
@@ -27,7 +28,9 @@ const slugTask: Task = {
   completionStyle: 'function',
 };
 const BUGGY_SLUG = py("def slugify(text):\n    return text.lower().replace(' ', '-')");
-const FIXED_SLUG = py("import re\n\ndef slugify(text):\n    return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')");
+const FIXED_SLUG = py(
+  "import re\n\ndef slugify(text):\n    return re.sub(r'[^a-z0-9]+', '-', text.lower()).strip('-')",
+);
 // Four tests; the last two expose the buggy version.
 const SLUG_TESTS = py(
   [
@@ -76,7 +79,8 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     server = await startOllamaServer({ respond });
     return { model: createModelClient(testModelSettings(server.url)), verifier, sandbox };
   }
-  const bodies = (): ChatBody[] => server!.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as ChatBody);
+  const bodies = (): ChatBody[] =>
+    server!.requests.filter((r) => r.path === '/api/chat').map((r) => r.body as ChatBody);
 
   it('does not verify a model that returns the same buggy function every time: copies do not outvote the tests', async () => {
     const deps = await serve((body) => {
@@ -90,7 +94,8 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     assert.equal(outcome.verifiedByGeneratedTests, false);
     assert.equal(outcome.stopReason, 'budget');
     assert.ok(!outcome.notes.some((n) => /dropped/.test(n)), `no test was dropped: ${outcome.notes.join(' / ')}`);
-    for (const call of REVEALING) assert.ok(outcome.task.tests.includes(call), `the revealing test on ${call} is still there`);
+    for (const call of REVEALING)
+      assert.ok(outcome.task.tests.includes(call), `the revealing test on ${call} is still there`);
     assert.equal(outcome.evidence?.distinctPrograms, 1);
     assert.equal(outcome.evidence?.testsDropped, 0);
     assert.ok(outcome.attempts.length >= 4, 'the refine rounds ran');
@@ -110,10 +115,18 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     assert.match(outcome.best!.candidate.code, /re\.sub/);
     assert.equal(outcome.best!.candidate.round, 1, 'the fix came from a refine round');
     assert.equal(outcome.best!.verdict.testsTotal, 4, 'verified against all four tests');
-    for (const call of REVEALING) assert.ok(outcome.task.tests.includes(call), `the revealing test on ${call} was kept`);
+    for (const call of REVEALING)
+      assert.ok(outcome.task.tests.includes(call), `the revealing test on ${call} was kept`);
     assert.deepEqual(
       { ...outcome.evidence },
-      { distinctPrograms: 2, agreeingPrograms: 1, testsKept: 4, testsDropped: 0, testsTotal: 4, testsContradictingExamples: 0 },
+      {
+        distinctPrograms: 2,
+        agreeingPrograms: 1,
+        testsKept: 4,
+        testsDropped: 0,
+        testsTotal: 4,
+        testsContradictingExamples: 0,
+      },
     );
     assert.equal(evidenceText(outcome), 'generated tests: 1 program of 2 distinct ones passes, 4 of 4 tests kept');
     // The refine prompt showed the run: a trace of the buggy code on a failing input, with variable values.
@@ -130,13 +143,21 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     assert.equal(outcome.verified, false);
     assert.equal(outcome.unconfirmed, true);
     assert.equal(outcome.stopReason, 'budget');
-    assert.ok(outcome.best && /re\.sub/.test(outcome.best.candidate.code), 'the passing candidate is still the best attempt');
+    assert.ok(
+      outcome.best && /re\.sub/.test(outcome.best.candidate.code),
+      'the passing candidate is still the best attempt',
+    );
     assert.equal(outcome.attempts.length, 4, 'a further round of fresh samples looked for a second program');
     assert.ok(outcome.notes.some((n) => /^unconfirmed: /.test(n)));
-    assert.match(evidenceText(outcome)!, /^generated tests: unconfirmed, every candidate was the same program; 4 of 4 tests kept$/);
+    assert.match(
+      evidenceText(outcome)!,
+      /^generated tests: unconfirmed, every candidate was the same program; 4 of 4 tests kept$/,
+    );
     // The samples asked in two prompt styles, at different temperatures and seeds.
     const samples = bodies().filter((b) => kindOf(b) === 'sample');
-    assert.ok(samples.some((b) => /edge cases/.test(lastUser(b))) && samples.some((b) => !/edge cases/.test(lastUser(b))));
+    assert.ok(
+      samples.some((b) => /edge cases/.test(lastUser(b))) && samples.some((b) => !/edge cases/.test(lastUser(b))),
+    );
     assert.equal(new Set(samples.map((b) => b.options?.seed)).size, samples.length, 'every sample has its own seed');
     assert.ok(new Set(samples.map((b) => b.options?.temperature)).size >= 2);
     const tests = bodies().filter((b) => kindOf(b) === 'tests');
@@ -144,7 +165,7 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     assert.notEqual(tests[0]!.options?.temperature, tests[1]!.options?.temperature);
   });
 
-  it('leaves out generated tests that contradict the task\'s own examples', async () => {
+  it("leaves out generated tests that contradict the task's own examples", async () => {
     const task: Task = {
       ...slugTask,
       id: 'double',
@@ -162,8 +183,14 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     assert.equal(outcome.verified, true, outcome.notes.join(' / '));
     assert.doesNotMatch(outcome.task.tests, /== 7/);
     assert.equal(outcome.evidence?.testsContradictingExamples, 1);
-    assert.ok(outcome.notes.some((n) => /contradicts the task's example double\(3\) → 6/.test(n)), outcome.notes.join(' / '));
-    assert.match(evidenceText(outcome)!, /2 distinct programs agree, 2 of 3 tests kept \(1 contradicting the task's examples\)/);
+    assert.ok(
+      outcome.notes.some((n) => /contradicts the task's example double\(3\) → 6/.test(n)),
+      outcome.notes.join(' / '),
+    );
+    assert.match(
+      evidenceText(outcome)!,
+      /2 distinct programs agree, 2 of 3 tests kept \(1 contradicting the task's examples\)/,
+    );
   });
 
   it('S*: picks the correct one of two candidates that tie on the given tests, and records the distinguishing input', async () => {
@@ -201,7 +228,11 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     const deps: SolveDeps = { model: createModelClient(testModelSettings(server.url)), verifier, sandbox };
     const outcome = await solve(task, deps, { budget: budget({ refineRounds: 0 }) });
     assert.equal(outcome.verified, true, outcome.error);
-    assert.equal(outcome.attempts.filter((a) => a.verdict.passed).length, 2, `both candidates pass the given tests: ${outcome.notes.join(' / ')} ${outcome.attempts.map((a) => a.candidate.code).join(' | ')}`);
+    assert.equal(
+      outcome.attempts.filter((a) => a.verdict.passed).length,
+      2,
+      `both candidates pass the given tests: ${outcome.notes.join(' / ')} ${outcome.attempts.map((a) => a.candidate.code).join(' | ')}`,
+    );
     assert.match(outcome.best!.candidate.code, /max\(x, 0\)/, outcome.notes.join(' / '));
     assert.ok(outcome.distinguishing, outcome.notes.join(' / '));
     const d = outcome.distinguishing!.find((x) => x.call === 'clamp0(-3)')!;
@@ -210,17 +241,24 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     assert.equal(d.chosen, outcome.best!.candidate.id);
     assert.equal(d.judgedBy, 'model');
     assert.equal(d.test, 'assert clamp0(-3) == 0');
-    assert.ok(outcome.distinguishing!.some((x) => x.call === 'clamp0(7)' && x.judgedBy === 'none'), 'an input on which they agree is recorded, not judged');
+    assert.ok(
+      outcome.distinguishing!.some((x) => x.call === 'clamp0(7)' && x.judgedBy === 'none'),
+      'an input on which they agree is recorded, not judged',
+    );
 
     // Without S*, the tie goes to the simpler code: the wrong one.
     await server.close();
     samples = 0;
     server = await startOllamaServer({ respond: (_b, i) => ({ content: i % 2 === 0 ? ABS : MAX, chunkSize: 4096 }) });
-    const plain = await solve(task, { ...deps, model: createModelClient(testModelSettings(server.url, { maxParallel: 1 })) }, { budget: budget({ refineRounds: 0 }), distinguish: false });
+    const plain = await solve(
+      task,
+      { ...deps, model: createModelClient(testModelSettings(server.url, { maxParallel: 1 })) },
+      { budget: budget({ refineRounds: 0 }), distinguish: false },
+    );
     assert.match(plain.best!.candidate.code, /abs\(x\)/);
   });
 
-  it('S*: uses the tests\' own oracle when an assert covers the distinguishing input', async () => {
+  it("S*: uses the tests' own oracle when an assert covers the distinguishing input", async () => {
     const task: Task = {
       id: 'sign',
       language: 'python',
@@ -233,15 +271,23 @@ describe('solve: evidence, S* and traces (test server, real sandbox)', function 
     };
     const deps = await serve((body, i) => {
       if (kindOf(body) === 'judge') return 'Answer: A'; // never asked: the example decides
-      return i % 2 === 0 ? py('def sign(x):\n    return (x > 0) - (x < 0)') : py('def sign(x):\n    return 1 if x > 0 else 0');
+      return i % 2 === 0
+        ? py('def sign(x):\n    return (x > 0) - (x < 0)')
+        : py('def sign(x):\n    return 1 if x > 0 else 0');
     });
     const outcome = await solve(task, deps, { budget: budget({ refineRounds: 0 }) });
     assert.equal(outcome.verified, true, outcome.error);
     assert.match(outcome.best!.candidate.code, /\(x > 0\) - \(x < 0\)/);
     const judged = (outcome.distinguishing ?? []).filter((d) => d.judgedBy !== 'none');
     assert.ok(judged.length >= 1, JSON.stringify(outcome.distinguishing));
-    assert.ok(judged.every((d) => d.judgedBy === 'oracle'), JSON.stringify(judged));
-    assert.ok(judged.some((d) => d.call === 'sign(-4)' && d.test === 'assert sign(-4) == -1'), JSON.stringify(judged));
+    assert.ok(
+      judged.every((d) => d.judgedBy === 'oracle'),
+      JSON.stringify(judged),
+    );
+    assert.ok(
+      judged.some((d) => d.call === 'sign(-4)' && d.test === 'assert sign(-4) == -1'),
+      JSON.stringify(judged),
+    );
     assert.equal(bodies().filter((b) => kindOf(b) === 'judge').length, 0, 'the model was not asked');
     assert.ok(judged.every((d) => d.chosen === outcome.best!.candidate.id));
   });

@@ -8,7 +8,11 @@ import { registerStats } from '../../src/cli/commands/stats';
 import { DATA_FILE } from '../../src/core/dataset/store';
 import { writeFixtureDataset } from '../fixtures/dataset/build';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * The two commands on a program configured like src/cli/main.ts (exitOverride, usage errors → 2),
@@ -35,8 +39,14 @@ async function cli(...args: string[]): Promise<Run> {
   const stdout = process.stdout.write.bind(process.stdout);
   const stderr = process.stderr.write.bind(process.stderr);
   process.exitCode = undefined;
-  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
   try {
     const code = await main(args);
     return { code, stdout: out.join(''), stderr: err.join('') };
@@ -65,13 +75,27 @@ describe('crucible export / stats', () => {
     assert.ok(existsSync(join(root, 'sft', 'data.train.jsonl')));
     assert.ok(existsSync(join(root, 'sft', 'data.valid.jsonl')));
     assert.ok(existsSync(join(root, 'sft', 'data.README.md')), 'a file --out gets its own README beside it');
-    const first = JSON.parse(readFileSync(join(root, 'sft', 'data.train.jsonl'), 'utf8').split('\n')[0]!) as { messages: unknown[] };
+    const first = JSON.parse(readFileSync(join(root, 'sft', 'data.train.jsonl'), 'utf8').split('\n')[0]!) as {
+      messages: unknown[];
+    };
     assert.equal(first.messages.length, 3);
   });
 
   it('export --dataset DIR --format dpo --json --balance --min-difficulty reports a JSON result', async () => {
     const out = join(root, 'dpo.jsonl');
-    const r = await cli('export', '--dataset', ds, '--format', 'dpo', '--out', out, '--json', '--balance', '--min-difficulty', '0.5');
+    const r = await cli(
+      'export',
+      '--dataset',
+      ds,
+      '--format',
+      'dpo',
+      '--out',
+      out,
+      '--json',
+      '--balance',
+      '--min-difficulty',
+      '0.5',
+    );
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout) as { format: string; train: number; files: { train: string } };
     assert.equal(result.format, 'dpo');

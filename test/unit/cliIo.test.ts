@@ -23,9 +23,23 @@ describe('cli: guarded() and CliIo', () => {
     const io = captureIo();
     await guarded('x', async () => 0, undefined, io);
     assert.equal(io.exitCode(), 0);
-    await guarded('x', async () => { throw new UsageError('give a file'); }, undefined, io);
+    await guarded(
+      'x',
+      async () => {
+        throw new UsageError('give a file');
+      },
+      undefined,
+      io,
+    );
     assert.equal(io.exitCode(), 2);
-    await guarded('x', async () => { throw new Error('raise crucible.ollama.host (CLI: --host URL)'); }, undefined, io);
+    await guarded(
+      'x',
+      async () => {
+        throw new Error('raise crucible.ollama.host (CLI: --host URL)');
+      },
+      undefined,
+      io,
+    );
     assert.equal(io.exitCode(), 1);
     assert.equal(io.stderr(), 'crucible x: give a file\ncrucible x: raise --host URL\n');
     assert.equal(process.exitCode, before, 'process.exitCode is left alone');

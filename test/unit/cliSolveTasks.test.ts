@@ -31,7 +31,10 @@ describe('cli task files', () => {
     assert.equal(t.id, '601');
     assert.equal(t.entryPoint, 'min_of_two');
     assert.equal(t.tests.split('\n').length, 3);
-    assert.match(t.prompt, /^Write a function to find the minimum of two numbers\.\nYour code should pass these tests:\nassert min_of_two\(1, 2\) == 1/);
+    assert.match(
+      t.prompt,
+      /^Write a function to find the minimum of two numbers\.\nYour code should pass these tests:\nassert min_of_two\(1, 2\) == 1/,
+    );
     assert.equal(t.completionStyle, 'function');
   });
 
@@ -45,8 +48,17 @@ describe('cli task files', () => {
 
   it('reports every malformed line with its line number and what to fix, and keeps the good ones', () => {
     const { tasks, errors } = readTasks(join(fixtures, 'malformed.jsonl'));
-    assert.deepEqual(tasks.map((t) => [t.task.id, t.line]), [['T/add', 1], ['T/double', 7]]);
-    assert.deepEqual(errors.map((e) => e.line), [2, 3, 5, 6]);
+    assert.deepEqual(
+      tasks.map((t) => [t.task.id, t.line]),
+      [
+        ['T/add', 1],
+        ['T/double', 7],
+      ],
+    );
+    assert.deepEqual(
+      errors.map((e) => e.line),
+      [2, 3, 5, 6],
+    );
     assert.match(errors[0]!.message, /not valid JSON .*each line must be one JSON object/);
     assert.match(errors[1]!.message, /missing "prompt"/);
     assert.match(errors[2]!.message, /"language" is "cobol"; use one of python, javascript, typescript/);
@@ -55,20 +67,25 @@ describe('cli task files', () => {
 
   it('rejects non-object rows and wrong field types clearly', () => {
     const { errors } = parseTasks('[1, 2]\n{"task_id": "a", "prompt": 5}\n{"prompt": "p"}\n');
-    assert.deepEqual(errors.map((e) => e.message), [
-      'a task line must be a JSON object',
-      '"prompt" must be a string, not number',
-      'missing "task_id" or "id"',
-    ]);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['a task line must be a JSON object', '"prompt" must be a string, not number', 'missing "task_id" or "id"'],
+    );
   });
 
   it('reads gzip-compressed files as they are, and names the fix for a missing file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crucible-tasks-'));
     try {
       const file = join(dir, 'tasks.jsonl.gz');
-      writeFileSync(file, gzipSync('{"task_id": "g", "prompt": "def g():\\n", "entry_point": "g", "test": "assert g() is None"}\n'));
+      writeFileSync(
+        file,
+        gzipSync('{"task_id": "g", "prompt": "def g():\\n", "entry_point": "g", "test": "assert g() is None"}\n'),
+      );
       assert.equal(readTasks(file).tasks[0]!.task.id, 'g');
-      assert.throws(() => readTasks(join(dir, 'missing.jsonl')), /cannot read task file .*missing\.jsonl: no such file; pass a JSON-lines file/);
+      assert.throws(
+        () => readTasks(join(dir, 'missing.jsonl')),
+        /cannot read task file .*missing\.jsonl: no such file; pass a JSON-lines file/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,14 +9,30 @@ import { DATA_FILE, readRecords } from '../../src/core/dataset/store';
 import type { DatasetRecord } from '../../src/core/types';
 import { fixtureItems, writeFixtureDataset } from '../fixtures/dataset/build';
 
-interface Msg { role: string; content: string }
+interface Msg {
+  role: string;
+  content: string;
+}
 
 function jsonl(path: string): unknown[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as unknown);
 }
 
 function isMessages(value: unknown): value is Msg[] {
-  return Array.isArray(value) && value.every((m) => m && typeof m === 'object' && ['system', 'user', 'assistant'].includes((m as Msg).role) && typeof (m as Msg).content === 'string' && (m as Msg).content.length > 0);
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (m) =>
+        m &&
+        typeof m === 'object' &&
+        ['system', 'user', 'assistant'].includes((m as Msg).role) &&
+        typeof (m as Msg).content === 'string' &&
+        (m as Msg).content.length > 0,
+    )
+  );
 }
 
 /** The task an example is about: the user turn of its prompt. */
@@ -43,7 +59,9 @@ describe('dataset export', () => {
     records = await allRecords(dir);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  beforeEach(() => { out = mkdtempSync(join(tmpdir(), 'crucible-export-out-')); });
+  beforeEach(() => {
+    out = mkdtempSync(join(tmpdir(), 'crucible-export-out-'));
+  });
   afterEach(() => rmSync(out, { recursive: true, force: true }));
 
   const run = (format: ExportFormat, extra: Partial<ExportOptions> = {}) =>
@@ -66,12 +84,18 @@ describe('dataset export', () => {
       const { messages } = e as { messages: Msg[] };
       assert.deepEqual(Object.keys(e as object), ['messages']);
       assert.ok(isMessages(messages));
-      assert.deepEqual(messages.map((m) => m.role), ['system', 'user', 'assistant']);
+      assert.deepEqual(
+        messages.map((m) => m.role),
+        ['system', 'user', 'assistant'],
+      );
       assert.match(messages[2]!.content, /^```(python|javascript|typescript)\n[\s\S]+\n```$/);
     }
     const square = examples.find((e) => taskOf(e, 'sft').includes('def square0('));
     assert.ok(square);
-    assert.match((square as { messages: Msg[] }).messages[1]!.content, /It must pass these tests:[\s\S]*assert square0\(3\) == 9/);
+    assert.match(
+      (square as { messages: Msg[] }).messages[1]!.content,
+      /It must pass these tests:[\s\S]*assert square0\(3\) == 9/,
+    );
     assert.match((square as { messages: Msg[] }).messages[2]!.content, /return x \* x/);
     const withGenerated = await run('sft', { includeGenerated: true });
     assert.equal(withGenerated.train, expected.length + records.filter((r) => r.verifiedByGeneratedTests).length);
@@ -81,13 +105,22 @@ describe('dataset export', () => {
     const result = await run('dpo');
     const examples = jsonl(result.files.train) as { prompt: Msg[]; chosen: Msg[]; rejected: Msg[] }[];
     assert.ok(examples.length > 0);
-    const failedCode = new Set(records.flatMap((r) => r.attempts.filter((a) => !a.verdict.passed).map((a) => a.candidate.code.trim())));
+    const failedCode = new Set(
+      records.flatMap((r) => r.attempts.filter((a) => !a.verdict.passed).map((a) => a.candidate.code.trim())),
+    );
     const verifiedCode = new Set(records.filter((r) => r.verified).map((r) => r.solution!.trim()));
-    const strip = (m: Msg[]) => m[0]!.content.replace(/^```\w*\n/, '').replace(/\n```$/, '').trim();
+    const strip = (m: Msg[]) =>
+      m[0]!.content
+        .replace(/^```\w*\n/, '')
+        .replace(/\n```$/, '')
+        .trim();
     for (const e of examples) {
       assert.deepEqual(Object.keys(e).sort(), ['chosen', 'prompt', 'rejected']);
       assert.ok(isMessages(e.prompt) && isMessages(e.chosen) && isMessages(e.rejected));
-      assert.deepEqual(e.prompt.map((m) => m.role), ['system', 'user']);
+      assert.deepEqual(
+        e.prompt.map((m) => m.role),
+        ['system', 'user'],
+      );
       assert.equal(e.chosen[0]!.role, 'assistant');
       assert.ok(verifiedCode.has(strip(e.chosen)), 'chosen is a verified solution');
       assert.ok(failedCode.has(strip(e.rejected)), 'rejected is a failed attempt');
@@ -102,14 +135,22 @@ describe('dataset export', () => {
   it('traces: wrong attempt, execution feedback, corrected answer', async () => {
     const result = await run('traces');
     const examples = jsonl(result.files.train) as { messages: Msg[] }[];
-    const refined = records.filter((r) => r.verified && !r.verifiedByGeneratedTests && r.attempts.some((a) => !a.verdict.passed));
+    const refined = records.filter(
+      (r) => r.verified && !r.verifiedByGeneratedTests && r.attempts.some((a) => !a.verdict.passed),
+    );
     assert.equal(examples.length, refined.length);
     for (const { messages } of examples) {
       assert.ok(isMessages(messages));
       assert.ok(messages.length >= 5);
-      assert.deepEqual(messages.slice(0, 3).map((m) => m.role), ['system', 'user', 'assistant']);
+      assert.deepEqual(
+        messages.slice(0, 3).map((m) => m.role),
+        ['system', 'user', 'assistant'],
+      );
       assert.equal(messages[3]!.role, 'user');
-      assert.match(messages[3]!.content, /Running the tests on that code gave:[\s\S]*expected 9, got 6|Running the tests/);
+      assert.match(
+        messages[3]!.content,
+        /Running the tests on that code gave:[\s\S]*expected 9, got 6|Running the tests/,
+      );
       assert.equal(messages[messages.length - 1]!.role, 'assistant');
       assert.notEqual(messages[2]!.content, messages[messages.length - 1]!.content);
     }
@@ -120,22 +161,37 @@ describe('dataset export', () => {
 
   it('p3: the Python Programming Puzzles layout, and every sol body satisfies sat', async function () {
     const result = await run('p3');
-    const puzzles = JSON.parse(readFileSync(result.files.train, 'utf8')) as { name: string; sat: string; ans_type: string; sol_header: string; sol_bodies: string[] }[];
+    const puzzles = JSON.parse(readFileSync(result.files.train, 'utf8')) as {
+      name: string;
+      sat: string;
+      ans_type: string;
+      sol_header: string;
+      sol_bodies: string[];
+    }[];
     assert.equal(puzzles.length, records.filter((r) => r.puzzle).length);
     for (const p of puzzles) {
-      for (const field of ['name', 'sat', 'ans_type', 'sol_header'] as const) assert.equal(typeof p[field], 'string', field);
+      for (const field of ['name', 'sat', 'ans_type', 'sol_header'] as const)
+        assert.equal(typeof p[field], 'string', field);
       assert.ok(Array.isArray(p.sol_bodies) && p.sol_bodies.length > 0);
     }
-    const check = spawnSync('python3', ['-c', [
-      'import json, sys',
-      'for p in json.load(open(sys.argv[1])):',
-      '    for body in p["sol_bodies"]:',
-      '        env = {}',
-      '        exec(p["sat"], env)',
-      '        exec(p["sol_header"] + "\\n" + body, env)',
-      '        assert env["sat"](env["sol"]()) is True, p["name"]',
-      'print("ok")',
-    ].join('\n'), result.files.train], { encoding: 'utf8' });
+    const check = spawnSync(
+      'python3',
+      [
+        '-c',
+        [
+          'import json, sys',
+          'for p in json.load(open(sys.argv[1])):',
+          '    for body in p["sol_bodies"]:',
+          '        env = {}',
+          '        exec(p["sat"], env)',
+          '        exec(p["sol_header"] + "\\n" + body, env)',
+          '        assert env["sat"](env["sol"]()) is True, p["name"]',
+          'print("ok")',
+        ].join('\n'),
+        result.files.train,
+      ],
+      { encoding: 'utf8' },
+    );
     if (check.error) this.skip();
     assert.equal(check.status, 0, check.stderr);
     assert.equal(check.stdout.trim(), 'ok');
@@ -145,7 +201,8 @@ describe('dataset export', () => {
     it(`${format}: --split puts each task on one side only`, async () => {
       const result = await run(format, { split: 0.5, seed: 'split-test' });
       assert.ok(result.files.valid);
-      const read = (path: string) => (format === 'p3' ? (JSON.parse(readFileSync(path, 'utf8')) as unknown[]) : jsonl(path));
+      const read = (path: string) =>
+        format === 'p3' ? (JSON.parse(readFileSync(path, 'utf8')) as unknown[]) : jsonl(path);
       const train = read(result.files.train);
       const valid = read(result.files.valid!);
       assert.equal(train.length, result.train);
@@ -164,7 +221,9 @@ describe('dataset export', () => {
     assert.ok(balanced.balancedOut > 0);
     assert.equal(balanced.train, plain.train - balanced.balancedOut);
     const hard = await run('sft', { minDifficulty: 0.9 });
-    const expectedHard = records.filter((r) => r.verified && !r.verifiedByGeneratedTests && (r.difficulty ?? -1) >= 0.9).length;
+    const expectedHard = records.filter(
+      (r) => r.verified && !r.verifiedByGeneratedTests && (r.difficulty ?? -1) >= 0.9,
+    ).length;
     assert.ok(expectedHard > 0 && expectedHard < plain.train);
     assert.equal(hard.train, expectedHard);
   });
@@ -176,7 +235,10 @@ describe('dataset export', () => {
     const selfPlay = await run('sft', { origin: 'self-play' });
     assert.equal(selfPlay.train, records.filter((r) => r.task.origin === 'self-play').length);
     const late = await run('sft', { since: new Date('2026-11-20T00:00:00Z') });
-    assert.equal(late.train, records.filter((r) => r.verified && !r.verifiedByGeneratedTests && r.createdAt >= '2026-11-20').length);
+    assert.equal(
+      late.train,
+      records.filter((r) => r.verified && !r.verifiedByGeneratedTests && r.createdAt >= '2026-11-20').length,
+    );
   });
 
   it('writes its own README with counts, a TRL snippet and an Ollama Modelfile; never overwrites a foreign README', async () => {
@@ -189,7 +251,11 @@ describe('dataset export', () => {
     assert.match(readme, /FROM qwen2\.5-coder:7b\nADAPTER \.\/adapter/);
     const dpo = await run('dpo');
     assert.match(readFileSync(dpo.files.readme!, 'utf8'), /DPOTrainer/);
-    assert.equal(dpo.files.readme, join(out, 'data.README.md'), 'without readmePath, each export names its README after its file');
+    assert.equal(
+      dpo.files.readme,
+      join(out, 'data.README.md'),
+      'without readmePath, each export names its README after its file',
+    );
     writeFileSync(join(out, 'README.md'), '# mine\n');
     const again = await run('traces', { readmePath: join(out, 'README.md') });
     assert.equal(readFileSync(join(out, 'README.md'), 'utf8'), '# mine\n');
@@ -216,7 +282,10 @@ describe('dataset export', () => {
       writeFileSync(join(copy, DATA_FILE), readFileSync(join(dir, DATA_FILE)));
       appendFileSync(join(copy, DATA_FILE), 'not json\n{"half":');
       const result = await exportDataset(copy, { format: 'sft', out: join(out, 'x.jsonl') });
-      assert.deepEqual(result.problems.map((p) => p.line), [records.length + 1, records.length + 2]);
+      assert.deepEqual(
+        result.problems.map((p) => p.line),
+        [records.length + 1, records.length + 2],
+      );
       assert.equal(result.train, records.filter((r) => r.verified && !r.verifiedByGeneratedTests).length);
       assert.ok(existsSync(join(out, 'x.jsonl')));
     } finally {

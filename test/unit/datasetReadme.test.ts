@@ -4,7 +4,8 @@ import { fillTemplate, readmeText } from '../../src/core/dataset/readme';
 
 describe('export README template', () => {
   it('fills values, keeps or drops sections, and takes a tag alone on its line with the line', () => {
-    const template = 'a {{x}}\n{{#on}}\nkept\n{{/on}}\n{{#off}}\ndropped\n{{/off}}\n{{^off}}inverse{{/off}} {{#n}}n={{n}}{{/n}}.\n';
+    const template =
+      'a {{x}}\n{{#on}}\nkept\n{{/on}}\n{{#off}}\ndropped\n{{/off}}\n{{^off}}inverse{{/off}} {{#n}}n={{n}}{{/n}}.\n';
     assert.equal(fillTemplate(template, { x: 1, on: true, off: false, n: 0 }), 'a 1\nkept\ninverse .\n');
   });
 
@@ -21,9 +22,19 @@ describe('export README template', () => {
     for (const format of EXPORT_FORMATS) {
       for (const split of [false, true]) {
         const text = readmeText({
-          format, unit: 'examples', files: { train: '/x/d.train.jsonl', ...(split ? { valid: '/x/d.valid.jsonl' } : {}) },
-          train: 3, valid: split ? 1 : 0, trainTasks: 2, validTasks: split ? 1 : 0, records: 5, selected: 4,
-          balancedOut: 0, corrupt: 0, includeGenerated: false, model: split ? 'qwen2.5-coder:7b' : undefined,
+          format,
+          unit: 'examples',
+          files: { train: '/x/d.train.jsonl', ...(split ? { valid: '/x/d.valid.jsonl' } : {}) },
+          train: 3,
+          valid: split ? 1 : 0,
+          trainTasks: 2,
+          validTasks: split ? 1 : 0,
+          records: 5,
+          selected: 4,
+          balancedOut: 0,
+          corrupt: 0,
+          includeGenerated: false,
+          model: split ? 'qwen2.5-coder:7b' : undefined,
         });
         assert.ok(text.startsWith('<!-- written by crucible export -->\n'), text);
         assert.equal(text.includes('{{'), false, text);

@@ -2,9 +2,24 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contentHash, recordFromOutcome, recordFromPuzzle, recordProblem, sanitiseOptions, taskKey } from '../../src/core/dataset/record';
+import {
+  contentHash,
+  recordFromOutcome,
+  recordFromPuzzle,
+  recordProblem,
+  sanitiseOptions,
+  taskKey,
+} from '../../src/core/dataset/record';
 import { DATA_FILE, openDataset } from '../../src/core/dataset/store';
-import { easyOutcome, failedOutcome, makeAttempt, makeOutcome, makePuzzle, makeTask, refinedOutcome } from '../fixtures/dataset/build';
+import {
+  easyOutcome,
+  failedOutcome,
+  makeAttempt,
+  makeOutcome,
+  makePuzzle,
+  makeTask,
+  refinedOutcome,
+} from '../fixtures/dataset/build';
 
 const meta = { extensionVersion: '9.9.9', now: new Date('2026-11-20T08:00:00Z') };
 
@@ -67,7 +82,11 @@ describe('dataset records', () => {
     assert.ok(!text.includes('SECRET123'), text);
     assert.ok(!text.includes('pa55word'));
     assert.ok(!text.includes('tok-abcdef'));
-    assert.deepEqual(record.options, { temperature: 0.1, nested: { num_predict: 64 }, host: 'https://example.com:11434' });
+    assert.deepEqual(record.options, {
+      temperature: 0.1,
+      nested: { num_predict: 64 },
+      host: 'https://example.com:11434',
+    });
     assert.match(record.attempts[0]!.candidate.answer!, /\[redacted\]/);
     assert.deepEqual(sanitiseOptions({ max_tokens: 5, Cookie: 'x' }), { max_tokens: 5 });
   });
@@ -91,7 +110,10 @@ describe('dataset records', () => {
     assert.equal(recordProblem(recordFromOutcome(easyOutcome('h'), meta)), undefined);
     assert.match(recordProblem([1, 2])!, /not a JSON object/);
     assert.match(recordProblem({ schema: 2 })!, /unknown schema 2/);
-    assert.match(recordProblem({ schema: 1, id: 'x', task: { prompt: 'p', language: 'python' }, verified: true, attempts: [] })!, /hash/);
+    assert.match(
+      recordProblem({ schema: 1, id: 'x', task: { prompt: 'p', language: 'python' }, verified: true, attempts: [] })!,
+      /hash/,
+    );
     const good = recordFromOutcome(easyOutcome('h2'), meta);
     assert.match(recordProblem({ ...good, attempts: [null] })!, /attempt 1 lacks candidate code or a verdict/);
     assert.match(recordProblem({ ...good, attempts: [{ candidate: { code: 'x' } }] })!, /attempt 1 lacks/);
@@ -103,23 +125,37 @@ describe('dataset records', () => {
     const outcome = makeOutcome(task, [makeAttempt('    return x + x\n', false, 0), makeAttempt(body, true, 1)]);
     const record = recordFromOutcome(outcome, meta);
     assert.equal(record.solution, task.prompt + body);
-    assert.ok(record.attempts.every((a) => a.candidate.code.startsWith(task.prompt)), 'every attempt is a whole program');
+    assert.ok(
+      record.attempts.every((a) => a.candidate.code.startsWith(task.prompt)),
+      'every attempt is a whole program',
+    );
   });
 
   describe('dedupe in the store', () => {
     let dir: string;
-    beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'crucible-ds-')); });
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'crucible-ds-'));
+    });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
     it('drops a duplicate in the same store and after reopening', async () => {
       const store = await openDataset(dir);
       const first = recordFromOutcome(easyOutcome('k'), meta);
       assert.deepEqual(await store.append(first), { appended: true });
-      assert.deepEqual(await store.append(recordFromOutcome(easyOutcome('k'), meta)), { appended: false, reason: 'duplicate' });
+      assert.deepEqual(await store.append(recordFromOutcome(easyOutcome('k'), meta)), {
+        appended: false,
+        reason: 'duplicate',
+      });
       const reopened = await openDataset(dir);
       assert.equal(reopened.size(), 1);
-      assert.deepEqual(await reopened.append(recordFromOutcome(easyOutcome('k'), meta)), { appended: false, reason: 'duplicate' });
-      assert.deepEqual(await reopened.append(recordFromOutcome(easyOutcome('k', 'def k(x):\n    return x*x\n'), meta)), { appended: true });
+      assert.deepEqual(await reopened.append(recordFromOutcome(easyOutcome('k'), meta)), {
+        appended: false,
+        reason: 'duplicate',
+      });
+      assert.deepEqual(
+        await reopened.append(recordFromOutcome(easyOutcome('k', 'def k(x):\n    return x*x\n'), meta)),
+        { appended: true },
+      );
       const lines = readFileSync(join(dir, DATA_FILE), 'utf8').trim().split('\n');
       assert.equal(lines.length, 2);
     });

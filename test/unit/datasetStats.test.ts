@@ -39,7 +39,9 @@ describe('dataset stats', () => {
   it('pass@1 before vs after refinement, attempts to fix, diversity, difficulty, days, tokens', async () => {
     const s = await datasetStats(dir);
     const outcomes = fixtureItems().flatMap((i) => (i.outcome ? [i.outcome] : []));
-    const unique = outcomes.filter((o, i) => !(o.task.id === 'hard0' && outcomes.findIndex((x) => x.task.id === 'hard0') !== i));
+    const unique = outcomes.filter(
+      (o, i) => !(o.task.id === 'hard0' && outcomes.findIndex((x) => x.task.id === 'hard0') !== i),
+    );
     const firstPassed = unique.filter((o) => o.attempts[0]!.verdict.passed).length;
     const verified = unique.filter((o) => o.verified).length;
     assert.equal(s.passAt1.solves, unique.length);
@@ -47,19 +49,35 @@ describe('dataset stats', () => {
     assert.ok(Math.abs(s.passAt1.after - verified / unique.length) < 1e-9);
     assert.ok(s.passAt1.after > s.passAt1.before);
     // refinedOutcome fixes on the third attempt in round 1.
-    assert.equal(s.attemptsToFix['3'], unique.filter((o) => o.verified && o.attempts.findIndex((a) => a.verdict.passed) === 2).length);
+    assert.equal(
+      s.attemptsToFix['3'],
+      unique.filter((o) => o.verified && o.attempts.findIndex((a) => a.verdict.passed) === 2).length,
+    );
     assert.equal(s.roundsToFix['1'], unique.filter((o) => o.verified && o.best!.candidate.round === 1).length);
     // double0 has two distinct verified solutions.
     assert.equal(s.solutionsPerTask['2'], 1);
     assert.ok(s.meanSolutionsPerTask > 1);
-    assert.equal(Object.values(s.difficulty).reduce((a, b) => a + b, 0), s.records);
+    assert.equal(
+      Object.values(s.difficulty).reduce((a, b) => a + b, 0),
+      s.records,
+    );
     // Difficulty 1.0 (every first sample failed) has its own bin; it does not join 0.9.
     assert.ok((s.difficulty['1.0'] ?? 0) > 0 && (s.difficulty['0.0'] ?? 0) > 0);
-    assert.equal(s.overTime.reduce((n, d) => n + d.verified + d.unverified, 0), s.records);
-    assert.deepEqual(s.overTime.map((d) => d.day), [...s.overTime.map((d) => d.day)].sort());
+    assert.equal(
+      s.overTime.reduce((n, d) => n + d.verified + d.unverified, 0),
+      s.records,
+    );
+    assert.deepEqual(
+      s.overTime.map((d) => d.day),
+      [...s.overTime.map((d) => d.day)].sort(),
+    );
     // Consecutive days, gaps filled with zeroes (the fixture has no record on 2026-11-20).
-    for (let i = 1; i < s.overTime.length; i++) assert.equal(Date.parse(s.overTime[i]!.day) - Date.parse(s.overTime[i - 1]!.day), 86_400_000);
-    assert.deepEqual(s.overTime.find((d) => d.day === '2026-11-20'), { day: '2026-11-20', verified: 0, unverified: 0 });
+    for (let i = 1; i < s.overTime.length; i++)
+      assert.equal(Date.parse(s.overTime[i]!.day) - Date.parse(s.overTime[i - 1]!.day), 86_400_000);
+    assert.deepEqual(
+      s.overTime.find((d) => d.day === '2026-11-20'),
+      { day: '2026-11-20', verified: 0, unverified: 0 },
+    );
     assert.ok(s.tokens.completion > 0 && s.tokens.prompt > s.tokens.completion);
     const text = formatStats(s, dir);
     assert.match(text, new RegExp(`records\\s+${s.records} \\(verified ${s.verified}`));
@@ -72,7 +90,10 @@ describe('dataset stats', () => {
       appendFileSync(join(copy, DATA_FILE), '{"schema":1,"id":"x"}\nnot json at all\n');
       const s = await datasetStats(copy);
       assert.equal(s.records, 0);
-      assert.deepEqual(s.problems.map((p) => p.line), [1, 2]);
+      assert.deepEqual(
+        s.problems.map((p) => p.line),
+        [1, 2],
+      );
       assert.match(formatStats(s, copy), /2 line\(s\) skipped:\n\s+line 1: not a Crucible record/);
     } finally {
       rmSync(copy, { recursive: true, force: true });

@@ -1,6 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordFromOutcome } from '../../src/core/dataset/record';
@@ -25,18 +34,24 @@ function lines(dir: string): string[] {
 
 describe('dataset store', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'crucible-store-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'crucible-store-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('appends one fsync\'d JSON line per DatasetRecord and streams them back', async () => {
+  it("appends one fsync'd JSON line per DatasetRecord and streams them back", async () => {
     const store = await openDataset(join(dir, 'nested', 'ds'));
-    for (const id of ['a', 'b', 'c']) assert.equal((await store.append(recordFromOutcome(easyOutcome(id), meta))).appended, true);
+    for (const id of ['a', 'b', 'c'])
+      assert.equal((await store.append(recordFromOutcome(easyOutcome(id), meta))).appended, true);
     const file = lines(join(dir, 'nested', 'ds'));
     assert.equal(file.length, 4);
     assert.equal(file[3], '', 'ends with a newline');
     const read: DatasetRecord[] = [];
     for await (const r of store.read()) read.push(r);
-    assert.deepEqual(read.map((r) => r.task.id), ['a', 'b', 'c']);
+    assert.deepEqual(
+      read.map((r) => r.task.id),
+      ['a', 'b', 'c'],
+    );
     assert.ok(!existsSync(join(dir, 'nested', 'ds', LOCK_FILE)), 'lock released');
   });
 
@@ -57,8 +72,14 @@ describe('dataset store', () => {
     assert.equal((await reopened.append(recordFromOutcome(easyOutcome('c'), meta))).appended, true);
     const problems: DatasetProblem[] = [];
     const records = await collect(dir, problems);
-    assert.deepEqual(records.map((r) => r.task.id), ['a', 'b', 'c']);
-    assert.deepEqual(problems.map((p) => p.line), [3]);
+    assert.deepEqual(
+      records.map((r) => r.task.id),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      problems.map((p) => p.line),
+      [3],
+    );
     assert.match(problems[0]!.reason, /corrupt line/);
     assert.equal(lines(dir).length, 5, 'fragment, then the new record on its own line');
   });
@@ -70,12 +91,21 @@ describe('dataset store', () => {
     await store.append(recordFromOutcome(easyOutcome('b'), meta));
     const problems: DatasetProblem[] = [];
     const records = await collect(dir, problems);
-    assert.deepEqual(records.map((r) => r.task.id), ['a', 'b']);
-    assert.deepEqual(problems.map((p) => p.line), [2, 3]);
+    assert.deepEqual(
+      records.map((r) => r.task.id),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      problems.map((p) => p.line),
+      [2, 3],
+    );
     assert.match(problems[0]!.reason, /corrupt line skipped/);
     assert.match(problems[1]!.reason, /not a Crucible record/);
     const reopened = await openDataset(dir);
-    assert.deepEqual(reopened.problems().map((p) => p.line), [2, 3]);
+    assert.deepEqual(
+      reopened.problems().map((p) => p.line),
+      [2, 3],
+    );
   });
 
   it('takes over a lock left by a dead process', async () => {
@@ -101,7 +131,10 @@ describe('dataset store', () => {
         assert.match(err.message, /delete/);
         return true;
       });
-      assert.deepEqual(store.pending().map((r) => r.id), [record.id]);
+      assert.deepEqual(
+        store.pending().map((r) => r.id),
+        [record.id],
+      );
     } finally {
       holder.kill('SIGKILL');
     }
@@ -135,14 +168,20 @@ describe('dataset store', () => {
         return true;
       });
       assert.equal(statSync(join(dir, DATA_FILE)).size, sizeBefore, 'partial line truncated away');
-      assert.deepEqual(store.pending().map((r) => r.id), [kept.id]);
+      assert.deepEqual(
+        store.pending().map((r) => r.id),
+        [kept.id],
+      );
       assert.equal(store.has(kept.hash), true);
 
       full = false;
       assert.equal((await store.append(recordFromOutcome(easyOutcome('c'), meta))).appended, true);
       assert.deepEqual(store.pending(), []);
       const problems: DatasetProblem[] = [];
-      assert.deepEqual((await collect(dir, problems)).map((r) => r.task.id), ['a', 'b', 'c']);
+      assert.deepEqual(
+        (await collect(dir, problems)).map((r) => r.task.id),
+        ['a', 'b', 'c'],
+      );
       assert.deepEqual(problems, []);
     });
 
@@ -158,7 +197,8 @@ describe('dataset store', () => {
       try {
         const ds = join(mnt, 'ds');
         const store = await openDataset(ds);
-        const big = (i: number) => recordFromOutcome(easyOutcome(`big${i}`, `def big${i}(x):\n    return x * x  # ${'y'.repeat(9000)}\n`), meta);
+        const big = (i: number) =>
+          recordFromOutcome(easyOutcome(`big${i}`, `def big${i}(x):\n    return x * x  # ${'y'.repeat(9000)}\n`), meta);
         let error: unknown;
         let written = 0;
         for (let i = 0; i < 20 && !error; i++) {

@@ -63,9 +63,14 @@ interface SettingSchema {
 
 function packageSettings(): Map<string, SettingSchema> {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-    contributes: { configuration: { properties: { [key: string]: SettingSchema } } | { properties: { [key: string]: SettingSchema } }[] };
+    contributes: {
+      configuration:
+        { properties: { [key: string]: SettingSchema } } | { properties: { [key: string]: SettingSchema } }[];
+    };
   };
-  const sections = Array.isArray(pkg.contributes.configuration) ? pkg.contributes.configuration : [pkg.contributes.configuration];
+  const sections = Array.isArray(pkg.contributes.configuration)
+    ? pkg.contributes.configuration
+    : [pkg.contributes.configuration];
   const all = new Map<string, SettingSchema>();
   for (const section of sections) for (const [key, schema] of Object.entries(section.properties)) all.set(key, schema);
   return all;
@@ -76,22 +81,36 @@ describe('core/defaults: the one source of defaults', () => {
 
   it('names every package.json setting, either with its default here or as UI-only with a reason', () => {
     for (const key of settings.keys()) {
-      assert.ok(key in EXPECTED || key in UI_ONLY, `${key} is in package.json but neither mapped to core/defaults.ts nor listed as UI-only`);
+      assert.ok(
+        key in EXPECTED || key in UI_ONLY,
+        `${key} is in package.json but neither mapped to core/defaults.ts nor listed as UI-only`,
+      );
     }
-    for (const key of [...Object.keys(EXPECTED), ...Object.keys(UI_ONLY)]) assert.ok(settings.has(key), `${key} is mapped here but not in package.json`);
-    for (const [key, why] of Object.entries(UI_ONLY)) assert.ok(why.trim().length > 10, `${key}: say why it is UI-only`);
+    for (const key of [...Object.keys(EXPECTED), ...Object.keys(UI_ONLY)])
+      assert.ok(settings.has(key), `${key} is mapped here but not in package.json`);
+    for (const [key, why] of Object.entries(UI_ONLY))
+      assert.ok(why.trim().length > 10, `${key}: say why it is UI-only`);
   });
 
   for (const [key, value] of Object.entries(EXPECTED)) {
     it(`${key} defaults to core/defaults.ts's value`, () => {
       const schema = settings.get(key);
       assert.ok(schema, `${key} missing from package.json`);
-      assert.deepEqual(schema.default, value, `package.json default of ${key} differs from core/defaults.ts; change one of them`);
+      assert.deepEqual(
+        schema.default,
+        value,
+        `package.json default of ${key} differs from core/defaults.ts; change one of them`,
+      );
     });
   }
 
   it('DEFAULT_BUDGET is BUDGET_DEFAULTS in the core Budget shape', () => {
-    assert.deepEqual(DEFAULT_BUDGET, { samples: BUDGET_DEFAULTS.samples, refineRounds: BUDGET_DEFAULTS.refineRounds, maxTokens: BUDGET_DEFAULTS.maxTokens, wallMs: BUDGET_DEFAULTS.wallSeconds * 1000 });
+    assert.deepEqual(DEFAULT_BUDGET, {
+      samples: BUDGET_DEFAULTS.samples,
+      refineRounds: BUDGET_DEFAULTS.refineRounds,
+      maxTokens: BUDGET_DEFAULTS.maxTokens,
+      wallMs: BUDGET_DEFAULTS.wallSeconds * 1000,
+    });
   });
 
   it('the CLI without flags or environment gets the same model settings', () => {
@@ -101,7 +120,11 @@ describe('core/defaults: the one source of defaults', () => {
     assert.equal(s.model, MODEL_DEFAULTS.model);
     assert.equal(s.keepAlive, MODEL_DEFAULTS.keepAlive);
     assert.equal(s.think, MODEL_DEFAULTS.think);
-    assert.deepEqual(s.options, { temperature: MODEL_DEFAULTS.temperature, top_p: MODEL_DEFAULTS.topP, num_predict: MODEL_DEFAULTS.numPredict });
+    assert.deepEqual(s.options, {
+      temperature: MODEL_DEFAULTS.temperature,
+      top_p: MODEL_DEFAULTS.topP,
+      num_predict: MODEL_DEFAULTS.numPredict,
+    });
     assert.equal(s.firstTokenTimeoutMs, MODEL_DEFAULTS.firstTokenTimeoutSeconds * 1000);
     assert.equal(s.requestTimeoutMs, MODEL_DEFAULTS.stallTimeoutSeconds * 1000);
     assert.equal(s.maxParallel, MODEL_DEFAULTS.maxParallel);

@@ -13,12 +13,19 @@ import { easyOutcome, failedOutcome } from '../fixtures/dataset/build';
 
 describe('editor messages', () => {
   it('drops CLI hints and Markdown backticks, which show literally in notifications', () => {
-    const text = forEditor('Cannot reach Ollama at http://127.0.0.1:1 (ECONNREFUSED). Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST).');
-    assert.equal(text, "Cannot reach Ollama at http://127.0.0.1:1 (ECONNREFUSED). Start it with 'ollama serve' or set crucible.ollama.host.");
+    const text = forEditor(
+      'Cannot reach Ollama at http://127.0.0.1:1 (ECONNREFUSED). Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST).',
+    );
+    assert.equal(
+      text,
+      "Cannot reach Ollama at http://127.0.0.1:1 (ECONNREFUSED). Start it with 'ollama serve' or set crucible.ollama.host.",
+    );
   });
 
   it('names a host-name typo as a typo, not as a server to start', () => {
-    const text = forEditor('Cannot reach Ollama at http://olama:11434 (ENOTFOUND). Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST).');
+    const text = forEditor(
+      'Cannot reach Ollama at http://olama:11434 (ENOTFOUND). Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST).',
+    );
     assert.match(text, /host name does not resolve: check crucible\.ollama\.host for a typo/);
     assert.doesNotMatch(text, /ollama serve/);
   });
@@ -45,7 +52,10 @@ describe('dataset records in the editor (browse and delete)', () => {
     await store.append(recordFromOutcome(failedOutcome('d'), meta));
     const { rows, total } = await listRecords(dir);
     assert.equal(total, 4);
-    assert.deepEqual(rows.map((r) => r.verified), [false, true, true, true]);
+    assert.deepEqual(
+      rows.map((r) => r.verified),
+      [false, true, true, true],
+    );
     const victim = rows[2]!;
     assert.equal(await deleteRecords(dir, [victim.id]), 1);
     let now = await all();

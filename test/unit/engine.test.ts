@@ -50,16 +50,33 @@ describe('core/engine: one logging rule', () => {
   });
 
   it('skips cancelled outcomes, outcomes without attempts, and sandbox failures', () => {
-    assert.equal(shouldRecord({ ...failedOutcome('sq'), stopReason: 'cancelled' }), false, 'cancelled: the user stopped it');
-    assert.equal(shouldRecord(makeOutcome(makeTask('sq'), [], { stopReason: 'error', error: 'connection refused' })), false, 'nothing was generated');
-    assert.equal(shouldRecord({ ...failedOutcome('sq'), stopReason: 'error', error: 'The sandbox failed: worker crashed' }), false, "the machine's fault");
+    assert.equal(
+      shouldRecord({ ...failedOutcome('sq'), stopReason: 'cancelled' }),
+      false,
+      'cancelled: the user stopped it',
+    );
+    assert.equal(
+      shouldRecord(makeOutcome(makeTask('sq'), [], { stopReason: 'error', error: 'connection refused' })),
+      false,
+      'nothing was generated',
+    );
+    assert.equal(
+      shouldRecord({ ...failedOutcome('sq'), stopReason: 'error', error: 'The sandbox failed: worker crashed' }),
+      false,
+      "the machine's fault",
+    );
   });
 });
 
 describe('core/engine: one metadata set', () => {
   it('names the model that answered (else the configured one), the options, the version, and redacts header values', () => {
     const answered = recordMeta(easyOutcome('sq'), settings, '9.9.9');
-    assert.deepEqual(answered, { model: 'qwen2.5-coder:7b', options: settings.options, extensionVersion: '9.9.9', redact: ['Bearer s3cret-token'] });
+    assert.deepEqual(answered, {
+      model: 'qwen2.5-coder:7b',
+      options: settings.options,
+      extensionVersion: '9.9.9',
+      redact: ['Bearer s3cret-token'],
+    });
     const { model: _model, ...unnamed } = easyOutcome('sq');
     assert.equal(recordMeta(unnamed, settings).model, 'configured:7b');
   });
@@ -84,7 +101,10 @@ describe('core/engine: recordOutcome', () => {
     assert.equal(dataset.records.length, 1);
     assert.equal((await recordOutcome(easyOutcome('sq'), { dataset: undefined, settings })).record, undefined);
     assert.equal((await recordOutcome(easyOutcome('sq'), undefined)).record, undefined);
-    const cancelled = await recordOutcome({ ...failedOutcome('sq'), stopReason: 'cancelled' }, { dataset: () => dataset, settings });
+    const cancelled = await recordOutcome(
+      { ...failedOutcome('sq'), stopReason: 'cancelled' },
+      { dataset: () => dataset, settings },
+    );
     assert.equal(cancelled.record, undefined);
     assert.equal(dataset.records.length, 1);
   });
@@ -95,7 +115,10 @@ describe('core/engine: recordOutcome', () => {
     assert.equal(result.error, failure);
     assert.ok(result.record);
     assert.equal(result.outcome.task.id, 'sq');
-    const openFails = await recordOutcome(failedOutcome('sq'), { dataset: () => Promise.reject(new Error('cannot open')), settings });
+    const openFails = await recordOutcome(failedOutcome('sq'), {
+      dataset: () => Promise.reject(new Error('cannot open')),
+      settings,
+    });
     assert.match(String(openFails.error), /cannot open/);
     assert.equal(openFails.dataset, undefined);
   });

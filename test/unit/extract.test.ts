@@ -20,7 +20,10 @@ const F = '```';
 
 describe('extractCode', () => {
   it('takes a ```python block out of prose', () => {
-    const r = extractCode(`Sure! Here is the function:\n\n${F}python\ndef add(a, b):\n    return a + b\n${F}\n\nThis adds two numbers.`, 'python');
+    const r = extractCode(
+      `Sure! Here is the function:\n\n${F}python\ndef add(a, b):\n    return a + b\n${F}\n\nThis adds two numbers.`,
+      'python',
+    );
     assert.deepEqual(r, { code: 'def add(a, b):\n    return a + b', blocks: 1 });
   });
 
@@ -37,7 +40,10 @@ describe('extractCode', () => {
   it('takes js/javascript/ts/typescript tags for their languages, and the sibling tag with a note', () => {
     assert.equal(code(`${F}js\nfunction f() { return 1; }\n${F}`, 'javascript'), 'function f() { return 1; }');
     assert.equal(code(`${F}javascript\nconst g = () => 2;\n${F}`, 'javascript'), 'const g = () => 2;');
-    assert.equal(code(`${F}ts\nfunction h(x: number): number { return x; }\n${F}`, 'typescript'), 'function h(x: number): number { return x; }');
+    assert.equal(
+      code(`${F}ts\nfunction h(x: number): number { return x; }\n${F}`, 'typescript'),
+      'function h(x: number): number { return x; }',
+    );
     assert.equal(code(`${F}typescript\nconst k: number = 1;\n${F}`, 'typescript'), 'const k: number = 1;');
     const r = extractCode(`${F}js\nfunction f(a) { return a; }\n${F}`, 'typescript');
     assert.ok(r.code !== null && /block tagged js used for typescript/.test(r.note ?? ''));
@@ -78,7 +84,10 @@ describe('extractCode', () => {
   });
 
   it('takes an unclosed fence at the end of a cut-off answer, with a note', () => {
-    const r = extractCode(`Here you go:\n${F}python\ndef fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n`, 'python');
+    const r = extractCode(
+      `Here you go:\n${F}python\ndef fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n`,
+      'python',
+    );
     assert.ok(r.code !== null);
     assert.equal(r.code, 'def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)');
     assert.match(r.note ?? '', /not closed.*cut off/);
@@ -95,18 +104,25 @@ describe('extractCode', () => {
   });
 
   it('reports an answer cut off inside its reasoning with the fix', () => {
-    assert.match(reason('<think>\nLet me think about the edge cases first, then write'), /cut off inside its <think>.*numPredict/);
+    assert.match(
+      reason('<think>\nLet me think about the edge cases first, then write'),
+      /cut off inside its <think>.*numPredict/,
+    );
   });
 
   it('takes bare code with no fences, dropping prose before and after', () => {
     assert.equal(code('def square(x):\n    return x * x\n'), 'def square(x):\n    return x * x');
-    const answer = 'Here is a solution that works.\n\nimport math\n\ndef hyp(a, b):\n    return math.sqrt(a * a + b * b)\n\nThis uses the Pythagorean theorem to compute it.';
+    const answer =
+      'Here is a solution that works.\n\nimport math\n\ndef hyp(a, b):\n    return math.sqrt(a * a + b * b)\n\nThis uses the Pythagorean theorem to compute it.';
     const r = extractCode(answer, 'python');
     assert.ok(r.code !== null);
     assert.equal(r.code, 'import math\n\ndef hyp(a, b):\n    return math.sqrt(a * a + b * b)');
     assert.equal(r.blocks, 0);
     assert.match(r.note ?? '', /no fenced block/);
-    assert.equal(code('function twice(x) {\n  return 2 * x;\n}', 'javascript'), 'function twice(x) {\n  return 2 * x;\n}');
+    assert.equal(
+      code('function twice(x) {\n  return 2 * x;\n}', 'javascript'),
+      'function twice(x) {\n  return 2 * x;\n}',
+    );
   });
 
   it('returns a reason for empty answers, prose-only answers and wrong-language blocks', () => {
@@ -129,12 +145,21 @@ describe('extractCode', () => {
   });
 
   it('handles CRLF line endings and info strings after the tag', () => {
-    assert.equal(code(`Text\r\n${F}python title="sol.py"\r\ndef f():\r\n    return 0\r\n${F}\r\n`), 'def f():\n    return 0');
+    assert.equal(
+      code(`Text\r\n${F}python title="sol.py"\r\ndef f():\r\n    return 0\r\n${F}\r\n`),
+      'def f():\n    return 0',
+    );
   });
 
   it('findBlocks and stripReasoning expose the pieces', () => {
     const blocks = findBlocks(`${F}py\na\n${F}\ntext\n${F}\nb`);
-    assert.deepEqual(blocks.map((b) => [b.tag, b.body, b.closed]), [['py', 'a', true], ['', 'b', false]]);
+    assert.deepEqual(
+      blocks.map((b) => [b.tag, b.body, b.closed]),
+      [
+        ['py', 'a', true],
+        ['', 'b', false],
+      ],
+    );
     assert.deepEqual(stripReasoning('<thinking>x</thinking>y'), { text: 'y', unclosed: false });
   });
 });

@@ -75,7 +75,14 @@ describe('parse/functions', () => {
       const fns = await findFunctions(code, 'javascript');
       assert.deepEqual(
         fns.map((f) => `${f.qualifiedName}:${f.kind}`),
-        ['clamp:function', 'double:arrow', 'greet:functionExpression', 'Counter.constructor:method', 'Counter.inc:method', 'Counter.reset:method'],
+        [
+          'clamp:function',
+          'double:arrow',
+          'greet:functionExpression',
+          'Counter.constructor:method',
+          'Counter.inc:method',
+          'Counter.reset:method',
+        ],
       );
       const clamp = byName(fns, 'clamp');
       assert.equal(clamp.signature, 'function clamp(x, lo, hi)');

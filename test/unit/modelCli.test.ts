@@ -17,7 +17,13 @@ describe('crucible models / doctor', () => {
   before(async () => {
     server = await startOllamaServer({
       models: [
-        { name: 'qwen2.5-coder:7b', contextLength: 32768, family: 'qwen2', parameterSize: '7.6B', sizeBytes: 4_683_087_332 },
+        {
+          name: 'qwen2.5-coder:7b',
+          contextLength: 32768,
+          family: 'qwen2',
+          parameterSize: '7.6B',
+          sizeBytes: 4_683_087_332,
+        },
         { name: 'tiny:1b', contextLength: 2048, family: 'gemma3', parameterSize: '1B', sizeBytes: 815_000_000 },
       ],
     });
@@ -40,9 +46,17 @@ describe('crucible models / doctor', () => {
     const io = capture();
     const program = new Command().exitOverride();
     registerModels(program, io);
-    await program.parseAsync(['models', '--host', server.url, '--json', '--header', 'Authorization=Bearer xyz'], { from: 'user' });
+    await program.parseAsync(['models', '--host', server.url, '--json', '--header', 'Authorization=Bearer xyz'], {
+      from: 'user',
+    });
     const rows = JSON.parse(io.stdout());
-    assert.deepEqual(rows[1], { name: 'tiny:1b', sizeBytes: 815_000_000, parameterSize: '1B', family: 'gemma3', contextLength: 2048 });
+    assert.deepEqual(rows[1], {
+      name: 'tiny:1b',
+      sizeBytes: 815_000_000,
+      parameterSize: '1B',
+      family: 'gemma3',
+      contextLength: 2048,
+    });
     assert.equal(server.requests.at(-1)!.headers.authorization, 'Bearer xyz');
     assert.equal(io.exitCode(), 0, 'the exit code goes through the CliIo, not process.exitCode');
   });
@@ -56,7 +70,10 @@ describe('crucible models / doctor', () => {
 
   it('doctor passes against the test server (sandbox skipped) and prints ✓ lines', async () => {
     const io = capture();
-    const { code, report } = await runDoctorCommand({ host: server.url, model: 'qwen2.5-coder:7b', sandbox: false }, io);
+    const { code, report } = await runDoctorCommand(
+      { host: server.url, model: 'qwen2.5-coder:7b', sandbox: false },
+      io,
+    );
     assert.equal(code, 0, io.stdout());
     const text = io.stdout();
     assert.match(text, /✓ Node\.js\s+Node v\d+/);
@@ -89,7 +106,10 @@ describe('crucible models / doctor', () => {
   });
 
   it('doctor reports a missing Python with the setting to change', async () => {
-    const { code, report } = await runDoctorCommand({ host: server.url, sandbox: false, python: '/nonexistent/python9' }, capture());
+    const { code, report } = await runDoctorCommand(
+      { host: server.url, sandbox: false, python: '/nonexistent/python9' },
+      capture(),
+    );
     assert.equal(code, 1);
     const py = report.checks.find((c) => c.id === 'python')!;
     assert.equal(py.status, 'fail');
@@ -102,7 +122,33 @@ describe('model flags → ModelSettings', () => {
   it('maps every flag, with flag > env > default', () => {
     const cmd = addModelOptions(new Command().exitOverride());
     cmd.parse(
-      ['--host', 'http://gpu:8000/v1', '--provider', 'openai', '--model', 'm', '--temperature', '0.5', '--seed', '7', '--num-ctx', '8192', '--think', '--max-parallel', '3', '--header', 'Authorization=Bearer a', '--header', 'X-Team: red', '--first-token-timeout', '90', '--stall-timeout', '2.5', '--stop', '###'],
+      [
+        '--host',
+        'http://gpu:8000/v1',
+        '--provider',
+        'openai',
+        '--model',
+        'm',
+        '--temperature',
+        '0.5',
+        '--seed',
+        '7',
+        '--num-ctx',
+        '8192',
+        '--think',
+        '--max-parallel',
+        '3',
+        '--header',
+        'Authorization=Bearer a',
+        '--header',
+        'X-Team: red',
+        '--first-token-timeout',
+        '90',
+        '--stall-timeout',
+        '2.5',
+        '--stop',
+        '###',
+      ],
       { from: 'user' },
     );
     const s = modelSettingsFromOptions(cmd.opts(), { OLLAMA_HOST: 'elsewhere:1', CRUCIBLE_MODEL: 'env-model' });
@@ -138,15 +184,30 @@ describe('model flags → ModelSettings', () => {
   });
 
   it('rejects bad values as usage errors naming the flag', () => {
-    for (const args of [['--temperature', 'hot'], ['--max-parallel', '0'], ['--provider', 'vllm'], ['--header', '=x'], ['--num-ctx', '12.5'], ['--host', ''], ['--host', 'http//gpu-box:11434'], ['--host', 'http:/gpu-box']]) {
+    for (const args of [
+      ['--temperature', 'hot'],
+      ['--max-parallel', '0'],
+      ['--provider', 'vllm'],
+      ['--header', '=x'],
+      ['--num-ctx', '12.5'],
+      ['--host', ''],
+      ['--host', 'http//gpu-box:11434'],
+      ['--host', 'http:/gpu-box'],
+    ]) {
       const cmd = addModelOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }));
-      assert.throws(() => cmd.parse(args, { from: 'user' }), (err: unknown) => err instanceof CommanderError && err.exitCode !== 0 && err.message.includes(args[0]!), args.join(' '));
+      assert.throws(
+        () => cmd.parse(args, { from: 'user' }),
+        (err: unknown) => err instanceof CommanderError && err.exitCode !== 0 && err.message.includes(args[0]!),
+        args.join(' '),
+      );
     }
   });
 
   it('--host is repeatable: the hosts make one pool, and models and doctor show every server', async () => {
     const server = await startOllamaServer();
-    const other = await startOllamaServer({ models: [{ name: 'qwen2.5-coder:7b', contextLength: 16384, family: 'qwen2' }] });
+    const other = await startOllamaServer({
+      models: [{ name: 'qwen2.5-coder:7b', contextLength: 16384, family: 'qwen2' }],
+    });
     const dead = await closedPortUrl();
     try {
       const cmd = addModelOptions(new Command().exitOverride());
@@ -160,7 +221,10 @@ describe('model flags → ModelSettings', () => {
       assert.ok(text.includes(`${server.url}\nNAME`) && text.includes(`${other.url}\nNAME`), text);
       assert.match(text, new RegExp(`${dead.replace(/[.:/]/g, '\\$&')}\nunreachable: Cannot reach Ollama`));
       const doc = capture();
-      const { report } = await runDoctorCommand({ host: [server.url, other.url], model: 'qwen2.5-coder:7b', sandbox: false }, doc);
+      const { report } = await runDoctorCommand(
+        { host: [server.url, other.url], model: 'qwen2.5-coder:7b', sandbox: false },
+        doc,
+      );
       assert.equal(report.checks.filter((c) => c.id === 'server' && c.status === 'ok').length, 2, doc.stdout());
       assert.match(doc.stdout(), /qwen2\.5-coder:7b, context 16384 tokens/);
     } finally {
@@ -172,7 +236,13 @@ describe('model flags → ModelSettings', () => {
   it('a mistyped host says so instead of "start ollama serve"', async () => {
     const io = capture();
     assert.equal(await runModels({ host: 'http//gpu-box:11434' } as never, io).catch(() => 2), 2);
-    const client = (await import('../../src/core/model/client')).createModelClient({ ...modelSettingsFromOptions({}, {}), host: 'http//gpu-box:11434' });
-    await assert.rejects(client.listModels(), /'http\/\/gpu-box:11434' is not a usable server URL \(the scheme is mistyped/);
+    const client = (await import('../../src/core/model/client')).createModelClient({
+      ...modelSettingsFromOptions({}, {}),
+      host: 'http//gpu-box:11434',
+    });
+    await assert.rejects(
+      client.listModels(),
+      /'http\/\/gpu-box:11434' is not a usable server URL \(the scheme is mistyped/,
+    );
   });
 });

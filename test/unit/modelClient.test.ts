@@ -5,7 +5,13 @@ import { createModelClient, DEFAULT_NUM_CTX_CAP, redactSettings } from '../../sr
 import { ModelError } from '../../src/core/model/errors';
 import type { ModelSettings } from '../../src/core/model/types';
 import { retryAfterMs, retryDelay } from '../../src/core/model/transport';
-import { closedPortUrl, scripted, startOllamaServer, type OllamaTestServer, type StartOptions } from '../fixtures/ollamaServer';
+import {
+  closedPortUrl,
+  scripted,
+  startOllamaServer,
+  type OllamaTestServer,
+  type StartOptions,
+} from '../fixtures/ollamaServer';
 
 const MODEL = 'qwen2.5-coder:7b';
 
@@ -47,10 +53,16 @@ describe('model client (ollama provider)', () => {
   });
 
   it('streams tokens, keeps usage, and sends options, think: false and keep_alive; no num_ctx when /api/ps reports the window', async () => {
-    await start({ respond: () => ({ content: 'def f():\n    return 1\n', chunkSize: 4, promptTokens: 33, evalTokens: 7 }) });
+    await start({
+      respond: () => ({ content: 'def f():\n    return 1\n', chunkSize: 4, promptTokens: 33, evalTokens: 7 }),
+    });
     const client = createModelClient(settingsFor(server.url, { options: { temperature: 0.3, seed: 5 } }));
     const tokens: string[] = [];
-    const result = await client.chat({ messages: user('write f'), options: { temperature: 0.7 }, onToken: (t) => tokens.push(t) });
+    const result = await client.chat({
+      messages: user('write f'),
+      options: { temperature: 0.7 },
+      onToken: (t) => tokens.push(t),
+    });
     assert.equal(result.text, 'def f():\n    return 1\n');
     assert.ok(tokens.length >= 5);
     assert.equal(tokens.join(''), result.text);
@@ -74,7 +86,9 @@ describe('model client (ollama provider)', () => {
   });
 
   it('num_ctx: loads a model that is not loaded to read its window; an Ollama without ps context_length gets the capped trained context', async () => {
-    await start({ models: [{ name: MODEL, contextLength: 32768, family: 'qwen2', loaded: false, loadedContext: 8192 }] });
+    await start({
+      models: [{ name: MODEL, contextLength: 32768, family: 'qwen2', loaded: false, loadedContext: 8192 }],
+    });
     const client = createModelClient(settingsFor(server.url));
     assert.equal(await client.contextLength(), 8192);
     const load = server.requests.find((r) => r.path === '/api/chat')!;
@@ -87,7 +101,10 @@ describe('model client (ollama provider)', () => {
     await start({ reportsContext: false });
     const old = createModelClient(settingsFor(server.url));
     await old.chat({ messages: user('hi') });
-    assert.equal(server.requests.find((r) => r.path === '/api/chat')!.body.options.num_ctx, Math.min(32768, DEFAULT_NUM_CTX_CAP));
+    assert.equal(
+      server.requests.find((r) => r.path === '/api/chat')!.body.options.num_ctx,
+      Math.min(32768, DEFAULT_NUM_CTX_CAP),
+    );
     assert.equal(await old.contextLength(), DEFAULT_NUM_CTX_CAP);
   });
 
@@ -142,8 +159,14 @@ describe('model client (ollama provider)', () => {
 
   it('stall timeout fires when a started stream stops, keeping the partial text', async () => {
     await start({ respond: () => ({ content: 'abcdefghijklmnop', chunkSize: 2, fault: 'stall' }) });
-    const client = createModelClient(settingsFor(server.url, { firstTokenTimeoutMs: 5000, requestTimeoutMs: 150, options: { num_ctx: 4096 } }));
-    const err = await rejectsWith(client.chat({ messages: user('x') }), 'timeout', /stall timeout.*stallTimeoutSeconds/);
+    const client = createModelClient(
+      settingsFor(server.url, { firstTokenTimeoutMs: 5000, requestTimeoutMs: 150, options: { num_ctx: 4096 } }),
+    );
+    const err = await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'timeout',
+      /stall timeout.*stallTimeoutSeconds/,
+    );
     assert.equal(err.timeout, 'stall');
     assert.equal(err.partialText, 'abcdefgh');
     await server.waitForAborted(1, 500);
@@ -154,48 +177,92 @@ describe('model client (ollama provider)', () => {
     server = await startOllamaServer();
     // No retries: the backoff after a refused connection is tested in test/cli/modelClientTimeouts.test.ts.
     const client = createModelClient(settingsFor(dead, { maxRetries: 0 }));
-    await rejectsWith(client.chat({ messages: user('x') }), 'unreachable', /Cannot reach Ollama at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\. Start it with `ollama serve` or set crucible\.ollama\.host/);
+    await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'unreachable',
+      /Cannot reach Ollama at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\. Start it with `ollama serve` or set crucible\.ollama\.host/,
+    );
     await rejectsWith(client.listModels(), 'unreachable', /ollama serve/);
-    await rejectsWith(createModelClient(settingsFor(dead, { maxRetries: 0, options: { num_ctx: 2048 } })).chat({ messages: user('x') }), 'unreachable');
+    await rejectsWith(
+      createModelClient(settingsFor(dead, { maxRetries: 0, options: { num_ctx: 2048 } })).chat({ messages: user('x') }),
+      'unreachable',
+    );
     // A port fetch refuses to use names the reason instead of a bare "fetch failed".
-    await rejectsWith(createModelClient(settingsFor('http://127.0.0.1:1', { maxRetries: 0 })).listModels(), 'unreachable', /\(bad port\)/);
+    await rejectsWith(
+      createModelClient(settingsFor('http://127.0.0.1:1', { maxRetries: 0 })).listModels(),
+      'unreachable',
+      /\(bad port\)/,
+    );
   });
 
   it('a missing model names `ollama pull` and Select Model (both via /api/show and via /api/chat)', async () => {
     await start();
     const pinned = createModelClient(settingsFor(server.url, { model: 'ghost:1b' }));
-    await rejectsWith(pinned.chat({ messages: user('x') }), 'model_missing', /Model 'ghost:1b' is not installed.*`ollama pull ghost:1b`.*Crucible: Select Model/);
+    await rejectsWith(
+      pinned.chat({ messages: user('x') }),
+      'model_missing',
+      /Model 'ghost:1b' is not installed.*`ollama pull ghost:1b`.*Crucible: Select Model/,
+    );
     const explicit = createModelClient(settingsFor(server.url, { model: 'ghost:1b', options: { num_ctx: 2048 } }));
-    const err = await rejectsWith(explicit.chat({ messages: user('x') }), 'model_missing', /model 'ghost:1b' not found/);
+    const err = await rejectsWith(
+      explicit.chat({ messages: user('x') }),
+      'model_missing',
+      /model 'ghost:1b' not found/,
+    );
     assert.equal(err.status, 404);
   });
 
-  it('HTTP 500 shows Ollama\'s own error text and where to look', async () => {
-    await start({ respond: () => ({ content: 'llama runner process has terminated: signal: killed', fault: 'http-500' }) });
+  it("HTTP 500 shows Ollama's own error text and where to look", async () => {
+    await start({
+      respond: () => ({ content: 'llama runner process has terminated: signal: killed', fault: 'http-500' }),
+    });
     const client = createModelClient(settingsFor(server.url, { options: { num_ctx: 4096 } }));
-    const err = await rejectsWith(client.chat({ messages: user('x') }), 'http', /HTTP 500: llama runner process has terminated: signal: killed\. Check Ollama's log/);
+    const err = await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'http',
+      /HTTP 500: llama runner process has terminated: signal: killed\. Check Ollama's log/,
+    );
     assert.equal(err.status, 500);
   });
 
   it('a malformed JSON line fails the answer as bad_response (not silently skipped)', async () => {
     await start({ respond: () => ({ content: 'abcdefghijklmnop', chunkSize: 2, fault: 'malformed-json' }) });
     const client = createModelClient(settingsFor(server.url, { options: { num_ctx: 4096 } }));
-    const err = await rejectsWith(client.chat({ messages: user('x') }), 'bad_response', /not JSON.*malformed JSON line/);
+    const err = await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'bad_response',
+      /not JSON.*malformed JSON line/,
+    );
     assert.equal(err.partialText, 'abcdefgh');
   });
 
   it('a connection dropped mid-stream is bad_response with the partial text; chat is not retried', async () => {
     await start({ respond: () => ({ content: 'abcdefghijklmnop', chunkSize: 2, fault: 'drop-mid-stream' }) });
     const client = createModelClient(settingsFor(server.url, { options: { num_ctx: 4096 } }));
-    const err = await rejectsWith(client.chat({ messages: user('x') }), 'bad_response', /dropped while generating.*after 8 characters.*Try again/);
+    const err = await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'bad_response',
+      /dropped while generating.*after 8 characters.*Try again/,
+    );
     assert.equal(err.partialText, 'abcdefgh');
     assert.equal(server.requests.filter((r) => r.path === '/api/chat').length, 1);
   });
 
   it('an error line inside a started stream is http with the server text, keeping the partial text', async () => {
-    await start({ respond: () => ({ content: 'abcdefghijklmnop', chunkSize: 2, fault: 'error-mid-stream', errorText: 'CUDA error: out of memory' }) });
+    await start({
+      respond: () => ({
+        content: 'abcdefghijklmnop',
+        chunkSize: 2,
+        fault: 'error-mid-stream',
+        errorText: 'CUDA error: out of memory',
+      }),
+    });
     const client = createModelClient(settingsFor(server.url, { options: { num_ctx: 4096 } }));
-    const err = await rejectsWith(client.chat({ messages: user('x') }), 'http', /reported an error while generating with qwen2\.5-coder:7b: CUDA error: out of memory\..*too little memory/);
+    const err = await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'http',
+      /reported an error while generating with qwen2\.5-coder:7b: CUDA error: out of memory\..*too little memory/,
+    );
     assert.equal(err.partialText, 'abcdefgh');
   });
 
@@ -206,9 +273,18 @@ describe('model client (ollama provider)', () => {
   });
 
   it('an empty answer is bad_response naming num_predict when it hit the limit', async () => {
-    await start({ respond: scripted([{ content: '   ', doneReason: 'length' }, { content: '', doneReason: 'stop' }]) });
+    await start({
+      respond: scripted([
+        { content: '   ', doneReason: 'length' },
+        { content: '', doneReason: 'stop' },
+      ]),
+    });
     const client = createModelClient(settingsFor(server.url, { options: { num_ctx: 4096 } }));
-    await rejectsWith(client.chat({ messages: user('x') }), 'bad_response', /empty answer \(done_reason: length\).*numPredict/);
+    await rejectsWith(
+      client.chat({ messages: user('x') }),
+      'bad_response',
+      /empty answer \(done_reason: length\).*numPredict/,
+    );
     await rejectsWith(client.chat({ messages: user('x') }), 'bad_response', /empty answer \(done_reason: stop\)/);
   });
 
@@ -234,7 +310,9 @@ describe('model client (ollama provider)', () => {
     await start({ respond: (_b, i) => ({ content: `answer-${i}`, chunkSize: 1, chunkDelayMs: 15 }) });
     const client = createModelClient(settingsFor(server.url, { maxParallel: 2, options: { num_ctx: 4096 } }));
     const ac = new AbortController();
-    const runs = [0, 1, 2, 3, 4].map((i) => client.chat({ messages: user(`q${i}`), ...(i === 4 ? { signal: ac.signal } : {}) }));
+    const runs = [0, 1, 2, 3, 4].map((i) =>
+      client.chat({ messages: user(`q${i}`), ...(i === 4 ? { signal: ac.signal } : {}) }),
+    );
     while (server.activeGenerations < 2) await new Promise((r) => setTimeout(r, 5)); // both answers have started
     assert.deepEqual(client.load, { active: 2, queued: 3, capacity: 2 });
     ac.abort();
@@ -256,7 +334,13 @@ describe('model client (ollama provider)', () => {
     });
     const client = createModelClient(settingsFor(server.url, { model: 'big:70b' }));
     const models = await client.listModels();
-    assert.deepEqual(models[0], { name: 'big:70b', sizeBytes: 42_000_000_000, parameterSize: '70B', family: 'llama', modifiedAt: '2026-01-01T00:00:00Z' });
+    assert.deepEqual(models[0], {
+      name: 'big:70b',
+      sizeBytes: 42_000_000_000,
+      parameterSize: '70B',
+      family: 'llama',
+      modifiedAt: '2026-01-01T00:00:00Z',
+    });
     // The loaded window (/api/ps), not the trained one.
     assert.equal(await client.contextLength(), 32768);
     assert.equal((await client.showModel('big:70b')).contextLength, 131072);
@@ -273,17 +357,28 @@ describe('model client (ollama provider)', () => {
     assert.equal(progress[0]!.status, 'pulling manifest');
     assert.equal(progress.at(-1)!.status, 'success');
     assert.ok(progress.some((p) => p.total !== undefined && p.completed === p.total));
-    assert.deepEqual((await client.listModels()).map((m) => m.name), ['tiny:1b']);
-    await rejectsWith(client.pull!('nonexistent', () => {}), 'model_missing', /cannot pull 'nonexistent'.*ollama\.com\/library/);
+    assert.deepEqual(
+      (await client.listModels()).map((m) => m.name),
+      ['tiny:1b'],
+    );
+    await rejectsWith(
+      client.pull!('nonexistent', () => {}),
+      'model_missing',
+      /cannot pull 'nonexistent'.*ollama\.com\/library/,
+    );
   });
 
   it('pull can be cancelled and closes its connection', async () => {
     await start({ models: [], pullable: ['tiny:1b'], pullChunkDelayMs: 30 });
     const client = createModelClient(settingsFor(server.url));
     const ac = new AbortController();
-    const p = client.pull!('tiny:1b', (pr) => {
-      if (pr.completed) ac.abort();
-    }, ac.signal);
+    const p = client.pull!(
+      'tiny:1b',
+      (pr) => {
+        if (pr.completed) ac.abort();
+      },
+      ac.signal,
+    );
     await rejectsWith(p, 'cancelled');
     await server.waitForAborted(1, 500);
     assert.deepEqual(server.models, []);
@@ -295,11 +390,17 @@ describe('model client (openai provider)', () => {
   afterEach(async () => {
     await server?.close();
   });
-  const openai = (url: string, over: Partial<ModelSettings> = {}) => createModelClient(settingsFor(url, { provider: 'openai', ...over }));
+  const openai = (url: string, over: Partial<ModelSettings> = {}) =>
+    createModelClient(settingsFor(url, { provider: 'openai', ...over }));
 
   it('streams SSE, keeps usage, maps options, sends headers, and appends /v1 to a bare host', async () => {
-    server = await startOllamaServer({ respond: () => ({ content: 'print("hi")', chunkSize: 3, promptTokens: 12, evalTokens: 5 }) });
-    const client = openai(server.url, { headers: { Authorization: 'Bearer abc' }, options: { temperature: 0.1, num_predict: 99, seed: 3, stop: ['###'] } });
+    server = await startOllamaServer({
+      respond: () => ({ content: 'print("hi")', chunkSize: 3, promptTokens: 12, evalTokens: 5 }),
+    });
+    const client = openai(server.url, {
+      headers: { Authorization: 'Bearer abc' },
+      options: { temperature: 0.1, num_predict: 99, seed: 3, stop: ['###'] },
+    });
     assert.equal(client.settings.host, `${server.url}/v1`);
     const tokens: string[] = [];
     const r = await client.chat({ messages: user('hi'), onToken: (t) => tokens.push(t) });
@@ -313,11 +414,13 @@ describe('model client (openai provider)', () => {
     assert.equal(req.body.temperature, 0.1);
     assert.equal(req.body.seed, 3);
     assert.deepEqual(req.body.stop, ['###']);
-    assert.deepEqual((await client.listModels()).map((m) => m.name), ['qwen2.5-coder:7b', 'llama3.2:latest']);
+    assert.deepEqual(
+      (await client.listModels()).map((m) => m.name),
+      ['qwen2.5-coder:7b', 'llama3.2:latest'],
+    );
     assert.equal(await client.contextLength(), undefined);
     assert.equal(await openai(server.url, { options: { num_ctx: 8192 } }).contextLength(), 8192);
   });
-
 });
 
 describe('model client: what the error says (unreachable, loading, queued, stalled) and when a request is sent again', () => {
@@ -336,11 +439,14 @@ describe('model client: what the error says (unreachable, loading, queued, stall
     assert.ok(retryDelay(refused, 1, 0, s, false)! > 0);
     assert.equal(retryDelay(refused, 2, 0, s, false), undefined);
     const dropped = new ModelError('bad_response', 'dropped', { retryable: true });
-    assert.equal(retryDelay(dropped, 0, 0, s, false), undefined, 'a started generation is not sent again by the client');
+    assert.equal(
+      retryDelay(dropped, 0, 0, s, false),
+      undefined,
+      'a started generation is not sent again by the client',
+    );
     assert.ok(retryDelay(dropped, 0, 0, s, true)! > 0, 'an idempotent call is');
     assert.equal(retryAfterMs('3'), 3000);
     assert.equal(retryAfterMs(new Date(Date.now() + 60_000).toUTCString())! > 50_000, true);
     assert.equal(retryAfterMs('soon'), undefined);
   });
-
 });

@@ -6,7 +6,14 @@ import type { ModelSettings } from '../../src/core/model/types';
 import type { IsolationReport } from '../../src/core/sandbox/types';
 import { startOllamaServer, type OllamaTestServer } from '../fixtures/ollamaServer';
 
-const strong: IsolationReport = { platform: 'linux', network: 'blocked', processes: 'contained', filesystem: 'private', memory: 'enforced', notes: [] };
+const strong: IsolationReport = {
+  platform: 'linux',
+  network: 'blocked',
+  processes: 'contained',
+  filesystem: 'private',
+  memory: 'enforced',
+  notes: [],
+};
 
 describe('runDoctor', () => {
   let server: OllamaTestServer;
@@ -14,8 +21,15 @@ describe('runDoctor', () => {
   before(async () => {
     server = await startOllamaServer();
     settings = {
-      provider: 'ollama', host: server.url, model: 'qwen2.5-coder:7b', options: {}, firstTokenTimeoutMs: 5000,
-      requestTimeoutMs: 5000, maxParallel: 1, headers: {}, maxRetries: 0,
+      provider: 'ollama',
+      host: server.url,
+      model: 'qwen2.5-coder:7b',
+      options: {},
+      firstTokenTimeoutMs: 5000,
+      requestTimeoutMs: 5000,
+      maxParallel: 1,
+      headers: {},
+      maxRetries: 0,
     };
   });
   after(async () => {
@@ -25,7 +39,16 @@ describe('runDoctor', () => {
   it('passes with a strong sandbox and reports every check in order', async () => {
     const report = await runDoctor({ client: createModelClient(settings), isolation: async () => strong });
     assert.equal(report.ok, true, formatDoctorReport(report));
-    assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['node', 'ok'], ['python', 'ok'], ['server', 'ok'], ['model', 'ok'], ['sandbox', 'ok']]);
+    assert.deepEqual(
+      report.checks.map((c) => [c.id, c.status]),
+      [
+        ['node', 'ok'],
+        ['python', 'ok'],
+        ['server', 'ok'],
+        ['model', 'ok'],
+        ['sandbox', 'ok'],
+      ],
+    );
   });
 
   it('warns (without failing) on weak isolation and names what is weak', async () => {
@@ -60,7 +83,10 @@ describe('runDoctor', () => {
   it('checks an OpenAI-compatible server through /v1/models', async () => {
     const report = await runDoctor({ client: createModelClient({ ...settings, provider: 'openai' }) });
     assert.equal(report.ok, true, formatDoctorReport(report));
-    assert.match(report.checks.find((c) => c.id === 'server')!.detail, /^OpenAI-compatible server at http:\/\/127\.0\.0\.1:\d+\/v1, 2 model\(s\)/);
+    assert.match(
+      report.checks.find((c) => c.id === 'server')!.detail,
+      /^OpenAI-compatible server at http:\/\/127\.0\.0\.1:\d+\/v1, 2 model\(s\)/,
+    );
     assert.match(report.checks.find((c) => c.id === 'model')!.detail, /context length set by the server/);
   });
 });

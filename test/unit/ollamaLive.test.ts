@@ -49,7 +49,12 @@ describe('real Ollama (opt-in: set OLLAMA_HOST)', function () {
     if (!models.some((m) => m.name === settings.model || m.name === `${settings.model}:latest`)) this.skip();
     let tokens = 0;
     const r = await client.chat({
-      messages: [{ role: 'user', content: 'Write a Python function add(a, b) that returns a + b. Answer with one ```python block only.' }],
+      messages: [
+        {
+          role: 'user',
+          content: 'Write a Python function add(a, b) that returns a + b. Answer with one ```python block only.',
+        },
+      ],
       onToken: () => tokens++,
     });
     assert.ok(tokens > 1);
@@ -65,13 +70,22 @@ describe('real Ollama (opt-in: set OLLAMA_HOST)', function () {
     const ac = new AbortController();
     let n = 0;
     await assert.rejects(
-      client.chat({ messages: [{ role: 'user', content: 'Count from 1 to 500, one number per line.' }], signal: ac.signal, onToken: () => { if (++n === 5) ac.abort(); } }),
+      client.chat({
+        messages: [{ role: 'user', content: 'Count from 1 to 500, one number per line.' }],
+        signal: ac.signal,
+        onToken: () => {
+          if (++n === 5) ac.abort();
+        },
+      }),
       (err: unknown) => err instanceof ModelError && err.kind === 'cancelled',
     );
   });
 
   it('a missing model names `ollama pull`', async () => {
     const client = createModelClient({ ...settings, model: 'crucible-no-such-model:0b' });
-    await assert.rejects(client.chat({ messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => err instanceof ModelError && err.kind === 'model_missing' && /ollama pull/.test(err.message));
+    await assert.rejects(
+      client.chat({ messages: [{ role: 'user', content: 'hi' }] }),
+      (err: unknown) => err instanceof ModelError && err.kind === 'model_missing' && /ollama pull/.test(err.message),
+    );
   });
 });

@@ -24,8 +24,16 @@ describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
   });
 
   it('vLLM: role chunk, reasoning apart from content, a usage chunk with no choices, then [DONE]', async () => {
-    server = await startOaiServer({ flavor: 'vllm', respond: () => ({ content: 'answer', reasoning: 'thought', chunkSize: 3 }) });
-    const res = await post(`${server.url}/chat/completions`, { model: VLLM_MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    server = await startOaiServer({
+      flavor: 'vllm',
+      respond: () => ({ content: 'answer', reasoning: 'thought', chunkSize: 3 }),
+    });
+    const res = await post(`${server.url}/chat/completions`, {
+      model: VLLM_MODEL,
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const data = await events(res);
     assert.equal(data.at(-1), '[DONE]');
     const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
@@ -39,8 +47,17 @@ describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
   });
 
   it('vLLM: a mid-stream error event is followed by [DONE]; an unknown model is 404 "does not exist"', async () => {
-    server = await startOaiServer({ flavor: 'vllm', respond: () => ({ content: 'abcdefgh'.repeat(4), fault: 'error-mid-stream' }) });
-    const data = await events(await post(`${server.url}/chat/completions`, { model: VLLM_MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true }));
+    server = await startOaiServer({
+      flavor: 'vllm',
+      respond: () => ({ content: 'abcdefgh'.repeat(4), fault: 'error-mid-stream' }),
+    });
+    const data = await events(
+      await post(`${server.url}/chat/completions`, {
+        model: VLLM_MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      }),
+    );
     assert.equal(data.at(-1), '[DONE]');
     assert.match(JSON.parse(data.at(-2)!).error.message, /CUDA error/);
     const missing = await post(`${server.url}/chat/completions`, { model: 'other', messages: [], stream: true });
@@ -52,11 +69,27 @@ describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
   });
 
   it('llama.cpp: an error mid-stream is one error event and no [DONE]; an oversized prompt is 400 exceed_context_size_error', async () => {
-    server = await startOaiServer({ flavor: 'llama.cpp', nCtx: 32, respond: () => ({ content: 'abcdefgh'.repeat(4), fault: 'error-mid-stream' }) });
-    const data = await events(await post(`${server.url}/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true }));
+    server = await startOaiServer({
+      flavor: 'llama.cpp',
+      nCtx: 32,
+      respond: () => ({ content: 'abcdefgh'.repeat(4), fault: 'error-mid-stream' }),
+    });
+    const data = await events(
+      await post(`${server.url}/chat/completions`, {
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      }),
+    );
     assert.notEqual(data.at(-1), '[DONE]');
-    assert.deepEqual(JSON.parse(data.at(-1)!), { error: { code: 500, message: 'Compute error.', type: 'server_error' } });
-    const big = await post(`${server.url}/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(400) }], stream: true });
+    assert.deepEqual(JSON.parse(data.at(-1)!), {
+      error: { code: 500, message: 'Compute error.', type: 'server_error' },
+    });
+    const big = await post(`${server.url}/chat/completions`, {
+      model: 'm',
+      messages: [{ role: 'user', content: 'x'.repeat(400) }],
+      stream: true,
+    });
     assert.equal(big.status, 400);
     const err = (await big.json()).error;
     assert.equal(err.type, 'exceed_context_size_error');
@@ -64,20 +97,47 @@ describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
   });
 
   it('Ollama: a thinking model thinks unless told not to, in message.thinking, and the thinking counts against num_predict', async () => {
-    const ollama = await startOllamaServer({ models: [{ name: 'qwen3:8b', thinking: true, contextLength: 40960 }, { name: 'plain:1b', contextLength: 8192 }], respond: () => ({ content: 'answer', thinking: 'x'.repeat(80), chunkSize: 8 }) });
+    const ollama = await startOllamaServer({
+      models: [
+        { name: 'qwen3:8b', thinking: true, contextLength: 40960 },
+        { name: 'plain:1b', contextLength: 8192 },
+      ],
+      respond: () => ({ content: 'answer', thinking: 'x'.repeat(80), chunkSize: 8 }),
+    });
     try {
-      const lines = async (body: object) => (await (await post(`${ollama.url}/api/chat`, body)).text()).trim().split('\n').map((l) => JSON.parse(l));
-      const thinking = await lines({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'hi' }], options: { num_predict: 5 } });
+      const lines = async (body: object) =>
+        (await (await post(`${ollama.url}/api/chat`, body)).text())
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+      const thinking = await lines({
+        model: 'qwen3:8b',
+        messages: [{ role: 'user', content: 'hi' }],
+        options: { num_predict: 5 },
+      });
       assert.equal(thinking.map((l) => l.message?.thinking ?? '').join(''), 'x'.repeat(40));
       assert.equal(thinking.map((l) => l.message?.content ?? '').join(''), '');
       assert.equal(thinking.at(-1).done_reason, 'length');
-      const plain = await lines({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'hi' }], think: false, options: { num_predict: 5 } });
+      const plain = await lines({
+        model: 'qwen3:8b',
+        messages: [{ role: 'user', content: 'hi' }],
+        think: false,
+        options: { num_predict: 5 },
+      });
       assert.equal(plain.map((l) => l.message?.content ?? '').join(''), 'answer');
       assert.equal(plain.at(-1).done_reason, 'stop');
-      const refused = await post(`${ollama.url}/api/chat`, { model: 'plain:1b', messages: [{ role: 'user', content: 'hi' }], think: true });
+      const refused = await post(`${ollama.url}/api/chat`, {
+        model: 'plain:1b',
+        messages: [{ role: 'user', content: 'hi' }],
+        think: true,
+      });
       assert.equal(refused.status, 400);
       assert.deepEqual(await refused.json(), { error: '"plain:1b" does not support thinking' });
-      const fine = await post(`${ollama.url}/api/chat`, { model: 'plain:1b', messages: [{ role: 'user', content: 'hi' }], think: false });
+      const fine = await post(`${ollama.url}/api/chat`, {
+        model: 'plain:1b',
+        messages: [{ role: 'user', content: 'hi' }],
+        think: false,
+      });
       assert.equal(fine.status, 200, 'think: false is accepted by every model');
       await fine.text();
     } finally {

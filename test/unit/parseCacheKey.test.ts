@@ -44,7 +44,8 @@ describe('parse/replacement', () => {
   it('takes only the function from a candidate and re-indents a method to its column', async () => {
     const code = fixture('shapes.py');
     const describe = (await findFunctions(code, 'python')).find((f) => f.qualifiedName === 'Shape.describe')!;
-    const candidate = 'import os\n\n@staticmethod\ndef describe(n):\n    """Describe n."""\n    return str(n)\n\nprint(describe(1))\n';
+    const candidate =
+      'import os\n\n@staticmethod\ndef describe(n):\n    """Describe n."""\n    return str(n)\n\nprint(describe(1))\n';
     const text = await replacementFor(describe, candidate, 'python');
     // The user's docstring (''' quotes) is kept over the model's.
     assert.equal(text, "@staticmethod\n    def describe(n):\n        '''Describe n.'''\n        return str(n)");
@@ -53,24 +54,38 @@ describe('parse/replacement', () => {
   it('keeps `export` when the candidate dropped it', async () => {
     const code = fixture('math.ts');
     const sum = (await findFunctions(code, 'typescript')).find((f) => f.name === 'sumPair')!;
-    const text = await replacementFor(sum, '```\nfunction sumPair(p: Pair): number {\n  return p.b + p.a;\n}\n', 'typescript');
+    const text = await replacementFor(
+      sum,
+      '```\nfunction sumPair(p: Pair): number {\n  return p.b + p.a;\n}\n',
+      'typescript',
+    );
     assert.equal(text, 'export function sumPair(p: Pair): number {\n  return p.b + p.a;\n}');
   });
 });
 
-describe('parse/replacement: the user\'s docstring survives', () => {
-  it('puts the original docstring (and its doctests) back when the candidate leaves it out, at the method\'s indentation', async () => {
-    const user = 'class A:\n    def f(self, x):\n        """Double it.\n\n        >>> A().f(2)\n        4\n        """\n        raise NotImplementedError\n';
+describe("parse/replacement: the user's docstring survives", () => {
+  it("puts the original docstring (and its doctests) back when the candidate leaves it out, at the method's indentation", async () => {
+    const user =
+      'class A:\n    def f(self, x):\n        """Double it.\n\n        >>> A().f(2)\n        4\n        """\n        raise NotImplementedError\n';
     const fn = (await findFunctions(user, 'python')).find((f) => f.name === 'f')!;
     const text = await replacementFor(fn, 'def f(self, x):\n    y = x * 2\n    return y\n', 'python');
-    assert.equal(text, 'def f(self, x):\n        """Double it.\n\n        >>> A().f(2)\n        4\n        """\n        y = x * 2\n        return y');
+    assert.equal(
+      text,
+      'def f(self, x):\n        """Double it.\n\n        >>> A().f(2)\n        4\n        """\n        y = x * 2\n        return y',
+    );
   });
 
-  it('replaces a docstring the model rewrote with the user\'s own', async () => {
+  it("replaces a docstring the model rewrote with the user's own", async () => {
     const user = 'def g(v):\n    """Doc.\n    >>> g(1)\n    1\n    """\n    pass\n';
     const fn = (await findFunctions(user, 'python'))[0]!;
-    assert.equal(await replacementFor(fn, 'def g(v):\n    """Mine."""\n    return v\n', 'python'), 'def g(v):\n    """Doc.\n    >>> g(1)\n    1\n    """\n    return v');
-    assert.equal(await replacementFor(fn, 'def g(v):\n    return v\n', 'python'), 'def g(v):\n    """Doc.\n    >>> g(1)\n    1\n    """\n    return v');
+    assert.equal(
+      await replacementFor(fn, 'def g(v):\n    """Mine."""\n    return v\n', 'python'),
+      'def g(v):\n    """Doc.\n    >>> g(1)\n    1\n    """\n    return v',
+    );
+    assert.equal(
+      await replacementFor(fn, 'def g(v):\n    return v\n', 'python'),
+      'def g(v):\n    """Doc.\n    >>> g(1)\n    1\n    """\n    return v',
+    );
   });
 });
 
@@ -80,7 +95,10 @@ describe('parse/replacement: ghostEdit', () => {
     return inserted.slice(0, e.deleteOffset) + inserted.slice(e.deleteOffset + e.deleteLength);
   };
   const cases: [string, string][] = [
-    ['def f(x):\n    """Doc."""\n    raise NotImplementedError', 'def f(x):\n    """Doc."""\n    out = []\n    for v in x:\n        out.append(v)\n    return out'],
+    [
+      'def f(x):\n    """Doc."""\n    raise NotImplementedError',
+      'def f(x):\n    """Doc."""\n    out = []\n    for v in x:\n        out.append(v)\n    return out',
+    ],
     ['def f(a, b):\n    return a - b', 'def f(a, b):\n    return a + b'],
     ['function f() {\n  return 1;\n}', 'function f() {\n  const x = 1;\n  return x;\n}'],
     ['def f():\n    a = 1\n    b = 2\n    return a', 'def f():\n    a = 1\n    return a'],

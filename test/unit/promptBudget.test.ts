@@ -1,8 +1,17 @@
 // Prompt sizing: deliberate shrinking with notes, never silent truncation.
 import { strict as assert } from 'node:assert';
-import { estimateMessagesTokens, estimateTokens, fitPrompt, PromptTooLargeError, renderPrompt, trimMiddle, type PromptParts } from '../../src/core/model/promptBudget';
+import {
+  estimateMessagesTokens,
+  estimateTokens,
+  fitPrompt,
+  PromptTooLargeError,
+  renderPrompt,
+  trimMiddle,
+  type PromptParts,
+} from '../../src/core/model/promptBudget';
 
-const lines = (n: number, prefix = 'line') => Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}: AssertionError: expected 1 got 2`).join('\n');
+const lines = (n: number, prefix = 'line') =>
+  Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}: AssertionError: expected 1 got 2`).join('\n');
 
 function parts(history: PromptParts['history']): PromptParts {
   return {
@@ -29,18 +38,28 @@ describe('estimateTokens', () => {
 
 describe('fitPrompt', () => {
   it('renders system + one user message (task, attempts, instruction) and adds no notes when it fits', () => {
-    const { messages, notes } = fitPrompt(parts([{ code: 'def add(a, b):\n    return a - b', feedback: 'assert add(1, 2) == 3 failed: got -1' }]), 8192, 1024);
+    const { messages, notes } = fitPrompt(
+      parts([{ code: 'def add(a, b):\n    return a - b', feedback: 'assert add(1, 2) == 3 failed: got -1' }]),
+      8192,
+      1024,
+    );
     assert.deepEqual(notes, []);
     assert.equal(messages.length, 2);
     assert.equal(messages[0]!.role, 'system');
     assert.equal(messages[1]!.role, 'user');
     const u = messages[1]!.content;
-    assert.ok(u.indexOf('def add(a, b):\n    """Return') < u.indexOf('## Attempt 1') && u.indexOf('## Attempt 1') < u.indexOf('Fix the function'));
+    assert.ok(
+      u.indexOf('def add(a, b):\n    """Return') < u.indexOf('## Attempt 1') &&
+        u.indexOf('## Attempt 1') < u.indexOf('Fix the function'),
+    );
     assert.match(u, /```\ndef add\(a, b\):\n    return a - b\n```\nFeedback:\nassert add/);
   });
 
   it('drops the oldest attempts first and says so', () => {
-    const history = [1, 2, 3, 4].map((i) => ({ code: `def add(a, b):\n    return a * ${i}\n${'# pad\n'.repeat(40)}`, feedback: `attempt ${i} failed` }));
+    const history = [1, 2, 3, 4].map((i) => ({
+      code: `def add(a, b):\n    return a * ${i}\n${'# pad\n'.repeat(40)}`,
+      feedback: `attempt ${i} failed`,
+    }));
     const full = estimateMessagesTokens(renderPrompt(parts(history)));
     const ctx = Math.floor(full * 0.6) + 100;
     const { messages, notes } = fitPrompt(parts(history), ctx, 100);
@@ -62,7 +81,10 @@ describe('fitPrompt', () => {
     assert.match(u, /line 400: AssertionError/);
     assert.match(u, /\[\.\.\. \d+ lines trimmed \.\.\.\]/);
     assert.ok(!u.includes('line 200:'));
-    assert.ok(notes.some((n) => /trimmed \d+ lines from the feedback of attempt 1/.test(n)), notes.join('\n'));
+    assert.ok(
+      notes.some((n) => /trimmed \d+ lines from the feedback of attempt 1/.test(n)),
+      notes.join('\n'),
+    );
   });
 
   it('drops the last attempt when trimming is not enough', () => {
@@ -77,7 +99,10 @@ describe('fitPrompt', () => {
     const big: PromptParts = { ...parts([]), task: 'x = 1\n'.repeat(3000) };
     assert.throws(
       () => fitPrompt(big, 2048, 512),
-      (err: unknown) => err instanceof PromptTooLargeError && /context window is 2048 tokens with 512 kept for the answer/.test(err.message) && /num_ctx \(crucible\.generation\.numCtx, CLI: --num-ctx\)/.test(err.message),
+      (err: unknown) =>
+        err instanceof PromptTooLargeError &&
+        /context window is 2048 tokens with 512 kept for the answer/.test(err.message) &&
+        /num_ctx \(crucible\.generation\.numCtx, CLI: --num-ctx\)/.test(err.message),
     );
   });
 

@@ -18,26 +18,37 @@ describe('runPool', () => {
     let running = 0;
     let most = 0;
     const done: number[] = [];
-    await runPool(3, () => (next < jobs.length ? jobs[next++] : undefined), async (job) => {
-      running++;
-      most = Math.max(most, running);
-      await new Promise((resolve) => setTimeout(resolve, (job * 7) % 5));
-      running--;
-      done.push(job);
-    });
+    await runPool(
+      3,
+      () => (next < jobs.length ? jobs[next++] : undefined),
+      async (job) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, (job * 7) % 5));
+        running--;
+        done.push(job);
+      },
+    );
     assert.equal(most, 3);
-    assert.deepEqual([...done].sort((a, b) => a - b), jobs);
+    assert.deepEqual(
+      [...done].sort((a, b) => a - b),
+      jobs,
+    );
   });
 
   it('starts workers in order, each up to its first await, and asks take() again only when a job ends', async () => {
     const log: string[] = [];
     const gates = [gate(), gate(), gate()];
     let n = 0;
-    const pool = runPool(2, () => (n < 3 ? n++ : undefined), async (job) => {
-      log.push(`start ${job}`);
-      await gates[job]!.promise;
-      log.push(`end ${job}`);
-    });
+    const pool = runPool(
+      2,
+      () => (n < 3 ? n++ : undefined),
+      async (job) => {
+        log.push(`start ${job}`);
+        await gates[job]!.promise;
+        log.push(`end ${job}`);
+      },
+    );
     assert.deepEqual(log, ['start 0', 'start 1'], 'both workers started synchronously, the third job waits');
     gates[1]!.open();
     await tick();
@@ -51,18 +62,26 @@ describe('runPool', () => {
   it('lets take() stop the pool from state the jobs change', async () => {
     let budget = 5;
     let started = 0;
-    await runPool(4, () => (budget > 0 ? (budget--, ++started) : undefined), async () => {
-      await tick();
-    });
+    await runPool(
+      4,
+      () => (budget > 0 ? (budget--, ++started) : undefined),
+      async () => {
+        await tick();
+      },
+    );
     assert.equal(started, 5);
     let stop = false;
     const ran: number[] = [];
     let i = 0;
-    await runPool(2, () => (stop ? undefined : i++), async (job) => {
-      ran.push(job);
-      await tick();
-      if (job === 3) stop = true;
-    });
+    await runPool(
+      2,
+      () => (stop ? undefined : i++),
+      async (job) => {
+        ran.push(job);
+        await tick();
+        if (job === 3) stop = true;
+      },
+    );
     assert.ok(ran.includes(3) && ran.length <= 5, `ran ${ran.join(',')}`);
   });
 
@@ -71,32 +90,44 @@ describe('runPool', () => {
       let concurrent = 0;
       let most = 0;
       let n = 0;
-      await runPool(width, () => (n < 3 ? n++ : undefined), async () => {
-        concurrent++;
-        most = Math.max(most, concurrent);
-        await tick();
-        concurrent--;
-      });
+      await runPool(
+        width,
+        () => (n < 3 ? n++ : undefined),
+        async () => {
+          concurrent++;
+          most = Math.max(most, concurrent);
+          await tick();
+          concurrent--;
+        },
+      );
       assert.equal(n, 3, `width ${width}`);
       assert.equal(most, 1, `width ${width}`);
     }
     let asked = 0;
-    await runPool(3, () => {
-      asked++;
-      return undefined;
-    }, async () => assert.fail('no job to run'));
+    await runPool(
+      3,
+      () => {
+        asked++;
+        return undefined;
+      },
+      async () => assert.fail('no job to run'),
+    );
     assert.equal(asked, 3, 'each worker asked once and stopped');
   });
 
-  it('rejects with a job\'s error while the other workers finish their own jobs', async () => {
+  it("rejects with a job's error while the other workers finish their own jobs", async () => {
     let n = 0;
     const finished: number[] = [];
     await assert.rejects(
-      runPool(2, () => (n < 4 ? n++ : undefined), async (job) => {
-        await tick();
-        if (job === 0) throw new Error('job 0 broke');
-        finished.push(job);
-      }),
+      runPool(
+        2,
+        () => (n < 4 ? n++ : undefined),
+        async (job) => {
+          await tick();
+          if (job === 0) throw new Error('job 0 broke');
+          finished.push(job);
+        },
+      ),
       /job 0 broke/,
     );
     await tick();

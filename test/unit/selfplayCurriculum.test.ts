@@ -1,7 +1,16 @@
 // The self-play curriculum: the reward (learning signal of a solve rate), the bands, the non-stationary
 // bandit's update and choice rule, example selection and the trajectory report.
 import { strict as assert } from 'node:assert';
-import { Curriculum, Rng, armKey, bandOf, curriculumWindows, pickExamples, rewardOf, type HistoryEntry } from '../../src/core/selfplay/curriculum';
+import {
+  Curriculum,
+  Rng,
+  armKey,
+  bandOf,
+  curriculumWindows,
+  pickExamples,
+  rewardOf,
+  type HistoryEntry,
+} from '../../src/core/selfplay/curriculum';
 import { shippedSeeds } from '../../src/core/selfplay/seeds';
 import { familyOf, topicOf } from '../../src/core/selfplay/puzzle';
 import type { Puzzle } from '../../src/core/types';
@@ -72,11 +81,33 @@ describe('self-play curriculum', () => {
 
   it('picks diverse examples: topic first, no two of one P3 family, accepted puzzles of the band first', () => {
     const seeds: Puzzle[] = [
-      ...[0, 1, 2].map((i) => ({ name: `Sum:${i}`, sat: `def sat(x: int, n=${i}):\n    return x == n`, ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 0'], module: 'numbers.py' })),
-      { name: 'Other:0', sat: 'def sat(x: int):\n    return x == 9', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 9'], module: 'numbers.py' },
+      ...[0, 1, 2].map((i) => ({
+        name: `Sum:${i}`,
+        sat: `def sat(x: int, n=${i}):\n    return x == n`,
+        ansType: 'int',
+        solHeader: 'def sol():',
+        solBodies: ['    return 0'],
+        module: 'numbers.py',
+      })),
+      {
+        name: 'Other:0',
+        sat: 'def sat(x: int):\n    return x == 9',
+        ansType: 'int',
+        solHeader: 'def sol():',
+        solBodies: ['    return 9'],
+        module: 'numbers.py',
+      },
       ...shippedSeeds(),
     ];
-    const accepted: Puzzle = { name: 'SelfPlay_1_3:0', sat: 'def sat(x: int):\n    return x == 77', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 77'], module: 'numbers', solveRate: 0.5 };
+    const accepted: Puzzle = {
+      name: 'SelfPlay_1_3:0',
+      sat: 'def sat(x: int):\n    return x == 77',
+      ansType: 'int',
+      solHeader: 'def sol():',
+      solBodies: ['    return 77'],
+      module: 'numbers',
+      solveRate: 0.5,
+    };
     const rng = new Rng(1);
     for (let i = 0; i < 20; i++) {
       const picked = pickExamples(rng, 'numbers', 'medium', seeds, [accepted], 3);
@@ -92,7 +123,12 @@ describe('self-play curriculum', () => {
   it('reports where the curriculum went, window by window', () => {
     const history: HistoryEntry[] = [];
     for (let t = 0; t < 20; t++) {
-      history.push({ ticket: t, arm: armKey(t < 10 ? 'strings' : 'graphs', t < 10 ? 'easy' : 'hard'), accepted: t % 2 === 0, solveRate: t < 10 ? 1 : 0.25 });
+      history.push({
+        ticket: t,
+        arm: armKey(t < 10 ? 'strings' : 'graphs', t < 10 ? 'easy' : 'hard'),
+        accepted: t % 2 === 0,
+        solveRate: t < 10 ? 1 : 0.25,
+      });
     }
     history.push({ ticket: 20, arm: armKey('graphs', 'hard'), variant: true, accepted: false });
     const windows = curriculumWindows(history, 3);

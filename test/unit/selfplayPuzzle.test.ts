@@ -4,9 +4,15 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answerTypeOf, bodyUnderHeader, loadSeedFile, puzzleCodeOf, SeedFileError, solutionCodeOf } from '../../src/core/selfplay/puzzle';
+import {
+  answerTypeOf,
+  bodyUnderHeader,
+  loadSeedFile,
+  puzzleCodeOf,
+  SeedFileError,
+  solutionCodeOf,
+} from '../../src/core/selfplay/puzzle';
 import { P3_TRAIN_FILE, requireData } from '../fixtures/data';
-
 
 describe('self-play puzzles: files and answers', () => {
   let dir: string;
@@ -29,20 +35,35 @@ describe('self-play puzzles: files and answers', () => {
 
   it('reads JSON lines and camelCase puzzles, skipping unusable entries with a reason', async () => {
     const file = join(dir, 'seeds.jsonl');
-    writeFileSync(file, [
-      JSON.stringify({ name: 'A:0', sat: 'def sat(x: int):\n    return x == 4', ansType: 'int', solHeader: 'def sol():', solBodies: ['    return 4'] }),
-      JSON.stringify({ name: 'B:0', sat: 'return 3' }),
-      JSON.stringify({ name: 'C:0', sat: 'def sat(li: List[List[int]], n=3):\n    return len(li) == n' }),
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({
+          name: 'A:0',
+          sat: 'def sat(x: int):\n    return x == 4',
+          ansType: 'int',
+          solHeader: 'def sol():',
+          solBodies: ['    return 4'],
+        }),
+        JSON.stringify({ name: 'B:0', sat: 'return 3' }),
+        JSON.stringify({ name: 'C:0', sat: 'def sat(li: List[List[int]], n=3):\n    return len(li) == n' }),
+      ].join('\n'),
+    );
     const { puzzles, skipped } = await loadSeedFile(file);
-    assert.deepEqual(puzzles.map((p) => p.name), ['A:0', 'C:0']);
+    assert.deepEqual(
+      puzzles.map((p) => p.name),
+      ['A:0', 'C:0'],
+    );
     assert.equal(puzzles[1]!.ansType, 'List[List[int]]');
     assert.equal(skipped.length, 1);
     assert.match(skipped[0]!, /entry 2 has no "sat"/);
   });
 
   it('names the problem and the fix for missing, empty, malformed and useless seed files', async () => {
-    await assert.rejects(loadSeedFile(join(dir, 'none.json')), (e: Error) => e instanceof SeedFileError && /does not exist.*--seeds/.test(e.message));
+    await assert.rejects(
+      loadSeedFile(join(dir, 'none.json')),
+      (e: Error) => e instanceof SeedFileError && /does not exist.*--seeds/.test(e.message),
+    );
     writeFileSync(join(dir, 'empty.json'), '  \n');
     await assert.rejects(loadSeedFile(join(dir, 'empty.json')), /is empty/);
     writeFileSync(join(dir, 'broken.json'), '[{"sat": ');
@@ -55,13 +76,20 @@ describe('self-play puzzles: files and answers', () => {
   });
 
   it('pulls puzzle code out of model answers: split blocks, untagged fences, reasoning, bare code, no code', () => {
-    const split = 'Puzzle:\n```python\ndef sat(x: int):\n    return x == 3\n```\nSolver:\n```py\ndef sol():\n    return 3\n```\nOutput:\n```text\n3\n```';
+    const split =
+      'Puzzle:\n```python\ndef sat(x: int):\n    return x == 3\n```\nSolver:\n```py\ndef sol():\n    return 3\n```\nOutput:\n```text\n3\n```';
     assert.equal(puzzleCodeOf(split), 'def sat(x: int):\n    return x == 3\n\ndef sol():\n    return 3');
-    assert.equal(puzzleCodeOf('```\n  def sat(s: str):\n      return s == "a"\n```'), 'def sat(s: str):\n    return s == "a"');
+    assert.equal(
+      puzzleCodeOf('```\n  def sat(s: str):\n      return s == "a"\n```'),
+      'def sat(s: str):\n    return s == "a"',
+    );
     assert.equal(puzzleCodeOf('Sure.\ndef sat(x: int):\n    return x > 5'), 'def sat(x: int):\n    return x > 5');
     assert.equal(puzzleCodeOf('I cannot help with that.'), undefined);
     assert.equal(puzzleCodeOf('```python\nprint("hi")\n```'), undefined);
-    assert.equal(solutionCodeOf('```python\ndef sol():\n    return 1\n```\nbetter:\n```python\ndef sol():\n    return 2\n```'), 'def sol():\n    return 2');
+    assert.equal(
+      solutionCodeOf('```python\ndef sol():\n    return 1\n```\nbetter:\n```python\ndef sol():\n    return 2\n```'),
+      'def sol():\n    return 2',
+    );
     assert.equal(answerTypeOf('def sat(li: List[List[int]], n=3):'), 'List[List[int]]');
     assert.equal(answerTypeOf('def sat(x, n=3):'), undefined);
   });

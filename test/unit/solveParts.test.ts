@@ -2,7 +2,13 @@
 import { strict as assert } from 'node:assert';
 import type { Attempt, Task, Verdict } from '../../src/core/types';
 import { callsOf, crossCheck, extraCalls, parseAsserts, testsSource } from '../../src/core/solve/generatedTests';
-import { critiqueInstruction, refineInstruction, showsTests, taskPrompt, testsPrompt } from '../../src/core/solve/prompts';
+import {
+  critiqueInstruction,
+  refineInstruction,
+  showsTests,
+  taskPrompt,
+  testsPrompt,
+} from '../../src/core/solve/prompts';
 import { choosePassing, codeSize, rankFailures } from '../../src/core/solve/select';
 import { definesEntryPoint, solutionOf, taskForCode } from '../../src/core/solve/placement';
 
@@ -17,10 +23,25 @@ const baseTask: Task = {
   completionStyle: 'continuation',
 };
 
-function attempt(id: string, passed: number, total: number, code = 'def f():\n    return 1', round = 0, status: Verdict['status'] = 'failed'): Attempt {
+function attempt(
+  id: string,
+  passed: number,
+  total: number,
+  code = 'def f():\n    return 1',
+  round = 0,
+  status: Verdict['status'] = 'failed',
+): Attempt {
   return {
     candidate: { id, code, language: 'python', round },
-    verdict: { status: passed === total && total > 0 ? 'passed' : status, passed: passed === total && total > 0, testsPassed: passed, testsTotal: total, durationMs: 1, feedback: '', failures: [] },
+    verdict: {
+      status: passed === total && total > 0 ? 'passed' : status,
+      passed: passed === total && total > 0,
+      testsPassed: passed,
+      testsTotal: total,
+      durationMs: 1,
+      feedback: '',
+      failures: [],
+    },
   };
 }
 
@@ -34,7 +55,14 @@ describe('solve prompts', () => {
   });
 
   it("shows the user's own tests, context and current code for a user task", () => {
-    const t: Task = { ...baseTask, origin: 'user', completionStyle: 'function', context: 'PI = 3.14', currentCode: 'def area(r): return 0', hint: 'fix the formula' };
+    const t: Task = {
+      ...baseTask,
+      origin: 'user',
+      completionStyle: 'function',
+      context: 'PI = 3.14',
+      currentCode: 'def area(r): return 0',
+      hint: 'fix the formula',
+    };
     const text = taskPrompt(t);
     assert.match(text, /It must pass these tests:\n\n```python\nassert area\(1\) > 3/);
     assert.match(text, /PI = 3\.14/);
@@ -43,14 +71,24 @@ describe('solve prompts', () => {
   });
 
   it('fences a signature-with-docstring prompt as code and leaves prose as it is', () => {
-    const sig: Task = { ...baseTask, origin: 'user', completionStyle: 'function', prompt: 'def area(r):\n    """Area."""\n' };
+    const sig: Task = {
+      ...baseTask,
+      origin: 'user',
+      completionStyle: 'function',
+      prompt: 'def area(r):\n    """Area."""\n',
+    };
     assert.match(taskPrompt(sig), /Write the function `area` in Python\.\n\n```python\ndef area\(r\):/);
     const prose: Task = { ...sig, prompt: 'Compute the area of a circle of radius r.' };
     assert.match(taskPrompt(prose), /in Python\.\n\nCompute the area/);
   });
 
   it('refine instruction carries the failing test, expected, actual, error and the critique', () => {
-    const text = refineInstruction(baseTask, [{ test: 'assert area(2) == 12.56', expected: '12.56', actual: '4', error: 'AssertionError' }], 'fb', 'It squares wrongly.');
+    const text = refineInstruction(
+      baseTask,
+      [{ test: 'assert area(2) == 12.56', expected: '12.56', actual: '4', error: 'AssertionError' }],
+      'fb',
+      'It squares wrongly.',
+    );
     assert.match(text, /Failing test: assert area\(2\) == 12\.56/);
     assert.match(text, /Expected: 12\.56/);
     assert.match(text, /Actual: 4/);
@@ -61,7 +99,10 @@ describe('solve prompts', () => {
 
   it('asks for asserts in the language of the task', () => {
     assert.match(testsPrompt(baseTask, 5), /Write 5 test assertions for `area`.*assert area\(\.\.\.\) == expected/s);
-    assert.match(testsPrompt({ ...baseTask, language: 'javascript' }, 3), /assert\.deepStrictEqual\(area\(\.\.\.\), expected\);/);
+    assert.match(
+      testsPrompt({ ...baseTask, language: 'javascript' }, 3),
+      /assert\.deepStrictEqual\(area\(\.\.\.\), expected\);/,
+    );
   });
 });
 
@@ -94,7 +135,10 @@ describe('solve selection', () => {
     const b = attempt('b', 3, 4);
     const c = attempt('c', 0, 0, 'x', 0, 'error');
     const d = attempt('d', 0, 4);
-    assert.deepEqual(rankFailures([a, c, b, d]).map((x) => x.candidate.id), ['b', 'a', 'd', 'c']);
+    assert.deepEqual(
+      rankFailures([a, c, b, d]).map((x) => x.candidate.id),
+      ['b', 'a', 'd', 'c'],
+    );
   });
 
   it('chooses by tests passed, then agreement on extra inputs, then simpler code', () => {
@@ -116,12 +160,16 @@ describe('solve selection', () => {
 
 describe('generated tests', () => {
   it('parses python asserts, joining multi-line ones and ignoring prose', () => {
-    const text = 'Here you go:\nassert add(1, 2) == 3\nassert add(\n    -1, 1) == 0\nprint(add(1, 1))\nassert add(1, 2) == 3\nassert add((1, 2'; // duplicate and cut-off dropped
+    const text =
+      'Here you go:\nassert add(1, 2) == 3\nassert add(\n    -1, 1) == 0\nprint(add(1, 1))\nassert add(1, 2) == 3\nassert add((1, 2'; // duplicate and cut-off dropped
     assert.deepEqual(parseAsserts(text, 'python'), ['assert add(1, 2) == 3', 'assert add(\n    -1, 1) == 0']);
   });
 
   it('parses node:assert calls for JavaScript and adds the import', () => {
-    const asserts = parseAsserts('assert.strictEqual(add(1, 2), 3)\nassert.deepStrictEqual(pair(1), [1, 1]);\nconsole.log(1)', 'javascript');
+    const asserts = parseAsserts(
+      'assert.strictEqual(add(1, 2), 3)\nassert.deepStrictEqual(pair(1), [1, 1]);\nconsole.log(1)',
+      'javascript',
+    );
     assert.deepEqual(asserts, ['assert.strictEqual(add(1, 2), 3);', 'assert.deepStrictEqual(pair(1), [1, 1]);']);
     assert.match(testsSource(asserts, 'javascript'), /^const assert = require\('node:assert'\);\n/);
   });
@@ -141,15 +189,30 @@ describe('generated tests', () => {
   });
 
   it('keeps every test without consensus (a lone candidate is no evidence against a test)', () => {
-    const c = crossCheck([[true, false], [false, true]], 2);
+    const c = crossCheck(
+      [
+        [true, false],
+        [false, true],
+      ],
+      2,
+    );
     assert.deepEqual(c.kept, [0, 1]);
     assert.deepEqual(c.passesKept, [false, false]);
-    const none = crossCheck([[false, false], [false, false]], 2);
+    const none = crossCheck(
+      [
+        [false, false],
+        [false, false],
+      ],
+      2,
+    );
     assert.deepEqual(none.kept, [0, 1]);
   });
 
   it('finds calls of the entry point and bumps integer literals for extra inputs', () => {
-    assert.deepEqual(callsOf('assert add(1, (2)) == 3\nassert add("a)", 4) == 5', 'add'), ['add(1, (2))', 'add("a)", 4)']);
+    assert.deepEqual(callsOf('assert add(1, (2)) == 3\nassert add("a)", 4) == 5', 'add'), [
+      'add(1, (2))',
+      'add("a)", 4)',
+    ]);
     const extra = extraCalls(['>>> add(1, 2)\nassert add(1, 2) == 3'], 'add');
     assert.deepEqual(extra, ['add(1, 2)', 'add(2, 3)']);
   });
@@ -159,8 +222,18 @@ describe('failedVerdict (one helper for solve and self-play)', () => {
   it('says no test ran: testsTotal 0, so front ends show "no test ran" and ranking scores it 0', async () => {
     const { failedVerdict } = await import('../../src/core/solve/verdict');
     const v = failedVerdict('error', 'no code block found');
-    assert.deepEqual(v, { status: 'error', passed: false, testsPassed: 0, testsTotal: 0, durationMs: 0, feedback: 'no code block found', failures: [] });
-    const withFailure = failedVerdict('timeout', 'too slow', [{ test: 'assert sat(sol()) is True', error: 'too slow' }]);
+    assert.deepEqual(v, {
+      status: 'error',
+      passed: false,
+      testsPassed: 0,
+      testsTotal: 0,
+      durationMs: 0,
+      feedback: 'no code block found',
+      failures: [],
+    });
+    const withFailure = failedVerdict('timeout', 'too slow', [
+      { test: 'assert sat(sol()) is True', error: 'too slow' },
+    ]);
     assert.equal(withFailure.testsTotal, 0);
     assert.equal(withFailure.failures.length, 1);
   });

@@ -17,7 +17,23 @@ async function details(input: Parameters<typeof buildTaskDetails>[0]): Promise<T
 
 describe('parse/tests: doctest conversion', () => {
   it('turns >>> examples into asserts, continuation lines, exceptions and printed output', async () => {
-    const doc = ['Adds.', '', '>>> f(1)', '2', ">>> f('a',", "...   'b')", "'ab'", '>>> f(None)', 'Traceback (most recent call last):', '  ...', 'TypeError: bad', '>>> print(f(2))', '3', '>>> x = f(0)  # doctest: +SKIP', ''].join('\n');
+    const doc = [
+      'Adds.',
+      '',
+      '>>> f(1)',
+      '2',
+      ">>> f('a',",
+      "...   'b')",
+      "'ab'",
+      '>>> f(None)',
+      'Traceback (most recent call last):',
+      '  ...',
+      'TypeError: bad',
+      '>>> print(f(2))',
+      '3',
+      '>>> x = f(0)  # doctest: +SKIP',
+      '',
+    ].join('\n');
     assert.equal(parseDoctest(doc).length, 4);
     const { checks, usesHelper } = await doctestChecks(doc);
     assert.equal(checks[0], 'assert f(1) == 2');
@@ -39,7 +55,13 @@ describe('parse/taskFromCode', () => {
   const testShapes = { path: 'tests/test_shapes.py', text: fixture('tests/test_shapes.py') };
 
   it('builds a Python Task from the cursor: prompt, current code, context, user tests from docstring, file and workspace', async () => {
-    const d = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), path: 'shapes.py', otherFiles: [testShapes] });
+    const d = await details({
+      code: shapes,
+      language: 'python',
+      offset: shapes.indexOf('return a + b'),
+      path: 'shapes.py',
+      otherFiles: [testShapes],
+    });
     const t = d.task;
     assert.equal(t.entryPoint, 'add');
     assert.equal(t.origin, 'user');
@@ -48,28 +70,45 @@ describe('parse/taskFromCode', () => {
     assert.ok(!t.prompt.includes('return a + b'));
     assert.ok(t.currentCode?.endsWith('return a + b'));
     assert.ok(t.context?.includes('import math') && t.context.includes('def helper'));
-    assert.ok(!t.context?.includes('def add') && !t.context?.includes('test_add_more') && !t.context?.includes('assert add'));
+    assert.ok(
+      !t.context?.includes('def add') && !t.context?.includes('test_add_more') && !t.context?.includes('assert add'),
+    );
     assert.deepEqual(d.testSources, ['docstring of add', 'shapes.py', 'tests/test_shapes.py']);
     assert.ok(t.tests.includes('assert add(1, 2) == 3'));
     assert.ok(t.tests.includes('test_add_more()'));
     assert.ok(t.tests.includes('_crucible_unittest(AddCase, "test_base".split())'));
     assert.ok(!t.tests.includes('test_param'), 'parametrized tests need pytest fixtures and are skipped');
-    assert.ok(!t.tests.includes('from shapes import'), 'the import of the user module must go: the candidate defines add');
+    assert.ok(
+      !t.tests.includes('from shapes import'),
+      'the import of the user module must go: the candidate defines add',
+    );
     assert.ok(t.tests.includes('assert add(triple(1), 1) == 4'), '`shapes.add` is rewritten to the candidate');
     assert.equal(d.range.start, shapes.indexOf('def add'));
   });
 
   it('skips a test file with syntax errors in places and still reads its healthy tests', async () => {
-    const broken = { path: 'tests/test_broken.py', text: 'from shapes import add\n\ndef test_ok():\n    assert add(2, 2) == 4\n\ndef test_bad(:\n    assert add(\n' };
-    const huge = { path: 'tests/test_huge.py', text: `def test_add_big():\n    assert add(1, 1) == 2\n${'x = 1\n'.repeat(6000)}` };
-    const d = await details({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), otherFiles: [broken, huge] });
+    const broken = {
+      path: 'tests/test_broken.py',
+      text: 'from shapes import add\n\ndef test_ok():\n    assert add(2, 2) == 4\n\ndef test_bad(:\n    assert add(\n',
+    };
+    const huge = {
+      path: 'tests/test_huge.py',
+      text: `def test_add_big():\n    assert add(1, 1) == 2\n${'x = 1\n'.repeat(6000)}`,
+    };
+    const d = await details({
+      code: shapes,
+      language: 'python',
+      offset: shapes.indexOf('return a + b'),
+      otherFiles: [broken, huge],
+    });
     assert.ok(d.task.tests.includes('test_ok()'), d.task.tests);
     assert.ok(!d.task.tests.includes('test_bad'));
     assert.ok(!d.testSources.includes('tests/test_huge.py'), 'files over the size limit are skipped');
   });
 
   it('a Python method is solved as a plain function and re-attached to its class', async () => {
-    const code = 'class Acc:\n    def __init__(self):\n        self.n = 0\n\n    def bump(self, k):\n        """Adds k.\n\n        >>> Acc().bump(2)\n        2\n        """\n        self.n += k\n        return self.n\n';
+    const code =
+      'class Acc:\n    def __init__(self):\n        self.n = 0\n\n    def bump(self, k):\n        """Adds k.\n\n        >>> Acc().bump(2)\n        2\n        """\n        self.n += k\n        return self.n\n';
     const { task } = await details({ code, language: 'python', offset: code.indexOf('self.n += k') });
     assert.equal(task.entryPoint, 'bump');
     assert.ok(task.prompt.startsWith('def bump(self, k):'), task.prompt);
@@ -80,7 +119,12 @@ describe('parse/taskFromCode', () => {
   it('builds a JavaScript Task with node:assert tests from the file and a test file', async () => {
     const util = fixture('util.js');
     const other = { path: 'tests/util.test.js', text: fixture('tests/util.test.js') };
-    const d = await details({ code: util, language: 'javascript', offset: util.indexOf('Math.max'), otherFiles: [other] });
+    const d = await details({
+      code: util,
+      language: 'javascript',
+      offset: util.indexOf('Math.max'),
+      otherFiles: [other],
+    });
     assert.equal(d.task.entryPoint, 'clamp');
     assert.ok(d.task.prompt.startsWith('/**\n * Clamps a number.'));
     assert.ok(d.task.prompt.endsWith('function clamp(x, lo, hi)'));
@@ -116,7 +160,12 @@ describe('parse/taskFromCode', () => {
   });
 
   it('passes a diagnostic as the hint', async () => {
-    const t = await buildTaskFromCode({ code: shapes, language: 'python', offset: shapes.indexOf('return a + b'), hint: ' "b" is possibly unbound ' });
+    const t = await buildTaskFromCode({
+      code: shapes,
+      language: 'python',
+      offset: shapes.indexOf('return a + b'),
+      hint: ' "b" is possibly unbound ',
+    });
     if ('error' in t) assert.fail(t.error);
     assert.equal(t.hint, '"b" is possibly unbound');
   });
@@ -147,7 +196,12 @@ describe('parse/taskFromCode', () => {
 
   it('a function with a syntax error can still be fixed (its broken body becomes the current code)', async () => {
     const broken = fixture('broken.py');
-    const t = await buildTaskFromCode({ code: broken, language: 'python', offset: broken.indexOf('(x +'), hint: 'SyntaxError' });
+    const t = await buildTaskFromCode({
+      code: broken,
+      language: 'python',
+      offset: broken.indexOf('(x +'),
+      hint: 'SyntaxError',
+    });
     if ('error' in t) assert.fail(t.error);
     assert.equal(t.entryPoint, 'bad');
     assert.ok(t.context?.includes('def good') && t.context.includes('def also_good'));

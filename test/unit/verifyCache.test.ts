@@ -24,7 +24,13 @@ class MemoryMemento implements vscode.Memento {
   }
 }
 
-const entry = (passed: number, total: number): CachedVerification => ({ testsPassed: passed, testsTotal: total, passed: passed === total, summary: '', at: 1 });
+const entry = (passed: number, total: number): CachedVerification => ({
+  testsPassed: passed,
+  testsTotal: total,
+  passed: passed === total,
+  summary: '',
+  at: 1,
+});
 
 describe('vscode/verifyCache', () => {
   it('remembers results by content key and survives a reload through the workspace state', async () => {

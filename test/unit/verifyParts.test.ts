@@ -13,16 +13,33 @@ describe('verify parts', () => {
       assert.equal(renderCanon(['dict', [[['str', 'a'], ['none']]]]), "{'a': None}");
       assert.equal(renderCanon(['list', [['bool', true], flt('2.5')]]), '[True, 2.5]');
     });
-
   });
 
   describe('parseJobLine', () => {
     it('parses the three shapes', () => {
       const g = parseJobLine(JSON.stringify({ id: 'a', language: 'typescript', code: 'x', test: 'y' }), 1);
       assert.ok(g.ok && g.job.kind === 'tests' && g.job.task.language === 'typescript');
-      const h = parseJobLine(JSON.stringify({ task_id: 'H/1', prompt: 'p', completion: 'c', test: 't', entry_point: 'f' }), 2);
-      assert.ok(h.ok && h.job.kind === 'tests' && h.job.task.completionStyle === 'continuation' && h.job.task.entryPoint === 'f');
-      const p = parseJobLine(JSON.stringify({ name: 'P', sat: 's', ans_type: 'int', sol_header: 'def sol():', sol_docstring: '    """d"""', sol_bodies: ['    return 1'] }), 3);
+      const h = parseJobLine(
+        JSON.stringify({ task_id: 'H/1', prompt: 'p', completion: 'c', test: 't', entry_point: 'f' }),
+        2,
+      );
+      assert.ok(
+        h.ok &&
+          h.job.kind === 'tests' &&
+          h.job.task.completionStyle === 'continuation' &&
+          h.job.task.entryPoint === 'f',
+      );
+      const p = parseJobLine(
+        JSON.stringify({
+          name: 'P',
+          sat: 's',
+          ans_type: 'int',
+          sol_header: 'def sol():',
+          sol_docstring: '    """d"""',
+          sol_bodies: ['    return 1'],
+        }),
+        3,
+      );
       assert.ok(p.ok && p.job.kind === 'puzzle');
       assert.equal(p.ok && p.job.kind === 'puzzle' ? p.job.solution : '', 'def sol():\n    """d"""\n    return 1\n');
     });
@@ -32,9 +49,18 @@ describe('verify parts', () => {
         ['{"id": 1', /^line 7: not valid JSON/],
         ['42', /^line 7: expected a JSON object, got number/],
         ['{"id": "x", "language": "python", "code": "c"}', /^line 7: a generic job needs string field\(s\) "test"/],
-        ['{"task_id": "H", "prompt": "p", "test": "t", "entry_point": "f"}', /^line 7: a HumanEval job needs string field\(s\) "completion"/],
-        ['{"name": "P", "sat": "s", "ans_type": "int", "sol_header": "h", "sol_bodies": "x"}', /^line 7: a P3 puzzle job needs "sol_bodies" as an array of strings/],
-        ['{"id": "x", "language": "ruby", "code": "c", "test": "t"}', /^line 7: "language" must be one of python, javascript, typescript, got "ruby"/],
+        [
+          '{"task_id": "H", "prompt": "p", "test": "t", "entry_point": "f"}',
+          /^line 7: a HumanEval job needs string field\(s\) "completion"/,
+        ],
+        [
+          '{"name": "P", "sat": "s", "ans_type": "int", "sol_header": "h", "sol_bodies": "x"}',
+          /^line 7: a P3 puzzle job needs "sol_bodies" as an array of strings/,
+        ],
+        [
+          '{"id": "x", "language": "ruby", "code": "c", "test": "t"}',
+          /^line 7: "language" must be one of python, javascript, typescript, got "ruby"/,
+        ],
       ];
       for (const [line, re] of cases) {
         const r = parseJobLine(line, 7);

@@ -16,7 +16,10 @@ export interface DoctorOptions extends ModelOptionValues {
   json?: boolean;
 }
 
-export async function runDoctorCommand(opts: DoctorOptions, io: Pick<CliIo, 'out'> = processIo()): Promise<{ code: number; report: DoctorReport }> {
+export async function runDoctorCommand(
+  opts: DoctorOptions,
+  io: Pick<CliIo, 'out'> = processIo(),
+): Promise<{ code: number; report: DoctorReport }> {
   const settings = modelSettingsFromOptions(opts);
   const client = createModelClient(settings);
   const python = pythonFrom(opts.python) ?? SANDBOX_DEFAULTS.python;
@@ -45,10 +48,27 @@ export function registerDoctor(program: Command, io: CliIo = processIo()): void 
   const cmd = program
     .command('doctor')
     .description('Check Node, Python, the model server, the model and the sandbox, and say how to fix what is wrong.')
-    .option('--python <path>', `Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`)
+    .option(
+      '--python <path>',
+      `Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`,
+    )
     .option('--no-sandbox', 'skip the sandbox isolation check')
     .option('--json', 'print the checks as JSON')
-    .addHelpText('after', examples('crucible doctor', 'crucible doctor --host http://gpu-box:11434 --model qwen2.5-coder:7b', 'CRUCIBLE_PYTHON=/usr/bin/python3.12 crucible doctor --json'));
+    .addHelpText(
+      'after',
+      examples(
+        'crucible doctor',
+        'crucible doctor --host http://gpu-box:11434 --model qwen2.5-coder:7b',
+        'CRUCIBLE_PYTHON=/usr/bin/python3.12 crucible doctor --json',
+      ),
+    );
   // Any failure of the checks themselves is exit 1 (a failed check), never a usage error.
-  addModelOptions(cmd, { sampling: false }).action((opts: DoctorOptions) => guarded('doctor', async () => (await runDoctorCommand(opts, io)).code, () => EXIT_FAILED, io));
+  addModelOptions(cmd, { sampling: false }).action((opts: DoctorOptions) =>
+    guarded(
+      'doctor',
+      async () => (await runDoctorCommand(opts, io)).code,
+      () => EXIT_FAILED,
+      io,
+    ),
+  );
 }

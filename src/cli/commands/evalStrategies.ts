@@ -5,7 +5,13 @@ import { writeFileSync } from 'node:fs';
 import { modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
 import { createModelClient } from '../../core/model/client';
 import { createVerifier } from '../../core/verify/verifier';
-import { evaluateStrategies, formatStrategyTable, isStrategy, STRATEGIES, type StrategyName } from '../../core/solve/strategies';
+import {
+  evaluateStrategies,
+  formatStrategyTable,
+  isStrategy,
+  STRATEGIES,
+  type StrategyName,
+} from '../../core/solve/strategies';
 import type { Budget } from '../../core/types';
 import { readTasks } from '../tasks';
 import { lazySandbox } from '../../core/engine';
@@ -16,10 +22,15 @@ import { pythonFrom } from '../shared';
 export const DEFAULT_STRATEGY_TOKENS = 4000;
 
 export function parseStrategies(value: string): StrategyName[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !isStrategy(n));
   if (bad.length > 0 || names.length === 0) {
-    throw new Error(`--strategies takes a comma-separated list of ${STRATEGIES.join(', ')} (got ${JSON.stringify(value)})`);
+    throw new Error(
+      `--strategies takes a comma-separated list of ${STRATEGIES.join(', ')} (got ${JSON.stringify(value)})`,
+    );
   }
   return [...new Set(names)] as StrategyName[];
 }
@@ -42,7 +53,13 @@ export interface StrategyEvalOptions {
 }
 
 /** The report's table on stdout, its JSON in --report, and the exit code. */
-function writeReport(report: Awaited<ReturnType<typeof evaluateStrategies>>, opts: StrategyEvalOptions, io: CliIo, interrupted: boolean, malformed: number): number {
+function writeReport(
+  report: Awaited<ReturnType<typeof evaluateStrategies>>,
+  opts: StrategyEvalOptions,
+  io: CliIo,
+  interrupted: boolean,
+  malformed: number,
+): number {
   const reportPath = opts.report ?? 'crucible-eval.json';
   writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   io.out(opts.json ? `${JSON.stringify(report)}\n` : formatStrategyTable(report));
@@ -54,7 +71,11 @@ function writeReport(report: Awaited<ReturnType<typeof evaluateStrategies>>, opt
   return malformed > 0 || report.strategies.some((s) => s.errors > 0) ? 1 : 0;
 }
 
-export async function runStrategyEval(file: string, opts: StrategyEvalOptions, io: CliIo = processIo()): Promise<number> {
+export async function runStrategyEval(
+  file: string,
+  opts: StrategyEvalOptions,
+  io: CliIo = processIo(),
+): Promise<number> {
   const strategies = parseStrategies(opts.strategies);
   const taskFile = readTasks(file);
   for (const e of taskFile.errors) io.err(`crucible eval: ${file} line ${e.line}: ${e.message}\n`);
@@ -65,7 +86,10 @@ export async function runStrategyEval(file: string, opts: StrategyEvalOptions, i
   const python = pythonFrom(opts.python);
   const sandbox = lazySandbox({
     ...(python ? { python } : {}),
-    limits: { ...(opts.timeout ? { wallMs: opts.timeout, cpuMs: opts.timeout } : {}), ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}) },
+    limits: {
+      ...(opts.timeout ? { wallMs: opts.timeout, cpuMs: opts.timeout } : {}),
+      ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}),
+    },
   });
   const verifier = createVerifier(sandbox);
   const budget: Budget = {
@@ -77,14 +101,21 @@ export async function runStrategyEval(file: string, opts: StrategyEvalOptions, i
   const control = new AbortController();
   const stopListening = io.onInterrupt(() => control.abort());
   try {
-    const report = await evaluateStrategies(tasks, { model, verifier, sandbox }, {
-      strategies,
-      budget,
-      signal: control.signal,
-      onTask: (strategy, task, solved, done, total) => {
-        if (io.stderrIsTTY) io.err(`\r\x1b[Kcrucible eval: ${done}/${total} ${strategy} ${task.id} ${solved ? 'solved' : 'not solved'}`);
+    const report = await evaluateStrategies(
+      tasks,
+      { model, verifier, sandbox },
+      {
+        strategies,
+        budget,
+        signal: control.signal,
+        onTask: (strategy, task, solved, done, total) => {
+          if (io.stderrIsTTY)
+            io.err(
+              `\r\x1b[Kcrucible eval: ${done}/${total} ${strategy} ${task.id} ${solved ? 'solved' : 'not solved'}`,
+            );
+        },
       },
-    });
+    );
     if (io.stderrIsTTY) io.err('\r\x1b[K');
     return writeReport(report, opts, io, control.signal.aborted, taskFile.errors.length);
   } finally {

@@ -49,12 +49,25 @@ export async function listModelRows(client: CrucibleModelClient, signal?: AbortS
 }
 
 export function formatModelTable(rows: ModelRow[]): string {
-  const table = [['NAME', 'SIZE', 'PARAMS', 'CONTEXT'], ...rows.map((r) => [r.name, formatBytes(r.sizeBytes), r.parameterSize ?? '-', r.contextLength !== undefined ? String(r.contextLength) : '-'])];
+  const table = [
+    ['NAME', 'SIZE', 'PARAMS', 'CONTEXT'],
+    ...rows.map((r) => [
+      r.name,
+      formatBytes(r.sizeBytes),
+      r.parameterSize ?? '-',
+      r.contextLength !== undefined ? String(r.contextLength) : '-',
+    ]),
+  ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return table
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }
 
-export async function runModels(opts: ModelOptionValues & { json?: boolean }, io: Pick<CliIo, 'out' | 'err'> = processIo()): Promise<number> {
+export async function runModels(
+  opts: ModelOptionValues & { json?: boolean },
+  io: Pick<CliIo, 'out' | 'err'> = processIo(),
+): Promise<number> {
   const settings = modelSettingsFromOptions(opts);
   const client = createModelClient(settings);
   const members = client.members;
@@ -64,7 +77,11 @@ export async function runModels(opts: ModelOptionValues & { json?: boolean }, io
       if (opts.json) io.out(`${JSON.stringify(rows, null, 2)}\n`);
       else if (rows.length === 0) {
         io.out(`No models installed at ${settings.host}.\n`);
-        io.err(settings.provider === 'openai' ? 'Load a model on the server first.\n' : `Install one with \`ollama pull ${settings.model}\`.\n`);
+        io.err(
+          settings.provider === 'openai'
+            ? 'Load a model on the server first.\n'
+            : `Install one with \`ollama pull ${settings.model}\`.\n`,
+        );
       } else io.out(`${formatModelTable(rows)}\n`);
       return 0;
     } catch (err) {
@@ -84,7 +101,10 @@ export async function runModels(opts: ModelOptionValues & { json?: boolean }, io
   );
   if (opts.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
   else {
-    const parts = results.map((r) => `${r.host}\n${r.models ? (r.models.length ? formatModelTable(r.models) : '(no models)') : `unreachable: ${r.error}`}`);
+    const parts = results.map(
+      (r) =>
+        `${r.host}\n${r.models ? (r.models.length ? formatModelTable(r.models) : '(no models)') : `unreachable: ${r.error}`}`,
+    );
     io.out(`${parts.join('\n\n')}\n`);
   }
   for (const r of results) if (r.error !== undefined) io.err(`crucible models: ${r.error}\n`);
@@ -96,6 +116,15 @@ export function registerModels(program: Command, io: CliIo = processIo()): void 
     .command('models')
     .description('List the models the server offers, with size, parameter count and context length.')
     .option('--json', 'print JSON instead of a table')
-    .addHelpText('after', examples('crucible models', 'crucible models --host http://gpu-box:11434 --json', 'crucible models --provider openai --host http://127.0.0.1:8000/v1'));
-  addModelOptions(cmd, { sampling: false }).action((opts: ModelOptionValues & { json?: boolean }) => guarded('models', () => runModels(opts, io), exitCodeFor, io));
+    .addHelpText(
+      'after',
+      examples(
+        'crucible models',
+        'crucible models --host http://gpu-box:11434 --json',
+        'crucible models --provider openai --host http://127.0.0.1:8000/v1',
+      ),
+    );
+  addModelOptions(cmd, { sampling: false }).action((opts: ModelOptionValues & { json?: boolean }) =>
+    guarded('models', () => runModels(opts, io), exitCodeFor, io),
+  );
 }

@@ -6,7 +6,21 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { addModelOptions, modelSettingsFromOptions } from '../modelOptions';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, capConcurrency, cliText, duration, examples, exitCodeFor, guarded, pythonFrom, wholeNumber } from '../shared';
+import {
+  EXIT_FAILED,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_USAGE,
+  UsageError,
+  capConcurrency,
+  cliText,
+  duration,
+  examples,
+  exitCodeFor,
+  guarded,
+  pythonFrom,
+  wholeNumber,
+} from '../shared';
 import { createProgress } from '../progress';
 import { checkDatasetWritable, checkOutTarget, datasetFiles } from './solve';
 import { probeSandbox } from '../../core/solve/infra';
@@ -61,7 +75,8 @@ export function defaultStatePath(opts: Pick<SelfplayOptions, 'dataset' | 'state'
  * dataset (their tests' calls are the inputs), appended to the same dataset. No model is needed.
  */
 async function runReasoning(opts: SelfplayOptions): Promise<number> {
-  if (!opts.dataset) throw new SelfPlayError('--reasoning reads your verified functions from the dataset: pass --dataset DIR.');
+  if (!opts.dataset)
+    throw new SelfPlayError('--reasoning reads your verified functions from the dataset: pass --dataset DIR.');
   const dataset = await openDataset(opts.dataset);
   const records: DatasetRecord[] = [];
   for await (const r of readRecords(resolve(opts.dataset))) records.push(r);
@@ -85,8 +100,14 @@ async function runReasoning(opts: SelfplayOptions): Promise<number> {
   } finally {
     await sandbox.dispose();
   }
-  if (opts.out) await writeFileAtomic(resolve(opts.out), `${JSON.stringify({ puzzles: puzzles.map(toP3) }, null, 1)}\n`);
-  const summary = { functions: sources.length, deduction: counts.deduction, abduction: counts.abduction, skipped: skipped.length };
+  if (opts.out)
+    await writeFileAtomic(resolve(opts.out), `${JSON.stringify({ puzzles: puzzles.map(toP3) }, null, 1)}\n`);
+  const summary = {
+    functions: sources.length,
+    deduction: counts.deduction,
+    abduction: counts.abduction,
+    skipped: skipped.length,
+  };
   process.stdout.write(
     opts.json
       ? `${JSON.stringify(summary)}\n`
@@ -98,7 +119,10 @@ async function runReasoning(opts: SelfplayOptions): Promise<number> {
 async function seedsFor(opts: SelfplayOptions): Promise<Puzzle[]> {
   if (!opts.seeds) return shippedSeeds();
   const file = await loadSeedFile(opts.seeds);
-  if (file.skipped.length && !opts.quiet) process.stderr.write(`crucible selfplay: ${file.skipped.length} seed entr${file.skipped.length === 1 ? 'y' : 'ies'} skipped (first: ${file.skipped[0]})\n`);
+  if (file.skipped.length && !opts.quiet)
+    process.stderr.write(
+      `crucible selfplay: ${file.skipped.length} seed entr${file.skipped.length === 1 ? 'y' : 'ies'} skipped (first: ${file.skipped[0]})\n`,
+    );
   return file.puzzles;
 }
 
@@ -146,28 +170,53 @@ function interruptOnSignals(): { signal: AbortSignal; interrupted: () => boolean
 }
 
 /** Progress on stderr: a bar on a terminal, else a line every 25 puzzles or every minute; nothing with --quiet. */
-function progressReporter(opts: SelfplayOptions, statePath: string): { onEvent: (event: SelfPlayEvent) => void; stop: () => void } {
-  const bar = opts.quiet || opts.json ? undefined : createProgress('selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}', !opts.json);
+function progressReporter(
+  opts: SelfplayOptions,
+  statePath: string,
+): { onEvent: (event: SelfPlayEvent) => void; stop: () => void } {
+  const bar =
+    opts.quiet || opts.json
+      ? undefined
+      : createProgress(
+          'selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}',
+          !opts.json,
+        );
   let lastLine = Date.now();
   let barStarted = false;
   const onEvent = (event: SelfPlayEvent): void => {
     if (event.kind === 'started') {
       const p = event.progress;
       if (bar?.drawn) {
-        bar.start(p.target, p.accepted, { rejected: p.rejected, generated: p.generated, budget: p.maxGenerations, last: event.resumed ? 'resumed' : '' });
+        bar.start(p.target, p.accepted, {
+          rejected: p.rejected,
+          generated: p.generated,
+          budget: p.maxGenerations,
+          last: event.resumed ? 'resumed' : '',
+        });
         barStarted = true;
       } else if (!opts.quiet) {
-        process.stderr.write(`crucible selfplay: ${event.resumed ? 'resuming' : 'starting'}: ${p.accepted}/${p.target} accepted, ${p.generated} written; checkpoint ${statePath}\n`);
+        process.stderr.write(
+          `crucible selfplay: ${event.resumed ? 'resuming' : 'starting'}: ${p.accepted}/${p.target} accepted, ${p.generated} written; checkpoint ${statePath}\n`,
+        );
       }
       return;
     }
     if (event.kind !== 'accepted' && event.kind !== 'rejected') return;
     const p = event.progress;
-    const last = event.kind === 'accepted' ? `accepted (solved ${event.solved}/${event.answered})` : `rejected: ${event.reason}`;
-    if (bar?.drawn) bar.update(p.accepted, { rejected: p.rejected, generated: p.generated, budget: p.maxGenerations, last: last.length > 50 ? `${last.slice(0, 49)}…` : last });
+    const last =
+      event.kind === 'accepted' ? `accepted (solved ${event.solved}/${event.answered})` : `rejected: ${event.reason}`;
+    if (bar?.drawn)
+      bar.update(p.accepted, {
+        rejected: p.rejected,
+        generated: p.generated,
+        budget: p.maxGenerations,
+        last: last.length > 50 ? `${last.slice(0, 49)}…` : last,
+      });
     else if (!opts.quiet && (p.generated % 25 === 0 || Date.now() - lastLine > 60_000)) {
       lastLine = Date.now();
-      process.stderr.write(`crucible selfplay: ${p.accepted}/${p.target} accepted, ${p.rejected} rejected, ${p.generated}/${p.maxGenerations} written\n`);
+      process.stderr.write(
+        `crucible selfplay: ${p.accepted}/${p.target} accepted, ${p.rejected} rejected, ${p.generated}/${p.maxGenerations} written\n`,
+      );
     }
   };
   return { onEvent, stop: () => barStarted && bar?.stop() };
@@ -180,7 +229,9 @@ async function writeOut(opts: SelfplayOptions, statePath: string, report: SelfPl
   try {
     await writeFileAtomic(resolve(opts.out), p3FileText(state.accepted.map((a) => toP3(a.puzzle))));
   } catch (err) {
-    process.stderr.write(`crucible selfplay: cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the accepted puzzles are in the checkpoint ${statePath}${opts.dataset ? ' and the dataset' : ''}\n`);
+    process.stderr.write(
+      `crucible selfplay: cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the accepted puzzles are in the checkpoint ${statePath}${opts.dataset ? ' and the dataset' : ''}\n`,
+    );
     report.stopReason = report.stopReason === 'cancelled' ? report.stopReason : 'error';
   }
 }
@@ -188,7 +239,9 @@ async function writeOut(opts: SelfplayOptions, statePath: string, report: SelfPl
 /** The exit code of a finished run, with the hint for an interrupted or failed one. */
 function exitFor(report: SelfPlayReport, interrupted: boolean, statePath: string): number {
   if (interrupted) {
-    process.stderr.write(`crucible selfplay: interrupted; ${report.accepted ?? ''} accepted puzzle(s) are kept in ${statePath}; rerun the same command with --resume to continue\n`);
+    process.stderr.write(
+      `crucible selfplay: interrupted; ${report.accepted ?? ''} accepted puzzle(s) are kept in ${statePath}; rerun the same command with --resume to continue\n`,
+    );
     return EXIT_INTERRUPTED;
   }
   if (report.stopReason === 'error') {
@@ -203,13 +256,18 @@ async function run(opts: SelfplayOptions): Promise<number> {
   if (opts.reasoning) return runReasoning(opts);
   const seeds = await seedsFor(opts);
   const statePath = defaultStatePath(opts);
-  checkOutTarget(opts.out, [...(opts.seeds ? [{ path: opts.seeds, what: 'the --seeds file this run reads' }] : []), { path: statePath, what: "this run's checkpoint (--state)" }, ...datasetFiles(opts.dataset)]);
+  checkOutTarget(opts.out, [
+    ...(opts.seeds ? [{ path: opts.seeds, what: 'the --seeds file this run reads' }] : []),
+    { path: statePath, what: "this run's checkpoint (--state)" },
+    ...datasetFiles(opts.dataset),
+  ]);
   // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
   const plan = await planResume(statePath, opts.resume === true ? 'resume' : 'new');
   const count = opts.count ?? plannedCount(plan, 10);
   const deps = await setUp(opts);
   if (typeof deps === 'number') return deps;
-  const concurrency = opts.concurrency !== undefined ? capConcurrency(opts.concurrency, count, cpus().length) : undefined;
+  const concurrency =
+    opts.concurrency !== undefined ? capConcurrency(opts.concurrency, count, cpus().length) : undefined;
   if (concurrency?.note && !opts.quiet) process.stderr.write(`crucible selfplay: note: ${concurrency.note}\n`);
   const interrupt = interruptOnSignals();
   const progress = progressReporter(opts, statePath);
@@ -247,23 +305,63 @@ async function run(opts: SelfplayOptions): Promise<number> {
 export function registerSelfplay(program: Command): void {
   const cmd = program
     .command('selfplay')
-    .description('The model writes P3 programming puzzles and solves them; verified pairs go to the dataset (origin: self-play).')
-    .option('--count <n>', 'stop once this many puzzles are accepted (default 10; a resumed run keeps its own)', wholeNumber('--count', 1))
-    .option('--seeds <file>', 'P3-format JSON file of example puzzles (default: the shipped seed set), e.g. ../shared/data/p3/train.json')
-    .option('--samples <n>', 'independent solutions per puzzle (the share that pass is the puzzle\'s solve rate)', wholeNumber('--samples', 1), 4)
+    .description(
+      'The model writes P3 programming puzzles and solves them; verified pairs go to the dataset (origin: self-play).',
+    )
+    .option(
+      '--count <n>',
+      'stop once this many puzzles are accepted (default 10; a resumed run keeps its own)',
+      wholeNumber('--count', 1),
+    )
+    .option(
+      '--seeds <file>',
+      'P3-format JSON file of example puzzles (default: the shipped seed set), e.g. ../shared/data/p3/train.json',
+    )
+    .option(
+      '--samples <n>',
+      "independent solutions per puzzle (the share that pass is the puzzle's solve rate)",
+      wholeNumber('--samples', 1),
+      4,
+    )
     .option('--dataset <dir>', 'append accepted puzzles to the dataset in this folder')
-    .option('--state <file>', 'checkpoint file (default: <dataset>/selfplay-state.json or ./crucible-selfplay-state.json)')
+    .option(
+      '--state <file>',
+      'checkpoint file (default: <dataset>/selfplay-state.json or ./crucible-selfplay-state.json)',
+    )
     .option('--resume', 'continue the run saved in the checkpoint')
-    .option('--out <file>', "also write the accepted puzzles to this file as P3's puzzles.json (a JSON array; crucible verify reads it)")
-    .option('--max-generations <n>', 'most puzzles written in the whole run (default: 10 × count)', wholeNumber('--max-generations', 1))
-    .option('--concurrency <n>', 'puzzles in flight at once (default: --max-parallel + 1)', wholeNumber('--concurrency', 1))
+    .option(
+      '--out <file>',
+      "also write the accepted puzzles to this file as P3's puzzles.json (a JSON array; crucible verify reads it)",
+    )
+    .option(
+      '--max-generations <n>',
+      'most puzzles written in the whole run (default: 10 × count)',
+      wholeNumber('--max-generations', 1),
+    )
+    .option(
+      '--concurrency <n>',
+      'puzzles in flight at once (default: --max-parallel + 1)',
+      wholeNumber('--concurrency', 1),
+    )
     .option('--examples <n>', 'example puzzles in each prompt', wholeNumber('--examples', 1), 3)
-    .option('--sat-timeout <duration>', 'time limit of one call of sat, e.g. 500ms or 2s', duration('--sat-timeout', 'ms', 10), 1000)
+    .option(
+      '--sat-timeout <duration>',
+      'time limit of one call of sat, e.g. 500ms or 2s',
+      duration('--sat-timeout', 'ms', 10),
+      1000,
+    )
     .option('--python <path>', 'Python interpreter for puzzles (env CRUCIBLE_PYTHON; default python3)')
-    .option('--run-seed <n>', 'seed of the run\'s own random choices (examples, curriculum, probes)', wholeNumber('--run-seed', 0))
+    .option(
+      '--run-seed <n>',
+      "seed of the run's own random choices (examples, curriculum, probes)",
+      wholeNumber('--run-seed', 0),
+    )
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress output')
-    .option('--reasoning', 'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)')
+    .option(
+      '--reasoning',
+      'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)',
+    )
     .addHelpText(
       'after',
       examples(
@@ -276,6 +374,10 @@ export function registerSelfplay(program: Command): void {
   addModelOptions(cmd);
   cmd.action(async (opts: SelfplayOptions) => {
     // A saved run in the way, or nothing to resume: the command line needs changing (usage).
-    await guarded('selfplay', () => run(opts), (err) => (err instanceof SelfPlayError || err instanceof UsageError ? EXIT_USAGE : exitCodeFor(err)));
+    await guarded(
+      'selfplay',
+      () => run(opts),
+      (err) => (err instanceof SelfPlayError || err instanceof UsageError ? EXIT_USAGE : exitCodeFor(err)),
+    );
   });
 }

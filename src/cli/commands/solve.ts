@@ -3,10 +3,35 @@
 // run keeps what it finished; --resume skips those). `eval` also prints pass@1 before refinement
 // (the first round) against after it.
 
-import { closeSync, constants as fsConstants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, promises as fsp, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  promises as fsp,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { Option, type Command } from 'commander';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, cliText, duration, examples, exitCodeFor, guarded, pythonFrom, wholeNumber } from '../shared';
+import {
+  EXIT_FAILED,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  UsageError,
+  cliText,
+  duration,
+  examples,
+  exitCodeFor,
+  guarded,
+  pythonFrom,
+  wholeNumber,
+} from '../shared';
 import type { Progress } from '../progress';
 import { processIo, type CliIo } from '../io';
 import { DATA_FILE, DatasetError, LOCK_FILE } from '../../core/dataset/store';
@@ -133,7 +158,11 @@ interface RunOptions {
 }
 
 /** Reads the task_ids already finished in an OUTCOMES file (errors and cancels are not finished: they run again). */
-export function finishedIn(path: string): { done: Map<string, OutcomeLine>; problems: string[]; records: DatasetRecord[] } {
+export function finishedIn(path: string): {
+  done: Map<string, OutcomeLine>;
+  problems: string[];
+  records: DatasetRecord[];
+} {
   const done = new Map<string, OutcomeLine>();
   const problems: string[] = [];
   const records: DatasetRecord[] = [];
@@ -160,7 +189,10 @@ class OutcomeWriter {
   private fd: number | undefined;
   written = 0;
   /** Without a path, lines go to `toStdout` (solve) or nowhere (eval, which prints a table instead). */
-  constructor(private readonly path: string | undefined, private readonly toStdout: ((text: string) => void) | undefined) {
+  constructor(
+    private readonly path: string | undefined,
+    private readonly toStdout: ((text: string) => void) | undefined,
+  ) {
     if (!path) return;
     try {
       mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -176,13 +208,20 @@ class OutcomeWriter {
       }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      const fix = code === 'EISDIR' ? 'it is a folder; name a file' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file, not a folder' : outFix(code);
+      const fix =
+        code === 'EISDIR'
+          ? 'it is a folder; name a file'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a part of the path is a file, not a folder'
+            : outFix(code);
       throw new Error(`cannot open --out ${path} (${code}): ${fix}; nothing was run`, { cause: err });
     }
   }
   private failure(err: unknown): Error {
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    const kept = this.written ? `the ${this.written} outcome(s) written are kept, rerun with --resume to continue` : 'no outcome was written yet';
+    const kept = this.written
+      ? `the ${this.written} outcome(s) written are kept, rerun with --resume to continue`
+      : 'no outcome was written yet';
     return new Error(`cannot write outcomes to ${this.path} (${code}): ${outFix(code)}; ${kept}`);
   }
   write(line: OutcomeLine): void {
@@ -256,10 +295,18 @@ export function datasetFiles(dir: string | undefined): { path: string; what: str
 export function datasetFailure(err: unknown, dir: string): { code: string; persistent: boolean; message: string } {
   const code = err instanceof DatasetError ? err.code : ((err as NodeJS.ErrnoException)?.code ?? 'EIO');
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
-    return { code, persistent: true, message: `the dataset folder ${dir} is not writable (${code}${code === 'EROFS' ? ': read-only file system' : ''}); make it writable or pass another --dataset` };
+    return {
+      code,
+      persistent: true,
+      message: `the dataset folder ${dir} is not writable (${code}${code === 'EROFS' ? ': read-only file system' : ''}); make it writable or pass another --dataset`,
+    };
   }
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return { code, persistent: false, message: `the dataset folder ${dir} is full (${code}); free space on that disk or pass a --dataset on another disk` };
+    return {
+      code,
+      persistent: false,
+      message: `the dataset folder ${dir} is full (${code}); free space on that disk or pass a --dataset on another disk`,
+    };
   }
   return { code, persistent: false, message: cliText(err instanceof Error ? err.message : String(err)) };
 }
@@ -267,7 +314,8 @@ export function datasetFailure(err: unknown, dir: string): { code: string; persi
 /** Before a run: the dataset folder exists (or is created) and can be written. Throws the failure's message. */
 export async function checkDatasetWritable(dir: string): Promise<void> {
   try {
-    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--dataset ${dir} is a file; pass a folder`);
+    if (existsSync(dir) && !statSync(dir).isDirectory())
+      throw new UsageError(`--dataset ${dir} is a file; pass a folder`);
     try {
       await fsp.mkdir(dir, { recursive: true });
     } catch (err) {
@@ -310,10 +358,12 @@ interface RunPlan {
 
 /** Checks the flags against the files, reads the tasks and, with --resume, what an earlier run finished. */
 function planRun(file: string, opts: RunOptions, command: string, io: CliIo): RunPlan {
-  if (opts.resume && !opts.out) throw new UsageError('--resume needs --out OUTCOMES.jsonl: it skips the tasks already written there');
+  if (opts.resume && !opts.out)
+    throw new UsageError('--resume needs --out OUTCOMES.jsonl: it skips the tasks already written there');
   checkOutTarget(opts.out, [{ path: file, what: 'the task file this run reads' }, ...datasetFiles(opts.dataset)]);
   const taskFile = readTasks(file);
-  for (const e of taskFile.errors) io.err(`crucible ${command}: ${file} ${e.where ?? `line ${e.line}`}: ${e.message}\n`);
+  for (const e of taskFile.errors)
+    io.err(`crucible ${command}: ${file} ${e.where ?? `line ${e.line}`}: ${e.message}\n`);
   let tasks: TaskLine[] = taskFile.tasks;
   if (opts.limit !== undefined) tasks = tasks.slice(0, opts.limit);
 
@@ -334,7 +384,12 @@ function planRun(file: string, opts: RunOptions, command: string, io: CliIo): Ru
 }
 
 /** Opens --dataset (checked writable first) and writes the Records an earlier run could not (they travel in its Outcome lines). */
-async function openRunDataset(opts: RunOptions, carried: DatasetRecord[], command: string, io: CliIo): Promise<DatasetStore | undefined> {
+async function openRunDataset(
+  opts: RunOptions,
+  carried: DatasetRecord[],
+  command: string,
+  io: CliIo,
+): Promise<DatasetStore | undefined> {
   if (!opts.dataset) return undefined;
   await checkDatasetWritable(opts.dataset);
   const dataset = await openDataset(opts.dataset);
@@ -344,7 +399,10 @@ async function openRunDataset(opts: RunOptions, carried: DatasetRecord[], comman
       if ((await dataset.append(record)).appended) written++;
     } catch (err) {
       const f = datasetFailure(err, opts.dataset);
-      throw new Error(`cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`, { cause: err });
+      throw new Error(
+        `cannot write the ${carried.length - written} dataset record(s) kept in ${opts.out}: ${f.message}, then rerun with --resume`,
+        { cause: err },
+      );
     }
   }
   if (written) io.err(`crucible ${command}: wrote ${written} dataset record(s) an earlier run kept in ${opts.out}\n`);
@@ -375,14 +433,21 @@ class TaskRun {
   ) {
     this.lines = [...kept];
     this.verifiedCount = kept.filter((l) => l.verified).length;
-    this.bar = io.progress(`${command} [{bar}] {value}/{total} tasks | verified {verified} | {task}`, command === 'solve' && !opts.out);
+    this.bar = io.progress(
+      `${command} [{bar}] {value}/{total} tasks | verified {verified} | {task}`,
+      command === 'solve' && !opts.out,
+    );
   }
 
   async runAll(todo: TaskLine[]): Promise<void> {
     try {
       // The sandbox is tried once before the model is asked anything: a missing interpreter ends the run here.
       if (todo.length) {
-        const broken = await probeSandbox(this.deps.verifier, todo.map((t) => t.task.language) as Language[], this.control.signal);
+        const broken = await probeSandbox(
+          this.deps.verifier,
+          todo.map((t) => t.task.language) as Language[],
+          this.control.signal,
+        );
         if (broken) this.failure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
       }
       if (this.failure) return;
@@ -399,8 +464,15 @@ class TaskRun {
 
   /** Solves one task, records it and writes its line; false when the run must stop. */
   private async runOne(task: Task): Promise<boolean> {
-    const recording: Recording | undefined = this.dataset ? { dataset: () => this.dataset!, settings: this.settings } : undefined;
-    const { outcome, record, error } = await solveAndRecord(task, this.deps, { budget: budgetOf(this.opts), signal: this.control.signal, generateTests: this.opts.generateTests }, recording);
+    const recording: Recording | undefined = this.dataset
+      ? { dataset: () => this.dataset!, settings: this.settings }
+      : undefined;
+    const { outcome, record, error } = await solveAndRecord(
+      task,
+      this.deps,
+      { budget: budgetOf(this.opts), signal: this.control.signal, generateTests: this.opts.generateTests },
+      recording,
+    );
     if (outcome.stopReason === 'cancelled' && (this.interrupted || this.stdoutClosed)) return false;
     if (outcome.stopReason === 'error' && isSandboxFailureText(outcome.error)) {
       // Not the task's fault: nothing is written for it (a rerun with --resume does it again).
@@ -446,13 +518,21 @@ function runDeps(opts: RunOptions, settings: ModelSettings): SolveDeps & { sandb
   const python = pythonFrom(opts.python);
   const sandbox = lazySandbox({
     ...(python ? { python } : {}),
-    limits: { ...(opts.timeout ? { wallMs: opts.timeout, cpuMs: opts.timeout } : {}), ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}) },
+    limits: {
+      ...(opts.timeout ? { wallMs: opts.timeout, cpuMs: opts.timeout } : {}),
+      ...(opts.memoryMb ? { memoryMb: opts.memoryMb } : {}),
+    },
   });
   return { model: createModelClient(settings), verifier: createVerifier(sandbox), sandbox };
 }
 
 /** Records the dataset kept in memory after a write error get one last try; says where the rest are. */
-async function finishDataset(dataset: DatasetStore | undefined, opts: RunOptions, command: string, io: CliIo): Promise<number> {
+async function finishDataset(
+  dataset: DatasetStore | undefined,
+  opts: RunOptions,
+  command: string,
+  io: CliIo,
+): Promise<number> {
   if (!dataset || dataset.pending().length === 0) return 0;
   await dataset.flush().catch(() => undefined);
   const unwritten = dataset.pending().length;
@@ -493,7 +573,16 @@ async function runTasks(file: string, opts: RunOptions, command: string, io: Cli
   if (run.failure) io.err(`crucible ${command}: stopped: ${cliText(run.failure)}\n`);
   const datasetUnwritten = await finishDataset(dataset, opts, command, io);
   const { interrupted, stdoutClosed, failure, lines } = run;
-  return { lines, malformed: plan.malformed, skipped: plan.kept.length, interrupted, stdoutClosed, datasetUnwritten, ...(failure ? { failure } : {}), model: settings.model };
+  return {
+    lines,
+    malformed: plan.malformed,
+    skipped: plan.kept.length,
+    interrupted,
+    stdoutClosed,
+    datasetUnwritten,
+    ...(failure ? { failure } : {}),
+    model: settings.model,
+  };
 }
 
 /** The one-line message of an interrupted run: what was kept and how to go on. */
@@ -506,7 +595,8 @@ function interruptedText(command: string, summary: RunSummary, out: string | und
 
 function exitCodeOf(summary: RunSummary): number {
   if (summary.interrupted) return EXIT_INTERRUPTED;
-  if (summary.failure || summary.stdoutClosed || (summary.datasetUnwritten ?? 0) > 0 || summary.malformed > 0) return EXIT_FAILED;
+  if (summary.failure || summary.stdoutClosed || (summary.datasetUnwritten ?? 0) > 0 || summary.malformed > 0)
+    return EXIT_FAILED;
   if (summary.lines.some((l) => l.stopReason === 'error')) return EXIT_FAILED;
   return EXIT_OK;
 }
@@ -549,35 +639,81 @@ export function formatEvalTable(r: EvalReport): string {
   const rows: [string, string, string][] = [
     ['', 'verified', 'rate'],
     [`${k} before refinement`, `${r.before.passed}/${r.tasks}`, pct(r.before.rate)],
-    [`${k} after ${r.rounds} refine round${r.rounds === 1 ? '' : 's'}`, `${r.after.passed}/${r.tasks}`, pct(r.after.rate)],
-    ['gain from self-correction', `+${r.after.passed - r.before.passed}`, `+${((r.after.rate - r.before.rate) * 100).toFixed(1)} pts`],
+    [
+      `${k} after ${r.rounds} refine round${r.rounds === 1 ? '' : 's'}`,
+      `${r.after.passed}/${r.tasks}`,
+      pct(r.after.rate),
+    ],
+    [
+      'gain from self-correction',
+      `+${r.after.passed - r.before.passed}`,
+      `+${((r.after.rate - r.before.rate) * 100).toFixed(1)} pts`,
+    ],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const body = rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padStart(9)}`).join('\n');
   const extra: string[] = [];
-  if (r.verifiedByGeneratedTests > 0) extra.push(`${r.verifiedByGeneratedTests} verified only by tests the model wrote (generated tests)`);
+  if (r.verifiedByGeneratedTests > 0)
+    extra.push(`${r.verifiedByGeneratedTests} verified only by tests the model wrote (generated tests)`);
   if (r.errors > 0) extra.push(`${r.errors} task(s) ended in error and are not counted above (see the outcome lines)`);
   return `model ${r.model} · ${r.tasks} tasks · ${r.samples} sample(s) per round\n${body}\n${extra.map((e) => `note: ${e}\n`).join('')}`;
 }
 
 function addRunOptions(cmd: Command, defaultSamples: number): Command {
   cmd
-    .argument('<tasks>', 'task file: JSON lines (HumanEval, MBPP or {id, prompt, tests}; .gz is fine) or a JSON array; - for stdin')
+    .argument(
+      '<tasks>',
+      'task file: JSON lines (HumanEval, MBPP or {id, prompt, tests}; .gz is fine) or a JSON array; - for stdin',
+    )
     .option('--samples <k>', 'candidates sampled in the first round', wholeNumber('--samples', 1), defaultSamples)
-    .option('--rounds <r>', 'critique-and-refine rounds after the first', wholeNumber('--rounds', 0), BUDGET_DEFAULTS.refineRounds)
-    .option('--max-tokens <n>', 'most completion tokens per task (0: no limit)', wholeNumber('--max-tokens', 0), BUDGET_DEFAULTS.maxTokens)
-    .option('--wall-time <duration>', 'most wall time per task, e.g. 90s or 5m (0: no limit)', duration('--wall-time', 's', 0), BUDGET_DEFAULTS.wallSeconds * 1000)
-    .addOption(new Option('--wall-seconds <s>', 'old name of --wall-time').argParser(duration('--wall-seconds', 's', 0)).hideHelp())
+    .option(
+      '--rounds <r>',
+      'critique-and-refine rounds after the first',
+      wholeNumber('--rounds', 0),
+      BUDGET_DEFAULTS.refineRounds,
+    )
+    .option(
+      '--max-tokens <n>',
+      'most completion tokens per task (0: no limit)',
+      wholeNumber('--max-tokens', 0),
+      BUDGET_DEFAULTS.maxTokens,
+    )
+    .option(
+      '--wall-time <duration>',
+      'most wall time per task, e.g. 90s or 5m (0: no limit)',
+      duration('--wall-time', 's', 0),
+      BUDGET_DEFAULTS.wallSeconds * 1000,
+    )
+    .addOption(
+      new Option('--wall-seconds <s>', 'old name of --wall-time')
+        .argParser(duration('--wall-seconds', 's', 0))
+        .hideHelp(),
+    )
     .option('--out <file>', 'append one Outcome JSON line per task here (default: stdout)')
     .option('--resume', 'skip task_ids already finished in --out, and write the dataset records kept there')
     .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
     .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
     .option('--limit <n>', 'run only the first n tasks', wholeNumber('--limit', 1))
-    .option('--timeout <duration>', `wall and CPU time for one test run, e.g. 500ms or 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`, duration('--timeout', 'ms', 100))
-    .addOption(new Option('--timeout-ms <n>', 'old name of --timeout (ms)').argParser(duration('--timeout-ms', 'ms', 100)).hideHelp())
-    .option('--memory-mb <n>', `memory for one test run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`, wholeNumber('--memory-mb', 32))
-    .option('--python <path>', `Python interpreter for Python candidates (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`);
+    .option(
+      '--timeout <duration>',
+      `wall and CPU time for one test run, e.g. 500ms or 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`,
+      duration('--timeout', 'ms', 100),
+    )
+    .addOption(
+      new Option('--timeout-ms <n>', 'old name of --timeout (ms)')
+        .argParser(duration('--timeout-ms', 'ms', 100))
+        .hideHelp(),
+    )
+    .option(
+      '--memory-mb <n>',
+      `memory for one test run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`,
+      wholeNumber('--memory-mb', 32),
+    )
+    .option(
+      '--python <path>',
+      `Python interpreter for Python candidates (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`,
+    );
   addModelOptions(cmd);
   return cmd;
 }
@@ -598,7 +734,9 @@ function summaryLine(command: string, summary: RunSummary, out: string | undefin
 
 export function registerSolve(program: Command, io: CliIo = processIo()): void {
   addRunOptions(
-    program.command('solve').description('Solve every task in a file with the self-correcting loop; one Outcome JSON line per task.'),
+    program
+      .command('solve')
+      .description('Solve every task in a file with the self-correcting loop; one Outcome JSON line per task.'),
     BUDGET_DEFAULTS.samples,
   )
     .addHelpText(
@@ -615,7 +753,11 @@ export function registerSolve(program: Command, io: CliIo = processIo()): void {
         'solve',
         async () => {
           const summary = await runTasks(file, opts, 'solve', io);
-          io.err(summary.interrupted ? `${summaryLine('solve', summary, opts.out)}${interruptedText('solve', summary, opts.out)}\n` : summaryLine('solve', summary, opts.out));
+          io.err(
+            summary.interrupted
+              ? `${summaryLine('solve', summary, opts.out)}${interruptedText('solve', summary, opts.out)}\n`
+              : summaryLine('solve', summary, opts.out),
+          );
           return exitCodeOf(summary);
         },
         exitCodeFor,
@@ -626,9 +768,14 @@ export function registerSolve(program: Command, io: CliIo = processIo()): void {
   addRunOptions(
     program
       .command('eval')
-      .description('Run the tasks and print pass@1 before refinement against after it: what self-correction is worth for your model. With --strategies, compare ways to spend the budget.')
+      .description(
+        'Run the tasks and print pass@1 before refinement against after it: what self-correction is worth for your model. With --strategies, compare ways to spend the budget.',
+      )
       .option('--json', 'print the report as JSON')
-      .option('--strategies <list>', 'compare strategies at an equal budget: resample, refine, trace, sstar (comma-separated)')
+      .option(
+        '--strategies <list>',
+        'compare strategies at an equal budget: resample, refine, trace, sstar (comma-separated)',
+      )
       .option('--report <file>', 'with --strategies: where the JSON report goes (default crucible-eval.json)'),
     EVAL_SAMPLES,
   )

@@ -12,7 +12,19 @@ import { probeSandbox, sandboxErrorOf } from '../../core/solve/infra';
 import type { Limits } from '../../core/sandbox/types';
 import type { Language, Puzzle, Task } from '../../core/types';
 import { IdRegistry, MISSING_ENTRY_POINT, idOf, inferEntryPoint, inputRows, languageOf, readInputText } from '../input';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, capConcurrency, cliText, duration, examples, exitCodeFor, guarded, pythonFrom, wholeNumber } from '../shared';
+import {
+  EXIT_FAILED,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  capConcurrency,
+  cliText,
+  duration,
+  examples,
+  exitCodeFor,
+  guarded,
+  pythonFrom,
+  wholeNumber,
+} from '../shared';
 
 interface VerifyOptions {
   concurrency?: number;
@@ -30,7 +42,8 @@ interface OutLine {
   line?: number;
 }
 
-const SHAPES = 'the generic shape {id, language, code, test}, the HumanEval shape {task_id, prompt, completion, test, entry_point} or the P3 shape {name, sat, ans_type, sol_header, sol_bodies}';
+const SHAPES =
+  'the generic shape {id, language, code, test}, the HumanEval shape {task_id, prompt, completion, test, entry_point} or the P3 shape {name, sat, ans_type, sol_header, sol_bodies}';
 
 function field(o: { [k: string]: unknown }, key: string): string | undefined {
   const v = o[key];
@@ -45,16 +58,26 @@ function need(o: { [k: string]: unknown }, keys: string[], shape: string): void 
 /** One input row as a verify job; throws an Error saying what is wrong (with the same rules as `solve`). */
 export function jobFromRow(value: unknown): VerifyJob {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new Error(`expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+    throw new Error(
+      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`,
+    );
   }
   const o = value as { [k: string]: unknown };
   if ('sat' in o || 'sol_bodies' in o || 'ans_type' in o) {
     const id = idOf(o, ['name']);
     need(o, ['sat', 'ans_type', 'sol_header'], 'a P3 puzzle');
     const bodies = o.sol_bodies;
-    if (!Array.isArray(bodies) || bodies.some((b) => typeof b !== 'string')) throw new Error('a P3 puzzle job needs "sol_bodies" as an array of strings');
+    if (!Array.isArray(bodies) || bodies.some((b) => typeof b !== 'string'))
+      throw new Error('a P3 puzzle job needs "sol_bodies" as an array of strings');
     if (bodies.length === 0) throw new Error('"sol_bodies" is empty: there is no solution to verify');
-    const puzzle: Puzzle = { name: id, sat: o.sat as string, ansType: o.ans_type as string, solHeader: o.sol_header as string, solBodies: bodies as string[], module: field(o, 'module') };
+    const puzzle: Puzzle = {
+      name: id,
+      sat: o.sat as string,
+      ansType: o.ans_type as string,
+      solHeader: o.sol_header as string,
+      solBodies: bodies as string[],
+      module: field(o, 'module'),
+    };
     return { kind: 'puzzle', id, puzzle, solution: puzzleSolution(puzzle, field(o, 'sol_docstring')) };
   }
   if ('completion' in o || 'entry_point' in o || ('task_id' in o && 'prompt' in o)) {
@@ -63,8 +86,22 @@ export function jobFromRow(value: unknown): VerifyJob {
     const language = languageOf(o.language);
     const entryPoint = field(o, 'entry_point') ?? inferEntryPoint(o.prompt as string, language);
     if (!entryPoint) throw new Error(MISSING_ENTRY_POINT);
-    const task: Task = { id, language, prompt: o.prompt as string, entryPoint, tests: o.test as string, testsOrigin: 'user', origin: 'benchmark', completionStyle: 'continuation' };
-    return { kind: 'tests', id, task, candidate: { id: `${id}#completion`, code: o.completion as string, language, round: 0 } };
+    const task: Task = {
+      id,
+      language,
+      prompt: o.prompt as string,
+      entryPoint,
+      tests: o.test as string,
+      testsOrigin: 'user',
+      origin: 'benchmark',
+      completionStyle: 'continuation',
+    };
+    return {
+      kind: 'tests',
+      id,
+      task,
+      candidate: { id: `${id}#completion`, code: o.completion as string, language, round: 0 },
+    };
   }
   let id: string;
   try {
@@ -101,7 +138,13 @@ function parseJobs(file: string): Parsed[] {
       parsed.push({ line, where, job });
     } catch (err) {
       const raw = value as { [k: string]: unknown } | null;
-      const id = raw && typeof raw === 'object' ? (['id', 'task_id', 'name'].map((k) => raw[k]).find((v) => (typeof v === 'string' && v.trim() !== '') || typeof v === 'number') as string | number | undefined) : undefined;
+      const id =
+        raw && typeof raw === 'object'
+          ? (['id', 'task_id', 'name']
+              .map((k) => raw[k])
+              .find((v) => (typeof v === 'string' && v.trim() !== '') || typeof v === 'number') as
+              string | number | undefined)
+          : undefined;
       parsed.push({ line, where, error: (err as Error).message, ...(id !== undefined ? { id: String(id) } : {}) });
     }
   }
@@ -139,13 +182,17 @@ class VerifyRun {
   /** Probes the sandbox once, then runs the jobs on `workers` × 2 workers (each waits on the sandbox's pool). */
   async runAll(workers: number): Promise<void> {
     // The sandbox is tried once before any job: one that cannot start ends the run with its own error, not N error lines.
-    const languages = this.parsed.flatMap((p) => (p.job ? [p.job.kind === 'puzzle' ? 'python' : p.job.task.language] : [])) as Language[];
+    const languages = this.parsed.flatMap((p) =>
+      p.job ? [p.job.kind === 'puzzle' ? 'python' : p.job.task.language] : [],
+    ) as Language[];
     const broken = languages.length ? await probeSandbox(this.verifier, languages, this.control.signal) : undefined;
     if (broken) {
       this.infrastructure = `the ${broken.language} sandbox cannot run: ${broken.error}`;
       return;
     }
-    await Promise.all(Array.from({ length: Math.min(workers * 2, Math.max(1, this.parsed.length)) }, () => this.worker()));
+    await Promise.all(
+      Array.from({ length: Math.min(workers * 2, Math.max(1, this.parsed.length)) }, () => this.worker()),
+    );
   }
 
   private async worker(): Promise<void> {
@@ -165,7 +212,14 @@ class VerifyRun {
     if (!p.job) {
       this.malformed++;
       this.io.err(`crucible verify: ${this.file} ${p.where}: ${p.error}\n`);
-      return { id: p.id ?? null, line: p.line, status: 'error', passed: false, durationMs: 0, feedback: `Malformed job: ${p.where}: ${p.error}` };
+      return {
+        id: p.id ?? null,
+        line: p.line,
+        status: 'error',
+        passed: false,
+        durationMs: 0,
+        feedback: `Malformed job: ${p.where}: ${p.error}`,
+      };
     }
     try {
       const v = await runJob(this.verifier, p.job, this.control.signal);
@@ -173,7 +227,13 @@ class VerifyRun {
       if (sandboxError && !this.control.signal.aborted) this.infrastructure = `the sandbox failed: ${sandboxError}`;
       return { id: p.job.id, status: v.status, passed: v.passed, durationMs: v.durationMs, feedback: v.feedback };
     } catch (e) {
-      return { id: p.job.id, status: 'error', passed: false, durationMs: 0, feedback: `Verify error: ${(e as Error).message}` };
+      return {
+        id: p.job.id,
+        status: 'error',
+        passed: false,
+        durationMs: 0,
+        feedback: `Verify error: ${(e as Error).message}`,
+      };
     }
   }
 
@@ -181,10 +241,14 @@ class VerifyRun {
   finish(startedMs: number): number {
     this.flush();
     const secs = (Date.now() - startedMs) / 1000;
-    const summary = Object.entries(this.counts).map(([k, n]) => `${n} ${k}`).join(', ');
+    const summary = Object.entries(this.counts)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
     const head = `crucible verify: ${this.flushed}/${this.parsed.length} jobs (${summary || 'none'})${this.malformed ? `, ${this.malformed} malformed line(s) skipped` : ''} in ${secs.toFixed(2)} s (${(this.flushed / Math.max(secs, 1e-3)).toFixed(1)} jobs/s)`;
     if (this.interrupted) {
-      this.io.err(`${head}\ncrucible verify: interrupted; the ${this.flushed} verdict line(s) printed are complete, run again to verify the rest\n`);
+      this.io.err(
+        `${head}\ncrucible verify: interrupted; the ${this.flushed} verdict line(s) printed are complete, run again to verify the rest\n`,
+      );
       return EXIT_INTERRUPTED;
     }
     if (this.infrastructure) {
@@ -230,13 +294,37 @@ export async function runVerify(file: string, opts: VerifyOptions, io: CliIo): P
 export function registerVerify(program: Command, io: CliIo = processIo()): void {
   program
     .command('verify')
-    .description('Verify jobs from a JSONL file (or a P3 puzzles.json, or - for stdin) in the sandbox; prints one JSON verdict line per job, in input order.')
-    .argument('<jobs>', 'JSON lines (.gz is fine) or a JSON array of jobs: generic {id, language, code, test}, HumanEval or P3; - reads stdin')
-    .option('--concurrency <n>', 'jobs run at once (default: one per core; capped at the job count and 4 × cores)', wholeNumber('--concurrency', 1))
-    .option('--timeout <duration>', `wall and CPU time for one sandbox run, e.g. 500ms, 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`, duration('--timeout', 'ms', 100))
-    .addOption(new Option('--timeout-ms <n>', 'old name of --timeout (ms)').argParser(duration('--timeout-ms', 'ms', 100)).hideHelp())
-    .option('--memory-mb <n>', `memory limit per sandbox run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`, wholeNumber('--memory-mb', 32))
-    .option('--python <path>', `Python interpreter for Python jobs (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`)
+    .description(
+      'Verify jobs from a JSONL file (or a P3 puzzles.json, or - for stdin) in the sandbox; prints one JSON verdict line per job, in input order.',
+    )
+    .argument(
+      '<jobs>',
+      'JSON lines (.gz is fine) or a JSON array of jobs: generic {id, language, code, test}, HumanEval or P3; - reads stdin',
+    )
+    .option(
+      '--concurrency <n>',
+      'jobs run at once (default: one per core; capped at the job count and 4 × cores)',
+      wholeNumber('--concurrency', 1),
+    )
+    .option(
+      '--timeout <duration>',
+      `wall and CPU time for one sandbox run, e.g. 500ms, 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`,
+      duration('--timeout', 'ms', 100),
+    )
+    .addOption(
+      new Option('--timeout-ms <n>', 'old name of --timeout (ms)')
+        .argParser(duration('--timeout-ms', 'ms', 100))
+        .hideHelp(),
+    )
+    .option(
+      '--memory-mb <n>',
+      `memory limit per sandbox run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`,
+      wholeNumber('--memory-mb', 32),
+    )
+    .option(
+      '--python <path>',
+      `Python interpreter for Python jobs (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`,
+    )
     .addHelpText(
       'after',
       examples(

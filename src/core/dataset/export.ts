@@ -6,7 +6,14 @@ import { promises as fsp } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import type { Language, DatasetRecord, TaskOrigin } from '../types';
 import { AtomicFile } from './atomicFile';
-import { EXPORT_FORMATS, formatWriter, type ExportFormat, type ExportSink, type FormatWriter, type Side } from './formats';
+import {
+  EXPORT_FORMATS,
+  formatWriter,
+  type ExportFormat,
+  type ExportSink,
+  type FormatWriter,
+  type Side,
+} from './formats';
 import { writeReadme } from './readme';
 import { taskKey } from './record';
 import type { DatasetProblem } from './store';
@@ -70,7 +77,6 @@ export class ExportCancelled extends Error {
   }
 }
 
-
 function unit(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0) / 0x1_0000_0000;
 }
@@ -83,7 +89,8 @@ export function passesFilters(record: DatasetRecord, f: ExportFilters): boolean 
   const created = Date.parse(record.createdAt);
   if (f.since && !(created >= f.since.getTime())) return false;
   if (f.until && !(created <= f.until.getTime())) return false;
-  if (f.minDifficulty !== undefined && !(typeof record.difficulty === 'number' && record.difficulty >= f.minDifficulty)) return false;
+  if (f.minDifficulty !== undefined && !(typeof record.difficulty === 'number' && record.difficulty >= f.minDifficulty))
+    return false;
   return true;
 }
 
@@ -113,10 +120,22 @@ interface Scan {
 }
 
 /** Pass 1: filters, the format's interest, per-task facts, difficulty bands. */
-async function scanRecords(dir: string, options: ExportOptions, writer: FormatWriter, problems: DatasetProblem[]): Promise<Scan> {
+async function scanRecords(
+  dir: string,
+  options: ExportOptions,
+  writer: FormatWriter,
+  problems: DatasetProblem[],
+): Promise<Scan> {
   const split = options.split ?? 1;
   const seed = options.seed ?? 'crucible';
-  const scan: Scan = { records: 0, selected: 0, eligible: new Set(), heldOut: new Map(), models: new Map(), bands: new Map() };
+  const scan: Scan = {
+    records: 0,
+    selected: 0,
+    eligible: new Set(),
+    heldOut: new Map(),
+    models: new Map(),
+    bands: new Map(),
+  };
   let ordinal = -1;
   for await (const record of readRecords(dir, (p) => problems.push(p))) {
     ordinal++;
@@ -133,7 +152,10 @@ async function scanRecords(dir: string, options: ExportOptions, writer: FormatWr
     writer.scan?.(record, key);
     if (record.model) scan.models.set(record.model, (scan.models.get(record.model) ?? 0) + 1);
     if (options.balance) {
-      const band = typeof record.difficulty === 'number' ? String(Math.min(9, Math.max(0, Math.floor(record.difficulty * 10)))) : 'unknown';
+      const band =
+        typeof record.difficulty === 'number'
+          ? String(Math.min(9, Math.max(0, Math.floor(record.difficulty * 10))))
+          : 'unknown';
       const list = scan.bands.get(band) ?? [];
       list.push({ ordinal, rank: unit(`${seed}\u0000${record.hash}`) });
       scan.bands.set(band, list);
@@ -222,7 +244,13 @@ class Sides implements ExportSink {
 }
 
 /** Pass 2: hands every eligible Record to the writer, then commits the files. */
-async function writeRecords(dir: string, options: ExportOptions, writer: FormatWriter, scan: Scan, sides: Sides): Promise<void> {
+async function writeRecords(
+  dir: string,
+  options: ExportOptions,
+  writer: FormatWriter,
+  scan: Scan,
+  sides: Sides,
+): Promise<void> {
   try {
     await sides.start();
     let n = -1;
@@ -251,8 +279,12 @@ async function writeRecords(dir: string, options: ExportOptions, writer: FormatW
 export async function exportDataset(dir: string, options: ExportOptions): Promise<ExportResult> {
   const split = options.split ?? 1;
   if (!(split > 0 && split <= 1)) throw new RangeError(`--split must be in (0, 1], got ${split}`);
-  if (!EXPORT_FORMATS.includes(options.format)) throw new RangeError(`Unknown format "${options.format}"; use one of ${EXPORT_FORMATS.join(', ')}.`);
-  const writer = formatWriter(options.format, { includeGenerated: options.includeGenerated, maxPairsPerTask: options.maxPairsPerTask ?? 8 });
+  if (!EXPORT_FORMATS.includes(options.format))
+    throw new RangeError(`Unknown format "${options.format}"; use one of ${EXPORT_FORMATS.join(', ')}.`);
+  const writer = formatWriter(options.format, {
+    includeGenerated: options.includeGenerated,
+    maxPairsPerTask: options.maxPairsPerTask ?? 8,
+  });
   const problems: DatasetProblem[] = [];
   const scan = await scanRecords(dir, options, writer, problems);
   const balancedOut = options.balance ? balanceBands(scan) : 0;
@@ -275,7 +307,13 @@ export async function exportDataset(dir: string, options: ExportOptions): Promis
   };
   if (options.readme !== false) {
     const model = [...scan.models.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-    const facts = { ...result, unit: writer.unit, corrupt: problems.length, includeGenerated: !!options.includeGenerated, model };
+    const facts = {
+      ...result,
+      unit: writer.unit,
+      corrupt: problems.length,
+      includeGenerated: !!options.includeGenerated,
+      model,
+    };
     result.files.readme = await writeReadme(facts, options.out, options.readmePath);
   }
   return result;

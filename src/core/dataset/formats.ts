@@ -47,8 +47,13 @@ export interface FormatWriter {
   finish?(sink: ExportSink): Promise<void>;
 }
 
-const SYSTEM_PROMPT = 'You are a careful programmer. Answer with one code block holding the complete solution; it will be run against tests.';
-const LANGUAGE_NAMES: { [L in Language]: string } = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript' };
+const SYSTEM_PROMPT =
+  'You are a careful programmer. Answer with one code block holding the complete solution; it will be run against tests.';
+const LANGUAGE_NAMES: { [L in Language]: string } = {
+  python: 'Python',
+  javascript: 'JavaScript',
+  typescript: 'TypeScript',
+};
 
 interface Message {
   role: 'system' | 'user' | 'assistant';
@@ -62,8 +67,13 @@ function fence(code: string, language: string): string {
 }
 
 export function userMessage(task: DatasetRecord['task']): string {
-  const parts = [`Write ${LANGUAGE_NAMES[task.language] ?? task.language} code for this task.`, '', task.prompt.replace(/\s+$/, '')];
-  if (task.testsOrigin === 'user' && task.tests.trim()) parts.push('', 'It must pass these tests:', fence(task.tests, task.language));
+  const parts = [
+    `Write ${LANGUAGE_NAMES[task.language] ?? task.language} code for this task.`,
+    '',
+    task.prompt.replace(/\s+$/, ''),
+  ];
+  if (task.testsOrigin === 'user' && task.tests.trim())
+    parts.push('', 'It must pass these tests:', fence(task.tests, task.language));
   return parts.join('\n');
 }
 
@@ -82,7 +92,12 @@ function opening(record: DatasetRecord): Message[] {
 
 /** Whether a Record's solution may serve as a positive example. */
 function usableVerified(record: DatasetRecord, o: WriterOptions): boolean {
-  return record.verified && typeof record.solution === 'string' && record.solution.trim() !== '' && (!record.verifiedByGeneratedTests || !!o.includeGenerated);
+  return (
+    record.verified &&
+    typeof record.solution === 'string' &&
+    record.solution.trim() !== '' &&
+    (!record.verifiedByGeneratedTests || !!o.includeGenerated)
+  );
 }
 
 /** The failing attempts of a Record that may serve as negatives. */
@@ -109,7 +124,11 @@ export function fixChain(record: DatasetRecord): Attempt[] {
   const chain = [best];
   const visited = new Set([best.candidate.id]);
   let current = best;
-  while (current.candidate.parentId && byId.has(current.candidate.parentId) && !visited.has(current.candidate.parentId)) {
+  while (
+    current.candidate.parentId &&
+    byId.has(current.candidate.parentId) &&
+    !visited.has(current.candidate.parentId)
+  ) {
     current = byId.get(current.candidate.parentId)!;
     visited.add(current.candidate.id);
     chain.unshift(current);
@@ -122,7 +141,10 @@ export function fixChain(record: DatasetRecord): Attempt[] {
     if (last) chain.unshift(last);
   }
   // Only failures lead up to the fix; keep the last three of them.
-  const failures = chain.slice(0, -1).filter((a) => !a.verdict.passed).slice(-3);
+  const failures = chain
+    .slice(0, -1)
+    .filter((a) => !a.verdict.passed)
+    .slice(-3);
   return failures.length ? [...failures, best] : [];
 }
 
@@ -132,7 +154,10 @@ function sftWriter(o: WriterOptions): FormatWriter {
     unit: 'examples',
     wants: (record) => usableVerified(record, o),
     async write(record, task, side, sink) {
-      const messages: Message[] = [...opening(record), { role: 'assistant', content: fence(record.solution ?? '', record.task.language) }];
+      const messages: Message[] = [
+        ...opening(record),
+        { role: 'assistant', content: fence(record.solution ?? '', record.task.language) },
+      ];
       await sink.emit(side, task, { messages });
     },
   };
@@ -152,7 +177,10 @@ function tracesWriter(o: WriterOptions): FormatWriter {
         messages.push({ role: 'assistant', content: fence(attempt.candidate.code, language) });
         messages.push({ role: 'user', content: feedbackMessage(attempt) });
       }
-      messages.push({ role: 'assistant', content: fence(record.solution ?? chain[chain.length - 1]!.candidate.code, language) });
+      messages.push({
+        role: 'assistant',
+        content: fence(record.solution ?? chain[chain.length - 1]!.candidate.code, language),
+      });
       await sink.emit(side, task, { messages });
     },
   };
@@ -205,7 +233,7 @@ function p3Writer(o: WriterOptions): FormatWriter {
       const header = puzzle.solHeader.replace(/\s+$/, '');
       const body = (record.solution ?? '').startsWith(header)
         ? record.solution!.slice(header.length).replace(/^\n/, '').replace(/\s+$/, '')
-        : puzzle.solBodies[0] ?? '';
+        : (puzzle.solBodies[0] ?? '');
       let entry = puzzles[side].get(puzzle.name);
       if (!entry) {
         entry = { ...p3Entry(puzzle, []), notes: p3Notes(puzzle) };

@@ -18,7 +18,11 @@ export interface P3Entry {
 /** The module P3 expects is a file name (`study.py`); a self-play topic becomes `crucible_<topic>.py`. */
 export function p3Module(module: string | undefined): string {
   if (module && /^[\w.-]+\.py$/.test(module)) return module;
-  const topic = (module ?? 'selfplay').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'selfplay';
+  const topic =
+    (module ?? 'selfplay')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'selfplay';
   return `crucible_${topic}.py`;
 }
 
@@ -26,7 +30,8 @@ export function p3Module(module: string | undefined): string {
 export function p3Entry(puzzle: Puzzle, bodies: string[] = puzzle.solBodies, docstring = ''): P3Entry {
   const notes: string[] = [];
   if (puzzle.module && !/\.py$/.test(puzzle.module)) notes.push(`Crucible self-play topic: ${puzzle.module}.`);
-  if (typeof puzzle.solveRate === 'number') notes.push(`Crucible self-play solve rate: ${puzzle.solveRate.toFixed(3)}.`);
+  if (typeof puzzle.solveRate === 'number')
+    notes.push(`Crucible self-play solve rate: ${puzzle.solveRate.toFixed(3)}.`);
   return {
     name: puzzle.name,
     sat: puzzle.sat,
@@ -65,5 +70,7 @@ export function upgradePuzzle<T extends Puzzle | undefined>(puzzle: T): T {
   const old = puzzle as (Puzzle & { difficulty?: unknown }) | undefined;
   if (!old || typeof old !== 'object' || !('difficulty' in old)) return puzzle;
   const { difficulty, ...rest } = old;
-  return (rest.solveRate === undefined && typeof difficulty === 'number' ? { ...rest, solveRate: difficulty } : rest) as T;
+  return (
+    rest.solveRate === undefined && typeof difficulty === 'number' ? { ...rest, solveRate: difficulty } : rest
+  ) as T;
 }

@@ -46,16 +46,28 @@ const TAG = /\{\{([#^])(\w+)\}\}([\s\S]*?)\{\{\/\2\}\}|\{\{(\w+)\}\}/g;
 /** Fills in a template (syntax above). Values are inserted as they are, never read as template text. */
 export function fillTemplate(template: string, view: View): string {
   const fill = (text: string): string =>
-    text.replace(TAG, (_match, kind: string | undefined, section: string | undefined, body: string | undefined, name: string | undefined) => {
-      if (name !== undefined) {
-        if (!(name in view) || view[name] === undefined) throw new Error(`README template: no value for {{${name}}}`);
-        return String(view[name]);
-      }
-      return !!view[section!] === (kind === '#') ? fill(body!) : '';
-    });
+    text.replace(
+      TAG,
+      (
+        _match,
+        kind: string | undefined,
+        section: string | undefined,
+        body: string | undefined,
+        name: string | undefined,
+      ) => {
+        if (name !== undefined) {
+          if (!(name in view) || view[name] === undefined) throw new Error(`README template: no value for {{${name}}}`);
+          return String(view[name]);
+        }
+        return !!view[section!] === (kind === '#') ? fill(body!) : '';
+      },
+    );
   const text = fill(template.replace(/^\{\{[#^/]\w+\}\}\n/gm, (tag) => tag.slice(0, -1)));
   const lines = text.split('\n');
-  return `${lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n').trimEnd()}\n`;
+  return `${lines
+    .filter((l, i) => l !== '' || lines[i - 1] !== '')
+    .join('\n')
+    .trimEnd()}\n`;
 }
 
 let template: string | undefined;
@@ -88,7 +100,11 @@ export function readmeText(facts: ReadmeFacts): string {
 async function readmeTarget(out: string, readmePath: string | undefined): Promise<string> {
   const folder = dirname(out);
   const stem = basename(out, extname(out));
-  const candidates = [...(readmePath ? [readmePath] : []), join(folder, `${stem}.README.md`), join(folder, `${stem}.crucible-export.README.md`)];
+  const candidates = [
+    ...(readmePath ? [readmePath] : []),
+    join(folder, `${stem}.README.md`),
+    join(folder, `${stem}.crucible-export.README.md`),
+  ];
   for (const path of candidates) {
     try {
       const existing = await fsp.readFile(path, 'utf8');

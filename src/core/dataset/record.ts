@@ -42,7 +42,11 @@ function sha256(text: string): string {
 
 /** Identity of a task independent of its id: same language, prompt, entry point and tests ⇒ same key. */
 export function taskKey(task: Pick<Task, 'language' | 'prompt' | 'entryPoint' | 'tests'>): string {
-  return sha256(['task', task.language, hashForm(task.prompt ?? ''), task.entryPoint ?? '', hashForm(task.tests ?? '')].join('\u0000'));
+  return sha256(
+    ['task', task.language, hashForm(task.prompt ?? ''), task.entryPoint ?? '', hashForm(task.tests ?? '')].join(
+      '\u0000',
+    ),
+  );
 }
 
 /**
@@ -63,7 +67,8 @@ export function difficultyOf(attempts: Attempt[]): number | undefined {
   return first.filter((a) => !a.verdict.passed).length / first.length;
 }
 
-const SECRET_KEY = /^(headers?|authorization|proxy[-_]?authorization|cookies?|set[-_]?cookie|passwords?|passwd|secrets?|tokens?|credentials?)$|api[-_]?key|access[-_]?token|auth[-_]?token|refresh[-_]?token|bearer|client[-_]?secret|private[-_]?key/i;
+const SECRET_KEY =
+  /^(headers?|authorization|proxy[-_]?authorization|cookies?|set[-_]?cookie|passwords?|passwd|secrets?|tokens?|credentials?)$|api[-_]?key|access[-_]?token|auth[-_]?token|refresh[-_]?token|bearer|client[-_]?secret|private[-_]?key/i;
 
 function stripUrlCredentials(value: string): string {
   return value.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1');
@@ -87,7 +92,9 @@ export function sanitiseOptions(value: unknown): unknown {
 /** Replaces every occurrence of each secret (≥ 4 chars, to avoid mangling ordinary text) throughout the Record. */
 function redactRecord(record: DatasetRecord, secrets: string[] | undefined): DatasetRecord {
   const list = (secrets ?? []).filter((s) => typeof s === 'string' && s.length >= 4);
-  const bearer = list.flatMap((s) => (/^bearer\s+/i.test(s) ? [s.replace(/^bearer\s+/i, '')] : [])).filter((s) => s.length >= 4);
+  const bearer = list
+    .flatMap((s) => (/^bearer\s+/i.test(s) ? [s.replace(/^bearer\s+/i, '')] : []))
+    .filter((s) => s.length >= 4);
   const all = [...new Set([...list, ...bearer])].sort((a, b) => b.length - a.length);
   if (all.length === 0) return record;
   let text = JSON.stringify(record);
@@ -130,7 +137,10 @@ export function recordFromOutcome(outcome: Outcome, meta: RecordMeta): DatasetRe
     verifiedByGeneratedTests: verified && outcome.verifiedByGeneratedTests,
     // A HumanEval continuation is stored as the whole program that was verified, not the bare body the
     // model wrote, so every export trains on code that runs on its own.
-    attempts: outcome.attempts.map((a) => ({ ...a, candidate: { ...a.candidate, code: solutionOf(outcome.task, a.candidate.code) } })),
+    attempts: outcome.attempts.map((a) => ({
+      ...a,
+      candidate: { ...a.candidate, code: solutionOf(outcome.task, a.candidate.code) },
+    })),
     usage: outcome.usage,
     durationMs: outcome.durationMs,
     extensionVersion: meta.extensionVersion,
@@ -201,12 +211,19 @@ export function recordProblem(value: unknown): string | undefined {
   if (typeof r.hash !== 'string' || r.hash.length === 0) return 'missing "hash"';
   if (typeof r.id !== 'string') return 'missing "id"';
   const task = r.task as { [key: string]: unknown } | undefined;
-  if (!task || typeof task !== 'object' || typeof task.prompt !== 'string' || typeof task.language !== 'string') return 'missing "task" with prompt and language';
+  if (!task || typeof task !== 'object' || typeof task.prompt !== 'string' || typeof task.language !== 'string')
+    return 'missing "task" with prompt and language';
   if (typeof r.verified !== 'boolean') return 'missing "verified"';
   if (!Array.isArray(r.attempts)) return 'missing "attempts"';
   const bad = r.attempts.findIndex((a: unknown) => {
     const attempt = a as { candidate?: { code?: unknown }; verdict?: unknown } | null;
-    return !attempt || typeof attempt !== 'object' || typeof attempt.candidate?.code !== 'string' || !attempt.verdict || typeof attempt.verdict !== 'object';
+    return (
+      !attempt ||
+      typeof attempt !== 'object' ||
+      typeof attempt.candidate?.code !== 'string' ||
+      !attempt.verdict ||
+      typeof attempt.verdict !== 'object'
+    );
   });
   if (bad >= 0) return `attempt ${bad + 1} lacks candidate code or a verdict`;
   return undefined;

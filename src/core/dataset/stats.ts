@@ -70,10 +70,27 @@ function fillDays(days: DatasetStats['overTime']): DatasetStats['overTime'] {
 /** Folds Records into statistics. Memory grows with distinct tasks, not with Records. */
 export class StatsBuilder {
   private readonly s: DatasetStats = {
-    records: 0, verified: 0, unverified: 0, verifiedByGeneratedTests: 0, tasks: 0, verifiedTasks: 0,
-    byOrigin: {}, byTestsOrigin: {}, verifiedByTestsOrigin: {}, byModel: {}, byLanguage: {}, tasksByLanguage: {},
-    overTime: [], passAt1: { before: 0, after: 0, solves: 0 }, roundsToFix: {}, attemptsToFix: {},
-    difficulty: {}, solutionsPerTask: {}, meanSolutionsPerTask: 0, tokens: { prompt: 0, completion: 0 }, durationMs: 0,
+    records: 0,
+    verified: 0,
+    unverified: 0,
+    verifiedByGeneratedTests: 0,
+    tasks: 0,
+    verifiedTasks: 0,
+    byOrigin: {},
+    byTestsOrigin: {},
+    verifiedByTestsOrigin: {},
+    byModel: {},
+    byLanguage: {},
+    tasksByLanguage: {},
+    overTime: [],
+    passAt1: { before: 0, after: 0, solves: 0 },
+    roundsToFix: {},
+    attemptsToFix: {},
+    difficulty: {},
+    solutionsPerTask: {},
+    meanSolutionsPerTask: 0,
+    tokens: { prompt: 0, completion: 0 },
+    durationMs: 0,
     problems: [],
   };
   private readonly days = new Map<string, { verified: number; unverified: number }>();
@@ -90,11 +107,22 @@ export class StatsBuilder {
     if (record.verified && record.verifiedByGeneratedTests) s.verifiedByGeneratedTests++;
     bump(s.byOrigin, record.task.origin ?? 'unknown');
     bump(s.byTestsOrigin, record.task.testsOrigin ?? 'unknown');
-    if (record.verified) bump(s.verifiedByTestsOrigin, record.verifiedByGeneratedTests ? 'generated' : record.puzzle ? 'puzzle' : (record.task.testsOrigin ?? 'unknown'));
+    if (record.verified)
+      bump(
+        s.verifiedByTestsOrigin,
+        record.verifiedByGeneratedTests
+          ? 'generated'
+          : record.puzzle
+            ? 'puzzle'
+            : (record.task.testsOrigin ?? 'unknown'),
+      );
     bump(s.byModel, record.model ?? 'unknown');
     bump(s.byLanguage, record.task.language);
 
-    const day = typeof record.createdAt === 'string' && /^\d{4}-\d\d-\d\d/.test(record.createdAt) ? record.createdAt.slice(0, 10) : 'unknown';
+    const day =
+      typeof record.createdAt === 'string' && /^\d{4}-\d\d-\d\d/.test(record.createdAt)
+        ? record.createdAt.slice(0, 10)
+        : 'unknown';
     const d = this.days.get(day) ?? { verified: 0, unverified: 0 };
     if (record.verified) d.verified++;
     else d.unverified++;
@@ -139,7 +167,9 @@ export class StatsBuilder {
 
   result(): DatasetStats {
     const s = { ...this.s };
-    s.overTime = fillDays([...this.days.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([day, v]) => ({ day, ...v })));
+    s.overTime = fillDays(
+      [...this.days.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([day, v]) => ({ day, ...v })),
+    );
     s.tasks = this.tasks.size;
     s.tasksByLanguage = {};
     s.solutionsPerTask = {};
@@ -185,7 +215,9 @@ function countLine(count: Count): string {
 function histogram(count: Count, order?: (a: string, b: string) => number): string[] {
   const keys = Object.keys(count).sort(order ?? ((a, b) => Number(a) - Number(b) || a.localeCompare(b)));
   const max = Math.max(1, ...Object.values(count));
-  return keys.map((k) => `  ${k.padStart(7)} │${'█'.repeat(Math.round(((count[k] ?? 0) / max) * 30)).padEnd(30)} ${count[k]}`);
+  return keys.map(
+    (k) => `  ${k.padStart(7)} │${'█'.repeat(Math.round(((count[k] ?? 0) / max) * 30)).padEnd(30)} ${count[k]}`,
+  );
 }
 
 /** Human-readable summary for `crucible stats`. */
@@ -204,9 +236,15 @@ export function formatStats(s: DatasetStats, dir: string): string {
     `  tokens             prompt ${s.tokens.prompt}, completion ${s.tokens.completion}; model+sandbox time ${(s.durationMs / 1000).toFixed(1)} s`,
   ];
   if (s.firstRecord) lines.push(`  period             ${s.firstRecord} … ${s.lastRecord}`);
-  if (Object.keys(s.attemptsToFix).length) lines.push('', 'Attempts to fix (verified records)', ...histogram(s.attemptsToFix));
+  if (Object.keys(s.attemptsToFix).length)
+    lines.push('', 'Attempts to fix (verified records)', ...histogram(s.attemptsToFix));
   if (Object.keys(s.roundsToFix).length) lines.push('', 'Round of the verified solution', ...histogram(s.roundsToFix));
-  if (s.records) lines.push('', 'Difficulty (share of first samples that failed)', ...histogram(s.difficulty, (a, b) => (a === 'unknown' ? 1 : b === 'unknown' ? -1 : Number(a) - Number(b))));
+  if (s.records)
+    lines.push(
+      '',
+      'Difficulty (share of first samples that failed)',
+      ...histogram(s.difficulty, (a, b) => (a === 'unknown' ? 1 : b === 'unknown' ? -1 : Number(a) - Number(b))),
+    );
   if (s.overTime.length) {
     lines.push('', 'Records per day (verified/unverified)');
     for (const d of s.overTime.slice(-14)) lines.push(`  ${d.day}  ${d.verified}/${d.unverified}`);

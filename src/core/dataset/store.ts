@@ -67,7 +67,12 @@ export interface DatasetStore {
 }
 
 export class DatasetError extends Error {
-  constructor(message: string, readonly code: string, readonly dir: string, readonly kept: readonly DatasetRecord[] = []) {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly dir: string,
+    readonly kept: readonly DatasetRecord[] = [],
+  ) {
     super(message);
     this.name = 'DatasetError';
   }
@@ -95,15 +100,32 @@ function sleep(ms: number): Promise<void> {
 /** Turns a failed write into an error that names the folder and what to do. */
 export function writeError(err: unknown, dir: string, kept: readonly DatasetRecord[]): DatasetError {
   const code = errCode(err) || 'EIO';
-  const keptText = kept.length ? ` ${kept.length} record(s) are kept in memory and will be written on the next append.` : '';
+  const keptText = kept.length
+    ? ` ${kept.length} record(s) are kept in memory and will be written on the next append.`
+    : '';
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new DatasetError(`The dataset folder ${dir} is full (${code}).${keptText} Free space on that disk, or set "crucible.dataset.folder" (CLI: --dataset DIR) to a folder on another disk.`, code, dir, kept);
+    return new DatasetError(
+      `The dataset folder ${dir} is full (${code}).${keptText} Free space on that disk, or set "crucible.dataset.folder" (CLI: --dataset DIR) to a folder on another disk.`,
+      code,
+      dir,
+      kept,
+    );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new DatasetError(`Cannot write the dataset folder ${dir} (${code}).${keptText} Make it writable, or set "crucible.dataset.folder" (CLI: --dataset DIR) to a writable folder.`, code, dir, kept);
+    return new DatasetError(
+      `Cannot write the dataset folder ${dir} (${code}).${keptText} Make it writable, or set "crucible.dataset.folder" (CLI: --dataset DIR) to a writable folder.`,
+      code,
+      dir,
+      kept,
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new DatasetError(`Writing the dataset in ${dir} failed: ${message}.${keptText} Check the folder and disk, or set "crucible.dataset.folder" (CLI: --dataset DIR) to another folder.`, code, dir, kept);
+  return new DatasetError(
+    `Writing the dataset in ${dir} failed: ${message}.${keptText} Check the folder and disk, or set "crucible.dataset.folder" (CLI: --dataset DIR) to another folder.`,
+    code,
+    dir,
+    kept,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +200,10 @@ export function parseLine(raw: RawLine): { record?: DatasetRecord; problem?: Dat
 }
 
 /** Streams the Records of a dataset folder (no lock needed: writers only append whole lines). */
-export async function* readRecords(dir: string, onProblem?: (problem: DatasetProblem) => void): AsyncGenerator<DatasetRecord> {
+export async function* readRecords(
+  dir: string,
+  onProblem?: (problem: DatasetProblem) => void,
+): AsyncGenerator<DatasetRecord> {
   for await (const raw of readLines(join(dir, DATA_FILE))) {
     const { record, problem } = parseLine(raw);
     if (problem) onProblem?.(problem);
@@ -192,7 +217,8 @@ export async function checkDatasetDir(dir: string): Promise<string | undefined> 
   try {
     info = await fsp.stat(dir);
   } catch (err) {
-    if (errCode(err) === 'ENOENT') return `No dataset folder at ${dir}. Solve something with logging on first, or pass the folder that holds ${DATA_FILE} (--dataset DIR).`;
+    if (errCode(err) === 'ENOENT')
+      return `No dataset folder at ${dir}. Solve something with logging on first, or pass the folder that holds ${DATA_FILE} (--dataset DIR).`;
     return `Cannot read ${dir}: ${err instanceof Error ? err.message : String(err)}`;
   }
   if (!info.isDirectory()) return `${dir} is a file, not a dataset folder. Pass the folder that holds ${DATA_FILE}.`;
@@ -299,7 +325,12 @@ async function acquireLock(dir: string, timeoutMs: number): Promise<() => Promis
     try {
       if (await createLockFile(lockPath, mine)) return release;
     } catch (err) {
-      if (errCode(err) === 'ENOENT') throw new DatasetError(`The dataset folder ${dir} disappeared. Create it again or set "crucible.dataset.folder" (CLI: --dataset DIR).`, 'ENOENT', dir);
+      if (errCode(err) === 'ENOENT')
+        throw new DatasetError(
+          `The dataset folder ${dir} disappeared. Create it again or set "crucible.dataset.folder" (CLI: --dataset DIR).`,
+          'ENOENT',
+          dir,
+        );
       throw err;
     }
     let text: string;
@@ -322,7 +353,11 @@ async function acquireLock(dir: string, timeoutMs: number): Promise<() => Promis
       continue;
     }
     if (Date.now() - started > timeoutMs) {
-      throw new DatasetError(`The dataset in ${dir} stayed locked for ${Math.round(timeoutMs / 1000)} s by "${text.trim()}". If no Crucible window or CLI is writing to it, delete ${lockPath}.`, 'ELOCKED', dir);
+      throw new DatasetError(
+        `The dataset in ${dir} stayed locked for ${Math.round(timeoutMs / 1000)} s by "${text.trim()}". If no Crucible window or CLI is writing to it, delete ${lockPath}.`,
+        'ELOCKED',
+        dir,
+      );
     }
     await sleep(delay + Math.random() * delay);
     delay = Math.min(delay * 2, 50);
@@ -342,7 +377,12 @@ class JsonlStore implements DatasetStore {
   private nextLine = 1;
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly dir: string, private readonly io: DatasetIo, private readonly lockTimeoutMs: number, private readonly onProblem?: (p: DatasetProblem) => void) {
+  constructor(
+    readonly dir: string,
+    private readonly io: DatasetIo,
+    private readonly lockTimeoutMs: number,
+    private readonly onProblem?: (p: DatasetProblem) => void,
+  ) {
     this.file = join(dir, DATA_FILE);
   }
 
@@ -351,7 +391,10 @@ class JsonlStore implements DatasetStore {
    * newline as finished (torn, or whole but missing its newline); otherwise it is left for later.
    */
   async catchUp(final: boolean): Promise<void> {
-    const size = await fsp.stat(this.file).then((i) => i.size, () => 0);
+    const size = await fsp.stat(this.file).then(
+      (i) => i.size,
+      () => 0,
+    );
     if (size < this.indexed) {
       // The file shrank (edited by hand, or replaced): index it again from the start.
       this.hashes.clear();

@@ -13,7 +13,10 @@ export class AnswerCap {
   /** Why the answer was cut, once it was. */
   truncated: string | undefined;
 
-  constructor(private readonly maxTokens: number | undefined, private readonly maxBytes = MAX_ANSWER_BYTES) {}
+  constructor(
+    private readonly maxTokens: number | undefined,
+    private readonly maxBytes = MAX_ANSWER_BYTES,
+  ) {}
 
   /**
    * Takes the next streamed piece; returns the part of it to keep. After a piece that reaches a cap,
@@ -26,7 +29,10 @@ export class AnswerCap {
     const size = Buffer.byteLength(piece, 'utf8');
     if (this.bytes + size > this.maxBytes) {
       const room = Math.max(0, this.maxBytes - this.bytes);
-      const kept = Buffer.from(piece, 'utf8').subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+      const kept = Buffer.from(piece, 'utf8')
+        .subarray(0, room)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
       this.bytes += Buffer.byteLength(kept, 'utf8');
       this.truncated = `the answer was cut at ${this.maxBytes} bytes (the byte cap of one answer)`;
       return kept;

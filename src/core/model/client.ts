@@ -37,7 +37,16 @@ import {
   toModelError,
   withRetries,
 } from './transport';
-import type { ChatMessage, ChatRequest, ChatResult, GenerationOptions, ModelClient, ModelInfo, ModelSettings, PullProgress } from './types';
+import type {
+  ChatMessage,
+  ChatRequest,
+  ChatResult,
+  GenerationOptions,
+  ModelClient,
+  ModelInfo,
+  ModelSettings,
+  PullProgress,
+} from './types';
 import type { Usage } from '../types';
 
 /** Largest num_ctx sent automatically to an old Ollama that cannot report its window (KV cache memory grows with it). */
@@ -80,7 +89,9 @@ export function redactSettings(settings: ModelSettings): Omit<ModelSettings, 'he
 
 export function createModelClient(settings: ModelSettings, deps: ModelClientDeps = {}): CrucibleModelClient {
   const fetchImpl: FetchLike = deps.fetch ?? createHttpFetch(settings);
-  const hosts = (settings.hosts && settings.hosts.length > 0 ? settings.hosts : [settings.host]).map((h) => normalizeHost(h, settings.provider));
+  const hosts = (settings.hosts && settings.hosts.length > 0 ? settings.hosts : [settings.host]).map((h) =>
+    normalizeHost(h, settings.provider),
+  );
   const unique = [...new Set(hosts)];
   const clean: ModelSettings = {
     ...settings,
@@ -107,13 +118,15 @@ export function hostProblem(host: string): string | undefined {
     try {
       const u = new URL(h);
       if (!u.hostname) return 'it has no host name';
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') return `the scheme must be http or https, not ${u.protocol.replace(/:$/, '')}`;
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return `the scheme must be http or https, not ${u.protocol.replace(/:$/, '')}`;
       return undefined;
     } catch {
       return 'it is not a valid URL';
     }
   }
-  if (/^[a-z][a-z0-9+.-]*:?\/\/?/i.test(h) && /^(https?)(:\/(?!\/)|\/\/|:(?!\d))/i.test(h)) return 'the scheme is mistyped: write http://host:port';
+  if (/^[a-z][a-z0-9+.-]*:?\/\/?/i.test(h) && /^(https?)(:\/(?!\/)|\/\/|:(?!\d))/i.test(h))
+    return 'the scheme is mistyped: write http://host:port';
   if (/\s/.test(h)) return 'it contains spaces';
   return undefined;
 }
@@ -146,16 +159,26 @@ function ollamaName(name: string): string {
   return tail.includes(':') ? name : `${name}:latest`;
 }
 
-function emptyAnswerError(settings: ModelSettings, model: string, doneReason: string | undefined, reasoning: string, limit: number | undefined): ModelError {
+function emptyAnswerError(
+  settings: ModelSettings,
+  model: string,
+  doneReason: string | undefined,
+  reasoning: string,
+  limit: number | undefined,
+): ModelError {
   const cut = doneReason === 'length';
   const why = cut
     ? ` It hit the token limit${limit !== undefined ? ` of ${limit}` : ''}${reasoning ? ' while still thinking' : ''} before writing the answer: raise crucible.generation.numPredict (CLI: --num-predict)${reasoning ? ', or leave thinking off' : ''}.`
     : ' Try again, or pick another model with Crucible: Select Model.';
-  return new ModelError('bad_response', `${model} at ${settings.host} returned an empty answer (done_reason: ${doneReason ?? 'none'}${reasoning ? `, after ${reasoning.length} characters of reasoning` : ''}).${why}`, {
-    host: settings.host,
-    model,
-    lengthCut: cut,
-  });
+  return new ModelError(
+    'bad_response',
+    `${model} at ${settings.host} returned an empty answer (done_reason: ${doneReason ?? 'none'}${reasoning ? `, after ${reasoning.length} characters of reasoning` : ''}).${why}`,
+    {
+      host: settings.host,
+      model,
+      lengthCut: cut,
+    },
+  );
 }
 
 /** The token limit to send: the answer's own, plus room for thinking when the model thinks. */
@@ -166,7 +189,11 @@ function answerLimit(numPredict: number | undefined, thinks: boolean): number | 
 
 /** What a failed request still cost, estimated from what streamed. */
 function failedUsage(messages: ChatMessage[], text: string, reasoning: string, started: number): Usage {
-  return { promptTokens: estimateMessagesTokens(messages), completionTokens: estimateTokens(text) + estimateTokens(reasoning), durationMs: Date.now() - started };
+  return {
+    promptTokens: estimateMessagesTokens(messages),
+    completionTokens: estimateTokens(text) + estimateTokens(reasoning),
+    durationMs: Date.now() - started,
+  };
 }
 
 abstract class BaseClient {
@@ -208,7 +235,11 @@ abstract class BaseClient {
     for (let attempt = 0; ; attempt++) {
       let delay: number | undefined;
       try {
-        return await this.limiter.run(() => this.chatNow(request), request.signal, () => cancelledError(this.settings));
+        return await this.limiter.run(
+          () => this.chatNow(request),
+          request.signal,
+          () => cancelledError(this.settings),
+        );
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
         const elapsed = performance.now() - started;
@@ -248,21 +279,37 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   private readonly plans = new Map<string, Promise<ContextPlan>>();
 
   private ollama(signal: AbortSignal, state: ExchangeState, watch: boolean): Ollama {
-    return new Ollama({ host: this.settings.host, headers: this.settings.headers, fetch: guardedFetch(this.fetchImpl, signal, state, watch) });
+    return new Ollama({
+      host: this.settings.host,
+      headers: this.settings.headers,
+      fetch: guardedFetch(this.fetchImpl, signal, state, watch),
+    });
+  }
+
+  /** The request's options as sent: num_ctx by the context plan, num_predict raised for thinking. */
+  private async requestOptions(request: ChatRequest): Promise<{ options: GenerationOptions; think: boolean }> {
+    const options = this.mergedOptions(request);
+    if (options.num_ctx === undefined) {
+      const plan = await this.contextPlan(this.settings.model, request.signal);
+      if (plan.send !== undefined) options.num_ctx = plan.send;
+    }
+    const think = request.think ?? this.settings.think ?? false;
+    const limit = answerLimit(options.num_predict, think);
+    if (limit !== undefined) options.num_predict = limit;
+    return { options, think };
   }
 
   protected async chatNow(request: ChatRequest): Promise<ChatResult> {
     const s = this.settings;
     const model = s.model;
-    const options = this.mergedOptions(request);
-    if (options.num_ctx === undefined) {
-      const plan = await this.contextPlan(model, request.signal);
-      if (plan.send !== undefined) options.num_ctx = plan.send;
-    }
-    const think = request.think ?? s.think ?? false;
-    const limit = answerLimit(options.num_predict, think);
-    if (limit !== undefined) options.num_predict = limit;
-    const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs, 'first-token', this.activity);
+    const { options, think } = await this.requestOptions(request);
+    const guard = new RequestGuard(
+      request.signal,
+      s.firstTokenTimeoutMs,
+      s.requestTimeoutMs,
+      'first-token',
+      this.activity,
+    );
     const state: ExchangeState = { headersReceived: false };
     const started = Date.now();
     let text = '';
@@ -302,25 +349,58 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
       }
       if (guard.reason) throw new Error('aborted');
     } catch (err) {
-      const e = toModelError(err, { settings: s, guard, state, model, what: `generating with ${model}`, partialText: text });
+      const e = toModelError(err, {
+        settings: s,
+        guard,
+        state,
+        model,
+        what: `generating with ${model}`,
+        partialText: text,
+      });
       e.usage = failedUsage(request.messages, text, reasoning, started);
       throw e;
     } finally {
       guard.dispose();
     }
-    const promptTokens = typeof final?.prompt_eval_count === 'number' ? final.prompt_eval_count : estimateMessagesTokens(request.messages);
-    const completionTokens = typeof final?.eval_count === 'number' ? final.eval_count : estimateTokens(text) + estimateTokens(reasoning);
-    const durationMs = typeof final?.total_duration === 'number' && final.total_duration > 0 ? final.total_duration / 1e6 : Date.now() - started;
+    return this.chatResult(request, { text, reasoning, final, started, cap, numPredict: options.num_predict });
+  }
+
+  /** The finished exchange as a ChatResult (usage from the server's counts where it gave them), or the empty-answer error. */
+  private chatResult(
+    request: ChatRequest,
+    got: {
+      text: string;
+      reasoning: string;
+      final: ChatResponse | undefined;
+      started: number;
+      cap: AnswerCap;
+      numPredict: number | undefined;
+    },
+  ): ChatResult {
+    const { text, reasoning, final, started, cap } = got;
+    const s = this.settings;
+    const promptTokens =
+      typeof final?.prompt_eval_count === 'number' ? final.prompt_eval_count : estimateMessagesTokens(request.messages);
+    const completionTokens =
+      typeof final?.eval_count === 'number' ? final.eval_count : estimateTokens(text) + estimateTokens(reasoning);
+    const durationMs =
+      typeof final?.total_duration === 'number' && final.total_duration > 0
+        ? final.total_duration / 1e6
+        : Date.now() - started;
     if (!text.trim()) {
-      const e = emptyAnswerError(s, model, final?.done_reason, reasoning, options.num_predict);
+      const e = emptyAnswerError(s, s.model, final?.done_reason, reasoning, got.numPredict);
       e.usage = { promptTokens, completionTokens, durationMs };
       throw e;
     }
     return {
       text,
-      model: final?.model ?? model,
+      model: final?.model ?? s.model,
       usage: { promptTokens, completionTokens, durationMs },
-      ...(cap.truncated ? { doneReason: 'length', truncated: cap.truncated } : final?.done_reason ? { doneReason: final.done_reason } : {}),
+      ...(cap.truncated
+        ? { doneReason: 'length', truncated: cap.truncated }
+        : final?.done_reason
+          ? { doneReason: final.done_reason }
+          : {}),
       ...(reasoning ? { reasoning } : {}),
       host: s.host,
     };
@@ -371,7 +451,9 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
   private async loadedContext(model: string, signal?: AbortSignal): Promise<{ window?: number; reports: boolean }> {
     let ps: { models?: { name?: string; model?: string; context_length?: unknown }[] };
     try {
-      ps = (await withRetries(this.settings, 'listing loaded models', signal, async (guard, state) => this.ollama(guard.signal, state, false).ps())) as unknown as typeof ps;
+      ps = (await withRetries(this.settings, 'listing loaded models', signal, async (guard, state) =>
+        this.ollama(guard.signal, state, false).ps(),
+      )) as unknown as typeof ps;
     } catch (err) {
       if (err instanceof ModelError && (err.kind === 'cancelled' || err.kind === 'unreachable')) throw err;
       return { reports: false };
@@ -380,7 +462,8 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
     const want = ollamaName(model);
     const entry = list.find((m) => ollamaName(m.name ?? m.model ?? '') === want);
     const reports = list.some((m) => typeof m.context_length === 'number') || list.length === 0;
-    if (entry && typeof entry.context_length === 'number' && entry.context_length > 0) return { window: entry.context_length, reports: true };
+    if (entry && typeof entry.context_length === 'number' && entry.context_length > 0)
+      return { window: entry.context_length, reports: true };
     return { reports: reports && !entry };
   }
 
@@ -391,7 +474,12 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
     const state: ExchangeState = { headersReceived: false };
     try {
       const keepAlive = keepAliveValue(s.keepAlive);
-      await this.ollama(guard.signal, state, false).chat({ model, messages: [], stream: false, ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}) });
+      await this.ollama(guard.signal, state, false).chat({
+        model,
+        messages: [],
+        stream: false,
+        ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
+      });
     } catch (err) {
       throw toModelError(err, { settings: s, guard, state, model, what: `loading ${model}` });
     } finally {
@@ -435,8 +523,12 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
         };
         const d: ModelDetails = { name: model };
         const info = show.model_info ?? {};
-        const arch = typeof info['general.architecture'] === 'string' ? (info['general.architecture'] as string) : undefined;
-        const key = arch && typeof info[`${arch}.context_length`] === 'number' ? `${arch}.context_length` : Object.keys(info).find((k) => k.endsWith('.context_length') && typeof info[k] === 'number');
+        const arch =
+          typeof info['general.architecture'] === 'string' ? (info['general.architecture'] as string) : undefined;
+        const key =
+          arch && typeof info[`${arch}.context_length`] === 'number'
+            ? `${arch}.context_length`
+            : Object.keys(info).find((k) => k.endsWith('.context_length') && typeof info[k] === 'number');
         if (key) d.contextLength = info[key] as number;
         const m = /(?:^|\n)\s*num_ctx\s+(\d+)/.exec(show.parameters ?? '');
         if (m) d.numCtxParameter = Number(m[1]);
@@ -454,7 +546,8 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
 
   async contextLength(model = this.settings.model, signal?: AbortSignal): Promise<number | undefined> {
     this.hostCheck();
-    if (this.settings.options.num_ctx !== undefined && this.settings.options.num_ctx > 0) return this.settings.options.num_ctx;
+    if (this.settings.options.num_ctx !== undefined && this.settings.options.num_ctx > 0)
+      return this.settings.options.num_ctx;
     return (await this.contextPlan(model, signal)).window;
   }
 
@@ -478,7 +571,10 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
       }
       if (guard.reason) throw new Error('aborted');
     } catch (err) {
-      if (state.streamError !== undefined && /file does not exist|not found|manifest unknown/i.test(state.streamError)) {
+      if (
+        state.streamError !== undefined &&
+        /file does not exist|not found|manifest unknown/i.test(state.streamError)
+      ) {
         throw new ModelError(
           'model_missing',
           `Ollama at ${s.host} cannot pull '${model}': ${state.streamError}. Check the name at https://ollama.com/library (names look like qwen2.5-coder:7b), or pick an installed model with Crucible: Select Model.`,
@@ -489,7 +585,12 @@ class OllamaClient extends BaseClient implements CrucibleModelClient {
     } finally {
       guard.dispose();
     }
-    if (!ok) throw new ModelError('bad_response', `Pulling '${model}' from ${s.host} ended without "success". Run \`ollama pull ${model}\` in a terminal to see why.`, { host: s.host, model });
+    if (!ok)
+      throw new ModelError(
+        'bad_response',
+        `Pulling '${model}' from ${s.host} ended without "success". Run \`ollama pull ${model}\` in a terminal to see why.`,
+        { host: s.host, model },
+      );
     this.details.delete(model);
     this.plans.delete(model);
   }
@@ -542,7 +643,12 @@ interface OpenAiExchange {
 }
 
 /** The /chat/completions body: streamed, with usage, and only the options the request sets. */
-function openAiChatBody(request: ChatRequest, model: string, o: GenerationOptions, limit: number | undefined): { [k: string]: unknown } {
+function openAiChatBody(
+  request: ChatRequest,
+  model: string,
+  o: GenerationOptions,
+  limit: number | undefined,
+): { [k: string]: unknown } {
   const body: { [k: string]: unknown } = {
     model,
     messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -570,7 +676,8 @@ function openAiErrorText(body: string): string {
     const j = JSON.parse(body) as { error?: unknown; message?: unknown; detail?: unknown };
     const e = j.error;
     if (typeof e === 'string') return e;
-    if (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string') return (e as { message: string }).message;
+    if (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string')
+      return (e as { message: string }).message;
     if (typeof j.message === 'string') return j.message;
     if (typeof j.detail === 'string') return j.detail;
   } catch {
@@ -616,7 +723,13 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     const model = await this.servedName(s.model, request.signal);
     const o = this.mergedOptions(request);
     const limit = answerLimit(o.num_predict, this.thinks.has(model) || (request.think ?? s.think ?? false));
-    const guard = new RequestGuard(request.signal, s.firstTokenTimeoutMs, s.requestTimeoutMs, 'first-token', this.activity);
+    const guard = new RequestGuard(
+      request.signal,
+      s.firstTokenTimeoutMs,
+      s.requestTimeoutMs,
+      'first-token',
+      this.activity,
+    );
     const state: ExchangeState = { headersReceived: false };
     const started = Date.now();
     const got: OpenAiStreamed = { text: '', reasoning: '', sawDone: false };
@@ -634,7 +747,14 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
       if (guard.reason) throw new Error('aborted');
       if (!got.sawDone && !got.finish) throw new Error('stream ended without [DONE] or a finish_reason');
     } catch (err) {
-      const e = toModelError(err instanceof MalformedSse ? malformedAsLine(err) : err, { settings: s, guard, state, model: s.model, what: `generating with ${s.model}`, partialText: got.text });
+      const e = toModelError(err instanceof MalformedSse ? malformedAsLine(err) : err, {
+        settings: s,
+        guard,
+        state,
+        model: s.model,
+        what: `generating with ${s.model}`,
+        partialText: got.text,
+      });
       e.usage = failedUsage(request.messages, got.text, got.reasoning, started);
       throw e;
     } finally {
@@ -662,7 +782,11 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
   }
 
   /** Reads a chat completion's event stream into `got`, until `[DONE]`, its end, or the answer cap. */
-  private async readChatStream(body: ReadableStream<Uint8Array>, ex: OpenAiExchange, got: OpenAiStreamed): Promise<void> {
+  private async readChatStream(
+    body: ReadableStream<Uint8Array>,
+    ex: OpenAiExchange,
+    got: OpenAiStreamed,
+  ): Promise<void> {
     for await (const data of sseData(body)) {
       ex.guard.progress();
       if (data === '[DONE]') {
@@ -683,7 +807,8 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
   private takeChunk(chunk: OpenAiChunk, ex: OpenAiExchange, got: OpenAiStreamed): boolean {
     // vLLM sends `data: {"error": …}` then `data: [DONE]`; llama.cpp sends the error event and closes.
     if (chunk.error !== undefined) {
-      ex.state.streamError = typeof chunk.error === 'string' ? chunk.error : openAiErrorText(JSON.stringify({ error: chunk.error }));
+      ex.state.streamError =
+        typeof chunk.error === 'string' ? chunk.error : openAiErrorText(JSON.stringify({ error: chunk.error }));
       throw new Error(ex.state.streamError);
     }
     if (chunk.model) got.answeredModel = chunk.model;
@@ -709,7 +834,13 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     return true;
   }
 
-  private async getJson(path: string, what: string, signal?: AbortSignal, model?: string, base = this.settings.host): Promise<unknown> {
+  private async getJson(
+    path: string,
+    what: string,
+    signal?: AbortSignal,
+    model?: string,
+    base = this.settings.host,
+  ): Promise<unknown> {
     return withRetries(
       this.settings,
       what,
@@ -728,7 +859,12 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     if (this.entries) return this.entries;
     const p = (async () => {
       const j = (await this.getJson('/models', 'listing models', signal)) as { data?: unknown };
-      if (!j || !Array.isArray(j.data)) throw new ModelError('bad_response', `${this.settings.host}/models did not return a model list. Check that crucible.ollama.host is the server's base URL including /v1.`, { host: this.settings.host });
+      if (!j || !Array.isArray(j.data))
+        throw new ModelError(
+          'bad_response',
+          `${this.settings.host}/models did not return a model list. Check that crucible.ollama.host is the server's base URL including /v1.`,
+          { host: this.settings.host },
+        );
       return j.data.filter((d): d is OpenAiModelEntry => !!d && typeof (d as { id?: unknown }).id === 'string');
     })();
     // Kept for the client's life once it succeeds (a server's model list does not change under a run).
@@ -749,9 +885,13 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     const root = this.settings.host.replace(/\/v1$/, '');
     const p = (async () => {
       try {
-        const j = (await this.getJson('/props', 'reading /props', signal, undefined, root)) as { default_generation_settings?: { n_ctx?: unknown }; total_slots?: unknown };
+        const j = (await this.getJson('/props', 'reading /props', signal, undefined, root)) as {
+          default_generation_settings?: { n_ctx?: unknown };
+          total_slots?: unknown;
+        };
         const out: { nCtx?: number; slots?: number } = {};
-        if (typeof j?.default_generation_settings?.n_ctx === 'number' && j.default_generation_settings.n_ctx > 0) out.nCtx = j.default_generation_settings.n_ctx;
+        if (typeof j?.default_generation_settings?.n_ctx === 'number' && j.default_generation_settings.n_ctx > 0)
+          out.nCtx = j.default_generation_settings.n_ctx;
         if (typeof j?.total_slots === 'number' && j.total_slots > 0) out.slots = j.total_slots;
         return out;
       } catch (err) {
@@ -775,7 +915,12 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
     const list = await this.modelEntries(signal);
     const entry = list.find((d) => d.id === model) ?? (list.length === 1 ? list[0] : undefined);
     if (!entry) throw modelMissingError(this.settings, model);
-    const trained = typeof entry.max_model_len === 'number' ? entry.max_model_len : typeof entry.meta?.n_ctx_train === 'number' ? entry.meta.n_ctx_train : undefined;
+    const trained =
+      typeof entry.max_model_len === 'number'
+        ? entry.max_model_len
+        : typeof entry.meta?.n_ctx_train === 'number'
+          ? entry.meta.n_ctx_train
+          : undefined;
     return { name: entry.id, ...(trained !== undefined ? { contextLength: trained } : {}) };
   }
 
@@ -786,7 +931,8 @@ class OpenAiClient extends BaseClient implements CrucibleModelClient {
    */
   async contextLength(model = this.settings.model, signal?: AbortSignal): Promise<number | undefined> {
     this.hostCheck();
-    if (this.settings.options.num_ctx !== undefined && this.settings.options.num_ctx > 0) return this.settings.options.num_ctx;
+    if (this.settings.options.num_ctx !== undefined && this.settings.options.num_ctx > 0)
+      return this.settings.options.num_ctx;
     const [details, props] = await Promise.all([this.showModel(model, signal), this.serverProps(signal)]);
     if (props.slots !== undefined) this.activity.learn(props.slots);
     if (props.nCtx !== undefined) return props.nCtx;

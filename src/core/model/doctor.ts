@@ -62,7 +62,12 @@ export function pythonVersion(python: string, timeoutMs = 10_000): Promise<{ ver
       const text = `${stdout}${stderr}`.trim();
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        resolve({ error: code === 'ENOENT' ? `${python} was not found on PATH` : `${python} --version failed: ${text || err.message}` });
+        resolve({
+          error:
+            code === 'ENOENT'
+              ? `${python} was not found on PATH`
+              : `${python} --version failed: ${text || err.message}`,
+        });
       } else resolve({ version: text.replace(/^Python\s+/i, '') });
     });
   });
@@ -75,7 +80,11 @@ function nodeCheck(version: string): Check {
     title: 'Node.js',
     status: ok ? 'ok' : 'fail',
     detail: `Node ${version}`,
-    ...(ok ? {} : { fix: `Crucible needs Node ${MIN_NODE.join('.')} or newer: install it from https://nodejs.org or with your version manager.` }),
+    ...(ok
+      ? {}
+      : {
+          fix: `Crucible needs Node ${MIN_NODE.join('.')} or newer: install it from https://nodejs.org or with your version manager.`,
+        }),
     required: true,
   };
 }
@@ -98,7 +107,11 @@ async function pythonCheck(python: string): Promise<Check> {
     title: 'Python',
     status: ok ? 'ok' : 'fail',
     detail: `Python ${r.version} (${python})`,
-    ...(ok ? {} : { fix: `Python tasks need Python ${MIN_PYTHON.join('.')}+: install a newer one and set crucible.sandbox.python (CLI: --python).` }),
+    ...(ok
+      ? {}
+      : {
+          fix: `Python tasks need Python ${MIN_PYTHON.join('.')}+: install a newer one and set crucible.sandbox.python (CLI: --python).`,
+        }),
     required: true,
   };
 }
@@ -116,8 +129,18 @@ function fixOf(err: unknown): { detail: string; fix?: string } {
 }
 
 function isolationSummary(r: IsolationReport): { status: CheckStatus; detail: string; fix?: string; notes?: string[] } {
-  const parts = [`network ${r.network}`, `processes ${r.processes}`, `filesystem ${r.filesystem}`, `memory ${r.memory}`];
-  const weak = [r.network === 'open' && 'network', r.processes === 'best-effort' && 'processes', r.filesystem === 'shared' && 'filesystem', r.memory === 'best-effort' && 'memory'].filter(Boolean);
+  const parts = [
+    `network ${r.network}`,
+    `processes ${r.processes}`,
+    `filesystem ${r.filesystem}`,
+    `memory ${r.memory}`,
+  ];
+  const weak = [
+    r.network === 'open' && 'network',
+    r.processes === 'best-effort' && 'processes',
+    r.filesystem === 'shared' && 'filesystem',
+    r.memory === 'best-effort' && 'memory',
+  ].filter(Boolean);
   const detail = `${r.platform}: ${parts.join(', ')}`;
   const notes = r.notes.length ? { notes: [...r.notes] } : {};
   if (weak.length === 0) return { status: 'ok', detail, ...notes };
@@ -153,7 +176,13 @@ async function serverChecks(client: ModelClient, signal: AbortSignal | undefined
   }
 
   if (!reachable) {
-    checks.push({ id: 'model', title: 'Model', status: 'skip', detail: `${s.model}: not checked (the server at ${s.host} is not reachable)`, required: true });
+    checks.push({
+      id: 'model',
+      title: 'Model',
+      status: 'skip',
+      detail: `${s.model}: not checked (the server at ${s.host} is not reachable)`,
+      required: true,
+    });
     return checks;
   }
   const want = s.provider === 'openai' ? s.model : normalizeName(s.model);
@@ -185,20 +214,26 @@ function missingModelCheck(s: ModelClient['settings'], installed: string[]): Che
 }
 
 /** The model check for an installed model: its context length, a warning when it is small or unknown. */
-async function modelCheck(client: ModelClient, signal: AbortSignal | undefined, servedAs: string | undefined): Promise<Check> {
+async function modelCheck(
+  client: ModelClient,
+  signal: AbortSignal | undefined,
+  servedAs: string | undefined,
+): Promise<Check> {
   const s = client.settings;
   let ctxText = 'context length unknown';
   let status: CheckStatus = 'ok';
   let fix: string | undefined;
   try {
     const used = await client.contextLength(s.model, signal);
-    const show = (client as { showModel?: (m: string, sig?: AbortSignal) => Promise<{ contextLength?: number }> }).showModel;
+    const show = (client as { showModel?: (m: string, sig?: AbortSignal) => Promise<{ contextLength?: number }> })
+      .showModel;
     const trained = show ? (await show.call(client, s.model, signal)).contextLength : undefined;
     if (used !== undefined) {
       ctxText = `context ${used} tokens${trained !== undefined && trained !== used ? ` (the model supports ${trained})` : ''}`;
       if (used < 4096) {
         status = 'warn';
-        fix = 'A context under 4096 tokens leaves little room for feedback: raise crucible.generation.numCtx (CLI: --num-ctx) if the model supports it.';
+        fix =
+          'A context under 4096 tokens leaves little room for feedback: raise crucible.generation.numCtx (CLI: --num-ctx) if the model supports it.';
       }
     } else if (s.provider === 'openai') {
       ctxText = 'context length set by the server (not visible through /v1)';
@@ -211,7 +246,14 @@ async function modelCheck(client: ModelClient, signal: AbortSignal | undefined, 
     ctxText = `context length unknown: ${err instanceof Error ? err.message : String(err)}`;
   }
   const name = servedAs !== undefined ? `${s.model} (served as ${servedAs}, the server's only model)` : s.model;
-  return { id: 'model', title: 'Model', status, detail: `${name}, ${ctxText}`, ...(fix ? { fix } : {}), required: true };
+  return {
+    id: 'model',
+    title: 'Model',
+    status,
+    detail: `${name}, ${ctxText}`,
+    ...(fix ? { fix } : {}),
+    required: true,
+  };
 }
 
 /** Runs every check; dependent checks are skipped when the server cannot be reached. */
@@ -238,7 +280,10 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
   checks.push(await pythonP);
   for (const c of perServer) checks.push(...c);
   checks.push(await isolationP);
-  return { ok: checks.every((c) => !(c.required && (c.status === 'fail' || (c.id === 'model' && c.status === 'skip')))), checks };
+  return {
+    ok: checks.every((c) => !(c.required && (c.status === 'fail' || (c.id === 'model' && c.status === 'skip')))),
+    checks,
+  };
 }
 
 const MARK: { [K in CheckStatus]: string } = { ok: '✓', warn: '!', fail: '✗', skip: '-' };
@@ -252,6 +297,8 @@ export function formatDoctorReport(report: DoctorReport): string {
     for (const n of c.notes ?? []) lines.push(`  ${' '.repeat(width)}  · ${n}`);
     if (c.fix && c.status !== 'ok') lines.push(`  ${' '.repeat(width)}  fix: ${c.fix}`);
   }
-  lines.push(report.ok ? 'Everything Crucible needs is in place.' : 'Some required checks failed: see the fixes above.');
+  lines.push(
+    report.ok ? 'Everything Crucible needs is in place.' : 'Some required checks failed: see the fixes above.',
+  );
   return lines.join('\n');
 }

@@ -8,7 +8,8 @@ import type { ModelSettings } from './types';
  * loading the model (llama.cpp's 503 "Loading model"). `timeout` says which timer fired (`first-token`, `queued`
  * when the request waited behind other requests to the same server, `stall`, `request`).
  */
-export type ModelErrorKind = 'unreachable' | 'loading' | 'model_missing' | 'timeout' | 'cancelled' | 'http' | 'bad_response';
+export type ModelErrorKind =
+  'unreachable' | 'loading' | 'model_missing' | 'timeout' | 'cancelled' | 'http' | 'bad_response';
 
 export type TimeoutKind = 'first-token' | 'queued' | 'stall' | 'request';
 
@@ -70,17 +71,26 @@ function serverName(settings: Pick<ModelSettings, 'provider'>): string {
   return settings.provider === 'openai' ? 'the OpenAI-compatible server' : 'Ollama';
 }
 
-export function unreachableError(settings: Pick<ModelSettings, 'provider' | 'host'>, detail: string, cause?: unknown, retryable = false): ModelError {
+export function unreachableError(
+  settings: Pick<ModelSettings, 'provider' | 'host'>,
+  detail: string,
+  cause?: unknown,
+  retryable = false,
+): ModelError {
   const fix =
     settings.provider === 'openai'
       ? 'Check that the server is running and that crucible.ollama.host (CLI: --host) is its base URL including /v1'
       : 'Start it with `ollama serve` or set crucible.ollama.host (CLI: --host or OLLAMA_HOST)';
-  return new ModelError('unreachable', `Cannot reach ${serverName(settings)} at ${settings.host} (${detail}). ${fix}.`, {
-    host: settings.host,
-    cause,
-    retryable,
-    neverProcessed: true,
-  });
+  return new ModelError(
+    'unreachable',
+    `Cannot reach ${serverName(settings)} at ${settings.host} (${detail}). ${fix}.`,
+    {
+      host: settings.host,
+      cause,
+      retryable,
+      neverProcessed: true,
+    },
+  );
 }
 
 /** A host setting that cannot be a server URL (empty, a mistyped scheme such as `http//x`). */
@@ -93,7 +103,12 @@ export function badHostError(settings: Pick<ModelSettings, 'host'>, why: string)
 }
 
 /** The server answers, but is still loading the model (llama.cpp's 503 "Loading model" on every path). */
-export function loadingError(settings: Pick<ModelSettings, 'provider' | 'host'>, waitedMs: number, serverText: string, model?: string): ModelError {
+export function loadingError(
+  settings: Pick<ModelSettings, 'provider' | 'host'>,
+  waitedMs: number,
+  serverText: string,
+  model?: string,
+): ModelError {
   return new ModelError(
     'loading',
     `${settings.provider === 'openai' ? 'The server' : 'Ollama'} at ${settings.host} is still loading the model after ${Math.round(waitedMs / 1000)} s (HTTP 503: ${serverText || 'Loading model'}). Wait for the load to finish, or raise crucible.request.firstTokenTimeoutSeconds (CLI: --first-token-timeout), which also bounds how long Crucible waits for a load.`,
@@ -101,7 +116,11 @@ export function loadingError(settings: Pick<ModelSettings, 'provider' | 'host'>,
   );
 }
 
-export function modelMissingError(settings: Pick<ModelSettings, 'provider' | 'host'>, model: string, serverText?: string): ModelError {
+export function modelMissingError(
+  settings: Pick<ModelSettings, 'provider' | 'host'>,
+  model: string,
+  serverText?: string,
+): ModelError {
   const fix =
     settings.provider === 'openai'
       ? `Load it on the server, or pick one the server offers with Crucible: Select Model (CLI: crucible models --provider openai)`
@@ -114,21 +133,38 @@ export function modelMissingError(settings: Pick<ModelSettings, 'provider' | 'ho
   });
 }
 
-export function httpError(settings: Pick<ModelSettings, 'provider' | 'host'>, status: number, serverText: string, model?: string): ModelError {
+export function httpError(
+  settings: Pick<ModelSettings, 'provider' | 'host'>,
+  status: number,
+  serverText: string,
+  model?: string,
+): ModelError {
   let fix: string;
-  if (status === 401 || status === 403) fix = 'The server or a proxy in front of it refused the credentials: check crucible.ollama.headers (CLI: --header "Authorization=Bearer …")';
-  else if (status === 400) fix = 'The server rejected the request: check the generation settings (crucible.generation.*) and that the server version is recent';
-  else if (status >= 500) fix = settings.provider === 'openai' ? "Check the server's log" : "Check Ollama's log (`journalctl -u ollama`, or ~/.ollama/logs/server.log); a runner crash often means too little memory for the model or num_ctx";
+  if (status === 401 || status === 403)
+    fix =
+      'The server or a proxy in front of it refused the credentials: check crucible.ollama.headers (CLI: --header "Authorization=Bearer …")';
+  else if (status === 400)
+    fix =
+      'The server rejected the request: check the generation settings (crucible.generation.*) and that the server version is recent';
+  else if (status >= 500)
+    fix =
+      settings.provider === 'openai'
+        ? "Check the server's log"
+        : "Check Ollama's log (`journalctl -u ollama`, or ~/.ollama/logs/server.log); a runner crash often means too little memory for the model or num_ctx";
   else fix = 'Check crucible.ollama.host and crucible.provider';
   const text = serverText.trim() || '(no error text)';
-  return new ModelError('http', `${serverName(settings)} at ${settings.host} answered HTTP ${status}: ${text}. ${fix}.`, {
-    host: settings.host,
-    status,
-    retryable: status === 502 || status === 503 || status === 504,
-    // A 503 (loading, or Ollama's "server busy" queue limit) is answered before the model sees the request.
-    neverProcessed: status === 503,
-    ...(model !== undefined ? { model } : {}),
-  });
+  return new ModelError(
+    'http',
+    `${serverName(settings)} at ${settings.host} answered HTTP ${status}: ${text}. ${fix}.`,
+    {
+      host: settings.host,
+      status,
+      retryable: status === 502 || status === 503 || status === 504,
+      // A 503 (loading, or Ollama's "server busy" queue limit) is answered before the model sees the request.
+      neverProcessed: status === 503,
+      ...(model !== undefined ? { model } : {}),
+    },
+  );
 }
 
 export function cancelledError(settings: Pick<ModelSettings, 'host'>, partialText?: string): ModelError {

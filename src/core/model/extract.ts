@@ -51,7 +51,10 @@ export function findBlocks(text: string): Block[] {
     }
     const indent = open[1]!.length;
     const fence = open[2]!;
-    const tag = (open[3] ?? '').toLowerCase().replace(/^\{?\.?/, '').replace(/\}$/, '');
+    const tag = (open[3] ?? '')
+      .toLowerCase()
+      .replace(/^\{?\.?/, '')
+      .replace(/\}$/, '');
     const body: string[] = [];
     let closed = false;
     i++;
@@ -80,7 +83,10 @@ function definesName(code: string, language: Language, name: string): boolean {
   const re =
     language === 'python'
       ? new RegExp(`^\\s*(?:async\\s+)?(?:def|class)\\s+${n}\\b|^${n}\\s*=`, 'm')
-      : new RegExp(`(?:^|[\\s;])(?:export\\s+)?(?:default\\s+)?(?:async\\s+)?(?:function\\s*\\*?\\s*${n}\\b|class\\s+${n}\\b|(?:const|let|var)\\s+${n}\\b)|^\\s*${n}\\s*=`, 'm');
+      : new RegExp(
+          `(?:^|[\\s;])(?:export\\s+)?(?:default\\s+)?(?:async\\s+)?(?:function\\s*\\*?\\s*${n}\\b|class\\s+${n}\\b|(?:const|let|var)\\s+${n}\\b)|^\\s*${n}\\s*=`,
+          'm',
+        );
   return re.test(code);
 }
 
@@ -108,14 +114,19 @@ function looksLikeUsageOnly(code: string, language: Language): boolean {
   const lines = code.split('\n').filter((l) => l.trim() && !/^\s*(#|\/\/)/.test(l));
   if (lines.length === 0) return true;
   if (definedNames(code, language).size > 0 && /\b(def|class|function)\b|=>/.test(code)) return false;
-  const usage = language === 'python' ? /^\s*(print\(|assert\b|>>>|\w+\(.*\)\s*$|if __name__)/ : /^\s*(console\.\w+\(|assert\b|\w+\(.*\);?\s*$)/;
+  const usage =
+    language === 'python'
+      ? /^\s*(print\(|assert\b|>>>|\w+\(.*\)\s*$|if __name__)/
+      : /^\s*(console\.\w+\(|assert\b|\w+\(.*\);?\s*$)/;
   return lines.every((l) => usage.test(l));
 }
 
 const CODE_START: { [L in Language]: RegExp } = {
   python: /^(?:(?:async\s+)?def\s+\w+\s*\(|class\s+\w+|import\s+\w|from\s+[\w.]+\s+import\s|@\w)/,
-  javascript: /^(?:(?:export\s+)?(?:async\s+)?function\b|(?:export\s+)?(?:const|let|var|class)\s+[\w$]|['"]use strict['"]|import\s|module\.exports)/,
-  typescript: /^(?:(?:export\s+)?(?:async\s+)?function\b|(?:export\s+)?(?:const|let|var|class|interface|type|enum)\s+[\w$]|import\s)/,
+  javascript:
+    /^(?:(?:export\s+)?(?:async\s+)?function\b|(?:export\s+)?(?:const|let|var|class)\s+[\w$]|['"]use strict['"]|import\s|module\.exports)/,
+  typescript:
+    /^(?:(?:export\s+)?(?:async\s+)?function\b|(?:export\s+)?(?:const|let|var|class|interface|type|enum)\s+[\w$]|import\s)/,
 };
 
 /** Prose line: starts like a sentence and has no code punctuation at its end. */
@@ -123,7 +134,9 @@ function isProse(line: string): boolean {
   const t = line.trim();
   if (!t) return false;
   if (/^(#|\/\/|\/\*|\*)/.test(t)) return false;
-  return /^[A-Z][a-z]+(\s+\S+){2,}/.test(t) && !/[:;{}()[\]=]\s*$/.test(t) && /[.!?]$|[a-z]$/.test(t) && !/^\s/.test(line);
+  return (
+    /^[A-Z][a-z]+(\s+\S+){2,}/.test(t) && !/[:;{}()[\]=]\s*$/.test(t) && /[.!?]$|[a-z]$/.test(t) && !/^\s/.test(line)
+  );
 }
 
 /** Code in an answer without fences: from the first line that starts code to the last line before closing prose. */
@@ -180,18 +193,27 @@ export function extractCode(answer: string, language: Language, entryPoint?: str
       notes.push('no fenced block: took the code from the plain answer');
       return { code: bare, blocks: 0, note: notes.join('; ') };
     }
-    return { code: null, reason: `The answer has no code block and no ${language} code: ask for the code in a \`\`\`${TAGS[language][0]} block.` };
+    return {
+      code: null,
+      reason: `The answer has no code block and no ${language} code: ask for the code in a \`\`\`${TAGS[language][0]} block.`,
+    };
   }
 
   let relevant = blocks.filter((b) => family(b.tag, language) !== 'foreign');
   if (relevant.length === 0) {
     const tags = [...new Set(blocks.map((b) => b.tag))].join(', ');
-    return { code: null, reason: `The answer's code blocks are tagged ${tags}, not ${language}: ask for a \`\`\`${TAGS[language][0]} block.` };
+    return {
+      code: null,
+      reason: `The answer's code blocks are tagged ${tags}, not ${language}: ask for a \`\`\`${TAGS[language][0]} block.`,
+    };
   }
   const tagged = relevant.filter((b) => family(b.tag, language) === 'same');
   if (tagged.length > 0 && relevant.some((b) => family(b.tag, language) !== 'same')) {
     // Prefer exactly-tagged blocks, but keep untagged ones that define the entry point.
-    relevant = relevant.filter((b) => family(b.tag, language) === 'same' || (entryPoint !== undefined && definesName(b.body, language, entryPoint)));
+    relevant = relevant.filter(
+      (b) =>
+        family(b.tag, language) === 'same' || (entryPoint !== undefined && definesName(b.body, language, entryPoint)),
+    );
   }
 
   let chosen: Block | undefined;

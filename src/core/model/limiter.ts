@@ -29,7 +29,11 @@ export class Limiter {
   }
 
   /** Runs `task` when a slot is free. If `signal` aborts while waiting, rejects with `onAbort()` and never runs it. */
-  async run<T>(task: () => Promise<T>, signal?: AbortSignal, onAbort: () => unknown = () => signal?.reason): Promise<T> {
+  async run<T>(
+    task: () => Promise<T>,
+    signal?: AbortSignal,
+    onAbort: () => unknown = () => signal?.reason,
+  ): Promise<T> {
     await this.acquire(signal, onAbort);
     try {
       return await task();

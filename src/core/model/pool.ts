@@ -183,7 +183,11 @@ export class PoolClient implements CrucibleModelClient {
 
   private noServerError(): ModelError {
     const hosts = this.pool.map((m) => m.client.settings.host).join(', ');
-    return new ModelError('unreachable', `No server of the pool (${hosts}) could answer. Run \`crucible doctor\` to see each one.`, { host: this.settings.host });
+    return new ModelError(
+      'unreachable',
+      `No server of the pool (${hosts}) could answer. Run \`crucible doctor\` to see each one.`,
+      { host: this.settings.host },
+    );
   }
 
   /** The first server (in rotation first) that answers `call`. */
@@ -237,7 +241,10 @@ export class PoolClient implements CrucibleModelClient {
         ),
       ),
     );
-    await Promise.race([all, answered.then(() => Promise.race([all, new Promise((r) => setTimeout(r, CONTEXT_GRACE_MS).unref?.())]))]);
+    await Promise.race([
+      all,
+      answered.then(() => Promise.race([all, new Promise((r) => setTimeout(r, CONTEXT_GRACE_MS).unref?.())])),
+    ]);
     if (known.length > 0) return Math.min(...known);
     await all;
     if (known.length > 0) return Math.min(...known);

@@ -90,7 +90,12 @@ export function trimMiddle(text: string, head: number, tail: number): { text: st
   const lines = text.split('\n');
   if (lines.length <= head + tail + 1) return { text, trimmed: 0 };
   const trimmed = lines.length - head - tail;
-  return { text: [...lines.slice(0, head), `[... ${trimmed} lines trimmed ...]`, ...lines.slice(lines.length - tail)].join('\n'), trimmed };
+  return {
+    text: [...lines.slice(0, head), `[... ${trimmed} lines trimmed ...]`, ...lines.slice(lines.length - tail)].join(
+      '\n',
+    ),
+    trimmed,
+  };
 }
 
 /** Cuts one over-long line (e.g. a huge repr) in its middle, with a marker. */
@@ -112,7 +117,11 @@ function trimLongLines(text: string, maxChars: number): { text: string; trimmed:
  * 3. drop the last remaining attempt.
  * If the task and instruction alone still do not fit, throws PromptTooLargeError.
  */
-export function fitPrompt(parts: PromptParts, contextLength: number, reserveForAnswer: number): { messages: ChatMessage[]; notes: string[] } {
+export function fitPrompt(
+  parts: PromptParts,
+  contextLength: number,
+  reserveForAnswer: number,
+): { messages: ChatMessage[]; notes: string[] } {
   const notes: string[] = [];
   const budget = contextLength - reserveForAnswer;
   let history = parts.history.map((h) => ({ ...h }));
@@ -129,18 +138,33 @@ export function fitPrompt(parts: PromptParts, contextLength: number, reserveForA
     first++;
     dropped++;
   }
-  if (dropped > 0) notes.push(`Prompt shrunk: dropped the ${dropped} oldest of ${total} earlier attempt(s) to fit the ${contextLength}-token context.`);
+  if (dropped > 0)
+    notes.push(
+      `Prompt shrunk: dropped the ${dropped} oldest of ${total} earlier attempt(s) to fit the ${contextLength}-token context.`,
+    );
 
   // 2. Trim feedback, progressively harder.
   if (!fits()) {
-    for (const [head, tail] of [[40, 20], [15, 10], [6, 4], [3, 2]] as const) {
+    for (const [head, tail] of [
+      [40, 20],
+      [15, 10],
+      [6, 4],
+      [3, 2],
+    ] as const) {
       if (fits()) break;
       history = history.map((h, i) => {
         const byLines = trimMiddle(h.feedback, head, tail);
         const byChars = trimLongLines(byLines.text, 400);
         if (byLines.trimmed > 0 || byChars.trimmed > 0) {
-          const what = [byLines.trimmed ? `${byLines.trimmed} lines` : '', byChars.trimmed ? `${byChars.trimmed} characters of long lines` : ''].filter(Boolean).join(' and ');
-          notes.push(`Prompt shrunk: trimmed ${what} from the feedback of attempt ${first + i} (kept the first ${head} and last ${tail} lines).`);
+          const what = [
+            byLines.trimmed ? `${byLines.trimmed} lines` : '',
+            byChars.trimmed ? `${byChars.trimmed} characters of long lines` : '',
+          ]
+            .filter(Boolean)
+            .join(' and ');
+          notes.push(
+            `Prompt shrunk: trimmed ${what} from the feedback of attempt ${first + i} (kept the first ${head} and last ${tail} lines).`,
+          );
         }
         return { code: h.code, feedback: byChars.text };
       });
@@ -150,7 +174,9 @@ export function fitPrompt(parts: PromptParts, contextLength: number, reserveForA
   // 3. Drop the last attempt too.
   if (!fits() && history.length > 0) {
     history = [];
-    notes.push(`Prompt shrunk: dropped the last earlier attempt as well; the model sees only the task and the instruction.`);
+    notes.push(
+      `Prompt shrunk: dropped the last earlier attempt as well; the model sees only the task and the instruction.`,
+    );
   }
 
   if (!fits()) throw new PromptTooLargeError(estimateMessagesTokens(render()), contextLength, reserveForAnswer);

@@ -23,10 +23,14 @@ export type AbortReason = 'cancelled' | 'first-token' | 'queued' | 'stall' | 're
  * `undici` package must go with that package's own fetch, so both come from it.
  */
 export function createHttpFetch(settings: Pick<ModelSettings, 'requestTimeoutMs'>): FetchLike {
-  const stall = settings.requestTimeoutMs > 0 && Number.isFinite(settings.requestTimeoutMs) ? settings.requestTimeoutMs : 0;
+  const stall =
+    settings.requestTimeoutMs > 0 && Number.isFinite(settings.requestTimeoutMs) ? settings.requestTimeoutMs : 0;
   const agent = new Agent({ headersTimeout: 0, bodyTimeout: stall > 0 ? stall + 5_000 : 0, connectTimeout: 15_000 });
   return ((input: Parameters<FetchLike>[0], init?: RequestInit) =>
-    undiciFetch(input as never, { ...(init ?? {}), dispatcher: agent } as never) as unknown as Promise<Response>) as FetchLike;
+    undiciFetch(
+      input as never,
+      { ...(init ?? {}), dispatcher: agent } as never,
+    ) as unknown as Promise<Response>) as FetchLike;
 }
 
 /**
@@ -125,7 +129,12 @@ export class RequestGuard {
       // It waited while others streamed and starts now: the server runs about that many at once.
       const now = performance.now();
       if (this.queued && this.mostStreamingSeen > 0) this.activity.learn(this.mostStreamingSeen);
-      else if (this.othersAtStart > 0 && this.activity.lastEndAt >= this.createdAt && now - this.activity.lastEndAt < 250) this.activity.sighted(this.othersAtStart);
+      else if (
+        this.othersAtStart > 0 &&
+        this.activity.lastEndAt >= this.createdAt &&
+        now - this.activity.lastEndAt < 250
+      )
+        this.activity.sighted(this.othersAtStart);
       if (this.queued) this.queuedMs = now - this.createdAt;
       this.activity.streaming++;
     }
@@ -234,7 +243,12 @@ export function retryAfterMs(value: string | null | undefined, now = Date.now())
  * Wraps fetch: every call also listens to `signal`; for NDJSON bodies (`watchNdjson`) each complete line
  * is checked before the client sees it, so a garbage line fails the stream with MalformedLineError.
  */
-export function guardedFetch(base: FetchLike, signal: AbortSignal, state: ExchangeState, watchNdjson: boolean): FetchLike {
+export function guardedFetch(
+  base: FetchLike,
+  signal: AbortSignal,
+  state: ExchangeState,
+  watchNdjson: boolean,
+): FetchLike {
   return (async (input: Parameters<FetchLike>[0], init?: RequestInit) => {
     const signals = init?.signal ? [signal, init.signal] : [signal];
     const res = await base(input, { ...init, signal: signals.length > 1 ? AbortSignal.any(signals) : signal });
@@ -295,7 +309,15 @@ function ndjsonWatch(state: ExchangeState): TransformStream<Uint8Array, Uint8Arr
   });
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNABORTED']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNABORTED',
+]);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 
 function causeCode(err: unknown): string | undefined {
@@ -393,14 +415,21 @@ function statusFailure(err: unknown, ctx: FailureContext): ModelError | undefine
   if (typeof status !== 'number') return undefined;
   const text = String((err as { error?: unknown }).error ?? (err as Error).message ?? '');
   const body = String((err as { body?: unknown }).body ?? text);
-  if (status === 404 && /not found|does not exist/i.test(text) && ctx.model !== undefined) return modelMissingError(settings, ctx.model, text);
+  if (status === 404 && /not found|does not exist/i.test(text) && ctx.model !== undefined)
+    return modelMissingError(settings, ctx.model, text);
   if (status === 503 && /loading/i.test(text)) return withRetryAfter(loadingError(settings, 0, text, ctx.model), state);
-  if (status === 400 && /exceed_context_size_error|exceeds the available context size/i.test(body)) return contextSizeError(settings, body, text, ctx.model);
+  if (status === 400 && /exceed_context_size_error|exceeds the available context size/i.test(body))
+    return contextSizeError(settings, body, text, ctx.model);
   return withRetryAfter(httpError(settings, status, text, ctx.model), state);
 }
 
 /** A connection that failed before any header arrived: nothing answers, or it dropped; undefined for anything else. */
-function connectFailure(err: unknown, ctx: FailureContext, message: string, code: string | undefined): ModelError | undefined {
+function connectFailure(
+  err: unknown,
+  ctx: FailureContext,
+  message: string,
+  code: string | undefined,
+): ModelError | undefined {
   const { settings } = ctx;
   if (ctx.state.headersReceived) return undefined;
   if (code && UNREACHABLE_CODES.has(code)) return unreachableError(settings, code, err);
@@ -437,17 +466,25 @@ function answerFailure(err: unknown, ctx: FailureContext, message: string, code:
       { host, ...modelOf(ctx.model), retryable: true },
     );
   }
-  if (message === 'terminated' || (code && RESET_CODES.has(code)) || /terminated|other side closed|socket/i.test(message)) {
+  if (
+    message === 'terminated' ||
+    (code && RESET_CODES.has(code)) ||
+    /terminated|other side closed|socket/i.test(message)
+  ) {
     return new ModelError(
       'bad_response',
       `The connection to ${host} dropped while ${ctx.what}${ctx.partialText ? ` (after ${ctx.partialText.length} characters)` : ''}. Try again; if it keeps happening, check the server's log and any proxy timeout in front of it.`,
       { ...details, retryable: true, cause: err },
     );
   }
-  return new ModelError('bad_response', `Unexpected failure from ${host} while ${ctx.what}: ${message}. Try again, and run \`crucible doctor\` to check the setup.`, {
-    ...details,
-    cause: err,
-  });
+  return new ModelError(
+    'bad_response',
+    `Unexpected failure from ${host} while ${ctx.what}: ${message}. Try again, and run \`crucible doctor\` to check the setup.`,
+    {
+      ...details,
+      cause: err,
+    },
+  );
 }
 
 /** Turns whatever a request threw into a ModelError whose message names the fix. */
@@ -473,7 +510,12 @@ function withRetryAfter(e: ModelError, state: ExchangeState): ModelError {
  * `{"error": {"type": "exceed_context_size_error", "n_prompt_tokens": N, "n_ctx": M, ...}}`
  * (tools/server/server-task.cpp `server_task_result_error::to_json`, sent by server-context.cpp).
  */
-function contextSizeError(settings: Pick<ModelSettings, 'provider' | 'host'>, body: string, text: string, model?: string): ModelError {
+function contextSizeError(
+  settings: Pick<ModelSettings, 'provider' | 'host'>,
+  body: string,
+  text: string,
+  model?: string,
+): ModelError {
   let prompt: number | undefined;
   let ctx: number | undefined;
   try {
@@ -514,7 +556,8 @@ export function retryDelay(
     return Math.min(failure.retryAfterMs ?? backoff, Math.max(50, budget - elapsedMs));
   }
   if (attempt >= Math.max(0, settings.maxRetries)) return undefined;
-  if (failure.kind === 'unreachable' && failure.neverProcessed && /ECONNREFUSED|ECONNRESET/.test(failure.message)) return failure.retryAfterMs ?? backoff;
+  if (failure.kind === 'unreachable' && failure.neverProcessed && /ECONNREFUSED|ECONNRESET/.test(failure.message))
+    return failure.retryAfterMs ?? backoff;
   if (idempotent && failure.retryable) return failure.retryAfterMs ?? backoff;
   return undefined;
 }
@@ -557,10 +600,18 @@ export async function withRetries<T>(
     try {
       return await call(guard, state);
     } catch (err) {
-      failure = toModelError(err, { settings, guard, state, what, requestMs, ...(model !== undefined ? { model } : {}) });
+      failure = toModelError(err, {
+        settings,
+        guard,
+        state,
+        what,
+        requestMs,
+        ...(model !== undefined ? { model } : {}),
+      });
       delay = retryDelay(failure, attempt, performance.now() - started, settings, true, baseDelayMs);
       if (delay === undefined) {
-        if (failure.kind === 'loading') throw loadingError(settings, performance.now() - started, 'Loading model', model);
+        if (failure.kind === 'loading')
+          throw loadingError(settings, performance.now() - started, 'Loading model', model);
         throw failure;
       }
     } finally {

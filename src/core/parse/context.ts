@@ -88,7 +88,11 @@ export async function extractContext(
       if (!node || node.type === 'ERROR') continue;
       const overlaps = node.startIndex < exclude.end && node.endIndex > exclude.start;
       const encloses = node.startIndex <= exclude.start && node.endIndex >= exclude.end;
-      if (overlaps && !(encloses && options.keepEnclosing && (node.startIndex < exclude.start || node.endIndex > exclude.end))) continue;
+      if (
+        overlaps &&
+        !(encloses && options.keepEnclosing && (node.startIndex < exclude.start || node.endIndex > exclude.end))
+      )
+        continue;
       if (node.type === 'comment') continue;
       if (language === 'python') {
         if (pyIsTestOrScript(node)) continue;

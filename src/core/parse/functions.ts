@@ -244,7 +244,14 @@ function walkJs(w: Walk, node: Node, parents: string[], className: string | unde
   }
 }
 
-function visitJs(w: Walk, node: Node, parents: string[], className: string | undefined, exported: boolean, outer: Node): void {
+function visitJs(
+  w: Walk,
+  node: Node,
+  parents: string[],
+  className: string | undefined,
+  exported: boolean,
+  outer: Node,
+): void {
   const t = node.type;
   if (t === 'export_statement') {
     const decl = node.childForFieldName('declaration') ?? node.childForFieldName('value');
@@ -259,7 +266,16 @@ function visitJs(w: Walk, node: Node, parents: string[], className: string | und
   }
   if (JS_FUNC_VALUE.has(t) && exported) {
     // export default function () {} / export default () => …
-    make(w, outer, node, node.childForFieldName('name')?.text ?? 'default', t === 'arrow_function' ? 'arrow' : 'functionExpression', parents, undefined, true);
+    make(
+      w,
+      outer,
+      node,
+      node.childForFieldName('name')?.text ?? 'default',
+      t === 'arrow_function' ? 'arrow' : 'functionExpression',
+      parents,
+      undefined,
+      true,
+    );
     descend(w, node, [...parents, 'default']);
     return;
   }
@@ -271,7 +287,16 @@ function visitJs(w: Walk, node: Node, parents: string[], className: string | und
       if (value && nameNode?.type === 'identifier' && JS_FUNC_VALUE.has(value.type)) {
         // With one declarator the whole statement is the definition; with several, just the declarator.
         const range = declarators.length === 1 ? outer : d;
-        make(w, range, value, nameNode.text, value.type === 'arrow_function' ? 'arrow' : 'functionExpression', parents, undefined, exported);
+        make(
+          w,
+          range,
+          value,
+          nameNode.text,
+          value.type === 'arrow_function' ? 'arrow' : 'functionExpression',
+          parents,
+          undefined,
+          exported,
+        );
         descend(w, value, [...parents, nameNode.text]);
       } else if (value) {
         descend(w, value, parents);
@@ -319,13 +344,24 @@ function descend(w: Walk, node: Node, parents: string[]): void {
  * Returns [] for files over the size limits and skips definitions that contain syntax errors
  * (unless `includeBroken`). Throws only when tree-sitter itself cannot load.
  */
-export async function findFunctions(code: string, language: Language, parser: CodeParser = defaultParser(), options: FindOptions = {}): Promise<FunctionInfo[]> {
+export async function findFunctions(
+  code: string,
+  language: Language,
+  parser: CodeParser = defaultParser(),
+  options: FindOptions = {},
+): Promise<FunctionInfo[]> {
   if (isTooLarge(code)) return [];
   return parser.withTree(
     language,
     code,
     (tree) => {
-      const w: Walk = { code, language, starts: lineStarts(code), out: [], includeBroken: options.includeBroken ?? false };
+      const w: Walk = {
+        code,
+        language,
+        starts: lineStarts(code),
+        out: [],
+        includeBroken: options.includeBroken ?? false,
+      };
       if (language === 'python') walkPython(w, tree.rootNode, [], undefined);
       else walkJs(w, tree.rootNode, [], undefined);
       w.out.sort((a, b) => a.startOffset - b.startOffset || b.endOffset - a.endOffset);
@@ -347,6 +383,12 @@ export function innermostAt(functions: readonly FunctionInfo[], offset: number):
 }
 
 /** The innermost function containing `offset` in `code`. */
-export async function functionAt(code: string, language: Language, offset: number, parser: CodeParser = defaultParser(), options: FindOptions = {}): Promise<FunctionInfo | undefined> {
+export async function functionAt(
+  code: string,
+  language: Language,
+  offset: number,
+  parser: CodeParser = defaultParser(),
+  options: FindOptions = {},
+): Promise<FunctionInfo | undefined> {
   return innermostAt(await findFunctions(code, language, parser, options), offset);
 }

@@ -53,7 +53,8 @@ function findNodeModules(start: string): WasmLocation | undefined {
   for (;;) {
     const runtimeFile = join(dir, 'node_modules', 'web-tree-sitter', RUNTIME_WASM);
     const grammarDir = join(dir, 'node_modules', '@vscode', 'tree-sitter-wasm', 'wasm');
-    if (existsSync(runtimeFile) && hasAll(grammarDir, false)) return { runtimeFile, grammarDir, origin: 'node_modules' };
+    if (existsSync(runtimeFile) && hasAll(grammarDir, false))
+      return { runtimeFile, grammarDir, origin: 'node_modules' };
     const up = dirname(dir);
     if (up === dir) return undefined;
     dir = up;
@@ -78,7 +79,8 @@ export function resolveWasmLocation(wasmDir?: string): WasmLocation {
     return { runtimeFile: join(dir, RUNTIME_WASM), grammarDir: dir, origin: 'explicit' };
   }
   for (const candidate of [join(__dirname, 'wasm'), join(__dirname, '..', 'wasm')]) {
-    if (hasAll(candidate, true)) return { runtimeFile: join(candidate, RUNTIME_WASM), grammarDir: candidate, origin: 'bundle' };
+    if (hasAll(candidate, true))
+      return { runtimeFile: join(candidate, RUNTIME_WASM), grammarDir: candidate, origin: 'bundle' };
   }
   const found = findNodeModules(__dirname) ?? findNodeModules(process.cwd());
   if (found) return found;
@@ -99,7 +101,9 @@ async function initRuntime(runtimeFile: string): Promise<void> {
       locateFile: (name: string) => (name === RUNTIME_WASM ? runtimeFile : join(dirname(runtimeFile), name)),
     }).catch((err: unknown) => {
       runtimeInit = undefined;
-      throw new ParserLoadError(`Could not start web-tree-sitter from ${runtimeFile}: ${(err as Error)?.message ?? String(err)}`);
+      throw new ParserLoadError(
+        `Could not start web-tree-sitter from ${runtimeFile}: ${(err as Error)?.message ?? String(err)}`,
+      );
     });
   }
   return runtimeInit;
@@ -117,7 +121,8 @@ async function loadGrammarFile(file: string): Promise<TsLanguage> {
   let pending = grammarCache.get(file);
   if (!pending) {
     pending = (async () => {
-      if (!existsSync(file)) throw new ParserLoadError(`Grammar ${file} not found: run \`npm run build\` or reinstall Crucible.`);
+      if (!existsSync(file))
+        throw new ParserLoadError(`Grammar ${file} not found: run \`npm run build\` or reinstall Crucible.`);
       let lang: TsLanguage;
       try {
         lang = await TsLanguage.load(file);
@@ -147,7 +152,9 @@ export function grammarFor(language: Language, options: { jsx?: boolean } = {}):
     case 'typescript':
       return options.jsx ? 'tsx' : 'typescript';
     default:
-      throw new ParserLoadError(`Unsupported language ${String(language)}: Crucible parses python, javascript and typescript.`);
+      throw new ParserLoadError(
+        `Unsupported language ${String(language)}: Crucible parses python, javascript and typescript.`,
+      );
   }
 }
 

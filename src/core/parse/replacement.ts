@@ -27,7 +27,10 @@ function columnOf(code: string, offset: number): number {
  */
 function withOriginalDocstring(code: string, match: FunctionInfo, original: FunctionInfo): string {
   if (original.language !== 'python' || !original.docRange) return match.text;
-  const raw = original.text.slice(original.docRange.start - original.startOffset, original.docRange.end - original.startOffset);
+  const raw = original.text.slice(
+    original.docRange.start - original.startOffset,
+    original.docRange.end - original.startOffset,
+  );
   if (!raw) return match.text;
   const fromColumn = columnOf(original.text, original.docRange.start - original.startOffset) + original.startColumn;
   const toColumn = columnOf(code, match.body.start);
@@ -49,12 +52,19 @@ function withOriginalDocstring(code: string, match: FunctionInfo, original: Func
  * The replacement for `original` (a function in the user's file at column `original.startColumn`),
  * taken from `candidateCode`. Falls back to the whole candidate when it defines no function of that name.
  */
-export async function replacementFor(original: FunctionInfo, candidateCode: string, language: Language, parser: CodeParser = defaultParser(), lineIndent?: string): Promise<string> {
+export async function replacementFor(
+  original: FunctionInfo,
+  candidateCode: string,
+  language: Language,
+  parser: CodeParser = defaultParser(),
+  lineIndent?: string,
+): Promise<string> {
   const code = dedent(candidateCode.replace(/\r\n?/g, '\n')).trim();
   let text = code;
   try {
     const fns = await findFunctions(code, language, parser);
-    const match = fns.find((f) => f.name === original.name && f.parents.length === 0) ?? fns.find((f) => f.name === original.name);
+    const match =
+      fns.find((f) => f.name === original.name && f.parents.length === 0) ?? fns.find((f) => f.name === original.name);
     if (match) text = dedent(' '.repeat(match.startColumn) + withOriginalDocstring(code, match, original));
   } catch {
     // Parser trouble: use the candidate as it is.
@@ -88,13 +98,19 @@ export function ghostEdit(oldText: string, newText: string): GhostEdit {
   let p = 0;
   const max = Math.min(oldText.length, newText.length);
   while (p < max && oldText[p] === newText[p]) p++;
-  if (p === oldText.length && p === newText.length) return { offset: p, insertText: '', deleteOffset: p, deleteLength: 0 };
+  if (p === oldText.length && p === newText.length)
+    return { offset: p, insertText: '', deleteOffset: p, deleteLength: 0 };
   const lineStart = oldText.lastIndexOf('\n', p - 1) + 1;
   let offset = lineStart;
   while (offset < p && (oldText[offset] === ' ' || oldText[offset] === '\t')) offset++;
   // Common suffix of what is left, not overlapping the prefix.
   let s = 0;
-  while (s < oldText.length - offset && s < newText.length - offset && oldText[oldText.length - 1 - s] === newText[newText.length - 1 - s]) s++;
+  while (
+    s < oldText.length - offset &&
+    s < newText.length - offset &&
+    oldText[oldText.length - 1 - s] === newText[newText.length - 1 - s]
+  )
+    s++;
   if (oldText.length - s === offset) {
     // Nothing old is replaced: a pure insertion.
     const insertText = newText.slice(offset, newText.length - s);
@@ -106,5 +122,10 @@ export function ghostEdit(oldText: string, newText: string): GhostEdit {
   const added = newText.slice(offset, newText.length - s);
   if (!added.trim()) return { offset, insertText: '', deleteOffset: offset, deleteLength: 0 };
   const indent = oldText.slice(lineStart, offset);
-  return { offset, insertText: `${added}\n${indent}`, deleteOffset: offset + added.length, deleteLength: 1 + indent.length + removed.length };
+  return {
+    offset,
+    insertText: `${added}\n${indent}`,
+    deleteOffset: offset + added.length,
+    deleteLength: 1 + indent.length + removed.length,
+  };
 }

@@ -69,7 +69,14 @@ function make(kind: SyntaxIssue['kind'], token: string, node: Node): SyntaxIssue
   const line = node.startPosition.row + 1;
   const column = node.startPosition.column + 1;
   const what = kind === 'missing' ? `missing "${token}"` : `unexpected "${token}"`;
-  return { line, column, offset: node.startIndex, kind, token, message: `SyntaxError near line ${line}, column ${column}: ${what}` };
+  return {
+    line,
+    column,
+    offset: node.startIndex,
+    kind,
+    token,
+    message: `SyntaxError near line ${line}, column ${column}: ${what}`,
+  };
 }
 
 /** Feedback with the source line and a caret under the error, for the model and the trace. */
@@ -88,7 +95,11 @@ export function formatSyntaxFeedback(code: string, errors: SyntaxIssue[]): strin
  * Checks `code` for syntax errors. Tree-sitter recovers from errors, so this lists several at once;
  * it is a fast pre-check before the sandbox, and the real interpreter stays the final judge.
  */
-export async function checkSyntax(language: Language, code: string, parser: CodeParser = defaultParser()): Promise<SyntaxReport> {
+export async function checkSyntax(
+  language: Language,
+  code: string,
+  parser: CodeParser = defaultParser(),
+): Promise<SyntaxReport> {
   const errors = await parser.withTree(language, code, syntaxIssuesOf);
   return { ok: errors.length === 0, errors, feedback: formatSyntaxFeedback(code, errors) };
 }

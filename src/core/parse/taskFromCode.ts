@@ -40,7 +40,8 @@ export interface TaskDetails {
 }
 
 export const NO_FUNCTION_ERROR = 'Put the cursor inside a function or select code to solve.';
-export const TOO_LARGE_ERROR = 'This file is too large for Crucible to parse (over 200 KB or 5000 lines): select the code to solve instead.';
+export const TOO_LARGE_ERROR =
+  'This file is too large for Crucible to parse (over 200 KB or 5000 lines): select the code to solve instead.';
 
 export function unsupportedLanguageError(language: string): string {
   return `Crucible supports Python, JavaScript and TypeScript; this file is ${language || 'of an unknown language'}.`;
@@ -77,7 +78,8 @@ export function unitAt(all: readonly FunctionInfo[], offset: number): FunctionIn
   return { error: NO_FUNCTION_ERROR };
 }
 
-const TRIVIAL_BODY = /^\s*(pass|\.\.\.|raise\s+NotImplementedError(\(.*\))?|throw\s+new\s+Error\(.*\);?|return;?|\/\/.*|#.*)?\s*$/;
+const TRIVIAL_BODY =
+  /^\s*(pass|\.\.\.|raise\s+NotImplementedError(\(.*\))?|throw\s+new\s+Error\(.*\);?|return;?|\/\/.*|#.*)?\s*$/;
 
 /** True when the body holds nothing worth refining (pass, ..., raise NotImplementedError, a TODO). */
 export function hasTrivialBody(code: string, fn: FunctionInfo): boolean {
@@ -101,7 +103,8 @@ function promptFor(code: string, fn: FunctionInfo): string {
     const end = fn.docRange && fn.docRange.start > fn.startOffset ? fn.docRange.end : fn.body.start;
     return atColumnZero(code, fn.startOffset, end, fn.startColumn).replace(/\s+$/, '');
   }
-  const doc = fn.docRange && fn.docRange.start < fn.startOffset ? `${code.slice(fn.docRange.start, fn.docRange.end)}\n` : '';
+  const doc =
+    fn.docRange && fn.docRange.start < fn.startOffset ? `${code.slice(fn.docRange.start, fn.docRange.end)}\n` : '';
   return `${doc}${fn.signature}`;
 }
 
@@ -111,12 +114,27 @@ function taskId(path: string | undefined, name: string): string {
 }
 
 /** Builds the Task for one function (the code actions and code lens call this directly). */
-export async function buildTaskForFunction(input: Omit<CodeTaskInput, 'offset' | 'selection'> & { language: Language }, fn: FunctionInfo): Promise<TaskDetails> {
+export async function buildTaskForFunction(
+  input: Omit<CodeTaskInput, 'offset' | 'selection'> & { language: Language },
+  fn: FunctionInfo,
+): Promise<TaskDetails> {
   const parser = input.parser ?? defaultParser();
   const { code, language } = input;
   const jsDocStart = fn.docRange && fn.docRange.start < fn.startOffset ? fn.docRange.start : fn.startOffset;
-  const context = await extractContext(code, language, { start: jsDocStart, end: fn.endOffset }, { keepEnclosing: fn.className !== undefined, parser });
-  const found = await findUserTests({ code, language, fn, ...(input.path ? { path: input.path } : {}), ...(input.otherFiles ? { otherFiles: input.otherFiles } : {}), parser });
+  const context = await extractContext(
+    code,
+    language,
+    { start: jsDocStart, end: fn.endOffset },
+    { keepEnclosing: fn.className !== undefined, parser },
+  );
+  const found = await findUserTests({
+    code,
+    language,
+    fn,
+    ...(input.path ? { path: input.path } : {}),
+    ...(input.otherFiles ? { otherFiles: input.otherFiles } : {}),
+    parser,
+  });
   const refining = !hasTrivialBody(code, fn);
   const task: Task = {
     id: taskId(input.path, fn.qualifiedName),
@@ -131,7 +149,13 @@ export async function buildTaskForFunction(input: Omit<CodeTaskInput, 'offset' |
     ...(refining ? { currentCode: atColumnZero(code, fn.startOffset, fn.endOffset, fn.startColumn) } : {}),
     ...(input.hint?.trim() ? { hint: input.hint.trim() } : {}),
   };
-  return { task, fn, range: { start: fn.startOffset, end: fn.endOffset }, testSources: found.sources, testCount: found.count };
+  return {
+    task,
+    fn,
+    range: { start: fn.startOffset, end: fn.endOffset },
+    testSources: found.sources,
+    testCount: found.count,
+  };
 }
 
 /** Like buildTaskFromCode, with the function and range it chose. */
@@ -150,7 +174,14 @@ export async function buildTaskDetails(input: CodeTaskInput): Promise<TaskDetail
     const fn = inside[0];
     const context = isTooLarge(code) ? '' : await extractContext(code, language, sel, { parser });
     const found = fn
-      ? await findUserTests({ code, language, fn, ...(input.path ? { path: input.path } : {}), ...(input.otherFiles ? { otherFiles: input.otherFiles } : {}), parser })
+      ? await findUserTests({
+          code,
+          language,
+          fn,
+          ...(input.path ? { path: input.path } : {}),
+          ...(input.otherFiles ? { otherFiles: input.otherFiles } : {}),
+          parser,
+        })
       : { tests: '', origin: 'none' as const, sources: [], count: 0 };
     const column = sel.start - (code.lastIndexOf('\n', sel.start - 1) + 1);
     const body = atColumnZero(code, sel.start, sel.end, column).replace(/\s+$/, '');
@@ -167,7 +198,13 @@ export async function buildTaskDetails(input: CodeTaskInput): Promise<TaskDetail
       ...(context.trim() ? { context } : {}),
       ...(input.hint?.trim() ? { hint: input.hint.trim() } : {}),
     };
-    return { task, ...(fn ? { fn } : {}), range: { start: sel.start, end: sel.end }, testSources: found.sources, testCount: found.count };
+    return {
+      task,
+      ...(fn ? { fn } : {}),
+      range: { start: sel.start, end: sel.end },
+      testSources: found.sources,
+      testCount: found.count,
+    };
   }
   if (isTooLarge(code)) return { error: TOO_LARGE_ERROR };
   if (input.offset === undefined) return { error: NO_FUNCTION_ERROR };

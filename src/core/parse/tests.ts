@@ -55,17 +55,30 @@ function newMemo(): Memo {
 
 /** Top-level statements with their type and text, read out of the tree once per tree. */
 function topLevel(root: Node, memo: Memo): { node: Node; type: string; text: string }[] {
-  return (memo.top ??= root.namedChildren.filter((n): n is Node => !!n).map((node) => ({ node, type: node.type, text: node.text })));
+  return (memo.top ??= root.namedChildren
+    .filter((n): n is Node => !!n)
+    .map((node) => ({ node, type: node.type, text: node.text })));
 }
 
-const IMPORT_TYPES = new Set(['import_statement', 'import_from_statement', 'future_import_statement', 'lexical_declaration', 'variable_declaration']);
+const IMPORT_TYPES = new Set([
+  'import_statement',
+  'import_from_statement',
+  'future_import_statement',
+  'lexical_declaration',
+  'variable_declaration',
+]);
 
 function identifiers(node: Node, memo?: Memo): Set<string> {
   const hit = memo?.ids.get(node.id);
   if (hit) return hit;
   const out = new Set<string>();
   memo?.ids.set(node.id, out);
-  for (const n of node.descendantsOfType(['identifier', 'property_identifier', 'shorthand_property_identifier', 'type_identifier'])) {
+  for (const n of node.descendantsOfType([
+    'identifier',
+    'property_identifier',
+    'shorthand_property_identifier',
+    'type_identifier',
+  ])) {
     if (n) out.add(n.text);
   }
   return out;
@@ -167,7 +180,22 @@ const PY_LITERAL_TYPES = new Set([
   'unary_operator',
   'parenthesized_expression',
 ]);
-const PY_SIMPLE_EXPR = new Set(['call', 'identifier', 'attribute', 'subscript', 'integer', 'float', 'string', 'true', 'false', 'none', 'list', 'tuple', 'dictionary', 'parenthesized_expression']);
+const PY_SIMPLE_EXPR = new Set([
+  'call',
+  'identifier',
+  'attribute',
+  'subscript',
+  'integer',
+  'float',
+  'string',
+  'true',
+  'false',
+  'none',
+  'list',
+  'tuple',
+  'dictionary',
+  'parenthesized_expression',
+]);
 
 interface PyShape {
   ok: boolean;
@@ -182,9 +210,11 @@ async function pyShape(parser: CodeParser, text: string): Promise<PyShape> {
     const root = tree.rootNode;
     if (root.hasError) return { ok: false, literal: false };
     const stmts = root.namedChildren.filter((n): n is Node => !!n && n.type !== 'comment');
-    if (stmts.length !== 1 || stmts[0]!.type !== 'expression_statement' || stmts[0]!.namedChildCount !== 1) return { ok: true, literal: false };
+    if (stmts.length !== 1 || stmts[0]!.type !== 'expression_statement' || stmts[0]!.namedChildCount !== 1)
+      return { ok: true, literal: false };
     const expr = stmts[0]!.namedChild(0)!;
-    if (expr.type === 'assignment' || expr.type === 'augmented_assignment' || expr.type === 'yield') return { ok: true, literal: false };
+    if (expr.type === 'assignment' || expr.type === 'augmented_assignment' || expr.type === 'yield')
+      return { ok: true, literal: false };
     const lit = allLiteral(expr);
     const callee = expr.type === 'call' ? expr.childForFieldName('function')?.text : undefined;
     return { ok: true, expression: expr.type, literal: lit, ...(callee ? { callee } : {}) };
@@ -200,7 +230,10 @@ function allLiteral(node: Node): boolean {
 const doctestMemo = new Map<string, { checks: string[]; usesHelper: boolean }>();
 const DOCTEST_MEMO_SIZE = 2000;
 
-export async function doctestChecks(docstring: string, parser: CodeParser = defaultParser()): Promise<{ checks: string[]; usesHelper: boolean }> {
+export async function doctestChecks(
+  docstring: string,
+  parser: CodeParser = defaultParser(),
+): Promise<{ checks: string[]; usesHelper: boolean }> {
   const hit = doctestMemo.get(docstring);
   if (hit) return { checks: [...hit.checks], usesHelper: hit.usesHelper };
   const result = await convertDoctest(docstring, parser);
@@ -209,7 +242,10 @@ export async function doctestChecks(docstring: string, parser: CodeParser = defa
   return { checks: [...result.checks], usesHelper: result.usesHelper };
 }
 
-async function convertDoctest(docstring: string, parser: CodeParser): Promise<{ checks: string[]; usesHelper: boolean }> {
+async function convertDoctest(
+  docstring: string,
+  parser: CodeParser,
+): Promise<{ checks: string[]; usesHelper: boolean }> {
   const checks: string[] = [];
   let usesHelper = false;
   for (const ex of parseDoctest(docstring)) {
@@ -327,7 +363,11 @@ function callablePyTest(node: Node): boolean {
   const params = def.childForFieldName('parameters');
   const names = params?.namedChildren.filter((p) => p && p.type !== 'comment') ?? [];
   if (names.length > 0) return false;
-  if (node.type === 'decorated_definition' && /parametrize|fixture|skip/.test(node.text.slice(0, def.startIndex - node.startIndex))) return false;
+  if (
+    node.type === 'decorated_definition' &&
+    /parametrize|fixture|skip/.test(node.text.slice(0, def.startIndex - node.startIndex))
+  )
+    return false;
   return true;
 }
 
@@ -348,10 +388,13 @@ interface PyFound {
 
 /** A plain `assert` at module level, or the asserts inside `if __name__ == "__main__":`. */
 function pyAssertTests(node: Node, fn: FunctionInfo, memo: Memo): PyFound | undefined {
-  if (node.type === 'assert_statement') return references(node, fn, memo) ? { checks: [node.text], count: 1 } : undefined;
+  if (node.type === 'assert_statement')
+    return references(node, fn, memo) ? { checks: [node.text], count: 1 } : undefined;
   if (!isMainGuard(node)) return undefined;
   const body = node.childForFieldName('consequence');
-  const checks = (body?.namedChildren ?? []).filter((s): s is Node => s?.type === 'assert_statement' && references(s, fn, memo)).map((s) => s.text);
+  const checks = (body?.namedChildren ?? [])
+    .filter((s): s is Node => s?.type === 'assert_statement' && references(s, fn, memo))
+    .map((s) => s.text);
   return { checks, count: checks.length };
 }
 
@@ -380,7 +423,8 @@ function pyTestMethods(def: Node, fn: FunctionInfo, memo: Memo): Node[] {
 function pyTestClass(node: Node, fn: FunctionInfo, memo: Memo): PyFound | undefined {
   const name = pyDefName(node);
   const def = pyDef(node);
-  if (!name || !def || def.type !== 'class_definition' || !(/^Test/.test(name) || isTestCaseClass(def))) return undefined;
+  if (!name || !def || def.type !== 'class_definition' || !(/^Test/.test(name) || isTestCaseClass(def)))
+    return undefined;
   const methods = pyTestMethods(def, fn, memo);
   if (!methods.length) return undefined;
   const names = methods.map((m) => pyDefName(m)!);
@@ -388,15 +432,26 @@ function pyTestClass(node: Node, fn: FunctionInfo, memo: Memo): PyFound | undefi
     const check = `${node.text}\n\n_crucible_unittest(${name}, ${literal(names.join(' '))}.split())`;
     return { checks: [check], count: names.length, unittest: true, defines: name };
   }
-  const hasSetup = (def.childForFieldName('body')?.namedChildren ?? []).some((m) => m && pyDefName(m) === 'setup_method');
-  const calls = names.map((n) => `_crucible_case = ${name}()${hasSetup ? '\n_crucible_case.setup_method(None)' : ''}\n_crucible_case.${n}()`);
+  const hasSetup = (def.childForFieldName('body')?.namedChildren ?? []).some(
+    (m) => m && pyDefName(m) === 'setup_method',
+  );
+  const calls = names.map(
+    (n) => `_crucible_case = ${name}()${hasSetup ? '\n_crucible_case.setup_method(None)' : ''}\n_crucible_case.${n}()`,
+  );
   return { checks: [`${node.text}\n\n${calls.join('\n')}`], count: names.length, defines: name };
 }
 
 const PY_IMPORT_TYPES = new Set(['import_statement', 'import_from_statement', 'future_import_statement']);
 
 /** Module-level asserts, asserts in `if __name__ == "__main__":`, `test_*` functions and test classes of one Python file. */
-function collectPython(root: Node, fn: FunctionInfo, source: string, c: Collected, sameFile: boolean, memo: Memo): void {
+function collectPython(
+  root: Node,
+  fn: FunctionInfo,
+  source: string,
+  c: Collected,
+  sameFile: boolean,
+  memo: Memo,
+): void {
   const before = c.count;
   const selected: { names: Set<string>; nodes: Node[] } = { names: new Set(), nodes: [] };
   const localImports: string[] = [];
@@ -427,13 +482,20 @@ function collectPython(root: Node, fn: FunctionInfo, source: string, c: Collecte
 
 /** The name a top-level helper defines (function, class, or assigned constant). */
 function pyHelperName(node: Node): string | undefined {
-  if (node.type === 'function_definition' || node.type === 'class_definition' || node.type === 'decorated_definition') return pyDefName(node);
-  if (node.type === 'expression_statement' && node.namedChild(0)?.type === 'assignment') return node.namedChild(0)!.childForFieldName('left')?.text;
+  if (node.type === 'function_definition' || node.type === 'class_definition' || node.type === 'decorated_definition')
+    return pyDefName(node);
+  if (node.type === 'expression_statement' && node.namedChild(0)?.type === 'assignment')
+    return node.namedChild(0)!.childForFieldName('left')?.text;
   return undefined;
 }
 
 /** Helpers the selected tests use from their own file (transitively): constants, functions, classes, in file order. */
-function pyHelpers(root: Node, fn: FunctionInfo, selected: { names: Set<string>; nodes: Node[] }, memo: Memo): string[] {
+function pyHelpers(
+  root: Node,
+  fn: FunctionInfo,
+  selected: { names: Set<string>; nodes: Node[] },
+  memo: Memo,
+): string[] {
   const candidates = root.namedChildren.filter((n): n is Node => {
     const name = n ? pyHelperName(n) : undefined;
     return !!name && !selected.names.has(name) && name !== fn.name && !/^test/i.test(name);
@@ -441,7 +503,7 @@ function pyHelpers(root: Node, fn: FunctionInfo, selected: { names: Set<string>;
   const used = new Set<string>();
   for (const n of selected.nodes) for (const id of identifiers(n, memo)) used.add(id);
   const chosen = new Set<Node>();
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const n of candidates) {
       if (chosen.has(n) || !used.has(pyHelperName(n)!)) continue;
@@ -463,7 +525,10 @@ function addPyImports(c: Collected, fn: FunctionInfo, localImports: string[]): v
   for (const imp of localImports) {
     const fromMatch = /^from\s+([\w.]+)\s+import\s+([\s\S]+)$/.exec(imp);
     if (fromMatch) {
-      const names = fromMatch[2]!.replace(/[()]/g, '').split(',').map((n) => n.trim().split(/\s+as\s+/)[0]);
+      const names = fromMatch[2]!
+        .replace(/[()]/g, '')
+        .split(',')
+        .map((n) => n.trim().split(/\s+as\s+/)[0]);
       if (names.some((n) => n === fn.name || n === fn.className)) continue;
     } else {
       const mod = /^import\s+([\w.]+)/.exec(imp)?.[1];
@@ -539,7 +604,10 @@ function collectJs(root: Node, fn: FunctionInfo, source: string, c: Collected, s
   for (const { node, type, text } of topLevel(root, memo)) {
     if (!IMPORT_TYPES.has(type) && !text.includes(fn.name)) continue;
     if (node.hasError) continue; // a broken region holds no usable test
-    if (!sameFile && (node.type === 'import_statement' || node.type === 'lexical_declaration' || node.type === 'variable_declaration')) {
+    if (
+      !sameFile &&
+      (node.type === 'import_statement' || node.type === 'lexical_declaration' || node.type === 'variable_declaration')
+    ) {
       if (/node:assert|['"]assert['"]/.test(node.text) && /strict/.test(node.text)) c.assertStrict = true;
       continue;
     }
@@ -570,7 +638,9 @@ const describe = (_name, body) => { body(); };`;
 
 /** Whether code already declares `assert` (require, import, destructuring). */
 export function bindsAssert(code: string): boolean {
-  return /\b(?:const|let|var)\s+(?:assert\b|\{[^}]*(?:\bas\s+|:\s*)assert\b[^}]*\})|\bimport\s+(?:assert\b|\{[^}]*\bas\s+assert\b)|\bfunction\s+assert\b/.test(code);
+  return /\b(?:const|let|var)\s+(?:assert\b|\{[^}]*(?:\bas\s+|:\s*)assert\b[^}]*\})|\bimport\s+(?:assert\b|\{[^}]*\bas\s+assert\b)|\bfunction\s+assert\b/.test(
+    code,
+  );
 }
 
 function renderJs(c: Collected, assertBound: boolean): string {
@@ -654,7 +724,12 @@ export async function findUserTestsMany(input: FindManyInput): Promise<Map<strin
       continue;
     }
     const tests = language === 'python' ? renderPython(c, fn) : renderJs(c, sourceBindsAssert);
-    out.set(fn.qualifiedName, { tests: tests.replace(/\n{3,}/g, '\n\n'), origin: 'user', sources: c.sources, count: c.count });
+    out.set(fn.qualifiedName, {
+      tests: tests.replace(/\n{3,}/g, '\n\n'),
+      origin: 'user',
+      sources: c.sources,
+      count: c.count,
+    });
   }
   return out;
 }

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Limits, RunResult } from './types';
 
-const MEMORY_PATTERNS = [/JavaScript heap out of memory/, /Array buffer allocation failed/, /Fatal process out of memory/, /Cannot allocate memory/];
+const MEMORY_PATTERNS = [
+  /JavaScript heap out of memory/,
+  /Array buffer allocation failed/,
+  /Fatal process out of memory/,
+  /Cannot allocate memory/,
+];
 
 export interface DirectNodeJob {
   node: string;
@@ -77,12 +82,18 @@ class Outputs {
 }
 
 /** The RunResult of a finished direct job, from why the host stopped it (if it did) and how it ended. */
-function directResult(base: RunResult, reason: StopReason | undefined, reportOver: boolean, spawnError: string | undefined): RunResult {
+function directResult(
+  base: RunResult,
+  reason: StopReason | undefined,
+  reportOver: boolean,
+  spawnError: string | undefined,
+): RunResult {
   if (spawnError) return { ...base, status: 'error', error: spawnError };
   if (reason === 'output_limit' || reportOver) return { ...base, status: 'output_limit' };
   if (reason === 'timeout' || base.signal === 'SIGXCPU') return { ...base, status: 'timeout' };
   if (reason === 'cancelled') return { ...base, status: 'error', error: 'cancelled' };
-  if ((base.exitCode !== 0 || base.signal) && MEMORY_PATTERNS.some((p) => p.test(base.stderr.slice(-8192)))) return { ...base, status: 'memory' };
+  if ((base.exitCode !== 0 || base.signal) && MEMORY_PATTERNS.some((p) => p.test(base.stderr.slice(-8192))))
+    return { ...base, status: 'memory' };
   return base;
 }
 
@@ -95,7 +106,12 @@ export function runNodeDirect(job: DirectNodeJob, signal?: AbortSignal): Promise
   const argv = directArgv(job, file);
   const env = { ...job.env, HOME: dir, TMPDIR: dir, TMP: dir, TEMP: dir, PWD: dir };
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: dir,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     let reason: StopReason | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let done = false;
@@ -138,7 +154,9 @@ export function runNodeDirect(job: DirectNodeJob, signal?: AbortSignal): Promise
         report: outputs.text('report'),
         durationMs: Date.now() - started,
       };
-      resolve(directResult(base, reason, outputs.over.report, spawnError && `cannot start ${argv[0]}: ${spawnError.message}`));
+      resolve(
+        directResult(base, reason, outputs.over.report, spawnError && `cannot start ${argv[0]}: ${spawnError.message}`),
+      );
     };
     child.on('error', (e) => finish(e));
     child.on('exit', (code, sig) => {

@@ -11,7 +11,18 @@ import type { IsolationReport, Sandbox } from './types';
 /** What the worker said about its own set-up (a subset of its hello message). */
 export interface WorkerSetup {
   python: string;
-  caps: { net: boolean; mnt: boolean; userns: boolean; pid: boolean; uid: number | null; subreaper: boolean; killfilter?: boolean; hidden?: string[]; kept?: string[]; cgroup?: string | null };
+  caps: {
+    net: boolean;
+    mnt: boolean;
+    userns: boolean;
+    pid: boolean;
+    uid: number | null;
+    subreaper: boolean;
+    killfilter?: boolean;
+    hidden?: string[];
+    kept?: string[];
+    cgroup?: string | null;
+  };
   notes: string[];
   /** The candidate zygote's own set-up: candidates run there, judges in the worker. */
   candidate?: { caps?: WorkerSetup['caps']; notes?: string[] };
@@ -80,7 +91,11 @@ async function probeNetwork(sandbox: Sandbox, notes: string[]): Promise<Isolatio
   }
 }
 
-async function probeProcesses(sandbox: Sandbox, setup: WorkerSetup | undefined, notes: string[]): Promise<IsolationReport['processes']> {
+async function probeProcesses(
+  sandbox: Sandbox,
+  setup: WorkerSetup | undefined,
+  notes: string[],
+): Promise<IsolationReport['processes']> {
   if (process.platform !== 'linux') {
     notes.push('processes: no /proc to verify; process-group kill only');
     return 'best-effort';
@@ -111,7 +126,9 @@ async function probeProcesses(sandbox: Sandbox, setup: WorkerSetup | undefined, 
     }
   }
   if (r.stdout.trim() !== 'spawned') {
-    notes.push(`processes: probe job did not run as expected (${r.status}: ${(r.error ?? r.stderr).trim().slice(0, 200)})`);
+    notes.push(
+      `processes: probe job did not run as expected (${r.status}: ${(r.error ?? r.stderr).trim().slice(0, 200)})`,
+    );
     return 'best-effort';
   }
   if (left.length > 0) {
@@ -119,14 +136,22 @@ async function probeProcesses(sandbox: Sandbox, setup: WorkerSetup | undefined, 
     return 'best-effort';
   }
   if (setup?.caps.pid) {
-    notes.push('processes: jobs run in a PID namespace that is emptied after every job; a detached grandchild died with its job');
+    notes.push(
+      'processes: jobs run in a PID namespace that is emptied after every job; a detached grandchild died with its job',
+    );
     return 'contained';
   }
-  notes.push('processes: a detached grandchild died with its job, but without a PID namespace this is best-effort (subreaper and process-tree kill)');
+  notes.push(
+    'processes: a detached grandchild died with its job, but without a PID namespace this is best-effort (subreaper and process-tree kill)',
+  );
   return 'best-effort';
 }
 
-async function probeFilesystem(sandbox: Sandbox, setup: WorkerSetup | undefined, notes: string[]): Promise<IsolationReport['filesystem']> {
+async function probeFilesystem(
+  sandbox: Sandbox,
+  setup: WorkerSetup | undefined,
+  notes: string[],
+): Promise<IsolationReport['filesystem']> {
   const home = homedir();
   let hostEntries: string[] = [];
   try {
@@ -162,25 +187,41 @@ async function probeFilesystem(sandbox: Sandbox, setup: WorkerSetup | undefined,
   );
   const leaked = visible.filter((e) => !keptTops.has(e));
   if (hostEntries.length > 0 && leaked.length === 0) {
-    const kept = visible.length ? `; only ${visible.join(', ')} (the interpreter's own files, read-only) is reachable` : '';
-    notes.push(`filesystem: ${home} looks empty to a job (${hostEntries.length - visible.length} of ${hostEntries.length} entries hidden${kept})`);
+    const kept = visible.length
+      ? `; only ${visible.join(', ')} (the interpreter's own files, read-only) is reachable`
+      : '';
+    notes.push(
+      `filesystem: ${home} looks empty to a job (${hostEntries.length - visible.length} of ${hostEntries.length} entries hidden${kept})`,
+    );
     return 'private';
   }
   if (hostEntries.length === 0) {
     notes.push(`filesystem: ${home} is empty here, so hiding it cannot be verified; reported as shared`);
   } else {
-    notes.push(`filesystem: a job can list ${home} (${visible.length} of ${hostEntries.length} entries visible: ${visible.slice(0, 5).join(', ')})`);
+    notes.push(
+      `filesystem: a job can list ${home} (${visible.length} of ${hostEntries.length} entries visible: ${visible.slice(0, 5).join(', ')})`,
+    );
   }
   return 'shared';
 }
 
 async function probeMemory(sandbox: Sandbox, notes: string[]): Promise<IsolationReport['memory']> {
   const [py, js] = await Promise.all([
-    sandbox.run({ language: 'python', source: 'b = bytearray(400 * 1024 * 1024)\nprint(len(b))', limits: { memoryMb: 64, wallMs: 5000 } }),
-    sandbox.run({ language: 'javascript', source: 'const a = []; for (;;) a.push(Buffer.alloc(16 * 1024 * 1024, 1));', limits: { memoryMb: 64, wallMs: 8000 } }),
+    sandbox.run({
+      language: 'python',
+      source: 'b = bytearray(400 * 1024 * 1024)\nprint(len(b))',
+      limits: { memoryMb: 64, wallMs: 5000 },
+    }),
+    sandbox.run({
+      language: 'javascript',
+      source: 'const a = []; for (;;) a.push(Buffer.alloc(16 * 1024 * 1024, 1));',
+      limits: { memoryMb: 64, wallMs: 8000 },
+    }),
   ]);
   const ok = py.status === 'memory' && js.status === 'memory';
-  notes.push(`memory: 400 MB in Python under a 64 MB limit -> ${py.status}; unbounded Buffers in Node under 64 MB -> ${js.status}`);
+  notes.push(
+    `memory: 400 MB in Python under a 64 MB limit -> ${py.status}; unbounded Buffers in Node under 64 MB -> ${js.status}`,
+  );
   return ok ? 'enforced' : 'best-effort';
 }
 
@@ -189,11 +230,16 @@ async function probeIpc(sandbox: Sandbox, notes: string[]): Promise<IsolationRep
   const key = 0x43720000 + (process.pid % 0xffff);
   const lib = 'import ctypes, ctypes.util\nlibc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)\n';
   const make = await sandbox.run({ language: 'python', source: `${lib}print(libc.shmget(${key}, 1 << 20, 0o1666))` });
-  const seen = await sandbox.run({ language: 'python', source: `${lib}i = libc.shmget(${key}, 0, 0o666)\nprint(i)\nif i >= 0:\n    libc.shmctl(i, 0, None)` });
+  const seen = await sandbox.run({
+    language: 'python',
+    source: `${lib}i = libc.shmget(${key}, 0, 0o666)\nprint(i)\nif i >= 0:\n    libc.shmctl(i, 0, None)`,
+  });
   const created = Number(make.stdout.trim());
   const found = Number(seen.stdout.trim());
   if (!(created >= 0)) {
-    notes.push(`ipc: a job could not create a SysV segment (${make.status}: ${make.stdout.trim() || make.stderr.trim().slice(-120)}); nothing to share`);
+    notes.push(
+      `ipc: a job could not create a SysV segment (${make.status}: ${make.stdout.trim() || make.stderr.trim().slice(-120)}); nothing to share`,
+    );
     return 'private';
   }
   if (found >= 0) {
@@ -217,7 +263,9 @@ async function probeKeyring(sandbox: Sandbox, notes: string[]): Promise<Isolatio
   const r = await sandbox.run({ language: 'python', source: src });
   const [ret, errno] = r.stdout.trim().split(' ').map(Number);
   if (ret !== undefined && ret < 0 && errno === 1) {
-    notes.push('keyring: add_key/keyctl/request_key are refused (EPERM) by a seccomp filter; no key can pass between jobs');
+    notes.push(
+      'keyring: add_key/keyctl/request_key are refused (EPERM) by a seccomp filter; no key can pass between jobs',
+    );
     return 'blocked';
   }
   if (ret !== undefined && ret >= 0) {
@@ -284,7 +332,14 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
   const setup = ctx.hello();
   if (warm.status !== 'exited' || !setup) {
     notes.push(`Python worker unavailable (${warm.error ?? warm.status}); nothing could be probed`);
-    return { platform: process.platform, network: 'open', processes: 'best-effort', filesystem: 'shared', memory: 'best-effort', notes };
+    return {
+      platform: process.platform,
+      network: 'open',
+      processes: 'best-effort',
+      filesystem: 'shared',
+      memory: 'best-effort',
+      notes,
+    };
   }
   const netNotes: string[] = [];
   const procNotes: string[] = [];
@@ -305,10 +360,21 @@ export async function probeIsolation(sandbox: Sandbox, ctx: ProbeContext): Promi
   notes.push(...netNotes, ...procNotes, ...fsNotes, ...memNotes, ...extraNotes);
   notes.push(...setupNotes(setup));
   const cgroup = setup.caps.cgroup ?? null;
-  const fsState: IsolationReport['filesystem'] = filesystem === 'private' && hostReadable.length === 0 ? 'private' : filesystem === 'private' ? 'partial' : 'shared';
+  const fsState: IsolationReport['filesystem'] =
+    filesystem === 'private' && hostReadable.length === 0 ? 'private' : filesystem === 'private' ? 'partial' : 'shared';
   const report: IsolationReport = {
-    platform: process.platform, network, processes, filesystem: fsState, memory: cgroup && memory === 'enforced' ? 'per-job' : memory, ipc, keyring, sockets,
-    verdict: 'separate processes', path: sandboxPath(setup), notes, python: setup.python,
+    platform: process.platform,
+    network,
+    processes,
+    filesystem: fsState,
+    memory: cgroup && memory === 'enforced' ? 'per-job' : memory,
+    ipc,
+    keyring,
+    sockets,
+    verdict: 'separate processes',
+    path: sandboxPath(setup),
+    notes,
+    python: setup.python,
   };
   const advice = desktopAdvice(report, setup);
   if (advice) notes.push(advice);
@@ -325,8 +391,14 @@ function setupNotes(setup: WorkerSetup): string[] {
   const mechanisms = [
     c.userns ? 'user namespace' : '',
     c.net ? 'network namespace' : '',
-    c.mnt ? 'mount namespace (private /tmp, /var/tmp, /dev/shm; hidden ' + (c.hidden?.join(', ') || 'nothing') + ')' : '',
-    c.pid ? 'PID namespace per worker, emptied after every job' : c.subreaper ? 'subreaper + process-tree kill' : 'process-group kill',
+    c.mnt
+      ? 'mount namespace (private /tmp, /var/tmp, /dev/shm; hidden ' + (c.hidden?.join(', ') || 'nothing') + ')'
+      : '',
+    c.pid
+      ? 'PID namespace per worker, emptied after every job'
+      : c.subreaper
+        ? 'subreaper + process-tree kill'
+        : 'process-group kill',
     !c.pid && c.killfilter ? 'seccomp filter: a job can signal only itself' : '',
     c.uid ? `jobs run as uid ${c.uid}` : 'jobs run as the host user',
   ].filter(Boolean);
@@ -339,10 +411,15 @@ function setupNotes(setup: WorkerSetup): string[] {
     `verdicts: the judge and the candidate are two processes${separate ? ` (uids ${judgeUid} and ${candUid})` : ' of the same uid'}` +
       `${cc?.pid && c.pid ? ' in separate PID namespaces' : ''}; the tests never reach the candidate's process and only the judge holds the report channel`,
   );
-  notes.push(cgroup
-    ? `cgroup: one per side (${cgroup}): memory and pids for a job's whole process tree, a CPU quota of one core, CPU counted for the whole tree`
-    : `cgroup: none (${setup.notes.find((n) => n.startsWith('cgroup:'))?.slice(8) ?? 'unavailable'}); CPU is counted over the job's processes and memory is limited per process`);
-  notes.push('limits: wall time (SIGKILL), CPU (sampled every 50 ms, RLIMIT_CPU as backstop), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' + (c.uid ? ', RLIMIT_NPROC 64 (per-worker uid)' : '; no process-count limit (jobs share the host uid)'));
+  notes.push(
+    cgroup
+      ? `cgroup: one per side (${cgroup}): memory and pids for a job's whole process tree, a CPU quota of one core, CPU counted for the whole tree`
+      : `cgroup: none (${setup.notes.find((n) => n.startsWith('cgroup:'))?.slice(8) ?? 'unavailable'}); CPU is counted over the job's processes and memory is limited per process`,
+  );
+  notes.push(
+    'limits: wall time (SIGKILL), CPU (sampled every 50 ms, RLIMIT_CPU as backstop), memory (RLIMIT_AS; Node also --max-old-space-size), output caps, RLIMIT_FSIZE, RLIMIT_NOFILE' +
+      (c.uid ? ', RLIMIT_NPROC 64 (per-worker uid)' : '; no process-count limit (jobs share the host uid)'),
+  );
   for (const n of setup.notes) notes.push(`worker: ${n}`);
   return notes;
 }
@@ -360,8 +437,10 @@ function sandboxPath(setup: WorkerSetup): IsolationReport['path'] {
 function desktopAdvice(report: IsolationReport, setup: WorkerSetup): string | undefined {
   if (report.path !== 'none') return undefined;
   const why = setup.notes.find((n) => /user namespace/.test(n)) ?? 'unprivileged user namespaces are not available';
-  return `fix: ${why}. On Ubuntu 23.10 and later AppArmor blocks them for programs without a profile; install bubblewrap ` +
-    "(`sudo apt install bubblewrap`), which ships one, and Crucible runs its sandbox through `bwrap`. Until then jobs share the network and the host's files.";
+  return (
+    `fix: ${why}. On Ubuntu 23.10 and later AppArmor blocks them for programs without a profile; install bubblewrap ` +
+    "(`sudo apt install bubblewrap`), which ships one, and Crucible runs its sandbox through `bwrap`. Until then jobs share the network and the host's files."
+  );
 }
 
 /** Plain-text rendering for `crucible doctor` and closing notes. */

@@ -10,7 +10,17 @@ import { dirname } from 'node:path';
 import { existsSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS } from './types';
-import type { IsolationReport, Limits, PairRequest, PairResult, RunRequest, RunResult, Sandbox, TranspileOptions, TranspileResult } from './types';
+import type {
+  IsolationReport,
+  Limits,
+  PairRequest,
+  PairResult,
+  RunRequest,
+  RunResult,
+  Sandbox,
+  TranspileOptions,
+  TranspileResult,
+} from './types';
 import { join } from 'node:path';
 import { probeIsolation } from './isolationProbe';
 import { runNodeDirect } from './directRunner';
@@ -77,7 +87,22 @@ const JOB_ENV: Record<string, string> = {
  * bubblewrap around a worker: new user (root inside, with its capabilities so the worker can add its own mount
  * and PID namespaces), network and IPC namespaces; the host's tree as it is (the worker hides what it must).
  */
-const BWRAP_ARGS = ['--unshare-user', '--uid', '0', '--gid', '0', '--cap-add', 'ALL', '--unshare-net', '--unshare-ipc', '--die-with-parent', '--dev-bind', '/', '/', '--'];
+const BWRAP_ARGS = [
+  '--unshare-user',
+  '--uid',
+  '0',
+  '--gid',
+  '0',
+  '--cap-add',
+  'ALL',
+  '--unshare-net',
+  '--unshare-ipc',
+  '--die-with-parent',
+  '--dev-bind',
+  '/',
+  '/',
+  '--',
+];
 
 /** bwrap on PATH, or undefined. */
 function findBwrap(): string | undefined {
@@ -291,8 +316,12 @@ class Worker {
       // Linux without unprivileged user namespaces (Ubuntu 23.10+ AppArmor): bubblewrap, which has a profile.
       const bwrap = !useSeatbelt && this.pool.namespaces ? this.pool.bwrap : undefined;
       if (bwrap) args[args.length - 1] = JSON.stringify({ ...cfg, bwrap });
-      const command = useSeatbelt ? '/usr/bin/sandbox-exec' : bwrap ?? this.pool.python;
-      const argv = useSeatbelt ? ['-p', MACOS_PROFILE, this.pool.python, ...args] : bwrap ? [...BWRAP_ARGS, this.pool.python, ...args] : args;
+      const command = useSeatbelt ? '/usr/bin/sandbox-exec' : (bwrap ?? this.pool.python);
+      const argv = useSeatbelt
+        ? ['-p', MACOS_PROFILE, this.pool.python, ...args]
+        : bwrap
+          ? [...BWRAP_ARGS, this.pool.python, ...args]
+          : args;
       proc = spawn(command, argv, {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: workerEnv(),
@@ -394,7 +423,8 @@ class Worker {
   private clearJob(): void {
     if (this.backstop) clearTimeout(this.backstop);
     this.backstop = undefined;
-    if (this.abortListener && this.current?.signal) this.current.signal.removeEventListener('abort', this.abortListener);
+    if (this.abortListener && this.current?.signal)
+      this.current.signal.removeEventListener('abort', this.abortListener);
     this.abortListener = undefined;
     this.current = undefined;
   }
@@ -451,7 +481,10 @@ class Worker {
       this.failCurrent(`the sandbox worker died during the job (${how}); it was restarted${tail ? `: ${tail}` : ''}`);
     }
     if (!this.hello) {
-      this.pool.workerFailed(this, `the Python worker (${this.pool.python}) failed to start (${how})${tail ? `: ${tail}` : ''}`);
+      this.pool.workerFailed(
+        this,
+        `the Python worker (${this.pool.python}) failed to start (${how})${tail ? `: ${tail}` : ''}`,
+      );
       this.markStarted();
     } else {
       this.pool.workerExited(this);
@@ -514,7 +547,9 @@ class Pool {
     const home = homedir();
     // Home directories hold keys and tokens; /run holds sockets (Docker, D-Bus) that bypass the network namespace;
     // /etc describes the host; the checkout Crucible runs from and the current folder hold the user's code.
-    this.hideDirs = Array.from(new Set(['/root', '/home', home, '/run', '/etc', projectRoot(), process.cwd()].filter((d) => d && d !== '/')));
+    this.hideDirs = Array.from(
+      new Set(['/root', '/home', home, '/run', '/etc', projectRoot(), process.cwd()].filter((d) => d && d !== '/')),
+    );
     let nodeReal = node;
     try {
       nodeReal = realpathSync(node);
@@ -563,7 +598,15 @@ class Pool {
   workerReady(w: Worker): void {
     this.failures = 0;
     const caps = w.hello?.caps;
-    if (caps && !caps.userns && !caps.net && !this.bwrap && this.namespaces && process.platform === 'linux' && process.getuid?.() !== 0) {
+    if (
+      caps &&
+      !caps.userns &&
+      !caps.net &&
+      !this.bwrap &&
+      this.namespaces &&
+      process.platform === 'linux' &&
+      process.getuid?.() !== 0
+    ) {
       const bwrap = findBwrap();
       if (bwrap) {
         // This machine blocks user namespaces for the interpreter: start every worker again inside bubblewrap.
@@ -641,7 +684,11 @@ function realInterpreter(python: string): string {
   if (known) return known;
   let real = python;
   try {
-    const out = execFileSync(python, ['-I', '-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const out = execFileSync(python, ['-I', '-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     if (out.startsWith('/') && existsSync(out)) real = out;
   } catch {
     /* keep the name; starting the worker reports the problem */
@@ -678,7 +725,12 @@ async function runPairJob(host: JobHost, request: PairRequest, signal?: AbortSig
       env: JOB_ENV,
       // P3 solutions use typing's names (List[int]) without importing them, as the P3 harness allows.
       ...(request.spec.mode === 'puzzle' || request.spec.mode === 'audit' ? { preamble: 'from typing import *' } : {}),
-      ...(js ? { node: host.node, nodeArgs: [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '--stack-size=2000'] } : {}),
+      ...(js
+        ? {
+            node: host.node,
+            nodeArgs: [`--max-old-space-size=${Math.max(16, Math.floor(limits.memoryMb))}`, '--stack-size=2000'],
+          }
+        : {}),
       limits: {
         ...limits,
         // Answers and reports travel on their own channels: P3 answers of any size fit.
@@ -697,7 +749,12 @@ function runExtras(limits: Limits): { reportBytes: number; processes: number } {
   return { reportBytes: Math.max(1024 * 1024, limits.outputBytes * 16), processes: 64 };
 }
 
-async function runPythonJob(host: JobHost, request: PreludeRunRequest, limits: Limits, signal?: AbortSignal): Promise<RunResult> {
+async function runPythonJob(
+  host: JobHost,
+  request: PreludeRunRequest,
+  limits: Limits,
+  signal?: AbortSignal,
+): Promise<RunResult> {
   const vm = await pythonVmMb(host.pool);
   return host.pool.submit(
     {
@@ -713,7 +770,13 @@ async function runPythonJob(host: JobHost, request: PreludeRunRequest, limits: L
   );
 }
 
-async function runNodeJob(host: JobHost, request: RunRequest, limits: Limits, started: number, signal?: AbortSignal): Promise<RunResult> {
+async function runNodeJob(
+  host: JobHost,
+  request: RunRequest,
+  limits: Limits,
+  started: number,
+  signal?: AbortSignal,
+): Promise<RunResult> {
   const { pool, node } = host;
   let source = request.source;
   const stdin = request.stdin ?? '';
@@ -724,14 +787,31 @@ async function runNodeJob(host: JobHost, request: RunRequest, limits: Limits, st
     const out = await transpileTypeScript(source, { sourceMap: true });
     if ('error' in out) {
       if (out.sandboxError) return errorResult(out.error, started);
-      return { ...errorResult('', started), status: 'exited', exitCode: 1, stderr: out.error, error: undefined } as RunResult;
+      return {
+        ...errorResult('', started),
+        status: 'exited',
+        exitCode: 1,
+        stderr: out.error,
+        error: undefined,
+      } as RunResult;
     }
     source = out.code;
   }
   const jobLimits = { ...limits, ...runExtras(limits), asMb: limits.memoryMb + NODE_AS_OVERHEAD_MB };
   await pool.workers[0]?.started;
   if (pool.fatal) return runNodeDirect({ node, nodeArgs, source, stdin, env: JOB_ENV, limits: jobLimits }, signal);
-  return pool.submit({ kind: 'exec', file: 'main.js', source, argv: [node, ...nodeArgs, '{file}'], stdin, env: JOB_ENV, limits: jobLimits }, signal);
+  return pool.submit(
+    {
+      kind: 'exec',
+      file: 'main.js',
+      source,
+      argv: [node, ...nodeArgs, '{file}'],
+      stdin,
+      env: JOB_ENV,
+      limits: jobLimits,
+    },
+    signal,
+  );
 }
 
 async function runJob(host: JobHost, request: PreludeRunRequest, signal?: AbortSignal): Promise<RunResult> {
@@ -739,7 +819,8 @@ async function runJob(host: JobHost, request: PreludeRunRequest, signal?: AbortS
   const limits = resolveLimits(host.baseLimits, request.limits);
   if (typeof limits === 'string') return errorResult(limits, started);
   if (request.language === 'python') return runPythonJob(host, request, limits, signal);
-  if (request.language === 'javascript' || request.language === 'typescript') return runNodeJob(host, request, limits, started, signal);
+  if (request.language === 'javascript' || request.language === 'typescript')
+    return runNodeJob(host, request, limits, started, signal);
   return errorResult(`unsupported language: ${String(request.language)}`, started);
 }
 
@@ -748,7 +829,14 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
   const python = realInterpreter(options.python ?? 'python3');
   const node = options.node ?? process.execPath;
   const uidBase = options.uidBase ?? 2_000_000 + ((process.pid * 16 + instanceCounter++) % 100_000) * 256;
-  const pool = new Pool(Math.min(size, 256), python, node, options.namespaces ?? true, uidBase, options.backstopMs ?? BACKSTOP_MS);
+  const pool = new Pool(
+    Math.min(size, 256),
+    python,
+    node,
+    options.namespaces ?? true,
+    uidBase,
+    options.backstopMs ?? BACKSTOP_MS,
+  );
   const host: JobHost = { pool, node, baseLimits: options.limits };
   const onExit = () => pool.killAllSync();
   process.once('exit', onExit);
@@ -765,7 +853,9 @@ export function createProcessSandbox(options: ProcessSandboxOptions = {}): Proce
       return transpileTypeScript(source, options);
     },
     isolation(): Promise<IsolationReport> {
-      isolation ??= pool.hold(() => probeIsolation(sandbox, { python, node, hello: () => pool.workers.find((w) => w.hello)?.hello }));
+      isolation ??= pool.hold(() =>
+        probeIsolation(sandbox, { python, node, hello: () => pool.workers.find((w) => w.hello)?.hello }),
+      );
       return isolation;
     },
     async dispose(): Promise<void> {

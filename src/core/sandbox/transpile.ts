@@ -22,9 +22,12 @@ function loadEsbuild(): Promise<EsbuildTransform | string> {
       });
     const native = ['es', 'build'].join('');
     const portable = [native, 'wasm'].join('-');
-    esbuildTransform = load(native).catch(() => load(portable)).catch(
-      (e: Error) => `TypeScript needs esbuild (or esbuild-wasm) to transpile: ${e.message}. Reinstall the extension or run \`npm ci\`.`,
-    );
+    esbuildTransform = load(native)
+      .catch(() => load(portable))
+      .catch(
+        (e: Error) =>
+          `TypeScript needs esbuild (or esbuild-wasm) to transpile: ${e.message}. Reinstall the extension or run \`npm ci\`.`,
+      );
   }
   return esbuildTransform;
 }
@@ -46,10 +49,16 @@ export async function transpileTypeScript(source: string, options: TranspileOpti
     });
     return { code: out.code };
   } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] }).errors;
+    const errors = (
+      e as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] }
+    ).errors;
     if (errors?.length) {
       const text = errors
-        .map((er) => (er.location ? `main.ts:${er.location.line}:${er.location.column + 1}: error: ${er.text}\n    ${er.location.lineText}` : `main.ts: error: ${er.text}`))
+        .map((er) =>
+          er.location
+            ? `main.ts:${er.location.line}:${er.location.column + 1}: error: ${er.text}\n    ${er.location.lineText}`
+            : `main.ts: error: ${er.text}`,
+        )
         .join('\n');
       return { error: text, sandboxError: false };
     }

@@ -105,7 +105,9 @@ export class Curriculum {
     this.alpha = options.alpha ?? 0.3;
     this.temperature = options.temperature ?? 0.15;
     this.initialQ = options.initialQ ?? 0.5;
-    for (const topic of topics) for (const band of BANDS) this.arms.set(armKey(topic, band), { q: this.initialQ, pulls: 0, accepted: 0, solveRateSum: 0 });
+    for (const topic of topics)
+      for (const band of BANDS)
+        this.arms.set(armKey(topic, band), { q: this.initialQ, pulls: 0, accepted: 0, solveRateSum: 0 });
     for (const [key, arm] of Object.entries(state?.arms ?? {})) this.arms.set(key, { ...arm });
   }
 
@@ -153,7 +155,14 @@ export class Curriculum {
     return [...this.arms]
       .map(([key, a]) => {
         const { topic, band } = parseArm(key);
-        const r: ArmReport = { arm: key, topic, band, pulls: a.pulls, q: Math.round(a.q * 1000) / 1000, accepted: a.accepted };
+        const r: ArmReport = {
+          arm: key,
+          topic,
+          band,
+          pulls: a.pulls,
+          q: Math.round(a.q * 1000) / 1000,
+          accepted: a.accepted,
+        };
         if (a.accepted) r.meanSolveRate = Math.round((a.solveRateSum / a.accepted) * 1000) / 1000;
         return r;
       })
@@ -190,7 +199,12 @@ export function curriculumWindows(history: readonly HistoryEntry[], windows = 10
       if (h.accepted && h.solveRate !== undefined) rates.push(h.solveRate);
     }
     const top = [...topics].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
-    const w: CurriculumWindow = { fromTicket: part[0]!.ticket, toTicket: part[part.length - 1]!.ticket, bands, variants };
+    const w: CurriculumWindow = {
+      fromTicket: part[0]!.ticket,
+      toTicket: part[part.length - 1]!.ticket,
+      bands,
+      variants,
+    };
     if (top) w.topTopic = top[0];
     if (rates.length) w.meanSolveRate = Math.round((rates.reduce((a, b) => a + b, 0) / rates.length) * 1000) / 1000;
     out.push(w);
@@ -202,13 +216,26 @@ export function curriculumWindows(history: readonly HistoryEntry[], windows = 10
  * Few-shot examples for an arm: accepted puzzles of the topic measured in the band first, then seeds of
  * the topic, then other seeds; never two from the same P3 family, so the examples stay diverse.
  */
-export function pickExamples(rng: Rng, topic: string, band: Band, seeds: readonly Puzzle[], accepted: readonly Puzzle[], count: number): Puzzle[] {
-  const inBand = accepted.filter((p) => topicOf(p) === topic && p.solveRate !== undefined && bandOf(p.solveRate) === band);
+export function pickExamples(
+  rng: Rng,
+  topic: string,
+  band: Band,
+  seeds: readonly Puzzle[],
+  accepted: readonly Puzzle[],
+  count: number,
+): Puzzle[] {
+  const inBand = accepted.filter(
+    (p) => topicOf(p) === topic && p.solveRate !== undefined && bandOf(p.solveRate) === band,
+  );
   const topicSeeds = seeds.filter((p) => topicOf(p) === topic);
   const others = seeds.filter((p) => topicOf(p) !== topic);
   const out: Puzzle[] = [];
   const families = new Set<string>();
-  for (const pool of [rng.shuffle(inBand).slice(0, Math.max(1, count - 1)), rng.shuffle(topicSeeds), rng.shuffle(others)]) {
+  for (const pool of [
+    rng.shuffle(inBand).slice(0, Math.max(1, count - 1)),
+    rng.shuffle(topicSeeds),
+    rng.shuffle(others),
+  ]) {
     for (const p of pool) {
       if (out.length >= count) break;
       const family = familyOf(p.name);

@@ -26,7 +26,14 @@ import { planResume, startState, type ResumePlan } from './resume';
 import { settle, type Ledger } from './settle';
 import { Checkpointer, type SelfPlayState } from './state';
 import { addUsage, Cancelled, runTicket, type Accepted, type Settled, type Ticket, type TicketRun } from './ticket';
-import { SelfPlayError, type Progress, type SelfPlayDeps, type SelfPlayEvent, type SelfPlayOptions, type SelfPlayReport } from './types';
+import {
+  SelfPlayError,
+  type Progress,
+  type SelfPlayDeps,
+  type SelfPlayEvent,
+  type SelfPlayOptions,
+  type SelfPlayReport,
+} from './types';
 
 export { SelfPlayError } from './types';
 
@@ -43,9 +50,12 @@ export async function selfPlay(deps: SelfPlayDeps, options: SelfPlayOptions): Pr
 }
 
 function checkOptions(options: SelfPlayOptions): void {
-  if (!Number.isInteger(options.count) || options.count < 1) throw new SelfPlayError(`count must be a whole number ≥ 1 (got ${options.count}).`);
-  if (!Number.isInteger(options.samples) || options.samples < 1) throw new SelfPlayError(`samples must be a whole number ≥ 1 (got ${options.samples}).`);
-  if (options.seeds.length === 0) throw new SelfPlayError('No seed puzzles: pass a P3 file with --seeds or use the shipped seeds.');
+  if (!Number.isInteger(options.count) || options.count < 1)
+    throw new SelfPlayError(`count must be a whole number ≥ 1 (got ${options.count}).`);
+  if (!Number.isInteger(options.samples) || options.samples < 1)
+    throw new SelfPlayError(`samples must be a whole number ≥ 1 (got ${options.samples}).`);
+  if (options.seeds.length === 0)
+    throw new SelfPlayError('No seed puzzles: pass a P3 file with --seeds or use the shipped seeds.');
 }
 
 function asError(err: unknown): Error {
@@ -91,9 +101,18 @@ class SelfPlayRun {
     this.rng = new Rng(this.state.rng);
     const topics = [...new Set(options.seeds.map(topicOf))].sort();
     const acceptedHashes = new Map<string, string>(this.state.accepted.map((a) => [a.hash, a.puzzle.name]));
-    this.ledger = { state: this.state, curriculum: new Curriculum(topics, this.state.curriculum), acceptedHashes, modelFailuresInARow: 0 };
+    this.ledger = {
+      state: this.state,
+      curriculum: new Curriculum(topics, this.state.curriculum),
+      acceptedHashes,
+      modelFailuresInARow: 0,
+    };
     this.checkpoint = options.statePath ? new Checkpointer(options.statePath) : undefined;
-    this.limits = { satTimeoutMs: options.satTimeoutMs ?? 1000, solTimeoutMs: options.solTimeoutMs ?? 5000, allowedImports: options.allowedImports ?? DEFAULT_ALLOWED_IMPORTS };
+    this.limits = {
+      satTimeoutMs: options.satTimeoutMs ?? 1000,
+      solTimeoutMs: options.solTimeoutMs ?? 5000,
+      allowedImports: options.allowedImports ?? DEFAULT_ALLOWED_IMPORTS,
+    };
     this.temperature = options.temperature ?? Math.max(deps.model.settings.options.temperature ?? 0, 0.8);
     setMaxListeners(0, this.stop.signal);
     this.tickets = this.ticketRun();
@@ -105,7 +124,11 @@ class SelfPlayRun {
     else options.signal?.addEventListener('abort', this.onOuterAbort, { once: true });
     // Seeds' normalised hashes, for near-duplicate detection.
     try {
-      const hashes = await normaliseMany(this.deps.sandbox, options.seeds.map((s) => s.sat), this.stop.signal);
+      const hashes = await normaliseMany(
+        this.deps.sandbox,
+        options.seeds.map((s) => s.sat),
+        this.stop.signal,
+      );
       state.sandboxJobs++;
       hashes.forEach((h, i) => {
         if (h && !this.seedHashes.has(h)) this.seedHashes.set(h, options.seeds[i]!.name);
@@ -117,9 +140,15 @@ class SelfPlayRun {
     }
     this.emit({ kind: 'started', resumed: this.resumed, progress: this.progress() });
     const concurrency = Math.max(1, options.concurrency ?? Math.max(2, this.deps.model.settings.maxParallel + 1));
-    await runPool(concurrency, () => this.take(), (t) => this.work(t));
+    await runPool(
+      concurrency,
+      () => this.take(),
+      (t) => this.work(t),
+    );
     const userCancelled = options.signal?.aborted === true;
-    return this.finish(this.fatal ? 'error' : state.accepted.length >= state.target ? 'count' : userCancelled ? 'cancelled' : 'budget');
+    return this.finish(
+      this.fatal ? 'error' : state.accepted.length >= state.target ? 'count' : userCancelled ? 'cancelled' : 'budget',
+    );
   }
 
   private emit(event: SelfPlayEvent): void {
@@ -132,7 +161,14 @@ class SelfPlayRun {
 
   private progress(): Progress {
     const { state } = this;
-    return { target: state.target, accepted: state.accepted.length, rejected: state.generated - state.accepted.length, generated: state.generated, maxGenerations: state.maxGenerations, inFlight: this.inFlight };
+    return {
+      target: state.target,
+      accepted: state.accepted.length,
+      rejected: state.generated - state.accepted.length,
+      generated: state.generated,
+      maxGenerations: state.maxGenerations,
+      inFlight: this.inFlight,
+    };
   }
 
   /** A copy of the state as it is now, for the checkpoint. */
@@ -188,7 +224,12 @@ class SelfPlayRun {
   /** The next ticket, or undefined when the run should start no more: stopped, target met, or budget used. */
   private take(): Ticket | undefined {
     const { state } = this;
-    if (this.stop.signal.aborted || state.accepted.length >= state.target || state.generated + this.inFlight >= state.maxGenerations) return undefined;
+    if (
+      this.stop.signal.aborted ||
+      state.accepted.length >= state.target ||
+      state.generated + this.inFlight >= state.maxGenerations
+    )
+      return undefined;
     const ticket = state.nextTicket++;
     this.inFlight++;
     if (state.ladder.length && this.rng.next() < (this.options.ladderShare ?? 0.5)) {
@@ -236,16 +277,34 @@ class SelfPlayRun {
     }
     settle(this.ledger, t, outcome);
     if (outcome.kind === 'accepted') {
-      this.emit({ kind: 'accepted', ticket: t.ticket, puzzle: outcome.puzzle, solved: outcome.solved, answered: outcome.answered, progress: this.progress() });
+      this.emit({
+        kind: 'accepted',
+        ticket: t.ticket,
+        puzzle: outcome.puzzle,
+        solved: outcome.solved,
+        answered: outcome.answered,
+        progress: this.progress(),
+      });
     } else {
-      this.emit({ kind: 'rejected', ticket: t.ticket, reason: outcome.reason, detail: outcome.detail, ...(outcome.name ? { name: outcome.name } : {}), progress: this.progress() });
+      this.emit({
+        kind: 'rejected',
+        ticket: t.ticket,
+        reason: outcome.reason,
+        detail: outcome.detail,
+        ...(outcome.name ? { name: outcome.name } : {}),
+        progress: this.progress(),
+      });
     }
     this.checkpoint?.save(() => this.snapshot());
     if (this.checkpoint?.lastError && !this.fatal) this.fail(this.checkpoint.lastError);
     const failures = this.ledger.modelFailuresInARow;
     if (failures >= MAX_MODEL_FAILURES_IN_A_ROW && !this.fatal) {
       const last = outcome.kind === 'rejected' ? outcome.detail : '';
-      this.fail(new SelfPlayError(`The model failed on ${failures} puzzles in a row (last: ${last}). Check the server with \`crucible doctor\`; resume with --resume.`));
+      this.fail(
+        new SelfPlayError(
+          `The model failed on ${failures} puzzles in a row (last: ${last}). Check the server with \`crucible doctor\`; resume with --resume.`,
+        ),
+      );
     }
     if (state.accepted.length >= state.target) this.stop.abort(new Cancelled('count'));
   }
@@ -263,7 +322,11 @@ class SelfPlayRun {
           usage: outcome.usage,
           durationMs: outcome.durationMs,
           model: settings.model,
-          options: { ...settings.options, temperature: this.temperature, selfPlay: { arm: t.arm, solved: outcome.solved, answered: outcome.answered } },
+          options: {
+            ...settings.options,
+            temperature: this.temperature,
+            selfPlay: { arm: t.arm, solved: outcome.solved, answered: outcome.answered },
+          },
           extensionVersion: options.extensionVersion ?? VERSION,
           redact: Object.values(settings.headers ?? {}),
         }),

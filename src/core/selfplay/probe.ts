@@ -19,12 +19,30 @@ import type { RejectReason } from './types';
 
 /** Modules a puzzle's sat may import. Everything else (os, sys, subprocess, socket, ...) is rejected as unsafe. */
 export const DEFAULT_ALLOWED_IMPORTS: readonly string[] = [
-  'math', 'cmath', 'itertools', 'functools', 'collections', 'string', 're', 'heapq', 'bisect',
-  'fractions', 'decimal', 'operator', 'statistics', 'random', 'typing', 'copy', 'numbers',
+  'math',
+  'cmath',
+  'itertools',
+  'functools',
+  'collections',
+  'string',
+  're',
+  'heapq',
+  'bisect',
+  'fractions',
+  'decimal',
+  'operator',
+  'statistics',
+  'random',
+  'typing',
+  'copy',
+  'numbers',
 ];
 
 export class HarnessError extends Error {
-  constructor(message: string, readonly result?: RunResult) {
+  constructor(
+    message: string,
+    readonly result?: RunResult,
+  ) {
     super(message);
     this.name = 'HarnessError';
   }
@@ -64,7 +82,12 @@ export interface AuditEntry {
   detail?: string;
 }
 
-async function runHarness(sandbox: Sandbox, request: object, wallMs: number, signal?: AbortSignal): Promise<{ report?: { [key: string]: unknown }; result: RunResult }> {
+async function runHarness(
+  sandbox: Sandbox,
+  request: object,
+  wallMs: number,
+  signal?: AbortSignal,
+): Promise<{ report?: { [key: string]: unknown }; result: RunResult }> {
   const nonce = randomBytes(12).toString('hex');
   const result = await sandbox.run(
     {
@@ -87,26 +110,49 @@ async function runHarness(sandbox: Sandbox, request: object, wallMs: number, sig
 }
 
 function limitsFailure(result: RunResult, what: string): InspectResult | undefined {
-  if (result.status === 'timeout') return { ok: false, reason: 'slow', detail: `${what} ran past the sandbox time limit (${Math.round(result.durationMs)} ms)` };
-  if (result.status === 'memory') return { ok: false, reason: 'slow', detail: `${what} ran out of memory in the sandbox` };
-  if (result.status === 'output_limit') return { ok: false, reason: 'unsafe', detail: `${what} wrote more output than the sandbox allows` };
+  if (result.status === 'timeout')
+    return {
+      ok: false,
+      reason: 'slow',
+      detail: `${what} ran past the sandbox time limit (${Math.round(result.durationMs)} ms)`,
+    };
+  if (result.status === 'memory')
+    return { ok: false, reason: 'slow', detail: `${what} ran out of memory in the sandbox` };
+  if (result.status === 'output_limit')
+    return { ok: false, reason: 'unsafe', detail: `${what} wrote more output than the sandbox allows` };
   return undefined;
 }
 
 /** Parses, checks and probes a model-written puzzle (sat and, optionally, sol) in one sandbox job. */
-export async function inspectPuzzle(sandbox: Sandbox, code: string, limits: ProbeLimits, seed: number, signal?: AbortSignal): Promise<InspectResult> {
+export async function inspectPuzzle(
+  sandbox: Sandbox,
+  code: string,
+  limits: ProbeLimits,
+  seed: number,
+  signal?: AbortSignal,
+): Promise<InspectResult> {
   // About 25 probes, each run twice: give the job room for all of them plus interpreter start.
   const wallMs = Math.min(60_000, 5_000 + limits.satTimeoutMs * 6);
   const { report, result } = await runHarness(
     sandbox,
-    { mode: 'inspect', code, satTimeoutMs: limits.satTimeoutMs, allowedImports: limits.allowedImports, seed, randomProbes: 8 },
+    {
+      mode: 'inspect',
+      code,
+      satTimeoutMs: limits.satTimeoutMs,
+      allowedImports: limits.allowedImports,
+      seed,
+      randomProbes: 8,
+    },
     wallMs,
     signal,
   );
   if (!report) {
     const limited = limitsFailure(result, 'sat');
     if (limited) return limited;
-    throw new HarnessError(`The puzzle probe did not report (sandbox status ${result.status}${result.error ? `: ${result.error}` : ''}; stderr: ${result.stderr.slice(-300).trim() || 'empty'}). Check the sandbox with \`crucible doctor\`.`, result);
+    throw new HarnessError(
+      `The puzzle probe did not report (sandbox status ${result.status}${result.error ? `: ${result.error}` : ''}; stderr: ${result.stderr.slice(-300).trim() || 'empty'}). Check the sandbox with \`crucible doctor\`.`,
+      result,
+    );
   }
   if (report.reason === 'harness') throw new HarnessError(`The puzzle probe failed: ${String(report.detail)}`, result);
   const out: InspectResult = { ok: report.ok === true };
@@ -147,17 +193,31 @@ export async function auditSolutions(
       if (audit.verdict.status === 'timeout') entry.satResults = 'S';
       continue;
     }
-    entry.satResults = audit.satResults.map((r) => (r.ms > limits.satTimeoutMs ? 'S' : r.error ? 'E' : r.ok ? 'T' : 'F')).join('');
+    entry.satResults = audit.satResults
+      .map((r) => (r.ms > limits.satTimeoutMs ? 'S' : r.error ? 'E' : r.ok ? 'T' : 'F'))
+      .join('');
   }
   return out;
 }
 
 /** Normalised-AST hashes of many sat sources in one job (null where a source does not parse). */
-export async function normaliseMany(sandbox: Sandbox, sources: string[], signal?: AbortSignal): Promise<(string | null)[]> {
+export async function normaliseMany(
+  sandbox: Sandbox,
+  sources: string[],
+  signal?: AbortSignal,
+): Promise<(string | null)[]> {
   if (sources.length === 0) return [];
-  const { report, result } = await runHarness(sandbox, { mode: 'normalize', sources }, 30_000 + sources.length * 20, signal);
+  const { report, result } = await runHarness(
+    sandbox,
+    { mode: 'normalize', sources },
+    30_000 + sources.length * 20,
+    signal,
+  );
   if (!report || !Array.isArray(report.normalized)) {
-    throw new HarnessError(`Normalising the seed puzzles failed (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`, result);
+    throw new HarnessError(
+      `Normalising the seed puzzles failed (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`,
+      result,
+    );
   }
   return (report.normalized as (string | null)[]).map((n) => (typeof n === 'string' ? n : null));
 }
@@ -167,9 +227,18 @@ export async function normaliseMany(sandbox: Sandbox, sources: string[], signal?
  * fixed probes of its type plus every answer the `solutions` (sources defining sol()) return. Two puzzles
  * with equal fingerprints that accept something are the same puzzle in behaviour. Null where a sat fails to load.
  */
-export async function behaviourFingerprints(sandbox: Sandbox, sats: string[], solutions: string[], limits: ProbeLimits, signal?: AbortSignal): Promise<(string | null)[]> {
+export async function behaviourFingerprints(
+  sandbox: Sandbox,
+  sats: string[],
+  solutions: string[],
+  limits: ProbeLimits,
+  signal?: AbortSignal,
+): Promise<(string | null)[]> {
   if (sats.length === 0) return [];
-  const wallMs = Math.min(120_000, 5_000 + solutions.length * limits.solTimeoutMs + sats.length * (solutions.length + 20) * limits.satTimeoutMs);
+  const wallMs = Math.min(
+    120_000,
+    5_000 + solutions.length * limits.solTimeoutMs + sats.length * (solutions.length + 20) * limits.satTimeoutMs,
+  );
   const { report, result } = await runHarness(
     sandbox,
     { mode: 'behave', sats, solutions, satTimeoutMs: limits.satTimeoutMs, solTimeoutMs: limits.solTimeoutMs },
@@ -178,7 +247,10 @@ export async function behaviourFingerprints(sandbox: Sandbox, sats: string[], so
   );
   if (!report || !Array.isArray(report.fingerprints)) {
     if (result.status === 'timeout' || result.status === 'memory') return sats.map(() => null);
-    throw new HarnessError(`The behaviour probe did not report (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`, result);
+    throw new HarnessError(
+      `The behaviour probe did not report (sandbox status ${result.status}; ${result.stderr.slice(-300).trim() || 'no output'}).`,
+      result,
+    );
   }
   return (report.fingerprints as unknown[]).map((f) => (typeof f === 'string' ? f : null));
 }
@@ -193,8 +265,20 @@ export interface ReasonedCall {
 }
 
 /** Runs a function (Python source defining `entry`) on literal calls in the sandbox; inputs and outputs as literals. */
-export async function reasonCalls(sandbox: Sandbox, code: string, entry: string, calls: string[], timeoutMs: number, signal?: AbortSignal): Promise<ReasonedCall[] | string> {
-  const { report, result } = await runHarness(sandbox, { mode: 'reason', code, entry, calls, timeoutMs }, Math.min(60_000, 5_000 + calls.length * timeoutMs), signal);
+export async function reasonCalls(
+  sandbox: Sandbox,
+  code: string,
+  entry: string,
+  calls: string[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ReasonedCall[] | string> {
+  const { report, result } = await runHarness(
+    sandbox,
+    { mode: 'reason', code, entry, calls, timeoutMs },
+    Math.min(60_000, 5_000 + calls.length * timeoutMs),
+    signal,
+  );
   if (!report) return `the function did not run in the sandbox (status ${result.status})`;
   if (report.ok !== true) return String(report.detail ?? 'the function did not load');
   return report.results as ReasonedCall[];

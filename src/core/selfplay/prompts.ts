@@ -36,7 +36,12 @@ function example(puzzle: Puzzle): string {
   return '```python\n' + `${puzzle.sat.trimEnd()}\n\n${sol.trimEnd()}\n` + '```';
 }
 
-export function generationPrompt(examples: Puzzle[], topic: string, band: Band, allowedImports: readonly string[]): ChatMessage[] {
+export function generationPrompt(
+  examples: Puzzle[],
+  topic: string,
+  band: Band,
+  allowedImports: readonly string[],
+): ChatMessage[] {
   const shown = examples.map((p, i) => `Example ${i + 1}:\n${example(p)}`).join('\n\n');
   const user = [
     `Here are ${examples.length} example puzzle${examples.length === 1 ? '' : 's'} with solvers:`,

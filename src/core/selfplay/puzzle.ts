@@ -6,7 +6,10 @@ import { promises as fsp } from 'node:fs';
 import type { Puzzle } from '../types';
 
 export class SeedFileError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(message);
     this.name = 'SeedFileError';
   }
@@ -91,11 +94,14 @@ interface P3Entry {
 export function puzzleFromP3(entry: unknown, index: number): Puzzle | string {
   if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return `entry ${index + 1} is not an object`;
   const e = entry as P3Entry;
-  if (typeof e.sat !== 'string' || !/def\s+sat\s*\(/.test(e.sat)) return `entry ${index + 1} has no "sat" with def sat(...)`;
+  if (typeof e.sat !== 'string' || !/def\s+sat\s*\(/.test(e.sat))
+    return `entry ${index + 1} has no "sat" with def sat(...)`;
   const name = typeof e.name === 'string' && e.name ? e.name : `puzzle${index + 1}:0`;
-  const ansType = typeof e.ans_type === 'string' ? e.ans_type : typeof e.ansType === 'string' ? e.ansType : answerTypeOf(e.sat);
+  const ansType =
+    typeof e.ans_type === 'string' ? e.ans_type : typeof e.ansType === 'string' ? e.ansType : answerTypeOf(e.sat);
   if (!ansType) return `entry ${index + 1} (${name}): sat's first argument has no type and no "ans_type" is given`;
-  const header = typeof e.sol_header === 'string' ? e.sol_header : typeof e.solHeader === 'string' ? e.solHeader : 'def sol():';
+  const header =
+    typeof e.sol_header === 'string' ? e.sol_header : typeof e.solHeader === 'string' ? e.solHeader : 'def sol():';
   const rawBodies = Array.isArray(e.sol_bodies) ? e.sol_bodies : Array.isArray(e.solBodies) ? e.solBodies : [];
   const puzzle: Puzzle = {
     name,
@@ -121,17 +127,32 @@ export async function loadSeedFile(path: string): Promise<SeedFile> {
     text = await fsp.readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${code ?? String(err)})`;
-    throw new SeedFileError(`Seed file ${path} ${why}. Pass a P3-format JSON file (e.g. ../shared/data/p3/train.json) or leave --seeds out to use the shipped seeds.`, path);
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EISDIR'
+          ? 'is a folder'
+          : `cannot be read (${code ?? String(err)})`;
+    throw new SeedFileError(
+      `Seed file ${path} ${why}. Pass a P3-format JSON file (e.g. ../shared/data/p3/train.json) or leave --seeds out to use the shipped seeds.`,
+      path,
+    );
   }
   let entries: unknown[];
   const trimmed = text.trim();
-  if (!trimmed) throw new SeedFileError(`Seed file ${path} is empty. It should hold a JSON array of P3 puzzles (name, sat, ans_type, sol_header, sol_bodies).`, path);
+  if (!trimmed)
+    throw new SeedFileError(
+      `Seed file ${path} is empty. It should hold a JSON array of P3 puzzles (name, sat, ans_type, sol_header, sol_bodies).`,
+      path,
+    );
   if (trimmed.startsWith('[')) {
     try {
       entries = JSON.parse(trimmed) as unknown[];
     } catch (err) {
-      throw new SeedFileError(`Seed file ${path} is not valid JSON (${(err as Error).message}). Fix the file or point --seeds at another P3 file.`, path);
+      throw new SeedFileError(
+        `Seed file ${path} is not valid JSON (${(err as Error).message}). Fix the file or point --seeds at another P3 file.`,
+        path,
+      );
     }
   } else {
     entries = [];
@@ -142,7 +163,10 @@ export async function loadSeedFile(path: string): Promise<SeedFile> {
       try {
         entries.push(JSON.parse(line));
       } catch (err) {
-        throw new SeedFileError(`Seed file ${path}, line ${i + 1}: not valid JSON (${(err as Error).message}). A seed file is a JSON array or one JSON puzzle per line.`, path);
+        throw new SeedFileError(
+          `Seed file ${path}, line ${i + 1}: not valid JSON (${(err as Error).message}). A seed file is a JSON array or one JSON puzzle per line.`,
+          path,
+        );
       }
     }
   }
@@ -154,7 +178,10 @@ export async function loadSeedFile(path: string): Promise<SeedFile> {
     else puzzles.push(p);
   });
   if (puzzles.length === 0) {
-    throw new SeedFileError(`Seed file ${path} holds no usable P3 puzzle${skipped.length ? ` (${skipped[0]})` : ''}. Each entry needs "sat" with def sat(x: T, ...).`, path);
+    throw new SeedFileError(
+      `Seed file ${path} holds no usable P3 puzzle${skipped.length ? ` (${skipped[0]})` : ''}. Each entry needs "sat" with def sat(x: T, ...).`,
+      path,
+    );
   }
   return { puzzles, skipped };
 }
@@ -211,6 +238,10 @@ function dedent(code: string): string {
  * whole function becomes a nested helper that the stored header calls with its defaults.
  */
 export function bodyUnderHeader(source: string): string {
-  const inner = source.trimEnd().split('\n').map((l) => (l.trim() ? `    ${l}` : l)).join('\n');
+  const inner = source
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l.trim() ? `    ${l}` : l))
+    .join('\n');
   return `${inner}\n    return sol()`;
 }

@@ -54,12 +54,34 @@ export function puzzlesOfCall(
   if (kinds.includes('deduction') && ansTypeOk(call.outputType)) {
     const sat = `def sat(answer: ${call.outputType}):\n    """What does ${f}(${args.length > 60 ? '...' : args}) return?"""\n${indent(source.code)}\n    return ${f}(${args}) == answer`;
     const sol = `def sol():\n    return ${call.output}`;
-    out.push({ puzzle: { name: `Deduction_${base}_${index}:0`, sat, ansType: call.outputType, solHeader: 'def sol():', solBodies: [`    return ${call.output}`], module: 'deduction', kind: 'deduction' }, sol });
+    out.push({
+      puzzle: {
+        name: `Deduction_${base}_${index}:0`,
+        sat,
+        ansType: call.outputType,
+        solHeader: 'def sol():',
+        solBodies: [`    return ${call.output}`],
+        module: 'deduction',
+        kind: 'deduction',
+      },
+      sol,
+    });
   }
   if (kinds.includes('abduction') && call.args.length === 1 && ansTypeOk(call.argTypes[0])) {
     const sat = `def sat(x: ${call.argTypes[0]}):\n    """Find an input on which ${f} returns ${call.output.length > 60 ? 'the value below' : call.output}."""\n${indent(source.code)}\n    return ${f}(x) == ${call.output}`;
     const sol = `def sol():\n    return ${args}`;
-    out.push({ puzzle: { name: `Abduction_${base}_${index}:0`, sat, ansType: call.argTypes[0]!, solHeader: 'def sol():', solBodies: [`    return ${args}`], module: 'abduction', kind: 'abduction' }, sol });
+    out.push({
+      puzzle: {
+        name: `Abduction_${base}_${index}:0`,
+        sat,
+        ansType: call.argTypes[0]!,
+        solHeader: 'def sol():',
+        solBodies: [`    return ${args}`],
+        module: 'abduction',
+        kind: 'abduction',
+      },
+      sol,
+    });
   }
   return out;
 }
@@ -77,7 +99,14 @@ export async function reasoningPuzzles(
   signal?: AbortSignal,
 ): Promise<ReasoningResult> {
   const skipped: string[] = [];
-  const ran = await reasonCalls(deps.sandbox, source.code, source.entryPoint, source.calls, limits.solTimeoutMs, signal);
+  const ran = await reasonCalls(
+    deps.sandbox,
+    source.code,
+    source.entryPoint,
+    source.calls,
+    limits.solTimeoutMs,
+    signal,
+  );
   if (typeof ran === 'string') return { puzzles: [], skipped: [`${source.name}: ${ran}`] };
   const puzzles: Puzzle[] = [];
   let index = 0;
@@ -86,7 +115,12 @@ export async function reasoningPuzzles(
       skipped.push(`${source.name}: ${r.call}: ${r.skip ?? 'no output'}`);
       continue;
     }
-    for (const { puzzle, sol } of puzzlesOfCall(source, index++, { args: r.args, argTypes: r.argTypes, output: r.output, outputType: r.outputType }, kinds)) {
+    for (const { puzzle, sol } of puzzlesOfCall(
+      source,
+      index++,
+      { args: r.args, argTypes: r.argTypes, output: r.output, outputType: r.outputType },
+      kinds,
+    )) {
       const inspected = await inspectPuzzle(deps.sandbox, `${puzzle.sat}\n\n${sol}`, limits, index, signal);
       if (!inspected.ok) {
         skipped.push(`${puzzle.name}: ${inspected.reason}: ${inspected.detail ?? ''}`.trim());
@@ -109,11 +143,22 @@ export function reasoningSourcesFromRecords(records: Iterable<DatasetRecord>, li
   const seen = new Set<string>();
   for (const r of records) {
     const entry = r.task.entryPoint;
-    if (!r.verified || r.task.language !== 'python' || !entry || !r.solution || r.puzzle || r.task.origin === 'self-play') continue;
+    if (
+      !r.verified ||
+      r.task.language !== 'python' ||
+      !entry ||
+      !r.solution ||
+      r.puzzle ||
+      r.task.origin === 'self-play'
+    )
+      continue;
     const key = `${entry}\n${r.solution}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const doctests = r.task.prompt.split('\n').filter((l) => /^\s*>>>/.test(l)).join('\n');
+    const doctests = r.task.prompt
+      .split('\n')
+      .filter((l) => /^\s*>>>/.test(l))
+      .join('\n');
     const calls = callsOf(`${r.task.tests}\n${doctests}`, entry)
       .concat(callsOf(r.task.tests, 'candidate').map((c) => entry + c.slice('candidate'.length)))
       .filter((c, i, all) => all.indexOf(c) === i)

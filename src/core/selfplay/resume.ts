@@ -30,10 +30,14 @@ export type ResumePlan =
  * StateFileError for a file that cannot be read or is not a checkpoint; each message names the fix.
  */
 export async function planResume(statePath: string | undefined, mode: ResumeMode): Promise<ResumePlan> {
-  if (mode === 'resume' && !statePath) throw new SelfPlayError('Resuming needs a state file (CLI: --state FILE, default in the dataset folder).');
+  if (mode === 'resume' && !statePath)
+    throw new SelfPlayError('Resuming needs a state file (CLI: --state FILE, default in the dataset folder).');
   const saved = statePath ? await readState(statePath) : undefined;
   if (!saved) {
-    if (mode === 'resume') throw new SelfPlayError(`Nothing to resume: there is no self-play state at ${statePath}. Run without --resume to start a new run.`);
+    if (mode === 'resume')
+      throw new SelfPlayError(
+        `Nothing to resume: there is no self-play state at ${statePath}. Run without --resume to start a new run.`,
+      );
     return { kind: 'new' };
   }
   if (mode === 'resume') return { kind: 'resume', saved };
@@ -66,7 +70,9 @@ export interface StartOptions {
  * by 10 per puzzle when the target is raised (unless `maxGenerations` is given); a new run gets 10 × count.
  */
 export function startState(saved: SelfPlayState | undefined, options: StartOptions, now: () => number): SelfPlayState {
-  const maxGenerations = options.maxGenerations ?? (saved ? saved.maxGenerations + Math.max(0, options.count - saved.target) * 10 : options.count * 10);
+  const maxGenerations =
+    options.maxGenerations ??
+    (saved ? saved.maxGenerations + Math.max(0, options.count - saved.target) * 10 : options.count * 10);
   if (saved) {
     saved.target = options.count;
     saved.maxGenerations = maxGenerations;

@@ -28,7 +28,13 @@ export interface Ledger {
 export function settle(ledger: Ledger, t: Ticket, outcome: Settled): void {
   const { state, curriculum } = ledger;
   if (outcome.kind === 'accepted') {
-    const entry: AcceptedPuzzle = { puzzle: outcome.puzzle, hash: outcome.hash, arm: t.arm, solved: outcome.solved, answered: outcome.answered };
+    const entry: AcceptedPuzzle = {
+      puzzle: outcome.puzzle,
+      hash: outcome.hash,
+      arm: t.arm,
+      solved: outcome.solved,
+      answered: outcome.answered,
+    };
     state.accepted.push(entry);
     ledger.acceptedHashes.set(outcome.hash, outcome.puzzle.name);
     if (t.variant) state.ladderStats.accepted++;
@@ -42,6 +48,12 @@ export function settle(ledger: Ledger, t: Ticket, outcome: Settled): void {
   const solveRate = outcome.kind === 'accepted' ? outcome.puzzle.solveRate : outcome.solveRate;
   // Variants answer an earlier ticket's arm; only the curriculum's own draws teach it.
   if (!t.variant) curriculum.update(t.arm, solveRate, outcome.kind === 'accepted');
-  state.history.push({ ticket: t.ticket, arm: t.arm, accepted: outcome.kind === 'accepted', ...(t.variant ? { variant: true } : {}), ...(solveRate !== undefined ? { solveRate } : {}) });
+  state.history.push({
+    ticket: t.ticket,
+    arm: t.arm,
+    accepted: outcome.kind === 'accepted',
+    ...(t.variant ? { variant: true } : {}),
+    ...(solveRate !== undefined ? { solveRate } : {}),
+  });
   if (state.history.length > MAX_HISTORY) state.history.splice(0, state.history.length - MAX_HISTORY);
 }

@@ -52,7 +52,10 @@ export interface SelfPlayState {
 }
 
 export class StateFileError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(message);
     this.name = 'StateFileError';
   }
@@ -70,11 +73,24 @@ export async function readState(path: string): Promise<SelfPlayState | undefined
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new StateFileError(`The self-play state ${path} is not valid JSON (${(err as Error).message}). Delete it to start a new run.`, path);
+    throw new StateFileError(
+      `The self-play state ${path} is not valid JSON (${(err as Error).message}). Delete it to start a new run.`,
+      path,
+    );
   }
   const s = value as Partial<SelfPlayState>;
-  if (!s || typeof s !== 'object' || s.version !== STATE_VERSION || !Array.isArray(s.accepted) || typeof s.generated !== 'number' || typeof s.runId !== 'string') {
-    throw new StateFileError(`The self-play state ${path} is not a Crucible self-play checkpoint (version ${STATE_VERSION}). Delete it or pass another --state file.`, path);
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    s.version !== STATE_VERSION ||
+    !Array.isArray(s.accepted) ||
+    typeof s.generated !== 'number' ||
+    typeof s.runId !== 'string'
+  ) {
+    throw new StateFileError(
+      `The self-play state ${path} is not a Crucible self-play checkpoint (version ${STATE_VERSION}). Delete it or pass another --state file.`,
+      path,
+    );
   }
   const state = s as SelfPlayState;
   for (const a of state.accepted) a.puzzle = upgradePuzzle(a.puzzle);
@@ -120,7 +136,10 @@ export class Checkpointer {
     if (this.failure) {
       const f = this.failure;
       this.failure = undefined;
-      throw new StateFileError(`Cannot write the self-play state ${this.path} (${f.message}). Free disk space or pass another --state file; accepted puzzles are in the dataset.`, this.path);
+      throw new StateFileError(
+        `Cannot write the self-play state ${this.path} (${f.message}). Free disk space or pass another --state file; accepted puzzles are in the dataset.`,
+        this.path,
+      );
     }
   }
 

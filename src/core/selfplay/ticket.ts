@@ -14,7 +14,14 @@ import { failedVerdict } from '../solve/verdict';
 import type { Attempt, Candidate, Puzzle, Usage, Verdict } from '../types';
 import type { PuzzleVerdict } from '../verify/types';
 import { parseArm, pickExamples, type Rng } from './curriculum';
-import { auditSolutions, behaviourFingerprints, inspectPuzzle, type AuditEntry, type InspectResult, type ProbeLimits } from './probe';
+import {
+  auditSolutions,
+  behaviourFingerprints,
+  inspectPuzzle,
+  type AuditEntry,
+  type InspectResult,
+  type ProbeLimits,
+} from './probe';
 import { generationPrompt, solvePrompt, variantPrompt } from './prompts';
 import { bodyUnderHeader, puzzleCodeOf, solutionSource } from './puzzle';
 import type { LadderItem } from './state';
@@ -149,13 +156,32 @@ class PuzzleTicket {
     try {
       const name = `SelfPlay_${this.r.runId}_${this.t.ticket}:0`;
       const topic = parseArm(this.t.arm).topic;
-      const puzzle: Puzzle = { name, sat: inspected.sat!, ansType: inspected.ansType!, solHeader: inspected.solHeader!, solBodies: [], module: topic };
+      const puzzle: Puzzle = {
+        name,
+        sat: inspected.sat!,
+        ansType: inspected.ansType!,
+        solHeader: inspected.solHeader!,
+        solBodies: [],
+        module: topic,
+      };
       const { attempts, modelError, generator } = await this.solve(puzzle, inspected);
       // Nothing to audit when no solver answered: classify rejects that as a model error.
-      const passed = attempts.length ? [...attempts, ...(generator ? [generator] : [])].filter((a) => a.verdict.passed) : [];
+      const passed = attempts.length
+        ? [...attempts, ...(generator ? [generator] : [])].filter((a) => a.verdict.passed)
+        : [];
       const audit = await this.audit(puzzle, passed);
       const peers = behaviourPeers(puzzle, this.r.acceptedPuzzles(), this.r.seeds);
-      const evidence: Evidence = { ticket: this.t, puzzle, hash, attempts, generator, wrong: inspected.wrong, audit, satTimeoutMs: this.r.limits.satTimeoutMs, peers };
+      const evidence: Evidence = {
+        ticket: this.t,
+        puzzle,
+        hash,
+        attempts,
+        generator,
+        wrong: inspected.wrong,
+        audit,
+        satTimeoutMs: this.r.limits.satTimeoutMs,
+        peers,
+      };
       if (modelError !== undefined) evidence.modelError = modelError;
       for (;;) {
         const decision = classify(evidence);
@@ -177,8 +203,18 @@ class PuzzleTicket {
     const { topic, band } = parseArm(t.arm);
     const messages = t.variant
       ? variantPrompt(t.variant.parent, r.limits.allowedImports)
-      : generationPrompt(pickExamples(r.rng, topic, band, r.seeds, r.acceptedPuzzles(), r.examples), topic, band, r.limits.allowedImports);
-    r.emit({ kind: 'generating', ticket: t.ticket, arm: t.arm, ...(t.variant ? { variantOf: t.variant.parent.name } : {}) });
+      : generationPrompt(
+          pickExamples(r.rng, topic, band, r.seeds, r.acceptedPuzzles(), r.examples),
+          topic,
+          band,
+          r.limits.allowedImports,
+        );
+    r.emit({
+      kind: 'generating',
+      ticket: t.ticket,
+      arm: t.arm,
+      ...(t.variant ? { variantOf: t.variant.parent.name } : {}),
+    });
     let answer: ChatResult;
     try {
       answer = await r.chat(messages, this.usage);
@@ -187,15 +223,29 @@ class PuzzleTicket {
       return { kind: 'rejected', reason: 'model_error', detail: errorText(err) };
     }
     const code = puzzleCodeOf(stripReasoning(answer.text).text);
-    if (!code) return { kind: 'rejected', reason: 'no_code', detail: `the answer holds no def sat(...): ${JSON.stringify(answer.text.slice(0, 80))}` };
-    const inspected = await inspectPuzzle(r.deps.sandbox, code, r.limits, (r.rng.state ^ Math.imul(t.ticket + 1, 2654435761)) >>> 0, r.signal);
+    if (!code)
+      return {
+        kind: 'rejected',
+        reason: 'no_code',
+        detail: `the answer holds no def sat(...): ${JSON.stringify(answer.text.slice(0, 80))}`,
+      };
+    const inspected = await inspectPuzzle(
+      r.deps.sandbox,
+      code,
+      r.limits,
+      (r.rng.state ^ Math.imul(t.ticket + 1, 2654435761)) >>> 0,
+      r.signal,
+    );
     r.countSandboxJobs(1);
     if (r.signal.aborted) throw new Cancelled('cancelled');
     return screen(inspected, r) ?? { inspected, hash: inspected.hash! };
   }
 
   /** n independent solutions, each judged as soon as it arrives; the generator's own solution alongside. */
-  private async solve(puzzle: Puzzle, inspected: InspectResult): Promise<{ attempts: Attempt[]; modelError?: string; generator?: Attempt }> {
+  private async solve(
+    puzzle: Puzzle,
+    inspected: InspectResult,
+  ): Promise<{ attempts: Attempt[]; modelError?: string; generator?: Attempt }> {
     const messages = solvePrompt(puzzle);
     const [results, generator] = await Promise.all([
       Promise.all(Array.from({ length: this.r.samples }, (_, i) => this.solveOne(puzzle, messages, i))),
@@ -203,10 +253,18 @@ class PuzzleTicket {
     ]);
     if (this.r.signal.aborted) throw new Cancelled('cancelled');
     const modelError = results.find((x) => x.modelError)?.modelError;
-    return { attempts: results.flatMap((x) => (x.attempt ? [x.attempt] : [])), ...(modelError !== undefined ? { modelError } : {}), ...(generator ? { generator } : {}) };
+    return {
+      attempts: results.flatMap((x) => (x.attempt ? [x.attempt] : [])),
+      ...(modelError !== undefined ? { modelError } : {}),
+      ...(generator ? { generator } : {}),
+    };
   }
 
-  private async solveOne(puzzle: Puzzle, messages: ChatMessage[], i: number): Promise<{ attempt?: Attempt; modelError?: string }> {
+  private async solveOne(
+    puzzle: Puzzle,
+    messages: ChatMessage[],
+    i: number,
+  ): Promise<{ attempt?: Attempt; modelError?: string }> {
     let res: ChatResult;
     try {
       res = await this.r.chat(messages, this.usage);
@@ -215,7 +273,14 @@ class PuzzleTicket {
       return { modelError: errorText(err) };
     }
     const extracted = extractCode(res.text, 'python', 'sol');
-    const candidate: Candidate = { id: `${puzzle.name}#${i}`, code: extracted.code ?? '', language: 'python', round: 0, answer: res.text, usage: res.usage };
+    const candidate: Candidate = {
+      id: `${puzzle.name}#${i}`,
+      code: extracted.code ?? '',
+      language: 'python',
+      round: 0,
+      answer: res.text,
+      usage: res.usage,
+    };
     if (extracted.code === null || !/(^|\n)\s*def\s+sol\s*\(/.test(extracted.code)) {
       const why = extracted.code === null ? extracted.reason : 'The code does not define sol().';
       return { attempt: { candidate, verdict: notRun(why) } };
@@ -236,18 +301,35 @@ class PuzzleTicket {
   /** Re-checks what the judge accepted: the answer's type against the annotation, sat's determinism on it. */
   private async audit(puzzle: Puzzle, passed: Attempt[]): Promise<AuditFindings> {
     if (passed.length === 0) return { typeMismatches: 0, bodies: [] };
-    const entries = await auditSolutions(this.r.deps.verifier, puzzle, passed.map((a) => a.candidate.code), [0], this.r.limits, this.r.signal);
+    const entries = await auditSolutions(
+      this.r.deps.verifier,
+      puzzle,
+      passed.map((a) => a.candidate.code),
+      [0],
+      this.r.limits,
+      this.r.signal,
+    );
     this.r.countSandboxJobs(1);
     if (this.r.signal.aborted) throw new Cancelled('cancelled');
     return readAudit(entries, passed, puzzle.ansType);
   }
 
   /** The same verdicts as a peer on a shared probe set of answers means the same puzzle. */
-  private async compareBehaviour(puzzle: Puzzle, attempts: Attempt[], peers: readonly Puzzle[]): Promise<Evidence['behaviourTwin']> {
+  private async compareBehaviour(
+    puzzle: Puzzle,
+    attempts: Attempt[],
+    peers: readonly Puzzle[],
+  ): Promise<Evidence['behaviourTwin']> {
     const { r } = this;
     const verified = attempts.filter((a) => a.verdict.passed).map((a) => a.candidate.code);
     const peerSolutions = peers.map((p) => solutionSource(p)).filter((x): x is string => x !== undefined);
-    const prints = await behaviourFingerprints(r.deps.sandbox, [puzzle.sat, ...peers.map((p) => p.sat)], [...verified.slice(0, 2), ...peerSolutions], r.limits, r.signal);
+    const prints = await behaviourFingerprints(
+      r.deps.sandbox,
+      [puzzle.sat, ...peers.map((p) => p.sat)],
+      [...verified.slice(0, 2), ...peerSolutions],
+      r.limits,
+      r.signal,
+    );
     r.countSandboxJobs(1);
     if (r.signal.aborted) throw new Cancelled('cancelled');
     const mine = prints[0];
@@ -262,16 +344,34 @@ class PuzzleTicket {
  * normalised AST of a seed, an accepted puzzle or one being checked, or failed a later probe is rejected;
  * undefined lets it through to the solvers.
  */
-export function screen(inspected: InspectResult, known: Pick<TicketRun, 'seedHashes' | 'acceptedHashes' | 'pending'>): Rejected | undefined {
+export function screen(
+  inspected: InspectResult,
+  known: Pick<TicketRun, 'seedHashes' | 'acceptedHashes' | 'pending'>,
+): Rejected | undefined {
   const early: RejectReason[] = ['syntax', 'untyped', 'unsafe'];
   if (!inspected.ok && (!inspected.hash || early.includes(inspected.reason ?? 'syntax'))) {
-    return { kind: 'rejected', reason: inspected.reason ?? 'syntax', detail: inspected.detail ?? 'sat did not pass the checks' };
+    return {
+      kind: 'rejected',
+      reason: inspected.reason ?? 'syntax',
+      detail: inspected.detail ?? 'sat did not pass the checks',
+    };
   }
   const hash = inspected.hash!;
   const { seedHashes, acceptedHashes, pending } = known;
-  const twin = seedHashes.get(hash) ?? acceptedHashes.get(hash) ?? (pending.has(hash) ? 'a puzzle being checked' : undefined);
-  if (twin) return { kind: 'rejected', reason: 'duplicate', detail: `same normalised AST as ${seedHashes.has(hash) ? 'seed ' : acceptedHashes.has(hash) ? 'accepted puzzle ' : ''}${twin}` };
-  if (!inspected.ok) return { kind: 'rejected', reason: inspected.reason ?? 'syntax', detail: inspected.detail ?? 'sat did not pass the checks' };
+  const twin =
+    seedHashes.get(hash) ?? acceptedHashes.get(hash) ?? (pending.has(hash) ? 'a puzzle being checked' : undefined);
+  if (twin)
+    return {
+      kind: 'rejected',
+      reason: 'duplicate',
+      detail: `same normalised AST as ${seedHashes.has(hash) ? 'seed ' : acceptedHashes.has(hash) ? 'accepted puzzle ' : ''}${twin}`,
+    };
+  if (!inspected.ok)
+    return {
+      kind: 'rejected',
+      reason: inspected.reason ?? 'syntax',
+      detail: inspected.detail ?? 'sat did not pass the checks',
+    };
   return undefined;
 }
 
@@ -285,8 +385,10 @@ export function readAudit(entries: readonly AuditEntry[], passed: readonly Attem
   for (const entry of entries) {
     const attempt = passed[entry.index];
     if (!attempt) continue;
-    if (entry.satResults?.includes('S')) return { ...findings, satFault: { reason: 'slow', satResults: entry.satResults } };
-    if (entry.satResults && /[^T]/.test(entry.satResults)) return { ...findings, satFault: { reason: 'nondeterministic', satResults: entry.satResults } };
+    if (entry.satResults?.includes('S'))
+      return { ...findings, satFault: { reason: 'slow', satResults: entry.satResults } };
+    if (entry.satResults && /[^T]/.test(entry.satResults))
+      return { ...findings, satFault: { reason: 'nondeterministic', satResults: entry.satResults } };
     if (entry.typeOk === false) {
       findings.typeMismatches++;
       attempt.verdict = {
@@ -321,45 +423,94 @@ export function classify(e: Evidence): Decision {
   const answered = attempts.length;
   if (answered === 0) return { kind: 'rejected', reason: 'model_error', detail: e.modelError ?? 'no answers' };
   const fault = e.audit.satFault;
-  if (fault?.reason === 'slow') return { kind: 'rejected', reason: 'slow', detail: `sat(answer) ran longer than ${e.satTimeoutMs} ms on a verified answer` };
-  if (fault) return { kind: 'rejected', reason: 'nondeterministic', detail: `sat gave ${fault.satResults.split('').join(',')} on the same verified answer` };
+  if (fault?.reason === 'slow')
+    return {
+      kind: 'rejected',
+      reason: 'slow',
+      detail: `sat(answer) ran longer than ${e.satTimeoutMs} ms on a verified answer`,
+    };
+  if (fault)
+    return {
+      kind: 'rejected',
+      reason: 'nondeterministic',
+      detail: `sat gave ${fault.satResults.split('').join(',')} on the same verified answer`,
+    };
   const solved = attempts.filter((a) => a.verdict.passed).length;
   if (solved === 0) return unsolved(e);
   const solveRate = solved / answered;
   const wrongAnswers = knownWrongAnswers(e);
   if (wrongAnswers.length === 0) {
     const { wrong } = e;
-    const why = wrong && !wrong.ok ? ` (${wrong.detail ?? 'its wrong() did not count'})` : wrong ? '' : ' (the generator wrote no wrong() and every solver was right)';
-    return { kind: 'rejected', reason: 'no_wrong_answer', detail: `no plausible wrong answer is known to fail sat${why}`, name: puzzle.name, solveRate };
+    const why =
+      wrong && !wrong.ok
+        ? ` (${wrong.detail ?? 'its wrong() did not count'})`
+        : wrong
+          ? ''
+          : ' (the generator wrote no wrong() and every solver was right)';
+    return {
+      kind: 'rejected',
+      reason: 'no_wrong_answer',
+      detail: `no plausible wrong answer is known to fail sat${why}`,
+      name: puzzle.name,
+      solveRate,
+    };
   }
   if (e.peers.length > 0 && e.behaviourTwin === undefined) return { kind: 'compare' };
   if (e.behaviourTwin) {
     const twin = e.behaviourTwin;
-    return { kind: 'rejected', reason: 'duplicate', detail: `same verdicts as ${twin.accepted ? 'accepted puzzle' : 'seed'} ${twin.name} on every probe answer (a duplicate in behaviour)` };
+    return {
+      kind: 'rejected',
+      reason: 'duplicate',
+      detail: `same verdicts as ${twin.accepted ? 'accepted puzzle' : 'seed'} ${twin.name} on every probe answer (a duplicate in behaviour)`,
+    };
   }
   // Solver bodies come first (they are what the model can do unaided), then the generator's.
   const accepted: Puzzle = { ...puzzle, solBodies: e.audit.bodies, solveRate, wrongAnswers };
-  return { kind: 'accepted', puzzle: accepted, hash: e.hash, solved, answered, attempts: e.generator ? [...attempts, e.generator] : attempts };
+  return {
+    kind: 'accepted',
+    puzzle: accepted,
+    hash: e.hash,
+    solved,
+    answered,
+    attempts: e.generator ? [...attempts, e.generator] : attempts,
+  };
 }
 
 /** Nothing verified: a contradicted annotation (type_mismatch), or unsolved with an easier variant to ask for. */
 function unsolved(e: Evidence): Rejected {
   const { puzzle, ticket: t, generator, attempts } = e;
   const depth = t.variant?.depth ?? 0;
-  const ladder: LadderItem | undefined = depth < MAX_LADDER_DEPTH ? { parent: puzzle, arm: t.arm, depth: depth + 1 } : undefined;
+  const ladder: LadderItem | undefined =
+    depth < MAX_LADDER_DEPTH ? { parent: puzzle, arm: t.arm, depth: depth + 1 } : undefined;
   // The judge checks the answer's type before sat; the audit re-checks what it passed. A puzzle whose own
   // solver, or every solver, returns the wrong type contradicts its annotation.
   const generatorWrong = generator !== undefined && wrongType(generator);
   if (e.audit.typeMismatches > 0 || generatorWrong || attempts.every(wrongType)) {
     const own = generatorWrong ? ' (the puzzle’s own solver returns another type)' : '';
-    return { kind: 'rejected', reason: 'type_mismatch', detail: `the answers are not of sat's annotated type ${puzzle.ansType}${own}`, name: puzzle.name, solveRate: 0 };
+    return {
+      kind: 'rejected',
+      reason: 'type_mismatch',
+      detail: `the answers are not of sat's annotated type ${puzzle.ansType}${own}`,
+      name: puzzle.name,
+      solveRate: 0,
+    };
   }
   const genNote = generator?.verdict.passed ? ' (the generator’s own solution verified)' : '';
-  return { kind: 'rejected', reason: 'unsolved', detail: `0 of ${attempts.length} solutions verified${genNote}`, name: puzzle.name, solveRate: 0, ...(ladder ? { ladder } : {}) };
+  return {
+    kind: 'rejected',
+    reason: 'unsolved',
+    detail: `0 of ${attempts.length} solutions verified${genNote}`,
+    name: puzzle.name,
+    solveRate: 0,
+    ...(ladder ? { ladder } : {}),
+  };
 }
 
 function wrongType(a: Attempt): boolean {
-  return a.verdict.failures.some((f) => f.test.startsWith('isinstance(answer')) || /sat's answer type is/.test(a.verdict.feedback);
+  return (
+    a.verdict.failures.some((f) => f.test.startsWith('isinstance(answer')) ||
+    /sat's answer type is/.test(a.verdict.feedback)
+  );
 }
 
 /** Known-failing examples: the generator's wrong(), then answers of failed solvers that sat rejected (no empty values, no repeats). */
@@ -368,7 +519,13 @@ function knownWrongAnswers(e: Evidence): string[] {
   if (e.wrong?.ok && e.wrong.value !== undefined) out.push(e.wrong.value);
   for (const a of e.attempts) {
     const answer = (a.verdict as PuzzleVerdict).answer;
-    if (a.verdict.passed || a.verdict.status !== 'failed' || answer === undefined || /sat's answer type is|is not a /.test(a.verdict.feedback)) continue;
+    if (
+      a.verdict.passed ||
+      a.verdict.status !== 'failed' ||
+      answer === undefined ||
+      /sat's answer type is|is not a /.test(a.verdict.feedback)
+    )
+      continue;
     const text = valueSource(answer, 'python');
     if (text !== undefined && !TRIVIAL_ANSWERS.has(text) && !out.includes(text)) out.push(text);
   }

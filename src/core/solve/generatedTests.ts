@@ -38,7 +38,7 @@ function depth(s: string): number {
       continue;
     }
     if (c === '"' || c === "'" || c === '`') quote = c;
-    else if (c === '#' ) {
+    else if (c === '#') {
       const nl = s.indexOf('\n', i);
       if (nl < 0) break;
       i = nl;
@@ -156,10 +156,14 @@ export function extraCalls(sources: string[], entryPoint: string, limit = 24): s
 // its own bug outvote the tests that expose it.
 
 const PY_KEYWORDS = new Set(
-  'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case'.split(' '),
+  'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case'.split(
+    ' ',
+  ),
 );
 const JS_KEYWORDS = new Set(
-  'break case catch class const continue debugger default delete do else export extends false finally for function if import in instanceof let new null return super switch this throw true try typeof undefined var void while with yield async await of static get set'.split(' '),
+  'break case catch class const continue debugger default delete do else export extends false finally for function if import in instanceof let new null return super switch this throw true try typeof undefined var void while with yield async await of static get set'.split(
+    ' ',
+  ),
 );
 
 interface Token {
@@ -214,13 +218,18 @@ function tokens(code: string, language: Language): Token[] {
       i += id[0].length;
       continue;
     }
-    const num = /^(0[xXoObB][\w]+|\d[\d_]*(\.\d*)?([eE][+-]?\d+)?[jJn]?|\.\d+([eE][+-]?\d+)?)/.exec(code.slice(i, i + 100));
+    const num = /^(0[xXoObB][\w]+|\d[\d_]*(\.\d*)?([eE][+-]?\d+)?[jJn]?|\.\d+([eE][+-]?\d+)?)/.exec(
+      code.slice(i, i + 100),
+    );
     if (num) {
       out.push({ kind: 'num', text: num[0] });
       i += num[0].length;
       continue;
     }
-    const op = /^(\*\*=|\/\/=|>>=|<<=|===|!==|\*\*|\/\/|==|!=|<=|>=|->|=>|\+=|-=|\*=|\/=|%=|&=|\|=|\^=|:=|&&|\|\||\?\?|\?\.|[^\s])/.exec(code.slice(i, i + 4))!;
+    const op =
+      /^(\*\*=|\/\/=|>>=|<<=|===|!==|\*\*|\/\/|==|!=|<=|>=|->|=>|\+=|-=|\*=|\/=|%=|&=|\|=|\^=|:=|&&|\|\||\?\?|\?\.|[^\s])/.exec(
+        code.slice(i, i + 4),
+      )!;
     out.push({ kind: 'op', text: op[0] });
     i += op[0].length;
   }
@@ -255,7 +264,13 @@ export function programKey(code: string, language: Language): string {
   const kept: Token[] = [];
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i]!;
-    if (py && t.kind === 'str' && (i === 0 || toks[i - 1]!.text === ':') && (i + 1 >= toks.length || toks[i + 1]!.kind === 'id')) continue;
+    if (
+      py &&
+      t.kind === 'str' &&
+      (i === 0 || toks[i - 1]!.text === ':') &&
+      (i + 1 >= toks.length || toks[i + 1]!.kind === 'id')
+    )
+      continue;
     kept.push(t);
   }
   const bound = boundNames(kept, keywords);
@@ -272,7 +287,10 @@ export function programKey(code: string, language: Language): string {
     else parts.push(t.text);
   }
   // Trailing commas and semicolons are formatting.
-  return parts.join(' ').replace(/ [,;] (?=[)\]}])/g, ' ').replace(/ ;/g, '');
+  return parts
+    .join(' ')
+    .replace(/ [,;] (?=[)\]}])/g, ' ')
+    .replace(/ ;/g, '');
 }
 
 /** The identifiers the code binds: assigned, declared, or parameters. */
@@ -285,8 +303,24 @@ function boundNames(kept: Token[], keywords: Set<string>): Set<string> {
     const prev = kept[i - 1]?.text;
     const next = kept[i + 1]?.text;
     if (prev === '.' || prev === '?.') continue;
-    if (prev === 'def' || prev === 'function' || prev === 'class' || prev === 'let' || prev === 'const' || prev === 'var' || prev === 'for' || prev === 'as' || prev === 'lambda') bound.add(t.text);
-    else if (next !== undefined && /^(=|\+=|-=|\*=|\/=|\/\/=|%=|\*\*=|&=|\|=|\^=|>>=|<<=|:=|=>|in|of)$/.test(next) && prev !== '(' ) bound.add(t.text);
+    if (
+      prev === 'def' ||
+      prev === 'function' ||
+      prev === 'class' ||
+      prev === 'let' ||
+      prev === 'const' ||
+      prev === 'var' ||
+      prev === 'for' ||
+      prev === 'as' ||
+      prev === 'lambda'
+    )
+      bound.add(t.text);
+    else if (
+      next !== undefined &&
+      /^(=|\+=|-=|\*=|\/=|\/\/=|%=|\*\*=|&=|\|=|\^=|>>=|<<=|:=|=>|in|of)$/.test(next) &&
+      prev !== '('
+    )
+      bound.add(t.text);
     else if (next === '=' || next === ':=') bound.add(t.text);
   }
   // Parameters: identifiers directly inside the parentheses after `def name` / `function name` / `lambda` / arrow params.
@@ -300,7 +334,15 @@ function boundNames(kept: Token[], keywords: Set<string>): Set<string> {
       else if (u.text === ')' || u.text === ']' || u.text === '}') {
         depth--;
         if (depth === 0) break;
-      } else if (depth === 1 && u.kind === 'id' && (kept[j - 1]!.text === '(' || kept[j - 1]!.text === ',' || kept[j - 1]!.text === '*' || kept[j - 1]!.text === '**')) bound.add(u.text);
+      } else if (
+        depth === 1 &&
+        u.kind === 'id' &&
+        (kept[j - 1]!.text === '(' ||
+          kept[j - 1]!.text === ',' ||
+          kept[j - 1]!.text === '*' ||
+          kept[j - 1]!.text === '**')
+      )
+        bound.add(u.text);
     }
   }
   return bound;
@@ -335,7 +377,12 @@ export interface Evidence {
  * outputs. A test is dropped when no candidate passes it while some group has two or more distinct
  * programs; a score is (distinct programs in the group) × (tests passed).
  */
-export function crossCheckPrograms(matrix: boolean[][], testCount: number, programs: number[], probes?: (string | undefined)[]): CrossCheck & { groupSize: number[] } {
+export function crossCheckPrograms(
+  matrix: boolean[][],
+  testCount: number,
+  programs: number[],
+  probes?: (string | undefined)[],
+): CrossCheck & { groupSize: number[] } {
   const keys = matrix.map((row, c) => `${row.map((p) => (p ? '1' : '0')).join('')}|${probes?.[c] ?? ''}`);
   const members = new Map<string, Set<number>>();
   keys.forEach((k, c) => {
@@ -380,7 +427,8 @@ export function examplesOf(prompt: string, entryPoint: string): Example[] {
     if (doc) {
       const call = doc[1]!.trim();
       const next = lines[i + 1]?.trim() ?? '';
-      if (callsOf(call, entryPoint)[0] === call && next !== '' && !next.startsWith('>>>')) out.push({ call, expected: next });
+      if (callsOf(call, entryPoint)[0] === call && next !== '' && !next.startsWith('>>>'))
+        out.push({ call, expected: next });
       continue;
     }
     for (const call of callsOf(line, entryPoint)) {
@@ -438,13 +486,22 @@ function splitTopLevel(s: string): string[] {
   return out;
 }
 
-const compact = (s: string): string => s.replace(/\s+/g, '').replace(/"/g, "'").replace(/,(?=[)\]}])/g, '');
+const compact = (s: string): string =>
+  s
+    .replace(/\s+/g, '')
+    .replace(/"/g, "'")
+    .replace(/,(?=[)\]}])/g, '');
 
 /**
  * Generated tests that contradict an example of the task: the same call, another expected value. Values
  * are compared as written (after removing spaces and unifying quotes), and as numbers when both are numbers.
  */
-export function contradictsExamples(test: string, examples: Example[], entryPoint: string, language: Language): Example | undefined {
+export function contradictsExamples(
+  test: string,
+  examples: Example[],
+  entryPoint: string,
+  language: Language,
+): Example | undefined {
   const parts = assertParts(test, entryPoint, language);
   if (!parts) return undefined;
   for (const ex of examples) {
@@ -464,7 +521,9 @@ export function contradictsExamples(test: string, examples: Example[], entryPoin
 
 /** Asserts for the examples themselves (the task's own evidence), in the language's test shape. */
 export function exampleAsserts(examples: Example[], language: Language): string[] {
-  return examples.map((e) => (language === 'python' ? `assert ${e.call} == ${e.expected}` : `assert.deepStrictEqual(${e.call}, ${e.expected});`));
+  return examples.map((e) =>
+    language === 'python' ? `assert ${e.call} == ${e.expected}` : `assert.deepStrictEqual(${e.call}, ${e.expected});`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,7 +541,9 @@ export function judgedChoice(answer: string): 'A' | 'B' | undefined {
   const text = answer.replace(/<think>[\s\S]*?<\/think>/g, '');
   const marked = [...text.matchAll(/\banswer\s*[:=]\s*\**\s*\(?([AB])\b/gi)];
   if (marked.length > 0) return marked[marked.length - 1]![1]!.toUpperCase() as 'A' | 'B';
-  const m = /\b(?:answer|correct|right)\b[^A-Za-z]{0,20}(?:is|:)?\s*\(?\*{0,2}\b([AB])\b/i.exec(text) ?? /^\W*([AB])\W*$/m.exec(text.trim());
+  const m =
+    /\b(?:answer|correct|right)\b[^A-Za-z]{0,20}(?:is|:)?\s*\(?\*{0,2}\b([AB])\b/i.exec(text) ??
+    /^\W*([AB])\W*$/m.exec(text.trim());
   if (m) return m[1]!.toUpperCase() as 'A' | 'B';
   const a = /\bA\b/.test(text);
   const b = /\bB\b/.test(text);
@@ -508,10 +569,14 @@ export function valueSource(json: string | null, language: Language): string | u
       return out.every((s): s is string => s !== undefined) ? out : undefined;
     };
     switch (tag) {
-      case 'none': return py ? 'None' : undefined;
-      case 'null': return 'null';
-      case 'undef': return 'undefined';
-      case 'bool': return py ? (a ? 'True' : 'False') : String(!!a);
+      case 'none':
+        return py ? 'None' : undefined;
+      case 'null':
+        return 'null';
+      case 'undef':
+        return 'undefined';
+      case 'bool':
+        return py ? (a ? 'True' : 'False') : String(!!a);
       case 'int': {
         const s = String(a);
         const n = s.startsWith('-') ? -BigInt(`0x${s.slice(1)}`) : BigInt(`0x${s}`);
@@ -522,18 +587,30 @@ export function valueSource(json: string | null, language: Language): string | u
         if (s === 'nan' || s === 'inf' || s === '-inf') return py ? `float('${s}')` : undefined;
         return s;
       }
-      case 'num': return String(a);
-      case 'str': return JSON.stringify(String(a));
-      case 'list': { const xs = seq(a); return xs ? `[${xs.join(', ')}]` : undefined; }
-      case 'tuple': { const xs = seq(a); return xs && py ? (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`) : undefined; }
-      case 'set': { const xs = seq(a); return xs && py ? (xs.length ? `{${xs.join(', ')}}` : 'set()') : undefined; }
+      case 'num':
+        return String(a);
+      case 'str':
+        return JSON.stringify(String(a));
+      case 'list': {
+        const xs = seq(a);
+        return xs ? `[${xs.join(', ')}]` : undefined;
+      }
+      case 'tuple': {
+        const xs = seq(a);
+        return xs && py ? (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`) : undefined;
+      }
+      case 'set': {
+        const xs = seq(a);
+        return xs && py ? (xs.length ? `{${xs.join(', ')}}` : 'set()') : undefined;
+      }
       case 'dict': {
         if (!Array.isArray(a)) return undefined;
         const pairs = a.map((p) => (Array.isArray(p) ? [render(p[0]), render(p[1])] : [undefined, undefined]));
         if (pairs.some(([k, val]) => k === undefined || val === undefined)) return undefined;
         return `{${pairs.map(([k, val]) => `${k}: ${val}`).join(', ')}}`;
       }
-      default: return undefined;
+      default:
+        return undefined;
     }
   };
   return render(v);

@@ -23,19 +23,41 @@ export function sandboxErrorOf(verdict: Pick<Verdict, 'status' | 'feedback'>): s
 
 const PROBES: { [L in Language]: { code: string; tests: string } } = {
   python: { code: 'def crucible_probe():\n    return 1\n', tests: 'assert crucible_probe() == 1\n' },
-  javascript: { code: 'function crucible_probe() { return 1; }\n', tests: "const assert = require('node:assert');\nassert.strictEqual(crucible_probe(), 1);\n" },
-  typescript: { code: 'function crucible_probe(): number { return 1; }\n', tests: "import assert from 'node:assert';\nassert.strictEqual(crucible_probe(), 1);\n" },
+  javascript: {
+    code: 'function crucible_probe() { return 1; }\n',
+    tests: "const assert = require('node:assert');\nassert.strictEqual(crucible_probe(), 1);\n",
+  },
+  typescript: {
+    code: 'function crucible_probe(): number { return 1; }\n',
+    tests: "import assert from 'node:assert';\nassert.strictEqual(crucible_probe(), 1);\n",
+  },
 };
 
 /**
  * Runs one trivial job per language through the verifier before any real work: returns the sandbox's
  * error for the first language whose sandbox cannot start, or undefined when every one runs.
  */
-export async function probeSandbox(verifier: Verifier, languages: Iterable<Language>, signal?: AbortSignal): Promise<{ language: Language; error: string } | undefined> {
+export async function probeSandbox(
+  verifier: Verifier,
+  languages: Iterable<Language>,
+  signal?: AbortSignal,
+): Promise<{ language: Language; error: string } | undefined> {
   for (const language of new Set(languages)) {
     const probe = PROBES[language];
-    const task: Task = { id: `crucible-probe-${language}`, language, prompt: '', entryPoint: 'crucible_probe', tests: probe.tests, testsOrigin: 'user', origin: 'user' };
-    const verdict = await verifier.verify(task, { id: `${task.id}#code`, code: probe.code, language, round: 0 }, signal);
+    const task: Task = {
+      id: `crucible-probe-${language}`,
+      language,
+      prompt: '',
+      entryPoint: 'crucible_probe',
+      tests: probe.tests,
+      testsOrigin: 'user',
+      origin: 'user',
+    };
+    const verdict = await verifier.verify(
+      task,
+      { id: `${task.id}#code`, code: probe.code, language, round: 0 },
+      signal,
+    );
     const error = sandboxErrorOf(verdict);
     if (error) return { language, error };
   }

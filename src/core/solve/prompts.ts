@@ -34,7 +34,9 @@ export function systemPrompt(language: Language): string {
 /** A prompt that is a signature with a docstring (rather than prose) is shown as code. */
 export function looksLikeCode(prompt: string): boolean {
   const first = prompt.split('\n').find((l) => l.trim() !== '') ?? '';
-  return /^\s*(@\w|(async\s+)?def\s|class\s|import\s|from\s+\S+\s+import\s|(export\s+)?(async\s+)?function\b|(export\s+)?(const|let|var|interface|type)\s)/.test(first);
+  return /^\s*(@\w|(async\s+)?def\s|class\s|import\s|from\s+\S+\s+import\s|(export\s+)?(async\s+)?function\b|(export\s+)?(const|let|var|interface|type)\s)/.test(
+    first,
+  );
 }
 
 /** Whether the model may see the task's tests: yes for the user's own work, never for benchmark tasks (that would leak the answer key). */
@@ -105,7 +107,13 @@ export function describeFailure(failure: TestFailure): string {
 }
 
 /** The refine step: a new candidate, carrying the failing test, expected versus actual, the error and the critique. */
-export function refineInstruction(task: Task, failures: TestFailure[], feedback: string, critique: string | undefined, trace?: string): string {
+export function refineInstruction(
+  task: Task,
+  failures: TestFailure[],
+  feedback: string,
+  critique: string | undefined,
+  trace?: string,
+): string {
   const parts: string[] = [];
   if (failures.length > 0) {
     parts.push('The code failed this check:');
@@ -141,7 +149,9 @@ export function testsPrompt(task: Task, count: number): string {
       : `\`assert.deepStrictEqual(${fn}(...), expected);\` (with \`assert\` from node:assert)`;
   return [
     `Here is a ${LANGUAGE_NAME[lang]} task:`,
-    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt)
+      ? fenced(lang, task.prompt)
+      : task.prompt.trim(),
     `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, one per line, each of the form ${shape}.`,
     'Cover typical inputs and edge cases, and work out each expected value carefully from the description.',
     `Answer with only the assertions, in one \`\`\`${fenceTag(lang)} block; do not implement the function.`,
@@ -161,7 +171,9 @@ export function testsPromptWorked(task: Task, count: number): string {
       : `\`assert.deepStrictEqual(${fn}(...), expected);\` (with \`assert\` from node:assert)`;
   return [
     `Here is a ${LANGUAGE_NAME[lang]} task:`,
-    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt)
+      ? fenced(lang, task.prompt)
+      : task.prompt.trim(),
     `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, each of the form ${shape}.`,
     'Pick inputs a wrong implementation would get wrong: boundaries, empty and single-element inputs, repeated values. If the description gives examples, agree with them.',
     'For each one, first work out the expected value by hand in a short comment line, then write the assertion on the next line.',
@@ -175,7 +187,9 @@ export function distinguishPrompt(task: Task, a: string, b: string, count: numbe
   const fn = task.entryPoint ?? 'the function';
   return [
     `Here is a ${LANGUAGE_NAME[lang]} task:`,
-    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt)
+      ? fenced(lang, task.prompt)
+      : task.prompt.trim(),
     'Two implementations pass the same tests:',
     `Implementation A:\n${fenced(lang, a)}`,
     `Implementation B:\n${fenced(lang, b)}`,
@@ -189,7 +203,9 @@ export function judgeOutputPrompt(task: Task, call: string, outA: string, outB: 
   const lang = task.language;
   return [
     `Here is a ${LANGUAGE_NAME[lang]} task:`,
-    task.completionStyle === 'continuation' || looksLikeCode(task.prompt) ? fenced(lang, task.prompt) : task.prompt.trim(),
+    task.completionStyle === 'continuation' || looksLikeCode(task.prompt)
+      ? fenced(lang, task.prompt)
+      : task.prompt.trim(),
     `Two implementations disagree on \`${call}\`:`,
     `A returns: ${outA}\nB returns: ${outB}`,
     'Work out from the description what the correct result is. End your answer with a last line that is exactly `Answer: A` or `Answer: B`.',

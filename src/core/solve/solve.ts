@@ -11,7 +11,17 @@ import { Limiter } from '../model/limiter';
 import { extractCode } from '../model/extract';
 import { fitPrompt } from '../model/promptBudget';
 import { checkSyntax } from '../parse/syntax';
-import type { Attempt, Candidate, DistinguishingInput, Outcome, Task, TestEvidence, TestFailure, Usage, Verdict } from '../types';
+import type {
+  Attempt,
+  Candidate,
+  DistinguishingInput,
+  Outcome,
+  Task,
+  TestEvidence,
+  TestFailure,
+  Usage,
+  Verdict,
+} from '../types';
 import {
   assertParts,
   contradictsExamples,
@@ -58,7 +68,8 @@ const EMPTY_RETRY_BOOST = 4;
 /** After an answer was cut at the token limit, later requests get this many times the limit. */
 const LENGTH_CUT_BOOST = 2;
 /** Added to a refine instruction when the parent answer was cut at the token limit. */
-const CUT_INSTRUCTION = 'Your previous answer was cut off at the token limit before it was complete. Reply with only the complete code, no explanation.';
+const CUT_INSTRUCTION =
+  'Your previous answer was cut off at the token limit before it was complete. Reply with only the complete code, no explanation.';
 
 /** One answered model request, as the loop uses it. */
 interface Reply {
@@ -153,7 +164,9 @@ function knownDifferences(sigA: string | undefined, sigB: string | undefined, ca
   if (sigA === undefined || sigB === undefined || sigA === sigB) return [];
   const outsA = JSON.parse(sigA) as (string | null)[];
   const outsB = JSON.parse(sigB) as (string | null)[];
-  return calls.map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null })).filter((d) => d.outA !== d.outB);
+  return calls
+    .map((call, k) => ({ call, outA: outsA[k] ?? null, outB: outsB[k] ?? null }))
+    .filter((d) => d.outA !== d.outB);
 }
 
 /** One solve in progress. */
@@ -274,25 +287,51 @@ class SolveRun {
    * because the token limit was used up (often by thinking) is asked for once more with a larger limit.
    * Tokens spent by failed requests count against the budget too.
    */
-  private async chat(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, extra?: GenerationOptions): Promise<Reply> {
+  private async chat(
+    messages: ChatMessage[],
+    signal: AbortSignal,
+    round: number,
+    index: number,
+    extra?: GenerationOptions,
+  ): Promise<Reply> {
     try {
       return await this.chatOnce(messages, signal, round, index, 1, extra);
     } catch (err) {
       if (!isModelError(err) || !err.lengthCut || signal.aborted) throw err;
       const limit = this.generationOptions(EMPTY_RETRY_BOOST)?.num_predict;
-      this.note(`an answer was empty because it used up the token limit${/thinking/.test(err.message) ? ' while thinking' : ''}; that sample was asked for once more with a limit of ${limit ?? 'several times the'} tokens`);
+      this.note(
+        `an answer was empty because it used up the token limit${/thinking/.test(err.message) ? ' while thinking' : ''}; that sample was asked for once more with a limit of ${limit ?? 'several times the'} tokens`,
+      );
       return this.chatOnce(messages, signal, round, index, EMPTY_RETRY_BOOST, extra);
     }
   }
 
-  private async chatOnce(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
+  private async chatOnce(
+    messages: ChatMessage[],
+    signal: AbortSignal,
+    round: number,
+    index: number,
+    boost: number,
+    extra?: GenerationOptions,
+  ): Promise<Reply> {
     this.checkBudget();
     // Waiting for a slot ends with the stop reason as soon as the solve is stopped.
-    return this.limiter.run(() => this.request(messages, signal, round, index, boost, extra), signal, () => this.stopReason());
+    return this.limiter.run(
+      () => this.request(messages, signal, round, index, boost, extra),
+      signal,
+      () => this.stopReason(),
+    );
   }
 
   /** The request itself, once it holds a slot. */
-  private async request(messages: ChatMessage[], signal: AbortSignal, round: number, index: number, boost: number, extra?: GenerationOptions): Promise<Reply> {
+  private async request(
+    messages: ChatMessage[],
+    signal: AbortSignal,
+    round: number,
+    index: number,
+    boost: number,
+    extra?: GenerationOptions,
+  ): Promise<Reply> {
     try {
       this.checkBudget();
       if (signal.aborted) throw this.stopReason();
@@ -318,7 +357,9 @@ class SolveRun {
         usage: result.usage,
         ...(result.reasoning ? { reasoning: result.reasoning } : {}),
         ...(result.doneReason ? { doneReason: result.doneReason } : {}),
-        ...((opts?.num_predict ?? this.deps.model.settings.options.num_predict) !== undefined ? { limit: opts?.num_predict ?? this.deps.model.settings.options.num_predict } : {}),
+        ...((opts?.num_predict ?? this.deps.model.settings.options.num_predict) !== undefined
+          ? { limit: opts?.num_predict ?? this.deps.model.settings.options.num_predict }
+          : {}),
       };
     } catch (err) {
       if (isModelError(err) && err.usage) addUsage(this.usage, err.usage);
@@ -385,7 +426,9 @@ class SolveRun {
       ...(error !== undefined ? { error } : {}),
       usage: { ...this.usage },
       durationMs: this.now() - this.started,
-      ...(this.modelName ?? this.deps.model.settings.model ? { model: this.modelName ?? this.deps.model.settings.model } : {}),
+      ...((this.modelName ?? this.deps.model.settings.model)
+        ? { model: this.modelName ?? this.deps.model.settings.model }
+        : {}),
       notes: this.notes,
       ...(this.evidence ? { evidence: this.evidence } : {}),
       ...(unconfirmed ? { unconfirmed: true } : {}),
@@ -408,9 +451,12 @@ class SolveRun {
     const task = this.task;
     const budget = this.options.budget;
     const samples = Math.max(1, Math.floor(budget.samples));
-    const hasTests = task.tests.trim() !== '' && task.testsOrigin !== 'none' && containsChecks(task.tests, task.language);
+    const hasTests =
+      task.tests.trim() !== '' && task.testsOrigin !== 'none' && containsChecks(task.tests, task.language);
     if (task.tests.trim() !== '' && task.testsOrigin !== 'none' && !hasTests) {
-      this.note('the task\'s tests contain no check (no assert, raise, throw or check() call), so they cannot verify anything; treated as a task without tests');
+      this.note(
+        "the task's tests contain no check (no assert, raise, throw or check() call), so they cannot verify anything; treated as a task without tests",
+      );
     }
     const wantGenerated = !hasTests && this.options.generateTests !== false;
     if (!hasTests && !wantGenerated) {
@@ -429,7 +475,7 @@ class SolveRun {
       () => this.stopReason(),
     );
     const configured = this.deps.model.settings.options.num_ctx;
-    this.contextLength = configured && configured > 0 ? configured : ctx ?? FALLBACK_CONTEXT;
+    this.contextLength = configured && configured > 0 ? configured : (ctx ?? FALLBACK_CONTEXT);
     if (hasTests) this.emit({ kind: 'tests', origin: 'user', count: countTests(task) });
 
     // Round 0: k samples (and, when the task has no tests, a request for tests alongside).
@@ -527,7 +573,10 @@ class SolveRun {
       if (isModelError(r.reason) && r.reason.kind !== 'cancelled') this.requestFailed(r.reason);
     }
     // Any other fault (the sandbox, a prompt that cannot fit) ends the solve, unless something passed.
-    const fault = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof Stop) && !isModelError(r.reason));
+    const fault = results.find(
+      (r): r is PromiseRejectedResult =>
+        r.status === 'rejected' && !(r.reason instanceof Stop) && !isModelError(r.reason),
+    );
     if (fault && !done.some((a) => a.verdict.passed)) throw fault.reason;
     return done;
   }
@@ -535,7 +584,9 @@ class SolveRun {
   private requestFailed(err: unknown): void {
     this.failedRequests++;
     this.lastFailure = err;
-    this.note(`a model request failed, so one sample was lost (the others and the rounds left go on): ${errorText(err)}`);
+    this.note(
+      `a model request failed, so one sample was lost (the others and the rounds left go on): ${errorText(err)}`,
+    );
   }
 
   private nextId(round: number): string {
@@ -543,14 +594,27 @@ class SolveRun {
   }
 
   /** A first-round candidate: one model request, then syntax check and verification. */
-  private async sampleOne(round: number, index: number, of: number, messages: ChatMessage[], signal: AbortSignal, options?: GenerationOptions): Promise<Attempt | undefined> {
+  private async sampleOne(
+    round: number,
+    index: number,
+    of: number,
+    messages: ChatMessage[],
+    signal: AbortSignal,
+    options?: GenerationOptions,
+  ): Promise<Attempt | undefined> {
     this.emit({ kind: 'generating', round, index, of });
     const reply = await this.chat(messages, signal, round, index, options);
     return this.judge(round, reply, undefined);
   }
 
   /** A refine step: critique (from the execution feedback) then a new candidate. */
-  private async refineOne(round: number, index: number, of: number, parent: Attempt, signal: AbortSignal): Promise<Attempt | undefined> {
+  private async refineOne(
+    round: number,
+    index: number,
+    of: number,
+    parent: Attempt,
+    signal: AbortSignal,
+  ): Promise<Attempt | undefined> {
     const history = this.lineage(parent);
     const failures = this.relevantFailures(parent);
     const feedback = history[history.length - 1]?.feedback ?? parent.verdict.feedback;
@@ -591,16 +655,21 @@ class SolveRun {
     const entry = this.task.entryPoint;
     if (!sandbox || !entry || parent.verdict.testsTotal === 0) return undefined;
     if (this.task.language !== 'python') {
-      if (!this.traceWarned) this.note(`runtime traces are available for Python only; ${this.task.language} refine prompts carry none`);
+      if (!this.traceWarned)
+        this.note(`runtime traces are available for Python only; ${this.task.language} refine prompts carry none`);
       this.traceWarned = true;
       return undefined;
     }
     const call = failures.map((f) => failingCall(f, entry)).find((c) => c !== undefined);
     if (!call) return undefined;
     const task = taskForCode(this.task, parent.candidate.code);
-    const program = [task.context ?? '', solutionOf(task, parent.candidate.code)].filter((x) => x.trim() !== '').join('\n\n');
+    const program = [task.context ?? '', solutionOf(task, parent.candidate.code)]
+      .filter((x) => x.trim() !== '')
+      .join('\n\n');
     try {
-      const trace = await raceAbort(traceRun(sandbox, 'python', program, call, this.signal), this.signal, () => this.stopReason());
+      const trace = await raceAbort(traceRun(sandbox, 'python', program, call, this.signal), this.signal, () =>
+        this.stopReason(),
+      );
       if (!trace || (trace.events.length === 0 && trace.error === undefined)) return undefined;
       // About a tenth of the context window, at ~3 characters a token, and never more than 2,400 characters.
       const maxChars = Math.min(2400, Math.floor(this.contextLength * 0.3));
@@ -632,7 +701,9 @@ class SolveRun {
     const g = this.generated;
     if (!g) return a.verdict.failures;
     const kept = new Set(g.kept.map((i) => g.asserts[i]!.trim()));
-    return a.verdict.failures.filter((f) => kept.has(f.test.trim()) || [...kept].some((k) => k.includes(f.test.trim())));
+    return a.verdict.failures.filter(
+      (f) => kept.has(f.test.trim()) || [...kept].some((k) => k.includes(f.test.trim())),
+    );
   }
 
   private feedbackOf(a: Attempt): string {
@@ -641,9 +712,16 @@ class SolveRun {
     const failures = this.relevantFailures(a);
     if (failures.length === 0) return a.verdict.feedback;
     return failures
-      .map((f) => [`Failing test: ${f.test}`, f.expected !== undefined ? `Expected: ${f.expected}` : '', f.actual !== undefined ? `Actual: ${f.actual}` : '', f.error ? `Error: ${f.error}` : '']
-        .filter(Boolean)
-        .join('\n'))
+      .map((f) =>
+        [
+          `Failing test: ${f.test}`,
+          f.expected !== undefined ? `Expected: ${f.expected}` : '',
+          f.actual !== undefined ? `Actual: ${f.actual}` : '',
+          f.error ? `Error: ${f.error}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      )
       .join('\n\n');
   }
 
@@ -667,12 +745,19 @@ class SolveRun {
     if (cut) {
       // Named in the Outcome, and the next requests get a larger limit so they are not cut at the same place.
       this.predictBoost = Math.max(this.predictBoost, LENGTH_CUT_BOOST);
-      this.note(`answer ${candidate.id} was cut at the token limit${reply.limit !== undefined ? ` (${reply.limit} tokens)` : ''} (done_reason "length"); later requests get ${LENGTH_CUT_BOOST}× the limit and refinements of it ask for only the code`);
+      this.note(
+        `answer ${candidate.id} was cut at the token limit${reply.limit !== undefined ? ` (${reply.limit} tokens)` : ''} (done_reason "length"); later requests get ${LENGTH_CUT_BOOST}× the limit and refinements of it ask for only the code`,
+      );
     }
     this.emit({ kind: 'candidate', candidate });
     let verdict: Verdict;
     if (code.trim() === '') {
-      verdict = failedVerdict('error', extracted.code === null ? `${NO_CODE_FEEDBACK}: ${extracted.reason}` : `${NO_CODE_FEEDBACK}: the code block was empty.`);
+      verdict = failedVerdict(
+        'error',
+        extracted.code === null
+          ? `${NO_CODE_FEEDBACK}: ${extracted.reason}`
+          : `${NO_CODE_FEEDBACK}: the code block was empty.`,
+      );
     } else {
       const syntax = await this.syntaxFeedback(code);
       if (syntax) verdict = failedVerdict('error', syntax);
@@ -703,14 +788,19 @@ class SolveRun {
     const g = this.generated;
     const task = taskForCode(this.task, candidate.code);
     // Verification is not a model request: it finishes even if the round stops early, so that passing candidates can be compared.
-    const verdict = await raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () => this.stopReason());
+    const verdict = await raceAbort(this.deps.verifier.verify(task, candidate, this.signal), this.signal, () =>
+      this.stopReason(),
+    );
     // The sandbox's own failure is not the candidate's: it ends the solve, and is never fed back to the model.
     const broken = sandboxErrorOf(verdict);
     if (broken) throw new SandboxFailure(broken);
     if (!g) return verdict;
     g.codes.set(candidate.id, candidate.code);
     g.results.set(candidate.id, await this.perTest(task, candidate, verdict, g.asserts));
-    g.probes.set(candidate.id, verdict.testsTotal > 0 ? await this.probeSignature(task, candidate, g.calls) : undefined);
+    g.probes.set(
+      candidate.id,
+      verdict.testsTotal > 0 ? await this.probeSignature(task, candidate, g.calls) : undefined,
+    );
     this.recheck();
     return verdict;
   }
@@ -723,7 +813,9 @@ class SolveRun {
     return Promise.all(
       asserts.map(async (a) => {
         const one = { ...task, tests: testsSource([a], task.language) };
-        const v = await raceAbort(this.deps.verifier.verify(one, candidate, this.signal), this.signal, () => this.stopReason());
+        const v = await raceAbort(this.deps.verifier.verify(one, candidate, this.signal), this.signal, () =>
+          this.stopReason(),
+        );
         return v.passed;
       }),
     );
@@ -733,7 +825,9 @@ class SolveRun {
   private async probeSignature(task: Task, candidate: Candidate, calls: string[]): Promise<string | undefined> {
     if (calls.length === 0) return undefined;
     try {
-      const outs = await raceAbort(this.deps.verifier.evaluate(task, candidate, calls, this.signal), this.signal, () => this.stopReason());
+      const outs = await raceAbort(this.deps.verifier.evaluate(task, candidate, calls, this.signal), this.signal, () =>
+        this.stopReason(),
+      );
       return JSON.stringify(outs);
     } catch (err) {
       if (err instanceof Stop) throw err;
@@ -752,14 +846,28 @@ class SolveRun {
     const base = this.deps.model.settings.options.temperature ?? 0.2;
     const system = { role: 'system' as const, content: systemPrompt(this.task.language) };
     const ask = (): Promise<Reply>[] => [
-      this.chat([system, { role: 'user', content: testsPrompt(this.task, GENERATED_TEST_COUNT) }], this.signal, 0, -1, { temperature: base, seed: this.baseSeed + 1000 }),
-      this.chat([system, { role: 'user', content: testsPromptWorked(this.task, GENERATED_TEST_COUNT / 2) }], this.signal, 0, -2, {
-        temperature: Math.min(1.2, Math.max(base, 0.2) + 0.4),
-        seed: this.baseSeed + 1001,
+      this.chat([system, { role: 'user', content: testsPrompt(this.task, GENERATED_TEST_COUNT) }], this.signal, 0, -1, {
+        temperature: base,
+        seed: this.baseSeed + 1000,
       }),
+      this.chat(
+        [system, { role: 'user', content: testsPromptWorked(this.task, GENERATED_TEST_COUNT / 2) }],
+        this.signal,
+        0,
+        -2,
+        {
+          temperature: Math.min(1.2, Math.max(base, 0.2) + 0.4),
+          seed: this.baseSeed + 1001,
+        },
+      ),
     ];
     let replies = await Promise.allSettled(ask());
-    const stopped = (): PromiseRejectedResult | undefined => replies.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason instanceof Stop || (isModelError(r.reason) && r.reason.kind === 'cancelled')));
+    const stopped = (): PromiseRejectedResult | undefined =>
+      replies.find(
+        (r): r is PromiseRejectedResult =>
+          r.status === 'rejected' &&
+          (r.reason instanceof Stop || (isModelError(r.reason) && r.reason.kind === 'cancelled')),
+      );
     if (stopped()) throw stopped()!.reason;
     for (const r of replies) if (r.status === 'rejected' && isModelError(r.reason)) this.requestFailed(r.reason);
     if (replies.every((r) => r.status === 'rejected') && !this.signal.aborted) {
@@ -770,7 +878,8 @@ class SolveRun {
     const texts = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value.text] : []));
     if (texts.length === 0) throw (replies[0] as PromiseRejectedResult).reason;
     let asserts: string[] = [];
-    for (const text of texts) for (const a of parseAsserts(text, this.task.language)) if (!asserts.includes(a)) asserts.push(a);
+    for (const text of texts)
+      for (const a of parseAsserts(text, this.task.language)) if (!asserts.includes(a)) asserts.push(a);
     let contradicting = 0;
     if (this.task.entryPoint) {
       const name = this.task.entryPoint;
@@ -779,7 +888,10 @@ class SolveRun {
       if (examples.length > 0) {
         const consistent = asserts.filter((a) => {
           const ex = contradictsExamples(a, examples, name, this.task.language);
-          if (ex) this.note(`left out a generated test that contradicts the task's example ${ex.call} → ${ex.expected}: ${a}`);
+          if (ex)
+            this.note(
+              `left out a generated test that contradicts the task's example ${ex.call} → ${ex.expected}: ${a}`,
+            );
           return !ex;
         });
         contradicting = asserts.length - consistent.length;
@@ -792,10 +904,20 @@ class SolveRun {
       );
     }
     const calls = this.task.entryPoint ? extraCalls([asserts.join('\n'), this.task.prompt], this.task.entryPoint) : [];
-    this.generated = { asserts, results: new Map(), kept: asserts.map((_, i) => i), probes: new Map(), calls, contradicting, codes: new Map() };
+    this.generated = {
+      asserts,
+      results: new Map(),
+      kept: asserts.map((_, i) => i),
+      probes: new Map(),
+      calls,
+      contradicting,
+      codes: new Map(),
+    };
     this.task = { ...this.task, tests: testsSource(asserts, this.task.language), testsOrigin: 'generated' };
     this.emit({ kind: 'tests', origin: 'generated', count: asserts.length });
-    this.note(`the task has no tests: the model wrote ${asserts.length}; a result they verify is labelled "generated tests"`);
+    this.note(
+      `the task has no tests: the model wrote ${asserts.length}; a result they verify is labelled "generated tests"`,
+    );
   }
 
   /** Re-runs the CodeT cross-check over every attempt so far. */
@@ -812,7 +934,9 @@ class SolveRun {
     const newlyDropped = check.dropped.filter((i) => g.kept.includes(i));
     if (newlyDropped.length > 0) {
       const dropped = newlyDropped.map((i) => g.asserts[i]!);
-      this.note(`dropped ${dropped.length} generated test(s) that no candidate passes while distinct programs agree: ${dropped.join(' | ')}`);
+      this.note(
+        `dropped ${dropped.length} generated test(s) that no candidate passes while distinct programs agree: ${dropped.join(' | ')}`,
+      );
     }
     g.kept = check.kept;
   }
@@ -823,12 +947,19 @@ class SolveRun {
     if (!g) return rankFailures(this.attempts);
     const ids = this.attempts.map((a) => a.candidate.id);
     const matrix = ids.map((id) => g.kept.map((t) => g.results.get(id)?.[t] ?? false));
-    const check = crossCheckPrograms(matrix, g.kept.length, this.programsOf(ids), ids.map((id) => g.probes.get(id)));
+    const check = crossCheckPrograms(
+      matrix,
+      g.kept.length,
+      this.programsOf(ids),
+      ids.map((id) => g.probes.get(id)),
+    );
     const score = new Map(ids.map((id, i) => [id, check.scores[i]!]));
     const fallback = rankFailures(this.attempts);
     const order = new Map(fallback.map((a, i) => [a.candidate.id, i]));
     return fallback.sort(
-      (a, b) => (score.get(b.candidate.id) ?? 0) - (score.get(a.candidate.id) ?? 0) || order.get(a.candidate.id)! - order.get(b.candidate.id)!,
+      (a, b) =>
+        (score.get(b.candidate.id) ?? 0) - (score.get(a.candidate.id) ?? 0) ||
+        order.get(a.candidate.id)! - order.get(b.candidate.id)!,
     );
   }
 
@@ -836,13 +967,21 @@ class SolveRun {
   private programsOf(ids: string[]): number[] {
     const code = new Map(this.attempts.map((a) => [a.candidate.id, a.candidate.code]));
     const pending = this.generated?.codes;
-    return programIds(ids.map((id) => code.get(id) ?? pending?.get(id) ?? ''), this.task.language);
+    return programIds(
+      ids.map((id) => code.get(id) ?? pending?.get(id) ?? ''),
+      this.task.language,
+    );
   }
 
   /** Distinct programs among the attempts whose code ran. */
   private distinctPrograms(): number {
     const ran = this.attempts.filter((a) => a.verdict.testsTotal > 0 && a.candidate.code.trim() !== '');
-    return new Set(programIds(ran.map((a) => a.candidate.code), this.task.language)).size;
+    return new Set(
+      programIds(
+        ran.map((a) => a.candidate.code),
+        this.task.language,
+      ),
+    ).size;
   }
 
   /** The evidence behind a result of generated tests. */
@@ -924,7 +1063,13 @@ class SolveRun {
     }
     this.unconfirmed = undefined;
     const keptAsserts = g.kept.map((i) => g.asserts[i]!);
-    this.task = { ...this.task, tests: testsSource([...keptAsserts, ...confirmedTests.filter((t) => !keptAsserts.includes(t))], this.task.language) };
+    this.task = {
+      ...this.task,
+      tests: testsSource(
+        [...keptAsserts, ...confirmedTests.filter((t) => !keptAsserts.includes(t))],
+        this.task.language,
+      ),
+    };
     const verdict = await raceAbort(
       this.deps.verifier.verify(taskForCode(this.task, chosen.candidate.code), chosen.candidate, this.signal),
       this.signal,
@@ -951,7 +1096,10 @@ class SolveRun {
     signatures: (string | undefined)[] | undefined,
     calls: string[],
   ): Promise<{ chosen: Attempt; tests: string[] }> {
-    const programs = programIds(passing.map((a) => a.candidate.code), this.task.language);
+    const programs = programIds(
+      passing.map((a) => a.candidate.code),
+      this.task.language,
+    );
     const pi = passing.indexOf(preferred);
     const rival = passing
       .map((a, i) => ({ a, i }))
@@ -961,25 +1109,32 @@ class SolveRun {
     if (!rival) return { chosen: preferred, tests: [] };
     const pairKey = [preferred.candidate.id, rival.a.candidate.id].sort().join('|');
     const earlier = this.compared.get(pairKey);
-    if (earlier !== undefined) return { chosen: earlier === rival.a.candidate.id ? rival.a : preferred, tests: this.testsFor(earlier) };
+    if (earlier !== undefined)
+      return { chosen: earlier === rival.a.candidate.id ? rival.a : preferred, tests: this.testsFor(earlier) };
     const [A, B] = [preferred, rival.a];
     try {
       let differing = knownDifferences(signatures?.[pi], signatures?.[rival.i], calls);
       // A tie on everything we could run: ask the model where the two part ways.
       if (differing.length === 0) differing = await this.askedDifferences(A, B);
       if (differing.length === 0) {
-        this.note(`S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`);
+        this.note(
+          `S*: ${A.candidate.id} and ${B.candidate.id} gave the same outputs on every input tried; kept ${A.candidate.id}`,
+        );
         this.compared.set(pairKey, A.candidate.id);
         return { chosen: A, tests: [] };
       }
       const { votesA, votesB } = await this.judgeDifferences(A, B, differing);
       const chosen = votesB > votesA ? B : A;
       this.compared.set(pairKey, chosen.candidate.id);
-      this.note(`S*: ${A.candidate.id} and ${B.candidate.id} differ on ${differing.length} input(s); ${votesA} judged for ${A.candidate.id}, ${votesB} for ${B.candidate.id}; chose ${chosen.candidate.id}`);
+      this.note(
+        `S*: ${A.candidate.id} and ${B.candidate.id} differ on ${differing.length} input(s); ${votesA} judged for ${A.candidate.id}, ${votesB} for ${B.candidate.id}; chose ${chosen.candidate.id}`,
+      );
       return { chosen, tests: this.testsFor(chosen.candidate.id) };
     } catch (err) {
       if (this.signal.aborted) throw err instanceof Stop ? err : this.stopReason();
-      this.note(`S* could not compare ${A.candidate.id} and ${B.candidate.id} (${errorText(err)}); kept ${A.candidate.id}`);
+      this.note(
+        `S* could not compare ${A.candidate.id} and ${B.candidate.id} (${errorText(err)}); kept ${A.candidate.id}`,
+      );
       return { chosen: A, tests: [] };
     }
   }
@@ -1002,7 +1157,11 @@ class SolveRun {
     if (asked.length === 0) return [];
     const [outsA, outsB] = await Promise.all(
       [A, B].map((x) =>
-        raceAbort(this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal), this.signal, () => this.stopReason()),
+        raceAbort(
+          this.deps.verifier.evaluate(taskForCode(this.task, x.candidate.code), x.candidate, asked, this.signal),
+          this.signal,
+          () => this.stopReason(),
+        ),
       ),
     );
     const all = asked.map((call, k) => ({ call, outA: outsA![k] ?? null, outB: outsB![k] ?? null }));
@@ -1014,7 +1173,11 @@ class SolveRun {
    * Judges each input where A and B differ: by the task's own oracle (its asserts and examples) when it
    * speaks to any of them, else by the model for the first few. Every judgement is recorded.
    */
-  private async judgeDifferences(A: Attempt, B: Attempt, differing: Difference[]): Promise<{ votesA: number; votesB: number }> {
+  private async judgeDifferences(
+    A: Attempt,
+    B: Attempt,
+    differing: Difference[],
+  ): Promise<{ votesA: number; votesB: number }> {
     const votes = { votesA: 0, votesB: 0 };
     const count = (d: Difference, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void => {
       if (winner === 'A') votes.votesA++;
@@ -1032,7 +1195,15 @@ class SolveRun {
       const reply = await this.chat(
         [
           { role: 'system', content: systemPrompt(this.task.language) },
-          { role: 'user', content: judgeOutputPrompt(this.task, d.call, this.shown(d.outA) ?? 'an error (it raised)', this.shown(d.outB) ?? 'an error (it raised)') },
+          {
+            role: 'user',
+            content: judgeOutputPrompt(
+              this.task,
+              d.call,
+              this.shown(d.outA) ?? 'an error (it raised)',
+              this.shown(d.outB) ?? 'an error (it raised)',
+            ),
+          },
         ],
         this.signal,
         this.rounds - 1,
@@ -1045,7 +1216,13 @@ class SolveRun {
   }
 
   /** Adds one S* input to the trace: both outputs, the winner if any, and the confirmed test. */
-  private recordDifference(A: Attempt, B: Attempt, d: Difference, winner: 'A' | 'B' | undefined, judgedBy: DistinguishingInput['judgedBy']): void {
+  private recordDifference(
+    A: Attempt,
+    B: Attempt,
+    d: Difference,
+    winner: 'A' | 'B' | undefined,
+    judgedBy: DistinguishingInput['judgedBy'],
+  ): void {
     const shownA = this.shown(d.outA);
     const shownB = this.shown(d.outB);
     const out = winner === 'A' ? shownA : winner === 'B' ? shownB : undefined;
@@ -1073,7 +1250,9 @@ class SolveRun {
   }
 
   private testOf(call: string, output: string): string {
-    return this.task.language === 'python' ? `assert ${call} == ${output}` : `assert.deepStrictEqual(${call}, ${output});`;
+    return this.task.language === 'python'
+      ? `assert ${call} == ${output}`
+      : `assert.deepStrictEqual(${call}, ${output});`;
   }
 
   /**
@@ -1081,7 +1260,12 @@ class SolveRun {
    * description, on the same call.
    * Its expected side is evaluated like an output and compared with both; 'A' or 'B' when exactly one matches.
    */
-  private async oracleFor(call: string, outA: string | null, outB: string | null, any: Attempt): Promise<'A' | 'B' | undefined> {
+  private async oracleFor(
+    call: string,
+    outA: string | null,
+    outB: string | null,
+    any: Attempt,
+  ): Promise<'A' | 'B' | undefined> {
     const entry = this.task.entryPoint!;
     const g = this.generated;
     const sources = g ? g.kept.map((i) => g.asserts[i]!) : this.task.tests.split('\n');
@@ -1096,7 +1280,12 @@ class SolveRun {
     for (const parts of known) {
       if (compact(parts.call) !== compact(call)) continue;
       const [expected] = await raceAbort(
-        this.deps.verifier.evaluate(taskForCode(this.task, any.candidate.code), any.candidate, [parts.expected], this.signal),
+        this.deps.verifier.evaluate(
+          taskForCode(this.task, any.candidate.code),
+          any.candidate,
+          [parts.expected],
+          this.signal,
+        ),
         this.signal,
         () => this.stopReason(),
       );

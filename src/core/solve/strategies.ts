@@ -78,7 +78,17 @@ export interface StrategyReport {
   /** Tasks left out because they have no tests to grade with. */
   ungraded: string[];
   /** Per strategy and task: solved or not, for the JSON file. */
-  perTask: { strategy: StrategyName; taskId: string; solved: boolean; loopVerified: boolean; unconfirmed: boolean; completionTokens: number; durationMs: number; stopReason: Outcome['stopReason']; error?: string }[];
+  perTask: {
+    strategy: StrategyName;
+    taskId: string;
+    solved: boolean;
+    loopVerified: boolean;
+    unconfirmed: boolean;
+    completionTokens: number;
+    durationMs: number;
+    stopReason: Outcome['stopReason'];
+    error?: string;
+  }[];
 }
 
 export interface StrategyRunOptions {
@@ -106,14 +116,18 @@ async function grade(task: Task, outcome: Outcome, deps: SolveDeps, signal?: Abo
 function addRounds(outcome: Outcome, first: RoundStats, later: Map<number, RoundStats>): void {
   for (const a of outcome.attempts) {
     const r = a.candidate.round;
-    const stats = r === 0 ? first : later.get(r) ?? { round: r, attempted: 0, passed: 0 };
+    const stats = r === 0 ? first : (later.get(r) ?? { round: r, attempted: 0, passed: 0 });
     stats.attempted++;
     if (a.verdict.passed) stats.passed++;
     if (r > 0) later.set(r, stats);
   }
 }
 
-export async function evaluateStrategies(tasks: Task[], deps: SolveDeps, options: StrategyRunOptions): Promise<StrategyReport> {
+export async function evaluateStrategies(
+  tasks: Task[],
+  deps: SolveDeps,
+  options: StrategyRunOptions,
+): Promise<StrategyReport> {
   const graded = tasks.filter((t) => t.tests.trim() !== '' && t.testsOrigin !== 'none');
   const ungraded = tasks.filter((t) => !graded.includes(t)).map((t) => t.id);
   const report: StrategyReport = {
@@ -147,7 +161,12 @@ export async function evaluateStrategies(tasks: Task[], deps: SolveDeps, options
     const later = new Map<number, RoundStats>();
     for (const task of graded) {
       if (options.signal?.aborted) break;
-      const outcome = await solve(blindTask(task), deps, { budget: options.budget, generateTests: true, ...(options.signal ? { signal: options.signal } : {}), ...strategyOptions(strategy) });
+      const outcome = await solve(blindTask(task), deps, {
+        budget: options.budget,
+        generateTests: true,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...strategyOptions(strategy),
+      });
       if (outcome.stopReason === 'cancelled' && options.signal?.aborted) break;
       const solved = await grade(task, outcome, deps, options.signal);
       row.completionTokens += outcome.usage.completionTokens;
@@ -184,12 +203,21 @@ export async function evaluateStrategies(tasks: Task[], deps: SolveDeps, options
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-const share = (s: RoundStats): string => (s.attempted === 0 ? '–' : `${s.passed}/${s.attempted} ${pct(s.passed / s.attempted)}`);
+const share = (s: RoundStats): string =>
+  s.attempted === 0 ? '–' : `${s.passed}/${s.attempted} ${pct(s.passed / s.attempted)}`;
 
 /** The report as a table: one row per strategy. */
 export function formatStrategyTable(r: StrategyReport): string {
   const maxRound = Math.max(0, ...r.strategies.flatMap((s) => s.rounds.map((x) => x.round)));
-  const header = ['strategy', 'pass@1', 'tokens/solved', 'wall s/solved', 'round 0', ...Array.from({ length: maxRound }, (_, i) => `round ${i + 1}`), 'loop verified (right)'];
+  const header = [
+    'strategy',
+    'pass@1',
+    'tokens/solved',
+    'wall s/solved',
+    'round 0',
+    ...Array.from({ length: maxRound }, (_, i) => `round ${i + 1}`),
+    'loop verified (right)',
+  ];
   const rows = r.strategies.map((s) => [
     s.strategy,
     `${s.solved}/${s.tasks} ${pct(s.passAt1)}`,
@@ -203,16 +231,18 @@ export function formatStrategyTable(r: StrategyReport): string {
     `${s.loopVerified} (${s.loopVerifiedCorrect})`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const b = r.budget;
   const lines = [
     `model ${r.model} · ${r.tasks} tasks · equal budget per task: ${b.samples} sample(s), ${b.refineRounds} later round(s)${b.maxTokens > 0 ? `, ${b.maxTokens} completion tokens` : ''}`,
-    'the loop sees each task\'s description only (it writes its own tests); the task\'s tests grade the one answer it returns',
+    "the loop sees each task's description only (it writes its own tests); the task's tests grade the one answer it returns",
     line(header),
     ...rows.map(line),
-    'round n: candidates of that round that passed the loop\'s tests (for refine and trace, the fix rate)',
+    "round n: candidates of that round that passed the loop's tests (for refine and trace, the fix rate)",
   ];
-  if (r.ungraded.length > 0) lines.push(`note: ${r.ungraded.length} task(s) without tests were left out (nothing to grade them with)`);
+  if (r.ungraded.length > 0)
+    lines.push(`note: ${r.ungraded.length} task(s) without tests were left out (nothing to grade them with)`);
   const errors = r.strategies.filter((s) => s.errors > 0).map((s) => `${s.strategy} ${s.errors}`);
   if (errors.length > 0) lines.push(`note: tasks that ended in error: ${errors.join(', ')}`);
   return `${lines.join('\n')}\n`;
@@ -222,8 +252,12 @@ export function formatStrategyTable(r: StrategyReport): string {
  * The budget a strategy report recommends: the strategy with the best pass@1 (ties: fewer tokens per
  * solved task), as `samples`/`rounds` settings. Resample-style winners spend rounds on samples.
  */
-export function recommendedBudget(r: StrategyReport): { strategy: StrategyName; samples: number; rounds: number } | undefined {
-  const best = [...r.strategies].sort((a, b) => b.passAt1 - a.passAt1 || (a.tokensPerSolved ?? Infinity) - (b.tokensPerSolved ?? Infinity))[0];
+export function recommendedBudget(
+  r: StrategyReport,
+): { strategy: StrategyName; samples: number; rounds: number } | undefined {
+  const best = [...r.strategies].sort(
+    (a, b) => b.passAt1 - a.passAt1 || (a.tokensPerSolved ?? Infinity) - (b.tokensPerSolved ?? Infinity),
+  )[0];
   if (!best) return undefined;
   const { samples, refineRounds } = r.budget;
   if (best.strategy === 'resample' || best.strategy === 'sstar') {
@@ -231,5 +265,9 @@ export function recommendedBudget(r: StrategyReport): { strategy: StrategyName; 
   }
   // Refining: keep as many rounds as still fixed something.
   const useful = best.rounds.filter((x) => x.passed > 0).map((x) => x.round);
-  return { strategy: best.strategy, samples, rounds: useful.length > 0 ? Math.max(...useful) : Math.min(1, refineRounds) };
+  return {
+    strategy: best.strategy,
+    samples,
+    rounds: useful.length > 0 ? Math.max(...useful) : Math.min(1, refineRounds),
+  };
 }

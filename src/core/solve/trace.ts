@@ -118,16 +118,36 @@ export async function traceRun(
     },
     signal,
   );
-  const line = result.stdout.split('\n').reverse().find((l) => l.startsWith(`${marker} `));
+  const line = result.stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(`${marker} `));
   if (!line) return undefined;
   try {
-    const raw = JSON.parse(line.slice(marker.length + 1)) as { events?: unknown[]; dropped?: number; value?: string; error?: string };
+    const raw = JSON.parse(line.slice(marker.length + 1)) as {
+      events?: unknown[];
+      dropped?: number;
+      value?: string;
+      error?: string;
+    };
     const events: TraceEvent[] = (raw.events ?? []).flatMap((e) => {
       if (!Array.isArray(e) || e.length < 4) return [];
-      const [event, fn, ln, locals, extra] = e as [TraceEvent['event'], string, number, { [k: string]: string }, string | null];
+      const [event, fn, ln, locals, extra] = e as [
+        TraceEvent['event'],
+        string,
+        number,
+        { [k: string]: string },
+        string | null,
+      ];
       return [{ event, fn, line: ln, locals, ...(extra ? { extra } : {}) }];
     });
-    return { call, events, dropped: raw.dropped ?? 0, ...(raw.value !== undefined ? { value: raw.value } : {}), ...(raw.error !== undefined ? { error: raw.error } : {}) };
+    return {
+      call,
+      events,
+      dropped: raw.dropped ?? 0,
+      ...(raw.value !== undefined ? { value: raw.value } : {}),
+      ...(raw.error !== undefined ? { error: raw.error } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -157,7 +177,12 @@ export function formatTrace(trace: RuntimeTrace, program: string, maxChars: numb
     }
   }
   const head = `Trace of ${trace.call} (variables as each line starts; only changes shown):`;
-  const tail = trace.error !== undefined ? `Result: raised ${trace.error}` : trace.value !== undefined ? `Result: ${trace.value}` : '';
+  const tail =
+    trace.error !== undefined
+      ? `Result: raised ${trace.error}`
+      : trace.value !== undefined
+        ? `Result: ${trace.value}`
+        : '';
   const budget = Math.max(0, maxChars - head.length - tail.length - 2);
   let body = rows.join('\n');
   if (body.length > budget) {

@@ -12,7 +12,11 @@
  * A job that throws rejects the pool while the other workers carry on to their own end: a caller that wants
  * every job tried catches inside `work`.
  */
-export async function runPool<T>(width: number, take: () => T | undefined, work: (job: T) => Promise<void>): Promise<void> {
+export async function runPool<T>(
+  width: number,
+  take: () => T | undefined,
+  work: (job: T) => Promise<void>,
+): Promise<void> {
   const workers = Number.isFinite(width) ? Math.max(1, Math.floor(width)) : 1;
   const worker = async (): Promise<void> => {
     for (let job = take(); job !== undefined; job = take()) await work(job);

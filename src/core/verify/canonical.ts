@@ -20,22 +20,13 @@ export function isCanon(v: unknown): v is Canon {
   return Array.isArray(v) && typeof v[0] === 'string';
 }
 
-
-
-
-
-
-
-
 /** Python truthiness of a canonical value; undefined when it cannot be decided from the value alone. */
-
 
 /** Ordering: negative, zero, positive; undefined when the two cannot be ordered. */
 
 /** Python `needle in container`; undefined when undecidable. */
 
 /** Applies one comparison operator (Python ast names). Throws a readable Error when the operands cannot be compared. */
-
 
 function pyStr(s: string): string {
   const q = s.includes("'") && !s.includes('"') ? '"' : "'";
@@ -69,33 +60,56 @@ function render(v: Canon, budget = Infinity): string {
     }
     return out;
   };
-  const pairs = (xs: [Canon, Canon][], sep: string): string => xs.map(([k, x]) => `${render(k)}${sep}${render(x)}`).join(', ');
+  const pairs = (xs: [Canon, Canon][], sep: string): string =>
+    xs.map(([k, x]) => `${render(k)}${sep}${render(x)}`).join(', ');
   switch (v[0]) {
-    case 'none': return 'None';
-    case 'undef': return 'undefined';
-    case 'null': return 'null';
-    case 'bool': return v[1] ? 'True' : 'False';
-    case 'int': { const n = bigOf(String(v[1])); return n.toString(); }
-    case 'float': return String(v[1]);
-    case 'num': return String(v[1]);
-    case 'str': return pyStr(String(v[1]));
-    case 'bytes': return `bytes.fromhex('${String(v[1])}')`;
-    case 'complex': return `(${v[1]}+${v[2]}j)`;
-    case 'list': return `[${seq(items(v))}]`;
-    case 'tuple': { const xs = items(v); return xs.length === 1 ? `(${render(xs[0])},)` : `(${seq(xs)})`; }
-    case 'set': return items(v).length ? `{${seq(items(v))}}` : 'set()';
-    case 'frozenset': return `frozenset({${seq(items(v))}})`;
-    case 'dict': return `{${pairs(v[1] as [Canon, Canon][], ': ')}}`;
-    case 'map': return `Map {${pairs(v[1] as [Canon, Canon][], ' => ')}}`;
-    case 'date': return `Date(${String(v[1])})`;
-    case 'type': return `<class '${String(v[1])}'>`;
-    case 'obj': return `${String(v[1])}(${(v[2] as [Canon, Canon][]).map(([k, x]) => `${isCanon(k) ? render(k) : String(k)}=${render(x)}`).join(', ')})`;
-    default: return JSON.stringify(v);
+    case 'none':
+      return 'None';
+    case 'undef':
+      return 'undefined';
+    case 'null':
+      return 'null';
+    case 'bool':
+      return v[1] ? 'True' : 'False';
+    case 'int': {
+      const n = bigOf(String(v[1]));
+      return n.toString();
+    }
+    case 'float':
+      return String(v[1]);
+    case 'num':
+      return String(v[1]);
+    case 'str':
+      return pyStr(String(v[1]));
+    case 'bytes':
+      return `bytes.fromhex('${String(v[1])}')`;
+    case 'complex':
+      return `(${v[1]}+${v[2]}j)`;
+    case 'list':
+      return `[${seq(items(v))}]`;
+    case 'tuple': {
+      const xs = items(v);
+      return xs.length === 1 ? `(${render(xs[0])},)` : `(${seq(xs)})`;
+    }
+    case 'set':
+      return items(v).length ? `{${seq(items(v))}}` : 'set()';
+    case 'frozenset':
+      return `frozenset({${seq(items(v))}})`;
+    case 'dict':
+      return `{${pairs(v[1] as [Canon, Canon][], ': ')}}`;
+    case 'map':
+      return `Map {${pairs(v[1] as [Canon, Canon][], ' => ')}}`;
+    case 'date':
+      return `Date(${String(v[1])})`;
+    case 'type':
+      return `<class '${String(v[1])}'>`;
+    case 'obj':
+      return `${String(v[1])}(${(v[2] as [Canon, Canon][]).map(([k, x]) => `${isCanon(k) ? render(k) : String(k)}=${render(x)}`).join(', ')})`;
+    default:
+      return JSON.stringify(v);
   }
 }
 
 /** Renders a JavaScript canonical value (booleans lower-case, strings double-quoted). */
 
-
 /** Whether a canonical Python value has the type a P3 `ans_type` names (int, float, str, bool, List[..], Dict[..]...). */
-

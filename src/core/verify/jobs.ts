@@ -25,7 +25,11 @@ type JobObject = { [k: string]: unknown };
 function need(o: JobObject, lineNo: number, keys: string[], shape: string, id?: string): ParsedLine | undefined {
   const missing = keys.filter((k) => typeof o[k] !== 'string');
   if (missing.length) {
-    return { ok: false, id, error: `line ${lineNo}: ${shape} job needs string field(s) ${missing.map((k) => `"${k}"`).join(', ')}` };
+    return {
+      ok: false,
+      id,
+      error: `line ${lineNo}: ${shape} job needs string field(s) ${missing.map((k) => `"${k}"`).join(', ')}`,
+    };
   }
   return undefined;
 }
@@ -36,10 +40,16 @@ export function parseJobLine(line: string, lineNo: number): ParsedLine {
   try {
     obj = JSON.parse(line);
   } catch (e) {
-    return { ok: false, error: `line ${lineNo}: not valid JSON (${(e as Error).message}); each line must be one JSON object` };
+    return {
+      ok: false,
+      error: `line ${lineNo}: not valid JSON (${(e as Error).message}); each line must be one JSON object`,
+    };
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    return { ok: false, error: `line ${lineNo}: expected a JSON object, got ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}` };
+    return {
+      ok: false,
+      error: `line ${lineNo}: expected a JSON object, got ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}`,
+    };
   }
   const o = obj as JobObject;
   if ('sat' in o || 'sol_bodies' in o || 'ans_type' in o) return parsePuzzleJob(o, lineNo);
@@ -56,12 +66,20 @@ function parsePuzzleJob(o: JobObject, lineNo: number): ParsedLine {
   if (!Array.isArray(bodies) || bodies.some((b) => typeof b !== 'string')) {
     return { ok: false, id, error: `line ${lineNo}: a P3 puzzle job needs "sol_bodies" as an array of strings` };
   }
-  if (bodies.length === 0) return { ok: false, id, error: `line ${lineNo}: "sol_bodies" is empty: there is no solution to verify` };
+  if (bodies.length === 0)
+    return { ok: false, id, error: `line ${lineNo}: "sol_bodies" is empty: there is no solution to verify` };
   const puzzle: Puzzle = {
-    name: id as string, sat: o.sat as string, ansType: o.ans_type as string, solHeader: o.sol_header as string,
-    solBodies: bodies as string[], module: str(o, 'module'),
+    name: id as string,
+    sat: o.sat as string,
+    ansType: o.ans_type as string,
+    solHeader: o.sol_header as string,
+    solBodies: bodies as string[],
+    module: str(o, 'module'),
   };
-  return { ok: true, job: { kind: 'puzzle', id: puzzle.name, puzzle, solution: puzzleSolution(puzzle, str(o, 'sol_docstring')) } };
+  return {
+    ok: true,
+    job: { kind: 'puzzle', id: puzzle.name, puzzle, solution: puzzleSolution(puzzle, str(o, 'sol_docstring')) },
+  };
 }
 
 /** The HumanEval shape: {task_id, prompt, completion, test, entry_point}. */
@@ -70,10 +88,24 @@ function parseHumanEvalJob(o: JobObject, lineNo: number): ParsedLine {
   const bad = need(o, lineNo, ['task_id', 'prompt', 'completion', 'test', 'entry_point'], 'a HumanEval', id);
   if (bad) return bad;
   const task: Task = {
-    id: id as string, language: 'python', prompt: o.prompt as string, entryPoint: o.entry_point as string, tests: o.test as string,
-    testsOrigin: 'user', origin: 'benchmark', completionStyle: 'continuation',
+    id: id as string,
+    language: 'python',
+    prompt: o.prompt as string,
+    entryPoint: o.entry_point as string,
+    tests: o.test as string,
+    testsOrigin: 'user',
+    origin: 'benchmark',
+    completionStyle: 'continuation',
   };
-  return { ok: true, job: { kind: 'tests', id: task.id, task, candidate: { id: `${task.id}#completion`, code: o.completion as string, language: 'python', round: 0 } } };
+  return {
+    ok: true,
+    job: {
+      kind: 'tests',
+      id: task.id,
+      task,
+      candidate: { id: `${task.id}#completion`, code: o.completion as string, language: 'python', round: 0 },
+    },
+  };
 }
 
 /** The generic shape: {id, language, code, test}. */
@@ -81,15 +113,38 @@ function parseGenericJob(o: JobObject, lineNo: number): ParsedLine {
   const id = str(o, 'id');
   const bad = need(o, lineNo, ['id', 'language', 'code', 'test'], 'a generic', id);
   if (bad) {
-    return { ok: false, id, error: `${bad.ok ? '' : bad.error} (or use the HumanEval shape {task_id, prompt, completion, test, entry_point} or the P3 shape {name, sat, ans_type, sol_header, sol_bodies})` };
+    return {
+      ok: false,
+      id,
+      error: `${bad.ok ? '' : bad.error} (or use the HumanEval shape {task_id, prompt, completion, test, entry_point} or the P3 shape {name, sat, ans_type, sol_header, sol_bodies})`,
+    };
   }
   const language = o.language as string;
   if (!(LANGUAGES as readonly string[]).includes(language)) {
-    return { ok: false, id, error: `line ${lineNo}: "language" must be one of ${LANGUAGES.join(', ')}, got "${language}"` };
+    return {
+      ok: false,
+      id,
+      error: `line ${lineNo}: "language" must be one of ${LANGUAGES.join(', ')}, got "${language}"`,
+    };
   }
   const lang = language as Task['language'];
-  const task: Task = { id: id as string, language: lang, prompt: '', tests: o.test as string, testsOrigin: 'user', origin: 'user' };
-  return { ok: true, job: { kind: 'tests', id: task.id, task, candidate: { id: `${task.id}#code`, code: o.code as string, language: lang, round: 0 } } };
+  const task: Task = {
+    id: id as string,
+    language: lang,
+    prompt: '',
+    tests: o.test as string,
+    testsOrigin: 'user',
+    origin: 'user',
+  };
+  return {
+    ok: true,
+    job: {
+      kind: 'tests',
+      id: task.id,
+      task,
+      candidate: { id: `${task.id}#code`, code: o.code as string, language: lang, round: 0 },
+    },
+  };
 }
 
 /** The source defining `sol()` for the first reference body: header, optional docstring, body. */
@@ -99,5 +154,7 @@ export function puzzleSolution(puzzle: Puzzle, docstring?: string, body = 0): st
 
 /** Runs one parsed job. */
 export function runJob(verifier: Verifier, job: VerifyJob, signal?: AbortSignal): Promise<Verdict> {
-  return job.kind === 'puzzle' ? verifier.judgePuzzle(job.puzzle, job.solution, signal) : verifier.verify(job.task, job.candidate, signal);
+  return job.kind === 'puzzle'
+    ? verifier.judgePuzzle(job.puzzle, job.solution, signal)
+    : verifier.verify(job.task, job.candidate, signal);
 }

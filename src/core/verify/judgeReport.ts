@@ -75,7 +75,16 @@ export function formatFrames(frames: unknown, candidateSource: string): string[]
   return out;
 }
 
-const OPS: { [op: string]: string } = { Lt: '<', LtE: '<=', Gt: '>', GtE: '>=', In: 'in', NotIn: 'not in', NotEq: '!=', IsNot: 'is not' };
+const OPS: { [op: string]: string } = {
+  Lt: '<',
+  LtE: '<=',
+  Gt: '>',
+  GtE: '>=',
+  In: 'in',
+  NotIn: 'not in',
+  NotEq: '!=',
+  IsNot: 'is not',
+};
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -126,32 +135,61 @@ interface Classified {
  * Decides the status of a `tests` pair job from how the run ended and what the judge reported. `failures` gains
  * the entries a load error, a candidate crash or an empty run add (the feedback lists them with the rest).
  */
-function classify(run: PairResult, rep: ParsedReport, failing: JudgeLine[], failures: TestFailure[], opts: VerdictOptions): Classified {
+function classify(
+  run: PairResult,
+  rep: ParsedReport,
+  failing: JudgeLine[],
+  failures: TestFailure[],
+  opts: VerdictOptions,
+): Classified {
   const notes: string[] = [];
   const testsTotal = rep.tests.length;
   const limit = LIMIT_TEXT[run.status];
   if (limit) return { status: limit[0], notes: [limit[1]], testsTotal };
-  if (run.status === 'error') return { status: 'error', notes: [`Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`], testsTotal };
+  if (run.status === 'error')
+    return {
+      status: 'error',
+      notes: [`Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`],
+      testsTotal,
+    };
   if (rep.load) {
     const err = str(rep.load.error) ?? 'the program failed to load';
     const syntax = /^(SyntaxError|IndentationError|TabError)\b/.test(err);
     const line = typeof rep.load.line === 'number' ? rep.load.line : undefined;
-    const text = [`The candidate's program raised ${err}${line ? ` (candidate line ${line})` : ''} before any test ran.`, ...formatFrames(rep.load.frames, opts.candidateSource)];
+    const text = [
+      `The candidate's program raised ${err}${line ? ` (candidate line ${line})` : ''} before any test ran.`,
+      ...formatFrames(rep.load.frames, opts.candidateSource),
+    ];
     failures.unshift({ test: 'loading the candidate', error: err, ...(line ? { line } : {}) });
     return { status: syntax ? 'error' : 'failed', notes: [text.join('\n')], testsTotal: Math.max(1, testsTotal) };
   }
   if (rep.fatal && rep.fatal.where !== 'candidate') {
-    return { status: 'error', notes: [`The tests could not be judged: ${str(rep.fatal.error) ?? 'the judge failed'}.`], testsTotal };
+    return {
+      status: 'error',
+      notes: [`The tests could not be judged: ${str(rep.fatal.error) ?? 'the judge failed'}.`],
+      testsTotal,
+    };
   }
   if (rep.fatal && /raised while loading: (SyntaxError|IndentationError)\b/.test(str(rep.fatal.error) ?? '')) {
-    return { status: 'error', notes: [`The candidate's program ${str(rep.fatal.error)!.replace(/^the candidate /, '')}.`], testsTotal };
+    return {
+      status: 'error',
+      notes: [`The candidate's program ${str(rep.fatal.error)!.replace(/^the candidate /, '')}.`],
+      testsTotal,
+    };
   }
   if (rep.fatal) {
-    if (!failing.some((t) => t.fatal === true)) notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);
-    if (failures.length === 0) failures.push({ test: 'tests', error: str(rep.fatal.error) ?? 'the candidate process ended early' });
+    if (!failing.some((t) => t.fatal === true))
+      notes.push(`${str(rep.fatal.error) ?? 'The candidate process ended early'}.`);
+    if (failures.length === 0)
+      failures.push({ test: 'tests', error: str(rep.fatal.error) ?? 'the candidate process ended early' });
     return { status: 'failed', notes, testsTotal: Math.max(1, testsTotal) };
   }
-  if (!rep.ended) return { status: 'error', notes: ['ERROR: the judge stopped before the tests finished; a run that does not finish cannot pass.'], testsTotal };
+  if (!rep.ended)
+    return {
+      status: 'error',
+      notes: ['ERROR: the judge stopped before the tests finished; a run that does not finish cannot pass.'],
+      testsTotal,
+    };
   if (rep.tests.length === 0) {
     if (opts.noTests) return { status: 'passed', notes, testsTotal };
     failures.push({ test: 'tests', error: 'No test ran' });
@@ -163,7 +201,13 @@ function classify(run: PairResult, rep: ParsedReport, failing: JudgeLine[], fail
 }
 
 /** The feedback text: the count line, the notes, up to five failures, and the candidate's output when it failed. */
-function feedbackText(run: PairResult, rep: ParsedReport, c: Classified, testsPassed: number, failures: TestFailure[]): string {
+function feedbackText(
+  run: PairResult,
+  rep: ParsedReport,
+  c: Classified,
+  testsPassed: number,
+  failures: TestFailure[],
+): string {
   const passed = c.status === 'passed';
   const out: string[] = [];
   if (passed && rep.tests.length === 0) out.push('PASSED: no tests; the program ran without error.');
@@ -174,7 +218,13 @@ function feedbackText(run: PairResult, rep: ParsedReport, c: Classified, testsPa
     out.push(`Test${f.line ? ` (line ${f.line})` : ''}: ${f.test}`);
     if (f.expected !== undefined) out.push(`  expected: ${f.expected}`);
     if (f.actual !== undefined) out.push(`  actual:   ${f.actual}`);
-    if (f.error) out.push(f.error.split('\n').map((l) => (l.startsWith('  at ') ? l : `  ${l}`)).join('\n'));
+    if (f.error)
+      out.push(
+        f.error
+          .split('\n')
+          .map((l) => (l.startsWith('  at ') ? l : `  ${l}`))
+          .join('\n'),
+      );
   }
   if (shown.length > 5) out.push(`… and ${shown.length - 5} more failing tests.`);
   if (!passed) {

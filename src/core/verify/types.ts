@@ -23,7 +23,12 @@ export interface Verifier {
    * Self-play's audit: judgePuzzle with sat(answer) run `repeats` times in the judge (determinism and speed),
    * the per-run results, and how long sol() took in the candidate process.
    */
-  auditPuzzle(puzzle: Puzzle, solution: string, audit: { repeats: number; satTimeoutMs?: number }, signal?: AbortSignal): Promise<PuzzleAudit>;
+  auditPuzzle(
+    puzzle: Puzzle,
+    solution: string,
+    audit: { repeats: number; satTimeoutMs?: number },
+    signal?: AbortSignal,
+  ): Promise<PuzzleAudit>;
 }
 
 export interface PuzzleAudit {

@@ -1,7 +1,18 @@
 // One code-server (VS Code 1.100 in the browser, with a real Node extension host) in throw-away folders:
 // its own user data, extensions, workspace and dataset folders under one temp root.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import {
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { codeServerBin } from './paths';
@@ -68,7 +79,15 @@ export class CodeServer {
   async installExtension(vsix: string): Promise<string> {
     const { code, output } = await run(
       codeServerBin(),
-      ['--install-extension', vsix, '--extensions-dir', this.dirs.extensions, '--user-data-dir', this.dirs.userData, '--force'],
+      [
+        '--install-extension',
+        vsix,
+        '--extensions-dir',
+        this.dirs.extensions,
+        '--user-data-dir',
+        this.dirs.userData,
+        '--force',
+      ],
       120_000,
     );
     if (code !== 0 || !/successfully installed/i.test(output)) {
@@ -114,15 +133,20 @@ export class CodeServer {
     const child = spawn(
       codeServerBin(),
       [
-        '--auth', 'none',
-        '--bind-addr', '127.0.0.1:0',
+        '--auth',
+        'none',
+        '--bind-addr',
+        '127.0.0.1:0',
         '--disable-telemetry',
         '--disable-update-check',
         '--disable-workspace-trust',
         '--disable-getting-started-override',
-        '--config', join(this.dirs.root, 'config.yaml'),
-        '--extensions-dir', this.dirs.extensions,
-        '--user-data-dir', this.dirs.userData,
+        '--config',
+        join(this.dirs.root, 'config.yaml'),
+        '--extensions-dir',
+        this.dirs.extensions,
+        '--user-data-dir',
+        this.dirs.userData,
         this.dirs.workspace,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NODE_OPTIONS: '' } },
@@ -131,7 +155,10 @@ export class CodeServer {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     let seen = '';
     this.url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`code-server did not start within ${timeoutMs} ms. Its output:\n${seen}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`code-server did not start within ${timeoutMs} ms. Its output:\n${seen}`)),
+        timeoutMs,
+      );
       const onData = (d: Buffer): void => {
         const text = d.toString();
         this.logStream?.write(text);

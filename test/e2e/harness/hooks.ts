@@ -35,7 +35,11 @@ export function session(): E2eSession {
 }
 
 function slug(title: string): string {
-  return title.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase().slice(0, 80);
+  return title
+    .replace(/[^a-z0-9]+/gi, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase()
+    .slice(0, 80);
 }
 
 /** Measurements the tests record, written to test-results/e2e/measurements.json at the end. */
@@ -50,7 +54,8 @@ export const mochaHooks = {
       process.stdout.write(`\n  e2e suite skipped: ${missing}\n`);
       this.skip();
     }
-    if (!existsSync(vsixPath)) throw new Error(`${vsixPath} does not exist: run \`npm run package\` first (npm test does).`);
+    if (!existsSync(vsixPath))
+      throw new Error(`${vsixPath} does not exist: run \`npm run package\` first (npm test does).`);
     rmSync(resultsDir, { recursive: true, force: true });
     mkdirSync(resultsDir, { recursive: true });
 
@@ -129,10 +134,17 @@ export const mochaHooks = {
       current.codeServer.saveLogs(join(current.testDir, 'logs'));
       writeFileSync(
         join(current.testDir, 'logs', 'ollama-requests.json'),
-        JSON.stringify(current.ollama.requests.map((r) => ({ method: r.method, path: r.path, body: r.body })), null, 2),
+        JSON.stringify(
+          current.ollama.requests.map((r) => ({ method: r.method, path: r.path, body: r.body })),
+          null,
+          2,
+        ),
       );
       if (current.workbench.consoleErrors.length) {
-        writeFileSync(join(current.testDir, 'logs', 'browser-console-errors.txt'), current.workbench.consoleErrors.join('\n'));
+        writeFileSync(
+          join(current.testDir, 'logs', 'browser-console-errors.txt'),
+          current.workbench.consoleErrors.join('\n'),
+        );
       }
     }
     // Leave a clean window for the next test.

@@ -9,7 +9,9 @@ export const CODE_SERVER_VERSION = '4.100.3';
 export const repoRoot = resolve(__dirname, '..', '..', '..');
 
 /** The packaged extension the suite installs (built by `npm run package`). */
-export const vsixPath = process.env.CRUCIBLE_VSIX ? resolve(process.env.CRUCIBLE_VSIX) : join(repoRoot, 'dist', 'crucible.vsix');
+export const vsixPath = process.env.CRUCIBLE_VSIX
+  ? resolve(process.env.CRUCIBLE_VSIX)
+  : join(repoRoot, 'dist', 'crucible.vsix');
 
 /** Screenshots, logs and measurements; CI keeps this folder. */
 export const resultsDir = join(repoRoot, 'test-results', 'e2e');

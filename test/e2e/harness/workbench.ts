@@ -66,7 +66,10 @@ export class Workbench {
   async shot(step: string): Promise<string | undefined> {
     if (!this.shotDir) return undefined;
     mkdirSync(this.shotDir, { recursive: true });
-    const file = join(this.shotDir, `${String(++this.shotIndex).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`);
+    const file = join(
+      this.shotDir,
+      `${String(++this.shotIndex).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`,
+    );
     await this.page.screenshot({ path: file }).catch(() => undefined);
     return file;
   }
@@ -119,7 +122,9 @@ export class Workbench {
     }
     await this.shot(`palette-missing-${label}`);
     await this.page.keyboard.press('Escape');
-    throw new Error(`The command palette has no "${label}". It offered: ${rows.length ? rows.map((r) => `"${r}"`).join(', ') : 'nothing'}`);
+    throw new Error(
+      `The command palette has no "${label}". It offered: ${rows.length ? rows.map((r) => `"${r}"`).join(', ') : 'nothing'}`,
+    );
   }
 
   /** Whether the palette lists `label` right now (commands hidden by a `when` clause are not listed). */
@@ -141,12 +146,17 @@ export class Workbench {
   async pick(text: string | RegExp, timeoutMs = 15_000): Promise<void> {
     await this.quickInput.waitFor({ state: 'visible', timeout: timeoutMs });
     const want = typeof text === 'string' ? new RegExp(escapeRegExp(text)) : text;
-    const row = this.quickInput.locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: want }) }).first();
+    const row = this.quickInput
+      .locator('.monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: want }) })
+      .first();
     try {
       await row.waitFor({ state: 'visible', timeout: timeoutMs });
     } catch {
       const rows = await this.paletteRows();
-      throw new Error(`The quick pick has no row matching ${want}. It offered: ${rows.map((r) => `"${r}"`).join(', ') || 'nothing'}`);
+      throw new Error(
+        `The quick pick has no row matching ${want}. It offered: ${rows.map((r) => `"${r}"`).join(', ') || 'nothing'}`,
+      );
     }
     await row.click();
   }
@@ -170,7 +180,10 @@ export class Workbench {
   async openFile(name: string): Promise<void> {
     const input = this.quickInput.locator('input.input');
     const exact = new RegExp(`^${escapeRegExp(name)}$`);
-    const row = this.quickInput.locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: exact }) }).first();
+    const row = this.quickInput
+      .locator('.monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: exact }) })
+      .first();
     // A file written a moment ago may not be in Quick Open's results yet: ask again until it is.
     for (let attempt = 1; ; attempt++) {
       await this.page.keyboard.press('Escape');
@@ -181,7 +194,8 @@ export class Workbench {
         await row.waitFor({ state: 'visible', timeout: 3000 });
         break;
       } catch (err) {
-        if (attempt >= 12) throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+        if (attempt >= 12)
+          throw new Error(`Quick Open does not find ${name}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
         await this.page.waitForTimeout(500);
       }
     }
@@ -222,7 +236,10 @@ export class Workbench {
   async visibleText(): Promise<string> {
     const lines = await this.editor.locator('.view-lines .view-line').evaluateAll((els) =>
       els
-        .map((e) => ({ top: parseFloat((e as HTMLElement).style.top || '0'), text: (e.textContent ?? '').replace(/\u00a0/g, ' ') }))
+        .map((e) => ({
+          top: parseFloat((e as HTMLElement).style.top || '0'),
+          text: (e.textContent ?? '').replace(/\u00a0/g, ' '),
+        }))
         .sort((a, b) => a.top - b.top)
         .map((l) => l.text),
     );
@@ -247,7 +264,12 @@ export class Workbench {
       if ((await this.dialogText()) === undefined) return;
       const dontSave = this.page.locator('.monaco-dialog-box .monaco-button', { hasText: /Don't Save/ });
       if (await dontSave.isVisible().catch(() => false)) await dontSave.click();
-      else await this.page.locator('.monaco-dialog-box .dialog-buttons .monaco-button').first().click().catch(() => undefined);
+      else
+        await this.page
+          .locator('.monaco-dialog-box .dialog-buttons .monaco-button')
+          .first()
+          .click()
+          .catch(() => undefined);
       await this.page.waitForTimeout(200);
     }
   }
@@ -281,13 +303,17 @@ export class Workbench {
     let labels: string[] = [];
     let target = -1;
     while (target < 0 && Date.now() < deadline) {
-      labels = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? (e as HTMLElement).innerText))).map((l) => l.trim());
+      labels = (
+        await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? (e as HTMLElement).innerText))
+      ).map((l) => l.trim());
       target = labels.findIndex((l) => pattern.test(l));
       if (target < 0) await this.page.waitForTimeout(250);
     }
     if (target < 0) {
       await this.page.keyboard.press('Escape');
-      throw new Error(`The light bulb menu has no action matching ${pattern}; it offers: ${labels.map((l) => `"${l}"`).join(', ') || 'nothing'}`);
+      throw new Error(
+        `The light bulb menu has no action matching ${pattern}; it offers: ${labels.map((l) => `"${l}"`).join(', ') || 'nothing'}`,
+      );
     }
     await this.shot('code-actions');
     // The menu blocks the pointer while it opens; a person's keyboard works: move the focus, then Enter.
@@ -306,7 +332,9 @@ export class Workbench {
 
   /** Waits for a notification toast whose message matches `pattern`. Fails at once if a command error dialog shows. */
   async notification(pattern: RegExp, timeoutMs = 30_000): Promise<Toast> {
-    const toast = this.toasts().filter({ has: this.page.locator('.notification-list-item-message', { hasText: pattern }) }).first();
+    const toast = this.toasts()
+      .filter({ has: this.page.locator('.notification-list-item-message', { hasText: pattern }) })
+      .first();
     const deadline = Date.now() + timeoutMs;
     let dialog: string | undefined;
     for (;;) {
@@ -331,15 +359,21 @@ export class Workbench {
   }
 
   async toastButtons(toast: Toast): Promise<string[]> {
-    return (await toast.locator.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts()).map((t) => t.trim());
+    return (
+      await toast.locator.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts()
+    ).map((t) => t.trim());
   }
 
   async clickToastButton(toast: Toast, label: string): Promise<void> {
-    const button = toast.locator.locator('.notification-list-item-buttons-container .monaco-button', { hasText: label }).first();
+    const button = toast.locator
+      .locator('.notification-list-item-buttons-container .monaco-button', { hasText: label })
+      .first();
     try {
       await button.waitFor({ state: 'visible', timeout: 5000 });
     } catch {
-      throw new Error(`The notification "${toast.message}" has no "${label}" button; it has: ${(await this.toastButtons(toast)).join(', ') || 'none'}`);
+      throw new Error(
+        `The notification "${toast.message}" has no "${label}" button; it has: ${(await this.toastButtons(toast)).join(', ') || 'none'}`,
+      );
     }
     await button.click();
   }

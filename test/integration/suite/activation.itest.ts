@@ -9,7 +9,11 @@ import { activateWithPythonFile, contributes, crucibleExtension, workspaceFolder
 describe('Crucible in VS Code: activation, commands, settings', () => {
   it('is loaded from the development path and stays inactive until a supported file opens', () => {
     const ext = crucibleExtension();
-    assert.equal(ext.isActive, false, 'the extension activated before any Python/JS/TS file opened: activation is no longer lazy');
+    assert.equal(
+      ext.isActive,
+      false,
+      'the extension activated before any Python/JS/TS file opened: activation is no longer lazy',
+    );
     const events = (ext.packageJSON as { activationEvents?: string[] }).activationEvents ?? [];
     assert.ok(!events.includes('*'), 'activationEvents contains "*", which activates Crucible in every window');
   });
@@ -19,7 +23,11 @@ describe('Crucible in VS Code: activation, commands, settings', () => {
     writeFileSync(file.fsPath, 'def double(x):\n    """\n    >>> double(2)\n    4\n    """\n    return 2 * x\n');
     const started = Date.now();
     const editor = await activateWithPythonFile(file);
-    assert.equal(editor.document.languageId, 'python', 'VS Code did not recognise the .py file as Python (is the built-in Python grammar disabled?)');
+    assert.equal(
+      editor.document.languageId,
+      'python',
+      'VS Code did not recognise the .py file as Python (is the built-in Python grammar disabled?)',
+    );
     assert.ok(crucibleExtension().isActive);
     // Loose bound: activation includes loading the bundle; the 50 ms target is measured in the e2e suite.
     assert.ok(Date.now() - started < 20_000, `activation took ${Date.now() - started} ms`);
@@ -43,11 +51,19 @@ describe('Crucible in VS Code: activation, commands, settings', () => {
       assert.ok('default' in properties[name]!, `setting ${name} has no default in package.json`);
       const inspected = config.inspect(name);
       assert.ok(inspected, `VS Code does not know the setting ${name}`);
-      assert.deepEqual(inspected.defaultValue, properties[name]!.default, `VS Code's default for ${name} differs from package.json`);
+      assert.deepEqual(
+        inspected.defaultValue,
+        properties[name]!.default,
+        `VS Code's default for ${name} differs from package.json`,
+      );
     }
     // Every key src/vscode/config.ts reads must be contributed, or users could never see or set it.
     const undeclared = Object.values(Keys).filter((key) => !(`crucible.${key}` in properties));
-    assert.deepEqual(undeclared, [], `src/vscode/config.ts reads settings package.json does not declare: ${undeclared.join(', ')}`);
+    assert.deepEqual(
+      undeclared,
+      [],
+      `src/vscode/config.ts reads settings package.json does not declare: ${undeclared.join(', ')}`,
+    );
     // A few defaults the documentation relies on.
     const crucible = vscode.workspace.getConfiguration('crucible');
     assert.equal(crucible.inspect<string>('ollama.host')?.defaultValue, 'http://127.0.0.1:11434');

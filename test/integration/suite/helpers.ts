@@ -5,7 +5,11 @@ export const EXTENSION_ID = 'crucible-dev.crucible';
 export const PROPOSED_SCHEME = 'crucible-proposed';
 
 /** Polls `probe` every 100 ms until it returns a value other than undefined; fails naming `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -17,13 +21,17 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
 
 export function crucibleExtension(): vscode.Extension<unknown> {
   const ext = vscode.extensions.getExtension(EXTENSION_ID);
-  if (!ext) throw new Error(`Extension ${EXTENSION_ID} is not loaded: is --extensionDevelopmentPath the repository root?`);
+  if (!ext)
+    throw new Error(`Extension ${EXTENSION_ID} is not loaded: is --extensionDevelopmentPath the repository root?`);
   return ext;
 }
 
 export function workspaceFolder(): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];
-  if (!folder) throw new Error('No workspace folder is open: runTests.ts passes the workspace fixture as the first launch argument.');
+  if (!folder)
+    throw new Error(
+      'No workspace folder is open: runTests.ts passes the workspace fixture as the first launch argument.',
+    );
   return folder.uri;
 }
 
@@ -32,7 +40,11 @@ export async function activateWithPythonFile(file: vscode.Uri): Promise<vscode.T
   const doc = await vscode.workspace.openTextDocument(file);
   const editor = await vscode.window.showTextDocument(doc);
   const ext = crucibleExtension();
-  await waitFor('the extension to activate after a Python file opened', () => (ext.isActive ? true : undefined), 20_000);
+  await waitFor(
+    'the extension to activate after a Python file opened',
+    () => (ext.isActive ? true : undefined),
+    20_000,
+  );
   return editor;
 }
 
@@ -62,6 +74,10 @@ export function contributes(): {
   const sections = Array.isArray(raw) ? raw : raw ? [raw] : [];
   return {
     commands: manifest.contributes?.commands ?? [],
-    configuration: { properties: Object.assign({}, ...sections.map((s) => s.properties ?? {})) as { [key: string]: { default?: unknown } } },
+    configuration: {
+      properties: Object.assign({}, ...sections.map((s) => s.properties ?? {})) as {
+        [key: string]: { default?: unknown };
+      },
+    },
   };
 }

@@ -32,7 +32,9 @@ export async function run(): Promise<void> {
     .filter((name) => name.endsWith('.itest.js'))
     .sort();
   if (files.length === 0) {
-    throw new Error(`No *.itest.js files in ${__dirname}. Run the suite with "npm run test:integration", which compiles them.`);
+    throw new Error(
+      `No *.itest.js files in ${__dirname}. Run the suite with "npm run test:integration", which compiles them.`,
+    );
   }
   for (const name of files) mocha.addFile(join(__dirname, name));
   const summary: ItestSummary = { passed: [], failed: [], pending: [], durationMs: 0 };
@@ -44,11 +46,17 @@ export async function run(): Promise<void> {
       runner.on('pass', (test) => summary.passed.push(test.fullTitle()));
       runner.on('pending', (test) => summary.pending.push(test.fullTitle()));
       runner.on('fail', (test, err: unknown) => {
-        summary.failed.push({ title: test.fullTitle(), error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+        summary.failed.push({
+          title: test.fullTitle(),
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        });
       });
     });
   } catch (err) {
-    summary.failed.push({ title: 'loading the integration suite', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    summary.failed.push({
+      title: 'loading the integration suite',
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
   }
   summary.durationMs = Date.now() - started;
   if (resultFile) {

@@ -25,7 +25,8 @@ function lastUserMessage(body: ChatBody): string {
 /** Wrong at first; prose for a critique; right once a request carries the failing check. */
 const wrongThenRight: Responder = (body) => {
   const last = lastUserMessage(body);
-  if (/Do not write the corrected code/i.test(last)) return 'It returns the input unchanged instead of the running maximum.';
+  if (/Do not write the corrected code/i.test(last))
+    return 'It returns the input unchanged instead of the running maximum.';
   if (/failed this check|corrected .* in full/i.test(last)) return fence(RIGHT);
   return fence(WRONG);
 };
@@ -42,7 +43,9 @@ const SETTINGS: [string, unknown][] = [
 ];
 
 function chatBodies(server: OllamaTestServer): ChatBody[] {
-  return server.requests.filter((r) => r.path === '/api/chat' || r.path === '/api/generate').map((r) => r.body as ChatBody);
+  return server.requests
+    .filter((r) => r.path === '/api/chat' || r.path === '/api/generate')
+    .map((r) => r.body as ChatBody);
 }
 
 async function writeAndOpen(name: string): Promise<{ file: string; editor: vscode.TextEditor }> {
@@ -50,7 +53,10 @@ async function writeAndOpen(name: string): Promise<{ file: string; editor: vscod
   writeFileSync(uri.fsPath, SAMPLE);
   const editor = await activateWithPythonFile(uri);
   // The cursor in the body, as a person would put it.
-  const line = editor.document.getText().split('\n').findIndex((l) => l.includes('raise NotImplementedError'));
+  const line = editor.document
+    .getText()
+    .split('\n')
+    .findIndex((l) => l.includes('raise NotImplementedError'));
   const at = new vscode.Position(line, 8);
   editor.selection = new vscode.Selection(at, at);
   return { file: uri.fsPath, editor };
@@ -65,7 +71,8 @@ async function solveUntilProposal(): Promise<{ tab: vscode.Tab; proposed: vscode
   const found = await waitFor(
     'a crucible-proposed diff after Solve and Verify',
     () => {
-      if (failed) throw new Error(`crucible.solveAndVerify failed: ${failed instanceof Error ? failed.message : String(failed)}`);
+      if (failed)
+        throw new Error(`crucible.solveAndVerify failed: ${failed instanceof Error ? failed.message : String(failed)}`);
       return proposalTab();
     },
     60_000,
@@ -81,7 +88,11 @@ describe('Crucible in VS Code: Solve and Verify', () => {
     server = await startOllamaServer({ respond: wrongThenRight });
     datasetDir = mkdtempSync(join(tmpdir(), 'crucible-itest-dataset-'));
     const config = vscode.workspace.getConfiguration('crucible');
-    for (const [key, value] of [...SETTINGS, ['ollama.host', server.url] as [string, unknown], ['dataset.folder', datasetDir] as [string, unknown]]) {
+    for (const [key, value] of [
+      ...SETTINGS,
+      ['ollama.host', server.url] as [string, unknown],
+      ['dataset.folder', datasetDir] as [string, unknown],
+    ]) {
       await config.update(key, value, vscode.ConfigurationTarget.Global);
     }
   });
@@ -110,7 +121,10 @@ describe('Crucible in VS Code: Solve and Verify', () => {
 
     const { tab, proposed } = await solveUntilProposal();
     assert.match(tab.label, /\(verified\)/, `the diff title does not say verified: ${tab.label}`);
-    assert.ok(proposed.getText().includes('best_so_far'), `the proposal does not hold the right answer:\n${proposed.getText()}`);
+    assert.ok(
+      proposed.getText().includes('best_so_far'),
+      `the proposal does not hold the right answer:\n${proposed.getText()}`,
+    );
     assert.equal(editor.document.getText(), SAMPLE, 'the file changed before Apply');
 
     // The self-correction went through the model: wrong answer, critique, refine carrying the failing doctest.
@@ -136,7 +150,11 @@ describe('Crucible in VS Code: Solve and Verify', () => {
       const all = existsSync(recordsFile) ? readFileSync(recordsFile, 'utf8').split('\n').filter(Boolean) : [];
       return all.length ? all : undefined;
     });
-    const record = JSON.parse(lines[lines.length - 1]!) as { verified: boolean; solution?: string; task: { entryPoint?: string } };
+    const record = JSON.parse(lines[lines.length - 1]!) as {
+      verified: boolean;
+      solution?: string;
+      task: { entryPoint?: string };
+    };
     assert.equal(record.verified, true);
     assert.equal(record.task.entryPoint, 'running_max');
     assert.ok(record.solution?.includes('best_so_far'), 'the record does not hold the verified solution');
@@ -159,7 +177,11 @@ describe('Crucible in VS Code: Solve and Verify', () => {
     const doc = editor.document;
     const body = doc.getText().indexOf('raise NotImplementedError');
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(doc.uri, new vscode.Range(doc.positionAt(body), doc.positionAt(body + 'raise NotImplementedError'.length)), 'return []  # my own edit');
+    edit.replace(
+      doc.uri,
+      new vscode.Range(doc.positionAt(body), doc.positionAt(body + 'raise NotImplementedError'.length)),
+      'return []  # my own edit',
+    );
     assert.ok(await vscode.workspace.applyEdit(edit));
     await vscode.commands.executeCommand('crucible.applyResult');
     const text = doc.getText();

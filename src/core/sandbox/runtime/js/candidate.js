@@ -14,17 +14,24 @@ const vm = require('vm');
 const { Peer, B, topLevelDeclarations, IDENT, RESERVED } = require('./rpc');
 
 const RPC_FD = 3;
-const exitNow = typeof (/** @type {any} */ (process).reallyExit) === 'function'
-  ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
+const exitNow =
+  typeof (/** @type {any} */ (process).reallyExit) === 'function'
+    ? /** @type {any} */ (process).reallyExit.bind(process)
+    : process.exit.bind(process);
 
 function readAll(/** @type {number} */ fd) {
   const chunks = [];
   const buf = Buffer.alloc(65536);
   for (;;) {
     let n;
-    try { n = fs.readSync(fd, buf, 0, buf.length, null); } catch (e) {
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
       const code = /** @type {any} */ (e).code;
-      if (code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); continue; }
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        continue;
+      }
       if (code === 'EOF') break;
       throw e;
     }
@@ -42,7 +49,8 @@ const Script = vm.Script;
 function resolveName(/** @type {string} */ name) {
   const m = /** @type {any} */ (globalThis).module;
   const ex = m && (typeof m === 'object' || typeof m === 'function') ? m.exports : undefined;
-  if (ex && (typeof ex === 'object' || typeof ex === 'function') && B.getDesc(ex, name)) return { found: true, value: ex[name] };
+  if (ex && (typeof ex === 'object' || typeof ex === 'function') && B.getDesc(ex, name))
+    return { found: true, value: ex[name] };
   if (!IDENT.test(name) || RESERVED.has(name)) return { found: false };
   try {
     const v = B.apply(runScript, new Script(name, { filename: 'resolve.js' }), []);
@@ -55,15 +63,23 @@ function resolveName(/** @type {string} */ name) {
 const peer = new Peer({
   fd: RPC_FD,
   side: 'candidate',
-  onEof: () => { exitNow(0); },
-  onProtocolError: () => { exitNow(70); },
+  onEof: () => {
+    exitNow(0);
+  },
+  onProtocolError: () => {
+    exitNow(70);
+  },
   resolveName,
 });
 peer.startAsync(true);
 
 // Failures of the candidate's own asynchronous code end the run, as they would end `node file.js`.
 process.on('uncaughtException', (e) => {
-  try { peer.send({ k: 'crash', e: peer.encode(e, peer.ctx([]), 0) }); } catch (x) { /* gone */ }
+  try {
+    peer.send({ k: 'crash', e: peer.encode(e, peer.ctx([]), 0) });
+  } catch (x) {
+    /* gone */
+  }
   exitNow(1);
 });
 
@@ -85,8 +101,12 @@ try {
 if (loaded) {
   /** @type {string[]} */
   let names;
-  try { names = [...topLevelDeclarations(source)].filter((n) => IDENT.test(n) && !RESERVED.has(n)); } catch (e) { names = []; }
-  const ex = g.module && (typeof g.module === 'object') ? g.module.exports : undefined;
+  try {
+    names = [...topLevelDeclarations(source)].filter((n) => IDENT.test(n) && !RESERVED.has(n));
+  } catch (e) {
+    names = [];
+  }
+  const ex = g.module && typeof g.module === 'object' ? g.module.exports : undefined;
   /** @type {any} */
   const msg = { k: 'ready', names, exports: [], esm: false };
   if (typeof ex === 'function') {
@@ -96,7 +116,9 @@ if (loaded) {
       msg.exports = B.ownKeys(ex).filter((k) => typeof k === 'string' && k !== '__esModule');
       const d = B.getDesc(ex, '__esModule');
       msg.esm = !!(d && ('value' in d ? d.value : true));
-    } catch (e) { /* a Proxy as exports: names only */ }
+    } catch (e) {
+      /* a Proxy as exports: names only */
+    }
   }
   peer.send(msg);
 }

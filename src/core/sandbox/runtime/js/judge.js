@@ -13,12 +13,25 @@ const fs = require('fs');
 const vm = require('vm');
 const util = require('util');
 const realAssert = require('assert');
-const { Peer, WireError, B, tokenize, topLevelDeclarations, endsExpression, continues, IDENT, RESERVED, isObj } = require('./rpc');
+const {
+  Peer,
+  WireError,
+  B,
+  tokenize,
+  topLevelDeclarations,
+  endsExpression,
+  continues,
+  IDENT,
+  RESERVED,
+  isObj,
+} = require('./rpc');
 
 const REPORT_FD = 4;
 const RPC_FD = 3;
-const exitNow = typeof (/** @type {any} */ (process).reallyExit) === 'function'
-  ? (/** @type {any} */ (process)).reallyExit.bind(process) : process.exit.bind(process);
+const exitNow =
+  typeof (/** @type {any} */ (process).reallyExit) === 'function'
+    ? /** @type {any} */ (process).reallyExit.bind(process)
+    : process.exit.bind(process);
 const JUDGE_GLOBALS = new Set(Object.getOwnPropertyNames(globalThis));
 for (const n of ['require', 'module', 'exports', '__filename', '__dirname', 'assert']) JUDGE_GLOBALS.add(n);
 // node:test's names, given to tests that use them undeclared, unless the candidate defines them (then they are its).
@@ -78,9 +91,14 @@ function readAll(/** @type {number} */ fd) {
   const buf = Buffer.alloc(65536);
   for (;;) {
     let n;
-    try { n = fs.readSync(fd, buf, 0, buf.length, null); } catch (e) {
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
       const code = /** @type {any} */ (e).code;
-      if (code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); continue; }
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        continue;
+      }
       if (code === 'EOF') break;
       throw e;
     }
@@ -98,7 +116,9 @@ try {
     mode: raw.mode === 'evaluate' ? 'evaluate' : 'tests',
     tests: typeof raw.tests === 'string' ? raw.tests : '',
     context: typeof raw.context === 'string' ? raw.context : '',
-    entryPoints: Array.isArray(raw.entryPoints) ? raw.entryPoints.filter((/** @type {any} */ n) => typeof n === 'string') : [],
+    entryPoints: Array.isArray(raw.entryPoints)
+      ? raw.entryPoints.filter((/** @type {any} */ n) => typeof n === 'string')
+      : [],
     calls: Array.isArray(raw.calls) ? raw.calls.map((/** @type {any} */ c) => String(c)) : [],
   };
 } catch (e) {
@@ -113,7 +133,8 @@ function render(/** @type {any} */ v) {
   try {
     // A candidate object: its owner renders it (feedback only; nothing decides on this text).
     const remote = isObj(v) && peer.remoteIds.has(v) && !util.types.isNativeError(v) ? peer.describe(v) : undefined;
-    if (typeof remote === 'string') return (remote.length > 600 ? remote.slice(0, 600) + '…' : remote) + ' (from the candidate)';
+    if (typeof remote === 'string')
+      return (remote.length > 600 ? remote.slice(0, 600) + '…' : remote) + ' (from the candidate)';
     s = util.inspect(v, { depth: 4, breakLength: Infinity, maxArrayLength: 50, maxStringLength: 300, compact: true });
   } catch (e) {
     s = '<unprintable>';
@@ -150,7 +171,10 @@ function failure(/** @type {any} */ e) {
       const msg = typeof e.message === 'string' ? e.message : '';
       out.error = (name + (msg ? ': ' + msg : '')).slice(0, 2000);
       const ea = /** @type {any} */ (e);
-      if (ea.expected !== undefined || ea.actual !== undefined) { out.expected = render(ea.expected); out.actual = render(ea.actual); }
+      if (ea.expected !== undefined || ea.actual !== undefined) {
+        out.expected = render(ea.expected);
+        out.actual = render(ea.actual);
+      }
     } else {
       out.error = 'thrown value: ' + render(e);
     }
@@ -181,15 +205,27 @@ const peer = new Peer({
   fd: RPC_FD,
   side: 'judge',
   onEof: () => {
-    if (!finished) fatal(peerReady ? 'the candidate process ended before the tests finished (it exited or crashed)' : 'the candidate process ended before it was ready (it exited or crashed while loading)');
+    if (!finished)
+      fatal(
+        peerReady
+          ? 'the candidate process ended before the tests finished (it exited or crashed)'
+          : 'the candidate process ended before it was ready (it exited or crashed while loading)',
+      );
   },
-  onProtocolError: (msg) => { fatal('the candidate broke the protocol: ' + msg); },
+  onProtocolError: (msg) => {
+    fatal('the candidate broke the protocol: ' + msg);
+  },
   coercible: (name) => name !== '' && mentioned.has(name) && !JUDGE_GLOBALS.has(name),
 });
 peer.onUnexpected = (msg) => {
   if (msg.k === 'crash') {
     let err = 'the candidate crashed';
-    try { const e = peer.decode(msg.e, []); err = 'the candidate crashed: ' + (failure(e).error || ''); } catch (x) { /* keep */ }
+    try {
+      const e = peer.decode(msg.e, []);
+      err = 'the candidate crashed: ' + (failure(e).error || '');
+    } catch (x) {
+      /* keep */
+    }
     fatal(err);
   } else fatal('the candidate broke the protocol: an unexpected ' + msg.k);
 };
@@ -199,17 +235,27 @@ function waitReady() {
   for (;;) {
     let msg = peer.takeFrame();
     while (msg === undefined) {
-      try { peer.readMore(); } catch (e) { return; }
+      try {
+        peer.readMore();
+      } catch (e) {
+        return;
+      }
       msg = peer.takeFrame();
     }
-    if (msg.k === 'ready') { readyMsg = msg; peerReady = true; return; }
+    if (msg.k === 'ready') {
+      readyMsg = msg;
+      peerReady = true;
+      return;
+    }
     if (msg.k === 'loaderr') {
       let text = 'the candidate raised while loading';
       try {
         const e = peer.decode(msg.e, []);
         const f = failure(e);
         text += ': ' + f.error + (f.frames ? ' (' + f.frames.join(', ') + ')' : '');
-      } catch (x) { /* keep */ }
+      } catch (x) {
+        /* keep */
+      }
       fatal(text);
       return;
     }
@@ -224,7 +270,11 @@ function waitReady() {
 function mentionedNames(/** @type {string} */ src) {
   const out = new Set();
   let toks;
-  try { toks = tokenize(src); } catch (e) { return out; }
+  try {
+    toks = tokenize(src);
+  } catch (e) {
+    return out;
+  }
   for (let k = 0; k < toks.length; k++) {
     const t = toks[k];
     if (t.type !== 'id') continue;
@@ -237,7 +287,9 @@ function mentionedNames(/** @type {string} */ src) {
 
 function candidateNames() {
   const names = new Set();
-  const add = (/** @type {any} */ list) => { if (Array.isArray(list)) for (const n of list) if (typeof n === 'string') names.add(n); };
+  const add = (/** @type {any} */ list) => {
+    if (Array.isArray(list)) for (const n of list) if (typeof n === 'string') names.add(n);
+  };
   add(readyMsg && readyMsg.names);
   add(readyMsg && readyMsg.exports);
   return names;
@@ -272,7 +324,10 @@ function candidateExports() {
     return exportsObject;
   }
   const o = {};
-  const names = new Set([...(Array.isArray(readyMsg && readyMsg.exports) ? readyMsg.exports : []), ...(Array.isArray(readyMsg && readyMsg.names) ? readyMsg.names : [])]);
+  const names = new Set([
+    ...(Array.isArray(readyMsg && readyMsg.exports) ? readyMsg.exports : []),
+    ...(Array.isArray(readyMsg && readyMsg.names) ? readyMsg.names : []),
+  ]);
   if (readyMsg && readyMsg.esm) Object.defineProperty(o, '__esModule', { value: true });
   for (const n of names) {
     if (typeof n !== 'string' || n === '__esModule' || n === '__proto__') continue;
@@ -283,7 +338,10 @@ function candidateExports() {
       enumerable: true,
       configurable: true,
       get() {
-        if (!cached) { value = resolveNames([n]).get(n); cached = true; }
+        if (!cached) {
+          value = resolveNames([n]).get(n);
+          cached = true;
+        }
         return value;
       },
     });
@@ -305,8 +363,24 @@ function candidateExports() {
 let nodeTestModule;
 
 /** @returns {Node} */
-function newNode(/** @type {'suite'|'test'} */ kind, /** @type {string} */ name, /** @type {any} */ fn, /** @type {any} */ opts, /** @type {number|undefined} */ line, /** @type {any} */ parent) {
-  return { kind, name, fn, opts, line, children: [], hooks: { before: [], after: [], beforeEach: [], afterEach: [] }, parent };
+function newNode(
+  /** @type {'suite'|'test'} */ kind,
+  /** @type {string} */ name,
+  /** @type {any} */ fn,
+  /** @type {any} */ opts,
+  /** @type {number|undefined} */ line,
+  /** @type {any} */ parent,
+) {
+  return {
+    kind,
+    name,
+    fn,
+    opts,
+    line,
+    children: [],
+    hooks: { before: [], after: [], beforeEach: [], afterEach: [] },
+    parent,
+  };
 }
 
 function callerLine() {
@@ -350,7 +424,9 @@ async function callWith(/** @type {any} */ fn, /** @type {any} */ ctx) {
       try {
         const r = fn(ctx, (/** @type {any} */ err) => (err ? reject(err) : resolve(undefined)));
         if (r && typeof r.then === 'function') r.then(undefined, reject);
-      } catch (e) { reject(e); }
+      } catch (e) {
+        reject(e);
+      }
     });
     return;
   }
@@ -358,13 +434,22 @@ async function callWith(/** @type {any} */ fn, /** @type {any} */ ctx) {
 }
 
 /** The context a test body receives (node:test's TestContext); `state` collects skip/todo and subtests. */
-function testContext(/** @type {NodeTestState} */ st, /** @type {Node} */ n, /** @type {string} */ name, /** @type {any} */ state) {
+function testContext(
+  /** @type {NodeTestState} */ st,
+  /** @type {Node} */ n,
+  /** @type {string} */ name,
+  /** @type {any} */ state,
+) {
   return {
     name: n.name,
     fullName: name,
     signal: new AbortController().signal,
-    skip() { state.skipped = true; },
-    todo() { state.todo = true; },
+    skip() {
+      state.skipped = true;
+    },
+    todo() {
+      state.todo = true;
+    },
     diagnostic() {},
     plan() {},
     runOnly() {},
@@ -375,12 +460,24 @@ function testContext(/** @type {NodeTestState} */ st, /** @type {Node} */ n, /**
       state.subtests.push(p);
       return p;
     },
-    before(/** @type {any} */ f) { n.hooks.before.push(f); },
-    after(/** @type {any} */ f) { n.hooks.after.push(f); },
-    beforeEach(/** @type {any} */ f) { n.hooks.beforeEach.push(f); },
-    afterEach(/** @type {any} */ f) { n.hooks.afterEach.push(f); },
-    get assert() { return realAssert; },
-    get mock() { return require('node:test').mock; },
+    before(/** @type {any} */ f) {
+      n.hooks.before.push(f);
+    },
+    after(/** @type {any} */ f) {
+      n.hooks.after.push(f);
+    },
+    beforeEach(/** @type {any} */ f) {
+      n.hooks.beforeEach.push(f);
+    },
+    afterEach(/** @type {any} */ f) {
+      n.hooks.afterEach.push(f);
+    },
+    get assert() {
+      return realAssert;
+    },
+    get mock() {
+      return require('node:test').mock;
+    },
   };
 }
 
@@ -460,20 +557,32 @@ async function runQueue(/** @type {NodeTestState} */ st) {
     st.active--;
     st.scheduled = false;
     if (root.children.length) schedule(st);
-    else if (!st.active) { const w = st.idleWaiters; st.idleWaiters = []; for (const f of w) f(); }
+    else if (!st.active) {
+      const w = st.idleWaiters;
+      st.idleWaiters = [];
+      for (const f of w) f();
+    }
   }
 }
 
 function schedule(/** @type {NodeTestState} */ st) {
   if (st.scheduled) return;
   st.scheduled = true;
-  setImmediate(() => { runQueue(st); });
+  setImmediate(() => {
+    runQueue(st);
+  });
 }
 
 /** Adds .skip, .todo and .only to test() or describe(). */
 function withVariants(/** @type {any} */ f) {
-  f.skip = (/** @type {any[]} */ ...a) => { const x = norm(a); return f(x.name, { ...x.opts, skip: true }, x.fn); };
-  f.todo = (/** @type {any[]} */ ...a) => { const x = norm(a); return f(x.name, { ...x.opts, todo: true }, x.fn); };
+  f.skip = (/** @type {any[]} */ ...a) => {
+    const x = norm(a);
+    return f(x.name, { ...x.opts, skip: true }, x.fn);
+  };
+  f.todo = (/** @type {any[]} */ ...a) => {
+    const x = norm(a);
+    return f(x.name, { ...x.opts, todo: true }, x.fn);
+  };
   f.only = (/** @type {any[]} */ ...a) => f(...a);
   return f;
 }
@@ -496,9 +605,19 @@ function nodeTestExports(/** @type {NodeTestState} */ st, /** @type {any} */ tes
   mod.after = hook('after');
   mod.beforeEach = hook('beforeEach');
   mod.afterEach = hook('afterEach');
-  Object.defineProperty(mod, 'mock', { get() { return require('node:test').mock; }, enumerable: true });
+  Object.defineProperty(mod, 'mock', {
+    get() {
+      return require('node:test').mock;
+    },
+    enumerable: true,
+  });
   mod.default = mod;
-  mod.idle = () => (st.active || st.scheduled || st.root.children.length ? new Promise((r) => { st.idleWaiters.push(() => r(undefined)); }) : Promise.resolve());
+  mod.idle = () =>
+    st.active || st.scheduled || st.root.children.length
+      ? new Promise((r) => {
+          st.idleWaiters.push(() => r(undefined));
+        })
+      : Promise.resolve();
   return mod;
 }
 
@@ -529,7 +648,10 @@ function makeNodeTest() {
     st.collecting = s;
     try {
       const r = typeof fn === 'function' ? fn({ name }) : undefined;
-      if (r && typeof r.then === 'function') r.then(undefined, (/** @type {any} */ e) => report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) }));
+      if (r && typeof r.then === 'function')
+        r.then(undefined, (/** @type {any} */ e) =>
+          report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) }),
+        );
     } catch (e) {
       report({ t: 'test', name: fullName(s), ok: false, line: s.line, ...failure(e) });
     } finally {
@@ -573,24 +695,49 @@ function requireBindings(/** @type {{type: string, text: string}[]} */ toks) {
     let j = k + 1;
     /** @type {[string, string][]} local, imported */
     const bound = [];
-    if (toks[j] && toks[j].type === 'id') { bound.push([toks[j].text, '*']); j++; }
-    else if (toks[j] && toks[j].text === '{') {
+    if (toks[j] && toks[j].type === 'id') {
+      bound.push([toks[j].text, '*']);
+      j++;
+    } else if (toks[j] && toks[j].text === '{') {
       j++;
       while (j < N && toks[j].text !== '}') {
         if (toks[j].type === 'id') {
           const key = toks[j].text;
-          if (toks[j + 1] && toks[j + 1].text === ':' && toks[j + 2] && toks[j + 2].type === 'id') { bound.push([toks[j + 2].text, key]); j += 3; } else { bound.push([key, key]); j++; }
+          if (toks[j + 1] && toks[j + 1].text === ':' && toks[j + 2] && toks[j + 2].type === 'id') {
+            bound.push([toks[j + 2].text, key]);
+            j += 3;
+          } else {
+            bound.push([key, key]);
+            j++;
+          }
         } else j++;
       }
       j++;
     } else continue;
     if (!toks[j] || toks[j].text !== '=') continue;
     j++;
-    if (toks[j] && toks[j].type === 'id' && /^__toESM$|^__importDefault$|^__importStar$/.test(toks[j].text) && toks[j + 1] && toks[j + 1].text === '(') j += 2;
-    if (!toks[j] || toks[j].text !== 'require' || !toks[j + 1] || toks[j + 1].text !== '(' || !toks[j + 2] || toks[j + 2].type !== 'str') continue;
+    if (
+      toks[j] &&
+      toks[j].type === 'id' &&
+      /^__toESM$|^__importDefault$|^__importStar$/.test(toks[j].text) &&
+      toks[j + 1] &&
+      toks[j + 1].text === '('
+    )
+      j += 2;
+    if (
+      !toks[j] ||
+      toks[j].text !== 'require' ||
+      !toks[j + 1] ||
+      toks[j + 1].text !== '(' ||
+      !toks[j + 2] ||
+      toks[j + 2].type !== 'str'
+    )
+      continue;
     const mod = toks[j + 2].text.slice(1, -1);
     if (ASSERT_MODULES.has(mod)) for (const [local] of bound) assertNames.add(local);
-    if (TEST_MODULES.has(mod)) for (const [local, key] of bound) if (key === '*' || TEST_FNS.has(key) || key === 'default') nodeTestAliases.add(local);
+    if (TEST_MODULES.has(mod))
+      for (const [local, key] of bound)
+        if (key === '*' || TEST_FNS.has(key) || key === 'default') nodeTestAliases.add(local);
   }
   return { assertNames, nodeTestAliases };
 }
@@ -603,7 +750,10 @@ function closeOf(/** @type {any[]} */ toks, /** @type {number} */ k) {
     const x = toks[j];
     if (x.type === 'punct') {
       if (x.text === '(' || x.text === '[' || x.text === '{') d++;
-      else if (x.text === ')' || x.text === ']' || x.text === '}') { d--; if (d === 0) return j; }
+      else if (x.text === ')' || x.text === ']' || x.text === '}') {
+        d--;
+        if (d === 0) return j;
+      }
     } else if (x.type === 'tmpl') {
       if (x.text.endsWith('${')) d++;
       if (x.text.startsWith('}')) d--;
@@ -620,8 +770,10 @@ function exprEnd(/** @type {any[]} */ toks, /** @type {number} */ k) {
     const x = toks[j];
     if (x.type === 'punct') {
       if (x.text === '(' || x.text === '[' || x.text === '{') d++;
-      else if (x.text === ')' || x.text === ']' || x.text === '}') { if (d === 0) return j - 1; d--; }
-      else if (x.text === ';' && d === 0) return j;
+      else if (x.text === ')' || x.text === ']' || x.text === '}') {
+        if (d === 0) return j - 1;
+        d--;
+      } else if (x.text === ';' && d === 0) return j;
     } else if (x.type === 'tmpl') {
       if (x.text.endsWith('${')) d++;
       if (x.text.startsWith('}')) d--;
@@ -653,14 +805,18 @@ function stmtEnd(/** @type {any[]} */ toks, /** @type {number} */ k) {
       const open = nx && nx.text === 'await' ? k + 2 : k + 1;
       return stmtEnd(toks, closeOf(toks, open) + 1);
     }
-    case 'while': case 'with': return stmtEnd(toks, closeOf(toks, k + 1) + 1);
+    case 'while':
+    case 'with':
+      return stmtEnd(toks, closeOf(toks, k + 1) + 1);
     case 'do': {
       const e = stmtEnd(toks, k + 1);
       const c = closeOf(toks, e + 2);
       return toks[c + 1] && toks[c + 1].text === ';' ? c + 1 : c;
     }
-    case 'try': return tryEnd(toks, k);
-    case 'switch': return closeOf(toks, closeOf(toks, k + 1) + 1);
+    case 'try':
+      return tryEnd(toks, k);
+    case 'switch':
+      return closeOf(toks, closeOf(toks, k + 1) + 1);
     case 'function': {
       let j = k + 1;
       while (j < toks.length && toks[j].text !== '(') j++;
@@ -697,12 +853,26 @@ function tryEnd(/** @type {any[]} */ toks, /** @type {number} */ k) {
 function rootOf(/** @type {any[]} */ toks, /** @type {number} */ k, /** @type {number} */ e) {
   let j = k;
   if (toks[j] && toks[j].text === 'await') j++;
-  if (toks[j] && toks[j].text === '(' && toks[j + 1] && toks[j + 1].text === '0' && toks[j + 2] && toks[j + 2].text === ',') j += 3;
+  if (
+    toks[j] &&
+    toks[j].text === '(' &&
+    toks[j + 1] &&
+    toks[j + 1].text === '0' &&
+    toks[j + 2] &&
+    toks[j + 2].text === ','
+  )
+    j += 3;
   return j <= e && toks[j].type === 'id' ? toks[j].text : undefined;
 }
 
 /** Whether tokens k..e call (or pass on) an assert binding or one of the tests' own test functions. */
-function holdsTest(/** @type {any[]} */ toks, /** @type {number} */ k, /** @type {number} */ e, /** @type {Set<string>} */ assertNames, /** @type {Set<string>} */ ownTestFns) {
+function holdsTest(
+  /** @type {any[]} */ toks,
+  /** @type {number} */ k,
+  /** @type {number} */ e,
+  /** @type {Set<string>} */ assertNames,
+  /** @type {Set<string>} */ ownTestFns,
+) {
   for (let j = k; j <= e; j++) {
     const x = toks[j];
     if (x.type !== 'id') continue;
@@ -732,7 +902,9 @@ function instrument(/** @type {string} */ src) {
   // test/it/describe not declared by the tests are ours (node:test); declared otherwise they are the tests' own.
   /** @type {Set<string>} */
   const ownTestFns = new Set();
-  for (const n of TEST_FNS) if (!declared.has(n) && !candidateBound.has(n)) nodeTestAliases.add(n); else if (!nodeTestAliases.has(n) && declared.has(n)) ownTestFns.add(n);
+  for (const n of TEST_FNS)
+    if (!declared.has(n) && !candidateBound.has(n)) nodeTestAliases.add(n);
+    else if (!nodeTestAliases.has(n) && declared.has(n)) ownTestFns.add(n);
   /** @type {{start: number, end: number, text: string}[]} */
   const edits = [];
   /** @type {{line: number, src: string}[]} */
@@ -742,7 +914,9 @@ function instrument(/** @type {string} */ src) {
     const e = stmtEnd(toks, k);
     if (e < k) throw new Error('bad statement');
     const first = toks[k];
-    const isDecl = first.type === 'id' && (DECL.has(first.text) || (first.text === 'async' && toks[k + 1] && toks[k + 1].text === 'function'));
+    const isDecl =
+      first.type === 'id' &&
+      (DECL.has(first.text) || (first.text === 'async' && toks[k + 1] && toks[k + 1].text === 'function'));
     if (!isDecl) {
       const root = rootOf(toks, k, e);
       const selfReporting = root !== undefined && nodeTestAliases.has(root) && !ownTestFns.has(root);
@@ -751,7 +925,11 @@ function instrument(/** @type {string} */ src) {
         const stmtSrc = src.slice(first.start, toks[e].end);
         tests.push({ line: lineOf(src, first.start), src: stmtSrc.replace(/\s+/g, ' ').slice(0, 300) });
         edits.push({ start: first.start, end: first.start, text: 'try { ' });
-        edits.push({ start: toks[e].end, end: toks[e].end, text: ` ;__crucible.ok(${i}) } catch (__crucible_e) { __crucible.fail(${i}, __crucible_e) }` });
+        edits.push({
+          start: toks[e].end,
+          end: toks[e].end,
+          text: ` ;__crucible.ok(${i}) } catch (__crucible_e) { __crucible.fail(${i}, __crucible_e) }`,
+        });
       }
     }
     k = e + 1;
@@ -786,21 +964,44 @@ function canon(/** @type {any} */ v, /** @type {any[]} */ stack, /** @type {{n: 
   if (v === undefined) return ['undef'];
   if (v === null) return ['null'];
   switch (typeof v) {
-    case 'boolean': return ['bool', v];
-    case 'number': return ['num', Object.is(v, -0) ? '-0' : String(v)];
-    case 'bigint': return ['int', v.toString(16)];
-    case 'string': return ['str', v];
-    case 'symbol': case 'function': throw new Error('cannot be compared');
-    default: break;
+    case 'boolean':
+      return ['bool', v];
+    case 'number':
+      return ['num', Object.is(v, -0) ? '-0' : String(v)];
+    case 'bigint':
+      return ['int', v.toString(16)];
+    case 'string':
+      return ['str', v];
+    case 'symbol':
+    case 'function':
+      throw new Error('cannot be compared');
+    default:
+      break;
   }
   if (stack.includes(v)) throw new Error('cycle');
   stack.push(v);
   try {
-    const sortPairs = (/** @type {any[]} */ a) => a.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : JSON.stringify(x) > JSON.stringify(y) ? 1 : 0));
-    if (Array.isArray(v)) { const out = []; for (let k = 0; k < v.length; k++) out.push(canon(v[k], stack, budget)); return ['list', out]; }
-    if (util.types.isMap(v)) { const out = []; for (const [k, x] of v) out.push([canon(k, stack, budget), canon(x, stack, budget)]); return ['map', sortPairs(out)]; }
-    if (util.types.isSet(v)) { const out = []; for (const x of v) out.push(canon(x, stack, budget)); return ['set', sortPairs(out)]; }
-    if (util.types.isDate(v)) { const t = v.getTime(); return ['date', t === t ? v.toISOString() : 'Invalid Date']; }
+    const sortPairs = (/** @type {any[]} */ a) =>
+      a.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : JSON.stringify(x) > JSON.stringify(y) ? 1 : 0));
+    if (Array.isArray(v)) {
+      const out = [];
+      for (let k = 0; k < v.length; k++) out.push(canon(v[k], stack, budget));
+      return ['list', out];
+    }
+    if (util.types.isMap(v)) {
+      const out = [];
+      for (const [k, x] of v) out.push([canon(k, stack, budget), canon(x, stack, budget)]);
+      return ['map', sortPairs(out)];
+    }
+    if (util.types.isSet(v)) {
+      const out = [];
+      for (const x of v) out.push(canon(x, stack, budget));
+      return ['set', sortPairs(out)];
+    }
+    if (util.types.isDate(v)) {
+      const t = v.getTime();
+      return ['date', t === t ? v.toISOString() : 'Invalid Date'];
+    }
     const proto = Object.getPrototypeOf(v);
     const pairs = [];
     for (const key of Object.keys(v)) pairs.push([key, canon(v[key], stack, budget)]);
@@ -817,9 +1018,14 @@ function canon(/** @type {any} */ v, /** @type {any[]} */ stack, /** @type {{n: 
 // ───────── the run
 
 /** Failures the event loop reports outside any test (unhandled rejections, uncaught exceptions): never a pass. */
-process.on('unhandledRejection', (e) => { report({ t: 'test', name: 'unhandled promise rejection', ok: false, line: testsLine(e), ...failure(e) }); });
+process.on('unhandledRejection', (e) => {
+  report({ t: 'test', name: 'unhandled promise rejection', ok: false, line: testsLine(e), ...failure(e) });
+});
 process.on('uncaughtException', (e) => {
-  if (e instanceof WireError) { fatal(e.message); return; }
+  if (e instanceof WireError) {
+    fatal(e.message);
+    return;
+  }
   report({ t: 'test', name: 'uncaught exception', ok: false, line: testsLine(e), ...failure(e) });
 });
 
@@ -837,13 +1043,25 @@ function bindCandidate() {
   if (entry.length) bind = entry;
   else bind = [...inTests].filter((n) => own.has(n) && IDENT.test(n) && !RESERVED.has(n) && !JUDGE_GLOBALS.has(n));
   const values = resolveNames(bind);
-  for (const n of entry) if (!values.has(n)) { fatal(`the candidate does not define '${n}'`); return undefined; }
+  for (const n of entry)
+    if (!values.has(n)) {
+      fatal(`the candidate does not define '${n}'`);
+      return undefined;
+    }
   for (const [n, v] of values) setGlobal(n, v);
   // What the tests may use without declaring: assert, and node:test's functions.
   if (inTests.has('assert')) setGlobal('assert', realAssert);
   for (const n of NODE_TEST_GLOBALS) if (inTests.has(n) && !values.has(n)) setGlobal(n, nodeTestModule[n]);
   candidateBound = new Set(values.keys());
-  const mod = { exports: {}, id: '.', filename: '/tests.js', loaded: false, children: [], paths: [], require: judgeRequire };
+  const mod = {
+    exports: {},
+    id: '.',
+    filename: '/tests.js',
+    loaded: false,
+    children: [],
+    paths: [],
+    require: judgeRequire,
+  };
   setGlobal('require', judgeRequire);
   setGlobal('module', mod);
   setGlobal('exports', mod.exports);
@@ -890,16 +1108,25 @@ function compileTests() {
     plan = { source: spec.tests, tests: [] };
   }
   const crucible = {
-    ok(/** @type {number} */ i) { const t = plan.tests[i]; report({ t: 'test', name: t.src, ok: true, line: t.line, source: t.src }); },
+    ok(/** @type {number} */ i) {
+      const t = plan.tests[i];
+      report({ t: 'test', name: t.src, ok: true, line: t.line, source: t.src });
+    },
     fail(/** @type {number} */ i, /** @type {any} */ e) {
-      if (e instanceof WireError) { fatal(e.message); return; }
+      if (e instanceof WireError) {
+        fatal(e.message);
+        return;
+      }
       const t = plan.tests[i];
       report({ t: 'test', name: t.src, ok: false, line: t.line, source: t.src, ...failure(e) });
     },
   };
   let fn;
   try {
-    fn = new vm.Script(`(async function (exports, require, module, __filename, __dirname, __crucible) {${plan.source}\n})`, { filename: 'tests.js' }).runInThisContext();
+    fn = new vm.Script(
+      `(async function (exports, require, module, __filename, __dirname, __crucible) {${plan.source}\n})`,
+      { filename: 'tests.js' },
+    ).runInThisContext();
   } catch (e) {
     fatal('the tests do not compile: ' + (failure(e).error || ''), 'tests');
     return undefined;
@@ -927,16 +1154,26 @@ async function main() {
   try {
     await fn.call(mod.exports, mod.exports, judgeRequire, mod, '/tests.js', '/', crucible);
   } catch (e) {
-    if (e instanceof WireError) { fatal(e.message); return; }
+    if (e instanceof WireError) {
+      fatal(e.message);
+      return;
+    }
     bodyOk = false;
     const line = testsLine(e);
     const text = line ? (spec.tests.split('\n')[line - 1] || '').trim().slice(0, 300) : '';
-    report({ t: 'test', name: text ? `the tests raised at line ${line}: ${text}` : 'the tests raised', ok: false, line, ...failure(e) });
+    report({
+      t: 'test',
+      name: text ? `the tests raised at line ${line}: ${text}` : 'the tests raised',
+      ok: false,
+      line,
+      ...failure(e),
+    });
   }
   await nodeTestModule.idle();
   if (whole && bodyOk && !reportedAnyTest()) report({ t: 'test', name: 'the tests ran without error', ok: true });
   const code = process.exitCode;
-  if (code !== undefined && code !== 0) report({ t: 'test', name: `the tests set process.exitCode = ${String(code)}`, ok: false });
+  if (code !== undefined && code !== 0)
+    report({ t: 'test', name: `the tests set process.exitCode = ${String(code)}`, ok: false });
   process.exitCode = 0;
   testsDone = true;
   maybeEnd();
@@ -959,10 +1196,16 @@ function maybeEnd() {
     peer.refresh();
     setImmediate(() => {
       if (finished) return;
-      process.once('beforeExit', () => { end(); });
+      process.once('beforeExit', () => {
+        end();
+      });
     });
   };
-  try { peer.send({ k: 'quiesce' }); } catch (e) { /* onEof reported it */ }
+  try {
+    peer.send({ k: 'quiesce' });
+  } catch (e) {
+    /* onEof reported it */
+  }
 }
 
 // While the tests run, the stream keeps the judge alive: the candidate's asynchronous work may still call back.

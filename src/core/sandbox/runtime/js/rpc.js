@@ -51,24 +51,48 @@ const B = {
   mapGet: Map.prototype.get,
   mapHas: Map.prototype.has,
   mapClear: Map.prototype.clear,
-  mapSize: /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Map.prototype, 'size')).get),
+  mapSize: /** @type {() => number} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Map.prototype, 'size')).get
+  ),
   setForEach: Set.prototype.forEach,
   setAdd: Set.prototype.add,
   setClear: Set.prototype.clear,
-  setSize: /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Set.prototype, 'size')).get),
+  setSize: /** @type {() => number} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Set.prototype, 'size')).get
+  ),
   dateGetTime: Date.prototype.getTime,
-  reSource: /** @type {() => string} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(RegExp.prototype, 'source')).get),
-  reFlags: /** @type {() => string} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(RegExp.prototype, 'flags')).get),
+  reSource: /** @type {() => string} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(RegExp.prototype, 'source')).get
+  ),
+  reFlags: /** @type {() => string} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(RegExp.prototype, 'flags')).get
+  ),
   typedArrayProto: Object.getPrototypeOf(Uint8Array.prototype),
-  taBuffer: /** @type {() => ArrayBuffer} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')).get),
-  taByteOffset: /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset')).get),
-  taByteLength: /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength')).get),
-  abByteLength: /** @type {() => number} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')).get),
+  taBuffer: /** @type {() => ArrayBuffer} */ (
+    /** @type {PropertyDescriptor} */ (
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')
+    ).get
+  ),
+  taByteOffset: /** @type {() => number} */ (
+    /** @type {PropertyDescriptor} */ (
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset')
+    ).get
+  ),
+  taByteLength: /** @type {() => number} */ (
+    /** @type {PropertyDescriptor} */ (
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength')
+    ).get
+  ),
+  abByteLength: /** @type {() => number} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')).get
+  ),
   abSlice: ArrayBuffer.prototype.slice,
   promiseThen: Promise.prototype.then,
   bigToString: BigInt.prototype.toString,
   symToString: Symbol.prototype.toString,
-  symDesc: /** @type {() => string | undefined} */ (/** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Symbol.prototype, 'description')).get),
+  symDesc: /** @type {() => string | undefined} */ (
+    /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(Symbol.prototype, 'description')).get
+  ),
   symKeyFor: Symbol.keyFor,
   numValueOf: Number.prototype.valueOf,
   strValueOf: String.prototype.valueOf,
@@ -125,13 +149,36 @@ const ERROR_TYPES = { Error, TypeError, RangeError, SyntaxError, ReferenceError,
 const ERROR_PROTOS = new Map(Object.keys(ERROR_TYPES).map((n) => [ERROR_TYPES[n].prototype, n]));
 /** @type {{[name: string]: any}} */
 const TYPED = {
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
-  BigInt64Array, BigUint64Array, Buffer,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  Buffer,
 };
 const TYPED_PROTOS = new Map(Object.keys(TYPED).map((n) => [TYPED[n].prototype, n]));
 const WELL_KNOWN = new Map(
-  ['iterator', 'asyncIterator', 'hasInstance', 'isConcatSpreadable', 'match', 'matchAll', 'replace', 'search', 'species', 'split', 'toPrimitive', 'toStringTag', 'unscopables']
-    .map((n) => [/** @type {any} */ (Symbol)[n], n]),
+  [
+    'iterator',
+    'asyncIterator',
+    'hasInstance',
+    'isConcatSpreadable',
+    'match',
+    'matchAll',
+    'replace',
+    'search',
+    'species',
+    'split',
+    'toPrimitive',
+    'toStringTag',
+    'unscopables',
+  ].map((n) => [/** @type {any} */ (Symbol)[n], n]),
 );
 
 /** An error whose message is meant for the user (depth, size, protocol). */
@@ -163,7 +210,9 @@ function nameOf(/** @type {any} */ v) {
         return nd && typeof nd.value === 'string' ? nd.value : 'Object';
       }
     }
-  } catch (e) { /* fall through */ }
+  } catch (e) {
+    /* fall through */
+  }
   return 'Object';
 }
 
@@ -243,25 +292,40 @@ class Peer {
       this.inbuf = this.inbuf.length ? B.bufConcat([this.inbuf, d]) : d;
       this.drain();
     });
-    s.on('end', () => { this.closed = true; this.onEof(); });
-    s.on('error', () => { this.closed = true; this.onEof(); });
+    s.on('end', () => {
+      this.closed = true;
+      this.onEof();
+    });
+    s.on('error', () => {
+      this.closed = true;
+      this.onEof();
+    });
     this.keepAlive = keepAlive;
     if (!keepAlive) s.unref();
   }
 
   refresh() {
     if (!this.socket || this.keepAlive) return;
-    if (this.pendingRemote > 0) this.socket.ref(); else this.socket.unref();
+    if (this.pendingRemote > 0) this.socket.ref();
+    else this.socket.unref();
   }
 
   whenIdle(/** @type {() => void} */ done) {
     let quiet = 0;
     const check = () => {
-      const busy = process.getActiveResourcesInfo().filter((r) => r !== 'PipeWrap' && r !== 'TTYWrap' && r !== 'Immediate' && r !== 'TCPSocketWrap');
+      const busy = process
+        .getActiveResourcesInfo()
+        .filter((r) => r !== 'PipeWrap' && r !== 'TTYWrap' && r !== 'Immediate' && r !== 'TCPSocketWrap');
       // Two quiet checks in a row (a settled promise may schedule more work between them).
-      if (busy.length === 0 && this.inbuf.length === 0) { if (++quiet >= 2) { done(); return; } } else quiet = 0;
+      if (busy.length === 0 && this.inbuf.length === 0) {
+        if (++quiet >= 2) {
+          done();
+          return;
+        }
+      } else quiet = 0;
       // Checked from an Immediate: inside a timer callback the timer itself still counts as active.
-      if (busy.length) setTimeout(() => setImmediate(check), 1); else setImmediate(check);
+      if (busy.length) setTimeout(() => setImmediate(check), 1);
+      else setImmediate(check);
     };
     setImmediate(check);
   }
@@ -269,7 +333,10 @@ class Peer {
   scheduleDrain() {
     if (this.drainScheduled || this.inbuf.length === 0) return;
     this.drainScheduled = true;
-    setImmediate(() => { this.drainScheduled = false; this.drain(); });
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
   }
 
   /** Dispatches every complete frame in the input buffer (asynchronous mode). */
@@ -285,14 +352,25 @@ class Peer {
   takeFrame() {
     if (this.inbuf.length < 4) return undefined;
     const len = this.inbuf.readUInt32BE(0);
-    if (len > MAX_FRAME) { this.onProtocolError('a frame larger than the limit'); return undefined; }
+    if (len > MAX_FRAME) {
+      this.onProtocolError('a frame larger than the limit');
+      return undefined;
+    }
     if (this.inbuf.length < 4 + len) return undefined;
     const body = B.apply(B.bufToString, this.inbuf, ['utf8', 4, 4 + len]);
     this.inbuf = this.inbuf.subarray(4 + len);
     let msg;
-    try { msg = B.jsonParse(body); } catch (e) { this.onProtocolError('a frame that is not JSON'); return undefined; }
-    if (!isObj(msg) || typeof msg.k !== 'string') { this.onProtocolError('a frame without a kind'); return undefined; }
-    if (process.env.CRUCIBLE_RPC_DEBUG) process.stderr.write(this.side + " < " + body.slice(0, 200) + "\n");
+    try {
+      msg = B.jsonParse(body);
+    } catch (e) {
+      this.onProtocolError('a frame that is not JSON');
+      return undefined;
+    }
+    if (!isObj(msg) || typeof msg.k !== 'string') {
+      this.onProtocolError('a frame without a kind');
+      return undefined;
+    }
+    if (process.env.CRUCIBLE_RPC_DEBUG) process.stderr.write(this.side + ' < ' + body.slice(0, 200) + '\n');
     return msg;
   }
 
@@ -313,7 +391,11 @@ class Peer {
         if (code === 'EINTR') continue;
         n = 0;
       }
-      if (n <= 0) { this.closed = true; this.onEof(); throw new WireError('the other process is gone'); }
+      if (n <= 0) {
+        this.closed = true;
+        this.onEof();
+        throw new WireError('the other process is gone');
+      }
       const got = B.bufFrom(this.chunk.subarray(0, n));
       this.inbuf = this.inbuf.length ? B.bufConcat([this.inbuf, got]) : got;
       return;
@@ -322,7 +404,8 @@ class Peer {
 
   /** Writes one frame (blocking; while the peer's buffer is full, reads what it sends so neither side deadlocks). */
   send(/** @type {any} */ msg) {
-    if (process.env.CRUCIBLE_RPC_DEBUG) process.stderr.write(this.side + " > " + JSON.stringify(msg).slice(0, 200) + "\n");
+    if (process.env.CRUCIBLE_RPC_DEBUG)
+      process.stderr.write(this.side + ' > ' + JSON.stringify(msg).slice(0, 200) + '\n');
     const body = B.bufFrom(B.jsonStringify(msg), 'utf8');
     if (body.length > MAX_FRAME) throw new WireError('a value larger than the limit');
     const head = B.bufAlloc(4);
@@ -339,8 +422,15 @@ class Peer {
           // Drain what the peer sends meanwhile (kept in inbuf for later), then retry.
           try {
             const r = B.readSync(this.fd, this.chunk, 0, this.chunk.length, null);
-            if (r > 0) { const got = B.bufFrom(this.chunk.subarray(0, r)); this.inbuf = B.bufConcat([this.inbuf, got]); this.scheduleDrain(); continue; }
-          } catch (e2) { /* nothing to read */ }
+            if (r > 0) {
+              const got = B.bufFrom(this.chunk.subarray(0, r));
+              this.inbuf = B.bufConcat([this.inbuf, got]);
+              this.scheduleDrain();
+              continue;
+            }
+          } catch (e2) {
+            /* nothing to read */
+          }
           spins++;
           if (spins > 200) B.atomicsWait(B.sab, 0, 0, 0.2);
           continue;
@@ -356,13 +446,19 @@ class Peer {
 
   /** A synchronous request: sends it, serves nested requests, returns the reply's value or throws its error. */
   request(/** @type {any} */ msg, /** @type {any[]} */ known = []) {
-    if (this.closed) { this.onEof(); throw new WireError('the other process is gone'); }
+    if (this.closed) {
+      this.onEof();
+      throw new WireError('the other process is gone');
+    }
     const id = this.nextReq++;
     msg.i = id;
     this.send(msg);
     for (;;) {
       let reply = this.takeFrame();
-      while (reply === undefined) { this.readMore(); reply = this.takeFrame(); }
+      while (reply === undefined) {
+        this.readMore();
+        reply = this.takeFrame();
+      }
       if ((reply.k === 'ok' || reply.k === 'err') && reply.i === id) {
         // Frames that arrived with the reply (a settle, a request) are served once this synchronous call is over.
         this.scheduleDrain();
@@ -379,32 +475,52 @@ class Peer {
     switch (msg.k) {
       case 'settle': {
         const w = this.waiting.get(msg.p);
-        if (!w) { this.onProtocolError('a settle for an unknown promise'); return; }
+        if (!w) {
+          this.onProtocolError('a settle for an unknown promise');
+          return;
+        }
         this.waiting.delete(msg.p);
         this.pendingRemote--;
         this.refresh();
         try {
           if (msg.w !== undefined) this.writeBack(msg.w, w.known);
           const v = this.decode(msg.v, w.known);
-          if (msg.ok === true) w.resolve(v); else w.reject(v);
-        } catch (e) { w.reject(e); }
+          if (msg.ok === true) w.resolve(v);
+          else w.reject(v);
+        } catch (e) {
+          w.reject(e);
+        }
         return;
       }
       case 'quiesce':
         // judge → candidate: tell me when your event loop has nothing left but this stream (timers, I/O, promises
         // the program started may still call back into the tests, as they would in one process).
-        if (this.side === 'candidate') this.whenIdle(() => { try { this.send({ k: 'idle' }); } catch (e) { /* gone */ } });
+        if (this.side === 'candidate')
+          this.whenIdle(() => {
+            try {
+              this.send({ k: 'idle' });
+            } catch (e) {
+              /* gone */
+            }
+          });
         else this.onProtocolError('an unexpected quiesce');
         return;
       case 'idle':
-        if (this.side === 'judge' && this.onIdle) { const f = this.onIdle; this.onIdle = null; f(); }
-        else this.onProtocolError('an unexpected idle');
+        if (this.side === 'judge' && this.onIdle) {
+          const f = this.onIdle;
+          this.onIdle = null;
+          f();
+        } else this.onProtocolError('an unexpected idle');
         return;
-      case 'ok': case 'err':
+      case 'ok':
+      case 'err':
         this.onProtocolError(waitingFor < 0 ? 'a reply nobody asked for' : 'a reply out of order');
         return;
       default:
-        if (this.onUnexpected && (msg.k === 'ready' || msg.k === 'loaderr' || msg.k === 'crash')) { this.onUnexpected(msg); return; }
+        if (this.onUnexpected && (msg.k === 'ready' || msg.k === 'loaderr' || msg.k === 'crash')) {
+          this.onUnexpected(msg);
+          return;
+        }
         this.serve(msg);
     }
   }
@@ -412,7 +528,10 @@ class Peer {
   /** Serves a request from the peer and sends the reply. */
   serve(/** @type {any} */ msg) {
     const id = msg.i;
-    if (typeof id !== 'number') { this.onProtocolError('a request without an id'); return; }
+    if (typeof id !== 'number') {
+      this.onProtocolError('a request without an id');
+      return;
+    }
     /** @type {any[]} */
     const known = [];
     let result;
@@ -431,9 +550,15 @@ class Peer {
       reply = ok ? { k: 'ok', i: id, v } : { k: 'err', i: id, e: v };
       const w = this.collectWriteBack(known, ctx);
       if (w) /** @type {any} */ (reply).w = w;
-      if (B.isPromise(result) && ok) { /* promise already registered by encode */ }
+      if (B.isPromise(result) && ok) {
+        /* promise already registered by encode */
+      }
     } catch (e) {
-      reply = { k: 'err', i: id, e: this.encode(e instanceof Error ? e : new Error('the value cannot be sent'), this.ctx([]), 0) };
+      reply = {
+        k: 'err',
+        i: id,
+        e: this.encode(e instanceof Error ? e : new Error('the value cannot be sent'), this.ctx([]), 0),
+      };
     }
     this.send(reply);
   }
@@ -463,13 +588,13 @@ class Peer {
       }
       case 'set': {
         const o = this.decodeLocal(msg.o);
-        if (judge) throw new TypeError('the judge\'s objects are read-only to the candidate');
+        if (judge) throw new TypeError("the judge's objects are read-only to the candidate");
         o[this.decodeKey(msg.p)] = this.decode(msg.v, []);
         return true;
       }
       case 'del': {
         const o = this.decodeLocal(msg.o);
-        if (judge) throw new TypeError('the judge\'s objects are read-only to the candidate');
+        if (judge) throw new TypeError("the judge's objects are read-only to the candidate");
         return delete o[this.decodeKey(msg.p)];
       }
       case 'has': {
@@ -557,29 +682,43 @@ class Peer {
     const rid = this.symRemoteIds.get(s);
     if (rid !== undefined) return ['Y', 'l', rid];
     let id = this.symIds.get(s);
-    if (id === undefined) { id = this.symIds.size + 1; this.symIds.set(s, id); this.symLocal.set(id, s); }
+    if (id === undefined) {
+      id = this.symIds.size + 1;
+      this.symIds.set(s, id);
+      this.symLocal.set(id, s);
+    }
     const desc = B.apply(B.symDesc, s, []);
     return ['Y', 'h', id, desc === undefined ? null : desc];
   }
 
   /** Encodes one value; `ctx` carries the containers of this message. */
   encode(/** @type {any} */ v, /** @type {any} */ ctx, /** @type {number} */ depth) {
-    if (++ctx.budget.n > 5000000) throw new RangeError('the value is too large to send between the judge and the candidate');
+    if (++ctx.budget.n > 5000000)
+      throw new RangeError('the value is too large to send between the judge and the candidate');
     switch (typeof v) {
-      case 'undefined': return ['u'];
-      case 'boolean': case 'string': return v;
+      case 'undefined':
+        return ['u'];
+      case 'boolean':
+      case 'string':
+        return v;
       case 'number':
         if (v !== v) return ['n', 'NaN'];
         if (v === Infinity) return ['n', 'Infinity'];
         if (v === -Infinity) return ['n', '-Infinity'];
         if (v === 0 && 1 / v < 0) return ['n', '-0'];
         return v;
-      case 'bigint': return ['b', B.apply(B.bigToString, v, [10])];
-      case 'symbol': return this.encSymbol(v);
-      default: break;
+      case 'bigint':
+        return ['b', B.apply(B.bigToString, v, [10])];
+      case 'symbol':
+        return this.encSymbol(v);
+      default:
+        break;
     }
     if (v === null) return null;
-    if (depth > MAX_DEPTH) throw new RangeError('a value nested deeper than ' + MAX_DEPTH + ' levels cannot be sent between the judge and the candidate');
+    if (depth > MAX_DEPTH)
+      throw new RangeError(
+        'a value nested deeper than ' + MAX_DEPTH + ' levels cannot be sent between the judge and the candidate',
+      );
     const rid = this.remoteIds.get(v);
     if (rid !== undefined) return ['L', rid];
     const kix = ctx.known.get(v);
@@ -601,8 +740,14 @@ class Peer {
       }
       for (let k = 0; k < len; k++) {
         const d = B.getDesc(v, B.String(k));
-        if (d === undefined) { push(items, ['h']); continue; }
-        if (!('value' in d)) { ctx.seen.delete(v); return this.handle(v); }
+        if (d === undefined) {
+          push(items, ['h']);
+          continue;
+        }
+        if (!('value' in d)) {
+          ctx.seen.delete(v);
+          return this.handle(v);
+        }
         push(items, this.encode(d.value, ctx, depth + 1));
       }
       const out = ['A', ix, items];
@@ -611,7 +756,10 @@ class Peer {
         const key = keys[k];
         if (key === 'length' || (typeof key === 'string' && isIndex(key, len))) continue;
         const d = /** @type {PropertyDescriptor} */ (B.getDesc(v, key));
-        if (!('value' in d)) { ctx.seen.delete(v); return this.handle(v); }
+        if (!('value' in d)) {
+          ctx.seen.delete(v);
+          return this.handle(v);
+        }
         push(extra, [this.encodeKey(key), this.encode(d.value, ctx, depth + 1), pflags(d)]);
       }
       const f = oflags(v);
@@ -641,13 +789,21 @@ class Peer {
     if (B.isMap(v) && proto === B.MapProto) {
       const ix = this.reg(v, ctx);
       const out = [];
-      B.apply(B.mapForEach, v, [(/** @type {any} */ val, /** @type {any} */ key) => { push(out, [this.encode(key, ctx, depth + 1), this.encode(val, ctx, depth + 1)]); }]);
+      B.apply(B.mapForEach, v, [
+        (/** @type {any} */ val, /** @type {any} */ key) => {
+          push(out, [this.encode(key, ctx, depth + 1), this.encode(val, ctx, depth + 1)]);
+        },
+      ]);
       return ['M', ix, out];
     }
     if (B.isSet(v) && proto === B.SetProto) {
       const ix = this.reg(v, ctx);
       const out = [];
-      B.apply(B.setForEach, v, [(/** @type {any} */ val) => { push(out, this.encode(val, ctx, depth + 1)); }]);
+      B.apply(B.setForEach, v, [
+        (/** @type {any} */ val) => {
+          push(out, this.encode(val, ctx, depth + 1));
+        },
+      ]);
       return ['S', ix, out];
     }
     if (B.isDate(v) && proto === B.Date.prototype) {
@@ -656,13 +812,23 @@ class Peer {
     }
     if (B.isRegExp(v) && proto === B.RegExp.prototype) {
       const li = B.getDesc(v, 'lastIndex');
-      return ['R', B.apply(B.reSource, v, []), B.apply(B.reFlags, v, []), li && typeof li.value === 'number' ? li.value : 0];
+      return [
+        'R',
+        B.apply(B.reSource, v, []),
+        B.apply(B.reFlags, v, []),
+        li && typeof li.value === 'number' ? li.value : 0,
+      ];
     }
     if (B.isTypedArray(v)) {
       const tn = TYPED_PROTOS.get(proto);
       if (tn && B.ownKeys(v).length === /** @type {any} */ (v).length) {
         const ix = this.reg(v, ctx);
-        return ['T', ix, tn, b64(B.apply(B.taBuffer, v, []), B.apply(B.taByteOffset, v, []), B.apply(B.taByteLength, v, []))];
+        return [
+          'T',
+          ix,
+          tn,
+          b64(B.apply(B.taBuffer, v, []), B.apply(B.taByteOffset, v, []), B.apply(B.taByteLength, v, [])),
+        ];
       }
       return this.handle(v);
     }
@@ -691,11 +857,22 @@ class Peer {
         if (!('value' in d)) continue;
         if (!d.enumerable && key !== 'cause' && key !== 'errors' && key !== 'name') continue;
         let ev;
-        try { ev = this.encode(d.value, ctx, depth + 1); } catch (e) { continue; }
+        try {
+          ev = this.encode(d.value, ctx, depth + 1);
+        } catch (e) {
+          continue;
+        }
         push(props, [key, ev, d.enumerable ? 0 : 1]);
       }
-      return ['E', this.handleId(v), typeof name === 'string' ? name : base, md && typeof md.value === 'string' ? md.value : '',
-        sd && typeof sd.value === 'string' ? sd.value.slice(0, 4000) : '', base, props];
+      return [
+        'E',
+        this.handleId(v),
+        typeof name === 'string' ? name : base,
+        md && typeof md.value === 'string' ? md.value : '',
+        sd && typeof sd.value === 'string' ? sd.value.slice(0, 4000) : '',
+        base,
+        props,
+      ];
     }
     return this.handle(v);
   }
@@ -736,9 +913,18 @@ class Peer {
         const w = this.collectWriteBack(known, c);
         if (w) /** @type {any} */ (msg).w = w;
       } catch (e) {
-        msg = { k: 'settle', p: pid, ok: false, v: this.encode(e instanceof Error ? e : new Error('the value cannot be sent'), this.ctx([]), 0) };
+        msg = {
+          k: 'settle',
+          p: pid,
+          ok: false,
+          v: this.encode(e instanceof Error ? e : new Error('the value cannot be sent'), this.ctx([]), 0),
+        };
       }
-      try { this.send(msg); } catch (e) { /* peer gone */ }
+      try {
+        this.send(msg);
+      } catch (e) {
+        /* peer gone */
+      }
     };
     B.apply(B.promiseThen, p, [(/** @type {any} */ v) => settle(true, v), (/** @type {any} */ e) => settle(false, e)]);
     return ['P', pid];
@@ -772,15 +958,24 @@ class Peer {
     }
     if (B.isMap(c)) {
       const out = [];
-      B.apply(B.mapForEach, c, [(/** @type {any} */ val, /** @type {any} */ key) => { push(out, [this.encode(key, ctx, 1), this.encode(val, ctx, 1)]); }]);
+      B.apply(B.mapForEach, c, [
+        (/** @type {any} */ val, /** @type {any} */ key) => {
+          push(out, [this.encode(key, ctx, 1), this.encode(val, ctx, 1)]);
+        },
+      ]);
       return ['M', out];
     }
     if (B.isSet(c)) {
       const out = [];
-      B.apply(B.setForEach, c, [(/** @type {any} */ val) => { push(out, this.encode(val, ctx, 1)); }]);
+      B.apply(B.setForEach, c, [
+        (/** @type {any} */ val) => {
+          push(out, this.encode(val, ctx, 1));
+        },
+      ]);
       return ['S', out];
     }
-    if (B.isTypedArray(c)) return ['T', b64(B.apply(B.taBuffer, c, []), B.apply(B.taByteOffset, c, []), B.apply(B.taByteLength, c, []))];
+    if (B.isTypedArray(c))
+      return ['T', b64(B.apply(B.taBuffer, c, []), B.apply(B.taByteOffset, c, []), B.apply(B.taByteLength, c, []))];
     const props = [];
     const keys = B.ownKeys(c);
     for (let k = 0; k < keys.length; k++) {
@@ -796,15 +991,21 @@ class Peer {
     const ctx = this.dctx(known, false);
     for (let k = 0; k < w.length; k++) {
       const entry = w[k];
-      if (!B.isArray(entry) || typeof entry[0] !== 'number' || !B.isArray(entry[1])) throw new WireError('bad write-back');
+      if (!B.isArray(entry) || typeof entry[0] !== 'number' || !B.isArray(entry[1]))
+        throw new WireError('bad write-back');
       const c = known[entry[0]];
       if (c === undefined) throw new WireError('write-back to an unknown argument');
       const body = entry[1];
       try {
         if (body[0] === 'A' && B.isArray(c) && B.isArray(body[1])) {
-          const items = body[1].map((/** @type {any} */ x) => (B.isArray(x) && x[0] === 'h' ? HOLE : this.dec(x, ctx, 1)));
+          const items = body[1].map((/** @type {any} */ x) =>
+            B.isArray(x) && x[0] === 'h' ? HOLE : this.dec(x, ctx, 1),
+          );
           c.length = items.length;
-          for (let j = 0; j < items.length; j++) { if (items[j] === HOLE) delete c[j]; else if (!B.is(c[j], items[j]) || !(j in c)) c[j] = items[j]; }
+          for (let j = 0; j < items.length; j++) {
+            if (items[j] === HOLE) delete c[j];
+            else if (!B.is(c[j], items[j]) || !(j in c)) c[j] = items[j];
+          }
         } else if (body[0] === 'M' && B.isMap(c) && B.isArray(body[1])) {
           const pairs = body[1].map((/** @type {any} */ p) => [this.dec(p[0], ctx, 1), this.dec(p[1], ctx, 1)]);
           B.apply(B.mapClear, c, []);
@@ -815,7 +1016,11 @@ class Peer {
           for (const vv of vals) B.apply(B.setAdd, c, [vv]);
         } else if (body[0] === 'T' && B.isTypedArray(c) && typeof body[1] === 'string') {
           const bytes = B.bufFrom(body[1], 'base64');
-          const view = new Uint8Array(B.apply(B.taBuffer, c, []), B.apply(B.taByteOffset, c, []), B.apply(B.taByteLength, c, []));
+          const view = new Uint8Array(
+            B.apply(B.taBuffer, c, []),
+            B.apply(B.taByteOffset, c, []),
+            B.apply(B.taByteLength, c, []),
+          );
           view.set(bytes.subarray(0, view.length));
         } else if (body[0] === 'O' && B.isArray(body[1])) {
           const seen = new Set();
@@ -825,13 +1030,16 @@ class Peer {
             const val = this.dec(p[1], ctx, 1);
             const d = B.getDesc(c, key);
             if (!d || !('value' in d) || !B.is(d.value, val)) {
-              if (this.side === 'judge' && d === undefined && key === '__proto__') B.defineProperty(c, key, { value: val, writable: true, enumerable: true, configurable: true });
+              if (this.side === 'judge' && d === undefined && key === '__proto__')
+                B.defineProperty(c, key, { value: val, writable: true, enumerable: true, configurable: true });
               else c[key] = val;
             }
           }
           for (const key of B.ownKeys(c)) if (!seen.has(key)) delete c[key];
         }
-      } catch (e) { /* a frozen argument: leave it as it is */ }
+      } catch (e) {
+        /* a frozen argument: leave it as it is */
+      }
     }
   }
 
@@ -853,15 +1061,28 @@ class Peer {
 
   decSymbol(/** @type {any[]} */ e) {
     switch (e[1]) {
-      case 'w': { for (const [s, n] of WELL_KNOWN) if (n === e[2]) return s; throw new WireError('bad symbol'); }
-      case 'r': return B.Symbol.for(B.String(e[2]));
-      case 'l': { const s = this.symLocal.get(e[2]); if (!s) throw new WireError('bad symbol'); return s; }
-      case 'h': {
-        let s = this.symRemote.get(e[2]);
-        if (!s) { s = B.Symbol(typeof e[3] === 'string' ? e[3] : undefined); this.symRemote.set(e[2], s); this.symRemoteIds.set(s, e[2]); }
+      case 'w': {
+        for (const [s, n] of WELL_KNOWN) if (n === e[2]) return s;
+        throw new WireError('bad symbol');
+      }
+      case 'r':
+        return B.Symbol.for(B.String(e[2]));
+      case 'l': {
+        const s = this.symLocal.get(e[2]);
+        if (!s) throw new WireError('bad symbol');
         return s;
       }
-      default: throw new WireError('bad symbol');
+      case 'h': {
+        let s = this.symRemote.get(e[2]);
+        if (!s) {
+          s = B.Symbol(typeof e[3] === 'string' ? e[3] : undefined);
+          this.symRemote.set(e[2], s);
+          this.symRemoteIds.set(s, e[2]);
+        }
+        return s;
+      }
+      default:
+        throw new WireError('bad symbol');
     }
   }
 
@@ -869,27 +1090,44 @@ class Peer {
   dec(/** @type {any} */ e, /** @type {any} */ ctx, /** @type {number} */ depth) {
     if (e === null || typeof e === 'string' || typeof e === 'boolean' || typeof e === 'number') return e;
     if (!B.isArray(e) || typeof e[0] !== 'string') throw new WireError('bad value');
-    if (depth > MAX_DEPTH + 2) throw new RangeError('a value nested deeper than ' + MAX_DEPTH + ' levels cannot be received');
+    if (depth > MAX_DEPTH + 2)
+      throw new RangeError('a value nested deeper than ' + MAX_DEPTH + ' levels cannot be received');
     const tag = e[0];
     switch (tag) {
-      case 'u': return undefined;
+      case 'u':
+        return undefined;
       case 'n': {
         const m = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 }[/** @type {'NaN'} */ (e[1])];
         if (m === undefined) throw new WireError('bad number');
         return m;
       }
-      case 'b': if (typeof e[1] !== 'string' || !/^-?\d+$/.test(e[1])) throw new WireError('bad bigint'); return B.BigInt(e[1]);
-      case 'Y': return this.decSymbol(e);
-      case 'h': throw new WireError('a hole outside an array');
-      case 'r': { const v = ctx.table[e[1]]; if (v === undefined) throw new WireError('bad reference'); return v; }
-      case 'p': { if (typeof e[1] !== 'number' || e[1] < 0 || e[1] >= ctx.known.length) throw new WireError('bad argument reference'); return ctx.known[e[1]]; }
+      case 'b':
+        if (typeof e[1] !== 'string' || !/^-?\d+$/.test(e[1])) throw new WireError('bad bigint');
+        return B.BigInt(e[1]);
+      case 'Y':
+        return this.decSymbol(e);
+      case 'h':
+        throw new WireError('a hole outside an array');
+      case 'r': {
+        const v = ctx.table[e[1]];
+        if (v === undefined) throw new WireError('bad reference');
+        return v;
+      }
+      case 'p': {
+        if (typeof e[1] !== 'number' || e[1] < 0 || e[1] >= ctx.known.length)
+          throw new WireError('bad argument reference');
+        return ctx.known[e[1]];
+      }
       case 'L': {
         if (!this.local.has(e[1])) throw new WireError('unknown object');
         return this.local.get(e[1]);
       }
-      case 'H': return this.remoteHandle(e);
-      case 'P': return this.remotePromise(e[1], ctx.known);
-      case 'K': return e[1];
+      case 'H':
+        return this.remoteHandle(e);
+      case 'P':
+        return this.remotePromise(e[1], ctx.known);
+      case 'K':
+        return e[1];
       case 'A': {
         const a = [];
         this.decReg(a, e[1], ctx);
@@ -916,7 +1154,8 @@ class Peer {
           // running candidate code, so it is refused (the candidate's encoder sends such objects as handles).
           for (const key of ['valueOf', 'toString', 'toJSON', Symbol.toPrimitive]) {
             const d = B.getDesc(o, key);
-            if (d && typeof d.value === 'function') throw new TypeError('the candidate sent a plain object with its own ' + String(key) + ' method');
+            if (d && typeof d.value === 'function')
+              throw new TypeError('the candidate sent a plain object with its own ' + String(key) + ' method');
           }
         }
         if (f & 2) applyOflags(o, f);
@@ -936,8 +1175,13 @@ class Peer {
         for (const x of e[2]) B.apply(B.setAdd, s, [this.dec(x, ctx, depth + 1)]);
         return s;
       }
-      case 'D': return new B.Date(e[1] === 'NaN' ? NaN : B.Number(e[1]));
-      case 'R': { const r = new B.RegExp(B.String(e[1]), B.String(e[2])); r.lastIndex = B.Number(e[3]) || 0; return r; }
+      case 'D':
+        return new B.Date(e[1] === 'NaN' ? NaN : B.Number(e[1]));
+      case 'R': {
+        const r = new B.RegExp(B.String(e[1]), B.String(e[2]));
+        r.lastIndex = B.Number(e[3]) || 0;
+        return r;
+      }
       case 'T': {
         const Ctor = TYPED[e[2]];
         if (!Ctor) throw new WireError('bad typed array');
@@ -959,9 +1203,12 @@ class Peer {
         this.decReg(ab, e[1], ctx);
         return ab;
       }
-      case 'BX': return Object(this.dec(e[1], ctx, depth + 1));
-      case 'E': return this.decError(e, ctx, depth);
-      default: throw new WireError('bad value tag');
+      case 'BX':
+        return Object(this.dec(e[1], ctx, depth + 1));
+      case 'E':
+        return this.decError(e, ctx, depth);
+      default:
+        throw new WireError('bad value tag');
     }
   }
 
@@ -988,12 +1235,23 @@ class Peer {
     const err = base === 'AggregateError' ? new Ctor([], message) : new Ctor(message);
     if (message === '') delete err.message;
     const name = typeof e[2] === 'string' ? e[2] : base;
-    if (name !== base) B.defineProperty(err, 'name', { value: name, writable: true, enumerable: false, configurable: true });
-    B.defineProperty(err, 'stack', { value: typeof e[4] === 'string' && e[4] ? e[4] : name + (message ? ': ' + message : ''), writable: true, enumerable: false, configurable: true });
+    if (name !== base)
+      B.defineProperty(err, 'name', { value: name, writable: true, enumerable: false, configurable: true });
+    B.defineProperty(err, 'stack', {
+      value: typeof e[4] === 'string' && e[4] ? e[4] : name + (message ? ': ' + message : ''),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
     if (B.isArray(e[6])) {
       for (const p of e[6]) {
         if (!B.isArray(p) || typeof p[0] !== 'string') continue;
-        B.defineProperty(err, p[0], { value: this.dec(p[1], ctx, depth + 1), writable: true, enumerable: !(p[2] & 1), configurable: true });
+        B.defineProperty(err, p[0], {
+          value: this.dec(p[1], ctx, depth + 1),
+          writable: true,
+          enumerable: !(p[2] & 1),
+          configurable: true,
+        });
       }
     }
     if (typeof e[1] === 'number') this.remoteIds.set(err, e[1]);
@@ -1006,7 +1264,10 @@ class Peer {
     let res;
     /** @type {any} */
     let rej;
-    const p = new B.Promise((a, b) => { res = a; rej = b; });
+    const p = new B.Promise((a, b) => {
+      res = a;
+      rej = b;
+    });
     this.waiting.set(pid, { resolve: res, reject: rej, known });
     this.pendingRemote++;
     this.refresh();
@@ -1029,21 +1290,44 @@ class Peer {
     const coercible = judge && kind === 'o' && this.coercible(name);
     /** @type {any} */
     const target = kind === 'f' ? function () {} : B.create(HANDLE_TARGET_PROTO);
-    B.defineProperty(target, INSPECT, { value: () => `[${kind === 'f' ? 'function ' + (name || '(anonymous)') : name + ' object'} from the ${judge ? 'candidate' : 'judge'}]`, configurable: true });
+    B.defineProperty(target, INSPECT, {
+      value: () =>
+        `[${kind === 'f' ? 'function ' + (name || '(anonymous)') : name + ' object'} from the ${judge ? 'candidate' : 'judge'}]`,
+      configurable: true,
+    });
     let protoSynced = false;
     /** @type {ProxyHandler<any>} */
     const handler = {
       get(t, key, receiver) {
         if (key === INSPECT) return t[INSPECT];
         if (judge && !coercible && (key === 'valueOf' || key === 'toString' || key === Symbol.toPrimitive)) {
-          return kind === 'f' ? (key === Symbol.toPrimitive ? undefined : B.FunctionProto[key]) : (key === Symbol.toPrimitive ? undefined : B.ObjectProto[key]);
+          return kind === 'f'
+            ? key === Symbol.toPrimitive
+              ? undefined
+              : B.FunctionProto[key]
+            : key === Symbol.toPrimitive
+              ? undefined
+              : B.ObjectProto[key];
         }
-        if (!judge && (key === 'valueOf' || key === 'toString' || key === Symbol.toPrimitive || key === 'constructor')) {
-          return kind === 'f' ? (key === Symbol.toPrimitive ? undefined : B.FunctionProto[key]) : (key === Symbol.toPrimitive ? undefined : B.ObjectProto[key]);
+        if (
+          !judge &&
+          (key === 'valueOf' || key === 'toString' || key === Symbol.toPrimitive || key === 'constructor')
+        ) {
+          return kind === 'f'
+            ? key === Symbol.toPrimitive
+              ? undefined
+              : B.FunctionProto[key]
+            : key === Symbol.toPrimitive
+              ? undefined
+              : B.ObjectProto[key];
         }
-        if (!judge && (key === 'call' || key === 'apply' || key === 'bind') && kind === 'f') return B.FunctionProto[key];
+        if (!judge && (key === 'call' || key === 'apply' || key === 'bind') && kind === 'f')
+          return B.FunctionProto[key];
         const v = peer.request({ k: 'get', o: ref, p: peer.encodeKey(key) });
-        if (key === 'prototype' && kind === 'f') { t.prototype = v; protoSynced = true; }
+        if (key === 'prototype' && kind === 'f') {
+          t.prototype = v;
+          protoSynced = true;
+        }
         void receiver;
         return v;
       },
@@ -1064,13 +1348,26 @@ class Peer {
         if (!B.isArray(keys)) return [];
         const out = [];
         const seen = new Set();
-        for (const k of keys) { const key = peer.decodeKey(k); if (!seen.has(key)) { seen.add(key); push(out, key); } }
+        for (const k of keys) {
+          const key = peer.decodeKey(k);
+          if (!seen.has(key)) {
+            seen.add(key);
+            push(out, key);
+          }
+        }
         if (kind === 'f' && !seen.has('prototype') && B.getDesc(t, 'prototype')) push(out, 'prototype');
         return out;
       },
       getOwnPropertyDescriptor(t, key) {
         if (kind === 'f' && key === 'prototype') {
-          if (!protoSynced) { try { t.prototype = peer.request({ k: 'get', o: ref, p: 'prototype' }); } catch (e) { /* keep */ } protoSynced = true; }
+          if (!protoSynced) {
+            try {
+              t.prototype = peer.request({ k: 'get', o: ref, p: 'prototype' });
+            } catch (e) {
+              /* keep */
+            }
+            protoSynced = true;
+          }
           return B.getDesc(t, 'prototype');
         }
         const d = peer.request({ k: 'desc', o: ref, p: peer.encodeKey(key) });
@@ -1078,7 +1375,10 @@ class Peer {
         return { value: d[1], writable: d[2] !== false, enumerable: d[0] === true, configurable: true };
       },
       defineProperty(_t, key, desc) {
-        if ('value' in desc) { peer.request({ k: 'set', o: ref, p: peer.encodeKey(key), v: peer.encode(desc.value, peer.ctx([]), 0) }); return true; }
+        if ('value' in desc) {
+          peer.request({ k: 'set', o: ref, p: peer.encodeKey(key), v: peer.encode(desc.value, peer.ctx([]), 0) });
+          return true;
+        }
         return false;
       },
       getPrototypeOf(t) {
@@ -1086,7 +1386,9 @@ class Peer {
         const p = peer.request({ k: 'proto', o: ref });
         return isObj(p) ? p : null;
       },
-      setPrototypeOf() { return false; },
+      setPrototypeOf() {
+        return false;
+      },
       apply(_t, self, args) {
         const ctx = peer.ctx([]);
         const a = args.map((/** @type {any} */ x) => peer.encode(x, ctx, 0));
@@ -1109,13 +1411,20 @@ class Peer {
   describe(/** @type {any} */ proxy) {
     const id = this.remoteIds.get(proxy);
     if (id === undefined) return undefined;
-    try { const s = this.request({ k: 'inspect', o: ['L', id] }); return typeof s === 'string' ? s : undefined; } catch (e) { return undefined; }
+    try {
+      const s = this.request({ k: 'inspect', o: ['L', id] });
+      return typeof s === 'string' ? s : undefined;
+    } catch (e) {
+      return undefined;
+    }
   }
 }
 
 /** Reply marker for the keys of an object (already encoded). */
 class WireKeys {
-  constructor(/** @type {any[]} */ keys) { this.keys = keys; }
+  constructor(/** @type {any[]} */ keys) {
+    this.keys = keys;
+  }
 }
 
 const HOLE = { hole: true };
@@ -1164,18 +1473,43 @@ function ownData(/** @type {any} */ o, /** @type {string | symbol} */ key) {
 function shallow(/** @type {any} */ c) {
   const out = [];
   try {
-    if (B.isMap(c)) { B.apply(B.mapForEach, c, [(/** @type {any} */ v, /** @type {any} */ k) => { push(out, k); push(out, v); }]); return out; }
-    if (B.isSet(c)) { B.apply(B.setForEach, c, [(/** @type {any} */ v) => { push(out, v); }]); return out; }
-    if (B.isTypedArray(c)) { return [B.apply(B.bufToString, B.bufFrom(B.apply(B.taBuffer, c, []), B.apply(B.taByteOffset, c, []), B.apply(B.taByteLength, c, [])), ['latin1'])]; }
+    if (B.isMap(c)) {
+      B.apply(B.mapForEach, c, [
+        (/** @type {any} */ v, /** @type {any} */ k) => {
+          push(out, k);
+          push(out, v);
+        },
+      ]);
+      return out;
+    }
+    if (B.isSet(c)) {
+      B.apply(B.setForEach, c, [
+        (/** @type {any} */ v) => {
+          push(out, v);
+        },
+      ]);
+      return out;
+    }
+    if (B.isTypedArray(c)) {
+      return [
+        B.apply(
+          B.bufToString,
+          B.bufFrom(B.apply(B.taBuffer, c, []), B.apply(B.taByteOffset, c, []), B.apply(B.taByteLength, c, [])),
+          ['latin1'],
+        ),
+      ];
+    }
     if (B.isArrayBuffer(c)) return [];
     const keys = B.ownKeys(c);
     for (let k = 0; k < keys.length; k++) {
       const d = /** @type {PropertyDescriptor} */ (B.getDesc(c, keys[k]));
       push(out, keys[k]);
       push(out, 'value' in d ? d.value : d.get);
-      push(out, (d.enumerable ? 1 : 0));
+      push(out, d.enumerable ? 1 : 0);
     }
-  } catch (e) { /* ignore */ }
+  } catch (e) {
+    /* ignore */
+  }
   return out;
 }
 
@@ -1188,7 +1522,22 @@ function sameShallow(a, b) {
 
 // ───────── a small JavaScript tokenizer (statement boundaries in the judge, declarations in the candidate)
 
-const REGEX_AFTER = new Set(['return', 'typeof', 'case', 'do', 'else', 'in', 'of', 'new', 'delete', 'void', 'throw', 'instanceof', 'yield', 'await']);
+const REGEX_AFTER = new Set([
+  'return',
+  'typeof',
+  'case',
+  'do',
+  'else',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'instanceof',
+  'yield',
+  'await',
+]);
 
 /**
  * @typedef {{type: 'id'|'punct'|'str'|'num'|'tmpl'|'regex', text: string, start: number, end: number, nl: boolean}} Token
@@ -1205,15 +1554,30 @@ function tokenize(src) {
   const n = src.length;
   let nl = true;
   /** @param {Token['type']} type @param {number} start @param {number} end */
-  const add = (type, start, end) => { out.push({ type, text: src.slice(start, end), start, end, nl }); nl = false; };
+  const add = (type, start, end) => {
+    out.push({ type, text: src.slice(start, end), start, end, nl });
+    nl = false;
+  };
   /** @param {number} startAt */
   const scanTemplate = (startAt) => {
     let j = startAt;
     while (j < n) {
       const c = src[j];
-      if (c === '\\') { j += 2; continue; }
-      if (c === '`') { add('tmpl', startAt - 1, j + 1); i = j + 1; return; }
-      if (c === '$' && src[j + 1] === '{') { add('tmpl', startAt - 1, j + 2); braces.push('tmpl'); i = j + 2; return; }
+      if (c === '\\') {
+        j += 2;
+        continue;
+      }
+      if (c === '`') {
+        add('tmpl', startAt - 1, j + 1);
+        i = j + 1;
+        return;
+      }
+      if (c === '$' && src[j + 1] === '{') {
+        add('tmpl', startAt - 1, j + 2);
+        braces.push('tmpl');
+        i = j + 2;
+        return;
+      }
       j++;
     }
     add('tmpl', startAt - 1, n);
@@ -1221,9 +1585,19 @@ function tokenize(src) {
   };
   while (i < n) {
     const c = src[i];
-    if (c === '\n' || c === '\u2028' || c === '\u2029') { nl = true; i++; continue; }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\ufeff' || c === '\u00a0') { i++; continue; }
-    if (c === '/' && src[i + 1] === '/') { while (i < n && src[i] !== '\n') i++; continue; }
+    if (c === '\n' || c === '\u2028' || c === '\u2029') {
+      nl = true;
+      i++;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v' || c === '\ufeff' || c === '\u00a0') {
+      i++;
+      continue;
+    }
+    if (c === '/' && src[i + 1] === '/') {
+      while (i < n && src[i] !== '\n') i++;
+      continue;
+    }
     if (c === '/' && src[i + 1] === '*') {
       const e = src.indexOf('*/', i + 2);
       const end = e < 0 ? n : e + 2;
@@ -1231,7 +1605,10 @@ function tokenize(src) {
       i = end;
       continue;
     }
-    if (c === '#' && i === 0 && src[1] === '!') { while (i < n && src[i] !== '\n') i++; continue; }
+    if (c === '#' && i === 0 && src[1] === '!') {
+      while (i < n && src[i] !== '\n') i++;
+      continue;
+    }
     if (c === '"' || c === "'") {
       let j = i + 1;
       while (j < n && src[j] !== c && src[j] !== '\n') j += src[j] === '\\' ? 2 : 1;
@@ -1239,7 +1616,10 @@ function tokenize(src) {
       i = j + 1;
       continue;
     }
-    if (c === '`') { scanTemplate(i + 1); continue; }
+    if (c === '`') {
+      scanTemplate(i + 1);
+      continue;
+    }
     if (/[A-Za-z_$\u0080-\uffff#]/.test(c)) {
       let j = i + 1;
       while (j < n && /[A-Za-z0-9_$\u0080-\uffff]/.test(src[j])) j++;
@@ -1249,19 +1629,31 @@ function tokenize(src) {
     }
     if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(src[i + 1] ?? ''))) {
       let j = i + 1;
-      while (j < n && (/[0-9A-Za-z_.]/.test(src[j]) || ((src[j] === '+' || src[j] === '-') && /[eE]/.test(src[j - 1]) && !/^0[xX]/.test(src.slice(i, j))))) j++;
+      while (
+        j < n &&
+        (/[0-9A-Za-z_.]/.test(src[j]) ||
+          ((src[j] === '+' || src[j] === '-') && /[eE]/.test(src[j - 1]) && !/^0[xX]/.test(src.slice(i, j))))
+      )
+        j++;
       add('num', i, j);
       i = j;
       continue;
     }
     if (c === '/') {
       const p = out[out.length - 1];
-      const regex = !p || (p.type === 'punct' && !/^[)\]}]$/.test(p.text)) || (p.type === 'id' && REGEX_AFTER.has(p.text)) || (p.type === 'punct' && p.text === '}' && false);
+      const regex =
+        !p ||
+        (p.type === 'punct' && !/^[)\]}]$/.test(p.text)) ||
+        (p.type === 'id' && REGEX_AFTER.has(p.text)) ||
+        (p.type === 'punct' && p.text === '}' && false);
       if (regex) {
         let j = i + 1;
         let cls = false;
         while (j < n && src[j] !== '\n') {
-          if (src[j] === '\\') { j += 2; continue; }
+          if (src[j] === '\\') {
+            j += 2;
+            continue;
+          }
           if (src[j] === '[') cls = true;
           else if (src[j] === ']') cls = false;
           else if (src[j] === '/' && !cls) break;
@@ -1277,14 +1669,44 @@ function tokenize(src) {
     if (c === '{') braces.push('{');
     if (c === '}') {
       const top = braces.pop();
-      if (top === 'tmpl') { scanTemplate(i + 1); continue; }
+      if (top === 'tmpl') {
+        scanTemplate(i + 1);
+        continue;
+      }
     }
     const four = src.slice(i, i + 4);
     const three = src.slice(i, i + 3);
     const two = src.slice(i, i + 2);
-    const text = ['>>>=', '===', '!=='].includes(four.slice(0, 4) === '>>>=' ? four : '') ? four
-      : ['===', '!==', '...', '**=', '&&=', '||=', '??=', '>>>', '<<=', '>>='].includes(three) ? three
-        : ['=>', '==', '!=', '<=', '>=', '&&', '||', '??', '?.', '++', '--', '+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '**', '<<', '>>'].includes(two) ? two : c;
+    const text = ['>>>=', '===', '!=='].includes(four.slice(0, 4) === '>>>=' ? four : '')
+      ? four
+      : ['===', '!==', '...', '**=', '&&=', '||=', '??=', '>>>', '<<=', '>>='].includes(three)
+        ? three
+        : [
+              '=>',
+              '==',
+              '!=',
+              '<=',
+              '>=',
+              '&&',
+              '||',
+              '??',
+              '?.',
+              '++',
+              '--',
+              '+=',
+              '-=',
+              '*=',
+              '/=',
+              '%=',
+              '&=',
+              '|=',
+              '^=',
+              '**',
+              '<<',
+              '>>',
+            ].includes(two)
+          ? two
+          : c;
     add('punct', i, i + text.length);
     i += text.length;
   }
@@ -1325,21 +1747,38 @@ function topLevelDeclarations(/** @type {string} */ src) {
       let expectName = true;
       for (; j < toks.length; j++) {
         const u = toks[j];
-        if (u.text === '{' || u.text === '[' || u.text === '(') { d++; if (u.text === '(') expectName = false; continue; }
-        if (u.text === '}' || u.text === ']' || u.text === ')') { d--; continue; }
+        if (u.text === '{' || u.text === '[' || u.text === '(') {
+          d++;
+          if (u.text === '(') expectName = false;
+          continue;
+        }
+        if (u.text === '}' || u.text === ']' || u.text === ')') {
+          d--;
+          continue;
+        }
         if (d === 0 && u.text === ';') break;
-        if (d === 0 && u.text === '=') { // skip the initializer at depth 0
+        if (d === 0 && u.text === '=') {
+          // skip the initializer at depth 0
           let e = 0;
           for (j = j + 1; j < toks.length; j++) {
             const w = toks[j];
             if (w.text === '{' || w.text === '[' || w.text === '(') e++;
             else if (w.text === '}' || w.text === ']' || w.text === ')') e--;
-            else if (w.type === 'tmpl') { if (w.text.endsWith('${')) e++; if (w.text.startsWith('}')) e--; }
+            else if (w.type === 'tmpl') {
+              if (w.text.endsWith('${')) e++;
+              if (w.text.startsWith('}')) e--;
+            }
             if (e === 0 && (w.text === ',' || w.text === ';')) break;
-            if (e === 0 && toks[j + 1] && toks[j + 1].nl && endsExpression(w) && !continues(toks[j + 1])) { j++; break; }
+            if (e === 0 && toks[j + 1] && toks[j + 1].nl && endsExpression(w) && !continues(toks[j + 1])) {
+              j++;
+              break;
+            }
             if (e < 0) break;
           }
-          if (!toks[j] || toks[j].text !== ',') { k = j - 1; break; }
+          if (!toks[j] || toks[j].text !== ',') {
+            k = j - 1;
+            break;
+          }
           expectName = true;
           continue;
         }
@@ -1350,13 +1789,22 @@ function topLevelDeclarations(/** @type {string} */ src) {
           if (d === 0) expectName = false;
         }
         if (u.text === ',' && d === 0) expectName = true;
-        if (u.text === '=' && d > 0) { // default value inside a pattern: skip to , or closing bracket
+        if (u.text === '=' && d > 0) {
+          // default value inside a pattern: skip to , or closing bracket
           let e = 0;
           for (j = j + 1; j < toks.length; j++) {
             const w = toks[j];
             if (w.text === '{' || w.text === '[' || w.text === '(') e++;
-            else if (w.text === '}' || w.text === ']' || w.text === ')') { if (e === 0) { j--; break; } e--; }
-            else if (e === 0 && w.text === ',') { j--; break; }
+            else if (w.text === '}' || w.text === ']' || w.text === ')') {
+              if (e === 0) {
+                j--;
+                break;
+              }
+              e--;
+            } else if (e === 0 && w.text === ',') {
+              j--;
+              break;
+            }
           }
         }
       }
@@ -1382,8 +1830,25 @@ function continues(/** @type {Token} */ t) {
 }
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-const RESERVED = new Set(('break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
-  'import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface ' +
-  'package private protected public await arguments eval undefined NaN Infinity globalThis __proto__ constructor prototype').split(' '));
+const RESERVED = new Set(
+  (
+    'break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
+    'import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface ' +
+    'package private protected public await arguments eval undefined NaN Infinity globalThis __proto__ constructor prototype'
+  ).split(' '),
+);
 
-module.exports = { Peer, WireError, B, MAX_DEPTH, tokenize, topLevelDeclarations, endsExpression, continues, IDENT, RESERVED, isObj, nameOf };
+module.exports = {
+  Peer,
+  WireError,
+  B,
+  MAX_DEPTH,
+  tokenize,
+  topLevelDeclarations,
+  endsExpression,
+  continues,
+  IDENT,
+  RESERVED,
+  isObj,
+  nameOf,
+};
