@@ -43,7 +43,7 @@ Run crucible <command> --help for its flags and examples.
   registerSolve(program, io);
   registerExport(program, io);
   registerStats(program, io);
-  registerSelfplay(program);
+  registerSelfplay(program, io);
   return program;
 }
 

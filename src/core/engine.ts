@@ -51,11 +51,11 @@ export function lazySandbox(
     }
   };
   return {
-    run: (request, signal) => get().run(request, signal),
-    runPair: (request, signal) => get().runPair(request, signal),
+    run: async (request, signal) => get().run(request, signal),
+    runPair: async (request, signal) => get().runPair(request, signal),
     // Transpiling needs no worker: a TypeScript task that does not compile starts none.
     transpile: (source, opts) => transpileTypeScript(source, opts),
-    isolation: () => get().isolation(),
+    isolation: async () => get().isolation(),
     dispose: () => (disposing ??= dispose()),
   };
 }

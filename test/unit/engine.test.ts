@@ -145,7 +145,8 @@ describe('core/engine: lazySandbox', () => {
     await s.sandbox.dispose();
     assert.equal(s.created, 0);
     assert.equal(s.disposed, 0);
-    assert.throws(() => s.sandbox.run({} as never), /disposed/, 'no sandbox is started after dispose');
+    await assert.rejects(s.sandbox.run({} as never), /disposed/, 'no sandbox is started after dispose');
+    assert.equal(s.created, 0);
   });
 
   it('creates the sandbox once on first use and disposes it once', async () => {

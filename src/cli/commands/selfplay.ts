@@ -21,7 +21,7 @@ import {
   pythonFrom,
   wholeNumber,
 } from '../shared';
-import { createProgress } from '../progress';
+import { processIo, type CliIo } from '../io';
 import { checkDatasetWritable, checkOutTarget, datasetFiles } from './solve';
 import { probeSandbox } from '../../core/solve/infra';
 import { p3FileText } from '../../core/dataset/p3';
@@ -74,7 +74,7 @@ export function defaultStatePath(opts: Pick<SelfplayOptions, 'dataset' | 'state'
  * `--reasoning`: deduction and abduction puzzles from the user's own verified Python functions in the
  * dataset (their tests' calls are the inputs), appended to the same dataset. No model is needed.
  */
-async function runReasoning(opts: SelfplayOptions): Promise<number> {
+async function runReasoning(opts: SelfplayOptions, io: CliIo): Promise<number> {
   if (!opts.dataset)
     throw new SelfPlayError('--reasoning reads your verified functions from the dataset: pass --dataset DIR.');
   const dataset = await openDataset(opts.dataset);
@@ -108,7 +108,7 @@ async function runReasoning(opts: SelfplayOptions): Promise<number> {
     abduction: counts.abduction,
     skipped: skipped.length,
   };
-  process.stdout.write(
+  io.out(
     opts.json
       ? `${JSON.stringify(summary)}\n`
       : `Reasoning tasks from ${sources.length} verified function(s): ${counts.deduction} deduction, ${counts.abduction} abduction puzzle(s) added to ${opts.dataset}; ${skipped.length} left out${skipped.length ? ` (first: ${skipped[0]})` : ''}.\n`,
@@ -116,18 +116,18 @@ async function runReasoning(opts: SelfplayOptions): Promise<number> {
   return 0;
 }
 
-async function seedsFor(opts: SelfplayOptions): Promise<Puzzle[]> {
+async function seedsFor(opts: SelfplayOptions, io: CliIo): Promise<Puzzle[]> {
   if (!opts.seeds) return shippedSeeds();
   const file = await loadSeedFile(opts.seeds);
   if (file.skipped.length && !opts.quiet)
-    process.stderr.write(
+    io.err(
       `crucible selfplay: ${file.skipped.length} seed entr${file.skipped.length === 1 ? 'y' : 'ies'} skipped (first: ${file.skipped[0]})\n`,
     );
   return file.puzzles;
 }
 
 /** The model, the dataset and a sandbox that runs Python; an exit code when the sandbox cannot start. */
-async function setUp(opts: SelfplayOptions): Promise<SelfPlayDeps | number> {
+async function setUp(opts: SelfplayOptions, io: CliIo): Promise<SelfPlayDeps | number> {
   const settings = await modelSettingsFromOptions(opts as never);
   const model = createModelClient(settings);
   let dataset: DatasetStore | undefined;
@@ -142,42 +142,34 @@ async function setUp(opts: SelfplayOptions): Promise<SelfPlayDeps | number> {
   const broken = await probeSandbox(verifier, ['python']);
   if (broken) {
     await sandbox.dispose();
-    process.stderr.write(`crucible selfplay: stopped: the python sandbox cannot run: ${cliText(broken.error)}\n`);
+    io.err(`crucible selfplay: stopped: the python sandbox cannot run: ${cliText(broken.error)}\n`);
     return EXIT_FAILED;
   }
   return { model, verifier, sandbox, ...(dataset ? { dataset } : {}) };
 }
 
-/** SIGINT and SIGTERM stop the run (once); `dispose` stops listening. */
-function interruptOnSignals(): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
+/** SIGINT and SIGTERM stop the run (once; a second signal ends the process); `dispose` stops listening. */
+function interruptOnSignals(io: CliIo): { signal: AbortSignal; interrupted: () => boolean; dispose: () => void } {
   const control = new AbortController();
   let interrupted = false;
-  const onSignal = (): void => {
+  const dispose = io.onInterrupt(() => {
     if (interrupted) return;
     interrupted = true;
     control.abort(new Error('interrupted'));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: control.signal,
-    interrupted: () => interrupted,
-    dispose: () => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-    },
-  };
+  });
+  return { signal: control.signal, interrupted: () => interrupted, dispose };
 }
 
 /** Progress on stderr: a bar on a terminal, else a line every 25 puzzles or every minute; nothing with --quiet. */
 function progressReporter(
   opts: SelfplayOptions,
   statePath: string,
+  io: CliIo,
 ): { onEvent: (event: SelfPlayEvent) => void; stop: () => void } {
   const bar =
     opts.quiet || opts.json
       ? undefined
-      : createProgress(
+      : io.progress(
           'selfplay [{bar}] {value}/{total} accepted | rejected {rejected} | written {generated}/{budget} | {last}',
           !opts.json,
         );
@@ -195,7 +187,7 @@ function progressReporter(
         });
         barStarted = true;
       } else if (!opts.quiet) {
-        process.stderr.write(
+        io.err(
           `crucible selfplay: ${event.resumed ? 'resuming' : 'starting'}: ${p.accepted}/${p.target} accepted, ${p.generated} written; checkpoint ${statePath}\n`,
         );
       }
@@ -214,7 +206,7 @@ function progressReporter(
       });
     else if (!opts.quiet && (p.generated % 25 === 0 || Date.now() - lastLine > 60_000)) {
       lastLine = Date.now();
-      process.stderr.write(
+      io.err(
         `crucible selfplay: ${p.accepted}/${p.target} accepted, ${p.rejected} rejected, ${p.generated}/${p.maxGenerations} written\n`,
       );
     }
@@ -223,13 +215,13 @@ function progressReporter(
 }
 
 /** --out: exactly P3's puzzles.json, a JSON array of entries (the report is on stdout, or --json). A failed write makes the run an error. */
-async function writeOut(opts: SelfplayOptions, statePath: string, report: SelfPlayReport): Promise<void> {
+async function writeOut(opts: SelfplayOptions, statePath: string, report: SelfPlayReport, io: CliIo): Promise<void> {
   if (!opts.out) return;
   const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as { accepted: { puzzle: Puzzle }[] };
   try {
     await writeFileAtomic(resolve(opts.out), p3FileText(state.accepted.map((a) => toP3(a.puzzle))));
   } catch (err) {
-    process.stderr.write(
+    io.err(
       `crucible selfplay: cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the accepted puzzles are in the checkpoint ${statePath}${opts.dataset ? ' and the dataset' : ''}\n`,
     );
     report.stopReason = report.stopReason === 'cancelled' ? report.stopReason : 'error';
@@ -237,24 +229,24 @@ async function writeOut(opts: SelfplayOptions, statePath: string, report: SelfPl
 }
 
 /** The exit code of a finished run, with the hint for an interrupted or failed one. */
-function exitFor(report: SelfPlayReport, interrupted: boolean, statePath: string): number {
+function exitFor(report: SelfPlayReport, interrupted: boolean, statePath: string, io: CliIo): number {
   if (interrupted) {
-    process.stderr.write(
+    io.err(
       `crucible selfplay: interrupted; ${report.accepted ?? ''} accepted puzzle(s) are kept in ${statePath}; rerun the same command with --resume to continue\n`,
     );
     return EXIT_INTERRUPTED;
   }
   if (report.stopReason === 'error') {
-    if (report.error) process.stderr.write(`crucible selfplay: stopped: ${cliText(report.error)}\n`);
+    if (report.error) io.err(`crucible selfplay: stopped: ${cliText(report.error)}\n`);
     return EXIT_FAILED;
   }
   if (report.stopReason === 'cancelled') return EXIT_FAILED;
   return EXIT_OK;
 }
 
-async function run(opts: SelfplayOptions): Promise<number> {
-  if (opts.reasoning) return runReasoning(opts);
-  const seeds = await seedsFor(opts);
+async function run(opts: SelfplayOptions, io: CliIo): Promise<number> {
+  if (opts.reasoning) return runReasoning(opts, io);
+  const seeds = await seedsFor(opts, io);
   const statePath = defaultStatePath(opts);
   checkOutTarget(opts.out, [
     ...(opts.seeds ? [{ path: opts.seeds, what: 'the --seeds file this run reads' }] : []),
@@ -264,13 +256,13 @@ async function run(opts: SelfplayOptions): Promise<number> {
   // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
   const plan = await planResume(statePath, opts.resume === true ? 'resume' : 'new');
   const count = opts.count ?? plannedCount(plan, 10);
-  const deps = await setUp(opts);
+  const deps = await setUp(opts, io);
   if (typeof deps === 'number') return deps;
   const concurrency =
     opts.concurrency !== undefined ? capConcurrency(opts.concurrency, count, cpus().length) : undefined;
-  if (concurrency?.note && !opts.quiet) process.stderr.write(`crucible selfplay: note: ${concurrency.note}\n`);
-  const interrupt = interruptOnSignals();
-  const progress = progressReporter(opts, statePath);
+  if (concurrency?.note && !opts.quiet) io.err(`crucible selfplay: note: ${concurrency.note}\n`);
+  const interrupt = interruptOnSignals(io);
+  const progress = progressReporter(opts, statePath, io);
   let report: SelfPlayReport;
   try {
     report = await selfPlay(deps, {
@@ -297,12 +289,12 @@ async function run(opts: SelfplayOptions): Promise<number> {
   // A Record the dataset kept in memory after a failed write belongs to a puzzle the run did not accept (the
   // loop stops on that failure and claims nothing it could not store): it is not flushed, so records never
   // exceed accepted puzzles. --resume carries on from the checkpoint.
-  await writeOut(opts, statePath, report);
-  process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-  return exitFor(report, interrupt.interrupted(), statePath);
+  await writeOut(opts, statePath, report, io);
+  io.out(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  return exitFor(report, interrupt.interrupted(), statePath, io);
 }
 
-export function registerSelfplay(program: Command): void {
+export function registerSelfplay(program: Command, io: CliIo = processIo()): void {
   const cmd = program
     .command('selfplay')
     .description(
@@ -376,8 +368,9 @@ export function registerSelfplay(program: Command): void {
     // A saved run in the way, or nothing to resume: the command line needs changing (usage).
     await guarded(
       'selfplay',
-      () => run(opts),
+      () => run(opts, io),
       (err) => (err instanceof SelfPlayError || err instanceof UsageError ? EXIT_USAGE : exitCodeFor(err)),
+      io,
     );
   });
 }

@@ -150,8 +150,7 @@ class PuzzleTicket {
   async run(): Promise<Settled> {
     const written = await this.write();
     if ('kind' in written) return written;
-    const { inspected, hash } = written;
-    this.r.pending.add(hash);
+    const { inspected, hash } = written; // write() has put the hash in pending
     let accepted = false;
     try {
       const name = `SelfPlay_${this.r.runId}_${this.t.ticket}:0`;
@@ -238,7 +237,11 @@ class PuzzleTicket {
     );
     r.countSandboxJobs(1);
     if (r.signal.aborted) throw new Cancelled('cancelled');
-    return screen(inspected, r) ?? { inspected, hash: inspected.hash! };
+    const rejected = screen(inspected, r);
+    if (rejected) return rejected;
+    // Taken in the same step as the screen (no await between): a twin screened next sees it as being checked.
+    r.pending.add(inspected.hash!);
+    return { inspected, hash: inspected.hash! };
   }
 
   /** n independent solutions, each judged as soon as it arrives; the generator's own solution alongside. */
