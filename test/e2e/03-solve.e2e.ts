@@ -67,7 +67,7 @@ describe('Solve and Verify', () => {
     await workbench.clickToastButton(result, 'Apply');
     await workbench.activeTab('sample.py').waitFor({ timeout: 10_000 });
     await workbench.editor.locator('.view-line', { hasText: 'best_so_far' }).first().waitFor({ timeout: 10_000 });
-    await workbench.save();
+    await workbench.saveFile('sample.py');
     const saved = await waitFor('the applied code on disk', () => {
       const text = readFileSync(file, 'utf8');
       return text.includes('best_so_far') ? text : undefined;

@@ -123,7 +123,7 @@ describe('editor 4.2', () => {
     await workbench.runCommand('Crucible: Apply Verified Result');
     await workbench.activeTab('sample.py').waitFor({ timeout: 10_000 });
     await workbench.editor.locator('.view-line', { hasText: 'best_so_far' }).first().waitFor({ timeout: 10_000 });
-    await workbench.save();
+    await workbench.saveFile('sample.py');
     await waitFor('the applied code on disk', () => readFileSync(file, 'utf8').includes('best_so_far') || undefined);
     await workbench.shot('applied');
     const doctest = doctestPasses(file);
@@ -547,7 +547,7 @@ describe('editor 4.2', () => {
     await workbench.activeTab('sample.py').waitFor({ timeout: 10_000 });
     await workbench.editor.locator('.view-line', { hasText: 'best_so_far' }).first().waitFor({ timeout: 10_000 });
     await workbench.shot('applied-with-ctrl-enter');
-    await workbench.save();
+    await workbench.saveFile('sample.py');
     await waitFor('the applied code on disk', () => readFileSync(file, 'utf8').includes('best_so_far') || undefined);
 
     // Ctrl+Backspace discards.

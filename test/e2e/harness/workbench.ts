@@ -251,6 +251,20 @@ export class Workbench {
     await this.page.waitForTimeout(300);
   }
 
+  /**
+   * Saves the file `name` once its own editor has the focus. Right after Apply, the result diff may still be
+   * closing and hold the keyboard focus: Ctrl+S there opens "Save As" for the proposal instead of saving the file.
+   */
+  async saveFile(name: string): Promise<void> {
+    await this.page
+      .locator('.editor-group-container.active .monaco-diff-editor')
+      .first()
+      .waitFor({ state: 'hidden', timeout: 10_000 });
+    await this.activeTab(name).waitFor({ timeout: 10_000 });
+    await this.editor.locator('.view-lines').first().click();
+    await this.save();
+  }
+
   /** The text of a modal dialog on screen (e.g. "Command ... resulted in an error"), if any. */
   async dialogText(): Promise<string | undefined> {
     const box = this.page.locator('.monaco-dialog-box');
