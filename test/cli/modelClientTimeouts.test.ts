@@ -3,7 +3,6 @@
 // unit tier (test/unit/modelClient.test.ts and openAiServers.test.ts hold the rest).
 import { strict as assert } from 'node:assert';
 import { createModelClient } from '../../src/core/model/client';
-import { ModelError } from '../../src/core/model/errors';
 import type { ModelSettings } from '../../src/core/model/types';
 import {
   closedPortUrl,
@@ -13,38 +12,7 @@ import {
   type StartOptions,
 } from '../fixtures/ollamaServer';
 import { LLAMA_CPP_PATH, startOaiServer, type OaiTestServer } from '../fixtures/openAiServers';
-
-const MODEL = 'qwen2.5-coder:7b';
-
-function settingsFor(url: string, over: Partial<ModelSettings> = {}): ModelSettings {
-  return {
-    provider: 'ollama',
-    host: url,
-    model: MODEL,
-    options: { temperature: 0.2, num_predict: 256 },
-    keepAlive: '10m',
-    firstTokenTimeoutMs: 5000,
-    requestTimeoutMs: 5000,
-    maxParallel: 2,
-    headers: {},
-    maxRetries: 2,
-    ...over,
-  };
-}
-
-const user = (content: string) => [{ role: 'user' as const, content }];
-
-async function rejectsWith(p: Promise<unknown>, kind: ModelError['kind'], pattern?: RegExp): Promise<ModelError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ModelError, `expected ModelError, got ${String(err)}`);
-    assert.equal(err.kind, kind, `kind ${err.kind}: ${err.message}`);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a ModelError of kind ${kind}, but the call succeeded`);
-}
+import { events, post, rejectsWith, settingsFor, user } from '../fixtures/modelTests';
 
 describe('model client: timeouts and retries (ollama provider)', () => {
   let server: OllamaTestServer;
@@ -209,17 +177,6 @@ describe('model client: loading, queued, stalled', () => {
     assert.ok(s.usage && s.usage.completionTokens > 0, 'what streamed before the stall is counted');
   });
 });
-
-async function events(res: Response): Promise<string[]> {
-  const text = await res.text();
-  return text
-    .split('\n\n')
-    .filter((e) => e.startsWith('data: '))
-    .map((e) => e.slice(6));
-}
-
-const post = (url: string, body: unknown): Promise<Response> =>
-  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('llama.cpp fixture while loading', () => {
   let server: OaiTestServer | undefined;

@@ -12,38 +12,7 @@ import {
   type OllamaTestServer,
   type StartOptions,
 } from '../fixtures/ollamaServer';
-
-const MODEL = 'qwen2.5-coder:7b';
-
-function settingsFor(url: string, over: Partial<ModelSettings> = {}): ModelSettings {
-  return {
-    provider: 'ollama',
-    host: url,
-    model: MODEL,
-    options: { temperature: 0.2, num_predict: 256 },
-    keepAlive: '10m',
-    firstTokenTimeoutMs: 5000,
-    requestTimeoutMs: 5000,
-    maxParallel: 2,
-    headers: {},
-    maxRetries: 2,
-    ...over,
-  };
-}
-
-const user = (content: string) => [{ role: 'user' as const, content }];
-
-async function rejectsWith(p: Promise<unknown>, kind: ModelError['kind'], pattern?: RegExp): Promise<ModelError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ModelError, `expected ModelError, got ${String(err)}`);
-    assert.equal(err.kind, kind, `kind ${err.kind}: ${err.message}`);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a ModelError of kind ${kind}, but the call succeeded`);
-}
+import { MODEL, rejectsWith, settingsFor, user } from '../fixtures/modelTests';
 
 describe('model client (ollama provider)', () => {
   let server: OllamaTestServer;

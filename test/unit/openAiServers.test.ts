@@ -4,17 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { startOllamaServer } from '../fixtures/ollamaServer';
 import { VLLM_MODEL, startOaiServer, type OaiTestServer } from '../fixtures/openAiServers';
-
-async function events(res: Response): Promise<string[]> {
-  const text = await res.text();
-  return text
-    .split('\n\n')
-    .filter((e) => e.startsWith('data: '))
-    .map((e) => e.slice(6));
-}
-
-const post = (url: string, body: unknown): Promise<Response> =>
-  fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+import { events, post } from '../fixtures/modelTests';
 
 describe('vLLM and llama.cpp fixtures (wire shapes)', () => {
   let server: OaiTestServer | undefined;
