@@ -73,7 +73,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
     assert.equal(r.stdout, '', 'with --out, stdout stays quiet (not a TTY)');
     assert.match(r.stderr, /2\/2 verified/);
     const [add, double] = lines(out);
-    assert.equal(add!.task_id, 'T/add');
+    assert.equal(add!.id, 'T/add');
     assert.equal(add!.verified, true);
     assert.equal(add!.verifiedByGeneratedTests, false);
     assert.equal(add!.verifiedInFirstRound, false);
@@ -85,7 +85,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
     assert.match(add!.solution, /return a \+ b/);
     assert.ok(add!.tokens.completion > 0);
     assert.equal(typeof add!.durationMs, 'number');
-    assert.equal(double!.task_id, 'T/double');
+    assert.equal(double!.id, 'T/double');
     assert.equal(double!.verifiedInFirstRound, true);
   });
 
@@ -109,7 +109,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
     assert.match(r.stderr, /line 5: "language" is "cobol"/);
     assert.match(r.stderr, /line 6: id "T\/add" repeats line 1/);
     assert.deepEqual(
-      lines(out).map((l) => [l.task_id, l.verified]),
+      lines(out).map((l) => [l.id, l.verified]),
       [
         ['T/add', true],
         ['T/double', true],
@@ -120,9 +120,10 @@ describe('crucible solve / eval (spawned CLI)', function () {
   it('--resume skips the tasks already in --out and repairs a torn last line', async () => {
     const out = join(dir, 'outcomes.jsonl');
     // What an earlier run left: T/add finished, an error outcome for T/double (runs again), then a line torn by a kill.
+    // The finished line is in the shape older versions wrote (`task_id`), the error line in today's (`id`).
     const finished = { task_id: 'T/add', verified: true, stopReason: 'verified', attempts: [] };
     const failed = {
-      task_id: 'T/double',
+      id: 'T/double',
       verified: false,
       stopReason: 'error',
       error: 'Cannot reach Ollama',
@@ -154,7 +155,8 @@ describe('crucible solve / eval (spawned CLI)', function () {
     const text = readFileSync(out, 'utf8').split('\n');
     assert.equal(text[2], '{"task_id": "T/dou', 'the torn line is left as it was');
     const rerun = JSON.parse(text[3]!);
-    assert.deepEqual([rerun.task_id, rerun.verified], ['T/double', true], 'the new outcome starts on a fresh line');
+    assert.deepEqual([rerun.id, rerun.verified], ['T/double', true], 'the new outcome starts on a fresh line');
+    assert.equal(rerun.task_id, undefined, 'new lines carry the id under one name');
   });
 
   it('keeps the finished tasks when the run is interrupted, and says how to continue', async () => {
@@ -190,7 +192,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
       /interrupted; 1 finished outcome\(s\) of this run are kept in .*outcomes\.jsonl; rerun the same command with --resume to continue/,
     );
     assert.deepEqual(
-      lines(out).map((l) => l.task_id),
+      lines(out).map((l) => l.id),
       ['T/add'],
       'the finished task is on disk, the interrupted one is not',
     );
@@ -311,7 +313,7 @@ describe('crucible solve / eval (spawned CLI)', function () {
       );
       assert.equal(lines(out).length, 2, 'every Outcome is still in --out');
       assert.ok(
-        lines(out).every((l) => l.datasetRecord?.task?.id === l.task_id),
+        lines(out).every((l) => l.datasetRecord?.task?.id === l.id),
         'each unwritten Record travels in its Outcome line',
       );
     } finally {

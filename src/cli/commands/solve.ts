@@ -54,7 +54,8 @@ import { runStrategyEval, type StrategyEvalOptions } from './evalStrategies';
 
 /** One line of OUTCOMES.jsonl. */
 export interface OutcomeLine {
-  task_id: string;
+  /** The task's id (the `id` or `task_id` of its line in the task file). */
+  id: string;
   verified: boolean;
   /** True when only tests the model wrote verified it: say so wherever the result is shown. */
   verifiedByGeneratedTests: boolean;
@@ -106,7 +107,7 @@ function slim(line: OutcomeLine): OutcomeLine {
 export function outcomeLine(outcome: Outcome): OutcomeLine {
   const best = outcome.best;
   return {
-    task_id: outcome.task.id,
+    id: outcome.task.id,
     verified: outcome.verified,
     verifiedByGeneratedTests: outcome.verifiedByGeneratedTests,
     testsOrigin: outcome.task.testsOrigin,
@@ -157,7 +158,10 @@ interface RunOptions {
   [key: string]: unknown;
 }
 
-/** Reads the task_ids already finished in an OUTCOMES file (errors and cancels are not finished: they run again). */
+/**
+ * Reads the ids of the tasks already finished in an OUTCOMES file (errors and cancels are not finished: they run
+ * again). Files from earlier versions name the task `task_id`; those are read too, so --resume continues an old run.
+ */
 export function finishedIn(path: string): {
   done: Map<string, OutcomeLine>;
   problems: string[];
@@ -171,17 +175,24 @@ export function finishedIn(path: string): {
   lines.forEach((raw, i) => {
     if (raw.trim() === '') return;
     try {
-      const line = JSON.parse(raw) as OutcomeLine;
-      if (typeof line.task_id !== 'string') throw new Error('no task_id');
+      const line = withId(JSON.parse(raw) as OutcomeLine & { task_id?: unknown });
       if (line.datasetRecord && typeof line.datasetRecord === 'object') records.push(line.datasetRecord);
-      if (line.stopReason === 'error' || line.stopReason === 'cancelled') done.delete(line.task_id);
-      else done.set(line.task_id, slim(line));
+      if (line.stopReason === 'error' || line.stopReason === 'cancelled') done.delete(line.id);
+      else done.set(line.id, slim(line));
     } catch {
       // A run killed mid-write leaves at most one torn last line; anything else is worth a word.
       problems.push(`${path} line ${i + 1} is not a complete outcome; that task runs again`);
     }
   });
   return { done, problems, records };
+}
+
+/** An outcome line with its id under `id`, also when an older Crucible wrote it as `task_id`. */
+function withId(line: OutcomeLine & { task_id?: unknown }): OutcomeLine {
+  if (typeof line.id === 'string') return line;
+  if (typeof line.task_id !== 'string') throw new Error('no id');
+  const { task_id: id, ...rest } = line;
+  return { ...rest, id };
 }
 
 /** Appends one line and fsyncs, starting a fresh line if the file ends in a torn one. */
@@ -691,7 +702,7 @@ function addRunOptions(cmd: Command, defaultSamples: number): Command {
         .hideHelp(),
     )
     .option('--out <file>', 'append one Outcome JSON line per task here (default: stdout)')
-    .option('--resume', 'skip task_ids already finished in --out, and write the dataset records kept there')
+    .option('--resume', 'skip the tasks already finished in --out, and write the dataset records kept there')
     .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
     .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
     .option('--limit <n>', 'run only the first n tasks', wholeNumber('--limit', 1))
