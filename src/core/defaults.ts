@@ -74,10 +74,18 @@ export const DATASET_DEFAULTS = {
   folder: '',
 } as const;
 
-/** Self-play (crucible.selfPlay.*). An empty seeds file means the shipped seeds. */
+/**
+ * Self-play (crucible.selfPlay.* and `crucible selfplay`). An empty seeds file means the shipped seeds. `count`
+ * is the puzzles to accept, `examples` the seed puzzles shown in each prompt; sat and sol run under their own
+ * time limits (ms) inside the sandbox's.
+ */
 export const SELF_PLAY_DEFAULTS = {
   samples: 4,
   seeds: '',
+  count: 10,
+  examples: 3,
+  satTimeoutMs: 1000,
+  solTimeoutMs: 5000,
 } as const;
 
 /** BUDGET_DEFAULTS in the shape of the core's Budget (wall time in ms). */

@@ -23,6 +23,7 @@ import type { SelfPlayEvent, SelfPlayReport } from '../core/selfplay/types';
 import { selfPlaySettings } from './config';
 import { log } from './log';
 import { VERSION } from '../core/version';
+import { SELF_PLAY_DEFAULTS } from '../core/defaults';
 
 export interface SelfPlayFeatureDeps {
   model: () => ModelClient;
@@ -101,7 +102,7 @@ class SelfPlayFeature implements vscode.Disposable {
     const plan = await chooseResume(statePath);
     if (!plan) return;
     // A resumed run offers its own target (as `plannedCount` does for the CLI).
-    const count = await askCount(plan.kind === 'resume' ? plan.saved.target : 20);
+    const count = await askCount(plan.kind === 'resume' ? plan.saved.target : SELF_PLAY_DEFAULTS.count);
     if (count === undefined) return;
     const model = await chooseModel(this.deps.model());
     if (!model) return;

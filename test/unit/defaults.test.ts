@@ -12,6 +12,9 @@ import {
   SELF_PLAY_DEFAULTS,
 } from '../../src/core/defaults';
 import { modelSettingsFromOptions } from '../../src/cli/modelOptions';
+import { buildProgram } from '../../src/cli/main';
+import { captureIo } from '../../src/cli/io';
+import type { Command, Option } from 'commander';
 
 /** Every `crucible.*` setting of package.json and the core/defaults.ts value its default must equal. */
 const EXPECTED: { [setting: string]: unknown } = {
@@ -129,6 +132,50 @@ describe('core/defaults: the one source of defaults', () => {
     assert.equal(s.requestTimeoutMs, MODEL_DEFAULTS.stallTimeoutSeconds * 1000);
     assert.equal(s.maxParallel, MODEL_DEFAULTS.maxParallel);
     assert.equal(s.maxRetries, MODEL_DEFAULTS.maxRetries);
+  });
+
+  describe('the CLI flags', () => {
+    const program = buildProgram(captureIo());
+    const command = (name: string): Command => {
+      const found = program.commands.find((c) => c.name() === name);
+      assert.ok(found, `no crucible ${name}`);
+      return found;
+    };
+    const option = (cmd: string, flag: string): Option => {
+      const found = command(cmd).options.find((o) => o.long === flag);
+      assert.ok(found, `crucible ${cmd} has no ${flag}`);
+      return found;
+    };
+
+    it('default to core/defaults.ts (budget, self-play)', () => {
+      for (const cmd of ['solve', 'eval']) {
+        assert.equal(option(cmd, '--rounds').defaultValue, BUDGET_DEFAULTS.refineRounds);
+        assert.equal(option(cmd, '--max-tokens').defaultValue, BUDGET_DEFAULTS.maxTokens);
+        assert.equal(option(cmd, '--wall-time').defaultValue, BUDGET_DEFAULTS.wallSeconds * 1000);
+      }
+      assert.equal(option('solve', '--samples').defaultValue, BUDGET_DEFAULTS.samples);
+      assert.equal(option('selfplay', '--samples').defaultValue, SELF_PLAY_DEFAULTS.samples);
+      assert.equal(option('selfplay', '--examples').defaultValue, SELF_PLAY_DEFAULTS.examples);
+      assert.equal(option('selfplay', '--sat-timeout').defaultValue, SELF_PLAY_DEFAULTS.satTimeoutMs);
+      assert.match(option('selfplay', '--count').description, new RegExp(`default ${SELF_PLAY_DEFAULTS.count}\\b`));
+    });
+
+    it('for the sandbox read and parse the same on every command that runs code', () => {
+      for (const flag of ['--timeout', '--timeout-ms', '--memory-mb', '--python']) {
+        const [first, ...rest] = ['solve', 'eval', 'verify'].map((cmd) => option(cmd, flag));
+        for (const other of rest) assert.equal(other.description, first!.description, flag);
+      }
+      assert.match(
+        option('verify', '--timeout').description,
+        new RegExp(`default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s`),
+      );
+      assert.match(option('verify', '--memory-mb').description, new RegExp(`default ${SANDBOX_DEFAULTS.memoryMb}\\)`));
+      for (const cmd of ['solve', 'eval', 'verify', 'selfplay', 'doctor'])
+        assert.ok(option(cmd, '--python').description.includes(`default ${SANDBOX_DEFAULTS.python})`), cmd);
+      assert.equal(option('verify', '--timeout').parseArg!('2s', undefined), 2000);
+      assert.equal(option('verify', '--timeout-ms').parseArg!('750', undefined), 750, 'the old name takes bare ms');
+      assert.ok(option('verify', '--timeout-ms').hidden, 'the old name stays out of --help');
+    });
   });
 
   it('is a leaf: it imports nothing (the thin VS Code bundle imports its values)', () => {

@@ -8,6 +8,7 @@ import { EXIT_FAILED, cliText, examples, guarded, pythonFrom } from '../shared';
 import { SANDBOX_DEFAULTS } from '../../core/defaults';
 import { addModelOptions, modelSettingsFromOptions, type ModelOptionValues } from '../modelOptions';
 import { processIo, type CliIo } from '../io';
+import { addPythonOption } from '../sandboxOptions';
 
 export interface DoctorOptions extends ModelOptionValues {
   python?: string;
@@ -48,10 +49,6 @@ export function registerDoctor(program: Command, io: CliIo = processIo()): void 
   const cmd = program
     .command('doctor')
     .description('Check Node, Python, the model server, the model and the sandbox, and say how to fix what is wrong.')
-    .option(
-      '--python <path>',
-      `Python interpreter to check and use in the sandbox (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`,
-    )
     .option('--no-sandbox', 'skip the sandbox isolation check')
     .option('--json', 'print the checks as JSON')
     .addHelpText(
@@ -62,6 +59,7 @@ export function registerDoctor(program: Command, io: CliIo = processIo()): void 
         'CRUCIBLE_PYTHON=/usr/bin/python3.12 crucible doctor --json',
       ),
     );
+  addPythonOption(cmd, 'the sandbox, checked here');
   // Any failure of the checks themselves is exit 1 (a failed check), never a usage error.
   addModelOptions(cmd, { sampling: false }).action((opts: DoctorOptions) =>
     guarded(

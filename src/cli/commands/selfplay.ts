@@ -43,6 +43,8 @@ import { reasoningPuzzles, reasoningSourcesFromRecords } from '../../core/selfpl
 import { VERSION } from '../../core/version';
 import { writeFileAtomic } from '../../core/durable';
 import { cpus } from 'node:os';
+import { SELF_PLAY_DEFAULTS } from '../../core/defaults';
+import { addPythonOption } from '../sandboxOptions';
 
 interface SelfplayOptions {
   count?: number;
@@ -83,7 +85,11 @@ async function runReasoning(opts: SelfplayOptions, io: CliIo): Promise<number> {
   const sources = reasoningSourcesFromRecords(records);
   const sandbox = createProcessSandbox();
   const verifier = createVerifier(sandbox);
-  const limits = { satTimeoutMs: opts.satTimeout, solTimeoutMs: 5000, allowedImports: DEFAULT_ALLOWED_IMPORTS };
+  const limits = {
+    satTimeoutMs: opts.satTimeout,
+    solTimeoutMs: SELF_PLAY_DEFAULTS.solTimeoutMs,
+    allowedImports: DEFAULT_ALLOWED_IMPORTS,
+  };
   const counts = { deduction: 0, abduction: 0 };
   const skipped: string[] = [];
   const puzzles: Puzzle[] = [];
@@ -255,7 +261,7 @@ async function run(opts: SelfplayOptions, io: CliIo): Promise<number> {
   ]);
   // Checked before anything starts: a saved run in the way, or nothing to resume, is a usage error.
   const plan = await planResume(statePath, opts.resume === true ? 'resume' : 'new');
-  const count = opts.count ?? plannedCount(plan, 10);
+  const count = opts.count ?? plannedCount(plan, SELF_PLAY_DEFAULTS.count);
   const deps = await setUp(opts, io);
   if (typeof deps === 'number') return deps;
   const concurrency =
@@ -302,18 +308,12 @@ export function registerSelfplay(program: Command, io: CliIo = processIo()): voi
     )
     .option(
       '--count <n>',
-      'stop once this many puzzles are accepted (default 10; a resumed run keeps its own)',
+      `stop once this many puzzles are accepted (default ${SELF_PLAY_DEFAULTS.count}; a resumed run keeps its own)`,
       wholeNumber('--count', 1),
     )
     .option(
       '--seeds <file>',
       'P3-format JSON file of example puzzles (default: the shipped seed set), e.g. ../shared/data/p3/train.json',
-    )
-    .option(
-      '--samples <n>',
-      "independent solutions per puzzle (the share that pass is the puzzle's solve rate)",
-      wholeNumber('--samples', 1),
-      4,
     )
     .option('--dataset <dir>', 'append accepted puzzles to the dataset in this folder')
     .option(
@@ -335,25 +335,8 @@ export function registerSelfplay(program: Command, io: CliIo = processIo()): voi
       'puzzles in flight at once (default: --max-parallel + 1)',
       wholeNumber('--concurrency', 1),
     )
-    .option('--examples <n>', 'example puzzles in each prompt', wholeNumber('--examples', 1), 3)
-    .option(
-      '--sat-timeout <duration>',
-      'time limit of one call of sat, e.g. 500ms or 2s',
-      duration('--sat-timeout', 'ms', 10),
-      1000,
-    )
-    .option('--python <path>', 'Python interpreter for puzzles (env CRUCIBLE_PYTHON; default python3)')
-    .option(
-      '--run-seed <n>',
-      "seed of the run's own random choices (examples, curriculum, probes)",
-      wholeNumber('--run-seed', 0),
-    )
     .option('--json', 'print the report as JSON')
     .option('--quiet', 'no progress output')
-    .option(
-      '--reasoning',
-      'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)',
-    )
     .addHelpText(
       'after',
       examples(
@@ -363,6 +346,8 @@ export function registerSelfplay(program: Command, io: CliIo = processIo()): voi
         'crucible verify puzzles.json                            # check the accepted puzzles again',
       ),
     );
+  addPuzzleOptions(cmd);
+  addPythonOption(cmd, 'puzzles');
   addModelOptions(cmd);
   cmd.action(async (opts: SelfplayOptions) => {
     // A saved run in the way, or nothing to resume: the command line needs changing (usage).
@@ -373,4 +358,36 @@ export function registerSelfplay(program: Command, io: CliIo = processIo()): voi
       io,
     );
   });
+}
+
+/** How puzzles are written and judged: samples per puzzle, examples per prompt, sat's time limit, the run's seed. */
+function addPuzzleOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--samples <n>',
+      "independent solutions per puzzle (the share that pass is the puzzle's solve rate)",
+      wholeNumber('--samples', 1),
+      SELF_PLAY_DEFAULTS.samples,
+    )
+    .option(
+      '--examples <n>',
+      'example puzzles in each prompt',
+      wholeNumber('--examples', 1),
+      SELF_PLAY_DEFAULTS.examples,
+    )
+    .option(
+      '--sat-timeout <duration>',
+      'time limit of one call of sat, e.g. 500ms or 2s',
+      duration('--sat-timeout', 'ms', 10),
+      SELF_PLAY_DEFAULTS.satTimeoutMs,
+    )
+    .option(
+      '--run-seed <n>',
+      "seed of the run's own random choices (examples, curriculum, probes)",
+      wholeNumber('--run-seed', 0),
+    )
+    .option(
+      '--reasoning',
+      'instead: deduction and abduction puzzles from your verified Python functions in --dataset (kind in P3 notes)',
+    );
 }

@@ -42,7 +42,7 @@ import { createVerifier } from '../../core/verify/verifier';
 import { openDataset, type DatasetStore } from '../../core/dataset/store';
 import { lazySandbox, solveAndRecord, type Recording } from '../../core/engine';
 import type { ModelSettings } from '../../core/model/types';
-import { BUDGET_DEFAULTS, EVAL_SAMPLES, SANDBOX_DEFAULTS } from '../../core/defaults';
+import { BUDGET_DEFAULTS, EVAL_SAMPLES } from '../../core/defaults';
 import { solutionOf } from '../../core/solve/placement';
 import type { SolveDeps } from '../../core/solve/types';
 import type { Sandbox } from '../../core/sandbox/types';
@@ -50,6 +50,7 @@ import type { Budget, Outcome } from '../../core/types';
 import { syncDirectorySync } from '../../core/durable';
 import { dirname, join, resolve } from 'node:path';
 import { readTasks, type TaskLine } from '../tasks';
+import { addSandboxOptions, sandboxOptionsOf } from '../sandboxOptions';
 import { runStrategyEval, type StrategyEvalOptions } from './evalStrategies';
 
 /** One line of OUTCOMES.jsonl. */
@@ -705,26 +706,8 @@ function addRunOptions(cmd: Command, defaultSamples: number): Command {
     .option('--resume', 'skip the tasks already finished in --out, and write the dataset records kept there')
     .option('--dataset <dir>', 'also log every solve to the dataset in this folder')
     .option('--no-generate-tests', 'do not ask the model for tests when a task has none')
-    .option('--limit <n>', 'run only the first n tasks', wholeNumber('--limit', 1))
-    .option(
-      '--timeout <duration>',
-      `wall and CPU time for one test run, e.g. 500ms or 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`,
-      duration('--timeout', 'ms', 100),
-    )
-    .addOption(
-      new Option('--timeout-ms <n>', 'old name of --timeout (ms)')
-        .argParser(duration('--timeout-ms', 'ms', 100))
-        .hideHelp(),
-    )
-    .option(
-      '--memory-mb <n>',
-      `memory for one test run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`,
-      wholeNumber('--memory-mb', 32),
-    )
-    .option(
-      '--python <path>',
-      `Python interpreter for Python candidates (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`,
-    );
+    .option('--limit <n>', 'run only the first n tasks', wholeNumber('--limit', 1));
+  addSandboxOptions(cmd);
   addModelOptions(cmd);
   return cmd;
 }
@@ -732,8 +715,7 @@ function addRunOptions(cmd: Command, defaultSamples: number): Command {
 /** Old flag names land in the new keys. */
 function normalise(opts: RunOptions & { wallSeconds?: number; timeoutMs?: number }): RunOptions {
   if (opts.wallSeconds !== undefined && !opts.wallTime) opts.wallTime = opts.wallSeconds;
-  if (opts.timeoutMs !== undefined && opts.timeout === undefined) opts.timeout = opts.timeoutMs;
-  return opts;
+  return sandboxOptionsOf(opts);
 }
 
 function summaryLine(command: string, summary: RunSummary, out: string | undefined): string {

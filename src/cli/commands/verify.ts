@@ -1,11 +1,11 @@
 // `crucible verify JOBS.jsonl`: verify many jobs (generic, HumanEval, P3) in the sandbox, one JSON line out per job.
 // Input goes through the same reader as `solve` (gzip, BOM, CRLF, JSON lines or a P3 JSON array).
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { cpus } from 'node:os';
 import { lazySandbox } from '../../core/engine';
 import { processIo, type CliIo } from '../io';
+import { addSandboxOptions, sandboxOptionsOf, type SandboxOptionValues } from '../sandboxOptions';
 import type { Verifier } from '../../core/verify/types';
-import { SANDBOX_DEFAULTS } from '../../core/defaults';
 import { createVerifier } from '../../core/verify/verifier';
 import { puzzleSolution, runJob, type VerifyJob } from '../../core/verify/jobs';
 import { probeSandbox, sandboxErrorOf } from '../../core/solve/infra';
@@ -18,7 +18,6 @@ import {
   EXIT_OK,
   capConcurrency,
   cliText,
-  duration,
   examples,
   exitCodeFor,
   guarded,
@@ -26,11 +25,8 @@ import {
   wholeNumber,
 } from '../shared';
 
-interface VerifyOptions {
+interface VerifyOptions extends SandboxOptionValues {
   concurrency?: number;
-  timeout?: number;
-  memoryMb?: number;
-  python?: string;
 }
 
 interface OutLine {
@@ -292,7 +288,7 @@ export async function runVerify(file: string, opts: VerifyOptions, io: CliIo): P
 }
 
 export function registerVerify(program: Command, io: CliIo = processIo()): void {
-  program
+  const cmd = program
     .command('verify')
     .description(
       'Verify jobs from a JSONL file (or a P3 puzzles.json, or - for stdin) in the sandbox; prints one JSON verdict line per job, in input order.',
@@ -305,26 +301,8 @@ export function registerVerify(program: Command, io: CliIo = processIo()): void 
       '--concurrency <n>',
       'jobs run at once (default: one per core; capped at the job count and 4 × cores)',
       wholeNumber('--concurrency', 1),
-    )
-    .option(
-      '--timeout <duration>',
-      `wall and CPU time for one sandbox run, e.g. 500ms, 10s (default ${SANDBOX_DEFAULTS.timeoutMs / 1000}s)`,
-      duration('--timeout', 'ms', 100),
-    )
-    .addOption(
-      new Option('--timeout-ms <n>', 'old name of --timeout (ms)')
-        .argParser(duration('--timeout-ms', 'ms', 100))
-        .hideHelp(),
-    )
-    .option(
-      '--memory-mb <n>',
-      `memory limit per sandbox run, MiB (default ${SANDBOX_DEFAULTS.memoryMb})`,
-      wholeNumber('--memory-mb', 32),
-    )
-    .option(
-      '--python <path>',
-      `Python interpreter for Python jobs (env CRUCIBLE_PYTHON; default ${SANDBOX_DEFAULTS.python})`,
-    )
+    );
+  addSandboxOptions(cmd)
     .addHelpText(
       'after',
       examples(
@@ -334,8 +312,7 @@ export function registerVerify(program: Command, io: CliIo = processIo()): void 
         'cat jobs.jsonl | crucible verify -',
       ),
     )
-    .action(async (file: string, opts: VerifyOptions & { timeoutMs?: number }) => {
-      if (opts.timeout === undefined && opts.timeoutMs !== undefined) opts.timeout = opts.timeoutMs;
-      await guarded('verify', () => runVerify(file, opts, io), exitCodeFor, io);
+    .action(async (file: string, opts: VerifyOptions) => {
+      await guarded('verify', () => runVerify(file, sandboxOptionsOf(opts), io), exitCodeFor, io);
     });
 }

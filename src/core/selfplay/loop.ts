@@ -17,6 +17,7 @@ import { isModelError } from '../model/errors';
 import type { ChatMessage, ChatResult } from '../model/types';
 import type { Puzzle, Usage } from '../types';
 import { runPool } from '../util/runPool';
+import { SELF_PLAY_DEFAULTS } from '../defaults';
 import { VERSION } from '../version';
 import { Curriculum, Rng } from './curriculum';
 import { DEFAULT_ALLOWED_IMPORTS, normaliseMany, type ProbeLimits } from './probe';
@@ -109,8 +110,8 @@ class SelfPlayRun {
     };
     this.checkpoint = options.statePath ? new Checkpointer(options.statePath) : undefined;
     this.limits = {
-      satTimeoutMs: options.satTimeoutMs ?? 1000,
-      solTimeoutMs: options.solTimeoutMs ?? 5000,
+      satTimeoutMs: options.satTimeoutMs ?? SELF_PLAY_DEFAULTS.satTimeoutMs,
+      solTimeoutMs: options.solTimeoutMs ?? SELF_PLAY_DEFAULTS.solTimeoutMs,
       allowedImports: options.allowedImports ?? DEFAULT_ALLOWED_IMPORTS,
     };
     this.temperature = options.temperature ?? Math.max(deps.model.settings.options.temperature ?? 0, 0.8);
@@ -188,7 +189,7 @@ class SelfPlayRun {
       deps: this.deps,
       limits: this.limits,
       seeds: options.seeds,
-      examples: options.examples ?? 3,
+      examples: options.examples ?? SELF_PLAY_DEFAULTS.examples,
       samples: options.samples,
       rng: this.rng,
       runId: this.state.runId,
