@@ -139,20 +139,34 @@ export function noCodeInstruction(task: Task): string {
   return `Your answer held no code block. Answer with ${what(task)} in one \`\`\`${fenceTag(task.language)} block.`;
 }
 
-/** Asks for tests when the task has none. */
-export function testsPrompt(task: Task, count: number): string {
+/** The start both test-writing styles share: the task, then how many assertions of which form. */
+function testsHead(task: Task, count: number, layout: string): { lang: Task['language']; head: string[] } {
   const lang = task.language;
   const fn = task.entryPoint ?? 'the function';
   const shape =
     lang === 'python'
       ? `\`assert ${fn}(...) == expected\``
       : `\`assert.deepStrictEqual(${fn}(...), expected);\` (with \`assert\` from node:assert)`;
-  return [
-    `Here is a ${LANGUAGE_NAME[lang]} task:`,
+  const statement =
     task.completionStyle === 'continuation' || looksLikeCode(task.prompt)
       ? fenced(lang, task.prompt)
-      : task.prompt.trim(),
-    `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, one per line, each of the form ${shape}.`,
+      : task.prompt.trim();
+  const subject = task.entryPoint ? `\`${fn}\`` : 'it';
+  return {
+    lang,
+    head: [
+      `Here is a ${LANGUAGE_NAME[lang]} task:`,
+      statement,
+      `Write ${count} test assertions for ${subject}, ${layout}each of the form ${shape}.`,
+    ],
+  };
+}
+
+/** Asks for tests when the task has none. */
+export function testsPrompt(task: Task, count: number): string {
+  const { lang, head } = testsHead(task, count, 'one per line, ');
+  return [
+    ...head,
     'Cover typical inputs and edge cases, and work out each expected value carefully from the description.',
     `Answer with only the assertions, in one \`\`\`${fenceTag(lang)} block; do not implement the function.`,
   ].join('\n\n');
@@ -163,18 +177,9 @@ export function testsPrompt(task: Task, count: number): string {
  * step by step before writing it down. Both styles ask for "test assertions" in one code block.
  */
 export function testsPromptWorked(task: Task, count: number): string {
-  const lang = task.language;
-  const fn = task.entryPoint ?? 'the function';
-  const shape =
-    lang === 'python'
-      ? `\`assert ${fn}(...) == expected\``
-      : `\`assert.deepStrictEqual(${fn}(...), expected);\` (with \`assert\` from node:assert)`;
+  const { lang, head } = testsHead(task, count, '');
   return [
-    `Here is a ${LANGUAGE_NAME[lang]} task:`,
-    task.completionStyle === 'continuation' || looksLikeCode(task.prompt)
-      ? fenced(lang, task.prompt)
-      : task.prompt.trim(),
-    `Write ${count} test assertions for ${task.entryPoint ? `\`${fn}\`` : 'it'}, each of the form ${shape}.`,
+    ...head,
     'Pick inputs a wrong implementation would get wrong: boundaries, empty and single-element inputs, repeated values. If the description gives examples, agree with them.',
     'For each one, first work out the expected value by hand in a short comment line, then write the assertion on the next line.',
     `Answer with the comments and assertions in one \`\`\`${fenceTag(lang)} block; do not implement the function.`,

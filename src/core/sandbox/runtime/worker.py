@@ -519,17 +519,31 @@ def load_prelude(job):
         except BaseException:
             PRELUDES[key] = text  # each job compiles it itself and reports the error like any program's
 
+def fresh_python_state():
+    """A job's own text streams on fds 0-2 (the zygote's are not the job's), Ctrl-C as KeyboardInterrupt, no
+    cached source lines of the zygote's files."""
+    sys.stdin = sys.__stdin__ = open(0, 'r', encoding='utf-8', errors='surrogateescape', closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, 'w', encoding='utf-8', errors='backslashreplace', closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=1)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    linecache.clearcache()
+
+def flush_and_exit(rc):
+    """Flushes what the job printed and exits at once (no atexit or finalizers of the zygote's state)."""
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except BaseException:
+            pass
+    os._exit(rc)
+
 def run_python_program(path, source, prelude=None):
     sys.argv = [path]
     mod = types.ModuleType('__main__')
     mod.__file__ = path
     mod.__builtins__ = builtins
     sys.modules['__main__'] = mod
-    sys.stdin = sys.__stdin__ = open(0, 'r', encoding='utf-8', errors='surrogateescape', closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, 'w', encoding='utf-8', errors='backslashreplace', closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=1)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    linecache.clearcache()
+    fresh_python_state()
     rc = 0
     try:
         if isinstance(prelude, str):
@@ -568,12 +582,7 @@ def run_python_program(path, source, prelude=None):
         atexit._run_exitfuncs()
     except BaseException:
         pass
-    for s in (sys.stdout, sys.stderr):
-        try:
-            s.flush()
-        except BaseException:
-            pass
-    os._exit(rc)
+    flush_and_exit(rc)
 
 
 def user_task_count(uid):
@@ -610,42 +619,11 @@ def program(job, jobdir, fds, ctl_w):
         os.dup2(ctl_w, 4)
         ctl_w = 4
     os.closerange(5, 65536)
-    os.chdir(jobdir)
-    lim = job['limits']
-    set_limits(lim, job['kind'])
-    new_ipc_namespace()
-    prctl(PR_SET_DUMPABLE, 1)
-    uid = CAPS['uid']
-    if uid:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    elif CAPS['userns']:
-        drop_all_caps()
-    if IS_LINUX:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        install_filter(None if CAPS['pid'] else os.getpid())
-    env = dict(job.get('env') or {})
-    env['HOME'] = jobdir
-    env['TMPDIR'] = jobdir
-    env['TMP'] = jobdir
-    env['TEMP'] = jobdir
-    env['PWD'] = jobdir
+    env = confine(job, jobdir, job['kind'], CAPS['uid'], ipc=True)
     path = os.path.join(jobdir, job['file'])
     os.close(ctl_w)
     if job['kind'] == 'exec':
-        for s in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ, signal.SIGTERM):
-            try:
-                signal.signal(s, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
-        argv = [a.replace('{file}', path) for a in job['argv']]
-        try:
-            os.execve(argv[0], argv, env)
-        except OSError as e:
-            os.write(2, ('sandbox: cannot start ' + argv[0] + ': ' + str(e) + '\n').encode())
-            os._exit(127)
+        exec_or_exit([a.replace('{file}', path) for a in job['argv']], env)
     os.environ.clear()
     os.environ.update(env)
     prelude = None
@@ -1461,6 +1439,44 @@ def new_ipc_namespace():
     except OSError:
         pass
 
+def confine(job, jobdir, kind, uid, ipc):
+    """What every job process does before it runs anything of the job's, in this order: move into the job's
+    folder, take its limits, a private IPC namespace (when `ipc`), the job's uid (or, as root in a user
+    namespace, no capabilities), death with its parent, no new privileges, the seccomp filter. Returns the
+    job's environment with the folder as its home and temp."""
+    os.chdir(jobdir)
+    set_limits(job['limits'], kind)
+    if ipc:
+        new_ipc_namespace()
+    prctl(PR_SET_DUMPABLE, 1)
+    if uid:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    elif CAPS['userns']:
+        drop_all_caps()
+    if IS_LINUX:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        install_filter(None if CAPS['pid'] else os.getpid())
+    env = dict(job.get('env') or {})
+    for k in ('HOME', 'TMPDIR', 'TMP', 'TEMP', 'PWD'):
+        env[k] = jobdir
+    return env
+
+def exec_or_exit(argv, env):
+    """Becomes argv[0] with the default signal dispositions; exit 127 with a line on stderr when it cannot start."""
+    for s in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ, signal.SIGTERM):
+        try:
+            signal.signal(s, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    try:
+        os.execve(argv[0], argv, env)
+    except OSError as e:
+        os.write(2, ('sandbox: cannot start ' + argv[0] + ': ' + str(e) + '\n').encode())
+        os._exit(127)
+
 def start_side(role, job, jobdir, fds, uid):
     """In a freshly forked child: become one side of a pair job and never return.
 
@@ -1477,47 +1493,15 @@ def start_side(role, job, jobdir, fds, uid):
     for src in moved.values():
         os.close(src)
     os.closerange(max(fds) + 1, 65536)
-    os.chdir(jobdir)
-    lim = job['limits']
-    set_limits(lim, 'python' if job['language'] == 'python' else 'exec')
-    if role == 'candidate':
-        new_ipc_namespace()
-    prctl(PR_SET_DUMPABLE, 1)
-    if uid:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    elif CAPS['userns']:
-        drop_all_caps()
-    if IS_LINUX:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        prctl(PR_SET_NO_NEW_PRIVS, 1)
-        install_filter(None if CAPS['pid'] else os.getpid())
-    env = dict(job.get('env') or {})
-    for k in ('HOME', 'TMPDIR', 'TMP', 'TEMP', 'PWD'):
-        env[k] = jobdir
+    kind = 'python' if job['language'] == 'python' else 'exec'
+    env = confine(job, jobdir, kind, uid, ipc=role == 'candidate')
     if job['language'] != 'python':
-        for s in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ, signal.SIGTERM):
-            try:
-                signal.signal(s, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
-        node = job['node']
         script = os.path.join(RUNTIME_DIR[0], role + '.js')
-        argv = [node] + list(job.get('nodeArgs') or []) + [script]
-        try:
-            os.execve(node, argv, env)
-        except OSError as e:
-            os.write(2, ('sandbox: cannot start ' + node + ': ' + str(e) + '\n').encode())
-            os._exit(127)
+        exec_or_exit([job['node']] + list(job.get('nodeArgs') or []) + [script], env)
     os.environ.clear()
     os.environ.update(env)
     sys.argv = ['main.py']
-    sys.stdin = sys.__stdin__ = open(0, 'r', encoding='utf-8', errors='surrogateescape', closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, 'w', encoding='utf-8', errors='backslashreplace', closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=1)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    linecache.clearcache()
+    fresh_python_state()
     gc.disable()
     try:
         if role == 'candidate':
@@ -1529,12 +1513,7 @@ def start_side(role, job, jobdir, fds, uid):
             traceback.print_exc()
         except BaseException:
             pass
-    for s in (sys.stdout, sys.stderr):
-        try:
-            s.flush()
-        except BaseException:
-            pass
-    os._exit(0)
+    flush_and_exit(0)
 
 RUNTIME_DIR = [None]
 

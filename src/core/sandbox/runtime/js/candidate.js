@@ -9,38 +9,10 @@
 // so its top-level declarations and its module.exports are both its names. Then requests are served until EOF.
 'use strict';
 
-const fs = require('fs');
 const vm = require('vm');
-const { Peer, B, topLevelDeclarations, IDENT, RESERVED } = require('./rpc');
+const { Peer, B, topLevelDeclarations, IDENT, RESERVED, readAll, exitNow } = require('./rpc');
 
 const RPC_FD = 3;
-const exitNow =
-  typeof (/** @type {any} */ (process).reallyExit) === 'function'
-    ? /** @type {any} */ (process).reallyExit.bind(process)
-    : process.exit.bind(process);
-
-function readAll(/** @type {number} */ fd) {
-  const chunks = [];
-  const buf = Buffer.alloc(65536);
-  for (;;) {
-    let n;
-    try {
-      n = fs.readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = /** @type {any} */ (e).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-        continue;
-      }
-      if (code === 'EOF') break;
-      throw e;
-    }
-    if (n <= 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 const source = readAll(0);
 const runScript = vm.Script.prototype.runInThisContext;
 const Script = vm.Script;

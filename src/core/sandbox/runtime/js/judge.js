@@ -24,14 +24,12 @@ const {
   IDENT,
   RESERVED,
   isObj,
+  readAll,
+  exitNow,
 } = require('./rpc');
 
 const REPORT_FD = 4;
 const RPC_FD = 3;
-const exitNow =
-  typeof (/** @type {any} */ (process).reallyExit) === 'function'
-    ? /** @type {any} */ (process).reallyExit.bind(process)
-    : process.exit.bind(process);
 const JUDGE_GLOBALS = new Set(Object.getOwnPropertyNames(globalThis));
 for (const n of ['require', 'module', 'exports', '__filename', '__dirname', 'assert']) JUDGE_GLOBALS.add(n);
 // node:test's names, given to tests that use them undeclared, unless the candidate defines them (then they are its).
@@ -85,28 +83,6 @@ function end() {
 }
 
 // ───────── the job spec (fd 0)
-
-function readAll(/** @type {number} */ fd) {
-  const chunks = [];
-  const buf = Buffer.alloc(65536);
-  for (;;) {
-    let n;
-    try {
-      n = fs.readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      const code = /** @type {any} */ (e).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-        continue;
-      }
-      if (code === 'EOF') break;
-      throw e;
-    }
-    if (n <= 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** @type {{mode: string, tests: string, context: string, entryPoints: string[], calls: string[]}} */
 let spec;

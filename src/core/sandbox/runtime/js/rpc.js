@@ -24,6 +24,35 @@
 const fs = require('fs');
 const util = require('util');
 
+/** Exits at once, without 'exit' handlers; captured when this file loads, before any candidate code runs. */
+const exitNow =
+  typeof (/** @type {any} */ (process).reallyExit) === 'function'
+    ? /** @type {any} */ (process).reallyExit.bind(process)
+    : process.exit.bind(process);
+
+/** Everything readable from `fd` until EOF, as UTF-8 (a non-blocking fd is polled until it has data). */
+function readAll(/** @type {number} */ fd) {
+  const chunks = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = /** @type {any} */ (e).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw e;
+    }
+    if (n <= 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const MAX_DEPTH = 200;
 const MAX_FRAME = 256 * 1024 * 1024;
 
@@ -1839,6 +1868,8 @@ const RESERVED = new Set(
 );
 
 module.exports = {
+  readAll,
+  exitNow,
   Peer,
   WireError,
   B,
