@@ -8,7 +8,6 @@ import { createProcessSandbox, type ProcessSandboxOptions } from './sandbox/proc
 import type { Sandbox } from './sandbox/types';
 import { transpileTypeScript } from './sandbox/transpile';
 import { solve } from './solve/solve';
-import { isSandboxFailureText } from './solve/infra';
 import type { SolveDeps, SolveOptions } from './solve/types';
 import { recordFromOutcome, type RecordMeta } from './dataset/record';
 import type { DatasetStore } from './dataset/store';
@@ -75,7 +74,7 @@ export function lazySandbox(
 export function shouldRecord(outcome: Outcome): boolean {
   if (outcome.stopReason === 'cancelled') return false;
   if (outcome.attempts.length === 0) return false;
-  return !(outcome.stopReason === 'error' && isSandboxFailureText(outcome.error));
+  return !(outcome.stopReason === 'error' && outcome.sandboxFailed);
 }
 
 /**

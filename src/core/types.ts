@@ -82,6 +82,12 @@ export interface Verdict {
   results?: { test: string; passed: boolean }[];
   stdout?: string;
   stderr?: string;
+  /**
+   * Set only when the sandbox itself failed (no interpreter, a worker that keeps crashing): what went wrong.
+   * Such a verdict (status "error") judges nothing about the candidate. It is a field, not a line of the
+   * feedback, so that nothing the candidate prints or raises can make its own failure look like one.
+   */
+  sandboxError?: string;
 }
 
 /** A Candidate with its Verdict: one step of the trace. */
@@ -147,6 +153,8 @@ export interface Outcome {
   /** Why the solve ended. */
   stopReason: 'verified' | 'budget' | 'cancelled' | 'error';
   error?: string;
+  /** Set with stopReason "error" when the sandbox itself failed (Verdict.sandboxError): nothing was judged. */
+  sandboxFailed?: true;
   usage: Usage;
   durationMs: number;
   model?: string;

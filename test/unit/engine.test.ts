@@ -61,9 +61,19 @@ describe('core/engine: one logging rule', () => {
       'nothing was generated',
     );
     assert.equal(
-      shouldRecord({ ...failedOutcome('sq'), stopReason: 'error', error: 'The sandbox failed: worker crashed' }),
+      shouldRecord({
+        ...failedOutcome('sq'),
+        stopReason: 'error',
+        error: 'The sandbox failed: worker crashed',
+        sandboxFailed: true,
+      }),
       false,
       "the machine's fault",
+    );
+    assert.equal(
+      shouldRecord({ ...failedOutcome('sq'), stopReason: 'error', error: 'The sandbox failed: says the model server' }),
+      true,
+      'an error that only reads like the sandbox failing is recorded like any other',
     );
   });
 });

@@ -35,7 +35,7 @@ import {
 import type { Progress } from '../progress';
 import { processIo, type CliIo } from '../io';
 import { DATA_FILE, DatasetError, LOCK_FILE } from '../../core/dataset/store';
-import { isSandboxFailureText, probeSandbox } from '../../core/solve/infra';
+import { probeSandbox } from '../../core/solve/infra';
 import type { Language, DatasetRecord, Task } from '../../core/types';
 import { createModelClient } from '../../core/model/client';
 import { createVerifier } from '../../core/verify/verifier';
@@ -486,7 +486,7 @@ class TaskRun {
       recording,
     );
     if (outcome.stopReason === 'cancelled' && (this.interrupted || this.stdoutClosed)) return false;
-    if (outcome.stopReason === 'error' && isSandboxFailureText(outcome.error)) {
+    if (outcome.stopReason === 'error' && outcome.sandboxFailed) {
       // Not the task's fault: nothing is written for it (a rerun with --resume does it again).
       this.failure = outcome.error!;
       return false;

@@ -1,7 +1,8 @@
 // Telling the sandbox's own failure (no interpreter, a worker that keeps crashing) from a candidate's.
-// The verifier reports both as a Verdict with status "error"; a sandbox failure carries a line that
-// starts "Sandbox error:". Such a verdict says nothing about the candidate: it is never fed back to the
-// model, never counted as a failed attempt, and a run that meets one stops instead of burning its budget.
+// The verifier reports both as a Verdict with status "error"; only a sandbox failure has `sandboxError` set
+// (its feedback also says "Sandbox error: …" for people, but the text decides nothing: a candidate can print
+// anything). Such a verdict says nothing about the candidate: it is never fed back to the model, never
+// counted as a failed attempt, and a run that meets one stops instead of burning its budget.
 
 import type { Language, Task, Verdict } from '../types';
 import type { Verifier } from '../verify/types';
@@ -15,10 +16,8 @@ export class SandboxFailure extends Error {
 }
 
 /** The sandbox's own error in a verdict, or undefined when the verdict judges the candidate. */
-export function sandboxErrorOf(verdict: Pick<Verdict, 'status' | 'feedback'>): string | undefined {
-  if (verdict.status !== 'error') return undefined;
-  const m = /(?:^|\n)Sandbox error: ([^\n]*)/.exec(verdict.feedback);
-  return m ? m[1]!.replace(/\.\.$/, '.').trim() : undefined;
+export function sandboxErrorOf(verdict: Pick<Verdict, 'status' | 'sandboxError'>): string | undefined {
+  return verdict.status === 'error' && verdict.sandboxError ? verdict.sandboxError : undefined;
 }
 
 const PROBES: { [L in Language]: { code: string; tests: string } } = {
@@ -62,9 +61,4 @@ export async function probeSandbox(
     if (error) return { language, error };
   }
   return undefined;
-}
-
-/** Whether an Outcome's error is the sandbox's failure (see SandboxFailure), not the model's or the task's. */
-export function isSandboxFailureText(error: string | undefined): boolean {
-  return typeof error === 'string' && error.startsWith('The sandbox failed');
 }

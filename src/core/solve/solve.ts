@@ -388,6 +388,7 @@ class SolveRun {
     }
     let stopReason: Outcome['stopReason'];
     let error: string | undefined;
+    let sandboxFailed = false;
     let best: Attempt | undefined;
     try {
       best = await this.loop();
@@ -398,6 +399,7 @@ class SolveRun {
       else {
         stopReason = 'error';
         error = errorText(err);
+        sandboxFailed = err instanceof SandboxFailure;
       }
     } finally {
       if (this.wallTimer) clearTimeout(this.wallTimer);
@@ -424,6 +426,7 @@ class SolveRun {
       rounds: this.rounds,
       stopReason,
       ...(error !== undefined ? { error } : {}),
+      ...(sandboxFailed ? { sandboxFailed: true as const } : {}),
       usage: { ...this.usage },
       durationMs: this.now() - this.started,
       ...((this.modelName ?? this.deps.model.settings.model)

@@ -129,6 +129,8 @@ interface Classified {
   status: VerdictStatus;
   notes: string[];
   testsTotal: number;
+  /** The sandbox's own failure (see Verdict.sandboxError). */
+  sandboxError?: string;
 }
 
 /**
@@ -146,12 +148,10 @@ function classify(
   const testsTotal = rep.tests.length;
   const limit = LIMIT_TEXT[run.status];
   if (limit) return { status: limit[0], notes: [limit[1]], testsTotal };
-  if (run.status === 'error')
-    return {
-      status: 'error',
-      notes: [`Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`],
-      testsTotal,
-    };
+  if (run.status === 'error') {
+    const sandboxError = run.error ?? 'the sandbox could not run the program';
+    return { status: 'error', notes: [`Sandbox error: ${sandboxError}.`], testsTotal, sandboxError };
+  }
   if (rep.load) {
     const err = str(rep.load.error) ?? 'the program failed to load';
     const syntax = /^(SyntaxError|IndentationError|TabError)\b/.test(err);
@@ -256,5 +256,6 @@ export function verdictFromPair(run: PairResult, opts: VerdictOptions): Verdict 
     results,
     stdout: run.stdout,
     stderr: run.stderr,
+    ...(c.sandboxError !== undefined ? { sandboxError: c.sandboxError } : {}),
   };
 }

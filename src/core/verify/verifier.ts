@@ -41,12 +41,10 @@ function errorVerdict(status: VerdictStatus, message: string, durationMs = 0, fa
 function abnormal(run: RunResult, what: string): Verdict | undefined {
   const lim = LIMIT_TEXT[run.status];
   if (lim) return withOutput(errorVerdict(lim[0], `${lim[1]} (${what})`, run.durationMs), run);
-  if (run.status === 'error')
-    return errorVerdict(
-      'error',
-      `Sandbox error: ${run.error ?? 'the sandbox could not run the program'}.`,
-      run.durationMs,
-    );
+  if (run.status === 'error') {
+    const sandboxError = run.error ?? 'the sandbox could not run the program';
+    return { ...errorVerdict('error', `Sandbox error: ${sandboxError}.`, run.durationMs), sandboxError };
+  }
   return undefined;
 }
 
