@@ -1,6 +1,8 @@
 // Text for people in the editor: no Markdown backticks in notifications (they show literally), no CLI
 // flags, and the right fix for the right cause.
 
+import type { TestFailure } from '../core/types';
+
 /** Removes CLI hints such as "(CLI: --host or OLLAMA_HOST)" and turns `code` into 'code' for plain-text toasts. */
 export function forEditor(message: string): string {
   let text = message
@@ -15,6 +17,18 @@ export function forEditor(message: string): string {
     );
   }
   return text;
+}
+
+/** One failing test in one line: the test, expected, got, the error (the parts it has). */
+export function failureLine(f: TestFailure, separator = ' · '): string {
+  return [
+    f.test,
+    f.expected !== undefined ? `expected ${f.expected}` : '',
+    f.actual !== undefined ? `got ${f.actual}` : '',
+    f.error ?? '',
+  ]
+    .filter(Boolean)
+    .join(separator);
 }
 
 export function errorText(err: unknown): string {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { Attempt, Outcome, Task } from '../core/types';
 import { evidenceText } from '../core/solve/evidence';
 import type { FunctionInfo } from '../core/parse/functions';
+import { failureLine } from './messages';
 
 export const MAX_RUNS = 10;
 
@@ -192,14 +193,7 @@ export class TraceView implements vscode.TreeDataProvider<TraceNode>, vscode.Dis
       const lines: TraceNode[] = verdict.failures.slice(0, 20).map((f): TraceNode => ({
         kind: 'line',
         icon: 'debug-breakpoint-log',
-        text: [
-          f.test,
-          f.expected !== undefined ? `expected ${f.expected}` : '',
-          f.actual !== undefined ? `got ${f.actual}` : '',
-          f.error ?? '',
-        ]
-          .filter(Boolean)
-          .join(' · '),
+        text: failureLine(f),
       }));
       if (!lines.length && !verdict.passed) {
         lines.push(

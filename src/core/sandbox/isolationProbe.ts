@@ -8,24 +8,27 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { IsolationReport, Sandbox } from './types';
 
+/** What a worker (or its candidate zygote) found it could do, from its hello message (worker.py's CAPS). */
+export interface WorkerCaps {
+  net: boolean;
+  mnt: boolean;
+  userns: boolean;
+  pid: boolean;
+  uid: number | null;
+  subreaper: boolean;
+  killfilter?: boolean;
+  hidden?: string[];
+  kept?: string[];
+  cgroup?: string | null;
+}
+
 /** What the worker said about its own set-up (a subset of its hello message). */
 export interface WorkerSetup {
   python: string;
-  caps: {
-    net: boolean;
-    mnt: boolean;
-    userns: boolean;
-    pid: boolean;
-    uid: number | null;
-    subreaper: boolean;
-    killfilter?: boolean;
-    hidden?: string[];
-    kept?: string[];
-    cgroup?: string | null;
-  };
+  caps: WorkerCaps;
   notes: string[];
   /** The candidate zygote's own set-up: candidates run there, judges in the worker. */
-  candidate?: { caps?: WorkerSetup['caps']; notes?: string[] };
+  candidate?: { caps?: WorkerCaps; notes?: string[] };
 }
 
 export interface ProbeContext {

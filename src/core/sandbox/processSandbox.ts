@@ -22,7 +22,7 @@ import type {
   TranspileResult,
 } from './types';
 import { join } from 'node:path';
-import { probeIsolation } from './isolationProbe';
+import { probeIsolation, type WorkerCaps } from './isolationProbe';
 import { runNodeDirect } from './directRunner';
 import { transpileTypeScript } from './transpile';
 
@@ -162,18 +162,6 @@ interface WorkerHello {
   vmMb?: number;
   /** The candidate zygote's own set-up (its uid and namespaces). */
   candidate?: { caps?: WorkerCaps; notes?: string[] };
-}
-
-interface WorkerCaps {
-  net: boolean;
-  mnt: boolean;
-  userns: boolean;
-  pid: boolean;
-  uid: number | null;
-  subreaper: boolean;
-  killfilter?: boolean;
-  hidden?: string[];
-  kept?: string[];
 }
 
 interface WorkerResult {
