@@ -120,6 +120,24 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
     }
   });
 
+  it("a program that throws while loading is an error with its exception, never 'Memory limit' (the worker's own kill at the end of a job is not the OOM killer's)", async () => {
+    // The JavaScript candidate outlives a judge that stops at the load error; the worker then kills it. That
+    // SIGKILL was read as the out-of-memory killer's in about 6 jobs of 10 run two at a time.
+    const verdicts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fx.verifier.verify(
+          task('javascript', "const assert = require('node:assert');\nassert.strictEqual(f(), 1);\n"),
+          cand('javascript', `throw new TypeError('broken at load ${i}');\n`),
+        ),
+      ),
+    );
+    verdicts.forEach((v, i) => {
+      assert.notEqual(v.status, 'memory', v.feedback);
+      assert.match(v.feedback, new RegExp(`TypeError: broken at load ${i}`));
+      assert.equal(v.passed, false);
+    });
+  });
+
   it('runs HumanEval-shaped tasks: prompt + completion, then check(entry_point)', async function () {
     requireData(this, HUMANEVAL_FILE);
     const rows = gunzipSync(readFileSync(HUMANEVAL_FILE))

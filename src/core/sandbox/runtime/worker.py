@@ -1620,6 +1620,17 @@ def cz_watch(pid, job, jobdir):
     msg, fds = fd_recv(CZ_SOCK)
     for fd in fds:
         os.close(fd)
+    if st is None:
+        # Reap it if it has already died (of the OOM killer, say), so that its own end is what we report.
+        try:
+            p, s_, r_ = os.wait4(pid, os.WNOHANG)
+            if p == pid:
+                st, ru = s_, r_
+        except ChildProcessError:
+            st = 0
+    # Still running when the worker said the job was over (the judge had finished): the SIGKILL below is ours,
+    # not the out-of-memory killer's, and must not make the job look like it ran out of memory.
+    ended_by_us = st is None
     cz_kill_all(pid)
     if st is None:
         try:
@@ -1641,7 +1652,8 @@ def cz_watch(pid, job, jobdir):
     oom = cg.oom_killed() if cg is not None else False
     if msg is None:
         os._exit(0)
-    fd_send(CZ_SOCK, {'type': 'ended', 'exitCode': code, 'signal': sig, 'cpuMs': cpu_ms, 'reason': reason, 'oom': oom})
+    fd_send(CZ_SOCK, {'type': 'ended', 'exitCode': code, 'signal': sig, 'cpuMs': cpu_ms, 'reason': reason, 'oom': oom,
+                      'endedByUs': ended_by_us})
 
 def side_cpu_seconds(pid):
     """CPU used so far by this side's job: its whole process tree (cgroup, or every process in our PID
@@ -1652,6 +1664,11 @@ def side_cpu_seconds(pid):
     if CAPS['pid']:
         return tree_cpu_seconds({os.getpid()})
     return program_cpu_seconds(pid)
+
+def candidate_oom_guess(cz, report):
+    """Without a cgroup's OOM count: a candidate that died of SIGKILL (not sent by us at the end of the job) while
+    the judge could not finish was most likely killed by the out-of-memory killer."""
+    return cz.get('signal') == 'SIGKILL' and not cz.get('endedByUs') and not bytes(report).endswith(b'"end"}\n')
 
 def cz_kill_all(pid):
     if CAPS['pid']:
@@ -1776,7 +1793,7 @@ def run_pair(job):
         status, error = 'error', 'the host closed the worker during the job'
     elif cz.get('signal') == 'SIGXCPU' or jsig == 'SIGXCPU':
         status = 'timeout'
-    elif oom or any(p.search(c_stderr[-8192:]) for p in MEMORY_PATTERNS) or (cz.get('signal') == 'SIGKILL' and not bufs[rep_r].endswith(b'"end"}\n')):
+    elif oom or any(p.search(c_stderr[-8192:]) for p in MEMORY_PATTERNS) or candidate_oom_guess(cz, bufs[rep_r]):
         status = 'memory'
     else:
         status = 'exited'
