@@ -136,6 +136,21 @@ describe('verify: verdicts and feedback (real sandbox)', function () {
       assert.match(v.feedback, new RegExp(`TypeError: broken at load ${i}`));
       assert.equal(v.passed, false);
     });
+    // A program that kills itself has not run out of memory either, where a cgroup counts OOM kills (without
+    // one, a SIGKILL the worker did not send is taken for the OOM killer's: the best guess there is).
+    if ((await fx.sandbox.isolation()).memory !== 'per-job') return;
+    for (const [language, code] of [
+      ['javascript', "process.kill(process.pid, 'SIGKILL');\n"],
+      ['javascript', "function f(x) { process.kill(process.pid, 'SIGKILL'); }\n"],
+      ['python', 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n'],
+    ] as const) {
+      const tests =
+        language === 'python'
+          ? 'assert f(1) == 2\n'
+          : "const assert = require('node:assert');\nassert.strictEqual(f(1), 2);\n";
+      const v = await fx.verifier.verify(task(language, tests), cand(language, code));
+      assert.equal(v.status, 'failed', `${code}: ${v.feedback}`);
+    }
   });
 
   it('runs HumanEval-shaped tasks: prompt + completion, then check(entry_point)', async function () {

@@ -1653,7 +1653,7 @@ def cz_watch(pid, job, jobdir):
     if msg is None:
         os._exit(0)
     fd_send(CZ_SOCK, {'type': 'ended', 'exitCode': code, 'signal': sig, 'cpuMs': cpu_ms, 'reason': reason, 'oom': oom,
-                      'endedByUs': ended_by_us})
+                      'oomCounted': cg is not None, 'endedByUs': ended_by_us})
 
 def side_cpu_seconds(pid):
     """CPU used so far by this side's job: its whole process tree (cgroup, or every process in our PID
@@ -1667,7 +1667,10 @@ def side_cpu_seconds(pid):
 
 def candidate_oom_guess(cz, report):
     """Without a cgroup's OOM count: a candidate that died of SIGKILL (not sent by us at the end of the job) while
-    the judge could not finish was most likely killed by the out-of-memory killer."""
+    the judge could not finish was most likely killed by the out-of-memory killer. With the count, the count
+    decides (a program that kills itself has not run out of memory)."""
+    if cz.get('oomCounted'):
+        return False
     return cz.get('signal') == 'SIGKILL' and not cz.get('endedByUs') and not bytes(report).endswith(b'"end"}\n')
 
 def cz_kill_all(pid):
