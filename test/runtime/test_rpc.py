@@ -8,6 +8,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -30,6 +31,7 @@ def pair():
     1 + 2j, (1, (2, 3)), frozenset({1, 2}), {1, 2}, {'a': [1, {'b': (2,)}]}, {(1, 2): 'tuple key'},
     collections.Counter('abca'), collections.OrderedDict([('b', 1), ('a', 2)]), collections.deque([1, 2], 5),
     fractions.Fraction(3, 4), decimal.Decimal('1.10'), datetime.date(2024, 2, 29), datetime.timedelta(days=1, seconds=3),
+    range(0), range(3, 100, 7), range(10, -5, -3),
 ])
 def test_plain_values_cross_unchanged(value):
     a, b = pair()
@@ -226,3 +228,87 @@ def test_a_list_returned_as_given_survives_its_release_in_the_same_message():
     released = b.releases()          # ... and lets go of it in the same message
     a.forget(released)
     assert a.decode(reply) is given
+
+
+def test_shared_state_goes_judge_to_candidate_when_it_changed_and_after_every_reseed(monkeypatch):
+    import random
+    state = rpc.AmbientState()
+    monkeypatch.setattr(random, 'seed', random.seed)        # restored after the test
+    monkeypatch.setattr(random, 'setstate', random.setstate)
+    state.watch_reseeding()
+    first = state.changed()
+    assert set(first) == {'rs'}, 'only the generator, whose state was never sent'
+    assert state.changed() is None, 'nothing changed since'
+    random.seed(7)
+    assert 'rs' in state.changed()
+    random.seed(7)
+    assert 'rs' in state.changed(), 'the same seed again is sent again: it resets the candidate a second time'
+    random.random()
+    assert 'rs' in state.changed(), 'a draw in the tests moves the shared stream'
+    monkeypatch.setenv('CRUCIBLE_TEST_VAR', 'x')
+    assert state.changed()['env']['CRUCIBLE_TEST_VAR'] == 'x'
+    old = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(old + 10)
+        assert state.changed() == {'rl': old + 10}
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def test_shared_state_applied_on_the_candidate_side(monkeypatch):
+    import random
+    random.seed(11)
+    expected = [random.random() for _ in range(3)]
+    random.seed(11)
+    version, internal, gauss = random.getstate()
+    random.seed(99)
+    monkeypatch.setenv('CRUCIBLE_KEEP', '1')
+    env = dict(os.environ, CRUCIBLE_NEW='2')
+    env.pop('CRUCIBLE_KEEP')
+    saved = dict(os.environ)
+    try:
+        rpc.AmbientState.apply({'rs': [version, list(internal), gauss], 'env': env})
+        assert [random.random() for _ in range(3)] == expected
+        assert os.environ.get('CRUCIBLE_NEW') == '2' and 'CRUCIBLE_KEEP' not in os.environ
+        rpc.AmbientState.apply({'rs': 'not a state', 'rl': 'nope'})   # malformed parts are ignored
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_calls_from_several_threads_share_one_channel_safely():
+    a, b = socket.socketpair()
+    left, right = rpc.Peer(a.fileno(), None), rpc.Peer(b.fileno(), None)
+    objs = {}
+    for peer in (left, right):
+        peer.codec = rpc.Codec(lambda h, info, p=peer: rpc.Proxy(h, p, info, True), rpc.type_info)
+        peer.named = {}
+    right.serve = lambda m: right.serve_request(m, lambda op, name: True)
+    square = right.codec.encode(lambda x: x * x)
+    objs['sq'] = left.codec.decode(square)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                m = right.recv_synced()
+            except rpc.PeerGone:
+                return
+            if 'q' in m:
+                right.send_synced(right.serve(m))
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    results = {}
+
+    def work(i):
+        results[i] = objs['sq'](i)
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(16)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    stop.set()
+    a.close()
+    assert results == {i: i * i for i in range(16)}
+    b.close()

@@ -20,6 +20,7 @@ class CandidateSide:
         self.peer.codec = self.codec
         self.peer.named = {}
         self.peer.exit_exception = None
+        self.peer.ambient_in = self.ambient_in
         self.namespace = None
 
     def proxy(self, h, info):
@@ -47,6 +48,11 @@ class CandidateSide:
 
     def serve(self, m):
         return self.peer.serve_request(m, lambda op, name: True)
+
+    def ambient_in(self, state):
+        rpc.AmbientState.apply(state)
+        if 'con' in state:
+            install_console(self.codec.decode(state['con'], self.peer.named))
 
     def hello(self, error=None):
         names = {}
@@ -95,6 +101,55 @@ class Tee:
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+class ConsoleReader:
+    """sys.stdin for the candidate once the judge is there: every read is the judge's (see judge.console)."""
+
+    def __init__(self, console):
+        self._console = console
+
+    def read(self, size=-1):
+        return self._console('read', None if size is None or size < 0 else size)
+
+    def readline(self, size=-1):
+        return self._console('readline', None if size is None or size < 0 else size)
+
+    def readlines(self, hint=-1):
+        lines = []
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def readable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def close(self):
+        pass
+
+
+def install_console(console):
+    import builtins
+
+    def console_input(prompt=None):
+        flush_output()
+        return console('input', None if prompt is None else str(prompt))
+    builtins.input = console_input
+    sys.stdin = ConsoleReader(console)
 
 
 def flush_output():

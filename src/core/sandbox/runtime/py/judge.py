@@ -97,6 +97,20 @@ CALLBACK_DUNDERS = {'__name__', '__qualname__', '__doc__', '__module__', '__anno
                     '__defaults__', '__kwdefaults__', '__len__'}
 
 
+def console(kind, arg=None):
+    """The candidate's input() and sys.stdin, served here: in one process they are the tests' own, so a test that
+    patches `builtins.input` (or `mock.patch`es it) or replaces `sys.stdin` feeds the code under test. Reads the
+    judge's current ones at each call; the judge's own stdin is empty."""
+    if kind == 'input':
+        return builtins.input() if arg is None else builtins.input(arg)
+    stream = sys.stdin
+    if kind == 'read':
+        return stream.read() if arg is None else stream.read(arg)
+    if kind == 'readline':
+        return stream.readline() if arg is None else stream.readline(arg)
+    raise ValueError('unknown console request %r' % (kind,))
+
+
 class JudgeSide:
     def __init__(self, fd):
         self.peer = rpc.Peer(fd, self.serve)
@@ -104,6 +118,10 @@ class JudgeSide:
         self.peer.codec = self.codec
         self.peer.named = {}
         self.peer.exit_exception = CandidateExit
+        self.peer.ambient_out = self.ambient
+        self.shared_state = rpc.AmbientState()
+        self.shared_state.watch_reseeding()
+        self.console_sent = False
         self.entry_classes = set()   # handle ids of the candidate classes the tests name
         self.classes = {}
 
@@ -141,6 +159,14 @@ class JudgeSide:
         cls = RemoteMeta(name, (), {'_crucible_h': h, '__module__': 'candidate'})
         judge.classes[h] = cls
         return cls
+
+    def ambient(self):
+        out = self.shared_state.changed() or {}
+        if not self.console_sent:
+            # With the first message: the console the candidate's input() and sys.stdin read from (see console()).
+            self.console_sent = True
+            out['con'] = self.codec.encode(console)
+        return out or None
 
     def serve(self, m):
         # The candidate may call back what the tests handed it: call it, iterate it, read public attributes.

@@ -13,7 +13,7 @@ Values are JSON with every array tagged by its first element, so decoding never 
     ["c", re, im]                      complex
     ["n", name, [fields], ...items]    a namedtuple
     ["x", kind, ...]                   a standard-library value type (Counter, OrderedDict, defaultdict,
-                                       deque, Fraction, Decimal, date, datetime, time, timedelta)
+                                       deque, Fraction, Decimal, date, datetime, time, timedelta, range)
     ["h", id, info]                    a handle to one of the SENDER's objects
     ["r", id]                          a reference back to one of the RECEIVER's own objects
 Encoding and decoding are iterative (no recursion), and refuse values nested deeper than MAX_DEPTH.
@@ -31,6 +31,7 @@ import json
 import os
 import struct
 import sys
+import threading
 
 MAX_DEPTH = 200
 MAX_FRAME = 512 * 1024 * 1024
@@ -99,6 +100,8 @@ _frac_den = fractions.Fraction.__dict__['_denominator'].__get__
 _Decimal = decimal.Decimal
 _dec_str = decimal.Decimal.__str__
 _date, _datetime, _time, _timedelta = datetime.date, datetime.datetime, datetime.time, datetime.timedelta
+_range = range
+_range_start, _range_stop, _range_step = range.start.__get__, range.stop.__get__, range.step.__get__
 _iso = {d: d.isoformat for d in (_date, _datetime, _time)}
 _td_days = datetime.timedelta.days.__get__
 _td_seconds = datetime.timedelta.seconds.__get__
@@ -293,6 +296,8 @@ class Codec:
             return ['x', _type_name(t), _iso[t](v)], None
         if t is _timedelta:
             return ['x', 'timedelta', _td_days(v), _td_seconds(v), _td_micro(v)], None
+        if t is _range:   # immutable and final: its three numbers are all of it
+            return ['x', 'range', _int_copy(_range_start(v)), _int_copy(_range_stop(v)), _int_copy(_range_step(v))], None
         if t is _Coroutine:
             return self._settle(v)
         # Subclasses of built-in data: their underlying built-in value, never their methods.
@@ -465,7 +470,7 @@ class Codec:
                 start = {'n': 3, 'x': 2}.get(tag, 1)
                 if tag == 'x' and node[1] in ('defaultdict', 'deque'):
                     start = 3
-                if tag == 'x' and node[1] in ('Fraction', 'Decimal', 'date', 'datetime', 'time', 'timedelta'):
+                if tag == 'x' and node[1] in ('Fraction', 'Decimal', 'date', 'datetime', 'time', 'timedelta', 'range'):
                     slot[idx] = self._scalar_x(node)
                     continue
                 items = [None] * (_len(node) - start)
@@ -559,6 +564,8 @@ class Codec:
             return datetime.time.fromisoformat(node[2])
         if kind == 'timedelta':
             return datetime.timedelta(days=node[2], seconds=node[3], microseconds=node[4])
+        if kind == 'range':
+            return _range(int(node[2]), int(node[3]), int(node[4]))
         raise ValueError('malformed value: unknown kind %r' % (kind,))
 
     def _container(self, node, items, named):
@@ -663,13 +670,14 @@ def type_info(v):
 
 
 class Proxy:
-    """A local stand-in for the peer's object. Everything it does is a request to the peer.
-
-    `_gate` is True when operators, comparisons, truth and hashing may be forwarded (a class the tests
-    name); otherwise the proxy keeps default object semantics for them.
-    """
+    # A local stand-in for the peer's object. Everything it does is a request to the peer. `_gate` is True when
+    # operators, comparisons, truth and hashing may be forwarded (a class the tests name); otherwise the proxy
+    # keeps default object semantics for them.
 
     __slots__ = ('_cr_h', '_cr_peer', '_cr_info', '_cr_gate', '__weakref__')
+
+    # Never the peer's docstring: a doctest runner in the judge would run the examples the candidate wrote there.
+    __doc__ = None
 
     def __init__(self, h, peer, info, gate):
         object.__setattr__(self, '_cr_h', h)
@@ -793,6 +801,14 @@ class Peer:
         self.serve = serve   # (message) -> reply dict; handles the peer's requests
         self.gone = False
         self.codec = None    # set by the owner
+        # One exchange at a time: the tests may call the peer's functions from several threads (a thread pool);
+        # re-entrant, because serving a callback happens inside the waiting request on the same thread.
+        self.lock = threading.RLock()
+
+    # Set by the owner: the judge's `ambient_out()` returns the process-wide state the tests changed since the
+    # last message (see AmbientState), the candidate's `ambient_in(state)` applies it.
+    ambient_out = None
+    ambient_in = None
 
     def send(self, msg):
         data = _unlimited(_dumps, msg).encode('utf-8', 'surrogatepass')
@@ -828,6 +844,10 @@ class Peer:
             self.buf.extend(chunk)
 
     def request(self, op, h, name=None, args=None, kwargs=None):
+        with self.lock:
+            return self._request(op, h, name, args, kwargs)
+
+    def _request(self, op, h, name, args, kwargs):
         if self.gone:
             raise PeerGone('the other process is gone')
         self.seq += 1
@@ -864,10 +884,16 @@ class Peer:
             out = self.take_output()
             if out:
                 msg['o'] = out
+        if self.ambient_out is not None:
+            amb = self.ambient_out()
+            if amb:
+                msg['s'] = amb
         self.send(msg)
 
     def recv_synced(self):
         m = self.recv()
+        if m.get('s') and self.ambient_in is not None:
+            self.ambient_in(m['s'])
         if m.get('w'):
             self.codec.apply_changes(m['w'], self.named)
         if m.get('x'):
@@ -934,6 +960,71 @@ class Peer:
             raise
         except BaseException as e:  # noqa: B036 - everything the served code raises goes back to the caller
             return {'r': q, 'e': exception_info(e, self.codec)}
+
+
+class AmbientState:
+    """Process-wide state the tests set for the code under test, as one process would share it: the random
+    generator (`random.seed(7)` before a call), the environment and the recursion limit. The judge sends what
+    changed since it last sent (nothing flows back: the candidate cannot steer the judge's random draws)."""
+
+    def __init__(self):
+        self.sent = {'rl': sys.getrecursionlimit(), 'env': self.environment(), 'rs': None}
+        self.reseeded = False
+
+    @staticmethod
+    def environment():
+        # Not pytest's own variables: PYTEST_CURRENT_TEST names the test that is running.
+        return {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}
+
+    def watch_reseeding(self):
+        """`random.seed(3)` twice must reset the candidate's generator twice, though the judge's state is the
+        same both times: the module's seed and setstate note that they ran."""
+        import functools
+        import random
+        for name in ('seed', 'setstate'):
+            original = getattr(random, name)
+
+            def noted(*args, _original=original, **kwargs):
+                self.reseeded = True
+                return _original(*args, **kwargs)
+            setattr(random, name, functools.wraps(original)(noted))
+
+    def changed(self):
+        now = {'rl': sys.getrecursionlimit(), 'env': self.environment()}
+        rnd = sys.modules.get('random')
+        inst = getattr(rnd, '_inst', None)
+        if inst is not None:
+            try:
+                version, internal, gauss = inst.getstate()
+                now['rs'] = [version, list(internal), gauss]
+            except Exception:  # noqa: BLE001 - the tests replaced the generator: nothing to share
+                pass
+        out = {}
+        for k, v in now.items():
+            if v != self.sent.get(k) or (k == 'rs' and self.reseeded):
+                out[k] = v
+                self.sent[k] = v
+        self.reseeded = False
+        return out or None
+
+    @staticmethod
+    def apply(state):
+        if 'rl' in state:
+            try:
+                sys.setrecursionlimit(int(state['rl']))
+            except (ValueError, TypeError, RecursionError):
+                pass
+        if 'env' in state and isinstance(state['env'], dict):
+            env = {str(k): str(v) for k, v in state['env'].items()}
+            os.environ.clear()
+            os.environ.update(env)
+        if 'rs' in state:
+            import random
+            try:
+                version, internal, gauss = state['rs']
+                random.setstate((int(version), tuple(int(x) for x in internal), gauss if gauss is None else float(gauss)))
+            except (ValueError, TypeError):
+                pass
 
 
 _NUMERIC_DUNDERS = {'__neg__': lambda a: -a, '__pos__': lambda a: +a, '__abs__': abs, '__invert__': lambda a: ~a}
