@@ -45,6 +45,39 @@ const peer = new Peer({
 });
 peer.startAsync(true);
 
+// The judge's shared state (judge.js sharedState): its environment, and the globals its tests replaced.
+/** @type {Map<string, any>} what a replaced global was here before the judge's version went in */
+const replaced = new Map();
+/** @type {Record<string, [any, string]>} */
+const SHARED_GLOBALS = {
+  'Math.random': [Math, 'random'],
+  'Date.now': [Date, 'now'],
+  'console.log': [console, 'log'],
+  'console.info': [console, 'info'],
+  'console.warn': [console, 'warn'],
+  'console.error': [console, 'error'],
+  'console.debug': [console, 'debug'],
+};
+peer.sharedStateIn = (/** @type {any} */ state) => {
+  if (state && state.env && typeof state.env === 'object') {
+    for (const k of Object.keys(process.env)) if (!(k in state.env)) delete process.env[k];
+    for (const [k, v] of Object.entries(state.env)) process.env[k] = String(v);
+  }
+  const g = state && state.g && typeof state.g === 'object' ? state.g : {};
+  for (const name of Object.keys(g)) {
+    const where = SHARED_GLOBALS[name];
+    if (!where) continue;
+    const [o, k] = where;
+    if (g[name] === null) {
+      if (replaced.has(name)) o[k] = replaced.get(name);
+      replaced.delete(name);
+      continue;
+    }
+    if (!replaced.has(name)) replaced.set(name, o[k]);
+    o[k] = peer.decode(g[name], []);
+  }
+};
+
 // Failures of the candidate's own asynchronous code end the run, as they would end `node file.js`.
 process.on('uncaughtException', (e) => {
   try {

@@ -193,6 +193,48 @@ const peer = new Peer({
   },
   coercible: (name) => name !== '' && mentioned.has(name) && !JUDGE_GLOBALS.has(name),
 });
+// What one process would share between the tests and the code under test, sent with each request when it
+// changed: the environment, and the globals tests commonly replace (a fixed Math.random or Date.now, a
+// console.log that collects lines). A replaced global crosses as a handle to the tests' function, so the
+// candidate's call runs it here, as a callback would; restoring the original undoes it there. Nothing flows
+// back. The originals are taken before any test runs.
+/** @type {[any, string, string][]} */
+const SHARED_GLOBALS = [
+  [Math, 'random', 'Math.random'],
+  [Date, 'now', 'Date.now'],
+  [console, 'log', 'console.log'],
+  [console, 'info', 'console.info'],
+  [console, 'warn', 'console.warn'],
+  [console, 'error', 'console.error'],
+  [console, 'debug', 'console.debug'],
+];
+const sharedOriginals = SHARED_GLOBALS.map(([o, k]) => o[k]);
+const sharedSent = sharedOriginals.slice();
+let sharedEnvSent = JSON.stringify(process.env);
+function sharedState() {
+  /** @type {any} */
+  const out = {};
+  let any = false;
+  const env = JSON.stringify(process.env);
+  if (env !== sharedEnvSent) {
+    sharedEnvSent = env;
+    out.env = JSON.parse(env);
+    any = true;
+  }
+  /** @type {any} */
+  const globals = {};
+  SHARED_GLOBALS.forEach(([o, k, name], i) => {
+    const now = o[k];
+    if (now === sharedSent[i]) return;
+    sharedSent[i] = now;
+    globals[name] = now === sharedOriginals[i] || typeof now !== 'function' ? null : peer.encode(now, peer.ctx([]), 0);
+    any = true;
+  });
+  if (Object.keys(globals).length) out.g = globals;
+  return any ? out : null;
+}
+peer.sharedStateOut = sharedState;
+
 peer.onUnexpected = (msg) => {
   if (msg.k === 'crash') {
     let err = 'the candidate crashed';

@@ -310,6 +310,12 @@ class Peer {
     this.drainScheduled = false;
     /** @type {(() => void) | null} */
     this.onIdle = null;
+    /** Judge: the process-wide state the tests changed since the last request (see judge.js sharedState). */
+    /** @type {(() => any) | null} */
+    this.sharedStateOut = null;
+    /** Candidate: applies that state before serving the request it came with. */
+    /** @type {((state: any) => void) | null} */
+    this.sharedStateIn = null;
   }
 
   /** Starts reading asynchronously (the event loop delivers frames while no synchronous call waits). */
@@ -481,6 +487,10 @@ class Peer {
     }
     const id = this.nextReq++;
     msg.i = id;
+    if (this.sharedStateOut) {
+      const s = this.sharedStateOut();
+      if (s) msg.s = s;
+    }
     this.send(msg);
     for (;;) {
       let reply = this.takeFrame();
@@ -566,6 +576,7 @@ class Peer {
     let result;
     let ok = true;
     try {
+      if (msg.s !== undefined && this.sharedStateIn) this.sharedStateIn(msg.s);
       result = this.perform(msg, known);
     } catch (e) {
       if (e instanceof WireError && this.closed) throw e;
