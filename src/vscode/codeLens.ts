@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { FunctionInfo } from '../core/parse/functions';
 import type { CachedVerification } from './verifyCache';
 import { featureEnabled, Keys } from './config';
-import { failureLine } from './messages';
+import { failureSummary } from './messages';
 import { ACCEPT_COMMAND, DISMISS_COMMAND, SHOW_COMMAND } from './inlineSuggestions';
 
 export const VERIFY_COMMAND = 'crucible.verifyFunction';
@@ -91,7 +91,7 @@ export class CrucibleCodeLens implements vscode.CodeLensProvider {
           const { title, command } = lensTitle(cached, this.source.running(uri, fn.qualifiedName));
           const range = new vscode.Range(fn.startLine, fn.startColumn, fn.startLine, fn.startColumn);
           const failing = cached?.failures?.length
-            ? cached.failures.map((f) => failureLine(f))
+            ? cached.failures.map((f) => failureSummary(f))
             : cached?.summary
               ? [cached.summary]
               : [];

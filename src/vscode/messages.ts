@@ -20,7 +20,7 @@ export function forEditor(message: string): string {
 }
 
 /** One failing test in one line: the test, expected, got, the error (the parts it has). */
-export function failureLine(f: TestFailure, separator = ' · '): string {
+export function failureSummary(f: TestFailure, separator = ' · '): string {
   return [
     f.test,
     f.expected !== undefined ? `expected ${f.expected}` : '',

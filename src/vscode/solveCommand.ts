@@ -9,7 +9,7 @@ import { ensureModel, runAction } from './models';
 import { toAbortSignal } from './cancel';
 import { describeOutcome, type Run, type RunTarget, type TraceNode, type TraceView } from './traceView';
 import { PROPOSED_SCHEME, type Proposals } from './proposals';
-import { errorText, failureLine, forEditor } from './messages';
+import { errorText, failureSummary, forEditor } from './messages';
 import type { Jobs } from './jobs';
 import type { Services } from './services';
 import type { DocumentIndex } from './documentIndex';
@@ -245,7 +245,7 @@ function passing(v: Attempt['verdict']): string {
 function failingText(attempt: Attempt): string {
   const v = attempt.verdict;
   if (!v.testsTotal) return `It ran no test (${v.status}).${v.feedback ? ` ${v.feedback.split('\n')[0]}` : ''}`;
-  const f = v.failures.slice(0, 3).map((x) => failureLine(x, ', '));
+  const f = v.failures.slice(0, 3).map((x) => failureSummary(x, ', '));
   return `It passes ${v.testsPassed} of ${v.testsTotal} tests.${f.length ? ` Failing: ${f.join('; ')}.` : ''}`;
 }
 

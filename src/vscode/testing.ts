@@ -8,6 +8,7 @@ import type { TestFailure } from '../core/types';
 import type { TestedFunction } from './codeLens';
 import { featureEnabled, Keys } from './config';
 import { log } from './log';
+import { failureSummary } from './messages';
 
 export interface VerifyResult {
   passed: boolean;
@@ -43,17 +44,6 @@ export function failureLine(doc: vscode.TextDocument, fn: FunctionInfo, failure:
     if (best >= 0) return doc.positionAt(best).line;
   }
   return fn.startLine;
-}
-
-export function failureText(f: TestFailure): string {
-  return [
-    f.test,
-    f.expected !== undefined ? `expected ${f.expected}` : '',
-    f.actual !== undefined ? `got ${f.actual}` : '',
-    f.error ?? '',
-  ]
-    .filter(Boolean)
-    .join(' · ');
 }
 
 export class CrucibleTesting implements vscode.Disposable {
@@ -231,7 +221,7 @@ export class CrucibleTesting implements vscode.Disposable {
       const message =
         f.expected !== undefined && f.actual !== undefined
           ? vscode.TestMessage.diff(text, f.expected, f.actual)
-          : new vscode.TestMessage(failureText(f));
+          : new vscode.TestMessage(failureSummary(f));
       message.location = new vscode.Location(doc.uri, new vscode.Position(failureLine(doc, fn, f), 0));
       message.contextValue = 'crucibleFailure';
       return message;
@@ -250,7 +240,7 @@ export class CrucibleTesting implements vscode.Disposable {
             const line = failureLine(doc, fn, f);
             const d = new vscode.Diagnostic(
               doc.lineAt(line).range,
-              `${fn.qualifiedName} fails a test: ${failureText(f)}`,
+              `${fn.qualifiedName} fails a test: ${failureSummary(f)}`,
               vscode.DiagnosticSeverity.Warning,
             ) as vscode.Diagnostic & { fnName?: string };
             d.source = 'Crucible';

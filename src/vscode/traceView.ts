@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { Attempt, Outcome, Task } from '../core/types';
 import { evidenceText } from '../core/solve/evidence';
 import type { FunctionInfo } from '../core/parse/functions';
-import { failureLine } from './messages';
+import { failureSummary } from './messages';
 
 export const MAX_RUNS = 10;
 
@@ -193,7 +193,7 @@ export class TraceView implements vscode.TreeDataProvider<TraceNode>, vscode.Dis
       const lines: TraceNode[] = verdict.failures.slice(0, 20).map((f): TraceNode => ({
         kind: 'line',
         icon: 'debug-breakpoint-log',
-        text: failureLine(f),
+        text: failureSummary(f),
       }));
       if (!lines.length && !verdict.passed) {
         lines.push(

@@ -14,7 +14,8 @@ import { cacheKey, dedent, unitAt } from './engine';
 import { isAbortError } from './cancel';
 import { log } from './log';
 import { forEditor } from './messages';
-import { failureText, type VerifyResult } from './testing';
+import type { VerifyResult } from './testing';
+import { failureSummary } from './messages';
 
 export interface VerifierParts {
   index: DocumentIndex;
@@ -63,7 +64,7 @@ export class FunctionVerifier {
     try {
       const verdict = await this.run(d, fn, signal);
       const first = verdict.failures[0];
-      const summary = first ? failureText(first) : verdict.status;
+      const summary = first ? failureSummary(first) : verdict.status;
       const failures = verdict.failures.slice(0, 10);
       const entry = {
         testsPassed: verdict.testsPassed,

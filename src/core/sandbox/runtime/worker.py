@@ -1590,6 +1590,15 @@ def cz_loop():
             continue
         cz_watch(pid, job, jobdir)
 
+def reaped(pid):
+    """(status, rusage) of the candidate if it has ended, without waiting; (None, None) while it runs. A child
+    that is already gone (reaped elsewhere) counts as ended with status 0."""
+    try:
+        p, status, usage = os.wait4(pid, os.WNOHANG)
+    except ChildProcessError:
+        return 0, None
+    return (status, usage) if p == pid else (None, None)
+
 def cz_watch(pid, job, jobdir):
     """Waits for the worker's `end`, enforcing the candidate's CPU limit meanwhile."""
     cpu_limit_s = int(job['limits']['cpuMs']) / 1000.0
@@ -1603,12 +1612,7 @@ def cz_watch(pid, job, jobdir):
     interval = max(100, min(500, int(cpu_limit_s * 1000) // 20))
     while True:
         if st is None:
-            try:
-                p, s_, r_ = os.wait4(pid, os.WNOHANG)
-                if p == pid:
-                    st, ru = s_, r_
-            except ChildProcessError:
-                st = 0
+            st, ru = reaped(pid)
         if reason is None:
             used = side_cpu_seconds(pid)
             if used is not None and used >= cpu_limit_s:
@@ -1622,12 +1626,7 @@ def cz_watch(pid, job, jobdir):
         os.close(fd)
     if st is None:
         # Reap it if it has already died (of the OOM killer, say), so that its own end is what we report.
-        try:
-            p, s_, r_ = os.wait4(pid, os.WNOHANG)
-            if p == pid:
-                st, ru = s_, r_
-        except ChildProcessError:
-            st = 0
+        st, ru = reaped(pid)
     # Still running when the worker said the job was over (the judge had finished): the SIGKILL below is ours,
     # not the out-of-memory killer's, and must not make the job look like it ran out of memory.
     ended_by_us = st is None
